@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+// Installs the npm packages when node_modules is missing or older than package-lock.json, so that
+// `npm test` and `npm run demo` work on a fresh clone by themselves. Uses only Node built-ins.
+import { execSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const marker = join(root, 'node_modules', '.package-lock.json');
+const lock = join(root, 'package-lock.json');
+const stale = !existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs;
+if (stale) {
+  process.stderr.write('hub: installing npm packages (npm ci)…\n');
+  execSync('npm ci --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
+}

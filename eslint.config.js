@@ -1,0 +1,54 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/** Anything that does I/O, keeps a clock or reaches a service. The policy engine may import none of it. */
+const ioModules = [
+  'node:*', 'fs', 'fs/*', 'path', 'os', 'net', 'http', 'https', 'child_process', 'crypto', 'stream',
+  'kafkajs', 'ioredis', 'bullmq', 'pg', 'fastify', 'pino', 'prom-client', '@confluentinc/*',
+];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', '.hub/**', 'out/**', 'coverage/**', 'bin/**', 'deploy/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-console': 'error',
+    },
+  },
+  {
+    // The policy engine is pure: (policy, facts) -> result. No I/O, no clock, no randomness.
+    files: ['services/policy/engine/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: ioModules, message: 'The policy engine is pure: hand I/O in from the caller.' }],
+      }],
+      'no-restricted-globals': ['error',
+        { name: 'Date', message: 'The policy engine keeps no clock: dates come in as ISO strings.' },
+        { name: 'process', message: 'The policy engine reads no environment.' },
+        { name: 'fetch', message: 'The policy engine does no I/O.' },
+        { name: 'setTimeout', message: 'The policy engine keeps no clock.' },
+      ],
+      'no-restricted-properties': ['error',
+        { object: 'Math', property: 'random', message: 'The policy engine is deterministic.' },
+      ],
+    },
+  },
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    rules: { 'no-console': 'off' },
+  },
+  {
+    files: ['*.js', '*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+);

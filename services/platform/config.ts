@@ -1,0 +1,169 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { HubError } from './errors';
+
+/**
+ * Configuration comes from the environment, is validated once at start-up and then frozen.
+ * Every key has a documented default except secrets, which have none: a process that needs a
+ * secret and lacks it refuses to start, naming the key. `hub config` prints this table.
+ *
+ * For the local stack, `hub stack up` writes generated secrets to `.hub/local.env`; values from the
+ * real environment always win over that file.
+ */
+interface KeySpec<T> {
+  readonly env: string;
+  readonly doc: string;
+  /** Absent for secrets and other keys that must be given. */
+  readonly fallback?: string;
+  readonly secret?: boolean;
+  parse(raw: string): T;
+}
+
+function key<T>(spec: KeySpec<T>): KeySpec<T> {
+  return spec;
+}
+
+const parseBrokers = (raw: string): readonly string[] => {
+  const brokers = raw.split(',').map((b) => b.trim());
+  for (const broker of brokers) {
+    if (!/^[A-Za-z0-9.-]+:\d{1,5}$/.test(broker)) {
+      throw new Error(`"${broker}" is not host:port (expected a comma-separated list such as localhost:9092)`);
+    }
+  }
+  return brokers;
+};
+
+const parseUrl = (protocols: readonly string[]) => (raw: string): string => {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`"${raw}" is not a URL`);
+  }
+  if (!protocols.includes(url.protocol)) throw new Error(`"${raw}" must use ${protocols.join(' or ')}`);
+  return raw.replace(/\/+$/, '');
+};
+
+const parseInteger = (min: number, max: number) => (raw: string): number => {
+  if (!/^-?\d+$/.test(raw.trim())) throw new Error(`"${raw}" is not a whole number`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new Error(`${value} is outside ${min}..${max}`);
+  return value;
+};
+
+const parseOneOf = <T extends string>(values: readonly T[]) => (raw: string): T => {
+  const found = values.find((v) => v === raw);
+  if (found === undefined) throw new Error(`"${raw}" is not one of ${values.join(', ')}`);
+  return found;
+};
+
+/** A 32-byte secret given as 64 hex digits or as base64. */
+const parseKey32 = (raw: string): Buffer => {
+  const text = raw.trim();
+  const bytes = /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
+  if (bytes.length !== 32) throw new Error('must be 32 bytes, as 64 hex digits or base64');
+  return bytes;
+};
+
+const parseString = (raw: string): string => {
+  if (raw.trim() === '') throw new Error('must not be empty');
+  return raw.trim();
+};
+
+export const configSpec = {
+  kafkaBrokers: key({
+    env: 'HUB_KAFKA_BROKERS', fallback: '127.0.0.1:9092', parse: parseBrokers,
+    doc: 'Kafka bootstrap brokers, comma-separated host:port',
+  }),
+  kafkaClientId: key({ env: 'HUB_KAFKA_CLIENT_ID', fallback: 'medsec-hub', parse: parseString, doc: 'Kafka client id prefix' }),
+  topicPrefix: key({
+    env: 'HUB_TOPIC_PREFIX', fallback: '', parse: (raw: string) => raw.trim(),
+    doc: 'prefix for every topic name (lets several hubs or test runs share one cluster)',
+  }),
+  topicPartitions: key({ env: 'HUB_TOPIC_PARTITIONS', fallback: '6', parse: parseInteger(1, 1024), doc: 'partitions per topic at creation' }),
+  topicReplication: key({ env: 'HUB_TOPIC_REPLICATION', fallback: '1', parse: parseInteger(1, 16), doc: 'replication factor at topic creation' }),
+  schemaRegistryUrl: key({
+    env: 'HUB_SCHEMA_REGISTRY_URL', fallback: 'http://127.0.0.1:8081/apis/ccompat/v7', parse: parseUrl(['http:', 'https:']),
+    doc: 'Confluent-API schema registry base URL (Apicurio serves it under /apis/ccompat/v7)',
+  }),
+  redisUrl: key({ env: 'HUB_REDIS_URL', fallback: 'redis://127.0.0.1:6379', parse: parseUrl(['redis:', 'rediss:']), doc: 'Redis for state and BullMQ' }),
+  postgresUrl: key({
+    env: 'HUB_POSTGRES_URL', fallback: 'postgres://postgres@127.0.0.1:5432/postgres', parse: parseUrl(['postgres:', 'postgresql:']),
+    doc: 'PostgreSQL (the registry\'s storage, the warning desk)',
+  }),
+  personKeySecret: key({
+    env: 'HUB_PERSON_KEY_SECRET', secret: true, parse: parseKey32,
+    doc: 'HMAC-SHA256 key deriving the person key from a national ID number (32 bytes, hex or base64)',
+  }),
+  idEncryptionKey: key({
+    env: 'HUB_ID_ENCRYPTION_KEY', secret: true, parse: parseKey32,
+    doc: 'AES-256-GCM key encrypting clear national ID numbers (32 bytes, hex or base64)',
+  }),
+  logLevel: key({
+    env: 'HUB_LOG_LEVEL', fallback: 'info', parse: parseOneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+    doc: 'pino log level',
+  }),
+  opsPort: key({
+    env: 'HUB_OPS_PORT', fallback: '0', parse: parseInteger(0, 65535),
+    doc: 'port of the health and metrics endpoint of a long-running role (0: the role\'s own default)',
+  }),
+  shutdownGraceMs: key({
+    env: 'HUB_SHUTDOWN_GRACE_MS', fallback: '15000', parse: parseInteger(100, 600_000),
+    doc: 'how long SIGTERM waits for consumers to drain before the process exits',
+  }),
+  stateDir: key({ env: 'HUB_STATE_DIR', fallback: '.hub', parse: parseString, doc: 'where the local stack keeps its data, logs and generated secrets' }),
+} as const;
+
+type Spec = typeof configSpec;
+export type ConfigKey = keyof Spec;
+export type HubConfig = { readonly [K in ConfigKey]: ReturnType<Spec[K]['parse']> };
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** Reads KEY=VALUE lines (comments with #). Missing file: empty. */
+export function readEnvFile(path: string): Record<string, string> {
+  if (!existsSync(path)) return {};
+  const values: Record<string, string> = {};
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const match = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (match?.[1] !== undefined && match[2] !== undefined) values[match[1]] = match[2];
+  }
+  return values;
+}
+
+/** The environment a role sees: the local stack's generated file, overridden by the real environment. */
+export function effectiveEnvironment(env: Environment = process.env): Environment {
+  const stateDir = env.HUB_STATE_DIR ?? configSpec.stateDir.fallback;
+  return { ...readEnvFile(`${stateDir}/local.env`), ...env };
+}
+
+/**
+ * Validates the keys a role needs (all by default) and returns them frozen. Any problem stops with
+ * one line naming the key: `HUB_KAFKA_BROKERS: "x" is not host:port …`.
+ */
+export function loadConfig<K extends ConfigKey = ConfigKey>(
+  env: Environment = effectiveEnvironment(),
+  keys: readonly K[] = Object.keys(configSpec) as K[],
+): Readonly<Pick<HubConfig, K>> {
+  const result: Partial<Record<ConfigKey, unknown>> = {};
+  for (const name of keys) {
+    const spec: KeySpec<unknown> = configSpec[name];
+    const raw = env[spec.env] ?? spec.fallback;
+    if (raw === undefined) {
+      throw new HubError('CONFIG_INVALID', `${spec.env} is required: ${spec.doc}`, { catastrophic: true, detail: { key: spec.env } });
+    }
+    try {
+      result[name] = spec.parse(raw);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new HubError('CONFIG_INVALID', `${spec.env}: ${reason}`, { catastrophic: true, detail: { key: spec.env } });
+    }
+  }
+  return Object.freeze(result) as Readonly<Pick<HubConfig, K>>;
+}
+
+/** The table `hub config` prints: key, default, meaning. */
+export function describeConfig(): string {
+  return Object.values(configSpec)
+    .map((spec: KeySpec<unknown>) => `${spec.env.padEnd(24)} ${(spec.secret === true ? '(secret, required)' : spec.fallback === '' ? '(empty)' : spec.fallback ?? '(required)').padEnd(42)} ${spec.doc}`)
+    .join('\n');
+}

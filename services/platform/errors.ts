@@ -1,0 +1,55 @@
+/**
+ * One error type for the whole hub. Codes are stable: operators grep for them, agencies receive
+ * them in rejection answers and dead letters, and tests assert on them. Add codes, never rename.
+ */
+export const errorCodes = {
+  CONFIG_INVALID: 'a configuration value is missing or malformed',
+  NOT_BUILT: 'this role is not built yet',
+  USAGE: 'the command line is not understood',
+  ID_INVALID: 'a national ID number failed validation',
+  CRYPTO_FAILED: 'encryption or decryption failed',
+  INPUT_INVALID: 'an input record failed validation',
+  POLICY_INVALID: 'a policy file failed validation',
+  POLICY_NOT_FOUND: 'no policy with that id',
+  SCHEMA_INCOMPATIBLE: 'a schema change is not backward compatible',
+  SCHEMA_NOT_FOUND: 'no schema registered for that subject',
+  REGISTRY_UNAVAILABLE: 'the schema registry did not answer',
+  KAFKA_UNAVAILABLE: 'Kafka did not answer',
+  STACK_FAILED: 'a component of the local stack did not start',
+  DESERIALIZE_FAILED: 'a record could not be decoded',
+  PROCESSING_FAILED: 'a record could not be processed',
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export interface HubErrorOptions {
+  /** True when the process cannot go on safely (bad config, lost storage): the central handler exits. */
+  catastrophic?: boolean;
+  cause?: unknown;
+  /** Machine-readable detail (a field path, a subject name). Never a national ID number. */
+  detail?: Readonly<Record<string, unknown>>;
+}
+
+export class HubError extends Error {
+  readonly code: ErrorCode;
+  readonly catastrophic: boolean;
+  readonly detail: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, options: HubErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'HubError';
+    this.code = code;
+    this.catastrophic = options.catastrophic ?? false;
+    this.detail = options.detail ?? {};
+  }
+}
+
+export function isHubError(error: unknown, code?: ErrorCode): error is HubError {
+  return error instanceof HubError && (code === undefined || error.code === code);
+}
+
+/** The message of anything thrown, for the places that must say something about a foreign error. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

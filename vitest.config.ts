@@ -1,0 +1,29 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects, one runner: unit tests need nothing running; integration tests run against the
+// real local stack, which test/integration/global-setup.ts brings up (or the services named by
+// environment variables, see README).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/integration/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
