@@ -1,4 +1,4 @@
-import { HubError, describeConfig, reportFatal, type CliIo, type RoleMain } from '../platform';
+import { HubError, describeConfig, effectiveEnvironment, reportFatal, type CliIo, type RoleMain } from '../platform';
 
 /**
  * The `hub` command: one subcommand per role. Each role is loaded only when asked for, so
@@ -14,7 +14,10 @@ const notBuilt = (role: string): RoleMain => () =>
 
 const roles: Readonly<Record<string, Role>> = {
   stack: { summary: 'up | down | status: the local Kafka, schema registry, Redis and PostgreSQL' },
-  schemas: { summary: 'register | check: the Avro schemas in schemas/ against the registry' },
+  schemas: {
+    summary: 'register | check: the Avro schemas in schemas/ against the registry',
+    load: () => import('../registry').then((m) => m.runSchemas),
+  },
   'civil-affairs': { summary: 'connector for civil affairs (民政) certifications' },
   'rural-revitalization': { summary: 'connector for rural revitalization (乡村振兴) statuses' },
   hospitals: { summary: 'connector for hospital settlements (结算)' },
@@ -58,5 +61,5 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
 }
 
 function processIo(): CliIo {
-  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env };
+  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: effectiveEnvironment(process.env) };
 }

@@ -1,0 +1,23 @@
+import { derivePersonKey, encryptNationalId } from './person-key';
+import { normalizeNationalId } from './national-id';
+
+export { validateNationalId, normalizeNationalId, checkCharacter, type IdValidation, type IdRejection } from './national-id';
+export { derivePersonKey, encryptNationalId, decryptNationalId } from './person-key';
+
+export interface IdentitySecrets {
+  readonly personKeySecret: Buffer;
+  readonly idEncryptionKey: Buffer;
+}
+
+export interface PseudonymisedId {
+  readonly personKey: string;
+  /** AES-256-GCM ciphertext of the normalised number, bound to the person key. */
+  readonly idCipher: string;
+}
+
+/** What a connector does at the door: validate, derive the key, seal the clear number. */
+export function pseudonymise(rawId: string, today: string, secrets: IdentitySecrets): PseudonymisedId {
+  const normalized = normalizeNationalId(rawId, today);
+  const personKey = derivePersonKey(normalized, secrets.personKeySecret);
+  return { personKey, idCipher: encryptNationalId(normalized, secrets.idEncryptionKey, personKey) };
+}

@@ -1,0 +1,304 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel as KafkaLogLevel, type Admin, type Consumer, type Producer, type IHeaders, type KafkaMessage, type LogEntry } from 'kafkajs';
+import { HubError, describeError, type Logger } from '../platform';
+
+/**
+ * The hub's only contact with a Kafka client library. Everything else speaks in the types below
+ * (bytes in, bytes out, string offsets), so moving to another client touches this folder alone.
+ */
+export interface KafkaSettings {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly topicPrefix: string;
+  readonly partitions: number;
+  readonly replication: number;
+}
+
+export interface OutboundRecord {
+  /** The person key, so that one person's records share a partition and keep their order. */
+  readonly key: string;
+  readonly value: Buffer;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface InboundRecord {
+  readonly topic: string;
+  readonly partition: number;
+  /** Kafka offsets are 64-bit; kept as decimal strings. */
+  readonly offset: string;
+  readonly key: string | null;
+  readonly value: Buffer | null;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timestamp: number;
+}
+
+export interface HubProducer {
+  /** Sends and waits for all in-sync replicas; retries are idempotent (no duplicates on retry). */
+  send(topic: string, records: readonly OutboundRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface BatchContext {
+  /** Keeps the group membership alive during a long batch. */
+  heartbeat(): Promise<void>;
+  /** True once stop() was called: finish the record at hand and return. */
+  isStopping(): boolean;
+}
+
+export interface ConsumerOptions {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  /** Where a group with no committed offset starts. */
+  readonly fromBeginning: boolean;
+  /**
+   * Processes records of one partition in offset order. Offsets are committed only after it
+   * resolves, so a crash replays the batch: the handler must be idempotent.
+   */
+  readonly handleBatch: (records: readonly InboundRecord[], context: BatchContext) => Promise<void>;
+  /** Called with a partition assignment change (for metrics and logs). */
+  readonly onAssignment?: (assigned: readonly { topic: string; partition: number }[]) => void;
+}
+
+export interface HubConsumer {
+  /** Joins the group and starts consuming; resolves once running. */
+  start(): Promise<void>;
+  /** Finishes the batch in hand, commits its offsets and leaves the group. */
+  stop(): Promise<void>;
+}
+
+export interface TopicSpec {
+  readonly name: string;
+  readonly partitions?: number;
+  readonly config?: Readonly<Record<string, string>>;
+}
+
+export interface PartitionLag {
+  readonly topic: string;
+  readonly partition: number;
+  readonly committed: string;
+  readonly end: string;
+  readonly lag: number;
+}
+
+export interface HubKafka {
+  readonly settings: KafkaSettings;
+  /** The full name of a topic, prefix included. */
+  topicName(name: string): string;
+  /** Creates missing topics with the configured partitions and replication; leaves existing ones. */
+  ensureTopics(specs: readonly TopicSpec[]): Promise<void>;
+  createProducer(): Promise<HubProducer>;
+  createConsumer(options: ConsumerOptions): HubConsumer;
+  /** Committed offset, end offset and lag of a consumer group per partition. */
+  consumerLag(groupId: string, topics: readonly string[]): Promise<PartitionLag[]>;
+  /** Reads every record of a topic from the beginning up to its end offsets at call time. */
+  readAll(topic: string): Promise<InboundRecord[]>;
+  /** Deletes a consumer group's committed offsets (a rebuild starts it over). */
+  deleteGroup(groupId: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+function toInbound(topic: string, partition: number, message: KafkaMessage): InboundRecord {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? String(value[0]) : String(value);
+  }
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key === null ? null : message.key.toString('utf8'),
+    value: message.value,
+    headers,
+    timestamp: Number(message.timestamp),
+  };
+}
+
+function kafkaLogger(logger: Logger) {
+  return () => (entry: LogEntry): void => {
+    const { message, ...rest } = entry.log;
+    const fields = { kafka: entry.namespace, ...rest };
+    if (entry.level <= KafkaLogLevel.ERROR) logger.error(fields, message);
+    else if (entry.level === KafkaLogLevel.WARN) logger.warn(fields, message);
+    else logger.debug(fields, message);
+  };
+}
+
+export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka {
+  const kafka = new Kafka({
+    clientId: settings.clientId,
+    brokers: [...settings.brokers],
+    logLevel: KafkaLogLevel.WARN,
+    logCreator: kafkaLogger(logger),
+    retry: { retries: 8, initialRetryTime: 200 },
+  });
+  let admin: Admin | undefined;
+  const getAdmin = async (): Promise<Admin> => {
+    if (admin === undefined) {
+      const created = kafka.admin();
+      try {
+        await created.connect();
+      } catch (error) {
+        throw new HubError('KAFKA_UNAVAILABLE', `cannot reach Kafka at ${settings.brokers.join(',')}: ${describeError(error)}`, { cause: error });
+      }
+      admin = created;
+    }
+    return admin;
+  };
+  const open: { close(): Promise<void> }[] = [];
+
+  return {
+    settings,
+    topicName: (name) => `${settings.topicPrefix}${name}`,
+
+    async ensureTopics(specs) {
+      const client = await getAdmin();
+      const existing = new Set(await client.listTopics());
+      const missing = specs.filter((spec) => !existing.has(spec.name));
+      if (missing.length === 0) return;
+      await client.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((spec) => ({
+          topic: spec.name,
+          numPartitions: spec.partitions ?? settings.partitions,
+          replicationFactor: settings.replication,
+          configEntries: Object.entries(spec.config ?? {}).map(([name, value]) => ({ name, value })),
+        })),
+      });
+    },
+
+    async createProducer() {
+      // Idempotent: the broker drops retried duplicates. One request in flight keeps order on retry.
+      const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      try {
+        await producer.connect();
+      } catch (error) {
+        throw new HubError('KAFKA_UNAVAILABLE', `cannot reach Kafka at ${settings.brokers.join(',')}: ${describeError(error)}`, { cause: error });
+      }
+      const hubProducer: HubProducer = {
+        async send(topic, records) {
+          if (records.length === 0) return;
+          await producer.send({
+            topic,
+            acks: -1,
+            messages: records.map((record) => {
+              const headers: IHeaders | undefined = record.headers === undefined ? undefined : { ...record.headers };
+              return headers === undefined ? { key: record.key, value: record.value } : { key: record.key, value: record.value, headers };
+            }),
+          });
+        },
+        close: () => producer.disconnect(),
+      };
+      open.push(hubProducer);
+      return hubProducer;
+    },
+
+    createConsumer(options) {
+      const consumer: Consumer = kafka.consumer({
+        groupId: options.groupId,
+        allowAutoTopicCreation: false,
+        sessionTimeout: 30_000,
+        heartbeatInterval: 3_000,
+        maxBytesPerPartition: 4 * 1024 * 1024,
+      });
+      let stopping = false;
+      const hubConsumer: HubConsumer = {
+        async start() {
+          if (options.onAssignment !== undefined) {
+            const notify = options.onAssignment;
+            consumer.on(consumer.events.GROUP_JOIN, (event) => {
+              const assigned = Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })));
+              notify(assigned);
+            });
+          }
+          await consumer.connect();
+          await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning });
+          await consumer.run({
+            autoCommit: false,
+            eachBatchAutoResolve: false,
+            partitionsConsumedConcurrently: 1,
+            eachBatch: async (payload) => {
+              const { batch } = payload;
+              if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return;
+              const heartbeat = (): Promise<void> => payload.heartbeat();
+              const records = batch.messages.map((message) => toInbound(batch.topic, batch.partition, message));
+              await options.handleBatch(records, { heartbeat, isStopping: () => stopping });
+              const last = batch.messages[batch.messages.length - 1];
+              if (last === undefined) return;
+              // Commit only now, after the handler made its effects durable: a crash before this line
+              // replays the batch, never skips it.
+              await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+            },
+          });
+        },
+        async stop() {
+          stopping = true;
+          await consumer.stop();
+          await consumer.disconnect();
+        },
+      };
+      open.push({ close: () => hubConsumer.stop() });
+      return hubConsumer;
+    },
+
+    async consumerLag(groupId, topics) {
+      const client = await getAdmin();
+      const result: PartitionLag[] = [];
+      const committed = await client.fetchOffsets({ groupId, topics: [...topics] });
+      for (const topic of committed) {
+        const ends = await client.fetchTopicOffsets(topic.topic);
+        for (const partition of topic.partitions) {
+          const end = ends.find((e) => e.partition === partition.partition)?.high ?? '0';
+          const at = partition.offset === '-1' ? (ends.find((e) => e.partition === partition.partition)?.low ?? '0') : partition.offset;
+          result.push({ topic: topic.topic, partition: partition.partition, committed: partition.offset, end, lag: Number(BigInt(end) - BigInt(at)) });
+        }
+      }
+      return result;
+    },
+
+    async readAll(topic) {
+      const client = await getAdmin();
+      const ends = await client.fetchTopicOffsets(topic);
+      const remaining = new Map(ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high)]));
+      const records: InboundRecord[] = [];
+      if (remaining.size === 0) return records;
+      // A throwaway group that commits nothing, so reading leaves no trace on the cluster.
+      const reader = kafka.consumer({ groupId: `hub-read-${randomUUID()}`, allowAutoTopicCreation: false });
+      await reader.connect();
+      await reader.subscribe({ topics: [topic], fromBeginning: true });
+      await new Promise<void>((resolve, reject) => {
+        reader.run({
+          autoCommit: false,
+          eachBatch: async ({ batch }) => {
+            for (const message of batch.messages) {
+              const end = remaining.get(batch.partition);
+              if (end === undefined || BigInt(message.offset) >= end) continue;
+              records.push(toInbound(batch.topic, batch.partition, message));
+              if (BigInt(message.offset) + 1n >= end) remaining.delete(batch.partition);
+            }
+            if (remaining.size === 0) resolve();
+            return Promise.resolve();
+          },
+        }).catch(reject);
+      });
+      await reader.disconnect();
+      return records.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
+    },
+
+    async deleteGroup(groupId) {
+      const client = await getAdmin();
+      try {
+        await client.deleteGroups([groupId]);
+      } catch (error) {
+        if (!/GROUP_ID_NOT_FOUND|does not exist/i.test(describeError(error))) throw error;
+      }
+    },
+
+    async close() {
+      for (const item of open.splice(0).reverse()) {
+        try { await item.close(); } catch (error) { logger.warn({ err: error }, 'closing a Kafka client failed'); }
+      }
+      if (admin !== undefined) await admin.disconnect();
+      admin = undefined;
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { avroType, daysToIsoDate, isoDateToDays, schemaText, topics, type TopicId } from '../../../schemas';
+import { sampleRecords } from '../../support/sample-records';
+
+describe('Avro schemas', () => {
+  const ids = Object.keys(topics) as TopicId[];
+
+  it.each(ids)('%s: the TypeScript record type agrees with the schema and round-trips', (id) => {
+    const type = avroType(topics[id].schema);
+    const sample = sampleRecords[id];
+    const problems: string[] = [];
+    const valid = type.isValid(sample, { errorHook: (path) => problems.push(path.join('.')) });
+    expect(problems).toEqual([]);
+    expect(valid).toBe(true);
+    expect(type.fromBuffer(type.toBuffer(sample))).toEqual(sample);
+  });
+
+  it.each(ids)('%s: carries an event id, a source and both times', (id) => {
+    const fields = (JSON.parse(schemaText(topics[id].schema)) as { fields: { name: string }[] }).fields.map((f) => f.name);
+    expect(fields.slice(0, 4)).toEqual(['eventId', 'source', 'occurredAt', 'recordedAt']);
+  });
+
+  it('keys inbound records by person: every inbound and warning schema has a person key and a sealed ID, never a clear one', () => {
+    for (const id of ['civilAffairsStatus', 'ruralRevitalizationStatus', 'hospitalSettlements', 'taxContributions', 'quarterlyWarnings'] as const) {
+      const text = JSON.stringify(avroType(topics[id].schema).schema());
+      expect(text).toContain('"personKey"');
+      expect(text).toContain('"idCipher"');
+      expect(text).not.toMatch(/"(idNumber|certno|psn_cert_no|nationalId)"/);
+    }
+  });
+
+  it('stores calendar dates as Avro dates: days since the epoch', () => {
+    expect(isoDateToDays('1970-01-02')).toBe(1);
+    expect(isoDateToDays('2019-03-01')).toBe(17956);
+    expect(daysToIsoDate(17956)).toBe('2019-03-01');
+    const type = avroType('civil-affairs-status-change');
+    const buffer = type.toBuffer(sampleRecords.civilAffairsStatus);
+    expect(type.fromBuffer(buffer)).toMatchObject({ validFrom: '2019-03-01', validTo: null });
+  });
+});
