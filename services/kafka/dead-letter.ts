@@ -15,6 +15,11 @@ export interface DeadLetterInput {
   readonly sourcePartition?: number;
   readonly sourceOffset?: string;
   readonly sourceRecordId?: string;
+  /**
+   * What identifies the refused record across retries when it has no topic position (a hash of the
+   * record as received); defaults to the raw bytes, which suits raw forms without fresh ciphertext.
+   */
+  readonly fingerprint?: string;
   /** The partition key: the person key when known, else the origin. */
   readonly key?: string;
   readonly occurredAt?: number;
@@ -69,7 +74,7 @@ export function deadLetterId(input: DeadLetterInput): string {
   if (input.sourceTopic !== undefined && input.sourceOffset !== undefined) {
     hash.update(`${input.sourceTopic}/${input.sourcePartition ?? 0}/${input.sourceOffset}`);
   } else {
-    hash.update(input.sourceRecordId ?? '').update('\u0000').update(input.raw);
+    hash.update(input.sourceRecordId ?? '').update('\u0000').update(input.fingerprint ?? input.raw);
   }
   return `dl-${hash.digest('hex').slice(0, 32)}`;
 }

@@ -1,0 +1,34 @@
+import type { Envelope, PersonRef, TopicRecords } from '../../schemas';
+import type { FieldReader } from './fields';
+
+export const agencyIds = ['civil-affairs', 'rural-revitalization', 'hospitals', 'tax'] as const;
+export type AgencyId = (typeof agencyIds)[number];
+
+export type InboundTopicId = 'civilAffairsStatus' | 'ruralRevitalizationStatus' | 'hospitalSettlements' | 'taxContributions';
+
+/** A record as the agency describes it, before the hub adds its envelope and pseudonymises it. */
+export type AgencyFact<K extends InboundTopicId> = Omit<TopicRecords[K], keyof Envelope | keyof PersonRef>;
+
+/**
+ * What makes a connector: which topic it writes, how it reads one raw record (canonical field names;
+ * file headers are mapped to these by the agency's mapping file), and what identifies a fact so that
+ * the same record sent twice is one fact.
+ */
+export interface AgencyDefinition<K extends InboundTopicId = InboundTopicId> {
+  readonly id: AgencyId;
+  /** The agency's name as staff know it. */
+  readonly label: string;
+  readonly topic: K;
+  /** The raw field holding the national ID number. */
+  readonly idField: string;
+  /** Raw fields with a person's name: accepted from agencies, never passed on. */
+  readonly nameFields: readonly string[];
+  /** Reads and validates one raw record; problems go to the reader. `today` bounds dates from above. */
+  read(reader: FieldReader, today: string): { fact: AgencyFact<K>; occurredAt: number };
+  /** Identity of the fact: same key and same content is a duplicate; same key, other content, a conflict. */
+  factKey(fact: AgencyFact<K>): string;
+}
+
+export function defineAgency<K extends InboundTopicId>(definition: AgencyDefinition<K>): AgencyDefinition<K> {
+  return definition;
+}

@@ -1,0 +1,57 @@
+import { Redis } from 'ioredis';
+import { topics } from '../../schemas';
+import { createDeadLetterWriter, connectKafka, type HubKafka, type HubProducer } from '../../services/kafka';
+import { loadConfig, type Environment, type Logger } from '../../services/platform';
+import { createRegistryClient, createTopicCodec } from '../../services/registry';
+import type { AgencyDefinition, InboundTopicId } from './agency';
+import { createIntake, type Intake } from './pipeline';
+import { redisSeenFacts } from './seen-facts';
+
+/** An intake wired to the real services, and what to close when done. */
+export interface IntakeRuntime {
+  readonly intake: Intake;
+  readonly kafka: HubKafka;
+  readonly producer: HubProducer;
+  readonly redis: Redis;
+  close(): Promise<void>;
+}
+
+/** Topic settings for the facts the hub keeps: forever, since Kafka is the system of record. */
+export const factTopicConfig = { 'retention.ms': '-1', 'cleanup.policy': 'delete' } as const;
+
+/**
+ * Opens an agency's intake against the configured Kafka, registry and Redis. Creates the agency's
+ * topic and the dead-letter topic when missing (schemas must be registered: `hub schemas register`).
+ */
+export async function openIntake<K extends InboundTopicId>(agency: AgencyDefinition<K>, env: Environment, logger: Logger): Promise<IntakeRuntime> {
+  const config = loadConfig(env, [
+    'kafkaBrokers', 'kafkaClientId', 'topicPrefix', 'topicPartitions', 'topicReplication', 'schemaRegistryUrl', 'redisUrl',
+    'personKeySecret', 'idEncryptionKey',
+  ]);
+  const kafka = connectKafka({
+    brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-${agency.id}`, topicPrefix: config.topicPrefix,
+    partitions: config.topicPartitions, replication: config.topicReplication,
+  }, logger);
+  const topicName = kafka.topicName(topics[agency.topic].name);
+  const deadLetterTopic = kafka.topicName(topics.deadLetters.name);
+  await kafka.ensureTopics([{ name: topicName, config: factTopicConfig }, { name: deadLetterTopic, config: factTopicConfig }]);
+  const registry = createRegistryClient(config.schemaRegistryUrl);
+  const producer = await kafka.createProducer();
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: false });
+  const deadLetterCodec = createTopicCodec(registry, 'deadLetters', deadLetterTopic);
+  const intake = createIntake({
+    agency,
+    secrets: { personKeySecret: config.personKeySecret, idEncryptionKey: config.idEncryptionKey },
+    producer,
+    codec: createTopicCodec(registry, agency.topic, topicName),
+    deadLetters: createDeadLetterWriter({ producer, topic: deadLetterTopic, encode: (letter) => deadLetterCodec.encode(letter), source: `${agency.id}:connector` }),
+    seen: redisSeenFacts(redis),
+  });
+  return {
+    intake, kafka, producer, redis,
+    async close() {
+      await kafka.close();
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,39 @@
+import { defineAgency } from '../intake/agency';
+import { insuranceTypes } from '../hospitals';
+
+/**
+ * Tax bureau (税务): contribution records (参保缴费): the insurance year paid for, the insured
+ * type, what was due, paid and subsidised (资助参保), the payment time; refunds as kind REFUND.
+ */
+export const tax = defineAgency({
+  id: 'tax',
+  label: '税务 tax bureau',
+  topic: 'taxContributions',
+  idField: 'idNumber',
+  nameFields: ['name'],
+  read: (reader, today) => {
+    const sourceRecordId = reader.string('recordId');
+    const sourceVersion = reader.integer('version', 1, 1_000_000);
+    const admdvs = reader.code('admdvs', /^\d{6}$/, 'a 6-digit division code');
+    const insuranceYear = reader.integer('insuranceYear', 2000, 2199);
+    const insutype = reader.oneOf('insutype', insuranceTypes);
+    const kind = reader.oneOf('kind', ['PAYMENT', 'REFUND'] as const);
+    const contributionDueFen = reader.yuanAsFen('contributionDue');
+    const paidFen = reader.yuanAsFen('paid');
+    const subsidisedFen = reader.yuanAsFen('subsidised');
+    const paidAt = reader.timestamp('paidAt');
+    if (reader.problems.length === 0 && kind === 'PAYMENT' && paidFen + subsidisedFen > contributionDueFen) {
+      reader.problem('subsidised', 'paid and subsidised together exceed the contribution due');
+    }
+    if (paidAt > 0) {
+      const paidDate = new Date(paidAt + 8 * 3_600_000).toISOString().slice(0, 10);
+      if (paidDate > today) reader.problem('paidAt', 'is in the future');
+      if (Number(paidDate.slice(0, 4)) > insuranceYear + 1) reader.problem('paidAt', `is long after insurance year ${insuranceYear}`);
+    }
+    return {
+      fact: { sourceRecordId, sourceVersion, admdvs, insuranceYear, insutype, kind, contributionDueFen, paidFen, subsidisedFen, paidAt },
+      occurredAt: paidAt,
+    };
+  },
+  factKey: (fact) => `${fact.sourceRecordId}#${fact.sourceVersion}`,
+});
