@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 // environment variables, see README).
 export default defineConfig({
   test: {
+    reporters: ['default', './test/support/summary-reporter.ts'],
     projects: [
       {
         test: {

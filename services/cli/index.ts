@@ -13,7 +13,7 @@ const notBuilt = (role: string): RoleMain => () =>
   Promise.reject(new HubError('NOT_BUILT', `'hub ${role}' is not built yet`));
 
 const roles: Readonly<Record<string, Role>> = {
-  stack: { summary: 'up | down | status: the local Kafka, schema registry, Redis and PostgreSQL' },
+  stack: { summary: 'up | down | status: the local Kafka, schema registry, Redis and PostgreSQL', load: () => import('../stack').then((m) => m.runStack) },
   schemas: {
     summary: 'register | check: the Avro schemas in schemas/ against the registry',
     load: () => import('../registry').then((m) => m.runSchemas),

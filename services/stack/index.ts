@@ -1,0 +1,5 @@
+export { runStack } from './run-stack';
+export { ensureStack, stackStatus, stopStack, formatStatus, type StackOptions, type StackReport, type StopResult } from './stack';
+export { type ComponentName, type ComponentStatus } from './component';
+export { registryDatabase, registryEnvironment } from './registry';
+export { kafkaVersion, apicurioVersion } from './maven';
