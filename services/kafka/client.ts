@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { coPartitionedAssigner } from './co-partitioned-assigner';
 import { Kafka, logLevel as KafkaLogLevel, type Admin, type Consumer, type Producer, type IHeaders, type KafkaMessage, type LogEntry } from 'kafkajs';
 import { HubError, describeError, type Logger } from '../platform';
 
@@ -57,6 +58,27 @@ export interface ConsumerOptions {
   readonly handleBatch: (records: readonly InboundRecord[], context: BatchContext) => Promise<void>;
   /** Called with a partition assignment change (for metrics and logs). */
   readonly onAssignment?: (assigned: readonly { topic: string; partition: number }[]) => void;
+  /** Partition p of every topic to one member (topics keyed alike, equal partition counts). */
+  readonly coPartitioned?: boolean;
+}
+
+/** Records a transactional handler wants published, per topic. */
+export interface OutboundBatch {
+  readonly topic: string;
+  readonly records: readonly OutboundRecord[];
+}
+
+export interface TransactionalConsumerOptions extends Omit<ConsumerOptions, 'handleBatch'> {
+  /**
+   * Prefix of the transactional ids: one producer per input partition number (`<prefix>-p<n>`), so
+   * that whichever member takes partition n over fences the previous owner's unfinished transaction.
+   */
+  readonly transactionalIdPrefix: string;
+  /**
+   * Processes records of one partition in offset order and returns what to publish. The returned
+   * records and the input offsets are committed in one Kafka transaction: both or neither.
+   */
+  readonly handleBatch: (records: readonly InboundRecord[], context: BatchContext) => Promise<readonly OutboundBatch[]>;
 }
 
 export interface HubConsumer {
@@ -88,6 +110,8 @@ export interface HubKafka {
   ensureTopics(specs: readonly TopicSpec[]): Promise<void>;
   createProducer(): Promise<HubProducer>;
   createConsumer(options: ConsumerOptions): HubConsumer;
+  /** A consumer whose outputs and offsets commit atomically (consume-transform-produce). */
+  createTransactionalConsumer(options: TransactionalConsumerOptions): HubConsumer;
   /** Committed offset, end offset and lag of a consumer group per partition. */
   consumerLag(groupId: string, topics: readonly string[]): Promise<PartitionLag[]>;
   /** Reads every record of a topic from the beginning up to its end offsets at call time. */
@@ -123,6 +147,17 @@ function kafkaLogger(logger: Logger) {
   };
 }
 
+function toMessage(record: OutboundRecord): { key: string; value: Buffer; headers?: IHeaders } {
+  return record.headers === undefined ? { key: record.key, value: record.value } : { key: record.key, value: record.value, headers: { ...record.headers } };
+}
+
+function nextOffset(records: readonly InboundRecord[]): string {
+  const last = records[records.length - 1];
+  return last === undefined ? '0' : (BigInt(last.offset) + 1n).toString();
+}
+
+type BatchStep = (consumer: Consumer, batch: { topic: string; partition: number }, records: readonly InboundRecord[], context: BatchContext) => Promise<void>;
+
 export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka {
   const kafka = new Kafka({
     clientId: settings.clientId,
@@ -145,6 +180,52 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
     return admin;
   };
   const open: { close(): Promise<void> }[] = [];
+
+  /** A consumer group member that feeds each partition's batches, in order, to `step`. */
+  const runGroup = (options: Omit<ConsumerOptions, 'handleBatch'>, step: BatchStep): HubConsumer => {
+    const consumer: Consumer = kafka.consumer({
+      groupId: options.groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      ...(options.coPartitioned === true ? { partitionAssigners: [coPartitionedAssigner] } : {}),
+    });
+    let stopping = false;
+    const member: HubConsumer = {
+      async start() {
+        if (options.onAssignment !== undefined) {
+          const notify = options.onAssignment;
+          consumer.on(consumer.events.GROUP_JOIN, (event) => {
+            const assigned = Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })));
+            notify(assigned);
+          });
+        }
+        await consumer.connect();
+        await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning });
+        await consumer.run({
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          partitionsConsumedConcurrently: 1,
+          eachBatch: async (payload) => {
+            const { batch } = payload;
+            if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return;
+            const records = batch.messages.map((message) => toInbound(batch.topic, batch.partition, message));
+            const heartbeat = (): Promise<void> => payload.heartbeat();
+            await step(consumer, batch, records, { heartbeat, isStopping: () => stopping });
+          },
+        });
+      },
+      async stop() {
+        if (stopping) return;
+        stopping = true;
+        await consumer.stop();
+        await consumer.disconnect();
+      },
+    };
+    open.push({ close: () => member.stop() });
+    return member;
+  };
 
   return {
     settings,
@@ -180,10 +261,7 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
           await producer.send({
             topic,
             acks: -1,
-            messages: records.map((record) => {
-              const headers: IHeaders | undefined = record.headers === undefined ? undefined : { ...record.headers };
-              return headers === undefined ? { key: record.key, value: record.value } : { key: record.key, value: record.value, headers };
-            }),
+            messages: records.map(toMessage),
           });
         },
         close: () => producer.disconnect(),
@@ -193,51 +271,59 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
     },
 
     createConsumer(options) {
-      const consumer: Consumer = kafka.consumer({
-        groupId: options.groupId,
-        allowAutoTopicCreation: false,
-        sessionTimeout: 30_000,
-        heartbeatInterval: 3_000,
-        maxBytesPerPartition: 4 * 1024 * 1024,
+      return runGroup(options, async (consumer, batch, records, context) => {
+        await options.handleBatch(records, context);
+        // Commit only now, after the handler made its effects durable: a crash before this line
+        // replays the batch, never skips it.
+        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(records) }]);
       });
-      let stopping = false;
-      const hubConsumer: HubConsumer = {
-        async start() {
-          if (options.onAssignment !== undefined) {
-            const notify = options.onAssignment;
-            consumer.on(consumer.events.GROUP_JOIN, (event) => {
-              const assigned = Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })));
-              notify(assigned);
-            });
-          }
-          await consumer.connect();
-          await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning });
-          await consumer.run({
-            autoCommit: false,
-            eachBatchAutoResolve: false,
-            partitionsConsumedConcurrently: 1,
-            eachBatch: async (payload) => {
-              const { batch } = payload;
-              if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return;
-              const heartbeat = (): Promise<void> => payload.heartbeat();
-              const records = batch.messages.map((message) => toInbound(batch.topic, batch.partition, message));
-              await options.handleBatch(records, { heartbeat, isStopping: () => stopping });
-              const last = batch.messages[batch.messages.length - 1];
-              if (last === undefined) return;
-              // Commit only now, after the handler made its effects durable: a crash before this line
-              // replays the batch, never skips it.
-              await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
-            },
+    },
+
+    createTransactionalConsumer(options) {
+      const producers = new Map<number, Producer>();
+      const producerFor = async (partition: number): Promise<Producer> => {
+        let producer = producers.get(partition);
+        if (producer === undefined) {
+          producer = kafka.producer({
+            transactionalId: `${options.transactionalIdPrefix}-p${partition}`,
+            idempotent: true,
+            maxInFlightRequests: 1,
+            allowAutoTopicCreation: false,
           });
-        },
+          await producer.connect();
+          producers.set(partition, producer);
+        }
+        return producer;
+      };
+      const consumer = runGroup(options, async (_consumer, batch, records, context) => {
+        const outputs = await options.handleBatch(records, context);
+        const producer = await producerFor(batch.partition);
+        const transaction = await producer.transaction();
+        try {
+          for (const output of outputs) {
+            if (output.records.length === 0) continue;
+            await transaction.send({ topic: output.topic, acks: -1, messages: output.records.map(toMessage) });
+          }
+          await transaction.sendOffsets({
+            consumerGroupId: options.groupId,
+            topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset(records) }] }],
+          });
+          await transaction.commit();
+        } catch (error) {
+          await transaction.abort().catch(() => undefined);
+          throw error;
+        }
+      });
+      const member: HubConsumer = {
+        start: () => consumer.start(),
         async stop() {
-          stopping = true;
           await consumer.stop();
-          await consumer.disconnect();
+          for (const producer of producers.values()) await producer.disconnect();
+          producers.clear();
         },
       };
-      open.push({ close: () => hubConsumer.stop() });
-      return hubConsumer;
+      open.push({ close: () => member.stop() });
+      return member;
     },
 
     async consumerLag(groupId, topics) {
