@@ -41,9 +41,16 @@ async function latestOf(client: Client, subject: string): Promise<{ schema: stri
   }
 }
 
+/** JSON with object keys sorted at every depth: registries may reorder keys, which changes nothing. */
+function canonicalJson(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonicalJson);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonicalJson((value as Record<string, unknown>)[k])]));
+}
+
 function sameSchema(a: string, b: string): boolean {
   try {
-    return JSON.stringify(JSON.parse(a)) === JSON.stringify(JSON.parse(b));
+    return JSON.stringify(canonicalJson(JSON.parse(a))) === JSON.stringify(canonicalJson(JSON.parse(b)));
   } catch {
     return a === b;
   }

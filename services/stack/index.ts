@@ -3,3 +3,5 @@ export { ensureStack, stackStatus, stopStack, formatStatus, type StackOptions, t
 export { type ComponentName, type ComponentStatus } from './component';
 export { registryDatabase, registryEnvironment } from './registry';
 export { kafkaVersion, apicurioVersion } from './maven';
+export { kafkaToolCommand } from './kafka';
+export { stackPaths } from './paths';

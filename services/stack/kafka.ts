@@ -94,3 +94,14 @@ export async function ensureKafka(ctx: StackContext): Promise<ComponentStatus> {
   ctx.progress(`kafka: ready in ${seconds(started)} s (pid ${pid}, log ${displayPath(files.logFile)})`);
   return status({ component: 'kafka', address, healthy: true, detail: probe.detail, local }, pid);
 }
+
+/**
+ * A Java command line for Kafka's own tools (console consumer and producer, consumer groups, …)
+ * from the same Maven artifacts as the broker: an independent client for operators and tests.
+ */
+export async function kafkaToolCommand(paths: StackPaths, env: NodeJS.ProcessEnv, mainClass: string, args: readonly string[]): Promise<{ bin: string; args: string[] }> {
+  const java = await findJava(env, { min: 11, max: 23 }, [env.HUB_KAFKA_JAVA]);
+  if (java === undefined) throw failure('kafka', 'no Java 11 to 23 found for Kafka\'s tools; set HUB_KAFKA_JAVA to a java binary');
+  const classpath = await kafkaClasspath(paths, env, () => undefined);
+  return { bin: java.bin, args: ['-Xmx256m', '-Dlog4j.configuration=file:/dev/null', '-cp', classpath, mainClass, ...args] };
+}
