@@ -26,10 +26,10 @@ const roles: Readonly<Record<string, Role>> = {
   rules: { summary: 'the rules service: recompute tilted benefits when facts change' },
   warnings: { summary: 'the quarterly warnings service' },
   desk: { summary: 'the warning desk (web page and API)' },
-  calc: { summary: '--policy ID [--input FILE]: compute one person-year as JSON' },
+  calc: { summary: '--policy ID [--input FILE]: compute one person-year as JSON', load: () => import('../policy').then((m) => m.runCalc) },
   simulate: { summary: 'generate a synthetic region\'s agency feeds' },
   demo: { summary: 'run the hub end to end on a synthetic region' },
-  bench: { summary: 'engine | …: benchmarks that print their figures' },
+  bench: { summary: 'engine | …: benchmarks that print their figures', load: () => import('../../bench').then((m) => m.runBench) },
   config: { summary: 'print every configuration key with its default', load: () => Promise.resolve(printConfig) },
 };
 

@@ -1,0 +1,87 @@
+import { checkFacts } from './check-facts';
+import { inputError } from './input-error';
+import type { Category, InsuredType, MedicalType, PersonYearFacts, Policy, Settlement, Status } from './types';
+
+type Json = Readonly<Record<string, unknown>>;
+
+function isObject(value: unknown): value is Json {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  return value === undefined ? 'missing' : JSON.stringify(value);
+}
+
+function objectAt(value: unknown, field: string, allowed: readonly string[]): Json {
+  if (!isObject(value)) throw inputError(field, `${describe(value)} is not an object`);
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) throw inputError(field === '' ? key : `${field}.${key}`, 'is not a known field');
+  }
+  return value;
+}
+
+function stringAt(object: Json, key: string, at: string): string {
+  const value = object[key];
+  if (typeof value !== 'string') throw inputError(`${at}${key}`, value === undefined ? 'is required' : `${describe(value)} is not a string`);
+  return value;
+}
+
+function integerAt(object: Json, key: string, at: string): number {
+  const value = object[key];
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    throw inputError(`${at}${key}`, value === undefined ? 'is required' : `${describe(value)} is not a whole number of fen`);
+  }
+  return value;
+}
+
+function arrayAt(object: Json, key: string): readonly unknown[] {
+  const value = object[key];
+  if (!Array.isArray(value)) throw inputError(key, value === undefined ? 'is required' : `${describe(value)} is not an array`);
+  return value;
+}
+
+const statusFields = ['category', 'from', 'to'];
+const settlementFields = ['id', 'settledAt', 'medicalType', 'totalFen', 'fullOwnPayFen', 'overLimitFen', 'preSelfPayFen', 'policyScopeFen', 'basicPaidFen', 'reversesId'];
+
+/**
+ * Reads the `hub calc` input (parsed JSON) into facts, then checks them against the policy.
+ * Throws INPUT_INVALID naming the first offending field, e.g. `settlements[2].settledAt: "2019-02-30" is not a real date`.
+ */
+export function parseFacts(policy: Policy, input: unknown): PersonYearFacts {
+  const root = objectAt(input, '', ['insuredType', 'population', 'statuses', 'settlements']);
+  const insuredType = stringAt(root, 'insuredType', '');
+  if (insuredType !== 'RESIDENT' && insuredType !== 'EMPLOYEE') throw inputError('insuredType', `"${insuredType}" is not RESIDENT or EMPLOYEE`);
+  const population = root.population === undefined ? undefined : stringAt(root, 'population', '');
+
+  const statuses: Status[] = arrayAt(root, 'statuses').map((raw, i) => {
+    const at = `statuses[${i}]`;
+    const status = objectAt(raw, at, statusFields);
+    const to = status.to === undefined || status.to === null ? null : stringAt(status, 'to', `${at}.`);
+    // Category names are checked by checkFacts against the vocabulary.
+    return { category: stringAt(status, 'category', `${at}.`) as Category, from: stringAt(status, 'from', `${at}.`), to };
+  });
+
+  const settlements: Settlement[] = arrayAt(root, 'settlements').map((raw, i) => {
+    const at = `settlements[${i}]`;
+    const settlement = objectAt(raw, at, settlementFields);
+    const prefix = `${at}.`;
+    const parsed: Settlement = {
+      id: stringAt(settlement, 'id', prefix),
+      settledAt: stringAt(settlement, 'settledAt', prefix),
+      medicalType: stringAt(settlement, 'medicalType', prefix) as MedicalType,
+      totalFen: integerAt(settlement, 'totalFen', prefix),
+      fullOwnPayFen: integerAt(settlement, 'fullOwnPayFen', prefix),
+      overLimitFen: integerAt(settlement, 'overLimitFen', prefix),
+      preSelfPayFen: integerAt(settlement, 'preSelfPayFen', prefix),
+      policyScopeFen: integerAt(settlement, 'policyScopeFen', prefix),
+      basicPaidFen: integerAt(settlement, 'basicPaidFen', prefix),
+    };
+    return settlement.reversesId === undefined || settlement.reversesId === null ? parsed : { ...parsed, reversesId: stringAt(settlement, 'reversesId', prefix) };
+  });
+
+  const facts: PersonYearFacts = population === undefined
+    ? { insuredType: insuredType satisfies InsuredType, statuses, settlements }
+    : { insuredType, population, statuses, settlements };
+  checkFacts(policy, facts);
+  return facts;
+}

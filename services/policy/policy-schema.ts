@@ -1,0 +1,150 @@
+import { agencies, categories, insuredTypes, medicalTypes } from './engine';
+
+/**
+ * JSON Schema (draft-07, checked by ajv) of a policy file. It fixes the shape and the types of
+ * every key; what a schema cannot see (bounds in order, one deductible per population, a source
+ * or assumption beside every figure) is checked when the policy is compiled.
+ */
+const cited = {
+  source: { type: 'string', minLength: 1, description: 'the seed clause the figures come from, e.g. "003 二(三)"' },
+  assumption: { type: 'string', minLength: 1, description: 'why a figure the seed does not give was chosen' },
+} as const;
+
+const fen = { type: 'integer', minimum: 0 } as const;
+const basisPoints = { type: 'integer', minimum: 0, maximum: 10_000 } as const;
+const isoDate = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const;
+const categoryList = { type: 'array', items: { enum: categories }, minItems: 1, uniqueItems: true } as const;
+const medicalTypeList = {
+  type: 'object', additionalProperties: false, required: ['types'],
+  properties: { types: { type: 'array', items: { enum: medicalTypes }, minItems: 1, uniqueItems: true }, ...cited },
+} as const;
+const deductible = {
+  type: 'object', additionalProperties: false,
+  properties: { amountFen: fen, ratioBp: basisPoints, parameter: { type: 'string', minLength: 1 }, ...cited },
+} as const;
+
+export const policySchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'seed', 'region', 'document', 'benefitYear', 'populations', 'criticalIllness', 'warning'],
+  properties: {
+    id: { type: 'string', pattern: '^[a-z0-9]+(-[a-z0-9]+)*$' },
+    seed: { type: 'string', pattern: '^\\d{3}$' },
+    region: { type: 'string', minLength: 1 },
+    document: { type: 'string', minLength: 1 },
+    decisions: { type: 'array', items: { type: 'string', minLength: 1 } },
+    benefitYear: {
+      type: 'object', additionalProperties: false, required: ['start', 'end'],
+      properties: { start: isoDate, end: isoDate, ...cited },
+    },
+    parameters: {
+      type: 'object',
+      propertyNames: { pattern: '^[a-zA-Z][a-zA-Z0-9]*$' },
+      additionalProperties: {
+        type: 'object', additionalProperties: false, required: ['amountFen'],
+        properties: { amountFen: fen, ...cited },
+      },
+    },
+    populations: {
+      type: 'array', minItems: 1,
+      items: {
+        type: 'object', additionalProperties: false, required: ['code', 'insuredType'],
+        properties: { code: { type: 'string', pattern: '^[A-Z][A-Z_]*$' }, insuredType: { enum: insuredTypes }, ...cited },
+      },
+    },
+    criticalIllness: {
+      type: 'object', additionalProperties: false, required: ['medicalTypes', 'deductibles', 'segments'],
+      properties: {
+        medicalTypes: medicalTypeList,
+        deductibles: {
+          type: 'array', minItems: 1,
+          items: { ...deductible, required: ['population'], properties: { ...deductible.properties, population: { type: 'string' } } },
+        },
+        segments: {
+          type: 'array', minItems: 1,
+          items: {
+            type: 'object', additionalProperties: false, required: ['upToFen', 'ratioBp'],
+            properties: { upToFen: { type: ['integer', 'null'], minimum: 1 }, ratioBp: basisPoints, ...cited },
+          },
+        },
+        limit: {
+          type: 'object', additionalProperties: false,
+          properties: { yearlyCapFen: fen, eligibleCeilingFen: fen, eligibleCeilingMultiple: { type: 'integer', minimum: 1 }, ...cited },
+        },
+        tilts: {
+          type: 'array',
+          items: {
+            type: 'object', additionalProperties: false, required: ['categories'],
+            properties: {
+              categories: categoryList,
+              deductibleFactorBp: basisPoints,
+              ratioBonusBp: basisPoints,
+              ratioBp: basisPoints,
+              removesLimit: { type: 'boolean' },
+              ...cited,
+            },
+          },
+        },
+      },
+    },
+    assistance: {
+      type: 'object', additionalProperties: false, required: ['medicalTypes', 'rules'],
+      properties: {
+        medicalTypes: medicalTypeList,
+        rules: {
+          type: 'array',
+          items: {
+            type: 'object', additionalProperties: false, required: ['categories', 'ratioBp', 'deductible', 'yearlyCap'],
+            properties: {
+              categories: categoryList,
+              ratioBp: basisPoints,
+              deductible,
+              yearlyCap: {
+                type: 'object', additionalProperties: false, required: ['amountFen'],
+                properties: { amountFen: { type: ['integer', 'null'], minimum: 0 }, ...cited },
+              },
+              ...cited,
+            },
+          },
+        },
+      },
+    },
+    participationSubsidy: {
+      type: 'object', additionalProperties: false, required: ['rules'],
+      properties: {
+        rules: {
+          type: 'array',
+          items: {
+            type: 'object', additionalProperties: false, required: ['categories', 'insuredTypes', 'kind'],
+            properties: {
+              categories: categoryList,
+              insuredTypes: { type: 'array', items: { enum: insuredTypes }, minItems: 1, uniqueItems: true },
+              kind: { enum: ['FULL', 'RATIO', 'FIXED', 'NONE'] },
+              ratioBp: basisPoints,
+              amountFen: fen,
+              ...cited,
+            },
+          },
+        },
+      },
+    },
+    warning: {
+      type: 'object', additionalProperties: false,
+      required: ['thresholdFen', 'basis', 'window', 'cadence', 'alwaysReported', 'routing', 'uncategorised'],
+      properties: {
+        thresholdFen: fen,
+        basis: { enum: ['TOTAL', 'IN_SCOPE'] },
+        window: { enum: ['YEAR_TO_DATE'] },
+        cadence: { enum: ['QUARTERLY', 'MONTHLY'] },
+        alwaysReported: { type: 'array', items: { enum: categories }, uniqueItems: true },
+        routing: {
+          type: 'object', additionalProperties: false,
+          properties: Object.fromEntries(agencies.map((agency) => [agency, categoryList])),
+        },
+        uncategorised: { type: 'array', items: { enum: agencies }, uniqueItems: true },
+        ...cited,
+      },
+    },
+  },
+} as const;

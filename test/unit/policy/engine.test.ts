@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { computeYear, loadPolicy, parsePolicy, warningVerdict } from '../../../services/policy';
+import { eligible, reversal, settlement, yuan } from './helpers';
+
+/** A made-up policy with 100% ratios, where a tilt's catch-up can meet assistance already paid. */
+const extreme = parsePolicy(`
+id: extreme-2022
+seed: "004"
+region: a test region
+document: none
+benefitYear: { start: "2022-01-01", end: "2022-12-31", assumption: test }
+populations: [{ code: RESIDENT, insuredType: RESIDENT, assumption: test }]
+criticalIllness:
+  medicalTypes: { types: [INPATIENT], assumption: test }
+  deductibles: [{ population: RESIDENT, amountFen: 100000, assumption: test }]
+  segments: [{ upToFen: null, ratioBp: 5000, assumption: test }]
+  tilts: [{ categories: [DIBAO], deductibleFactorBp: 0, ratioBp: 10000, assumption: test }]
+assistance:
+  medicalTypes: { types: [INPATIENT], assumption: test }
+  rules:
+    - { categories: [MONITORED], ratioBp: 10000, assumption: test, deductible: { amountFen: 0, assumption: test }, yearlyCap: { amountFen: null, assumption: test } }
+warning:
+  { thresholdFen: 1000000, basis: IN_SCOPE, window: YEAR_TO_DATE, cadence: MONTHLY, alwaysReported: [], routing: {}, uncategorised: [CIVIL_AFFAIRS], assumption: test }
+`, 'policies/extreme-2022.yaml');
+
+describe('policy engine', () => {
+  it('never lets the two funds pay more than the person bore in scope, even when a tilt catches up after assistance', () => {
+    // 监测对象 all year: February eligible 1,000 (= the deductible) → critical illness 0, assistance 100% = 1,000.
+    // DIBAO from March: April eligible 0 → tilted cumulative due 1,000, but the person has nothing left
+    // to be paid for, so critical illness pays 0 rather than 1,000.
+    const year = computeYear(extreme, {
+      insuredType: 'RESIDENT',
+      statuses: [{ category: 'MONITORED', from: '2022-01-01', to: null }, { category: 'DIBAO', from: '2022-03-01', to: null }],
+      settlements: [eligible('S1', '2022-02-01', yuan(1_000)), eligible('S2', '2022-04-01', 0)],
+    });
+    expect(year.settlements.map((s) => [s.criticalIllnessFen, s.assistanceFen])).toEqual([[0, yuan(1_000)], [0, 0]]);
+    expect(year.totals.inScopeSelfPayFen).toBe(0);
+  });
+
+  it('refuses a reversal of a reversal and a second reversal of the same settlement', () => {
+    const policy = loadPolicy('xianyang-2019');
+    const s1 = eligible('S1', '2019-02-01', yuan(1_000));
+    const r1 = reversal('R1', '2019-02-02', s1);
+    expect(() => computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [s1, r1, reversal('R2', '2019-02-03', r1)] }))
+      .toThrow('settlements[2].reversesId: "R1" is itself a reversal');
+    expect(() => computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [s1, r1, reversal('R2', '2019-02-03', s1)] }))
+      .toThrow('settlements[2].reversesId: "S1" is already reversed by settlements[1]');
+  });
+
+  it('pays a year of a thousand settlements the tilted due on the cumulative amount, the tilt catching up from June', () => {
+    const policy = loadPolicy('anhui-huangshan-2022');
+    const settlements = Array.from({ length: 1_000 }, (_, i) => eligible(`S${String(i).padStart(4, '0')}`, `2022-${String(1 + (i % 12)).padStart(2, '0')}-15`, yuan(500)));
+    const year = computeYear(policy, { insuredType: 'RESIDENT', statuses: [{ category: 'DIBAO', from: '2022-06-01', to: null }], settlements });
+    // Cum 500,000 with DIBAO from June (in effect at the last settlement, no cap):
+    // (50,000 − 7,500) × 65% + 50,000 × 70% + 400,000 × 75% = 27,625 + 35,000 + 300,000 = 362,625.
+    expect(year.totals.criticalIllnessFen).toBe(yuan(362_625));
+  });
+
+  it('warns monthly on the in-scope basis when the policy says so', () => {
+    // January: 20,000 全自费 + in scope 500 (below the 1,000 deductible), basic 0. In-scope self-pay 500,
+    // total self-pay 20,500: no warning on the in-scope basis. March adds 10,000 in scope, basic 0:
+    // cum eligible 10,500 → critical illness (10,500 − 1,000) × 50% = 4,750; in-scope self-pay 10,500 − 4,750 = 5,750.
+    const year = computeYear(extreme, { insuredType: 'RESIDENT', statuses: [], settlements: [
+      settlement('S1', '2022-01-20', { fullOwnPayFen: yuan(20_000), policyScopeFen: yuan(500), basicPaidFen: 0 }),
+      settlement('S2', '2022-03-05', { policyScopeFen: yuan(10_000), basicPaidFen: 0 }),
+    ] });
+    expect(warningVerdict(extreme, { statuses: [] }, year, '2022-01')).toMatchObject({ warn: false, basis: 'IN_SCOPE', selfPayFen: yuan(500), windowTo: '2022-01-31' });
+    expect(warningVerdict(extreme, { statuses: [] }, year, '2022-02')).toMatchObject({ warn: false, selfPayFen: yuan(500), windowTo: '2022-02-28' });
+    expect(warningVerdict(extreme, { statuses: [] }, year, '2022-03')).toMatchObject({ warn: false, selfPayFen: yuan(5_750), criticalIllnessFen: yuan(4_750) });
+    expect(() => warningVerdict(extreme, { statuses: [] }, year, '2022-Q1')).toThrow('period: "2022-Q1" is not a month such as 2022-05 (policy extreme-2022 warns monthly)');
+  });
+});

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { computeYear, loadPolicy, type Settlement, type Status } from '../../../services/policy';
+import { eligible, reversal } from './helpers';
+
+/**
+ * Seed 001 (江西 2025) 三(三)–(五): deductible = 50% of the province's previous-year per-capita
+ * disposable income (assumed 36,007 yuan → 18,003.50 = 1,800,350 fen); 60% (the minimum); yearly
+ * cap 250,000 yuan (the minimum). TEKUN, ORPHAN, DIBAO, RELAPSED_POVERTY: deductible halved
+ * (900,175 fen), 65%, no cap. Calendar year 2025; residents only.
+ */
+const policy = loadPolicy('jiangxi-2025');
+const resident = (statuses: readonly Status[], settlements: readonly Settlement[]) => computeYear(policy, { insuredType: 'RESIDENT', statuses, settlements });
+
+describe('jiangxi-2025 critical illness (seed 001)', () => {
+  it('derives the deductible from the disposable-income parameter', () => {
+    expect(policy.populations[0]?.criticalIllness.base.deductibleFen).toBe(1_800_350);
+    expect(policy.populations[0]?.criticalIllness.byCategory.find(([c]) => c === 'DIBAO')?.[1].deductibleFen).toBe(900_175);
+  });
+
+  it('pays 60% above 50% of the disposable income', () => {
+    // eligible 3,000,000 fen: (3,000,000 − 1,800,350) × 60% = 719,790 fen.
+    expect(resident([], [eligible('S1', '2025-03-01', 3_000_000)]).totals.criticalIllnessFen).toBe(719_790);
+  });
+
+  it('pays the part above the deductible once several settlements pass it', () => {
+    // cum 1,000,000 → 0; cum 3,000,000 → 719,790.
+    const year = resident([], [eligible('S1', '2025-02-01', 1_000_000), eligible('S2', '2025-07-01', 2_000_000)]);
+    expect(year.settlements.map((s) => s.criticalIllnessFen)).toEqual([0, 719_790]);
+  });
+
+  it('caps the yearly payment at 250,000 yuan', () => {
+    // eligible 50,000,000 fen: 48,199,650 × 60% = 28,919,790 → 25,000,000.
+    expect(resident([], [eligible('S1', '2025-03-01', 50_000_000)]).totals.criticalIllnessFen).toBe(25_000_000);
+  });
+
+  it('removes the cap for an orphan and pays 65% above half the deductible', () => {
+    // (50,000,000 − 900,175) × 65% = 31,914,886.25 → 31,914,886 fen (rounded half up).
+    const year = resident([{ category: 'ORPHAN', from: '2020-05-01', to: null }], [eligible('S1', '2025-03-01', 50_000_000)]);
+    expect(year.settlements[0]).toMatchObject({ criticalIllnessFen: 31_914_886, criticalIllnessCategory: 'ORPHAN' });
+  });
+
+  it('a 返贫致贫 status starting on the settlement\'s own date applies to it', () => {
+    // S1 (14 June): cum 1,000,000, below 1,800,350 → 0.
+    // S2 (15 June, status from that day): cum 2,000,000 → (2,000,000 − 900,175) × 65% = 714,886.25 → 714,886.
+    const statuses: Status[] = [{ category: 'RELAPSED_POVERTY', from: '2025-06-15', to: null }];
+    const year = resident(statuses, [eligible('S1', '2025-06-14', 1_000_000), eligible('S2', '2025-06-15', 1_000_000)]);
+    expect(year.settlements.map((s) => [s.criticalIllnessFen, s.criticalIllnessCategory])).toEqual([[0, null], [714_886, 'RELAPSED_POVERTY']]);
+  });
+
+  it('gives no tilt to a category the policy does not list (防止返贫监测对象)', () => {
+    const year = resident([{ category: 'MONITORED', from: '2025-01-01', to: null }], [eligible('S1', '2025-03-01', 3_000_000)]);
+    expect(year.settlements[0]).toMatchObject({ criticalIllnessFen: 719_790, criticalIllnessCategory: null });
+  });
+
+  it('a reversal filed after the benefit year still cancels its settlement', () => {
+    const s1 = eligible('S1', '2025-12-30', 3_000_000);
+    const year = resident([], [s1, reversal('R1', '2026-01-05', s1)]);
+    expect(year.totals).toMatchObject({ eligibleFen: 0, criticalIllnessFen: 0, selfPayFen: 0 });
+  });
+
+  it('refuses employees, whose benefit levels the seed leaves out', () => {
+    expect(() => computeYear(policy, { insuredType: 'EMPLOYEE', statuses: [], settlements: [] }))
+      .toThrow('insuredType: EMPLOYEE is not covered by policy jiangxi-2025 (populations: RESIDENT)');
+  });
+});

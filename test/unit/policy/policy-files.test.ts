@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { computeYear, listPolicies, loadPolicy, parsePolicy, policyDirectory } from '../../../services/policy';
+import { isHubError } from '../../../services/platform';
+import { eligible, yuan } from './helpers';
+
+const xianyang = readFileSync(`${policyDirectory}xianyang-2019.yaml`, 'utf8');
+
+/** The shipped Xianyang file with one exact piece of text replaced (the piece must exist). */
+function xianyangWith(from: string, to: string): string {
+  expect(xianyang).toContain(from);
+  return xianyang.replace(from, to);
+}
+
+function refusal(text: string): string {
+  try {
+    parsePolicy(text, 'policies/x.yaml');
+  } catch (error) {
+    expect(isHubError(error, 'POLICY_INVALID')).toBe(true);
+    return (error as Error).message;
+  }
+  throw new Error('the policy was accepted');
+}
+
+describe('policy files', () => {
+  it('ships one valid file per seed region', () => {
+    expect(listPolicies()).toEqual(['anhui-huangshan-2022', 'jiangxi-2025', 'tibet-2016', 'wenzhou-2019', 'xianyang-2019']);
+    for (const id of listPolicies()) expect(loadPolicy(id).id).toBe(id);
+    expect(loadPolicy('tibet-2016').populations.map((p) => p.code)).toEqual(['URBAN_RESIDENT', 'FARMER_HERDER']);
+  });
+
+  it('refuses an unknown policy id with POLICY_NOT_FOUND', () => {
+    expect(() => loadPolicy('atlantis-2020')).toThrow(expect.objectContaining({ code: 'POLICY_NOT_FOUND' }) as Error);
+  });
+
+  it('refuses a mistyped figure, naming the file and the path of the bad key', () => {
+    const text = xianyangWith('    - upToFen: 10000000\n      ratioBp: 7000', '    - upToFen: 10000000\n      ratioBp: "70%"');
+    expect(refusal(text)).toBe('policies/x.yaml: /criticalIllness/segments/1/ratioBp: must be integer');
+  });
+
+  it('refuses a missing key and an unknown key, pointing at the key', () => {
+    expect(refusal(xianyangWith('  limit:\n    yearlyCapFen: 30000000\n', '  limit:\n    yearlyCapFen: 30000000\n    yearlyCap: 1\n')))
+      .toBe('policies/x.yaml: /criticalIllness/limit/yearlyCap: is not a known key');
+    expect(refusal(xianyangWith('      ratioBp: 8000\n', '')))
+      .toBe('policies/x.yaml: /criticalIllness/segments/2/ratioBp: is required');
+  });
+
+  it('refuses an unknown category code', () => {
+    expect(refusal(xianyangWith('[TEKUN, DIBAO]\n      deductibleFactorBp', '[TEKUN, POOR]\n      deductibleFactorBp')))
+      .toBe('policies/x.yaml: /criticalIllness/tilts/1/categories/1: must be one of TEKUN, DIBAO, DIBAO_EDGE, ORPHAN, ILLNESS_POVERTY, RELAPSED_POVERTY, MONITORED, LIFTED, POOR_REGISTERED');
+  });
+
+  it('refuses a figure that cites neither a seed clause nor an assumption', () => {
+    expect(refusal(xianyangWith('    yearlyCapFen: 30000000\n    source: 003 二(三) 年度累计报销封顶线为30万元\n', '    yearlyCapFen: 30000000\n')))
+      .toBe('policies/x.yaml: /criticalIllness/limit: a figure needs a source (seed clause) or an assumption (with its reason)');
+  });
+
+  it('refuses segment bounds out of order and a ratio tilted above 100%', () => {
+    expect(refusal(xianyangWith('upToFen: 10000000', 'upToFen: 2000000')))
+      .toBe('policies/x.yaml: /criticalIllness/segments/1/upToFen: must be above the previous segment\'s bound');
+    expect(refusal(xianyangWith('      ratioBp: 8000\n', '      ratioBp: 9600\n')))
+      .toBe('policies/x.yaml: /criticalIllness/tilts/0: segment 2\'s tilted ratio 10100 bp is above 100%');
+  });
+
+  it('refuses an unreal benefit-year date and a YAML syntax error', () => {
+    expect(refusal(xianyangWith('end: "2019-12-31"', 'end: "2019-02-30"'))).toBe('policies/x.yaml: /benefitYear/end: "2019-02-30" is not a real date');
+    expect(refusal('id: [unclosed')).toMatch(/^policies\/x\.yaml: line 1: /);
+  });
+
+  it('a new region is a new file: a made-up region computes from its own figures', () => {
+    // Deductible 8,000; 55% up to 50,000 then 75%; eligible 60,000: 42,000 × 55% + 10,000 × 75% = 30,600.
+    const text = xianyang
+      .replace('id: xianyang-2019', 'id: newtown-2019')
+      .replace('amountFen: 1000000', 'amountFen: 800000')
+      .replace('upToFen: 3000000\n      ratioBp: 6000', 'upToFen: 5000000\n      ratioBp: 5500')
+      .replace('upToFen: 10000000\n      ratioBp: 7000', 'upToFen: 6000000\n      ratioBp: 7500');
+    const policy = parsePolicy(text, 'policies/newtown-2019.yaml');
+    expect(policy.id).toBe('newtown-2019');
+    // 50,000–60,000 at 75%; nothing reaches the third segment.
+    expect(computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [eligible('S1', '2019-05-01', yuan(60_000))] }).totals.criticalIllnessFen).toBe(yuan(30_600));
+  });
+});

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { computeYear, loadPolicy, type PersonYearFacts } from '../../../services/policy';
+import { eligible, yuan } from './helpers';
+
+/**
+ * Seed 002 (西藏 2016) 四(三): deductibles from the previous year's per-capita disposable income,
+ * separately for urban residents (25,457 yuan, assumed 100%) and farmers/herders (8,244 yuan);
+ * segments rising with cost from at least 50% (assumed: deductible–100,000 at 50%, 100,000–200,000
+ * at 60%, above at 70%); a yearly cap (assumed 300,000). No tilt.
+ */
+const policy = loadPolicy('tibet-2016');
+const person = (population: string, settlements: PersonYearFacts['settlements'], statuses: PersonYearFacts['statuses'] = []) =>
+  computeYear(policy, { insuredType: 'RESIDENT', population, statuses, settlements });
+
+describe('tibet-2016 critical illness (seed 002)', () => {
+  it('gives farmers and herders their own, lower deductible', () => {
+    // Farmer/herder, eligible 20,000: (20,000 − 8,244) × 50% = 5,878. Urban resident: below 25,457 → 0.
+    expect(person('FARMER_HERDER', [eligible('S1', '2016-05-01', yuan(20_000))]).totals.criticalIllnessFen).toBe(yuan(5_878));
+    expect(person('URBAN_RESIDENT', [eligible('S1', '2016-05-01', yuan(20_000))]).totals.criticalIllnessFen).toBe(0);
+  });
+
+  it('pays higher ratios as cumulative cost rises', () => {
+    // Urban: cum 80,000 → 54,543 × 50% = 27,271.50.
+    // cum 160,000 → 74,543 × 50% + 60,000 × 60% = 37,271.50 + 36,000 = 73,271.50 → S2 46,000.
+    // cum 260,000 → 37,271.50 + 100,000 × 60% + 60,000 × 70% = 139,271.50 → S3 66,000.
+    const year = person('URBAN_RESIDENT', [
+      eligible('S1', '2016-02-01', yuan(80_000)), eligible('S2', '2016-06-01', yuan(80_000)), eligible('S3', '2016-10-01', yuan(100_000)),
+    ]);
+    expect(year.settlements.map((s) => s.criticalIllnessFen)).toEqual([yuan(27_271.5), yuan(46_000), yuan(66_000)]);
+  });
+
+  it('caps the yearly payment', () => {
+    // Farmer/herder, eligible 600,000: 45,878 + 60,000 + 280,000 = 385,878 → 300,000.
+    expect(person('FARMER_HERDER', [eligible('S1', '2016-05-01', yuan(600_000))]).totals.criticalIllnessFen).toBe(yuan(300_000));
+  });
+
+  it('tilts for no category: a DIBAO person is paid as anyone else', () => {
+    const year = person('FARMER_HERDER', [eligible('S1', '2016-05-01', yuan(20_000))], [{ category: 'DIBAO', from: '2016-01-01', to: null }]);
+    expect(year.settlements[0]).toMatchObject({ criticalIllnessFen: yuan(5_878), assistanceFen: 0, criticalIllnessCategory: null, assistanceCategory: null });
+  });
+
+  it('needs the population and refuses one it does not know', () => {
+    expect(() => computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [] }))
+      .toThrow('population: policy tibet-2016 needs one of URBAN_RESIDENT, FARMER_HERDER for insuredType RESIDENT');
+    expect(() => person('NOMAD', [])).toThrow('population: "NOMAD" is not a population of policy tibet-2016 (URBAN_RESIDENT, FARMER_HERDER)');
+  });
+});
