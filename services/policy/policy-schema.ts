@@ -27,11 +27,15 @@ export const policySchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'seed', 'region', 'document', 'benefitYear', 'populations', 'criticalIllness', 'warning'],
+  required: ['id', 'seed', 'region', 'divisions', 'document', 'benefitYear', 'populations', 'criticalIllness', 'warning'],
   properties: {
     id: { type: 'string', pattern: '^[a-z0-9]+(-[a-z0-9]+)*$' },
     seed: { type: 'string', pattern: '^\\d{3}$' },
     region: { type: 'string', minLength: 1 },
+    divisions: {
+      type: 'object', additionalProperties: false, required: ['codes'],
+      properties: { codes: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: '^\\d{2,6}$' } }, ...cited },
+    },
     document: { type: 'string', minLength: 1 },
     decisions: { type: 'array', items: { type: 'string', minLength: 1 } },
     benefitYear: {

@@ -150,6 +150,7 @@ export function compilePolicy(document: PolicyDocument, file: string): Policy {
     id: document.id,
     seed: document.seed,
     region: document.region,
+    divisions: [...document.divisions.codes],
     benefitYear: Object.freeze({ start: benefitYear.start, end: benefitYear.end }),
     populations: Object.freeze(populations),
     criticalIllnessMedicalTypes: medicalTypeSet(criticalIllness.medicalTypes.types),

@@ -21,6 +21,8 @@ export interface PolicyDocument {
   readonly id: string;
   readonly seed: string;
   readonly region: string;
+  /** Administrative division codes (GB/T 2260) the policy covers, as prefixes: "3303" is all of Wenzhou. */
+  readonly divisions: Cited & { readonly codes: readonly string[] };
   readonly document: string;
   /** Decisions taken where the seed is silent, in words. */
   readonly decisions?: readonly string[];

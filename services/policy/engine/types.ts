@@ -105,6 +105,8 @@ export interface Policy {
   readonly id: string;
   readonly seed: string;
   readonly region: string;
+  /** Division code prefixes (GB/T 2260) the policy covers; the longest matching prefix wins. */
+  readonly divisions: readonly string[];
   readonly benefitYear: { readonly start: string; readonly end: string };
   readonly populations: readonly Population[];
   readonly criticalIllnessMedicalTypes: ReadonlySet<MedicalType>;
