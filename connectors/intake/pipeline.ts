@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { TopicRecords } from '../../schemas';
 import { encryptNationalId, pseudonymise, validateNationalId, type IdentitySecrets } from '../../services/identity';
 import type { DeadLetterInput, DeadLetterWriter, HubProducer } from '../../services/kafka';
+import { scrubIdNumbers } from '../../services/platform';
 import type { TopicCodec } from '../../services/registry';
 import type { AgencyDefinition, InboundTopicId } from './agency';
 import { FieldReader, type FieldProblem, type RawRecord } from './fields';
@@ -50,6 +51,19 @@ function fingerprint(raw: RawRecord): string {
   return createHash('sha256').update(JSON.stringify(raw)).digest('hex');
 }
 
+/** Masks anything shaped like a national ID number, at any depth (numbers too: JSON lets agencies send them bare). */
+function scrubIdShaped(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return scrubIdNumbers(value);
+  if (typeof value === 'number') {
+    const text = String(value);
+    return scrubIdNumbers(text) === text ? value : scrubIdNumbers(text);
+  }
+  if (value === null || typeof value !== 'object') return value;
+  if (depth > 8) return '[removed]';
+  if (Array.isArray(value)) return value.map((item) => scrubIdShaped(item, depth + 1));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubIdShaped(v, depth + 1)]));
+}
+
 interface Prepared<K extends InboundTopicId> {
   index: number;
   record: TopicRecords[K];
@@ -62,11 +76,16 @@ export function createIntake<K extends InboundTopicId>(deps: IntakeDependencies<
 
   /** A raw record fit for the dead-letter topic: names removed, the ID number sealed. */
   const sealRaw = (raw: RawRecord, personKey: string | undefined): Buffer => {
-    const copy: Record<string, unknown> = { ...raw };
+    // Every other field is scrubbed too: a record that fails often fails because the ID number sits
+    // under a misspelt field name ("idnumber", "身份证号"), and it must not reach the topic in clear.
+    const copy: Record<string, unknown> = {};
+    for (const [field, value] of Object.entries(raw)) copy[field] = scrubIdShaped(value);
     for (const field of agency.nameFields) if (field in copy) copy[field] = '[removed]';
-    const id = copy[agency.idField];
+    const id = raw[agency.idField];
     if (typeof id === 'string' || typeof id === 'number') {
       copy[agency.idField] = encryptNationalId(String(id), deps.secrets.idEncryptionKey, personKey ?? 'dead-letter');
+    } else if (id !== undefined && id !== null) {
+      copy[agency.idField] = '[removed]';
     }
     return Buffer.from(JSON.stringify(copy), 'utf8');
   };

@@ -45,7 +45,7 @@ export async function openIntake<K extends InboundTopicId>(agency: AgencyDefinit
     producer,
     codec: createTopicCodec(registry, agency.topic, topicName),
     deadLetters: createDeadLetterWriter({ producer, topic: deadLetterTopic, encode: (letter) => deadLetterCodec.encode(letter), source: `${agency.id}:connector` }),
-    seen: redisSeenFacts(redis),
+    seen: redisSeenFacts(redis, topicName),
   });
   return {
     intake, kafka, producer, redis,

@@ -1,4 +1,4 @@
-import { HubError, describeConfig, effectiveEnvironment, reportFatal, type CliIo, type RoleMain } from '../platform';
+import { HubError, describeConfig, effectiveEnvironment, loadConfig, reportFatal, type CliIo, type RoleMain } from '../platform';
 
 /**
  * The `hub` command: one subcommand per role. Each role is loaded only when asked for, so
@@ -12,29 +12,49 @@ interface Role {
 const notBuilt = (role: string): RoleMain => () =>
   Promise.reject(new HubError('NOT_BUILT', `'hub ${role}' is not built yet`));
 
+/** A connector role: the agency's push API (connectors/api), loaded with the agency's definition. */
+const loadConnector = (agency: 'civil-affairs' | 'rural-revitalization' | 'hospitals' | 'tax'): Promise<RoleMain> =>
+  Promise.all([import('../../connectors'), import('../../connectors/api')]).then(([c, api]) => api.connectorRole(c.agencies[agency]));
+
 const roles: Readonly<Record<string, Role>> = {
   stack: { summary: 'up | down | status: the local Kafka, schema registry, Redis and PostgreSQL', load: () => import('../stack').then((m) => m.runStack) },
   schemas: {
     summary: 'register | check: the Avro schemas in schemas/ against the registry',
     load: () => import('../registry').then((m) => m.runSchemas),
   },
-  'civil-affairs': { summary: 'connector for civil affairs (民政) certifications' },
-  'rural-revitalization': { summary: 'connector for rural revitalization (乡村振兴) statuses' },
-  hospitals: { summary: 'connector for hospital settlements (结算)' },
-  tax: { summary: 'connector for tax bureau (税务) contribution records' },
-  import: { summary: '<agency> FILE: import a batch file into an agency\'s topic' },
-  rules: { summary: 'the rules service: recompute tilted benefits when facts change' },
+  'civil-affairs': { summary: 'connector for civil affairs (民政) certifications', load: () => loadConnector('civil-affairs') },
+  'rural-revitalization': { summary: 'connector for rural revitalization (乡村振兴) statuses', load: () => loadConnector('rural-revitalization') },
+  hospitals: { summary: 'connector for hospital settlements (结算)', load: () => loadConnector('hospitals') },
+  tax: { summary: 'connector for tax bureau (税务) contribution records', load: () => loadConnector('tax') },
+  keys: { summary: 'issue <agency> | list | revoke <key-id>: agency API keys of the connectors', load: () => import('../../connectors/api').then((m) => m.runKeys) },
+  import: {
+    summary: '<agency> FILE [--format csv|xlsx] [--encoding auto|utf-8|gbk] [--report PATH]: import a batch file into an agency\'s topic',
+    load: () => Promise.all([import('../../connectors'), import('../../connectors/intake')]).then(([connectors, intake]) => intake.importCommand(connectors.agencies)),
+  },
+  rules: {
+    summary: '[--rebuild]: the rules service: recompute tilted benefits when facts change',
+    load: () => import('../rules').then((m) => m.runRules),
+  },
   warnings: { summary: 'the quarterly warnings service' },
   desk: { summary: 'the warning desk (web page and API)' },
   calc: { summary: '--policy ID [--input FILE]: compute one person-year as JSON', load: () => import('../policy').then((m) => m.runCalc) },
-  simulate: { summary: 'generate a synthetic region\'s agency feeds' },
+  simulate: {
+    summary: '--people N --region ID --out DIR [--year Y] [--seed S] [--bad-rate R]: generate a synthetic region\'s agency feeds',
+    load: () => import('../simulate').then((m) => m.runSimulate),
+  },
   demo: { summary: 'run the hub end to end on a synthetic region' },
   bench: { summary: 'engine | …: benchmarks that print their figures', load: () => import('../../bench').then((m) => m.runBench) },
-  config: { summary: 'print every configuration key with its default', load: () => Promise.resolve(printConfig) },
+  config: { summary: '[check]: every configuration key with its default; check validates the environment', load: () => Promise.resolve(runConfig) },
 };
 
-const printConfig: RoleMain = (_args, io) => {
-  io.stdout.write(`${describeConfig()}\n`);
+/** `hub config` prints the keys; `hub config check` validates the environment as a role would. */
+const runConfig: RoleMain = (args, io) => {
+  if (args[0] === 'check') {
+    loadConfig(io.env);
+    io.stdout.write('configuration valid\n');
+  } else {
+    io.stdout.write(`${describeConfig()}\n`);
+  }
   return Promise.resolve(0);
 };
 

@@ -75,6 +75,10 @@ export const configSpec = {
     doc: 'Kafka bootstrap brokers, comma-separated host:port',
   }),
   kafkaClientId: key({ env: 'HUB_KAFKA_CLIENT_ID', fallback: 'medsec-hub', parse: parseString, doc: 'Kafka client id prefix' }),
+  kafkaSessionTimeoutMs: key({
+    env: 'HUB_KAFKA_SESSION_TIMEOUT_MS', fallback: '30000', parse: parseInteger(6000, 300_000),
+    doc: 'how long a consumer that stopped answering keeps its partitions before the group moves them',
+  }),
   topicPrefix: key({
     env: 'HUB_TOPIC_PREFIX', fallback: '', parse: (raw: string) => raw.trim(),
     doc: 'prefix for every topic name (lets several hubs or test runs share one cluster)',
@@ -110,6 +114,32 @@ export const configSpec = {
     env: 'HUB_SHUTDOWN_GRACE_MS', fallback: '15000', parse: parseInteger(100, 600_000),
     doc: 'how long SIGTERM waits for consumers to drain before the process exits',
   }),
+  agencyKeysFile: key({
+    env: 'HUB_AGENCY_KEYS_FILE', fallback: '.hub/agency-keys.json', parse: parseString,
+    doc: 'agency API keys, as SHA-256 hashes only (`hub keys issue|list|revoke` manage it)',
+  }),
+  connectorPort: key({
+    env: 'HUB_CONNECTOR_PORT', fallback: '0', parse: parseInteger(0, 65535),
+    doc: 'port of a connector\'s push API (0: the agency\'s own default, civil-affairs 8101, rural-revitalization 8102, hospitals 8103, tax 8104)',
+  }),
+  connectorHost: key({ env: 'HUB_CONNECTOR_HOST', fallback: '127.0.0.1', parse: parseString, doc: 'address a connector\'s push API listens on' }),
+  connectorBodyLimitBytes: key({
+    env: 'HUB_CONNECTOR_BODY_LIMIT_BYTES', fallback: String(10 * 1024 * 1024), parse: parseInteger(1024, 1024 * 1024 * 1024),
+    doc: 'largest JSON body a connector accepts on POST /v1/records (larger: 413)',
+  }),
+  connectorMaxRecords: key({
+    env: 'HUB_CONNECTOR_MAX_RECORDS', fallback: '10000', parse: parseInteger(1, 1_000_000),
+    doc: 'most records in one POST /v1/records (more: 413; send several requests)',
+  }),
+  connectorFileLimitBytes: key({
+    env: 'HUB_CONNECTOR_FILE_LIMIT_BYTES', fallback: String(256 * 1024 * 1024), parse: parseInteger(1024, 16 * 1024 * 1024 * 1024),
+    doc: 'largest batch file a connector accepts on POST /v1/files (streamed, not held in memory)',
+  }),
+  tlsCertFile: key({
+    env: 'HUB_TLS_CERT_FILE', fallback: '', parse: (raw: string) => raw.trim(),
+    doc: 'PEM certificate chain: with HUB_TLS_KEY_FILE, a connector serves HTTPS itself (empty: plain HTTP behind a TLS proxy)',
+  }),
+  tlsKeyFile: key({ env: 'HUB_TLS_KEY_FILE', fallback: '', parse: (raw: string) => raw.trim(), doc: 'PEM private key of HUB_TLS_CERT_FILE' }),
   stateDir: key({ env: 'HUB_STATE_DIR', fallback: '.hub', parse: parseString, doc: 'where the local stack keeps its data, logs and generated secrets' }),
 } as const;
 
@@ -164,6 +194,6 @@ export function loadConfig<K extends ConfigKey = ConfigKey>(
 /** The table `hub config` prints: key, default, meaning. */
 export function describeConfig(): string {
   return Object.values(configSpec)
-    .map((spec: KeySpec<unknown>) => `${spec.env.padEnd(24)} ${(spec.secret === true ? '(secret, required)' : spec.fallback === '' ? '(empty)' : spec.fallback ?? '(required)').padEnd(42)} ${spec.doc}`)
+    .map((spec: KeySpec<unknown>) => `${spec.env.padEnd(31)} ${(spec.secret === true ? '(secret, required)' : spec.fallback === '' ? '(empty)' : spec.fallback ?? '(required)').padEnd(42)} ${spec.doc}`)
     .join('\n');
 }

@@ -18,6 +18,12 @@ export const errorCodes = {
   STACK_FAILED: 'a component of the local stack did not start',
   DESERIALIZE_FAILED: 'a record could not be decoded',
   PROCESSING_FAILED: 'a record could not be processed',
+  REDIS_UNAVAILABLE: 'Redis did not answer',
+  AUTH_REQUIRED: 'no valid agency API key was presented',
+  FORBIDDEN: 'the API key is valid but not for this connector',
+  REQUEST_INVALID: 'a request is malformed (not JSON, or not the documented shape)',
+  REQUEST_TOO_LARGE: 'a request is larger than the configured limit',
+  UNAVAILABLE: 'the service is shutting down or not ready; retry later',
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -94,7 +94,7 @@ describe('schemas in the registry and records on the wire', () => {
       '--timeout-ms', '60000', '--property', 'print.key=true', '--property', 'key.separator=|',
     ]);
     const output = await new Promise<Buffer>((resolve, reject) => {
-      execFile(tool.bin, tool.args, { encoding: 'buffer', timeout: 90_000, maxBuffer: 1 << 20 }, (error, stdout) => (error === null ? resolve(stdout) : reject(error)));
+      execFile(tool.bin, tool.args, { encoding: 'buffer', timeout: 90_000, maxBuffer: 1 << 20 }, (error, stdout) => (error === null ? resolve(stdout) : reject(new Error(`console consumer failed: ${error.message}`))));
     });
     const separator = output.indexOf('|');
     expect(output.subarray(0, separator).toString()).toBe(record.personKey);

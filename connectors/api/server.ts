@@ -1,0 +1,314 @@
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { Transform, type TransformCallback } from 'node:stream';
+import { LogController, fastify, type FastifyReply, type FastifyRequest } from 'fastify';
+import { HubError, isHubError, scrubIdNumbers, type HealthReport, type HubMetrics, type Logger } from '../../services/platform';
+import type { AgencyDefinition, ImportFileOptions, ImportSummary, Intake, IntakeOutcome, KeyHolder, RawRecord } from '../intake';
+import { classifyIntakeFailure, httpStatusOf } from './failures';
+
+/** The batch-file importer (connectors/intake/file-import.ts), handed in so tests can replace it. */
+export type ImportFile = (options: ImportFileOptions) => Promise<ImportSummary>;
+
+export interface ConnectorLimits {
+  /** Largest JSON body of POST /v1/records. */
+  readonly bodyLimitBytes: number;
+  /** Most records in one POST /v1/records. */
+  readonly maxRecords: number;
+  /** Largest file of POST /v1/files (counted while streaming). */
+  readonly fileLimitBytes: number;
+  /** How long a records request waits for Kafka before answering 503. */
+  readonly ingestTimeoutMs: number;
+  /** Retry-After of a 503, in seconds. */
+  readonly retryAfterSeconds: number;
+}
+
+export const defaultLimits: ConnectorLimits = Object.freeze({
+  bodyLimitBytes: 10 * 1024 * 1024,
+  maxRecords: 10_000,
+  fileLimitBytes: 256 * 1024 * 1024,
+  ingestTimeoutMs: 30_000,
+  retryAfterSeconds: 5,
+});
+
+export interface ConnectorServerDependencies {
+  readonly agency: AgencyDefinition;
+  readonly intake: Intake;
+  /** Tells who holds a presented key; the server re-asks on every request, so revocations bite at once. */
+  readonly keys: { verify(presented: string): Promise<KeyHolder | undefined> };
+  readonly logger: Logger;
+  readonly metrics: HubMetrics;
+  /** The full name of the agency's topic (prefix included), as a metrics label. */
+  readonly topicName: string;
+  readonly limits?: Partial<ConnectorLimits>;
+  /** Kafka and Redis reachable; GET /readyz answers 503 otherwise. */
+  readonly readiness?: () => Promise<HealthReport>;
+  /** Absent: POST /v1/files answers 501. */
+  readonly importFile?: ImportFile;
+  /** PEM certificate and key: serve HTTPS directly. */
+  readonly tls?: { readonly cert: Buffer | string; readonly key: Buffer | string };
+}
+
+/**
+ * The answer to POST /v1/files: counts, and each rejected row with its problems (accepted rows are
+ * not listed: a file may have a million). At most `maxListedRejections` rows are listed.
+ */
+export interface FileAnswer {
+  readonly rows: number;
+  readonly accepted: number;
+  readonly duplicates: number;
+  readonly rejected: number;
+  readonly rejections: readonly IntakeOutcome[];
+  readonly rejectionsTruncated: boolean;
+}
+
+const maxListedRejections = 10_000;
+
+/** The answer to POST /v1/records: counts, then one entry per record in the order sent. */
+export interface RecordsAnswer {
+  readonly accepted: number;
+  readonly duplicates: number;
+  readonly rejected: number;
+  readonly results: readonly IntakeOutcome[];
+}
+
+const requestIdPattern = /^[A-Za-z0-9._:-]{1,64}$/;
+
+const fileFormats = ['csv', 'xlsx'] as const;
+const fileEncodings = ['utf-8', 'gbk', 'auto'] as const;
+
+/** Counts bytes of a streamed upload and fails it once it passes the limit. */
+class ByteLimit extends Transform {
+  private seen = 0;
+  constructor(private readonly limit: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen > this.limit) {
+      callback(new HubError('REQUEST_TOO_LARGE', `the file is larger than ${this.limit} bytes`, { detail: { limitBytes: this.limit } }));
+      return;
+    }
+    callback(null, chunk);
+  }
+}
+
+/** Runs tasks one after another: two requests carrying the same fact must not both find it unseen. */
+function serialQueue(): <T>(task: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (task) => {
+    const run = tail.then(task, task);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => HubError): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+function isPlainObject(value: unknown): value is RawRecord {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The records of a request body, or the reason it is not `{ "records": [ {…}, … ] }`. */
+function recordsOf(body: unknown, maxRecords: number): RawRecord[] {
+  if (!isPlainObject(body)) throw new HubError('REQUEST_INVALID', 'the body must be a JSON object { "records": [ … ] }');
+  const records = body.records;
+  if (!Array.isArray(records)) throw new HubError('REQUEST_INVALID', 'the body must have a "records" array');
+  if (records.length > maxRecords) {
+    throw new HubError('REQUEST_TOO_LARGE', `${records.length} records in one request; at most ${maxRecords}: send several requests`, { detail: { maxRecords } });
+  }
+  const notObject = records.findIndex((record) => !isPlainObject(record));
+  if (notObject >= 0) throw new HubError('REQUEST_INVALID', `records[${notObject}] is not a JSON object`, { detail: { position: `records[${notObject}]` } });
+  return records as RawRecord[];
+}
+
+/**
+ * The push API of one agency's connector. Routes:
+ * - `POST /v1/records` `{ "records": [ … ] }`: validates, pseudonymises and publishes; one answer per record.
+ * - `POST /v1/files?format=csv|xlsx&encoding=utf-8|gbk|auto`: a batch file as the raw body.
+ * - `GET /healthz`, `GET /readyz`, `GET /metrics`.
+ *
+ * Everything under /v1 needs `Authorization: Bearer <key>` with a key of this agency. The server is
+ * returned unstarted: tests drive it with `inject`, the role calls `listen`.
+ */
+export function createConnectorServer(deps: ConnectorServerDependencies) {
+  const limits: ConnectorLimits = { ...defaultLimits, ...deps.limits };
+  const { agency, metrics, topicName } = deps;
+  const serial = serialQueue();
+  const serialIntake: Intake = { ingest: (items, channel) => serial(() => deps.intake.ingest(items, channel)) };
+  const holders = new WeakMap<FastifyRequest, KeyHolder>();
+
+  const app = fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: limits.bodyLimitBytes,
+    // Our own id check: an incoming x-request-id is kept only when it is a plain token, so callers
+    // cannot write arbitrary text into the logs.
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
+    },
+    // One line per request from the hook below instead of fastify's pair: it names the path without
+    // the query, the status and the time, and it survives the hub logger's scrubbing of objects.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    serverFactory: (handler) => (deps.tls === undefined ? createServer(handler) : createHttpsServer({ cert: deps.tls.cert, key: deps.tls.key }, handler)),
+  });
+
+  const sendError = (request: FastifyRequest, reply: FastifyReply, error: HubError): FastifyReply => {
+    const status = httpStatusOf(error.code);
+    metrics.errors.inc({ code: error.code });
+    if (status >= 500) request.log.error({ code: error.code, err: error }, 'request failed');
+    else request.log.info({ code: error.code, reason: error.message }, 'request refused');
+    if (status === 503) void reply.header('retry-after', String(limits.retryAfterSeconds));
+    if (status === 401) void reply.header('www-authenticate', `Bearer realm="hub-${agency.id}"`);
+    return reply.code(status).send({ error: { code: error.code, message: error.message } });
+  };
+
+  app.addHook('onSend', (request, reply, payload, done) => {
+    void reply.header('x-request-id', request.id);
+    done(null, payload);
+  });
+
+  app.addHook('onResponse', (request, reply, done) => {
+    request.log.info({
+      method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime),
+      ...(holders.has(request) ? { keyId: holders.get(request)?.keyId } : {}),
+    }, 'request');
+    done();
+  });
+
+  app.setErrorHandler((error: unknown, request, reply) => {
+    if (isHubError(error)) return sendError(request, reply, error);
+    const statusCode = (error as { statusCode?: unknown }).statusCode;
+    const message = error instanceof Error ? scrubIdNumbers(error.message) : 'request failed';
+    if (statusCode === 413) return sendError(request, reply, new HubError('REQUEST_TOO_LARGE', `the body is larger than ${limits.bodyLimitBytes} bytes`));
+    if (error instanceof SyntaxError) return sendError(request, reply, new HubError('REQUEST_INVALID', `the body is not valid JSON: ${message}`));
+    if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+      return sendError(request, reply, new HubError('REQUEST_INVALID', message));
+    }
+    return sendError(request, reply, classifyIntakeFailure(error));
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, new HubError('REQUEST_INVALID', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`)));
+
+  app.get('/healthz', () => ({ ok: true }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const report = deps.readiness === undefined ? { ok: true, checks: {} } : await deps.readiness();
+    return reply.code(report.ok ? 200 : 503).send(report);
+  });
+
+  app.get('/metrics', async (_request, reply) =>
+    reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
+
+  // Everything an agency sends: authenticated before the body is read, so an unknown caller cannot
+  // make the connector parse megabytes.
+  void app.register((v1, _options, done) => {
+    v1.addHook('onRequest', async (request) => {
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+      if (match?.[1] === undefined) throw new HubError('AUTH_REQUIRED', 'send the agency API key as "Authorization: Bearer <key>"');
+      const holder = await deps.keys.verify(match[1]);
+      if (holder === undefined) throw new HubError('AUTH_REQUIRED', 'the API key is unknown or revoked');
+      if (holder.agency !== agency.id) {
+        throw new HubError('FORBIDDEN', `key ${holder.keyId} belongs to ${holder.agency}; it writes to that agency's connector only, not ${agency.id}`, {
+          detail: { keyId: holder.keyId, keyAgency: holder.agency },
+        });
+      }
+      holders.set(request, holder);
+    });
+
+    v1.post('/v1/records', async (request): Promise<RecordsAnswer> => {
+      const records = recordsOf(request.body, limits.maxRecords);
+      const holder = holders.get(request);
+      const channel = `api:${holder?.keyId ?? 'unknown'}`;
+      const items = records.map((raw, index) => ({ raw, rawFormat: 'json' as const, position: `records[${index}]` }));
+      let outcomes: IntakeOutcome[];
+      try {
+        outcomes = await withTimeout(serialIntake.ingest(items, channel), limits.ingestTimeoutMs, () =>
+          new HubError('KAFKA_UNAVAILABLE', `the records were not confirmed on the topic within ${limits.ingestTimeoutMs} ms; send them again later (a resend is recognised)`));
+      } catch (error) {
+        throw classifyIntakeFailure(error);
+      }
+      const answer: RecordsAnswer = {
+        accepted: outcomes.filter((o) => o.status === 'accepted').length,
+        duplicates: outcomes.filter((o) => o.status === 'duplicate').length,
+        rejected: outcomes.filter((o) => o.status === 'rejected').length,
+        results: outcomes,
+      };
+      countOutcomes(answer.accepted, answer.duplicates, answer.rejected);
+      request.log.info({ keyId: holder?.keyId, records: records.length, accepted: answer.accepted, duplicates: answer.duplicates, rejected: answer.rejected }, 'records taken');
+      return answer;
+    });
+
+    void v1.register((files, _options, filesDone) => {
+      // A batch file is streamed to the importer, never held whole in memory.
+      files.removeAllContentTypeParsers();
+      files.addContentTypeParser('*', (_request, payload, parsed) => { parsed(null, payload); });
+      files.post('/v1/files', async (request, reply) => {
+        const query = request.query as Record<string, unknown>;
+        const format = fileFormats.find((f) => f === query.format);
+        if (format === undefined) throw new HubError('REQUEST_INVALID', `give ?format=${fileFormats.join('|')}`);
+        const encoding = query.encoding === undefined ? undefined : fileEncodings.find((e) => e === query.encoding);
+        if (query.encoding !== undefined && encoding === undefined) throw new HubError('REQUEST_INVALID', `encoding must be one of ${fileEncodings.join(', ')}`);
+        const declared = Number(request.headers['content-length'] ?? 0);
+        if (declared > limits.fileLimitBytes) throw new HubError('REQUEST_TOO_LARGE', `the file is larger than ${limits.fileLimitBytes} bytes`);
+        if (deps.importFile === undefined) return reply.code(501).send({ error: { code: 'NOT_BUILT', message: 'file import is not available in this connector' } });
+        const body = request.body as NodeJS.ReadableStream;
+        const input = body.pipe(new ByteLimit(limits.fileLimitBytes));
+        body.on('error', (error: Error) => input.destroy(error));
+        // The importer batches rows through this intake; the rejections it answers are what the
+        // agency needs back, so they are collected here rather than in a report file on the server.
+        const rejections: IntakeOutcome[] = [];
+        let truncated = false;
+        const collecting: Intake = {
+          async ingest(items, channel) {
+            const outcomes = await serialIntake.ingest(items, channel);
+            for (const outcome of outcomes) {
+              if (outcome.status !== 'rejected') continue;
+              if (rejections.length < maxListedRejections) rejections.push(outcome);
+              else truncated = true;
+            }
+            return outcomes;
+          },
+        };
+        const keyId = holders.get(request)?.keyId ?? 'unknown';
+        let summary: ImportSummary;
+        try {
+          summary = await deps.importFile({
+            agency, input, format, intake: collecting, channel: `file-api:${keyId}`, ...(encoding === undefined ? {} : { encoding }),
+          });
+        } catch (error) {
+          throw classifyIntakeFailure(error);
+        }
+        countOutcomes(summary.accepted, summary.duplicates, summary.rejected);
+        request.log.info({ keyId, rows: summary.rows, accepted: summary.accepted, duplicates: summary.duplicates, rejected: summary.rejected }, 'file taken');
+        const answer: FileAnswer = {
+          rows: summary.rows, accepted: summary.accepted, duplicates: summary.duplicates, rejected: summary.rejected,
+          rejections, rejectionsTruncated: truncated,
+        };
+        return answer;
+      });
+      filesDone();
+    });
+    done();
+  });
+
+  function countOutcomes(accepted: number, duplicates: number, rejected: number): void {
+    if (accepted > 0) metrics.records.inc({ topic: topicName, outcome: 'accepted' }, accepted);
+    if (duplicates > 0) metrics.records.inc({ topic: topicName, outcome: 'duplicate' }, duplicates);
+    if (rejected > 0) metrics.records.inc({ topic: topicName, outcome: 'rejected' }, rejected);
+  }
+
+  return app;
+}
+
+export type ConnectorServer = ReturnType<typeof createConnectorServer>;

@@ -1,0 +1,250 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import iconv from 'iconv-lite';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { topics, type DeadLetter, type TopicRecords } from '../../schemas';
+import { agencies } from '../../connectors';
+import { startConnector, type RunningConnector } from '../../connectors/api';
+import { fileKeyStore, type AgencyId, type InboundTopicId } from '../../connectors/intake';
+import { decryptNationalId, derivePersonKey } from '../../services/identity';
+import { connectKafka, type HubKafka, type InboundRecord } from '../../services/kafka';
+import { createLogger, effectiveEnvironment, loadConfig } from '../../services/platform';
+import { createRegistryClient, createTopicCodec, registerAllSchemas } from '../../services/registry';
+import { liSi, validRaw, zhangSan } from '../unit/connectors/fixtures';
+
+/**
+ * The four connectors in-process against the real local Kafka, schema registry and Redis. A topic
+ * prefix of its own per run keeps runs apart on the shared cluster (and, since facts seen are kept
+ * per topic, in the shared Redis too), so the record ids below can stay fixed from run to run.
+ */
+const runId = randomUUID().slice(0, 8);
+const env = {
+  ...effectiveEnvironment(),
+  HUB_TOPIC_PREFIX: `it-connectors-${runId}.`,
+  HUB_AGENCY_KEYS_FILE: join(mkdtempSync(join(tmpdir(), 'hub-it-keys-')), 'agency-keys.json'),
+  HUB_TOPIC_PARTITIONS: '3',
+  HUB_LOG_LEVEL: 'warn',
+};
+const config = loadConfig(env, ['personKeySecret', 'idEncryptionKey', 'schemaRegistryUrl', 'kafkaBrokers', 'topicPrefix', 'redisUrl']);
+const { redisUrl } = config;
+const logger = createLogger({ level: 'warn', role: 'connectors-api-test' });
+const registry = createRegistryClient(config.schemaRegistryUrl);
+
+const agencyIds: readonly AgencyId[] = ['civil-affairs', 'rural-revitalization', 'hospitals', 'tax'];
+const connectors = new Map<AgencyId, RunningConnector>();
+const keys = new Map<AgencyId, string>();
+let kafka: HubKafka;
+
+const topicOf = (topic: InboundTopicId | 'deadLetters'): string => `${config.topicPrefix}${topics[topic].name}`;
+
+function connector(agency: AgencyId): RunningConnector {
+  const running = connectors.get(agency);
+  if (running === undefined) throw new Error(`${agency} connector not started`);
+  return running;
+}
+
+async function push(agency: AgencyId, records: readonly unknown[], key: string | undefined = keys.get(agency)) {
+  const response = await fetch(`${connector(agency).url}/v1/records`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key ?? ''}` },
+    body: JSON.stringify({ records }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+async function readTopic<K extends InboundTopicId | 'deadLetters'>(id: K): Promise<{ raw: InboundRecord; record: TopicRecords[K] }[]> {
+  const codec = createTopicCodec(registry, id, topicOf(id));
+  const raws = await kafka.readAll(topicOf(id));
+  return Promise.all(raws.map(async (raw) => ({ raw, record: await codec.decode(raw.value ?? Buffer.alloc(0)) })));
+}
+
+function expectNoClearIdentity(raw: InboundRecord, ...people: { idNumber: string; name: string }[]): void {
+  const bytes = Buffer.concat([Buffer.from(raw.key ?? ''), raw.value ?? Buffer.alloc(0)]).toString('latin1');
+  const utf8 = raw.value?.toString('utf8') ?? '';
+  for (const person of people) {
+    expect(bytes).not.toContain(person.idNumber);
+    expect(utf8).not.toContain(person.name);
+  }
+}
+
+const personKeyOf = (idNumber: string): string => derivePersonKey(idNumber, config.personKeySecret);
+
+beforeAll(async () => {
+  await registerAllSchemas(env);
+  kafka = connectKafka({ brokers: config.kafkaBrokers, clientId: `connectors-api-test-${runId}`, topicPrefix: config.topicPrefix, partitions: 3, replication: 1 }, logger);
+  const store = fileKeyStore(env.HUB_AGENCY_KEYS_FILE);
+  for (const agency of agencyIds) {
+    keys.set(agency, (await store.issue(agency)).key);
+    connectors.set(agency, await startConnector({ agency: agencies[agency], env, logger, port: 0 }));
+  }
+});
+
+afterAll(async () => {
+  for (const running of connectors.values()) await running.close();
+  await kafka.close();
+  // Leave the shared stack as found: this run's topics, and the facts it marked seen in Redis.
+  const admin = new Kafka({ clientId: `connectors-api-test-${runId}-cleanup`, brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  const mine = (await admin.listTopics()).filter((topic) => topic.startsWith(config.topicPrefix));
+  await admin.deleteTopics({ topics: mine }).catch(() => undefined);
+  await admin.disconnect();
+  const redis = new Redis(redisUrl);
+  const seenKeys = await redis.keys(`hub:intake:fact:${config.topicPrefix}*`);
+  if (seenKeys.length > 0) await redis.del(...seenKeys);
+  redis.disconnect();
+});
+
+describe('connector push API against the local stack', () => {
+  it('is ready: Kafka and Redis answer', async () => {
+    const response = await fetch(`${connector('civil-affairs').url}/readyz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ ok: true, checks: { kafka: 'ok', redis: 'ok' } });
+  });
+
+  it('publishes a civil-affairs certification pseudonymised, and dead-letters a bad record with its reason', async () => {
+    const bad = { ...validRaw['civil-affairs'], recordId: 'MZ-2019-0002', validFrom: '2019-02-30' };
+    const answer = await push('civil-affairs', [validRaw['civil-affairs'], bad]);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({
+      accepted: 1, duplicates: 0, rejected: 1,
+      results: [
+        { position: 'records[0]', status: 'accepted' },
+        { position: 'records[1]', status: 'rejected', problems: [{ field: 'validFrom', reason: '"2019-02-30" is not a real date (YYYY-MM-DD)' }] },
+      ],
+    });
+
+    const published = await readTopic('civilAffairsStatus');
+    expect(published).toHaveLength(1);
+    const [only] = published;
+    if (only === undefined) throw new Error('nothing on the topic');
+    const personKey = personKeyOf(zhangSan.idNumber);
+    expect(only.raw.key).toBe(personKey);
+    expect(only.record).toEqual({
+      eventId: (answer.body.results as { eventId: string }[])[0]?.eventId,
+      source: expect.stringMatching(/^civil-affairs:api:key-[0-9a-f]{12}$/) as unknown,
+      occurredAt: Date.parse('2019-02-27T10:00:00+08:00'),
+      recordedAt: expect.any(Number) as unknown,
+      sourceRecordId: 'MZ-2019-0001', sourceVersion: 1, personKey, idCipher: expect.stringMatching(/^v1\./) as unknown,
+      admdvs: '330302', category: 'DIBAO', action: 'CERTIFY', validFrom: '2019-03-01', validTo: null,
+    });
+    expect(decryptNationalId(only.record.idCipher, config.idEncryptionKey, personKey)).toBe(zhangSan.idNumber);
+    expectNoClearIdentity(only.raw, zhangSan);
+
+    const letters = (await readTopic('deadLetters')).filter((letter) => letter.record.origin === 'civil-affairs');
+    expect(letters).toHaveLength(1);
+    const [letter] = letters;
+    if (letter === undefined) throw new Error('no dead letter');
+    expect(letter.record).toMatchObject({
+      origin: 'civil-affairs', source: 'civil-affairs:connector', errorCode: 'INPUT_INVALID', field: 'validFrom', sourceRecordId: 'MZ-2019-0002',
+      errorMessage: 'validFrom: "2019-02-30" is not a real date (YYYY-MM-DD)', rawFormat: 'json',
+    } satisfies Partial<DeadLetter>);
+    expectNoClearIdentity(letter.raw, zhangSan);
+    const sealed = JSON.parse(letter.record.raw.toString('utf8')) as Record<string, unknown>;
+    expect(sealed).toMatchObject({ recordId: 'MZ-2019-0002', validFrom: '2019-02-30', name: '[removed]' });
+    expect(decryptNationalId(String(sealed.idNumber), config.idEncryptionKey, 'dead-letter')).toBe(zhangSan.idNumber);
+  });
+
+  it('keeps a pushed-again record one fact on the topic', async () => {
+    const answer = await push('civil-affairs', [validRaw['civil-affairs']]);
+    expect(answer.body).toMatchObject({ accepted: 0, duplicates: 1, rejected: 0, results: [{ status: 'duplicate' }] });
+    expect(await readTopic('civilAffairsStatus')).toHaveLength(1);
+  });
+
+  it('answers 403 to another agency\'s key and writes nothing', async () => {
+    const before = (await kafka.readAll(topicOf('taxContributions'))).length;
+    const answer = await push('tax', [validRaw.tax], keys.get('hospitals'));
+    expect(answer.status).toBe(403);
+    expect(answer.body).toMatchObject({ error: { code: 'FORBIDDEN' } });
+    expect(await kafka.readAll(topicOf('taxContributions'))).toHaveLength(before);
+  });
+
+  it('publishes a rural-revitalization risk elimination on its own topic', async () => {
+    const answer = await push('rural-revitalization', [validRaw['rural-revitalization']]);
+    expect(answer.body).toMatchObject({ accepted: 1 });
+    const published = await readTopic('ruralRevitalizationStatus');
+    expect(published.map((p) => p.record)).toEqual([expect.objectContaining({
+      sourceRecordId: 'XC-77', sourceVersion: 2, personKey: personKeyOf(liSi.idNumber), admdvs: '330302', category: 'MONITORED',
+      action: 'RISK_ELIMINATED', validFrom: '2018-06-01', validTo: '2019-03-15', occurredAt: Date.parse('2019-03-10T09:30:00+08:00'),
+    })]);
+    expectNoClearIdentity(published[0]?.raw ?? { topic: '', partition: 0, offset: '0', key: null, value: null, headers: {}, timestamp: 0 }, liSi);
+  });
+
+  it('publishes a hospital settlement with its amounts in fen', async () => {
+    const answer = await push('hospitals', [validRaw.hospitals]);
+    expect(answer.body).toMatchObject({ accepted: 1 });
+    const published = await readTopic('hospitalSettlements');
+    expect(published).toHaveLength(1);
+    expect(published[0]?.record).toEqual(expect.objectContaining({
+      fixmedins_code: 'H33030200001', setl_id: 'S20190402001', mdtrt_id: 'M20190325001', psn_no: '33000019491231002', insutype: '390',
+      insu_admdvs: '330300', med_type: '21', setl_time: Date.parse('2019-04-02T10:15:00+08:00'),
+      medfee_sumamt: 10_000_000, fulamt_ownpay_amt: 500_000, overlmt_selfpay: 100_000, preselfpay_amt: 400_000, inscp_scp_amt: 9_000_000,
+      hifp_pay: 5_400_000, hifmi_pay: 0, maf_pay: 0, psn_part_amt: 4_600_000, is_reversal: false, orig_setl_id: null,
+      personKey: personKeyOf(zhangSan.idNumber),
+    }));
+    if (published[0] !== undefined) expectNoClearIdentity(published[0].raw, zhangSan);
+  });
+
+  it('publishes a tax contribution with its amounts in fen', async () => {
+    const answer = await push('tax', [validRaw.tax]);
+    expect(answer.body).toMatchObject({ accepted: 1 });
+    const published = await readTopic('taxContributions');
+    expect(published.map((p) => p.record)).toEqual([expect.objectContaining({
+      sourceRecordId: 'SW-1', sourceVersion: 1, admdvs: '330300', insuranceYear: 2019, insutype: '390', kind: 'PAYMENT',
+      contributionDueFen: 25_000, paidFen: 25_000, subsidisedFen: 0, paidAt: Date.parse('2018-12-10T09:00:00+08:00'),
+      personKey: personKeyOf(zhangSan.idNumber),
+    })]);
+  });
+
+  it('imports a GBK-encoded CSV roster posted to /v1/files onto the agency\'s topic', async () => {
+    const csv = [
+      '业务编号,版本号,身份证号,姓名,行政区划代码,人员类别,业务类型,纳入日期,退出日期,审批时间',
+      `XC-78,1,${liSi.idNumber},${liSi.name},330302,防止返贫监测对象,认定,2019-01-15,,2019-01-10 16:00:00`,
+      `XC-79,1,${liSi.idNumber},${liSi.name},330302,脱贫人口,风险消除,2019-01-15,2019-05-01,2019-01-10 16:00:00`,
+    ].join('\r\n');
+    const response = await fetch(`${connector('rural-revitalization').url}/v1/files?format=csv&encoding=gbk`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv', authorization: `Bearer ${keys.get('rural-revitalization') ?? ''}` },
+      body: iconv.encode(`${csv}\r\n`, 'gbk'),
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      rows: 2, accepted: 1, duplicates: 0, rejected: 1, rejectionsTruncated: false,
+      rejections: [{ position: 'row 3', status: 'rejected', problems: [{ field: 'action', reason: 'risk elimination (风险消除) ends a MONITORED status only' }] }],
+    });
+    const fromFile = (await readTopic('ruralRevitalizationStatus')).filter((p) => p.record.sourceRecordId === 'XC-78');
+    expect(fromFile.map((p) => p.record)).toEqual([expect.objectContaining({
+      source: expect.stringMatching(/^rural-revitalization:file-api:key-[0-9a-f]{12}$/) as unknown, personKey: personKeyOf(liSi.idNumber),
+      category: 'MONITORED', action: 'CERTIFY', validFrom: '2019-01-15', validTo: null,
+    })]);
+    if (fromFile[0] !== undefined) expectNoClearIdentity(fromFile[0].raw, liSi);
+    const letters = (await readTopic('deadLetters')).filter((letter) => letter.record.origin === 'rural-revitalization');
+    expect(letters.map((letter) => [letter.record.sourceRecordId, letter.record.field, letter.record.rawFormat])).toEqual([['XC-79', 'action', 'csv-row']]);
+    for (const letter of letters) expectNoClearIdentity(letter.raw, liSi);
+  });
+
+  it('answers 503 with Retry-After, and publishes nothing, when the schema registry is down', async () => {
+    const offline = await startConnector({
+      // Silent: the 503 it is about to log at error level is the point of this case.
+      agency: agencies['civil-affairs'], logger: createLogger({ level: 'silent', role: 'connectors-api-test' }), port: 0,
+      env: { ...env, HUB_SCHEMA_REGISTRY_URL: 'http://127.0.0.1:9/apis/ccompat/v7' },
+    });
+    try {
+      const before = (await kafka.readAll(topicOf('civilAffairsStatus'))).length;
+      const response = await fetch(`${offline.url}/v1/records`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${keys.get('civil-affairs') ?? ''}` },
+        body: JSON.stringify({ records: [{ ...validRaw['civil-affairs'], recordId: 'MZ-2019-0099' }] }),
+      });
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('5');
+      expect(await response.json()).toMatchObject({ error: { code: 'REGISTRY_UNAVAILABLE' } });
+      expect(await kafka.readAll(topicOf('civilAffairsStatus'))).toHaveLength(before);
+    } finally {
+      await offline.close();
+    }
+  });
+});

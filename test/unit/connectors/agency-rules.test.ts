@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { agencies } from '../../../connectors';
+import type { AgencyDefinition, IntakeOutcome, RawRecord } from '../../../connectors/intake';
+import { inMemoryIntake, validRaw, wrongCheckDigit } from './fixtures';
+
+async function outcomeOf(agency: AgencyDefinition, raw: RawRecord): Promise<IntakeOutcome> {
+  const world = inMemoryIntake(agency);
+  const [outcome] = await world.intake.ingest([{ raw, rawFormat: 'json', position: 'records[0]' }], 'api:test');
+  if (outcome === undefined) throw new Error('no outcome');
+  return outcome;
+}
+
+async function problemsOf(agency: AgencyDefinition, raw: RawRecord): Promise<readonly { field: string; reason: string }[]> {
+  const outcome = await outcomeOf(agency, raw);
+  return outcome.status === 'rejected' ? outcome.problems : [];
+}
+
+describe('agency definitions: valid records', () => {
+  for (const id of ['civil-affairs', 'rural-revitalization', 'hospitals', 'tax'] as const) {
+    it(`accepts a complete, consistent ${id} record`, async () => {
+      const outcome = await outcomeOf(agencies[id], validRaw[id]);
+      expect(outcome.status).toBe('accepted');
+      expect(outcome).toMatchObject({ position: 'records[0]', eventId: expect.stringMatching(new RegExp(`^${id}:[0-9a-f]{32}$`)) as unknown });
+    });
+  }
+});
+
+describe('agency definitions: each rule names the field and why', () => {
+  it('refuses an ID number whose GB 11643 check character is wrong', async () => {
+    expect(await problemsOf(agencies['civil-affairs'], { ...validRaw['civil-affairs'], idNumber: wrongCheckDigit('11010519491231002') }))
+      .toEqual([{ field: 'idNumber', reason: 'the check character does not match (GB 11643 MOD 11-2)' }]);
+  });
+
+  it('checks the hospital\'s certno the same way', async () => {
+    expect(await problemsOf(agencies.hospitals, { ...validRaw.hospitals, certno: wrongCheckDigit('11010519491231002') }))
+      .toEqual([{ field: 'certno', reason: 'the check character does not match (GB 11643 MOD 11-2)' }]);
+  });
+
+  it('refuses a date that does not exist (30 February)', async () => {
+    expect(await problemsOf(agencies['civil-affairs'], { ...validRaw['civil-affairs'], validFrom: '2019-02-30' }))
+      .toEqual([{ field: 'validFrom', reason: '"2019-02-30" is not a real date (YYYY-MM-DD)' }]);
+  });
+
+  it('refuses validTo before validFrom', async () => {
+    expect(await problemsOf(agencies['civil-affairs'], { ...validRaw['civil-affairs'], validFrom: '2019-03-01', validTo: '2019-02-01' }))
+      .toEqual([{ field: 'validTo', reason: 'must be after validFrom (2019-03-01)' }]);
+  });
+
+  it('refuses a civil-affairs category code outside the dictionary', async () => {
+    expect(await problemsOf(agencies['civil-affairs'], { ...validRaw['civil-affairs'], category: 'MONITORED' }))
+      .toEqual([{ field: 'category', reason: '"MONITORED" is not one of TEKUN, DIBAO, DIBAO_EDGE, ORPHAN, ILLNESS_POVERTY' }]);
+  });
+
+  it('refuses a civil-affairs revocation without the day the status ends', async () => {
+    expect(await problemsOf(agencies['civil-affairs'], { ...validRaw['civil-affairs'], action: 'REVOKE' }))
+      .toEqual([{ field: 'validTo', reason: 'a revocation names the day the status ends' }]);
+  });
+
+  it('refuses risk elimination (风险消除) of a status other than MONITORED', async () => {
+    expect(await problemsOf(agencies['rural-revitalization'], { ...validRaw['rural-revitalization'], category: 'LIFTED' }))
+      .toEqual([{ field: 'action', reason: 'risk elimination (风险消除) ends a MONITORED status only' }]);
+  });
+
+  it('refuses a settlement whose total differs from its four parts by more than one fen', async () => {
+    expect(await problemsOf(agencies.hospitals, { ...validRaw.hospitals, medfee_sumamt: '100000.02' }))
+      .toEqual([{ field: 'medfee_sumamt', reason: 'is 10000002 fen but its four parts add up to 10000000 fen' }]);
+  });
+
+  it('tolerates a one-fen rounding difference between the total and its parts', async () => {
+    expect((await outcomeOf(agencies.hospitals, { ...validRaw.hospitals, medfee_sumamt: '100000.01' })).status).toBe('accepted');
+  });
+
+  it('refuses a basic-fund payment above the in-scope amount', async () => {
+    expect(await problemsOf(agencies.hospitals, { ...validRaw.hospitals, hifp_pay: '90000.01', psn_part_amt: '0' }))
+      .toEqual([{ field: 'hifp_pay', reason: 'is more than the in-scope amount (inscp_scp_amt) it could pay' }]);
+  });
+
+  it('refuses a reversal (冲销) that does not name the settlement it reverses', async () => {
+    expect(await problemsOf(agencies.hospitals, { ...validRaw.hospitals, is_reversal: true }))
+      .toEqual([{ field: 'orig_setl_id', reason: 'a reversal (冲销) names the settlement it reverses' }]);
+  });
+
+  it('accepts a reversal that names its original settlement', async () => {
+    const reversal = { ...validRaw.hospitals, setl_id: 'S20190402001-R', is_reversal: 'true', orig_setl_id: 'S20190402001' };
+    expect((await outcomeOf(agencies.hospitals, reversal)).status).toBe('accepted');
+  });
+
+  it('refuses an amount in yuan with three decimals', async () => {
+    expect(await problemsOf(agencies.hospitals, { ...validRaw.hospitals, maf_pay: '0.001' }))
+      .toEqual([{ field: 'maf_pay', reason: '"0.001" is not an amount in yuan with at most two decimals' }]);
+  });
+
+  it('refuses a tax payment whose paid and subsidised amounts exceed what was due', async () => {
+    expect(await problemsOf(agencies.tax, { ...validRaw.tax, paid: '200.00', subsidised: '50.01' }))
+      .toEqual([{ field: 'subsidised', reason: 'paid and subsidised together exceed the contribution due' }]);
+  });
+
+  it('names every problem of a record in one answer', async () => {
+    expect(await problemsOf(agencies.tax, { ...validRaw.tax, admdvs: '3303', kind: 'GIFT', paidAt: undefined }))
+      .toEqual([
+        { field: 'admdvs', reason: '"3303" is not a 6-digit division code' },
+        { field: 'kind', reason: '"GIFT" is not one of PAYMENT, REFUND' },
+        { field: 'paidAt', reason: 'is required' },
+      ]);
+  });
+});

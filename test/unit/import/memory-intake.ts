@@ -1,0 +1,46 @@
+import { randomBytes } from 'node:crypto';
+import type { TopicRecords } from '../../../schemas';
+import { createIntake, type AgencyDefinition, type InboundTopicId, type Intake, type IntakeItem, type SeenFacts } from '../../../connectors/intake';
+import type { DeadLetterInput } from '../../../services/kafka';
+
+/**
+ * The real intake (validation, pseudonymisation, duplicate check) over in-memory stand-ins for
+ * Kafka, the registry and Redis, so import tests see exactly what a connector would decide.
+ */
+export interface MemoryIntake {
+  readonly intake: Intake;
+  readonly published: TopicRecords[InboundTopicId][];
+  readonly deadLetters: DeadLetterInput[];
+  readonly batches: IntakeItem[][];
+}
+
+export function memoryIntake(agency: AgencyDefinition, now = Date.parse('2026-06-01T10:00:00+08:00')): MemoryIntake {
+  const published: TopicRecords[InboundTopicId][] = [];
+  const deadLetters: DeadLetterInput[] = [];
+  const batches: IntakeItem[][] = [];
+  const seen = new Map<string, string>();
+  const seenFacts: SeenFacts = {
+    lookup: (ids) => Promise.resolve(ids.map((id) => seen.get(id))),
+    remember: (entries) => {
+      for (const entry of entries) if (!seen.has(entry.eventId)) seen.set(entry.eventId, entry.contentHash);
+      return Promise.resolve();
+    },
+  };
+  const inner = createIntake({
+    agency,
+    secrets: { personKeySecret: randomBytes(32), idEncryptionKey: randomBytes(32) },
+    producer: { send: () => Promise.resolve(), close: () => Promise.resolve() },
+    codec: {
+      topic: agency.topic,
+      encode: (record: TopicRecords[InboundTopicId]) => { published.push(record); return Promise.resolve(Buffer.alloc(0)); },
+      decode: () => Promise.reject(new Error('not used')),
+    },
+    deadLetters: { write: (letters) => { deadLetters.push(...letters); return Promise.resolve(); } },
+    seen: seenFacts,
+    now: () => now,
+  });
+  return {
+    intake: { ingest: (items, channel) => { batches.push([...items]); return inner.ingest(items, channel); } },
+    published, deadLetters, batches,
+  };
+}
