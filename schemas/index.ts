@@ -152,7 +152,7 @@ export interface BenefitAdjustment extends Envelope {
   dueCriticalIllnessFen: number;
   dueAssistanceFen: number;
   deltaFen: number;
-  kind: 'SUPPLEMENTARY_PAYMENT' | 'OVERPAID_FOR_REVIEW';
+  kind: 'SUPPLEMENTARY_PAYMENT' | 'OVERPAID_FOR_REVIEW' | 'SETTLED_CORRECTLY';
   categoryApplied: string | null;
   reason: string;
   causedBy: string[];
@@ -164,11 +164,12 @@ export interface SubsidyCorrection extends Envelope {
   policyId: string;
   insuranceYear: number;
   category: string;
+  contributionRecordId: string;
   contributionEventId: string;
   entitledSubsidyFen: number;
   receivedSubsidyFen: number;
   deltaFen: number;
-  kind: 'UNDER_SUBSIDISED' | 'OVER_SUBSIDISED';
+  kind: 'UNDER_SUBSIDISED' | 'OVER_SUBSIDISED' | 'CORRECT';
   reason: string;
 }
 

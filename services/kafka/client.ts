@@ -13,6 +13,8 @@ export interface KafkaSettings {
   readonly topicPrefix: string;
   readonly partitions: number;
   readonly replication: number;
+  /** How long a silent group member keeps its partitions (default 30 s). */
+  readonly sessionTimeoutMs?: number;
 }
 
 export interface OutboundRecord {
@@ -116,8 +118,16 @@ export interface HubKafka {
   consumerLag(groupId: string, topics: readonly string[]): Promise<PartitionLag[]>;
   /** Reads every record of a topic from the beginning up to its end offsets at call time. */
   readAll(topic: string): Promise<InboundRecord[]>;
+  /** The offset a group has committed for one partition (-1 when none). */
+  committedOffset(groupId: string, topic: string, partition: number): Promise<bigint>;
   /** Deletes a consumer group's committed offsets (a rebuild starts it over). */
   deleteGroup(groupId: string): Promise<void>;
+  /** The end offset (next offset to be written) of every partition of a topic. */
+  endOffsets(topic: string): Promise<Map<number, string>>;
+  /** Sets a group's committed offsets (the group must have no active members). */
+  setGroupOffsets(groupId: string, topic: string, offsets: ReadonlyMap<number, string>): Promise<void>;
+  /** How many members a group has right now (0 when it is empty or unknown). */
+  groupMemberCount(groupId: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -156,6 +166,23 @@ function nextOffset(records: readonly InboundRecord[]): string {
   return last === undefined ? '0' : (BigInt(last.offset) + 1n).toString();
 }
 
+/**
+ * Runs a transaction step again while the broker answers CONCURRENT_TRANSACTIONS, which it does
+ * routinely while the previous transaction's markers are still being written. kafkajs retries this
+ * for produce requests but not for AddOffsetsToTxn (kafkajs issue #430), so the hub does.
+ */
+async function retryConcurrentTransactions<T>(step: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await step();
+    } catch (error) {
+      const type = (error as { type?: unknown }).type;
+      if (type !== 'CONCURRENT_TRANSACTIONS' || attempt >= 50) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(20 * attempt, 200)));
+    }
+  }
+}
+
 type BatchStep = (consumer: Consumer, batch: { topic: string; partition: number }, records: readonly InboundRecord[], context: BatchContext) => Promise<void>;
 
 export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka {
@@ -186,8 +213,8 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
     const consumer: Consumer = kafka.consumer({
       groupId: options.groupId,
       allowAutoTopicCreation: false,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: settings.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: Math.min(3_000, Math.floor((settings.sessionTimeoutMs ?? 30_000) / 3)),
       maxBytesPerPartition: 4 * 1024 * 1024,
       ...(options.coPartitioned === true ? { partitionAssigners: [coPartitionedAssigner] } : {}),
     });
@@ -213,6 +240,8 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
             const records = batch.messages.map((message) => toInbound(batch.topic, batch.partition, message));
             const heartbeat = (): Promise<void> => payload.heartbeat();
             await step(consumer, batch, records, { heartbeat, isStopping: () => stopping });
+            // The batch is committed: move the in-memory position too, or the batch comes again.
+            payload.resolveOffset(batch.messages[batch.messages.length - 1]?.offset ?? batch.lastOffset());
           },
         });
       },
@@ -302,14 +331,15 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
         try {
           for (const output of outputs) {
             if (output.records.length === 0) continue;
-            await transaction.send({ topic: output.topic, acks: -1, messages: output.records.map(toMessage) });
+            await retryConcurrentTransactions(() => transaction.send({ topic: output.topic, acks: -1, messages: output.records.map(toMessage) }));
           }
-          await transaction.sendOffsets({
+          await retryConcurrentTransactions(() => transaction.sendOffsets({
             consumerGroupId: options.groupId,
             topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset(records) }] }],
-          });
-          await transaction.commit();
+          }));
+          await retryConcurrentTransactions(() => transaction.commit());
         } catch (error) {
+          logger.warn({ err: error, topic: batch.topic, partition: batch.partition }, 'transaction failed; aborting it, the batch will be retried');
           await transaction.abort().catch(() => undefined);
           throw error;
         }
@@ -352,16 +382,26 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
       await reader.connect();
       await reader.subscribe({ topics: [topic], fromBeginning: true });
       await new Promise<void>((resolve, reject) => {
+        // A transactional topic ends in commit markers, which a read-committed consumer never
+        // delivers: progress counts them (batch.lastOffset() does), and a reader that hears nothing
+        // for a while has read everything that is readable.
+        let idle: NodeJS.Timeout | undefined;
+        const settle = (): void => {
+          if (idle !== undefined) clearTimeout(idle);
+          if (remaining.size === 0) { resolve(); return; }
+          idle = setTimeout(resolve, 2_000);
+        };
+        settle();
         reader.run({
           autoCommit: false,
           eachBatch: async ({ batch }) => {
+            const end = remaining.get(batch.partition);
             for (const message of batch.messages) {
-              const end = remaining.get(batch.partition);
               if (end === undefined || BigInt(message.offset) >= end) continue;
               records.push(toInbound(batch.topic, batch.partition, message));
-              if (BigInt(message.offset) + 1n >= end) remaining.delete(batch.partition);
             }
-            if (remaining.size === 0) resolve();
+            if (end !== undefined && BigInt(batch.lastOffset()) + 1n >= end) remaining.delete(batch.partition);
+            settle();
             return Promise.resolve();
           },
         }).catch(reject);
@@ -377,6 +417,29 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
       } catch (error) {
         if (!/GROUP_ID_NOT_FOUND|does not exist/i.test(describeError(error))) throw error;
       }
+    },
+
+    async committedOffset(groupId, topic, partition) {
+      const client = await getAdmin();
+      const [entry] = await client.fetchOffsets({ groupId, topics: [topic] });
+      const found = entry?.partitions.find((p) => p.partition === partition);
+      return BigInt(found?.offset ?? '-1');
+    },
+
+    async endOffsets(topic) {
+      const client = await getAdmin();
+      return new Map((await client.fetchTopicOffsets(topic)).map((entry) => [entry.partition, entry.high]));
+    },
+
+    async setGroupOffsets(groupId, topic, offsets) {
+      const client = await getAdmin();
+      await client.setOffsets({ groupId, topic, partitions: [...offsets].map(([partition, offset]) => ({ partition, offset })) });
+    },
+
+    async groupMemberCount(groupId) {
+      const client = await getAdmin();
+      const { groups } = await client.describeGroups([groupId]);
+      return groups[0]?.members.length ?? 0;
     },
 
     async close() {

@@ -33,7 +33,7 @@ export const sampleRecords: { [K in TopicId]: TopicRecords[K] } = {
   },
   subsidyCorrections: {
     ...envelope, eventId: 'sub-1', source: 'hub:rules', personKey: person.personKey, policyId: 'anhui-huangshan-2022', insuranceYear: 2022,
-    category: 'TEKUN', contributionEventId: 'tx-1', entitledSubsidyFen: 32_000, receivedSubsidyFen: 0, deltaFen: 32_000,
+    category: 'TEKUN', contributionRecordId: 'SW-1', contributionEventId: 'tx-1', entitledSubsidyFen: 32_000, receivedSubsidyFen: 0, deltaFen: 32_000,
     kind: 'UNDER_SUBSIDISED', reason: 'TEKUN is fully subsidised',
   },
   selfPay: {

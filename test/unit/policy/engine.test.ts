@@ -7,6 +7,7 @@ const extreme = parsePolicy(`
 id: extreme-2022
 seed: "004"
 region: a test region
+divisions: { codes: ["99"], assumption: test region }
 document: none
 benefitYear: { start: "2022-01-01", end: "2022-12-31", assumption: test }
 populations: [{ code: RESIDENT, insuredType: RESIDENT, assumption: test }]

@@ -1,0 +1,221 @@
+import { createHash } from 'node:crypto';
+import type { BenefitAdjustment, SelfPayYearToDate, SubsidyCorrection } from '../../schemas';
+import { computeSubsidy, computeYear, type Policy, type SettlementResult } from '../policy';
+import {
+  engineContributions, engineSettlements, engineStatuses, type StoredContribution, type StoredFact, type StoredSettlement,
+} from './person-facts';
+
+/**
+ * From a person's facts to the outputs the hub owes: per settlement the benefit adjustment, per
+ * contribution record the subsidy correction, per benefit year the self-pay to date. Each output
+ * has a slot; an output is published when its slot's values change, and its id is derived from the
+ * person, the slot, the values and the output it supersedes, so a replay derives the same ids.
+ */
+export type SlotField = `a:${string}` | `u:${string}` | `y:${string}`;
+
+export interface EmittedSlot {
+  readonly eventId: string;
+  /** The values the slot was last published with, in a fixed order. */
+  readonly values: readonly number[];
+}
+
+export type RulesOutput =
+  | { readonly topic: 'benefitAdjustments'; readonly record: BenefitAdjustment }
+  | { readonly topic: 'subsidyCorrections'; readonly record: SubsidyCorrection }
+  | { readonly topic: 'selfPay'; readonly record: SelfPayYearToDate };
+
+export interface PersonYearProblem {
+  readonly policyId: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface Derivation {
+  readonly outputs: RulesOutput[];
+  readonly emitted: Map<SlotField, EmittedSlot>;
+  readonly problems: PersonYearProblem[];
+}
+
+/** What caused this recomputation: the records of the batch that changed the person's facts. */
+export interface Cause {
+  readonly eventId: string;
+  readonly occurredAt: number;
+  readonly description: string;
+}
+
+export interface PolicyResolver {
+  /** The policy of a division (6-digit code) on a date; undefined when the hub has none. */
+  policyFor(admdvs: string, date: string): Policy | undefined;
+}
+
+const yuan = (fen: number): string => `${(fen / 100).toFixed(2)} yuan`;
+
+function stableId(prefix: string, parts: readonly (string | number | null)[]): string {
+  return `${prefix}-${createHash('sha256').update(parts.map(String).join('\u0000')).digest('hex').slice(0, 32)}`;
+}
+
+function sameValues(a: readonly number[] | undefined, b: readonly number[]): boolean {
+  return a !== undefined && a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+interface PersonYear {
+  policy: Policy;
+  settlements: StoredSettlement[];
+  contributions: StoredContribution[];
+}
+
+/** Groups settlements and contributions by the policy (region and benefit year) they fall under. */
+function personYears(facts: readonly StoredFact[], policies: PolicyResolver, problems: PersonYearProblem[]): PersonYear[] {
+  const years = new Map<string, PersonYear>();
+  const yearOf = (policy: Policy): PersonYear => {
+    let year = years.get(policy.id);
+    if (year === undefined) {
+      year = { policy, settlements: [], contributions: [] };
+      years.set(policy.id, year);
+    }
+    return year;
+  };
+  const settlements = facts.filter((f): f is StoredSettlement => f.kind === 'settlement');
+  const originals = new Map(settlements.filter((s) => s.reversesKey === null).map((s) => [s.key, s]));
+  for (const settlement of settlements) {
+    // A reversal belongs to its original's year, even when it is settled in the next one.
+    const anchor = settlement.reversesKey === null ? settlement : originals.get(settlement.reversesKey);
+    if (anchor === undefined) continue; // waits for its original
+    const policy = policies.policyFor(anchor.admdvs, anchor.settledAt);
+    if (policy === undefined) {
+      problems.push({ policyId: '', code: 'POLICY_NOT_FOUND', message: `no policy for division ${anchor.admdvs} on ${anchor.settledAt} (settlement ${settlement.key})` });
+      continue;
+    }
+    yearOf(policy).settlements.push(settlement);
+  }
+  for (const contribution of facts.filter((f): f is StoredContribution => f.kind === 'contribution')) {
+    const policy = policies.policyFor(contribution.admdvs, `${contribution.insuranceYear}-07-01`);
+    if (policy === undefined) {
+      problems.push({ policyId: '', code: 'POLICY_NOT_FOUND', message: `no policy for division ${contribution.admdvs} in ${contribution.insuranceYear} (contribution ${contribution.key})` });
+      continue;
+    }
+    yearOf(policy).contributions.push(contribution);
+  }
+  return [...years.values()].sort((a, b) => a.policy.id.localeCompare(b.policy.id));
+}
+
+export function derivePerson(options: {
+  personKey: string;
+  facts: readonly StoredFact[];
+  emitted: ReadonlyMap<SlotField, EmittedSlot>;
+  causes: readonly Cause[];
+  policies: PolicyResolver;
+  now: number;
+}): Derivation {
+  const { personKey, facts, causes, now } = options;
+  const emitted = new Map(options.emitted);
+  const outputs: RulesOutput[] = [];
+  const problems: PersonYearProblem[] = [];
+  const statuses = engineStatuses(facts);
+  const causedBy = causes.map((c) => c.eventId);
+  const occurredAt = causes.reduce((latest, c) => Math.max(latest, c.occurredAt), 0) || now;
+  const changed = causes.map((c) => c.description).join('; ');
+  const envelope = (eventId: string) => ({ eventId, source: 'hub:rules', occurredAt, recordedAt: now });
+
+  for (const year of personYears(facts, options.policies, problems)) {
+    const { policy } = year;
+    const benefitYear = Number(policy.benefitYear.start.slice(0, 4));
+    const stored = new Map(year.settlements.map((s) => [s.key, s]));
+    const insuredType = [...year.settlements, ...year.contributions].sort((a, b) => (a.kind === 'settlement' ? a.setlTime : 0) - (b.kind === 'settlement' ? b.setlTime : 0)).at(-1)?.insuredType ?? 'RESIDENT';
+    try {
+      const result = computeYear(policy, { insuredType, statuses, settlements: engineSettlements(year.settlements) });
+      for (const settlement of result.settlements) {
+        const original = stored.get(settlement.id);
+        if (original === undefined || original.reversesKey !== null) continue;
+        const output = adjustment(personKey, policy, benefitYear, original, settlement, emitted, causedBy, changed, envelope);
+        if (output !== undefined) outputs.push(output);
+      }
+      if (year.settlements.length > 0) {
+        const categories = [...new Set(statuses.filter((s) => s.from <= policy.benefitYear.end && (s.to === null || s.to > policy.benefitYear.start)).map((s) => s.category))].sort();
+        const totals = result.totals;
+        const values = [totals.totalFen, totals.basicPaidFen, totals.criticalIllnessFen, totals.assistanceFen, totals.selfPayFen, totals.inScopeSelfPayFen];
+        const slot: SlotField = `y:${policy.id}`;
+        const previous = emitted.get(slot);
+        const live = result.settlements.filter((s) => !s.cancelled);
+        if (!sameValues(previous?.values, [...values, live.length])) {
+          const eventId = stableId('ytd', [personKey, slot, ...values, live.length, previous?.eventId ?? null]);
+          const lastSettledAt = year.settlements.filter((s) => s.reversesKey === null).reduce((last, s) => Math.max(last, s.setlTime), 0);
+          outputs.push({
+            topic: 'selfPay',
+            record: {
+              ...envelope(eventId), personKey, policyId: policy.id, benefitYear, settlementCount: live.length,
+              lastSettledAt: lastSettledAt === 0 ? null : lastSettledAt,
+              medfeeFen: totals.totalFen, basicFen: totals.basicPaidFen, criticalIllnessFen: totals.criticalIllnessFen,
+              assistanceFen: totals.assistanceFen, selfPayTotalFen: totals.selfPayFen, selfPayInScopeFen: totals.inScopeSelfPayFen, categories,
+            },
+          });
+          emitted.set(slot, { eventId, values: [...values, live.length] });
+        }
+      }
+      const subsidy = computeSubsidy(policy, { statuses, contributions: engineContributions(year.contributions) });
+      for (const contribution of subsidy.contributions) {
+        const slot: SlotField = `u:${contribution.id}`;
+        const previous = emitted.get(slot);
+        const values = [contribution.entitledSubsidyFen, contribution.receivedSubsidyFen];
+        if (sameValues(previous?.values, values) || (previous === undefined && contribution.deltaFen === 0)) continue;
+        const eventId = stableId('sub', [personKey, slot, ...values, previous?.eventId ?? null]);
+        const storedContribution = year.contributions.find((c) => c.key === contribution.id);
+        outputs.push({
+          topic: 'subsidyCorrections',
+          record: {
+            ...envelope(eventId), personKey, policyId: policy.id, insuranceYear: contribution.insuranceYear,
+            category: contribution.category ?? 'NONE', contributionRecordId: contribution.id,
+            contributionEventId: storedContribution?.eventId ?? '', entitledSubsidyFen: contribution.entitledSubsidyFen,
+            receivedSubsidyFen: contribution.receivedSubsidyFen, deltaFen: contribution.deltaFen,
+            kind: contribution.deltaFen > 0 ? 'UNDER_SUBSIDISED' : contribution.deltaFen < 0 ? 'OVER_SUBSIDISED' : 'CORRECT',
+            reason: contribution.category === null
+              ? `no category entitles this contribution to a subsidy; ${yuan(contribution.receivedSubsidyFen)} was subsidised`
+              : `${contribution.category} entitles to ${yuan(contribution.entitledSubsidyFen)}; ${yuan(contribution.receivedSubsidyFen)} was subsidised`,
+          },
+        });
+        emitted.set(slot, { eventId, values });
+      }
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      problems.push({ policyId: policy.id, code: typeof code === 'string' ? code : 'PROCESSING_FAILED', message: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return { outputs, emitted, problems };
+}
+
+function adjustment(
+  personKey: string,
+  policy: Policy,
+  benefitYear: number,
+  original: StoredSettlement,
+  result: SettlementResult,
+  emitted: Map<SlotField, EmittedSlot>,
+  causedBy: readonly string[],
+  changed: string,
+  envelope: (eventId: string) => { eventId: string; source: string; occurredAt: number; recordedAt: number },
+): RulesOutput | undefined {
+  // A reversed settlement was refunded in full, its fund payments included: nothing is settled, nothing due.
+  const settledCriticalIllnessFen = result.cancelled ? 0 : original.settledCriticalIllnessFen;
+  const settledAssistanceFen = result.cancelled ? 0 : original.settledAssistanceFen;
+  const values = [result.criticalIllnessFen, result.assistanceFen, settledCriticalIllnessFen, settledAssistanceFen];
+  const slot: SlotField = `a:${original.key}`;
+  const previous = emitted.get(slot);
+  const deltaFen = result.criticalIllnessFen + result.assistanceFen - settledCriticalIllnessFen - settledAssistanceFen;
+  if (sameValues(previous?.values, values) || (previous === undefined && deltaFen === 0)) return undefined;
+  const eventId = stableId('adj', [personKey, slot, ...values, previous?.eventId ?? null]);
+  const applied = result.criticalIllnessCategory ?? result.assistanceCategory;
+  const why = result.cancelled
+    ? `settlement reversed (冲销): nothing due`
+    : `${applied === null ? 'no tilted category applies' : `${applied} applies`} on ${result.settledAt}: critical illness ${yuan(result.criticalIllnessFen)} due (${yuan(settledCriticalIllnessFen)} settled), assistance ${yuan(result.assistanceFen)} due (${yuan(settledAssistanceFen)} settled)`;
+  emitted.set(slot, { eventId, values });
+  return {
+    topic: 'benefitAdjustments',
+    record: {
+      ...envelope(eventId), personKey, policyId: policy.id, benefitYear, setlId: original.setlId, fixmedinsCode: original.fixmedinsCode,
+      settledCriticalIllnessFen, settledAssistanceFen, dueCriticalIllnessFen: result.criticalIllnessFen, dueAssistanceFen: result.assistanceFen,
+      deltaFen, kind: deltaFen > 0 ? 'SUPPLEMENTARY_PAYMENT' : deltaFen < 0 ? 'OVERPAID_FOR_REVIEW' : 'SETTLED_CORRECTLY',
+      categoryApplied: applied, reason: changed === '' ? why : `${why}; after ${changed}`, causedBy: [...causedBy],
+      supersedes: previous?.eventId ?? null,
+    },
+  };
+}

@@ -1,0 +1,7 @@
+export { runRules, openRules, startRules, rebuild, rulesConsumerOptions, type RulesRuntime } from './run-rules';
+export { createRulesService, type RulesService, type RulesDependencies } from './rules-service';
+export { derivePerson, type PolicyResolver, type RulesOutput, type SlotField, type EmittedSlot } from './derive';
+export { filePolicyResolver } from './policy-resolver';
+export { stateSlots, publishedSlots, slotDifferences, effectiveSlots, type SlotValues } from './slots';
+export { engineStatuses, engineSettlements, medicalTypeOf, insuredTypeOf } from './person-facts';
+export { dropAllState, stateNamespace } from './state-store';

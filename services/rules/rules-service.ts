@@ -1,0 +1,209 @@
+import type { Redis } from 'ioredis';
+import type { CivilAffairsStatusChange, DeadLetter, HospitalSettlement, RuralRevitalizationStatusChange, TaxContribution, TopicRecords } from '../../schemas';
+import { deadLetterId, type InboundRecord, type OutboundBatch } from '../kafka';
+import type { HubMetrics, Logger } from '../platform';
+import type { TopicCodec } from '../registry';
+import { derivePerson, type Cause, type EmittedSlot, type PolicyResolver, type SlotField } from './derive';
+import { contributionFact, settlementFact, statusFact, supersedes, type FactField, type StoredFact } from './person-facts';
+import {
+  appliedOffset, commitState, dropOutboxEntries, loadPersons, outboxEntries, partitionKeys, type PartitionKeys, type PublishedOutput,
+} from './state-store';
+
+export type InboundTopicId = 'civilAffairsStatus' | 'ruralRevitalizationStatus' | 'hospitalSettlements' | 'taxContributions';
+export type OutputTopicId = 'benefitAdjustments' | 'subsidyCorrections' | 'selfPay' | 'deadLetters';
+
+export interface RulesDependencies {
+  readonly redis: Redis;
+  /** Key namespace of this hub's state (stateNamespace(topicPrefix)). */
+  readonly namespace: string;
+  readonly policies: PolicyResolver;
+  /** Full topic name (prefix included) of each topic the service reads or writes. */
+  readonly topicNames: Readonly<Record<InboundTopicId | OutputTopicId, string>>;
+  readonly decoders: { readonly [K in InboundTopicId]: TopicCodec<TopicRecords[K]> };
+  readonly encoders: { readonly [K in OutputTopicId]: TopicCodec<TopicRecords[K]> };
+  readonly logger: Logger;
+  readonly metrics?: HubMetrics;
+  readonly now?: () => number;
+  /** A rebuild folds facts and records what it would publish, but publishes nothing. */
+  readonly mode?: 'live' | 'rebuild';
+  /** The group's committed offset of a partition, asked only when a batch comes again after a failure. */
+  readonly committedOffset?: (topic: string, partition: number) => Promise<bigint>;
+}
+
+export interface RulesService {
+  /** Folds one partition's batch into the state and returns what to publish with its offsets. */
+  handleBatch(records: readonly InboundRecord[]): Promise<readonly OutboundBatch[]>;
+}
+
+type Decoded =
+  | { topic: 'civilAffairsStatus'; record: CivilAffairsStatusChange }
+  | { topic: 'ruralRevitalizationStatus'; record: RuralRevitalizationStatusChange }
+  | { topic: 'hospitalSettlements'; record: HospitalSettlement }
+  | { topic: 'taxContributions'; record: TaxContribution };
+
+function toFact(decoded: Decoded): [FactField, StoredFact, string] {
+  switch (decoded.topic) {
+    case 'civilAffairsStatus':
+    case 'ruralRevitalizationStatus': {
+      const agency = decoded.topic === 'civilAffairsStatus' ? 'civil-affairs' : 'rural-revitalization';
+      const r = decoded.record;
+      const [field, fact] = statusFact(agency, r);
+      const span = `${r.validFrom}–${r.validTo ?? 'open'}`;
+      return [field, fact, `${r.category} ${r.action === 'CERTIFY' ? 'certified' : r.action === 'REVOKE' ? 'revoked' : 'risk eliminated'} ${span} by ${agency}`];
+    }
+    case 'hospitalSettlements': {
+      const [field, fact] = settlementFact(decoded.record);
+      return [field, fact, fact.reversesKey === null ? `settlement ${fact.key} of ${fact.settledAt}` : `reversal of ${fact.reversesKey}`];
+    }
+    case 'taxContributions': {
+      const [field, fact] = contributionFact(decoded.record);
+      return [field, fact, `contribution record ${fact.key} for ${fact.insuranceYear}`];
+    }
+  }
+}
+
+export function createRulesService(deps: RulesDependencies): RulesService {
+  const now = deps.now ?? Date.now;
+  const mode = deps.mode ?? 'live';
+  const topicIdByName = new Map<string, InboundTopicId>(
+    (['civilAffairsStatus', 'ruralRevitalizationStatus', 'hospitalSettlements', 'taxContributions'] as const).map((id) => [deps.topicNames[id], id]),
+  );
+
+  const encode = async (outputs: readonly PublishedOutput[]): Promise<OutboundBatch[]> => {
+    const byTopic = new Map<OutputTopicId, { key: string; value: Buffer }[]>();
+    for (const output of outputs) {
+      let value: Buffer;
+      let key: string;
+      if (output.topic === 'deadLetters') {
+        const record = { ...output.record, raw: Buffer.from(String(output.record.raw), 'base64') } as unknown as DeadLetter;
+        value = await deps.encoders.deadLetters.encode(record);
+        key = record.sourceRecordId ?? record.origin;
+      } else {
+        value = output.topic === 'benefitAdjustments'
+          ? await deps.encoders.benefitAdjustments.encode(output.record)
+          : output.topic === 'subsidyCorrections'
+            ? await deps.encoders.subsidyCorrections.encode(output.record)
+            : await deps.encoders.selfPay.encode(output.record);
+        key = output.record.personKey;
+      }
+      const list = byTopic.get(output.topic) ?? [];
+      list.push({ key, value });
+      byTopic.set(output.topic, list);
+    }
+    return [...byTopic.entries()].map(([topic, records]) => ({ topic: deps.topicNames[topic], records }));
+  };
+
+  const deadLetter = (origin: string, fields: { code: string; message: string; record?: InboundRecord; personKey?: string }): PublishedOutput => {
+    const raw = fields.record?.value ?? Buffer.from(JSON.stringify({ personKey: fields.personKey }), 'utf8');
+    const input = {
+      origin, errorCode: fields.code, errorMessage: fields.message, rawFormat: 'avro' as const, raw,
+      ...(fields.record === undefined ? { fingerprint: `${fields.personKey ?? ''}\u0000${fields.message}` } : {
+        sourceTopic: fields.record.topic, sourcePartition: fields.record.partition, sourceOffset: fields.record.offset,
+      }),
+    };
+    const at = now();
+    return {
+      topic: 'deadLetters',
+      record: {
+        eventId: deadLetterId(input), source: 'hub:rules', occurredAt: fields.record?.timestamp ?? at, recordedAt: at, origin,
+        sourceTopic: fields.record?.topic ?? null, sourcePartition: fields.record?.partition ?? null, sourceOffset: fields.record?.offset ?? null,
+        sourceRecordId: fields.personKey ?? null, errorCode: fields.code, errorMessage: fields.message, field: null,
+        rawFormat: fields.record === undefined ? 'json' : 'avro', raw: raw.toString('base64'),
+      },
+    };
+  };
+
+  const fold = async (keys: PartitionKeys, topic: string, records: readonly InboundRecord[]) => {
+    const outputs: PublishedOutput[] = [];
+    const decoded: { record: InboundRecord; value: Decoded }[] = [];
+    const topicId = topicIdByName.get(topic);
+    for (const record of records) {
+      if (topicId === undefined || record.value === null) {
+        outputs.push(deadLetter('rules', { code: 'DESERIALIZE_FAILED', message: `no value, or not an inbound topic (${topic})`, record }));
+        continue;
+      }
+      try {
+        const value = await deps.decoders[topicId].decode(record.value);
+        decoded.push({ record, value: { topic: topicId, record: value } as Decoded });
+      } catch (error) {
+        outputs.push(deadLetter('rules', { code: 'DESERIALIZE_FAILED', message: error instanceof Error ? error.message : String(error), record }));
+      }
+    }
+    const personKeys = [...new Set(decoded.map((d) => d.value.record.personKey))];
+    const states = await loadPersons(deps.redis, keys, personKeys);
+    const persons = new Map<string, { facts: Map<FactField, StoredFact>; emitted: Map<SlotField, EmittedSlot> }>();
+    const causes = new Map<string, Cause[]>();
+    for (const { value } of decoded) {
+      const personKey = value.record.personKey;
+      const state = states.get(personKey);
+      if (state === undefined) continue;
+      const [field, fact, description] = toFact(value);
+      if (!supersedes(fact, state.facts.get(field))) continue;
+      state.facts.set(field, fact);
+      const changed = persons.get(personKey) ?? { facts: new Map(), emitted: new Map() };
+      changed.facts.set(field, fact);
+      persons.set(personKey, changed);
+      const list = causes.get(personKey) ?? [];
+      list.push({ eventId: value.record.eventId, occurredAt: value.record.occurredAt, description });
+      causes.set(personKey, list);
+    }
+    const at = now();
+    for (const [personKey, changed] of persons) {
+      const state = states.get(personKey);
+      if (state === undefined) continue;
+      const derivation = derivePerson({ personKey, facts: [...state.facts.values()], emitted: state.emitted, causes: causes.get(personKey) ?? [], policies: deps.policies, now: at });
+      for (const [slot, value] of derivation.emitted) {
+        if (state.emitted.get(slot)?.eventId !== value.eventId) changed.emitted.set(slot, value);
+      }
+      outputs.push(...derivation.outputs);
+      for (const problem of derivation.problems) {
+        deps.logger.warn({ personKey, policyId: problem.policyId, code: problem.code }, problem.message);
+        outputs.push(deadLetter('rules', { code: problem.code, message: problem.message, personKey }));
+      }
+    }
+    return { outputs, persons };
+  };
+
+  return {
+    async handleBatch(records) {
+      const first = records[0];
+      const last = records[records.length - 1];
+      if (first === undefined || last === undefined) return [];
+      const { topic, partition } = first;
+      const start = BigInt(first.offset);
+      const end = BigInt(last.offset);
+      const keys = partitionKeys(deps.namespace, partition);
+      for (let attempt = 1; ; attempt += 1) {
+        await deps.redis.watch(keys.applied);
+        const applied = await appliedOffset(deps.redis, keys, topic);
+        const entries = await outboxEntries(deps.redis, keys, topic);
+        // Entries below the batch's first offset were committed with their offsets: done with.
+        await dropOutboxEntries(deps.redis, keys, entries.filter((e) => e.offset < start));
+        // Entries inside the batch were folded before a crash or a failed transaction. Publish those
+        // whose offsets Kafka has not committed; a transaction may have committed without its answer
+        // arriving, and then the broker knows better than the batch's first offset.
+        let pending = entries.filter((e) => e.offset >= start && e.offset <= end);
+        if (pending.length > 0 && deps.committedOffset !== undefined) {
+          const committed = await deps.committedOffset(topic, partition);
+          const done = pending.filter((e) => e.offset < committed);
+          await dropOutboxEntries(deps.redis, keys, done);
+          pending = pending.filter((e) => e.offset >= committed);
+        }
+        const replayed = pending.flatMap((e) => e.outputs);
+        const fresh = records.filter((r) => BigInt(r.offset) > applied);
+        if (fresh.length === 0) {
+          await deps.redis.unwatch();
+          return mode === 'live' ? encode(replayed) : [];
+        }
+        const { outputs, persons } = await fold(keys, topic, fresh);
+        const write = { keys, topic, lastOffset: end, persons, ...(mode === 'live' ? { outputs } : {}) };
+        if (await commitState(deps.redis, write, true)) {
+          deps.metrics?.records.inc({ topic, outcome: 'ok' }, fresh.length);
+          return mode === 'live' ? encode([...replayed, ...outputs]) : [];
+        }
+        if (attempt >= 5) throw new Error(`partition ${partition}: state kept changing under this batch (another instance owns it?)`);
+        deps.logger.warn({ partition, topic, attempt }, 'state changed while folding; folding the batch again');
+      }
+    },
+  };
+}

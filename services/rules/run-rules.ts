@@ -1,0 +1,207 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { topics } from '../../schemas';
+import { connectKafka, type HubKafka, type TransactionalConsumerOptions } from '../kafka';
+import {
+  HubError, createLifecycle, createLogger, createMetrics, loadConfig, startOpsServer, type Environment, type Logger, type RoleMain,
+} from '../platform';
+import { createRegistryClient, createTopicCodec } from '../registry';
+import { factTopicConfig } from '../../connectors/intake';
+import type { PolicyResolver } from './derive';
+import { filePolicyResolver } from './policy-resolver';
+import { createRulesService, type InboundTopicId, type OutputTopicId, type RulesService } from './rules-service';
+import { publishedSlots, slotDifferences, stateSlots } from './slots';
+import { dropAllState, stateNamespace } from './state-store';
+
+const inboundIds: readonly InboundTopicId[] = ['civilAffairsStatus', 'ruralRevitalizationStatus', 'hospitalSettlements', 'taxContributions'];
+const outputIds: readonly OutputTopicId[] = ['benefitAdjustments', 'subsidyCorrections', 'selfPay', 'deadLetters'];
+const defaultOpsPort = 9401;
+
+const configKeys = [
+  'kafkaBrokers', 'kafkaClientId', 'kafkaSessionTimeoutMs', 'topicPrefix', 'topicPartitions', 'topicReplication', 'schemaRegistryUrl', 'redisUrl',
+  'logLevel', 'opsPort', 'shutdownGraceMs',
+] as const;
+
+export interface RulesRuntime {
+  readonly kafka: HubKafka;
+  readonly redis: Redis;
+  readonly groupId: string;
+  /** Key namespace of the state in Redis. */
+  readonly namespace: string;
+  readonly inboundTopics: string[];
+  /** A rules service over this runtime's topics and Redis; `namespace` overrides the state's key namespace. */
+  service(mode: 'live' | 'rebuild', namespace?: string): RulesService;
+  outputs(): Parameters<typeof publishedSlots>[1];
+  close(): Promise<void>;
+}
+
+/** Connects the rules service's dependencies; checks that the inbound topics are co-partitioned. */
+export async function openRules(env: Environment, logger: Logger, policies: PolicyResolver = filePolicyResolver()): Promise<RulesRuntime> {
+  const config = loadConfig(env, configKeys);
+  const kafka = connectKafka({
+    brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-rules`, topicPrefix: config.topicPrefix,
+    partitions: config.topicPartitions, replication: config.topicReplication, sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+  }, logger);
+  const name = (id: InboundTopicId | OutputTopicId): string => kafka.topicName(topics[id].name);
+  await kafka.ensureTopics([...inboundIds, ...outputIds].map((id) => ({ name: name(id), config: factTopicConfig })));
+  const counts = await Promise.all(inboundIds.map(async (id) => [name(id), (await kafka.endOffsets(name(id))).size] as const));
+  if (new Set(counts.map(([, n]) => n)).size !== 1) {
+    await kafka.close();
+    throw new HubError('CONFIG_INVALID', `the inbound topics must have equal partition counts to keep one person's facts together: ${counts.map(([t, n]) => `${t}=${n}`).join(', ')}`, { catastrophic: true });
+  }
+  const registry = createRegistryClient(config.schemaRegistryUrl);
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 5 });
+  const topicNames = Object.fromEntries([...inboundIds, ...outputIds].map((id) => [id, name(id)])) as Record<InboundTopicId | OutputTopicId, string>;
+  const decoders = {
+    civilAffairsStatus: createTopicCodec(registry, 'civilAffairsStatus', topicNames.civilAffairsStatus),
+    ruralRevitalizationStatus: createTopicCodec(registry, 'ruralRevitalizationStatus', topicNames.ruralRevitalizationStatus),
+    hospitalSettlements: createTopicCodec(registry, 'hospitalSettlements', topicNames.hospitalSettlements),
+    taxContributions: createTopicCodec(registry, 'taxContributions', topicNames.taxContributions),
+  };
+  const encoders = {
+    benefitAdjustments: createTopicCodec(registry, 'benefitAdjustments', topicNames.benefitAdjustments),
+    subsidyCorrections: createTopicCodec(registry, 'subsidyCorrections', topicNames.subsidyCorrections),
+    selfPay: createTopicCodec(registry, 'selfPay', topicNames.selfPay),
+    deadLetters: createTopicCodec(registry, 'deadLetters', topicNames.deadLetters),
+  };
+  return {
+    kafka, redis,
+    groupId: `${config.topicPrefix}hub-rules`,
+    namespace: stateNamespace(config.topicPrefix),
+    inboundTopics: inboundIds.map(name),
+    service: (mode, namespace = stateNamespace(config.topicPrefix)) => createRulesService({
+      redis, namespace, policies, topicNames, decoders, encoders, logger, mode,
+      committedOffset: (topic, partition) => kafka.committedOffset(`${config.topicPrefix}hub-rules`, topic, partition),
+    }),
+    outputs: () => ({ adjustments: encoders.benefitAdjustments, subsidies: encoders.subsidyCorrections, selfPay: encoders.selfPay }),
+    async close() {
+      await kafka.close();
+      redis.disconnect();
+    },
+  };
+}
+
+/**
+ * `hub rules`: consumes the four inbound topics in one consumer group with co-partitioned
+ * assignment and publishes benefit adjustments, subsidy corrections and self-pay to date, each
+ * batch's outputs committed with its input offsets in one Kafka transaction.
+ * `hub rules --rebuild`: drops the Redis state, folds every inbound topic again without publishing,
+ * compares the result with what was published, and hands the group on at the end of the topics.
+ */
+export const runRules: RoleMain = async (args, io) => {
+  const unknown = args.filter((a) => a !== '--rebuild');
+  if (unknown.length > 0) throw new HubError('USAGE', `unexpected argument '${unknown[0] ?? ''}'\nusage: hub rules [--rebuild]`);
+  const config = loadConfig(io.env, configKeys);
+  const logger = createLogger({ level: config.logLevel, role: 'rules' });
+  const runtime = await openRules(io.env, logger);
+  if (args.includes('--rebuild')) {
+    try {
+      return await rebuild(runtime, logger, io.stdout);
+    } finally {
+      await runtime.close();
+    }
+  }
+
+  const lifecycle = createLifecycle(logger, config.shutdownGraceMs);
+  const metrics = createMetrics('rules');
+  const consumer = runtime.kafka.createTransactionalConsumer(rulesConsumerOptions(runtime, logger));
+  lifecycle.onShutdown('kafka and redis', () => runtime.close());
+  const ops = await startOpsServer({
+    port: config.opsPort === 0 ? defaultOpsPort : config.opsPort,
+    metrics,
+    readiness: async () => {
+      const redis = await runtime.redis.ping().then(() => 'ok', (e: unknown) => String(e));
+      return { ok: redis === 'ok', checks: { redis } };
+    },
+  });
+  lifecycle.onShutdown('ops server', () => ops.close());
+  lifecycle.onShutdown('consumer', () => consumer.stop());
+  const lagTimer = setInterval(() => {
+    void runtime.kafka.consumerLag(runtime.groupId, runtime.inboundTopics).then((lags) => {
+      for (const lag of lags) metrics.consumerLag.set({ group: runtime.groupId, topic: lag.topic, partition: String(lag.partition) }, lag.lag);
+    }, () => undefined);
+  }, 10_000);
+  lagTimer.unref();
+  lifecycle.onShutdown('lag timer', () => { clearInterval(lagTimer); return Promise.resolve(); });
+  await consumer.start();
+  logger.info({ group: runtime.groupId, ops: ops.port }, 'rules service running');
+  await lifecycle.stopped;
+  await lifecycle.shutdown('stopped');
+  return 0;
+};
+
+/** The consumer of a live rules service: co-partitioned, transactional, from the beginning. */
+export function rulesConsumerOptions(runtime: RulesRuntime, logger: Logger): TransactionalConsumerOptions {
+  const service = runtime.service('live');
+  return {
+    groupId: runtime.groupId,
+    topics: runtime.inboundTopics,
+    fromBeginning: true,
+    coPartitioned: true,
+    transactionalIdPrefix: runtime.groupId,
+    handleBatch: (records) => service.handleBatch(records),
+    onAssignment: (assigned) => { logger.info({ partitions: assigned.length }, 'partitions assigned'); },
+  };
+}
+
+/** Starts a live rules service in this process (the CLI role adds signals, health and metrics). */
+export async function startRules(env: Environment, logger: Logger): Promise<{ runtime: RulesRuntime; stop(): Promise<void> }> {
+  const runtime = await openRules(env, logger);
+  const consumer = runtime.kafka.createTransactionalConsumer(rulesConsumerOptions(runtime, logger));
+  await consumer.start();
+  return { runtime, stop: async () => { await consumer.stop(); await runtime.close(); } };
+}
+
+/** Rebuilds the state from the topics; exported for tests. Returns the exit code. */
+export async function rebuild(runtime: RulesRuntime, logger: Logger, out: NodeJS.WritableStream): Promise<number> {
+  const members = await runtime.kafka.groupMemberCount(runtime.groupId);
+  if (members > 0) {
+    throw new HubError('USAGE', `${members} 'hub rules' instance(s) are running in group ${runtime.groupId}: stop them before a rebuild`);
+  }
+  const dropped = await dropAllState(runtime.redis, runtime.namespace);
+  out.write(`dropped ${dropped} state keys\n`);
+  const ends = new Map(await Promise.all(runtime.inboundTopics.map(async (topic) => [topic, await runtime.kafka.endOffsets(topic)] as const)));
+  const remaining = new Set<string>();
+  for (const [topic, partitions] of ends) for (const [partition, end] of partitions) if (end !== '0') remaining.add(`${topic}/${partition}`);
+  const total = [...ends.values()].reduce((sum, partitions) => sum + [...partitions.values()].reduce((s, e) => s + Number(e), 0), 0);
+  const started = Date.now();
+  const service = runtime.service('rebuild');
+  let folded = 0;
+  await new Promise<void>((resolve, reject) => {
+    if (remaining.size === 0) { resolve(); return; }
+    const consumer = runtime.kafka.createConsumer({
+      groupId: `${runtime.groupId}-rebuild-${randomUUID().slice(0, 8)}`,
+      topics: runtime.inboundTopics,
+      fromBeginning: true,
+      coPartitioned: true,
+      handleBatch: async (records) => {
+        const first = records[0];
+        if (first === undefined) return;
+        const end = BigInt(ends.get(first.topic)?.get(first.partition) ?? '0');
+        const within = records.filter((r) => BigInt(r.offset) < end);
+        if (within.length > 0) await service.handleBatch(within);
+        folded += within.length;
+        const last = records[records.length - 1];
+        if (last !== undefined && BigInt(last.offset) + 1n >= end && remaining.delete(`${first.topic}/${first.partition}`) && remaining.size === 0) {
+          setImmediate(() => { void consumer.stop().then(resolve, reject); });
+        }
+      },
+    });
+    consumer.start().catch(reject);
+  });
+  for (const [topic, partitions] of ends) await runtime.kafka.setGroupOffsets(runtime.groupId, topic, partitions);
+  const seconds = (Date.now() - started) / 1000;
+  out.write(`folded ${folded} of ${total} inbound records in ${seconds.toFixed(1)} s; group ${runtime.groupId} continues from the end of the topics\n`);
+
+  const state = await stateSlots(runtime.redis, runtime.namespace);
+  const published = await publishedSlots(runtime.kafka, runtime.outputs());
+  const differences = slotDifferences(state, published.slots);
+  out.write(`${state.size} output slots rebuilt; ${published.slots.size} published (${published.records} records)\n`);
+  if (differences.length === 0) {
+    out.write('the rebuilt state equals what was published\n');
+    return 0;
+  }
+  logger.warn({ differences: differences.length }, 'rebuilt state differs from what was published');
+  out.write(`${differences.length} slot(s) differ from what was published:\n${differences.slice(0, 50).map((d) => `  ${d}`).join('\n')}\n`);
+  return 1;
+}

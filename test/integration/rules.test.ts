@@ -1,0 +1,204 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { civilAffairs, hospitals, tax } from '../../connectors';
+import { openIntake, type IntakeItem, type IntakeRuntime } from '../../connectors/intake';
+import { topics, type BenefitAdjustment, type SelfPayYearToDate } from '../../schemas';
+import type { InboundRecord } from '../../services/kafka';
+import { createLogger, effectiveEnvironment } from '../../services/platform';
+import { createTopicCodec, createRegistryClient, registerAllSchemas } from '../../services/registry';
+import { openRules, publishedSlots, rebuild, startRules, stateSlots, slotDifferences, type RulesRuntime, type SlotValues } from '../../services/rules';
+import { agencyRecords, idNumber } from '../support/person-events';
+
+const logger = createLogger({ level: 'silent', role: 'test' });
+const hubBin = join(import.meta.dirname, '../../bin/hub.mjs');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function hubEnv(prefix: string): Record<string, string | undefined> {
+  return { ...effectiveEnvironment(), HUB_TOPIC_PREFIX: prefix, HUB_TOPIC_PARTITIONS: '3', HUB_KAFKA_SESSION_TIMEOUT_MS: '6000', HUB_LOG_LEVEL: 'warn' };
+}
+
+/** Sends records through the real connectors (validation, pseudonymisation, Kafka). */
+async function publish(env: Record<string, string | undefined>, records: { civilAffairs?: IntakeItem[]; hospitals?: IntakeItem[]; tax?: IntakeItem[] }): Promise<void> {
+  const pairs = [[civilAffairs, records.civilAffairs], [hospitals, records.hospitals], [tax, records.tax]] as const;
+  for (const [agency, items] of pairs) {
+    if (items === undefined || items.length === 0) continue;
+    const runtime: IntakeRuntime = await openIntake(agency, env, logger);
+    try {
+      const outcomes = await runtime.intake.ingest(items, 'test');
+      expect(outcomes.filter((o) => o.status === 'rejected')).toEqual([]);
+    } finally {
+      await runtime.close();
+    }
+  }
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(500);
+  }
+}
+
+/** Waits until the rules group has consumed every inbound record. */
+async function drained(runtime: RulesRuntime): Promise<void> {
+  await waitFor('the rules group to catch up', async () => {
+    const lags = await runtime.kafka.consumerLag(runtime.groupId, runtime.inboundTopics).catch(() => []);
+    // A partition that never had a record has nothing to commit; every other one must be committed to its end.
+    return lags.length > 0 && lags.every((l) => l.lag === 0 && (l.committed !== '-1' || l.end === '0')) ? true : undefined;
+  }, 180_000);
+}
+
+describe('the rules service', () => {
+  it('a DIBAO certification back-dated to March pays the April settlement\'s difference, end to end', async () => {
+    const prefix = `it-rules-${randomUUID().slice(0, 8)}.`;
+    const env = hubEnv(prefix);
+    await registerAllSchemas(env);
+    const id = idNumber(901);
+    // Xianyang 2019: eligible 45,000 − 25,000 = 20,000 yuan; standard 60% × 10,000 = 6,000 settled.
+    await publish(env, { hospitals: [{ rawFormat: 'json', position: 'records[0]', raw: {
+      fixmedins_code: 'H61040200001', setl_id: 'S-APRIL', mdtrt_id: 'M-APRIL', psn_no: 'P901', certno: id, insutype: '390', insu_admdvs: '610402',
+      med_type: '21', setl_time: '2019-04-02 10:00:00', medfee_sumamt: '50000.00', fulamt_ownpay_amt: '2000.00', overlmt_selfpay: '1000.00',
+      preselfpay_amt: '2000.00', inscp_scp_amt: '45000.00', hifp_pay: '25000.00', hifmi_pay: '6000.00', maf_pay: '0.00', psn_part_amt: '19000.00',
+      is_reversal: false, orig_setl_id: null,
+    } }] });
+    const service = await startRules(env, logger);
+    try {
+      const registry = createRegistryClient(String(env.HUB_SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7'));
+      const selfPay = createTopicCodec(registry, 'selfPay', `${prefix}${topics.selfPay.name}`);
+      const adjustments = createTopicCodec(registry, 'benefitAdjustments', `${prefix}${topics.benefitAdjustments.name}`);
+      const readAll = async <T,>(codec: { topic: string; decode(b: Buffer): Promise<T> }): Promise<T[]> =>
+        Promise.all((await service.runtime.kafka.readAll(codec.topic)).map((m) => codec.decode(m.value ?? Buffer.alloc(0))));
+
+      const before: SelfPayYearToDate = await waitFor('self-pay', async () => (await readAll(selfPay))[0]);
+      expect(before).toMatchObject({ policyId: 'xianyang-2019', criticalIllnessFen: 600_000, selfPayTotalFen: 1_900_000 });
+      expect(await readAll(adjustments)).toEqual([]);
+
+      await publish(env, { civilAffairs: [{ rawFormat: 'json', position: 'records[0]', raw: {
+        recordId: 'MZ-901', version: 1, idNumber: id, admdvs: '610402', category: 'DIBAO', action: 'CERTIFY', validFrom: '2019-03-01', validTo: null, decidedAt: '2019-05-10 09:00:00',
+      } }] });
+      // DIBAO: 65% × (20,000 − 5,000) = 9,750 yuan due; 补支付 3,750 yuan.
+      const adjustment: BenefitAdjustment = await waitFor('the adjustment', async () => (await readAll(adjustments))[0]);
+      expect(adjustment).toMatchObject({
+        setlId: 'S-APRIL', settledCriticalIllnessFen: 600_000, dueCriticalIllnessFen: 975_000, deltaFen: 375_000,
+        kind: 'SUPPLEMENTARY_PAYMENT', categoryApplied: 'DIBAO', personKey: before.personKey,
+      });
+      expect(adjustment.reason).toContain('DIBAO certified 2019-03-01');
+      const after = await waitFor('the new self-pay', async () => (await readAll(selfPay)).find((r) => r.criticalIllnessFen === 975_000));
+      expect(after.selfPayTotalFen).toBe(1_900_000 - 375_000);
+    } finally {
+      await service.stop();
+    }
+  }, 240_000);
+
+  describe('on a stream of 40 people', () => {
+    const prefix = `it-rules-${randomUUID().slice(0, 8)}.`;
+    const env = hubEnv(prefix);
+    const records = agencyRecords(40);
+    let runtime: RulesRuntime;
+    let inbound: InboundRecord[];
+    let inOrder: SlotValues;
+
+    beforeAll(async () => {
+      await registerAllSchemas(env);
+      await publish(env, records);
+      runtime = await openRules(env, logger);
+      inbound = (await Promise.all(runtime.inboundTopics.map((t) => runtime.kafka.readAll(t)))).flat();
+      inOrder = await fold(inbound);
+    }, 240_000);
+    afterAll(async () => { await runtime.close(); });
+
+    /** Folds records through a fresh state namespace, one record per batch, in the order given. */
+    async function fold(order: readonly InboundRecord[]): Promise<SlotValues> {
+      const namespace = `hub:rules:test-${randomUUID().slice(0, 8)}`;
+      const service = runtime.service('live', namespace);
+      const offsets = new Map<string, bigint>();
+      for (const record of order) {
+        const at = `${record.topic}/${record.partition}`;
+        const offset = (offsets.get(at) ?? -1n) + 1n;
+        offsets.set(at, offset);
+        await service.handleBatch([{ ...record, offset: offset.toString() }]);
+      }
+      const slots = await stateSlots(runtime.redis, namespace);
+      await runtime.redis.eval("for _, k in ipairs(redis.call('keys', ARGV[1])) do redis.call('del', k) end return 0", 0, `${namespace}*`);
+      return slots;
+    }
+
+    it('derives outputs for the people: adjustments, subsidy-free contributions, self-pay', () => {
+      expect(inbound.length).toBeGreaterThan(100);
+      const kinds = new Set([...inOrder.keys()].map((slot) => slot.split(' ')[1]?.slice(0, 1)));
+      expect(kinds).toEqual(new Set(['a', 'y']));
+    });
+
+    it('converges to the same outputs whatever order the facts arrive in (statuses late, reversals early, duplicates)', async () => {
+      await fc.assert(fc.asyncProperty(fc.shuffledSubarray(inbound, { minLength: inbound.length, maxLength: inbound.length }), async (order) => {
+        expect(slotDifferences(await fold(order), inOrder)).toEqual([]);
+      }), { numRuns: 4 });
+      expect(slotDifferences(await fold([...inbound].reverse()), inOrder)).toEqual([]);
+      expect(slotDifferences(await fold([...inbound, ...inbound]), inOrder)).toEqual([]);
+    }, 240_000);
+
+    it('survives kill -9 at random points while facts keep arriving: nothing lost, nothing published twice, and a rebuild agrees', async () => {
+      const killEnv = hubEnv(`it-rules-${randomUUID().slice(0, 8)}.`);
+      await registerAllSchemas(killEnv);
+      const killRuntime = await openRules(killEnv, logger);
+      const opsPort = String(20000 + Math.floor(Math.random() * 10000));
+      const start = (): ChildProcess => spawn(process.execPath, [hubBin, 'rules'], { env: { ...process.env, ...killEnv, HUB_OPS_PORT: opsPort }, stdio: 'ignore' });
+      const rounds = 4;
+      const chunk = <T,>(items: T[], i: number): T[] => items.slice(Math.floor((items.length * i) / rounds), Math.floor((items.length * (i + 1)) / rounds));
+      let child = start();
+      try {
+        for (let round = 0; round < rounds; round += 1) {
+          await publish(killEnv, { civilAffairs: chunk(records.civilAffairs, round), hospitals: chunk(records.hospitals, round), tax: chunk(records.tax, round) });
+          await sleep(300 + Math.floor(Math.random() * 2500));
+          child.kill('SIGKILL');
+          await new Promise((resolve) => child.once('exit', resolve));
+          child = start();
+        }
+        await drained(killRuntime);
+      } finally {
+        child.kill('SIGTERM');
+        await new Promise((resolve) => child.once('exit', resolve));
+      }
+      try {
+        const published = await publishedSlots(killRuntime.kafka, killRuntime.outputs());
+        expect(published.distinctIds).toBe(published.records);
+        expect(slotDifferences(published.slots, inOrder)).toEqual([]);
+        expect(slotDifferences(await stateSlots(killRuntime.redis, killRuntime.namespace), inOrder)).toEqual([]);
+
+        // Killed members stay in the group until their session times out; a rebuild waits for none.
+        await waitFor('the group to empty', async () => ((await killRuntime.kafka.groupMemberCount(killRuntime.groupId)) === 0 ? true : undefined), 60_000);
+        let report = '';
+        const out = new Writable({ write(text: Buffer, _e, done) { report += text.toString(); done(); } });
+        expect(await rebuild(killRuntime, logger, out)).toBe(0);
+        expect(report).toContain('the rebuilt state equals what was published');
+        expect(slotDifferences(await stateSlots(killRuntime.redis, killRuntime.namespace), inOrder)).toEqual([]);
+      } finally {
+        await killRuntime.close();
+      }
+    }, 600_000);
+
+    it('two instances sharing the partitions publish what one instance would', async () => {
+      const twinPrefix = `it-rules-${randomUUID().slice(0, 8)}.`;
+      const twinEnv = hubEnv(twinPrefix);
+      await registerAllSchemas(twinEnv);
+      await publish(twinEnv, records);
+      const a = await startRules(twinEnv, logger);
+      const b = await startRules(twinEnv, logger);
+      try {
+        await drained(a.runtime);
+        const published = await publishedSlots(a.runtime.kafka, a.runtime.outputs());
+        expect(published.distinctIds).toBe(published.records);
+        expect(slotDifferences(published.slots, inOrder)).toEqual([]);
+      } finally {
+        await Promise.all([a.stop(), b.stop()]);
+      }
+    }, 300_000);
+  });
+});
