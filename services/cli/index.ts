@@ -42,7 +42,10 @@ const roles: Readonly<Record<string, Role>> = {
     summary: '--people N --region ID --out DIR [--year Y] [--seed S] [--bad-rate R]: generate a synthetic region\'s agency feeds',
     load: () => import('../simulate').then((m) => m.runSimulate),
   },
-  demo: { summary: 'run the hub end to end on a synthetic region' },
+  demo: {
+    summary: '[--people N] [--region POLICY_ID]: run the hub end to end on a synthetic region',
+    load: () => import('../demo').then((m) => m.runDemo),
+  },
   bench: { summary: 'engine | …: benchmarks that print their figures', load: () => import('../../bench').then((m) => m.runBench) },
   config: { summary: '[check]: every configuration key with its default; check validates the environment', load: () => Promise.resolve(runConfig) },
 };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { coPartitionedAssigner } from './co-partitioned-assigner';
-import { Kafka, logLevel as KafkaLogLevel, type Admin, type Consumer, type Producer, type IHeaders, type KafkaMessage, type LogEntry } from 'kafkajs';
+import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer, type Producer, type IHeaders, type KafkaMessage, type LogEntry } from 'kafkajs';
 import { HubError, describeError, type Logger } from '../platform';
 
 /**
@@ -152,7 +152,8 @@ function kafkaLogger(logger: Logger) {
     const { message, ...rest } = entry.log;
     const fields = { kafka: entry.namespace, ...rest };
     if (entry.level <= KafkaLogLevel.ERROR) logger.error(fields, message);
-    else if (entry.level === KafkaLogLevel.WARN) logger.warn(fields, message);
+    // Bounded retries are a choice here (a request must not hang on a lost broker); the notice is expected.
+    else if (entry.level === KafkaLogLevel.WARN && !message.startsWith('Limiting retries for the idempotent producer')) logger.warn(fields, message);
     else logger.debug(fields, message);
   };
 }
@@ -278,7 +279,7 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
 
     async createProducer() {
       // Idempotent: the broker drops retried duplicates. One request in flight keeps order on retry.
-      const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
       try {
         await producer.connect();
       } catch (error) {
@@ -315,6 +316,7 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
         if (producer === undefined) {
           producer = kafka.producer({
             transactionalId: `${options.transactionalIdPrefix}-p${partition}`,
+            createPartitioner: Partitioners.DefaultPartitioner,
             idempotent: true,
             maxInFlightRequests: 1,
             allowAutoTopicCreation: false,
