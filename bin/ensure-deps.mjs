@@ -11,6 +11,9 @@ const marker = join(root, 'node_modules', '.package-lock.json');
 const lock = join(root, 'package-lock.json');
 const stale = !existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs;
 if (stale) {
-  process.stderr.write('hub: installing npm packages (npm ci)…\n');
-  execSync('npm ci --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
+  // `npm install`, not `npm ci`: both install the locked versions, but `npm ci` also demands lock
+  // entries for every platform's optional binaries (msgpackr-extract for macOS and Windows), which a
+  // registry mirror without them cannot provide; `npm install` skips optional packages it cannot get.
+  process.stderr.write('hub: installing npm packages (npm install, locked versions)…\n');
+  execSync('npm install --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
 }
