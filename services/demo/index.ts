@@ -7,7 +7,7 @@ import { loadPolicy } from '../policy';
 import { HubError, createLogger, effectiveEnvironment, loadConfig, type RoleMain } from '../platform';
 import { createRegistryClient, createTopicCodec, registerAllSchemas } from '../registry';
 import { startRules } from '../rules';
-import { describeSimulation, simulateRegion, type FeedAgency } from '../simulate';
+import { describeSimulation, simulateRegion } from '../simulate';
 import { ensureStack } from '../stack';
 
 const usage = 'usage: hub demo [--people N] [--region POLICY_ID] [--seed S]';
