@@ -4,6 +4,7 @@ import { describeSimulation, feedAgencies, simulateRegion, type FeedAgency } fro
 export { simulateRegion, describeSimulation, feedAgencies, type SimulationOptions, type SimulationSummary, type FeedSummary, type FeedAgency } from './simulate-region';
 export { regions, regionOf, type Region } from './regions';
 export { nationalIdNumber } from './people';
+export { Random } from './random';
 export { residentContributionFen } from './contributions';
 export { XlsxSheetWriter, type XlsxCell } from './xlsx-writer';
 

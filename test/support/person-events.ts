@@ -1,4 +1,5 @@
 import { checkCharacter } from '../../services/identity';
+import { Random } from '../../services/simulate';
 import type { IntakeItem } from '../../connectors/intake';
 
 /**
@@ -12,17 +13,6 @@ export interface AgencyRecords {
   tax: IntakeItem[];
 }
 
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function idNumber(index: number): string {
   const birth = `19${String(50 + (index % 40)).padStart(2, '0')}${String(1 + (index % 12)).padStart(2, '0')}${String(1 + (index % 28)).padStart(2, '0')}`;
   const first17 = `610402${birth}${String(100 + (index % 900)).padStart(3, '0')}`;
@@ -33,7 +23,8 @@ const yuan = (fen: number): string => (fen / 100).toFixed(2);
 const item = (raw: Record<string, unknown>, i: number): IntakeItem => ({ raw, rawFormat: 'json', position: `records[${i}]` });
 
 export function agencyRecords(people: number, seed = 7): AgencyRecords {
-  const next = random(seed);
+  const random = new Random('person-events', seed);
+  const next = (): number => random.next();
   const records: AgencyRecords = { civilAffairs: [], hospitals: [], tax: [] };
   for (let p = 0; p < people; p += 1) {
     const id = idNumber(p);
