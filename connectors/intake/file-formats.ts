@@ -1,4 +1,4 @@
-import { Readable, type Stream } from 'node:stream';
+import type { Stream } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
@@ -139,31 +139,63 @@ export async function* decodeText(
 }
 
 /**
- * CSV rows with their spreadsheet numbers. Empty lines are counted (a spreadsheet shows them as
- * rows) but not returned; a quoted cell spanning lines is one row, as in a spreadsheet.
+ * CSV rows with their spreadsheet numbers, a decoded chunk's worth at a time. Empty lines are counted
+ * (a spreadsheet shows them as rows) but not returned; a quoted cell spanning lines is one row, as in
+ * a spreadsheet.
+ *
+ * Why batches: the parser is fed text directly and its records collected as it emits them
+ * (synchronously, within write), instead of iterating the parser stream record by record. Three
+ * promise hops per row (stream iterator, this generator, the caller's loop) cost about a third of
+ * the parsing time on large imports.
  */
+export async function* readCsvRowBatches(
+  input: NodeJS.ReadableStream,
+  choice: EncodingChoice,
+  onEncoding?: (encoding: TextEncoding) => void,
+): AsyncGenerator<FileRow[]> {
+  const parser = parseCsv({ relax_column_count: true, relax_quotes: true, skip_empty_lines: false, trim: false });
+  let records: string[][] = [];
+  let failure: Error | undefined;
+  parser.on('data', (record: string[]) => { records.push(record); });
+  parser.on('error', (error) => { failure ??= error; });
+  const ended = new Promise<void>((resolve) => { parser.once('end', resolve); parser.once('error', () => resolve()); });
+  let rowNumber = 0;
+  const take = (): FileRow[] => {
+    if (failure !== undefined) throw failure;
+    const rows: FileRow[] = [];
+    for (const record of records) {
+      rowNumber += 1;
+      if (record.every((cell) => cell.trim() === '')) continue;
+      rows.push({ rowNumber, cells: record });
+    }
+    records = [];
+    return rows;
+  };
+  try {
+    for await (const text of decodeText(input as AsyncIterable<unknown>, choice, onEncoding)) {
+      parser.write(text);
+      const rows = take();
+      if (rows.length > 0) yield rows;
+    }
+    parser.end();
+    await ended;
+    const rows = take();
+    if (rows.length > 0) yield rows;
+  } catch (error) {
+    if (error instanceof HubError) throw error;
+    throw new HubError('INPUT_INVALID', `the CSV cannot be read after row ${rowNumber}: ${describeError(error)}`, { cause: error });
+  } finally {
+    parser.destroy();
+  }
+}
+
+/** CSV rows one by one (see readCsvRowBatches). */
 export async function* readCsvRows(
   input: NodeJS.ReadableStream,
   choice: EncodingChoice,
   onEncoding?: (encoding: TextEncoding) => void,
 ): AsyncGenerator<FileRow> {
-  const parser = parseCsv({ relax_column_count: true, relax_quotes: true, skip_empty_lines: false, trim: false });
-  const source = Readable.from(decodeText(input as AsyncIterable<unknown>, choice, onEncoding), { objectMode: false });
-  source.on('error', (error) => parser.destroy(error));
-  source.pipe(parser);
-  let rowNumber = 0;
-  try {
-    for await (const record of parser as AsyncIterable<string[]>) {
-      rowNumber += 1;
-      if (record.every((cell) => cell.trim() === '')) continue;
-      yield { rowNumber, cells: record };
-    }
-  } catch (error) {
-    if (error instanceof HubError) throw error;
-    throw new HubError('INPUT_INVALID', `the CSV cannot be read after row ${rowNumber}: ${describeError(error)}`, { cause: error });
-  } finally {
-    source.destroy();
-  }
+  for await (const rows of readCsvRowBatches(input, choice, onEncoding)) yield* rows;
 }
 
 type CellValue = ExcelJS.CellValue;
@@ -228,6 +260,20 @@ export function readFileRows(
   onEncoding?: (encoding: TextEncoding) => void,
 ): AsyncGenerator<FileRow> {
   return format === 'csv' ? readCsvRows(input, encoding, onEncoding) : readXlsxRows(input);
+}
+
+/** Rows of a file in either format, in batches (CSV: a decoded chunk's worth; XLSX: one row each). */
+export async function* readFileRowBatches(
+  input: NodeJS.ReadableStream,
+  format: FileFormat,
+  encoding: EncodingChoice,
+  onEncoding?: (encoding: TextEncoding) => void,
+): AsyncGenerator<FileRow[]> {
+  if (format === 'csv') {
+    yield* readCsvRowBatches(input, encoding, onEncoding);
+    return;
+  }
+  for await (const row of readXlsxRows(input)) yield [row];
 }
 
 /** The format a file name implies, if any. */

@@ -3,7 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { HubError } from '../../services/platform';
 import type { AgencyDefinition } from './agency';
-import { csvLine, readFileRows, type EncodingChoice, type FileFormat, type FileRow, type TextEncoding } from './file-formats';
+import { csvLine, readFileRowBatches, type EncodingChoice, type FileFormat, type FileRow, type TextEncoding } from './file-formats';
 import { loadFileMapping, normaliseLabel, resolveHeader, type FileMapping, type ResolvedHeader } from './file-mapping';
 import type { Intake, IntakeItem, IntakeOutcome } from './pipeline';
 
@@ -150,7 +150,7 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
   const inputPath = streamPath(options.input);
   const reportPath = options.reportPath ?? (inputPath === undefined ? undefined : defaultReportPath(inputPath));
 
-  const rows = readFileRows(options.input, options.format, options.encoding ?? 'auto', options.onEncoding);
+  const rowBatches = readFileRowBatches(options.input, options.format, options.encoding ?? 'auto', options.onEncoding);
   let header: ResolvedHeader | undefined;
   let report: RejectionReport | undefined;
   const preamble: FileRow[] = [];
@@ -176,8 +176,8 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
     return { raw, rawFormat, position: `row ${row.rowNumber}` };
   };
 
-  const ingest = async (batch: readonly FileRow[], resolved: ResolvedHeader): Promise<void> => {
-    const outcomes: IntakeOutcome[] = await intake.ingest(batch.map((row) => toItem(row, resolved)), channel);
+  /** Counts one batch's outcomes and reports its rejected rows; called in batch order. */
+  const tally = async (batch: readonly FileRow[], outcomes: readonly IntakeOutcome[]): Promise<void> => {
     for (let i = 0; i < outcomes.length; i += 1) {
       const outcome = outcomes[i];
       if (outcome === undefined) continue;
@@ -193,17 +193,32 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
     options.onProgress?.(counts.rows);
   };
 
-  // One batch is read while the one before it is in the intake; ingest calls never overlap, so the
-  // intake's duplicate check sees each batch's facts published before the next batch is checked.
-  let inFlight: Promise<void> | undefined;
+  // Up to `overlap` batches are in the intake at once while the next is read: the intake validates and
+  // encodes one batch while Kafka acknowledges the one before. The intake keeps what must stay in
+  // order so (duplicate check, sends; see createIntake); outcomes are tallied here in batch order.
+  // Memory stays bounded: the reader waits once `overlap` batches are in flight.
+  const overlap = 3;
+  const inFlight: Promise<void>[] = [];
+  let tallied: Promise<void> = Promise.resolve();
   let batch: FileRow[] = [];
   const send = async (): Promise<void> => {
-    if (inFlight !== undefined) await inFlight;
     if (header === undefined || batch.length === 0) return;
-    inFlight = ingest(batch, header);
-    // Marked handled now: it is awaited before the next batch or at the end, where its error surfaces.
-    inFlight.catch(() => undefined);
+    const rows = batch;
+    const resolved = header;
     batch = [];
+    const outcomes = intake.ingest(rows.map((row) => toItem(row, resolved)), channel);
+    const before = tallied;
+    const done = (async () => {
+      const answered = await outcomes;
+      await before;
+      await tally(rows, answered);
+    })();
+    // Marked handled now: each is awaited in turn below or at the end, where its error surfaces.
+    outcomes.catch(() => undefined);
+    done.catch(() => undefined);
+    tallied = done;
+    inFlight.push(done);
+    while (inFlight.length >= overlap) await inFlight.shift();
   };
   /** The header is preamble[index]; rows above it were titles, rows below it are data. */
   const adopt = (index: number): void => {
@@ -212,28 +227,30 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
   };
   let failed = false;
   try {
-    for await (const row of rows) {
-      if (header === undefined) {
-        preamble.push(row);
-        if (countMapped(mapping, row.cells) >= 2) adopt(preamble.length - 1);
-        else if (preamble.length >= headerSearchRows) adopt(0);
-        continue;
+    for await (const rows of rowBatches) {
+      for (const row of rows) {
+        if (header === undefined) {
+          preamble.push(row);
+          if (countMapped(mapping, row.cells) >= 2) adopt(preamble.length - 1);
+          else if (preamble.length >= headerSearchRows) adopt(0);
+          continue;
+        }
+        batch.push(row);
+        if (batch.length >= batchSize) await send();
       }
-      batch.push(row);
-      if (batch.length >= batchSize) await send();
     }
     if (header === undefined) {
       if (preamble.length === 0) throw new HubError('INPUT_INVALID', 'the file is empty: no header row');
       adopt(0);
     }
     await send();
-    if (inFlight !== undefined) await inFlight;
+    while (inFlight.length > 0) await inFlight.shift();
   } catch (error) {
     failed = true;
     throw error;
   } finally {
     // A failure mid-file leaves no batch running behind the caller's back, and the first error wins.
-    if (inFlight !== undefined) await inFlight.catch(() => undefined);
+    await Promise.allSettled(inFlight.splice(0));
     if (failed) await report?.close().catch(() => undefined);
     else await report?.close();
   }

@@ -17,7 +17,14 @@ export interface PseudonymisedId {
 
 /** What a connector does at the door: validate, derive the key, seal the clear number. */
 export function pseudonymise(rawId: string, today: string, secrets: IdentitySecrets): PseudonymisedId {
-  const normalized = normalizeNationalId(rawId, today);
+  return pseudonymiseNormalized(normalizeNationalId(rawId, today), secrets);
+}
+
+/**
+ * The same for a number the caller has already validated and normalised (validateNationalId's
+ * `normalized`), so the intake does not validate every number twice.
+ */
+export function pseudonymiseNormalized(normalized: string, secrets: IdentitySecrets): PseudonymisedId {
   const personKey = derivePersonKey(normalized, secrets.personKeySecret);
   return { personKey, idCipher: encryptNationalId(normalized, secrets.idEncryptionKey, personKey) };
 }

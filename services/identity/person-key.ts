@@ -1,5 +1,22 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomFillSync, type KeyObject } from 'node:crypto';
 import { HubError } from '../platform';
+
+/**
+ * Secrets as KeyObjects, made once per secret Buffer: createHmac with a raw Buffer imports the key
+ * on every call, which on the intake's hot path costs about a quarter of the HMAC. The config keeps
+ * its secret Buffers for the life of the process and never writes into them, so the identity of the
+ * Buffer is a safe cache key (a WeakMap, so a dropped secret is not kept alive).
+ */
+const keyObjects = new WeakMap<Buffer, KeyObject>();
+
+function keyObject(secret: Buffer): KeyObject {
+  let key = keyObjects.get(secret);
+  if (key === undefined) {
+    key = createSecretKey(secret);
+    keyObjects.set(secret, key);
+  }
+  return key;
+}
 
 /**
  * The person key: HMAC-SHA256 of the normalised 18-digit number under the hub's secret, as 64 hex
@@ -7,7 +24,29 @@ import { HubError } from '../platform';
  * reversed or recomputed from a guessed number, which a plain hash of a 18-digit number could.
  */
 export function derivePersonKey(normalizedId: string, secret: Buffer): string {
-  return createHmac('sha256', secret).update(normalizedId, 'utf8').digest('hex');
+  return createHmac('sha256', keyObject(secret)).update(normalizedId, 'utf8').digest('hex');
+}
+
+/**
+ * AES-GCM needs a unique 96-bit IV per encryption under one key; random IVs from the CSPRNG give
+ * that. Asking the CSPRNG for 12 bytes per record cost about 2 µs each (a native call and a fresh
+ * Buffer), so IVs are cut from a pool of random bytes refilled in place once used up. Every IV is
+ * still fresh CSPRNG output used exactly once: the pool is refilled before any byte is handed out
+ * again, and each IV is consumed (copied by createCipheriv, and into the sealed text) before the next
+ * call can refill the pool, all synchronously.
+ */
+const ivLength = 12;
+const ivPool = Buffer.allocUnsafeSlow(64 * 1024 - ((64 * 1024) % ivLength));
+let ivOffset = ivPool.length;
+
+function nextIv(): Buffer {
+  if (ivOffset + ivLength > ivPool.length) {
+    randomFillSync(ivPool);
+    ivOffset = 0;
+  }
+  const iv = ivPool.subarray(ivOffset, ivOffset + ivLength);
+  ivOffset += ivLength;
+  return iv;
 }
 
 /**
@@ -18,11 +57,15 @@ export function derivePersonKey(normalizedId: string, secret: Buffer): string {
 const version = 'v1';
 
 export function encryptNationalId(normalizedId: string, key: Buffer, personKey: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const iv = nextIv();
+  const cipher = createCipheriv('aes-256-gcm', keyObject(key), iv);
   cipher.setAAD(Buffer.from(personKey, 'utf8'));
-  const body = Buffer.concat([cipher.update(normalizedId, 'utf8'), cipher.final()]);
-  return [version, iv.toString('base64url'), body.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
+  // GCM is a stream mode: update() returns every byte and final() none, so no concatenation is needed
+  // in practice; the concat stays for the case a future OpenSSL holds bytes back.
+  const head = cipher.update(normalizedId, 'utf8');
+  const tail = cipher.final();
+  const body = tail.length === 0 ? head : Buffer.concat([head, tail]);
+  return `${version}.${iv.toString('base64url')}.${body.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}`;
 }
 
 export function decryptNationalId(sealed: string, key: Buffer, personKey: string): string {

@@ -80,6 +80,19 @@ describe('schemas in the registry and records on the wire', () => {
     expect((await hub(env, 'schemas', 'check', '--dir', dir)).code).toBe(1);
   });
 
+  it('encodes every connector topic with the fast encoder to the bytes AvroSerializer writes, under the registry\'s latest id', async () => {
+    const config = loadConfig(env, ['schemaRegistryUrl']);
+    const client = createRegistryClient(config.schemaRegistryUrl);
+    for (const id of ['civilAffairsStatus', 'ruralRevitalizationStatus', 'hospitalSettlements', 'taxContributions', 'deadLetters'] as const) {
+      const topic = `${prefix}${topics[id].name}`;
+      const fast = await createTopicCodec(client, id, topic).encode(sampleRecords[id]);
+      const reference = await createTopicCodec(client, id, topic, { encoder: 'serializer' }).encode(sampleRecords[id]);
+      expect(fast.equals(reference)).toBe(true);
+      expect(fast.readUInt32BE(1)).toBe((await client.getLatestSchemaMetadata(`${topic}-value`)).id);
+      expect(await createTopicCodec(client, id, topic).decode(fast)).toEqual(sampleRecords[id]);
+    }
+  });
+
   it('writes records an independent client reads: Kafka\'s own console consumer sees the wire format and the schema id resolves', async () => {
     const config = loadConfig(env, ['schemaRegistryUrl', 'kafkaBrokers', 'stateDir']);
     const topic = kafka.topicName(topics.hospitalSettlements.name);
@@ -87,7 +100,11 @@ describe('schemas in the registry and records on the wire', () => {
     const codec = createTopicCodec(createRegistryClient(config.schemaRegistryUrl), 'hospitalSettlements', topic);
     const producer = await kafka.createProducer();
     const record = sampleRecords.hospitalSettlements;
-    await producer.send(topic, [{ key: record.personKey, value: await codec.encode(record) }]);
+    const encoded = await codec.encode(record);
+    // The fast encoder (the default) writes exactly what AvroSerializer writes.
+    const reference = createTopicCodec(createRegistryClient(config.schemaRegistryUrl), 'hospitalSettlements', topic, { encoder: 'serializer' });
+    expect(encoded.equals(await reference.encode(record))).toBe(true);
+    await producer.send(topic, [{ key: record.personKey, value: encoded }]);
 
     const tool = await kafkaToolCommand(stackPaths(config.stateDir, env), process.env, 'org.apache.kafka.tools.consumer.ConsoleConsumer', [
       '--bootstrap-server', config.kafkaBrokers.join(','), '--topic', topic, '--from-beginning', '--max-messages', '1',

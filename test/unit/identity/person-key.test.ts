@@ -40,3 +40,17 @@ describe('person key and sealed ID numbers', () => {
     expect(() => pseudonymise('110105194912310021', '2026-11-22', secrets)).toThrow('the check character does not match (GB 11643 MOD 11-2)');
   });
 });
+
+describe('IVs from the random pool', () => {
+  it('never repeats an IV, across refills of the pool, and every ciphertext opens', () => {
+    const personKey = derivePersonKey('11010519491231002X', secrets.personKeySecret);
+    const ivs = new Set<string>();
+    // 64 KiB of pool is 5,461 IVs: 12,000 encryptions refill it twice.
+    for (let i = 0; i < 12_000; i += 1) {
+      const sealed = encryptNationalId('11010519491231002X', secrets.idEncryptionKey, personKey);
+      ivs.add(sealed.split('.')[1] ?? '');
+      if (i % 997 === 0) expect(decryptNationalId(sealed, secrets.idEncryptionKey, personKey)).toBe('11010519491231002X');
+    }
+    expect(ivs.size).toBe(12_000);
+  });
+});
