@@ -4,6 +4,7 @@ import { runEngineBench } from './engine';
 /** Benchmarks by name: `hub bench engine`. Each prints its own figures. */
 const benchmarks: Readonly<Record<string, RoleMain>> = {
   engine: runEngineBench,
+  rules: (args, io) => import('./rules').then((m) => m.runRulesBench(args, io)),
 };
 
 export const runBench: RoleMain = (args, io) => {

@@ -62,6 +62,11 @@ export interface ConsumerOptions {
   readonly onAssignment?: (assigned: readonly { topic: string; partition: number }[]) => void;
   /** Partition p of every topic to one member (topics keyed alike, equal partition counts). */
   readonly coPartitioned?: boolean;
+  /**
+   * How many partitions' batches are handled at once (default 1). Batches of one partition always
+   * come in order; a transactional consumer also serialises batches sharing a partition number.
+   */
+  readonly partitionsConsumedConcurrently?: number;
 }
 
 /** Records a transactional handler wants published, per topic. */
@@ -184,6 +189,38 @@ async function retryConcurrentTransactions<T>(step: () => Promise<T>): Promise<T
   }
 }
 
+/**
+ * A batch's outputs as produce requests: all topics in one request, split so that no request (and
+ * so no partition's record batch) comes near the broker's 1 MiB message.max.bytes; a large input
+ * batch's outputs in one request were refused as "larger than the max message size".
+ */
+const maxRequestBytes = 512 * 1024;
+function produceRequests(outputs: readonly OutboundBatch[]): { topic: string; messages: ReturnType<typeof toMessage>[] }[][] {
+  const requests: { topic: string; messages: ReturnType<typeof toMessage>[] }[][] = [];
+  let current: { topic: string; messages: ReturnType<typeof toMessage>[] }[] = [];
+  let bytes = 0;
+  for (const output of outputs) {
+    let entry: { topic: string; messages: ReturnType<typeof toMessage>[] } | undefined;
+    for (const record of output.records) {
+      const size = record.value.length + Buffer.byteLength(record.key) + 64;
+      if (bytes + size > maxRequestBytes && bytes > 0) {
+        requests.push(current);
+        current = [];
+        entry = undefined;
+        bytes = 0;
+      }
+      if (entry === undefined) {
+        entry = { topic: output.topic, messages: [] };
+        current.push(entry);
+      }
+      entry.messages.push(toMessage(record));
+      bytes += size;
+    }
+  }
+  if (current.length > 0) requests.push(current);
+  return requests;
+}
+
 type BatchStep = (consumer: Consumer, batch: { topic: string; partition: number }, records: readonly InboundRecord[], context: BatchContext) => Promise<void>;
 
 export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka {
@@ -234,7 +271,7 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
         await consumer.run({
           autoCommit: false,
           eachBatchAutoResolve: false,
-          partitionsConsumedConcurrently: 1,
+          partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
           eachBatch: async (payload) => {
             const { batch } = payload;
             if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return;
@@ -317,6 +354,10 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
           producer = kafka.producer({
             transactionalId: `${options.transactionalIdPrefix}-p${partition}`,
             createPartitioner: Partitioners.DefaultPartitioner,
+            // A transaction begun right after the previous one's commit is often answered
+            // CONCURRENT_TRANSACTIONS while the broker writes the markers (a few ms); the client-wide
+            // 200 ms first back-off made that wait the largest part of a record's latency.
+            retry: { retries: 12, initialRetryTime: 10, maxRetryTime: 2_000 },
             idempotent: true,
             maxInFlightRequests: 1,
             allowAutoTopicCreation: false,
@@ -326,14 +367,28 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
         }
         return producer;
       };
-      const consumer = runGroup(options, async (_consumer, batch, records, context) => {
+      // Batches of the same partition number (one per co-partitioned topic) share a transactional
+      // producer, which runs one transaction at a time, and the handler's state for that number:
+      // they take turns; other partition numbers proceed meanwhile.
+      const turns = new Map<number, Promise<void>>();
+      const inTurn = async (partition: number, work: () => Promise<void>): Promise<void> => {
+        const previous = turns.get(partition) ?? Promise.resolve();
+        const mine = previous.then(work);
+        const settled = mine.catch(() => undefined);
+        turns.set(partition, settled);
+        try {
+          await mine;
+        } finally {
+          if (turns.get(partition) === settled) turns.delete(partition);
+        }
+      };
+      const consumer = runGroup(options, (_consumer, batch, records, context) => inTurn(batch.partition, async () => {
         const outputs = await options.handleBatch(records, context);
         const producer = await producerFor(batch.partition);
         const transaction = await producer.transaction();
         try {
-          for (const output of outputs) {
-            if (output.records.length === 0) continue;
-            await retryConcurrentTransactions(() => transaction.send({ topic: output.topic, acks: -1, messages: output.records.map(toMessage) }));
+          for (const topicMessages of produceRequests(outputs)) {
+            await retryConcurrentTransactions(() => transaction.sendBatch({ acks: -1, topicMessages }));
           }
           await retryConcurrentTransactions(() => transaction.sendOffsets({
             consumerGroupId: options.groupId,
@@ -345,7 +400,7 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
           await transaction.abort().catch(() => undefined);
           throw error;
         }
-      });
+      }));
       const member: HubConsumer = {
         start: () => consumer.start(),
         async stop() {

@@ -6,7 +6,7 @@ import type { TopicCodec } from '../registry';
 import { derivePerson, type Cause, type EmittedSlot, type PolicyResolver, type SlotField } from './derive';
 import { contributionFact, settlementFact, statusFact, supersedes, type FactField, type StoredFact } from './person-facts';
 import {
-  appliedOffset, commitState, dropOutboxEntries, loadPersons, outboxEntries, partitionKeys, type PartitionKeys, type PublishedOutput,
+  beginBatch, commitState, loadPersons, outboxOutputs, partitionKeys, type PartitionKeys, type PublishedOutput,
 } from './state-store';
 
 export type InboundTopicId = 'civilAffairsStatus' | 'ruralRevitalizationStatus' | 'hospitalSettlements' | 'taxContributions';
@@ -14,6 +14,11 @@ export type OutputTopicId = 'benefitAdjustments' | 'subsidyCorrections' | 'selfP
 
 export interface RulesDependencies {
   readonly redis: Redis;
+  /**
+   * The connection for one input partition's state. Batches of different partitions may run at
+   * once, and WATCH belongs to a connection: each partition needs its own. Default: `redis`.
+   */
+  readonly redisFor?: (partition: number) => Redis;
   /** Key namespace of this hub's state (stateNamespace(topicPrefix)). */
   readonly namespace: string;
   readonly policies: PolicyResolver;
@@ -113,7 +118,7 @@ export function createRulesService(deps: RulesDependencies): RulesService {
     };
   };
 
-  const fold = async (keys: PartitionKeys, topic: string, records: readonly InboundRecord[]) => {
+  const fold = async (redis: Redis, keys: PartitionKeys, topic: string, records: readonly InboundRecord[]) => {
     const outputs: PublishedOutput[] = [];
     const decoded: { record: InboundRecord; value: Decoded }[] = [];
     const topicId = topicIdByName.get(topic);
@@ -130,7 +135,7 @@ export function createRulesService(deps: RulesDependencies): RulesService {
       }
     }
     const personKeys = [...new Set(decoded.map((d) => d.value.record.personKey))];
-    const states = await loadPersons(deps.redis, keys, personKeys);
+    const states = await loadPersons(redis, keys, personKeys);
     const persons = new Map<string, { facts: Map<FactField, StoredFact>; emitted: Map<SlotField, EmittedSlot> }>();
     const causes = new Map<string, Cause[]>();
     for (const { value } of decoded) {
@@ -173,31 +178,30 @@ export function createRulesService(deps: RulesDependencies): RulesService {
       const start = BigInt(first.offset);
       const end = BigInt(last.offset);
       const keys = partitionKeys(deps.namespace, partition);
+      const redis = deps.redisFor?.(partition) ?? deps.redis;
       for (let attempt = 1; ; attempt += 1) {
-        await deps.redis.watch(keys.applied);
-        const applied = await appliedOffset(deps.redis, keys, topic);
-        const entries = await outboxEntries(deps.redis, keys, topic);
+        const { applied, outbox } = await beginBatch(redis, keys, topic);
         // Entries below the batch's first offset were committed with their offsets: done with.
-        await dropOutboxEntries(deps.redis, keys, entries.filter((e) => e.offset < start));
+        const done = outbox.filter((e) => e.offset < start).map((e) => e.field);
         // Entries inside the batch were folded before a crash or a failed transaction. Publish those
         // whose offsets Kafka has not committed; a transaction may have committed without its answer
         // arriving, and then the broker knows better than the batch's first offset.
-        let pending = entries.filter((e) => e.offset >= start && e.offset <= end);
+        let pending = outbox.filter((e) => e.offset >= start && e.offset <= end);
         if (pending.length > 0 && deps.committedOffset !== undefined) {
           const committed = await deps.committedOffset(topic, partition);
-          const done = pending.filter((e) => e.offset < committed);
-          await dropOutboxEntries(deps.redis, keys, done);
+          done.push(...pending.filter((e) => e.offset < committed).map((e) => e.field));
           pending = pending.filter((e) => e.offset >= committed);
         }
-        const replayed = pending.flatMap((e) => e.outputs);
+        const replayed = await outboxOutputs(redis, keys, pending);
         const fresh = records.filter((r) => BigInt(r.offset) > applied);
         if (fresh.length === 0) {
-          await deps.redis.unwatch();
+          await redis.unwatch();
+          if (done.length > 0) await redis.hdel(keys.outbox, ...done);
           return mode === 'live' ? encode(replayed) : [];
         }
-        const { outputs, persons } = await fold(keys, topic, fresh);
-        const write = { keys, topic, lastOffset: end, persons, ...(mode === 'live' ? { outputs } : {}) };
-        if (await commitState(deps.redis, write, true)) {
+        const { outputs, persons } = await fold(redis, keys, topic, fresh);
+        const write = { keys, topic, lastOffset: end, persons, drop: done, ...(mode === 'live' ? { outputs } : {}) };
+        if (await commitState(redis, write, true)) {
           deps.metrics?.records.inc({ topic, outcome: 'ok' }, fresh.length);
           return mode === 'live' ? encode([...replayed, ...outputs]) : [];
         }

@@ -21,12 +21,6 @@ export interface PersonState {
   readonly emitted: Map<SlotField, EmittedSlot>;
 }
 
-export interface OutboxEntry {
-  readonly topic: string;
-  readonly offset: bigint;
-  readonly outputs: readonly PublishedOutput[];
-}
-
 /** An output as kept in the outbox: its topic id and record; dead letters carry their raw bytes as base64. */
 export type PublishedOutput = RulesOutput | { readonly topic: 'deadLetters'; readonly record: Record<string, unknown> };
 
@@ -64,25 +58,37 @@ export async function loadPersons(redis: Redis, keys: PartitionKeys, personKeys:
   return states;
 }
 
-export async function appliedOffset(redis: Redis, keys: PartitionKeys, topic: string): Promise<bigint> {
-  const value = await redis.hget(keys.applied, topic);
-  return value === null ? -1n : BigInt(value);
+/** An outbox entry's field, without its outputs: reading those is only needed to publish them again. */
+export interface OutboxField {
+  readonly field: string;
+  readonly offset: bigint;
 }
 
-export async function outboxEntries(redis: Redis, keys: PartitionKeys, topic: string): Promise<OutboxEntry[]> {
-  const all = await redis.hgetall(keys.outbox);
-  return Object.entries(all)
-    .map(([field, value]) => {
-      const at = field.lastIndexOf('@');
-      return { topic: field.slice(0, at), offset: BigInt(field.slice(at + 1)), outputs: JSON.parse(value) as PublishedOutput[] };
-    })
-    .filter((entry) => entry.topic === topic)
-    .sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
+/**
+ * Starts a batch in one round trip: WATCHes the applied offsets (so the commit fails if another
+ * writer moves them), reads this topic's applied offset and the names of its outbox entries. The
+ * entries' outputs are not read: almost always they were committed with their offsets and are only
+ * dropped, and parsing them on every batch is work that grows with the batch size for nothing.
+ */
+export async function beginBatch(redis: Redis, keys: PartitionKeys, topic: string): Promise<{ applied: bigint; outbox: OutboxField[] }> {
+  const replies = (await redis.pipeline().watch(keys.applied).hget(keys.applied, topic).hkeys(keys.outbox).exec()) ?? [];
+  for (const [error] of replies) if (error !== null) throw error;
+  const applied = replies[1]?.[1];
+  const fields = (replies[2]?.[1] ?? []) as string[];
+  const outbox: OutboxField[] = [];
+  for (const field of fields) {
+    const at = field.lastIndexOf('@');
+    if (field.slice(0, at) === topic) outbox.push({ field, offset: BigInt(field.slice(at + 1)) });
+  }
+  outbox.sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
+  return { applied: typeof applied === 'string' ? BigInt(applied) : -1n, outbox };
 }
 
-export async function dropOutboxEntries(redis: Redis, keys: PartitionKeys, entries: readonly OutboxEntry[]): Promise<void> {
-  if (entries.length === 0) return;
-  await redis.hdel(keys.outbox, ...entries.map((e) => `${e.topic}@${e.offset}`));
+/** The outputs kept under some outbox entries, in the entries' order. */
+export async function outboxOutputs(redis: Redis, keys: PartitionKeys, entries: readonly OutboxField[]): Promise<PublishedOutput[]> {
+  if (entries.length === 0) return [];
+  const values = await redis.hmget(keys.outbox, ...entries.map((e) => e.field));
+  return values.flatMap((value) => (value === null ? [] : JSON.parse(value) as PublishedOutput[]));
 }
 
 export interface StateWrite {
@@ -92,6 +98,8 @@ export interface StateWrite {
   readonly persons: ReadonlyMap<string, { facts: ReadonlyMap<FactField, StoredFact>; emitted: ReadonlyMap<SlotField, EmittedSlot> }>;
   /** Outputs to keep until their offset is committed; undefined in a rebuild, which publishes nothing. */
   readonly outputs?: readonly PublishedOutput[];
+  /** Outbox fields whose offsets Kafka has committed, deleted in the same MULTI. */
+  readonly drop?: readonly string[];
 }
 
 /**
@@ -109,6 +117,7 @@ export async function commitState(redis: Redis, write: StateWrite, watched: bool
   if (write.outputs !== undefined && write.outputs.length > 0) {
     multi.hset(write.keys.outbox, `${write.topic}@${write.lastOffset}`, JSON.stringify(write.outputs));
   }
+  if (write.drop !== undefined && write.drop.length > 0) multi.hdel(write.keys.outbox, ...write.drop);
   multi.hset(write.keys.applied, write.topic, write.lastOffset.toString());
   const result = await multi.exec();
   if (result === null) {
