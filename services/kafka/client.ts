@@ -221,6 +221,25 @@ function produceRequests(outputs: readonly OutboundBatch[]): { topic: string; me
   return requests;
 }
 
+/** Errors a broker gives while a new topic's leadership is still spreading through the metadata. */
+const settlingErrors = new Set(['NOT_LEADER_FOR_PARTITION', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION']);
+
+/**
+ * Asks the brokers for a topic's offsets, again for a few seconds while it is still settling: just
+ * after creation a broker may answer from metadata that does not yet know the new leader.
+ */
+async function fetchTopicOffsetsSettled(admin: Admin, topic: string): Promise<Array<{ partition: number; offset: string; high: string; low: string }>> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } catch (error) {
+      const type = (error as { type?: unknown }).type;
+      if (typeof type !== 'string' || !settlingErrors.has(type) || attempt >= 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
 type BatchStep = (consumer: Consumer, batch: { topic: string; partition: number }, records: readonly InboundRecord[], context: BatchContext) => Promise<void>;
 
 export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka {
@@ -418,7 +437,7 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
       const result: PartitionLag[] = [];
       const committed = await client.fetchOffsets({ groupId, topics: [...topics] });
       for (const topic of committed) {
-        const ends = await client.fetchTopicOffsets(topic.topic);
+        const ends = await fetchTopicOffsetsSettled(client, topic.topic);
         for (const partition of topic.partitions) {
           const end = ends.find((e) => e.partition === partition.partition)?.high ?? '0';
           const at = partition.offset === '-1' ? (ends.find((e) => e.partition === partition.partition)?.low ?? '0') : partition.offset;
@@ -430,7 +449,7 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
 
     async readAll(topic) {
       const client = await getAdmin();
-      const ends = await client.fetchTopicOffsets(topic);
+      const ends = await fetchTopicOffsetsSettled(client, topic);
       const remaining = new Map(ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high)]));
       const records: InboundRecord[] = [];
       if (remaining.size === 0) return records;
@@ -485,7 +504,7 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
 
     async endOffsets(topic) {
       const client = await getAdmin();
-      return new Map((await client.fetchTopicOffsets(topic)).map((entry) => [entry.partition, entry.high]));
+      return new Map((await fetchTopicOffsetsSettled(client, topic)).map((entry) => [entry.partition, entry.high]));
     },
 
     async setGroupOffsets(groupId, topic, offsets) {

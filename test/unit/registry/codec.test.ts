@@ -82,3 +82,46 @@ describe('the fast Avro encoder beside AvroSerializer', () => {
     expect(fast).toMatchObject({ code: (reference as { code: string }).code, message: (reference as Error).message });
   });
 });
+
+describe('the fast Avro decoder beside AvroDeserializer', () => {
+  const allTopics = Object.keys(topics) as TopicId[];
+
+  it.each(allTopics)('reads %s exactly as AvroDeserializer does', async (id) => {
+    const client = await registryWith(allTopics);
+    const topic = topics[id].name;
+    const bytes = await createTopicCodec(client, id, topic, { encoder: 'serializer' }).encode(sampleRecords[id]);
+    const fast = await createTopicCodec(client, id, topic).decode(bytes);
+    const reference = await createTopicCodec(client, id, topic, { decoder: 'deserializer' }).decode(bytes);
+    expect(fast).toEqual(reference);
+    expect(fast).toEqual(sampleRecords[id]);
+  });
+
+  it('reads a record written with an older schema version by that version, as AvroDeserializer does', async () => {
+    const client = await registryWith(['hospitalSettlements']);
+    const topic = topics.hospitalSettlements.name;
+    const old = await createTopicCodec(client, 'hospitalSettlements', topic, { encoder: 'serializer' }).encode(sampleRecords.hospitalSettlements);
+    const schema = JSON.parse(schemaText(topics.hospitalSettlements.schema)) as { fields: object[] };
+    await client.register(valueSubject(topic), {
+      schemaType: 'AVRO', schema: JSON.stringify({ ...schema, fields: [...schema.fields, { name: 'ward_code', type: ['null', 'string'], default: null }] }),
+    });
+    const fast = await createTopicCodec(client, 'hospitalSettlements', topic).decode(old);
+    expect(fast).toEqual(await createTopicCodec(client, 'hospitalSettlements', topic, { decoder: 'deserializer' }).decode(old));
+    expect(fast).not.toHaveProperty('ward_code');
+  });
+
+  it('looks a schema id up once, not per record', async () => {
+    const client = await registryWith(['hospitalSettlements']);
+    const bytes = await createTopicCodec(client, 'hospitalSettlements').encode(sampleRecords.hospitalSettlements);
+    let asked = 0;
+    const byId = client.getBySubjectAndId.bind(client);
+    client.getBySubjectAndId = (subject, id, format) => { asked += 1; return byId(subject, id, format); };
+    const codec = createTopicCodec(client, 'hospitalSettlements');
+    await Promise.all(Array.from({ length: 500 }, () => codec.decode(bytes)));
+    expect(asked).toBe(1);
+  });
+
+  it('refuses bytes that are not in the wire format, naming the topic', async () => {
+    const client = await registryWith(['hospitalSettlements']);
+    await expect(createTopicCodec(client, 'hospitalSettlements').decode(Buffer.from('not avro'))).rejects.toThrow(`cannot decode a record of ${topics.hospitalSettlements.name}`);
+  });
+});
