@@ -11,7 +11,8 @@ import {
  * has a slot; an output is published when its slot's values change, and its id is derived from the
  * person, the slot, the values and the output it supersedes, so a replay derives the same ids.
  */
-export type SlotField = `a:${string}` | `u:${string}` | `y:${string}`;
+/** a: a settlement's adjustment; u: a contribution's subsidy; y: a year's self-pay; x: a problem reported. */
+export type SlotField = `a:${string}` | `u:${string}` | `y:${string}` | `x:${string}`;
 
 export interface EmittedSlot {
   readonly eventId: string;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { CivilAffairsStatusChange, DeadLetter, HospitalSettlement, RuralRevitalizationStatusChange, TaxContribution, TopicRecords } from '../../schemas';
 import { deadLetterId, type InboundRecord, type OutboundBatch } from '../kafka';
@@ -161,9 +162,14 @@ export function createRulesService(deps: RulesDependencies): RulesService {
         if (state.emitted.get(slot)?.eventId !== value.eventId) changed.emitted.set(slot, value);
       }
       outputs.push(...derivation.outputs);
+      // A person-year the hub cannot compute is reported once, not again at each new fact about it.
       for (const problem of derivation.problems) {
+        const slot: SlotField = `x:${createHash('sha256').update(`${problem.policyId}\u0000${problem.code}\u0000${problem.message}`).digest('hex').slice(0, 24)}`;
+        if (state.emitted.has(slot) || changed.emitted.has(slot)) continue;
         deps.logger.warn({ personKey, policyId: problem.policyId, code: problem.code }, problem.message);
-        outputs.push(deadLetter('rules', { code: problem.code, message: problem.message, personKey }));
+        const letter = deadLetter('rules', { code: problem.code, message: problem.message, personKey });
+        outputs.push(letter);
+        changed.emitted.set(slot, { eventId: String(letter.record.eventId), values: [] });
       }
     }
     return { outputs, persons };

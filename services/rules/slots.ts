@@ -81,9 +81,12 @@ function settles(slot: string, value: string): boolean {
   return false;
 }
 
-/** The slots that still call for something: settled-correctly ones are left out. */
+/**
+ * The slots that still call for something: settled-correctly ones are left out, and so are reported
+ * problems, which go to the dead-letter topic rather than to an output topic.
+ */
 export function effectiveSlots(slots: SlotValues): SlotValues {
-  return new Map([...slots].filter(([slot, value]) => !settles(slot, value)));
+  return new Map([...slots].filter(([slot, value]) => !slot.includes(' x:') && !settles(slot, value)));
 }
 
 /** Slots whose effective values differ between two maps (missing on one side counts). */

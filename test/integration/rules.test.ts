@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { civilAffairs, hospitals, tax } from '../../connectors';
 import { openIntake, type IntakeItem, type IntakeRuntime } from '../../connectors/intake';
-import { topics, type BenefitAdjustment, type SelfPayYearToDate } from '../../schemas';
+import { topics, type BenefitAdjustment, type DeadLetter, type SelfPayYearToDate } from '../../schemas';
 import type { InboundRecord } from '../../services/kafka';
 import { createLogger, effectiveEnvironment } from '../../services/platform';
 import { createTopicCodec, createRegistryClient, registerAllSchemas } from '../../services/registry';
@@ -92,6 +92,24 @@ describe('the rules service', () => {
       expect(adjustment.reason).toContain('DIBAO certified 2019-03-01');
       const after = await waitFor('the new self-pay', async () => (await readAll(selfPay)).find((r) => r.criticalIllnessFen === 975_000));
       expect(after.selfPayTotalFen).toBe(1_900_000 - 375_000);
+
+      // Xianyang's 2019 policy covers residents only: an employee's year cannot be computed. The hub
+      // says so once in the dead-letter topic, not again at the person's next settlement.
+      const employeeSettlement = (setlId: string, day: string): IntakeItem => ({ rawFormat: 'json', position: 'records[0]', raw: {
+        fixmedins_code: 'H61040200001', setl_id: setlId, mdtrt_id: `M-${setlId}`, psn_no: 'P902', certno: idNumber(902), insutype: '310', insu_admdvs: '610402',
+        med_type: '21', setl_time: `${day} 10:00:00`, medfee_sumamt: '1000.00', fulamt_ownpay_amt: '0.00', overlmt_selfpay: '0.00',
+        preselfpay_amt: '0.00', inscp_scp_amt: '1000.00', hifp_pay: '800.00', hifmi_pay: '0.00', maf_pay: '0.00', psn_part_amt: '200.00',
+        is_reversal: false, orig_setl_id: null,
+      } });
+      const deadLetters = createTopicCodec(registry, 'deadLetters', `${prefix}${topics.deadLetters.name}`);
+      const fromRules = async (): Promise<DeadLetter[]> => (await readAll(deadLetters)).filter((d) => d.origin === 'rules');
+      await publish(env, { hospitals: [employeeSettlement('S-E1', '2019-05-02')] });
+      const reported = await waitFor('the dead letter', async () => (await fromRules())[0]);
+      expect(reported).toMatchObject({ source: 'hub:rules', errorCode: 'INPUT_INVALID' });
+      expect(reported.errorMessage).toContain('EMPLOYEE');
+      await publish(env, { hospitals: [employeeSettlement('S-E2', '2019-06-02')] });
+      await drained(service.runtime);
+      expect(await fromRules()).toHaveLength(1);
     } finally {
       await service.stop();
     }
