@@ -1,5 +1,6 @@
 import type { Stream } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
+import './exceljs-utf8';
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import { HubError, describeError } from '../../services/platform';
