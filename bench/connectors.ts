@@ -6,7 +6,9 @@
  *
  * Environment: BENCH_ROUNDS (default 3), BENCH_PEOPLE (default 204,000: about 1,000,000
  * settlements), BENCH_BATCH (rows per intake batch, default 2,000), BENCH_PUSH_RECORDS (default
- * 200,000), BENCH_PUSH_BATCH (records per request, default 2,000), BENCH_PUSH_CONCURRENCY (default 2).
+ * 200,000), BENCH_PUSH_BATCH (records per request, default 2,000), BENCH_PUSH_CONCURRENCY (default 2),
+ * BENCH_FILE_WORKER=0 (file imports prepare on the main thread, as the push API does, instead of in
+ * the prepare worker: for comparison).
  */
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -28,6 +30,7 @@ const batchSize = Number(process.env.BENCH_BATCH ?? 2_000);
 const pushRecords = Number(process.env.BENCH_PUSH_RECORDS ?? 200_000);
 const pushBatch = Number(process.env.BENCH_PUSH_BATCH ?? 2_000);
 const pushConcurrency = Number(process.env.BENCH_PUSH_CONCURRENCY ?? 2);
+const fileWorker = process.env.BENCH_FILE_WORKER !== '0';
 const targetPerSecond = 20_000;
 
 const baseEnv = effectiveEnvironment(process.env);
@@ -84,7 +87,9 @@ async function benchFileImport(file: string): Promise<{ rates: number[]; peakRss
     try {
       const started = process.hrtime.bigint();
       const { result, peakRss: peak } = await withPeakRss(() => importFile({
-        agency: hospitals, input: createReadStream(file), format: 'csv', intake: runtime.intake, batchSize,
+        agency: hospitals, input: createReadStream(file), format: 'csv', batchSize,
+        // Without `offload`, the import prepares on the main thread through `ingest`.
+        intake: fileWorker ? runtime.intake : { ingest: (items, channel) => runtime.intake.ingest(items, channel) },
         reportPath: join(tmpdir(), `bench-${runId}.rejected.csv`), channel: 'file:bench',
       }));
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -183,7 +188,7 @@ async function main(): Promise<void> {
   const file = settlementFile();
   console.log(`RSS before importing: ${mib(process.memoryUsage.rss())} (Node, tsx and the Kafka, Redis and registry clients loaded)`);
   const info = JSON.parse(readFileSync(join(file, '..', 'simulation.json'), 'utf8')) as { feeds: { records: number }[] };
-  console.log(`bench:connectors — ${info.feeds[0]?.records.toLocaleString('en-US') ?? '?'} hospital settlements, ${rounds} rounds, batches of ${batchSize}`);
+  console.log(`bench:connectors — ${info.feeds[0]?.records.toLocaleString('en-US') ?? '?'} hospital settlements, ${rounds} rounds, batches of ${batchSize}, file prepare ${fileWorker ? 'in a worker thread' : 'on the main thread'}`);
   try {
     const fileResult = await benchFileImport(file);
     const push = await benchPushApi(file);

@@ -4,8 +4,9 @@ import { basename, dirname, extname, join } from 'node:path';
 import { HubError } from '../../services/platform';
 import type { AgencyDefinition } from './agency';
 import { csvLine, readFileRowBatches, type EncodingChoice, type FileFormat, type FileRow, type TextEncoding } from './file-formats';
-import { loadFileMapping, normaliseLabel, resolveHeader, type FileMapping, type ResolvedHeader } from './file-mapping';
+import { loadFileMapping, resolveHeader, rowToRaw, type FileMapping, type ResolvedHeader } from './file-mapping';
 import type { Intake, IntakeItem, IntakeOutcome } from './pipeline';
+import { startPrepareWorker, type PrepareWorker } from './prepare-client';
 
 export interface ImportSummary {
   /** Data rows read (title rows above the header and empty rows not counted). */
@@ -163,17 +164,29 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
     if (reportPath !== undefined) report = new RejectionReport(reportPath, headerRow.cells, resolved.header, agency);
   };
 
-  const toItem = (row: FileRow, resolved: ResolvedHeader): IntakeItem => {
-    const raw: Record<string, string> = {};
-    for (const [field, value] of mapping.defaults) raw[field] = value;
-    resolved.fields.forEach((field, column) => {
-      if (field === undefined) return;
-      const cell = row.cells[column] ?? '';
-      if (cell.trim() === '') return;
-      const labels = mapping.values.get(field);
-      raw[field] = labels === undefined ? cell : (labels.get(cell.trim()) ?? labels.get(normaliseLabel(cell)) ?? cell);
-    });
-    return { raw, rawFormat, position: `row ${row.rowNumber}` };
+  const toItem = (row: FileRow, resolved: ResolvedHeader): IntakeItem =>
+    ({ raw: rowToRaw(mapping, resolved.fields, row.cells), rawFormat, position: `row ${row.rowNumber}` });
+
+  // With an intake that can publish batches prepared elsewhere, rows are mapped, validated,
+  // pseudonymised and encoded in a worker thread; the intake's publish stage stays on this thread.
+  const { offload } = intake;
+  let preparer: Promise<PrepareWorker | undefined> | undefined;
+  /** Publish calls take their turns in batch order, whatever order their preparations finish in. */
+  let publishOrder: Promise<unknown> = Promise.resolve();
+  const ingest = async (rows: readonly FileRow[], resolved: ResolvedHeader): Promise<{ outcomes: Promise<IntakeOutcome[]> }> => {
+    if (offload !== undefined) preparer ??= startPrepareWorker(offload, resolved.fields, rawFormat, channel);
+    const worker = preparer === undefined ? undefined : await preparer;
+    if (offload === undefined || worker === undefined) return { outcomes: intake.ingest(rows.map((row) => toItem(row, resolved)), channel) };
+    const prepared = worker.prepare(rows.map((row) => row.cells));
+    const started = publishOrder.then(() => prepared).then((batch) => ({
+      result: offload.publish(
+        batch, rows.length,
+        (index) => `row ${rows[index]?.rowNumber ?? ''}`,
+        (index) => { const row = rows[index]; return row === undefined ? undefined : toItem(row, resolved); },
+      ),
+    }));
+    publishOrder = started.catch(() => undefined);
+    return { outcomes: started.then((turn) => turn.result) };
   };
 
   /** Counts one batch's outcomes and reports its rejected rows; called in batch order. */
@@ -206,7 +219,7 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
     const rows = batch;
     const resolved = header;
     batch = [];
-    const outcomes = intake.ingest(rows.map((row) => toItem(row, resolved)), channel);
+    const { outcomes } = await ingest(rows, resolved);
     const before = tallied;
     const done = (async () => {
       const answered = await outcomes;
@@ -251,6 +264,7 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
   } finally {
     // A failure mid-file leaves no batch running behind the caller's back, and the first error wins.
     await Promise.allSettled(inFlight.splice(0));
+    await (await preparer?.catch(() => undefined))?.close();
     if (failed) await report?.close().catch(() => undefined);
     else await report?.close();
   }

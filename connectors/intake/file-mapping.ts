@@ -185,3 +185,17 @@ export function resolveHeader(mapping: FileMapping, headerCells: readonly string
   const missing = [...mapping.catalogue.required].filter((field) => !headerOfField.has(field) && !mapping.defaults.has(field));
   return { header: { fields, headerOfField }, missing };
 }
+
+/** A data row as a raw record with canonical field names: defaults first, then the mapped, non-empty cells with labels translated. */
+export function rowToRaw(mapping: FileMapping, fields: readonly (string | undefined)[], cells: readonly string[]): Record<string, string> {
+  const raw: Record<string, string> = {};
+  for (const [field, value] of mapping.defaults) raw[field] = value;
+  fields.forEach((field, column) => {
+    if (field === undefined) return;
+    const cell = cells[column] ?? '';
+    if (cell.trim() === '') return;
+    const labels = mapping.values.get(field);
+    raw[field] = labels === undefined ? cell : (labels.get(cell.trim()) ?? labels.get(normaliseLabel(cell)) ?? cell);
+  });
+  return raw;
+}

@@ -1,19 +1,13 @@
-import { createHash, hash } from 'node:crypto';
 import type { TopicRecords } from '../../schemas';
-import { encryptNationalId, pseudonymiseNormalized, validateNationalId, type IdentitySecrets } from '../../services/identity';
+import type { IdentitySecrets } from '../../services/identity';
 import type { DeadLetterInput, DeadLetterWriter, HubProducer } from '../../services/kafka';
-import { scrubIdNumbers } from '../../services/platform';
+import { HubError } from '../../services/platform';
 import type { TopicCodec } from '../../services/registry';
 import type { AgencyDefinition, InboundTopicId } from './agency';
-import { FieldReader, type FieldProblem, type RawRecord } from './fields';
+import type { FieldProblem } from './fields';
+import { fingerprint, prepareItems, sealRaw, type IntakeItem, type PreparedBatch, type PreparedFact } from './prepare';
 
-/** One record handed to a connector, by the push API or by a file import. */
-export interface IntakeItem {
-  readonly raw: RawRecord;
-  readonly rawFormat: 'json' | 'csv-row' | 'xlsx-row';
-  /** Where it came from, for answers and reports: "records[3]", "row 17". */
-  readonly position: string;
-}
+export type { IntakeItem, PreparedBatch, PreparedFact } from './prepare';
 
 export type IntakeOutcome =
   | { readonly status: 'accepted'; readonly position: string; readonly eventId: string }
@@ -39,35 +33,40 @@ export interface IntakeDependencies<K extends InboundTopicId> {
   readonly deadLetters: DeadLetterWriter;
   readonly seen: SeenFacts;
   readonly now?: () => number;
+  /**
+   * The subject's latest schema, when it can be encoded without the registry (a plain Avro schema
+   * with a numeric id): lets a file import prepare and encode in a worker thread (see `offload`).
+   */
+  readonly writerSchema?: () => Promise<WriterSchemaText | null>;
+}
+
+export interface WriterSchemaText {
+  readonly id: number;
+  readonly schema: string;
+}
+
+/**
+ * The intake's publish stage for batches prepared elsewhere (a file import's worker thread): the
+ * duplicate check, the send, the remembering and the dead letters, exactly as `ingest` does them.
+ */
+export interface IntakeOffload {
+  readonly agency: AgencyDefinition;
+  readonly secrets: IdentitySecrets;
+  readonly topic: string;
+  now(): number;
+  writerSchema(): Promise<WriterSchemaText | null>;
+  /**
+   * Publishes a prepared batch of `size` items. Calls take their turns in call order, as `ingest`'s
+   * do. `itemOf` gives an item back (for the rare dead letter of a conflict), `positionOf` its position.
+   */
+  publish(batch: PreparedBatch, size: number, positionOf: (index: number) => string, itemOf: (index: number) => IntakeItem | undefined): Promise<IntakeOutcome[]>;
 }
 
 export interface Intake {
   /** Validates, pseudonymises and publishes a batch; every item gets an outcome, in order. */
   ingest(items: readonly IntakeItem[], channel: string): Promise<IntakeOutcome[]>;
-}
-
-/** Identifies a record as received, for stable dead-letter ids; a one-way hash, so no ID number leaks. */
-function fingerprint(raw: RawRecord): string {
-  return createHash('sha256').update(JSON.stringify(raw)).digest('hex');
-}
-
-/** Masks anything shaped like a national ID number, at any depth (numbers too: JSON lets agencies send them bare). */
-function scrubIdShaped(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return scrubIdNumbers(value);
-  if (typeof value === 'number') {
-    const text = String(value);
-    return scrubIdNumbers(text) === text ? value : scrubIdNumbers(text);
-  }
-  if (value === null || typeof value !== 'object') return value;
-  if (depth > 8) return '[removed]';
-  if (Array.isArray(value)) return value.map((item) => scrubIdShaped(item, depth + 1));
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubIdShaped(v, depth + 1)]));
-}
-
-interface Prepared<K extends InboundTopicId> {
-  readonly index: number;
-  readonly record: TopicRecords[K];
-  readonly contentHash: string;
+  /** Present when batches may be prepared off the main thread (see IntakeOffload). */
+  readonly offload?: IntakeOffload;
 }
 
 /**
@@ -100,14 +99,12 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
-/** SHA-256 in hex, first 32 digits. The one-shot crypto.hash: no Hash stream object per call. */
-const hex32 = (text: string): string => hash('sha256', text, 'hex').slice(0, 32);
-
 /**
  * The intake. `ingest` calls may overlap (a file import prepares its next batch while the previous
  * one waits for Kafka); what must stay sequential is kept so by turns taken in call order:
  *
- * 1. validation, pseudonymisation and hashing: no shared state, run at once;
+ * 1. validation, pseudonymisation and hashing (prepare.ts): no shared state, run at once (a file
+ *    import runs it, and the encoding, in a worker thread and hands the result to `offload.publish`);
  * 2. the duplicate check, in call order: Redis (facts already published), then the facts of earlier
  *    batches still in flight, then earlier copies in the batch. So a fact sent twice is one fact even
  *    when its two copies are in batches that overlap;
@@ -123,74 +120,6 @@ const hex32 = (text: string): string => hash('sha256', text, 'hex').slice(0, 32)
 export function createIntake<K extends InboundTopicId>(deps: IntakeDependencies<K>): Intake {
   const { agency } = deps;
   const now = deps.now ?? Date.now;
-  const source = (channel: string): string => `${agency.id}:${channel}`;
-
-  /** A raw record fit for the dead-letter topic: names removed, the ID number sealed. */
-  const sealRaw = (raw: RawRecord, personKey: string | undefined): Buffer => {
-    // Every other field is scrubbed too: a record that fails often fails because the ID number sits
-    // under a misspelt field name ("idnumber", "身份证号"), and it must not reach the topic in clear.
-    const copy: Record<string, unknown> = {};
-    for (const [field, value] of Object.entries(raw)) copy[field] = scrubIdShaped(value);
-    for (const field of agency.nameFields) if (field in copy) copy[field] = '[removed]';
-    const id = raw[agency.idField];
-    if (typeof id === 'string' || typeof id === 'number') {
-      copy[agency.idField] = encryptNationalId(String(id), deps.secrets.idEncryptionKey, personKey ?? 'dead-letter');
-    } else if (id !== undefined && id !== null) {
-      copy[agency.idField] = '[removed]';
-    }
-    return Buffer.from(JSON.stringify(copy), 'utf8');
-  };
-
-  /** Step 1: every item validated; the accepted ones pseudonymised, hashed and enveloped. */
-  const prepare = (items: readonly IntakeItem[], channel: string) => {
-    const recordedAt = now();
-    const today = new Date(recordedAt + 8 * 3_600_000).toISOString().slice(0, 10);
-    const outcomes: IntakeOutcome[] = new Array<IntakeOutcome>(items.length);
-    const prepared: Prepared<K>[] = [];
-    const letters: DeadLetterInput[] = [];
-    const recordSource = source(channel);
-
-    for (let index = 0; index < items.length; index += 1) {
-      const item = items[index] as IntakeItem;
-      const reader = new FieldReader(item.raw);
-      const rawId = item.raw[agency.idField];
-      const idText = typeof rawId === 'string' || typeof rawId === 'number' ? String(rawId) : '';
-      const idCheck = validateNationalId(idText, today);
-      if (!idCheck.ok) reader.problem(agency.idField, idCheck.reason);
-      const { fact, occurredAt } = agency.read(reader, today);
-      if (!idCheck.ok || reader.problems.length > 0) {
-        outcomes[index] = { status: 'rejected', position: item.position, problems: reader.problems };
-        const first = reader.problems[0];
-        const sourceRecordId = (fact as { sourceRecordId?: string; setl_id?: string }).sourceRecordId ?? (fact as { setl_id?: string }).setl_id;
-        letters.push({
-          origin: agency.id,
-          errorCode: 'INPUT_INVALID',
-          errorMessage: reader.problems.map((p) => `${p.field}: ${p.reason}`).join('; '),
-          rawFormat: item.rawFormat,
-          raw: sealRaw(item.raw, undefined),
-          fingerprint: fingerprint(item.raw),
-          ...(first === undefined ? {} : { field: first.field }),
-          ...(sourceRecordId === undefined || sourceRecordId === '' ? {} : { sourceRecordId }),
-        });
-        continue;
-      }
-      // Validated above: the normalised number is at hand, so it is not validated a second time.
-      const person = pseudonymiseNormalized(idCheck.normalized, deps.secrets);
-      const eventId = `${agency.id}:${hex32(agency.factKey(fact))}`;
-      // The content hash covers the fact and the person, not the envelope, so a resend is recognised.
-      // Its value is what Redis holds for every published fact, so it must not change: SHA-256 over
-      // the fact's JSON followed by the person key (one string, the same bytes as two updates).
-      const contentHash = hex32(JSON.stringify(fact) + person.personKey);
-      // Object.assign, not `{ ...fact, eventId, … }`: V8 turns a spread followed by more properties into
-      // a slow dictionary-mode object here (measured ~12 µs a record, and slower to encode after).
-      // Same result: the envelope fields are written last and win, as they did in the spread.
-      const record = Object.assign({}, fact, {
-        eventId, source: recordSource, occurredAt, recordedAt, personKey: person.personKey, idCipher: person.idCipher,
-      }) as unknown as TopicRecords[K];
-      prepared.push({ index, record, contentHash });
-    }
-    return { outcomes, prepared, letters };
-  };
 
   const inFlight = new Map<string, InFlightFact>();
   /** Batches whose facts Redis knows now: their in-flight entries go at the next duplicate check. */
@@ -203,13 +132,16 @@ export function createIntake<K extends InboundTopicId>(deps: IntakeDependencies<
   };
 
   /** Step 2, run in call order. Also takes the batch's place in the send order. */
-  const check = async (items: readonly IntakeItem[], outcomes: IntakeOutcome[], prepared: readonly Prepared<K>[], letters: DeadLetterInput[], batch: BatchInFlight) => {
+  const check = async (
+    positionOf: (index: number) => string, itemOf: (index: number) => IntakeItem | undefined,
+    outcomes: IntakeOutcome[], prepared: readonly PreparedFact<K>[], letters: DeadLetterInput[], batch: BatchInFlight,
+  ) => {
     // Redis knew these batches' facts before the lookup below was sent, so it answers for them.
     const known = remembered;
     remembered = [];
     let previous: (string | undefined)[];
     try {
-      previous = await deps.seen.lookup(prepared.map((p) => p.record.eventId));
+      previous = await deps.seen.lookup(prepared.map((p) => p.eventId));
     } catch (error) {
       remembered = known.concat(remembered);
       throw error;
@@ -218,11 +150,11 @@ export function createIntake<K extends InboundTopicId>(deps: IntakeDependencies<
 
     // Within one batch, the first of several copies of a fact wins; the others are duplicates or conflicts.
     const firstByEvent = new Map<string, string>();
-    const fresh: Prepared<K>[] = [];
+    const fresh: PreparedFact<K>[] = [];
     const relied = new Set<BatchInFlight>();
     prepared.forEach((item, i) => {
-      const { eventId, personKey } = item.record;
-      const position = items[item.index]?.position ?? '';
+      const { eventId, personKey } = item;
+      const position = positionOf(item.index);
       let earlier = previous[i];
       if (earlier === undefined) {
         const pending = inFlight.get(eventId);
@@ -241,14 +173,15 @@ export function createIntake<K extends InboundTopicId>(deps: IntakeDependencies<
       } else {
         const problems = [{ field: 'sourceVersion', reason: 'this record id and version were already received with other content: send a new version' }];
         outcomes[item.index] = { status: 'rejected', position, problems };
-        const raw = items[item.index]?.raw ?? {};
+        const original = itemOf(item.index);
+        const raw = original?.raw ?? {};
         letters.push({
           origin: agency.id, errorCode: 'INPUT_INVALID', errorMessage: problems[0]?.reason ?? '', field: 'sourceVersion',
-          rawFormat: items[item.index]?.rawFormat ?? 'json', raw: sealRaw(raw, personKey), fingerprint: fingerprint(raw), key: personKey,
+          rawFormat: original?.rawFormat ?? 'json', raw: sealRaw(agency, deps.secrets, raw, personKey), fingerprint: fingerprint(raw), key: personKey,
         });
       }
     });
-    for (const item of fresh) inFlight.set(item.record.eventId, { contentHash: item.contentHash, batch });
+    for (const item of fresh) inFlight.set(item.eventId, { contentHash: item.contentHash, batch });
 
     const before = sendTurn;
     const sent = deferred<void>();
@@ -256,62 +189,93 @@ export function createIntake<K extends InboundTopicId>(deps: IntakeDependencies<
     return { fresh, relied, before, sent };
   };
 
-  return {
-    async ingest(items, channel) {
-      const { outcomes, prepared, letters } = prepare(items, channel);
-      const published = deferred<void>();
-      const batch: BatchInFlight = { published: published.promise };
+  /** Steps 2 to 4 for a prepared batch. Called in call order (the turns are taken synchronously). */
+  const publish = async (
+    prepared: PreparedBatch<K>, size: number, positionOf: (index: number) => string, itemOf: (index: number) => IntakeItem | undefined,
+  ): Promise<IntakeOutcome[]> => {
+    const outcomes: IntakeOutcome[] = new Array<IntakeOutcome>(size);
+    for (const { index, problems } of prepared.rejected) outcomes[index] = { status: 'rejected', position: positionOf(index), problems };
+    const letters = [...prepared.letters];
+    const published = deferred<void>();
+    const batch: BatchInFlight = { published: published.promise };
 
-      const checked = checkTurn.then(() => check(items, outcomes, prepared, letters, batch));
-      checkTurn = checked.catch(() => undefined);
-      const { fresh, relied, before, sent } = await checked;
-      const eventIds = fresh.map((item) => item.record.eventId);
+    const checked = checkTurn.then(() => check(positionOf, itemOf, outcomes, prepared.facts, letters, batch));
+    checkTurn = checked.catch(() => undefined);
+    const { fresh, relied, before, sent } = await checked;
+    const eventIds = fresh.map((item) => item.eventId);
 
-      // Step 3. The send waits for every earlier send to settle, so sends stay in call order.
-      let failure: { error: unknown } | undefined;
-      let encoded: { key: string; value: Buffer }[] = [];
+    // Step 3. The send waits for every earlier send to settle, so sends stay in call order.
+    let failure: { error: unknown } | undefined;
+    let encoded: { key: string; value: Buffer }[] = [];
+    const unencodable = fresh.find((item) => item.encodeError !== undefined);
+    if (unencodable !== undefined) {
+      failure = { error: unencodable.encodeError };
+    } else {
       try {
-        encoded = await Promise.all(fresh.map(async (item) => ({ key: item.record.personKey, value: await deps.codec.encode(item.record) })));
+        encoded = await Promise.all(fresh.map(async (item) => ({
+          key: item.personKey,
+          value: item.value ?? await deps.codec.encode(item.record as TopicRecords[K]),
+        })));
       } catch (error) {
         failure = { error };
       }
+    }
+    try {
+      await before;
+    } catch (error) {
+      // An earlier, overlapping batch was not published: nothing after it is, as if run one by one.
+      failure ??= { error };
+    }
+    if (failure === undefined) {
       try {
-        await before;
+        await deps.producer.send(deps.codec.topic, encoded);
       } catch (error) {
-        // An earlier, overlapping batch was not published: nothing after it is, as if run one by one.
-        failure ??= { error };
+        failure = { error };
       }
-      if (failure === undefined) {
-        try {
-          await deps.producer.send(deps.codec.topic, encoded);
-        } catch (error) {
-          failure = { error };
-        }
-      }
-      if (failure === undefined) sent.resolve();
-      else sent.reject(failure.error);
-      // Nothing queued behind this send: the next batch starts from a clean slate, not from an old failure.
-      if (sendTurn === sent.promise) sendTurn = Promise.resolve();
-      if (failure !== undefined) {
-        published.reject(failure.error);
-        forget(batch, eventIds);
-        throw failure.error;
-      }
-      published.resolve();
+    }
+    if (failure === undefined) sent.resolve();
+    else sent.reject(failure.error);
+    // Nothing queued behind this send: the next batch starts from a clean slate, not from an old failure.
+    if (sendTurn === sent.promise) sendTurn = Promise.resolve();
+    if (failure !== undefined) {
+      published.reject(failure.error);
+      forget(batch, eventIds);
+      throw failure.error;
+    }
+    published.resolve();
 
-      // Step 4: remembered only now that Kafka acknowledged them.
-      try {
-        await deps.seen.remember(fresh.map((item) => ({ eventId: item.record.eventId, contentHash: item.contentHash })));
-        remembered.push({ batch, eventIds });
-      } catch (error) {
-        // Published but not remembered: a resend is published again and recognised downstream by its event id.
-        forget(batch, eventIds);
-        throw error;
-      }
-      // Duplicates (and conflicts) of facts that were still in flight hold only if those were acknowledged.
-      for (const earlier of relied) await earlier.published;
-      await deps.deadLetters.write(letters);
-      return outcomes;
+    // Step 4: remembered only now that Kafka acknowledged them.
+    try {
+      await deps.seen.remember(fresh.map((item) => ({ eventId: item.eventId, contentHash: item.contentHash })));
+      remembered.push({ batch, eventIds });
+    } catch (error) {
+      // Published but not remembered: a resend is published again and recognised downstream by its event id.
+      forget(batch, eventIds);
+      throw error;
+    }
+    // Duplicates (and conflicts) of facts that were still in flight hold only if those were acknowledged.
+    for (const earlier of relied) await earlier.published;
+    await deps.deadLetters.write(letters);
+    return outcomes;
+  };
+
+  const { writerSchema } = deps;
+  const offload: IntakeOffload | undefined = writerSchema === undefined ? undefined : {
+    agency, secrets: deps.secrets, topic: deps.codec.topic, now, writerSchema,
+    publish: (prepared, size, positionOf, itemOf) => publish(prepared as PreparedBatch<K>, size, positionOf, itemOf),
+  };
+
+  return {
+    ...(offload === undefined ? {} : { offload }),
+    async ingest(items, channel) {
+      // Step 1, here on the calling thread: no shared state.
+      const prepared = prepareItems(agency, deps.secrets, items, channel, now());
+      return await publish(prepared, items.length, (index) => items[index]?.position ?? '', (index) => items[index]);
     },
   };
+}
+
+/** An encoding failure reported by a worker thread, as the codec would have reported it. */
+export function encodeFailure(topic: string, message: string): HubError {
+  return new HubError('PROCESSING_FAILED', `cannot encode a record of ${topic}: ${message}`);
 }

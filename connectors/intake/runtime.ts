@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { topics } from '../../schemas';
 import { createDeadLetterWriter, connectKafka, type HubKafka, type HubProducer } from '../../services/kafka';
 import { loadConfig, type Environment, type Logger } from '../../services/platform';
-import { createRegistryClient, createTopicCodec } from '../../services/registry';
+import { createRegistryClient, createTopicCodec, valueSubject } from '../../services/registry';
 import type { AgencyDefinition, InboundTopicId } from './agency';
 import { createIntake, type Intake } from './pipeline';
 import { redisSeenFacts } from './seen-facts';
@@ -46,6 +46,16 @@ export async function openIntake<K extends InboundTopicId>(agency: AgencyDefinit
     codec: createTopicCodec(registry, agency.topic, topicName),
     deadLetters: createDeadLetterWriter({ producer, topic: deadLetterTopic, encode: (letter) => deadLetterCodec.encode(letter), source: `${agency.id}:connector` }),
     seen: redisSeenFacts(redis, topicName),
+    // As the codec's fast encoder decides: a plain Avro schema with a numeric id needs no registry to encode.
+    async writerSchema() {
+      const metadata = await registry.getLatestSchemaMetadata(valueSubject(topicName));
+      const plain = (metadata.schemaType ?? 'AVRO') === 'AVRO'
+        && (metadata.references ?? []).length === 0
+        && (metadata.ruleSet?.domainRules ?? []).length === 0
+        && (metadata.ruleSet?.migrationRules ?? []).length === 0
+        && (metadata.ruleSet?.encodingRules ?? []).length === 0;
+      return plain && typeof metadata.id === 'number' ? { id: metadata.id, schema: metadata.schema } : null;
+    },
   });
   return {
     intake, kafka, producer, redis,

@@ -14,7 +14,7 @@ describe('reading XLSX with Chinese text', () => {
       expected.push(cells);
     }
     const rows: string[][] = [];
-    for await (const row of readXlsxRows(Readable.from([writer.toBuffer()]))) rows.push(row.cells);
+    for await (const row of readXlsxRows(Readable.from([writer.toBuffer()]))) rows.push([...row.cells]);
     expect(rows.filter((cells) => cells.some((cell) => cell.includes('\uFFFD')))).toEqual([]);
     expect(rows).toEqual(expected);
   });
