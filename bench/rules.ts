@@ -26,7 +26,8 @@
  * Options: --people N (simulated region, default 50,000), --rounds R (default 3), --rate N
  * (events/s for the latency run, default 1,000), --seconds S (default 60), --person-years N
  * (default 1,000,000), --memory-events N (default 100,000), --skip throughput,latency,memory,
- * --keep (leave the topics and state for inspection), --prefix P (reuse a kept run's topics; implies --keep).
+ * --keep (leave the topics and state for inspection), --prefix P (reuse a kept run's topics; implies --keep),
+ * --service-heap-mb N (start the service with node --max-old-space-size=N, as a deployment caps it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -70,6 +71,8 @@ interface Options {
   keep: boolean;
   /** An earlier run's prefix (kept with --keep): its topics and state are used as they are. */
   prefix: string | undefined;
+  /** The service's V8 old-space cap in MiB, or undefined for Node's default (a share of the machine's memory). */
+  serviceHeapMb: number | undefined;
 }
 
 function parseOptions(args: readonly string[]): Options {
@@ -91,6 +94,7 @@ function parseOptions(args: readonly string[]): Options {
     skip: new Set(skipAt === -1 ? [] : (args[skipAt + 1] ?? '').split(',')),
     keep: args.includes('--keep') || args.includes('--prefix'),
     prefix: args.includes('--prefix') ? args[args.indexOf('--prefix') + 1] : undefined,
+    serviceHeapMb: args.includes('--service-heap-mb') ? number('--service-heap-mb', 0) : undefined,
   };
 }
 
@@ -114,6 +118,10 @@ function readRss(pid: number | undefined): number {
   } catch {
     return 0;
   }
+}
+
+function heapArgs(options: Options): string[] {
+  return options.serviceHeapMb === undefined ? [] : [`--max-old-space-size=${options.serviceHeapMb}`];
 }
 
 function startRulesChild(env: Environment, stderr: NodeJS.WritableStream, extraArgs: readonly string[] = []): RulesChild {
@@ -218,7 +226,7 @@ async function benchThroughput(env: Environment, runtime: RulesRuntime, options:
   for (let round = 1; round <= options.rounds; round += 1) {
     if (round > 1) await resetRules(runtime);
     const spawned = Date.now();
-    const child = startRulesChild(env, io.stderr);
+    const child = startRulesChild(env, io.stderr, heapArgs(options));
     try {
       const running = await child.running;
       const done = await waitCaughtUp(runtime, 30 * 60_000);
@@ -266,7 +274,7 @@ async function benchLatency(env: Environment, runtime: RulesRuntime, runId: stri
   // A read_committed reader of the self-pay topic that starts at its end (a group of its own).
   const kafka = new Kafka({ clientId: 'bench-rules-reader', brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING });
   const reader = kafka.consumer({ groupId: `${runtime.groupId}-bench-reader-${randomUUID().slice(0, 8)}`, readUncommitted: false, maxWaitTimeInMs: 100 });
-  const child = startRulesChild(env, io.stderr);
+  const child = startRulesChild(env, io.stderr, heapArgs(options));
   try {
     await child.running;
     await waitCaughtUp(runtime, 10 * 60_000);
@@ -404,7 +412,7 @@ async function benchMemory(env: Environment, runtime: RulesRuntime, runId: strin
   } finally {
     await producer.close();
   }
-  const child = startRulesChild(env, io.stderr);
+  const child = startRulesChild(env, io.stderr, heapArgs(options));
   try {
     const running = await child.running;
     const idle = child.rss();
@@ -445,7 +453,7 @@ export const runRulesBench: RoleMain = async (args, io) => {
   const env: Environment = { ...io.env, HUB_TOPIC_PREFIX: prefix, HUB_LOG_LEVEL: 'warn' };
   const logger = createLogger({ level: 'warn', role: 'bench', destination: process.stderr });
   const out = io.stdout;
-  out.write(`bench rules: prefix ${prefix}; ${loadConfig(env, ['topicPartitions']).topicPartitions} partitions per topic\n`);
+  out.write(`bench rules: prefix ${prefix}; ${loadConfig(env, ['topicPartitions']).topicPartitions} partitions per topic; service heap ${options.serviceHeapMb === undefined ? "Node's default" : `--max-old-space-size=${options.serviceHeapMb}`}\n`);
   if (options.prefix === undefined) {
     await registerAllSchemas(env);
     const { dir, summary } = await simulated(env, options.people, out);
