@@ -1,3 +1,4 @@
+import { shanghaiDate } from '../../services/platform/dates';
 import { defineAgency } from '../intake/agency';
 
 /** 险种类型 codes the hub handles: 310 职工基本医疗保险, 390 城乡居民基本医疗保险. */
@@ -45,7 +46,7 @@ export const hospitals = defineAgency({
         reader.problem('psn_part_amt', 'is more than what is left after the funds paid');
       }
     }
-    if (setl_time > 0 && new Date(setl_time + 8 * 3_600_000).toISOString().slice(0, 10) > today) reader.problem('setl_time', 'is in the future');
+    if (setl_time > 0 && shanghaiDate(setl_time) > today) reader.problem('setl_time', 'is in the future');
     if (is_reversal && orig_setl_id === null) reader.problem('orig_setl_id', 'a reversal (冲销) names the settlement it reverses');
     if (!is_reversal && orig_setl_id !== null) reader.problem('orig_setl_id', 'only a reversal names an original settlement');
     if (orig_setl_id !== null && orig_setl_id === setl_id) reader.problem('orig_setl_id', 'a reversal has a setl_id of its own');

@@ -148,7 +148,4 @@ export function toMillis(text: string): number | undefined {
   return Number.isNaN(millis) ? undefined : millis;
 }
 
-/** The ISO date of an instant in Asia/Shanghai (no daylight saving: a fixed +08:00). */
-export function shanghaiDate(millis: number): string {
-  return new Date(millis + 8 * 3_600_000).toISOString().slice(0, 10);
-}
+export { shanghaiDate } from '../../services/platform/dates';

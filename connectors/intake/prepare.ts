@@ -2,7 +2,7 @@ import { createHash, hash } from 'node:crypto';
 import type { TopicRecords } from '../../schemas';
 import { encryptNationalId, pseudonymiseNormalized, validateNationalId, type IdentitySecrets } from '../../services/identity';
 import type { DeadLetterInput } from '../../services/kafka';
-import { scrubIdNumbers } from '../../services/platform';
+import { scrubIdNumbers, shanghaiDate } from '../../services/platform';
 import type { AgencyDefinition, InboundTopicId } from './agency';
 import { FieldReader, type FieldProblem, type RawRecord } from './fields';
 
@@ -91,7 +91,7 @@ export const recordSource = (agency: AgencyDefinition, channel: string): string 
 export function prepareItems<K extends InboundTopicId>(
   agency: AgencyDefinition<K>, secrets: IdentitySecrets, items: readonly IntakeItem[], channel: string, recordedAt: number,
 ): { rejected: PreparedRejection[]; facts: (PreparedFact<K> & { record: TopicRecords[K] })[]; letters: DeadLetterInput[] } {
-  const today = new Date(recordedAt + 8 * 3_600_000).toISOString().slice(0, 10);
+  const today = shanghaiDate(recordedAt);
   const rejected: PreparedRejection[] = [];
   const facts: (PreparedFact<K> & { record: TopicRecords[K] })[] = [];
   const letters: DeadLetterInput[] = [];

@@ -1,3 +1,4 @@
+import { shanghaiDate } from '../../services/platform/dates';
 import type { FieldReader } from './fields';
 
 /** Fields shared by the two agencies that certify statuses (民政 and 乡村振兴). */
@@ -17,6 +18,6 @@ export function readStatusFields<C extends string, A extends string>(
   const decidedAt = reader.timestamp('decidedAt');
   if (validTo !== null && validFrom !== '' && validTo <= validFrom) reader.problem('validTo', `must be after validFrom (${validFrom})`);
   if (validFrom !== '' && validFrom > '2199-12-31') reader.problem('validFrom', 'is too far in the future');
-  if (decidedAt > 0 && new Date(decidedAt + 8 * 3_600_000).toISOString().slice(0, 10) > today) reader.problem('decidedAt', 'is in the future');
+  if (decidedAt > 0 && shanghaiDate(decidedAt) > today) reader.problem('decidedAt', 'is in the future');
   return { fact: { sourceRecordId, sourceVersion, admdvs, category, action, validFrom, validTo }, occurredAt: decidedAt };
 }

@@ -1,3 +1,4 @@
+import { shanghaiDate } from '../../services/platform/dates';
 import { defineAgency } from '../intake/agency';
 import { insuranceTypes } from '../hospitals';
 
@@ -26,7 +27,7 @@ export const tax = defineAgency({
       reader.problem('subsidised', 'paid and subsidised together exceed the contribution due');
     }
     if (paidAt > 0) {
-      const paidDate = new Date(paidAt + 8 * 3_600_000).toISOString().slice(0, 10);
+      const paidDate = shanghaiDate(paidAt);
       if (paidDate > today) reader.problem('paidAt', 'is in the future');
       if (Number(paidDate.slice(0, 4)) > insuranceYear + 1) reader.problem('paidAt', `is long after insurance year ${insuranceYear}`);
     }

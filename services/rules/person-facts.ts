@@ -2,6 +2,7 @@ import type {
   CivilAffairsStatusChange, HospitalSettlement, RuralRevitalizationStatusChange, TaxContribution,
 } from '../../schemas';
 import type { Category, Contribution, InsuredType, MedicalType, Settlement, Status } from '../policy';
+import { shanghaiDate } from '../platform/dates';
 
 /**
  * A person's facts as the rules service keeps them: one entry per fact identity, whatever order the
@@ -74,10 +75,7 @@ export function medicalTypeOf(medType: string): MedicalType {
   return 'OUTPATIENT_GENERAL';
 }
 
-/** The ISO date of an instant in Asia/Shanghai (no daylight saving: a fixed +08:00). */
-export function shanghaiDate(millis: number): string {
-  return new Date(millis + 8 * 3_600_000).toISOString().slice(0, 10);
-}
+
 
 export function statusFact(agency: 'civil-affairs' | 'rural-revitalization', record: CivilAffairsStatusChange | RuralRevitalizationStatusChange): [FactField, StoredStatus] {
   return [`s:${agency}/${record.sourceRecordId}`, {
