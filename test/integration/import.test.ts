@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics, type TopicId, type TopicRecords } from '../../schemas';
-import { main } from '../../services/cli';
+import { runHub } from '../support/run-hub';
 import { connectKafka, type HubKafka } from '../../services/kafka';
 import { createLogger, effectiveEnvironment, loadConfig } from '../../services/platform';
 import { createRegistryClient, createTopicCodec, registerAllSchemas } from '../../services/registry';
@@ -29,16 +28,7 @@ const outDir = mkdtempSync(join(tmpdir(), 'hub-it-import-'));
 let simulation: SimulationSummary;
 let kafka: HubKafka;
 
-async function hub(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const code = await main(args, { stdin: new PassThrough(), stdout, stderr, env });
-  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
-}
+const hub = (args: readonly string[]) => runHub(args, env);
 
 async function readTopic<K extends TopicId>(id: K): Promise<TopicRecords[K][]> {
   const name = `${config.topicPrefix}${topics[id].name}`;

@@ -3,11 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import avro from 'avsc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { avroOptions, topics } from '../../schemas';
-import { main } from '../../services/cli';
+import { runHub } from '../support/run-hub';
 import { connectKafka, type HubKafka } from '../../services/kafka';
 import { createLogger, effectiveEnvironment, loadConfig } from '../../services/platform';
 import { createRegistryClient, createTopicCodec, registerAllSchemas } from '../../services/registry';
@@ -15,13 +14,7 @@ import { kafkaToolCommand, stackPaths } from '../../services/stack';
 import { sampleRecords } from '../support/sample-records';
 
 /** Runs `hub <args>` in-process with this run's environment; returns exit code and output. */
-async function hub(env: Record<string, string | undefined>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (s: string) => void) => new Writable({ write(chunk: Buffer, _e, done) { append(chunk.toString()); done(); } });
-  const code = await main(args, { stdin: process.stdin, stdout: sink((s) => { stdout += s; }), stderr: sink((s) => { stderr += s; }), env });
-  return { code, stdout, stderr };
-}
+const hub = (env: Record<string, string | undefined>, ...args: string[]) => runHub(args, env);
 
 describe('schemas in the registry and records on the wire', () => {
   const prefix = `it-${randomUUID().slice(0, 8)}.`;

@@ -2,10 +2,9 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { fileKeyStore, memoryKeyStore } from '../../../connectors/intake';
-import { main } from '../../../services/cli';
+import { runHub } from '../../support/run-hub';
 
 let path: string;
 beforeEach(() => {
@@ -89,16 +88,7 @@ describe('agency key store (memory)', () => {
 });
 
 describe('hub keys', () => {
-  async function hub(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    const code = await main(argv, { stdin: new PassThrough(), stdout, stderr, env: { HUB_AGENCY_KEYS_FILE: path } });
-    return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
-  }
+  const hub = (...argv: string[]) => runHub(argv, { HUB_AGENCY_KEYS_FILE: path });
 
   it('issue prints the key alone on stdout, list shows it without the key, revoke ends it', async () => {
     const issued = await hub('keys', 'issue', 'civil-affairs');

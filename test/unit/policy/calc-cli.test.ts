@@ -4,14 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../../services/cli';
-import { memoryIo } from './helpers';
+import { runHub } from '../../support/run-hub';
 
 /** Runs `hub calc` in-process with in-memory streams. */
-async function calc(args: readonly string[], stdin: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { io, stdout, stderr } = memoryIo(stdin);
-  const code = await main(['calc', ...args], io);
-  return { code, stdout: stdout(), stderr: stderr() };
+function calc(args: readonly string[], stdin: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runHub(['calc', ...args], {}, stdin);
 }
 
 const settlement = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({

@@ -1,5 +1,3 @@
-import { Readable, Writable } from 'node:stream';
-import type { CliIo } from '../../../services/platform';
 import type { MedicalType, Settlement } from '../../../services/policy';
 
 /** Yuan to fen, for readable worked cases (amounts in the seeds are in yuan). */
@@ -46,19 +44,3 @@ export function reversal(id: string, settledAt: string, original: Settlement): S
   return { ...original, id, settledAt, reversesId: original.id };
 }
 
-/** In-memory streams for running `hub` subcommands in-process. */
-export function memoryIo(stdinText = ''): { io: CliIo; stdout: () => string; stderr: () => string } {
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  const sink = (chunks: Buffer[]): Writable => new Writable({
-    write(chunk: Buffer | string, _encoding, callback) {
-      chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-      callback();
-    },
-  });
-  return {
-    io: { stdin: Readable.from([Buffer.from(stdinText)]), stdout: sink(out), stderr: sink(err), env: {} },
-    stdout: () => Buffer.concat(out).toString('utf8'),
-    stderr: () => Buffer.concat(err).toString('utf8'),
-  };
-}
