@@ -1,21 +1,7 @@
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { HubError } from '../../services/platform';
+import { HubError, startTypeScriptWorker } from '../../services/platform';
 import type { IntakeItem, IntakeOffload, PreparedBatch, PreparedFact } from './pipeline';
 import { encodeFailure } from './pipeline';
 import type { PrepareRequest, PrepareResponse, PrepareWorkerData } from './prepare-worker';
-
-/**
- * The worker's entry: registers tsx's loader (a worker thread has loaders of its own), as bin/hub.mjs
- * does on the main thread, then loads prepare-worker.ts. Inline rather than an .mjs file beside this
- * one, which the type-aware lint would have to be told about; tsx's ESM API is resolved from here, not the cwd.
- */
-const tsxApi = pathToFileURL(join(dirname(createRequire(import.meta.url).resolve('tsx/esm/api')), 'index.mjs')).href;
-const workerEntry = `import(${JSON.stringify(tsxApi)})
-  .then(({ register }) => { register(); return import(${JSON.stringify(new URL('./prepare-worker.ts', import.meta.url).href)}); })
-  .catch((error) => { process.nextTick(() => { throw error; }); });`;
 
 /**
  * The main thread's end of the prepare worker: hands it batches of row cells and gets each back
@@ -47,8 +33,7 @@ export async function startPrepareWorker(
     rawFormat,
     channel,
   };
-  // No --import/--loader flags of the parent's: the entry registers tsx itself.
-  const worker = new Worker(workerEntry, { eval: true, workerData, execArgv: [] });
+  const worker = startTypeScriptWorker(new URL('./prepare-worker.ts', import.meta.url), { workerData });
   const pending = new Map<number, { resolve: (batch: PreparedBatch) => void; reject: (error: unknown) => void }>();
   let nextId = 0;
   let broken: Error | undefined;

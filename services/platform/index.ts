@@ -5,3 +5,4 @@ export { createLogger, scrubIdNumbers, redactPaths, type Logger } from './logger
 export { createLifecycle, reportFatal, type Lifecycle } from './lifecycle';
 export { createMetrics, startOpsServer, type HubMetrics, type HealthReport, type OpsServer } from './ops-server';
 export { type CliIo, type RoleMain } from './cli-io';
+export { startTypeScriptWorker } from './ts-worker';
