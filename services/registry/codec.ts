@@ -1,9 +1,8 @@
-import {
-  AvroDeserializer, AvroSerializer, SchemaRegistryClient, SerdeType, SubjectNameStrategyType, type Client, type SchemaMetadata,
-} from '@confluentinc/schemaregistry';
+import type { Client, SchemaMetadata } from '@confluentinc/schemaregistry';
 import avro from 'avsc';
 import { avroOptions, topics, type TopicId, type TopicRecords } from '../../schemas';
 import { HubError, describeError } from '../platform';
+import { isLeanClient, type RegistryClient } from './lean-client';
 
 /**
  * Encodes and decodes one topic's records in the Confluent wire format (magic byte, 4-byte schema
@@ -32,13 +31,6 @@ export interface TopicCodecOptions {
   readonly now?: () => number;
 }
 
-/** How long the client keeps a subject's latest version before asking the registry again. */
-const latestTtlSecs = 300;
-
-export function createRegistryClient(url: string): Client {
-  return new SchemaRegistryClient({ baseURLs: [url], cacheCapacity: 1000, cacheLatestTtlSecs: latestTtlSecs });
-}
-
 /** Subject of a topic's values under TopicNameStrategy, the only strategy non-Confluent registries share. */
 export function valueSubject(topicName: string): string {
   return `${topicName}-value`;
@@ -65,7 +57,7 @@ interface WriterSchema {
  * the answer changes. Whatever the fast path does not implement — data-contract rules, schema
  * references, a schema without a numeric id — goes through AvroSerializer unchanged.
  */
-function fastEncoder<T>(client: Client, topicName: string, serializer: AvroSerializer, options: TopicCodecOptions): (record: T) => Promise<Buffer> {
+function fastEncoder<T>(client: RegistryClient, topicName: string, serialize: (record: T) => Promise<Buffer>, options: TopicCodecOptions): (record: T) => Promise<Buffer> {
   const subject = valueSubject(topicName);
   const checkMs = options.latestCheckMs ?? 10_000;
   const now = options.now ?? Date.now;
@@ -128,7 +120,7 @@ function fastEncoder<T>(client: Client, topicName: string, serializer: AvroSeria
 
   return async (record) => {
     const schema = await current();
-    if (schema === null) return serializer.serialize(topicName, record);
+    if (schema === null) return serialize(record);
     try {
       return write(schema, record);
     } catch (error) {
@@ -147,7 +139,7 @@ function fastEncoder<T>(client: Client, topicName: string, serializer: AvroSeria
  * reader schema, as AvroDeserializer does. Writer schemas with references or rules, and anything not
  * in the wire format, go through AvroDeserializer unchanged.
  */
-function fastDecoder<T>(client: Client, topicName: string, deserializer: AvroDeserializer): (payload: Buffer) => Promise<T> {
+function fastDecoder<T>(client: RegistryClient, topicName: string, deserialize: (payload: Buffer) => Promise<T>): (payload: Buffer) => Promise<T> {
   const subject = valueSubject(topicName);
   const types = new Map<number, Promise<avro.Type | null>>();
   const writerType = (id: number): Promise<avro.Type | null> => {
@@ -166,25 +158,47 @@ function fastDecoder<T>(client: Client, topicName: string, deserializer: AvroDes
     return type;
   };
   return async (payload) => {
-    if (payload.length < 5 || payload[0] !== 0) return (await deserializer.deserialize(topicName, payload)) as T;
+    if (payload.length < 5 || payload[0] !== 0) return deserialize(payload);
     const type = await writerType(payload.readUInt32BE(1));
-    if (type === null) return (await deserializer.deserialize(topicName, payload)) as T;
+    if (type === null) return deserialize(payload);
     return type.fromBuffer(payload.subarray(5)) as T;
   };
 }
 
+/**
+ * @confluentinc/schemaregistry's serializer and deserializer for a topic, made when first needed: the
+ * fast paths rarely need them, and a lean client's thread then loads the library only if they do.
+ */
+function confluentSerdes(client: RegistryClient, topicName: string) {
+  const load = async () => {
+    const { AvroDeserializer, AvroSerializer, SerdeType, SubjectNameStrategyType } = await import('@confluentinc/schemaregistry');
+    const full: Client = isLeanClient(client) ? await client.fullClient() : client;
+    const strategy = { subjectNameStrategyType: SubjectNameStrategyType.TOPIC, ...avroOptions() };
+    return {
+      serializer: new AvroSerializer(full, SerdeType.VALUE, { ...strategy, useLatestVersion: true, autoRegisterSchemas: false }),
+      deserializer: new AvroDeserializer(full, SerdeType.VALUE, strategy),
+    };
+  };
+  let loaded: ReturnType<typeof load> | undefined;
+  const serdes = (): ReturnType<typeof load> => {
+    loaded ??= load();
+    loaded.catch(() => { loaded = undefined; });
+    return loaded;
+  };
+  return {
+    serialize: async (record: unknown): Promise<Buffer> => (await serdes()).serializer.serialize(topicName, record),
+    deserialize: async (payload: Buffer): Promise<unknown> => (await serdes()).deserializer.deserialize(topicName, payload),
+  };
+}
+
 export function createTopicCodec<K extends TopicId>(
-  client: Client, id: K, topicName: string = topics[id].name, options: TopicCodecOptions = {},
+  client: RegistryClient, id: K, topicName: string = topics[id].name, options: TopicCodecOptions = {},
 ): TopicCodec<TopicRecords[K]> {
-  const common = { subjectNameStrategyType: SubjectNameStrategyType.TOPIC, ...avroOptions() };
-  const serializer = new AvroSerializer(client, SerdeType.VALUE, { ...common, useLatestVersion: true, autoRegisterSchemas: false });
-  const deserializer = new AvroDeserializer(client, SerdeType.VALUE, { ...avroOptions(), subjectNameStrategyType: SubjectNameStrategyType.TOPIC });
-  const encode = options.encoder === 'serializer'
-    ? (record: TopicRecords[K]): Promise<Buffer> => serializer.serialize(topicName, record)
-    : fastEncoder<TopicRecords[K]>(client, topicName, serializer, options);
-  const decode = options.decoder === 'deserializer'
-    ? async (payload: Buffer): Promise<TopicRecords[K]> => (await deserializer.deserialize(topicName, payload)) as TopicRecords[K]
-    : fastDecoder<TopicRecords[K]>(client, topicName, deserializer);
+  const confluent = confluentSerdes(client, topicName);
+  const serialize = (record: TopicRecords[K]): Promise<Buffer> => confluent.serialize(record);
+  const deserialize = async (payload: Buffer): Promise<TopicRecords[K]> => (await confluent.deserialize(payload)) as TopicRecords[K];
+  const encode = options.encoder === 'serializer' ? serialize : fastEncoder<TopicRecords[K]>(client, topicName, serialize, options);
+  const decode = options.decoder === 'deserializer' ? deserialize : fastDecoder<TopicRecords[K]>(client, topicName, deserialize);
   return {
     topic: topicName,
     async encode(record) {

@@ -1,8 +1,10 @@
 import { HubError, loadConfig, type RoleMain } from '../platform';
-import { createRegistryClient } from './codec';
+import { createRegistryClient } from './client';
 import { checkSubjects, registerSubjects, subjectPlan, type SubjectResult } from './subjects';
 
-export { createRegistryClient, createTopicCodec, valueSubject, type TopicCodec } from './codec';
+export { createRegistryClient } from './client';
+export { createTopicCodec, valueSubject, type TopicCodec } from './codec';
+export { createLeanRegistryClient, type LeanRegistryClient, type RegistryClient } from './lean-client';
 export { checkSubjects, registerSubjects, subjectPlan, type SubjectPlan, type SubjectResult, type CheckOutcome } from './subjects';
 
 const usage = 'usage: hub schemas register|check [--dir DIR]';
