@@ -44,6 +44,8 @@ export interface HubProducer {
 export interface BatchContext {
   /** Keeps the group membership alive during a long batch. */
   heartbeat(): Promise<void>;
+  /** Marks records up to this offset done (committed), before the rest of the batch. */
+  resolveOffset(offset: string): void;
   /** True once stop() was called: finish the record at hand and return. */
   isStopping(): boolean;
 }
@@ -86,6 +88,12 @@ export interface TransactionalConsumerOptions extends Omit<ConsumerOptions, 'han
    * records and the input offsets are committed in one Kafka transaction: both or neither.
    */
   readonly handleBatch: (records: readonly InboundRecord[], context: BatchContext) => Promise<readonly OutboundBatch[]>;
+  /**
+   * Most records handed to `handleBatch` and committed in one transaction (default: a fetched batch
+   * whole, up to 4 MiB). A fetch of one partition can hold tens of thousands of records; this bounds
+   * what a transaction holds in memory at once.
+   */
+  readonly maxRecordsPerTransaction?: number;
 }
 
 export interface HubConsumer {
@@ -296,7 +304,7 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
             if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return;
             const records = batch.messages.map((message) => toInbound(batch.topic, batch.partition, message));
             const heartbeat = (): Promise<void> => payload.heartbeat();
-            await step(consumer, batch, records, { heartbeat, isStopping: () => stopping });
+            await step(consumer, batch, records, { heartbeat, resolveOffset: (offset) => { payload.resolveOffset(offset); }, isStopping: () => stopping });
             // The batch is committed: move the in-memory position too, or the batch comes again.
             payload.resolveOffset(batch.messages[batch.messages.length - 1]?.offset ?? batch.lastOffset());
           },
@@ -401,7 +409,7 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
           if (turns.get(partition) === settled) turns.delete(partition);
         }
       };
-      const consumer = runGroup(options, (_consumer, batch, records, context) => inTurn(batch.partition, async () => {
+      const transact = async (batch: { topic: string; partition: number }, records: readonly InboundRecord[], context: BatchContext): Promise<void> => {
         const outputs = await options.handleBatch(records, context);
         const producer = await producerFor(batch.partition);
         const transaction = await producer.transaction();
@@ -419,7 +427,18 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
           await transaction.abort().catch(() => undefined);
           throw error;
         }
-      }));
+      };
+      const limit = options.maxRecordsPerTransaction ?? Number.POSITIVE_INFINITY;
+      const consumer = runGroup(options, async (_consumer, batch, all, context) => {
+        for (let from = 0; from < all.length; from += limit) {
+          const records = all.slice(from, from + limit);
+          await inTurn(batch.partition, () => transact(batch, records, context));
+          if (from + limit < all.length) {
+            context.resolveOffset(records[records.length - 1]?.offset ?? '0');
+            await context.heartbeat();
+          }
+        }
+      });
       const member: HubConsumer = {
         start: () => consumer.start(),
         async stop() {
@@ -491,7 +510,9 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
       try {
         await client.deleteGroups([groupId]);
       } catch (error) {
-        if (!/GROUP_ID_NOT_FOUND|does not exist/i.test(describeError(error))) throw error;
+        // kafkajs names the reason per group, not in the message ("Error in DeleteGroups").
+        const reasons = ((error as { groups?: { error?: { type?: string } }[] }).groups ?? []).map((g) => g.error?.type ?? '');
+        if (!/GROUP_ID_NOT_FOUND|does not exist/i.test(`${describeError(error)} ${reasons.join(' ')}`)) throw error;
       }
     },
 
