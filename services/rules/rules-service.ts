@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { CivilAffairsStatusChange, DeadLetter, HospitalSettlement, RuralRevitalizationStatusChange, TaxContribution, TopicRecords } from '../../schemas';
-import { deadLetterId, type InboundRecord, type OutboundBatch } from '../kafka';
+// From its own file, not '../kafka': the fold workers run this module and need no kafkajs.
+import { deadLetterId } from '../kafka/dead-letter';
+import type { InboundRecord, OutboundBatch } from '../kafka';
 import type { HubMetrics, Logger } from '../platform';
 import type { TopicCodec } from '../registry';
 import { derivePerson, type Cause, type EmittedSlot, type PolicyResolver, type SlotField } from './derive';
@@ -67,6 +69,9 @@ function toFact(decoded: Decoded): [FactField, StoredFact, string] {
     }
   }
 }
+
+/** People loaded and derived at a time within a batch (see fold). */
+const personsPerSlice = 1_000;
 
 export function createRulesService(deps: RulesDependencies): RulesService {
   const now = deps.now ?? Date.now;
@@ -135,42 +140,56 @@ export function createRulesService(deps: RulesDependencies): RulesService {
         outputs.push(deadLetter('rules', { code: 'DESERIALIZE_FAILED', message: error instanceof Error ? error.message : String(error), record }));
       }
     }
-    const personKeys = [...new Set(decoded.map((d) => d.value.record.personKey))];
-    const states = await loadPersons(redis, keys, personKeys);
-    const persons = new Map<string, { facts: Map<FactField, StoredFact>; emitted: Map<SlotField, EmittedSlot> }>();
-    const causes = new Map<string, Cause[]>();
+    // A batch's people are loaded, folded and derived a slice at a time: what is kept across
+    // slices is only what changed, so a batch's memory does not grow with its people's histories.
+    const byPerson = new Map<string, Decoded[]>();
     for (const { value } of decoded) {
-      const personKey = value.record.personKey;
-      const state = states.get(personKey);
-      if (state === undefined) continue;
-      const [field, fact, description] = toFact(value);
-      if (!supersedes(fact, state.facts.get(field))) continue;
-      state.facts.set(field, fact);
-      const changed = persons.get(personKey) ?? { facts: new Map(), emitted: new Map() };
-      changed.facts.set(field, fact);
-      persons.set(personKey, changed);
-      const list = causes.get(personKey) ?? [];
-      list.push({ eventId: value.record.eventId, occurredAt: value.record.occurredAt, description });
-      causes.set(personKey, list);
+      const list = byPerson.get(value.record.personKey);
+      if (list === undefined) byPerson.set(value.record.personKey, [value]);
+      else list.push(value);
     }
+    const persons = new Map<string, { facts: Map<FactField, StoredFact>; emitted: Map<SlotField, EmittedSlot> }>();
+    const problems = new Map<string, number>();
     const at = now();
-    for (const [personKey, changed] of persons) {
-      const state = states.get(personKey);
-      if (state === undefined) continue;
-      const derivation = derivePerson({ personKey, facts: [...state.facts.values()], emitted: state.emitted, causes: causes.get(personKey) ?? [], policies: deps.policies, now: at });
-      for (const [slot, value] of derivation.emitted) {
-        if (state.emitted.get(slot)?.eventId !== value.eventId) changed.emitted.set(slot, value);
+    const everyone = [...byPerson.keys()];
+    for (let from = 0; from < everyone.length; from += personsPerSlice) {
+      const slice = everyone.slice(from, from + personsPerSlice);
+      const states = await loadPersons(redis, keys, slice);
+      for (const personKey of slice) {
+        const state = states.get(personKey);
+        if (state === undefined) continue;
+        let changed: { facts: Map<FactField, StoredFact>; emitted: Map<SlotField, EmittedSlot> } | undefined;
+        const causes: Cause[] = [];
+        for (const value of byPerson.get(personKey) ?? []) {
+          const [field, fact, description] = toFact(value);
+          if (!supersedes(fact, state.facts.get(field))) continue;
+          state.facts.set(field, fact);
+          changed ??= { facts: new Map(), emitted: new Map() };
+          changed.facts.set(field, fact);
+          causes.push({ eventId: value.record.eventId, occurredAt: value.record.occurredAt, description });
+        }
+        if (changed === undefined) continue;
+        persons.set(personKey, changed);
+        const derivation = derivePerson({ personKey, facts: [...state.facts.values()], emitted: state.emitted, causes, policies: deps.policies, now: at });
+        for (const [slot, value] of derivation.emitted) {
+          if (state.emitted.get(slot)?.eventId !== value.eventId) changed.emitted.set(slot, value);
+        }
+        outputs.push(...derivation.outputs);
+        // A person-year the hub cannot compute is reported once, not again at each new fact about it.
+        for (const problem of derivation.problems) {
+          const slot: SlotField = `x:${createHash('sha256').update(`${problem.policyId}\u0000${problem.code}\u0000${problem.message}`).digest('hex').slice(0, 24)}`;
+          if (state.emitted.has(slot) || changed.emitted.has(slot)) continue;
+          deps.logger.debug({ personKey, policyId: problem.policyId, code: problem.code }, problem.message);
+          problems.set(problem.code, (problems.get(problem.code) ?? 0) + 1);
+          const letter = deadLetter('rules', { code: problem.code, message: problem.message, personKey });
+          outputs.push(letter);
+          changed.emitted.set(slot, { eventId: String(letter.record.eventId), values: [] });
+        }
       }
-      outputs.push(...derivation.outputs);
-      // A person-year the hub cannot compute is reported once, not again at each new fact about it.
-      for (const problem of derivation.problems) {
-        const slot: SlotField = `x:${createHash('sha256').update(`${problem.policyId}\u0000${problem.code}\u0000${problem.message}`).digest('hex').slice(0, 24)}`;
-        if (state.emitted.has(slot) || changed.emitted.has(slot)) continue;
-        deps.logger.warn({ personKey, policyId: problem.policyId, code: problem.code }, problem.message);
-        const letter = deadLetter('rules', { code: problem.code, message: problem.message, personKey });
-        outputs.push(letter);
-        changed.emitted.set(slot, { eventId: String(letter.record.eventId), values: [] });
-      }
+    }
+    // One line per batch, not one per person: each person-year is in the dead letters with its reason.
+    if (problems.size > 0) {
+      deps.logger.warn({ topic, problems: Object.fromEntries(problems) }, 'person-years the hub cannot compute were sent to the dead letters');
     }
     return { outputs, persons };
   };
