@@ -114,6 +114,14 @@ export const configSpec = {
     env: 'HUB_SHUTDOWN_GRACE_MS', fallback: '15000', parse: parseInteger(100, 600_000),
     doc: 'how long SIGTERM waits for consumers to drain before the process exits',
   }),
+  rulesWorkers: key({
+    env: 'HUB_RULES_WORKERS', fallback: '0', parse: parseInteger(0, 64),
+    doc: 'worker threads in which `hub rules` folds facts and computes benefits, each batch on the least busy one (0: on the main thread)',
+  }),
+  rulesWorkerHeapMb: key({
+    env: 'HUB_RULES_WORKER_HEAP_MB', fallback: '192', parse: parseInteger(64, 65_536),
+    doc: 'V8 old-generation limit of each rules worker thread, in MiB (bounds the service\'s memory; a batch never needs near this)',
+  }),
   agencyKeysFile: key({
     env: 'HUB_AGENCY_KEYS_FILE', fallback: '.hub/agency-keys.json', parse: parseString,
     doc: 'agency API keys, as SHA-256 hashes only (`hub keys issue|list|revoke` manage it)',

@@ -1,26 +1,32 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { topics } from '../../schemas';
 import { connectKafka, type HubKafka, type TransactionalConsumerOptions } from '../kafka';
 import {
   HubError, createLifecycle, createLogger, createMetrics, loadConfig, startOpsServer, type Environment, type Logger, type RoleMain,
 } from '../platform';
-import { createRegistryClient, createTopicCodec } from '../registry';
 import { factTopicConfig } from '../../connectors/intake';
+import { createRegistryClient } from '../registry';
 import type { PolicyResolver } from './derive';
 import { filePolicyResolver } from './policy-resolver';
+import { foldDependencies, inboundIds, outputIds } from './fold-dependencies';
+import { createFoldWorkers } from './fold-workers';
 import { createRulesService, type InboundTopicId, type OutputTopicId, type RulesService } from './rules-service';
 import { publishedSlots, slotDifferences, stateSlots } from './slots';
 import { dropAllState, stateNamespace } from './state-store';
 
-const inboundIds: readonly InboundTopicId[] = ['civilAffairsStatus', 'ruralRevitalizationStatus', 'hospitalSettlements', 'taxContributions'];
-const outputIds: readonly OutputTopicId[] = ['benefitAdjustments', 'subsidyCorrections', 'selfPay', 'deadLetters'];
 const defaultOpsPort = 9401;
 
 const configKeys = [
   'kafkaBrokers', 'kafkaClientId', 'kafkaSessionTimeoutMs', 'topicPrefix', 'topicPartitions', 'topicReplication', 'schemaRegistryUrl', 'redisUrl',
-  'logLevel', 'opsPort', 'shutdownGraceMs',
+  'logLevel', 'opsPort', 'shutdownGraceMs', 'rulesWorkers', 'rulesWorkerHeapMb',
 ] as const;
+
+/** The live service: folds batches, `parallel` of them at once. */
+export interface LiveRulesService extends RulesService {
+  readonly parallel: number;
+  close(): Promise<void>;
+}
 
 export interface RulesRuntime {
   readonly kafka: HubKafka;
@@ -31,13 +37,20 @@ export interface RulesRuntime {
   readonly inboundTopics: string[];
   /** A rules service over this runtime's topics and Redis; `namespace` overrides the state's key namespace. */
   service(mode: 'live' | 'rebuild', namespace?: string): RulesService;
+  /**
+   * The live service as `hub rules` runs it: folding on HUB_RULES_WORKERS worker threads, or on
+   * this thread when that is 0 or when openRules was given policies in code (the workers load the
+   * policy files). Started; close it after the consumer that feeds it has stopped.
+   */
+  liveService(): Promise<LiveRulesService>;
   outputs(): Parameters<typeof publishedSlots>[1];
   close(): Promise<void>;
 }
 
 /** Connects the rules service's dependencies; checks that the inbound topics are co-partitioned. */
-export async function openRules(env: Environment, logger: Logger, policies: PolicyResolver = filePolicyResolver()): Promise<RulesRuntime> {
+export async function openRules(env: Environment, logger: Logger, givenPolicies?: PolicyResolver): Promise<RulesRuntime> {
   const config = loadConfig(env, configKeys);
+  const policies = givenPolicies ?? filePolicyResolver();
   const kafka = connectKafka({
     brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-rules`, topicPrefix: config.topicPrefix,
     partitions: config.topicPartitions, replication: config.topicReplication, sessionTimeoutMs: config.kafkaSessionTimeoutMs,
@@ -49,47 +62,40 @@ export async function openRules(env: Environment, logger: Logger, policies: Poli
     await kafka.close();
     throw new HubError('CONFIG_INVALID', `the inbound topics must have equal partition counts to keep one person's facts together: ${counts.map(([t, n]) => `${t}=${n}`).join(', ')}`, { catastrophic: true });
   }
-  const registry = createRegistryClient(config.schemaRegistryUrl);
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 5 });
-  // One connection per input partition, made when first needed: batches of different partitions
-  // run at once, and each one's WATCH must stay on its own connection.
-  const partitionConnections = new Map<number, Redis>();
-  const redisFor = (partition: number): Redis => {
-    let connection = partitionConnections.get(partition);
-    if (connection === undefined) {
-      connection = redis.duplicate();
-      partitionConnections.set(partition, connection);
-    }
-    return connection;
-  };
-  const topicNames = Object.fromEntries([...inboundIds, ...outputIds].map((id) => [id, name(id)])) as Record<InboundTopicId | OutputTopicId, string>;
-  const decoders = {
-    civilAffairsStatus: createTopicCodec(registry, 'civilAffairsStatus', topicNames.civilAffairsStatus),
-    ruralRevitalizationStatus: createTopicCodec(registry, 'ruralRevitalizationStatus', topicNames.ruralRevitalizationStatus),
-    hospitalSettlements: createTopicCodec(registry, 'hospitalSettlements', topicNames.hospitalSettlements),
-    taxContributions: createTopicCodec(registry, 'taxContributions', topicNames.taxContributions),
-  };
-  const encoders = {
-    benefitAdjustments: createTopicCodec(registry, 'benefitAdjustments', topicNames.benefitAdjustments),
-    subsidyCorrections: createTopicCodec(registry, 'subsidyCorrections', topicNames.subsidyCorrections),
-    selfPay: createTopicCodec(registry, 'selfPay', topicNames.selfPay),
-    deadLetters: createTopicCodec(registry, 'deadLetters', topicNames.deadLetters),
-  };
+  const fold = foldDependencies(config, createRegistryClient(config.schemaRegistryUrl));
+  const { redis, topicNames, encoders } = fold;
+  const service = (mode: 'live' | 'rebuild', namespace = stateNamespace(config.topicPrefix)): RulesService => createRulesService({
+    redis, redisFor: (partition) => fold.redisFor(partition), namespace, policies, topicNames, decoders: fold.decoders, encoders, logger, mode,
+    committedOffset: (topic, partition) => kafka.committedOffset(`${config.topicPrefix}hub-rules`, topic, partition),
+  });
   return {
     kafka, redis,
     groupId: `${config.topicPrefix}hub-rules`,
     namespace: stateNamespace(config.topicPrefix),
     inboundTopics: inboundIds.map(name),
-    service: (mode, namespace = stateNamespace(config.topicPrefix)) => createRulesService({
-      redis, redisFor, namespace, policies, topicNames, decoders, encoders, logger, mode,
-      committedOffset: (topic, partition) => kafka.committedOffset(`${config.topicPrefix}hub-rules`, topic, partition),
-    }),
+    service,
+    async liveService() {
+      // Workers read the policy files themselves; policies given in code stay on this thread.
+      if (config.rulesWorkers === 0 || givenPolicies !== undefined) return Object.assign(service('live'), { parallel: 1, close: () => Promise.resolve() });
+      const workers = createFoldWorkers({
+        count: config.rulesWorkers,
+        heapMb: config.rulesWorkerHeapMb,
+        data: { env: { ...env }, config: { topicPrefix: config.topicPrefix, schemaRegistryUrl: config.schemaRegistryUrl, redisUrl: config.redisUrl, logLevel: config.logLevel }, namespace: stateNamespace(config.topicPrefix) },
+        logger,
+        committedOffset: (topic, partition) => kafka.committedOffset(`${config.topicPrefix}hub-rules`, topic, partition),
+      });
+      try {
+        await workers.start();
+      } catch (error) {
+        await workers.close();
+        throw error;
+      }
+      return workers;
+    },
     outputs: () => ({ adjustments: encoders.benefitAdjustments, subsidies: encoders.subsidyCorrections, selfPay: encoders.selfPay }),
     async close() {
       await kafka.close();
-      redis.disconnect();
-      for (const connection of partitionConnections.values()) connection.disconnect();
-      partitionConnections.clear();
+      fold.close();
     },
   };
 }
@@ -117,8 +123,10 @@ export const runRules: RoleMain = async (args, io) => {
 
   const lifecycle = createLifecycle(logger, config.shutdownGraceMs);
   const metrics = createMetrics('rules');
-  const consumer = runtime.kafka.createTransactionalConsumer(rulesConsumerOptions(runtime, logger));
+  const service = await runtime.liveService();
+  const consumer = runtime.kafka.createTransactionalConsumer(rulesConsumerOptions(runtime, service, logger));
   lifecycle.onShutdown('kafka and redis', () => runtime.close());
+  lifecycle.onShutdown('rules workers', () => service.close());
   const ops = await startOpsServer({
     port: config.opsPort === 0 ? defaultOpsPort : config.opsPort,
     metrics,
@@ -144,8 +152,7 @@ export const runRules: RoleMain = async (args, io) => {
 };
 
 /** The consumer of a live rules service: co-partitioned, transactional, from the beginning. */
-export function rulesConsumerOptions(runtime: RulesRuntime, logger: Logger): TransactionalConsumerOptions {
-  const service = runtime.service('live');
+export function rulesConsumerOptions(runtime: RulesRuntime, service: LiveRulesService, logger: Logger): TransactionalConsumerOptions {
   return {
     groupId: runtime.groupId,
     topics: runtime.inboundTopics,
@@ -154,9 +161,11 @@ export function rulesConsumerOptions(runtime: RulesRuntime, logger: Logger): Tra
     // Each batch waits on Redis and on a Kafka transaction (several round trips); with partitions
     // handled one at a time a record waited for every other partition's batch of the same fetch
     // (p99 1.2 s at 1,000/s). Partition numbers are independent (own state keys, own producer).
-    // Two at once brought p99 under 300 ms; four was a little faster still but cost throughput on
-    // two cores (more batches in memory, more GC).
-    partitionsConsumedConcurrently: 2,
+    // One more batch than can be folded at once keeps the folding busy while a transaction commits.
+    partitionsConsumedConcurrently: service.parallel + 1,
+    // A 4 MiB fetch of one partition is 10,000 settlements and more, each for a person whose facts
+    // are loaded; in transactions of 5,000 the service folds a million person-years in a 256 MiB heap.
+    maxRecordsPerTransaction: 5_000,
     transactionalIdPrefix: runtime.groupId,
     handleBatch: (records) => service.handleBatch(records),
     onAssignment: (assigned) => { logger.info({ partitions: assigned.length }, 'partitions assigned'); },
@@ -166,9 +175,10 @@ export function rulesConsumerOptions(runtime: RulesRuntime, logger: Logger): Tra
 /** Starts a live rules service in this process (the CLI role adds signals, health and metrics). */
 export async function startRules(env: Environment, logger: Logger): Promise<{ runtime: RulesRuntime; stop(): Promise<void> }> {
   const runtime = await openRules(env, logger);
-  const consumer = runtime.kafka.createTransactionalConsumer(rulesConsumerOptions(runtime, logger));
+  const service = await runtime.liveService();
+  const consumer = runtime.kafka.createTransactionalConsumer(rulesConsumerOptions(runtime, service, logger));
   await consumer.start();
-  return { runtime, stop: async () => { await consumer.stop(); await runtime.close(); } };
+  return { runtime, stop: async () => { await consumer.stop(); await service.close(); await runtime.close(); } };
 }
 
 /** Rebuilds the state from the topics; exported for tests. Returns the exit code. */

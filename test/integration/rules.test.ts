@@ -162,12 +162,19 @@ describe('the rules service', () => {
       expect(slotDifferences(await fold([...inbound, ...inbound]), inOrder)).toEqual([]);
     }, 240_000);
 
-    it('survives kill -9 at random points while facts keep arriving: nothing lost, nothing published twice, and a rebuild agrees', async () => {
+    it('survives kill -9 at random points while facts keep arriving, folding on worker threads or not: nothing lost, nothing published twice, and a rebuild agrees', async () => {
       const killEnv = hubEnv(`it-rules-${randomUUID().slice(0, 8)}.`);
       await registerAllSchemas(killEnv);
       const killRuntime = await openRules(killEnv, logger);
       const opsPort = String(20000 + Math.floor(Math.random() * 10000));
-      const start = (): ChildProcess => spawn(process.execPath, [hubBin, 'rules'], { env: { ...process.env, ...killEnv, HUB_OPS_PORT: opsPort }, stdio: 'ignore' });
+      // Instances alternate between folding on two worker threads and on the main thread: each
+      // takes over the state and outbox the other left behind.
+      let started = 0;
+      const start = (): ChildProcess => {
+        started += 1;
+        const workers = started % 2 === 1 ? '2' : '0';
+        return spawn(process.execPath, [hubBin, 'rules'], { env: { ...process.env, ...killEnv, HUB_OPS_PORT: opsPort, HUB_RULES_WORKERS: workers }, stdio: 'ignore' });
+      };
       const rounds = 4;
       const chunk = <T,>(items: T[], i: number): T[] => items.slice(Math.floor((items.length * i) / rounds), Math.floor((items.length * (i + 1)) / rounds));
       let child = start();
@@ -207,8 +214,9 @@ describe('the rules service', () => {
       const twinEnv = hubEnv(twinPrefix);
       await registerAllSchemas(twinEnv);
       await publish(twinEnv, records);
+      // One instance folds on its main thread, the other on two worker threads.
       const a = await startRules(twinEnv, logger);
-      const b = await startRules(twinEnv, logger);
+      const b = await startRules({ ...twinEnv, HUB_RULES_WORKERS: '2' }, logger);
       try {
         await drained(a.runtime);
         const published = await publishedSlots(a.runtime.kafka, a.runtime.outputs());
