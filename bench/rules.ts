@@ -27,7 +27,8 @@
  * (events/s for the latency run, default 1,000), --seconds S (default 60), --person-years N
  * (default 1,000,000), --memory-events N (default 100,000), --skip throughput,latency,memory,
  * --keep (leave the topics and state for inspection), --prefix P (reuse a kept run's topics; implies --keep),
- * --service-heap-mb N (start the service with node --max-old-space-size=N, as a deployment caps it).
+ * --service-heap-mb N (start the service with node --max-old-space-size=N, as a deployment caps it),
+ * --profile DIR (write the service's V8 CPU profiles there, to open in Chrome's DevTools).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -73,6 +74,8 @@ interface Options {
   prefix: string | undefined;
   /** The service's V8 old-space cap in MiB, or undefined for Node's default (a share of the machine's memory). */
   serviceHeapMb: number | undefined;
+  /** A directory for the service's V8 CPU profiles (node --cpu-prof), one per started service. */
+  profileDir: string | undefined;
 }
 
 function parseOptions(args: readonly string[]): Options {
@@ -95,6 +98,7 @@ function parseOptions(args: readonly string[]): Options {
     keep: args.includes('--keep') || args.includes('--prefix'),
     prefix: args.includes('--prefix') ? args[args.indexOf('--prefix') + 1] : undefined,
     serviceHeapMb: args.includes('--service-heap-mb') ? number('--service-heap-mb', 0) : undefined,
+    profileDir: args.includes('--profile') ? args[args.indexOf('--profile') + 1] : undefined,
   };
 }
 
@@ -107,6 +111,8 @@ interface RulesChild {
   rss(): number;
   /** Warnings and errors the service logged, by message, most frequent first. */
   warnings(): string;
+  /** Rejects when the service exits before stop() (a crash, V8 running out of heap), with its last words. */
+  readonly failed: Promise<never>;
   stop(): Promise<void>;
 }
 
@@ -121,7 +127,10 @@ function readRss(pid: number | undefined): number {
 }
 
 function heapArgs(options: Options): string[] {
-  return options.serviceHeapMb === undefined ? [] : [`--max-old-space-size=${options.serviceHeapMb}`];
+  return [
+    ...(options.serviceHeapMb === undefined ? [] : [`--max-old-space-size=${options.serviceHeapMb}`]),
+    ...(options.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`]),
+  ];
 }
 
 function startRulesChild(env: Environment, stderr: NodeJS.WritableStream, extraArgs: readonly string[] = []): RulesChild {
@@ -130,7 +139,10 @@ function startRulesChild(env: Environment, stderr: NodeJS.WritableStream, extraA
     env: { ...process.env, ...env, HUB_OPS_PORT: opsPort, HUB_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'],
   });
   let peak = 0;
+  let stopping = false;
   const warnings = new Map<string, number>();
+  /** The last lines the service wrote that are not its JSON log (V8's fatal errors, stack traces). */
+  const lastWords: string[] = [];
   const timer = setInterval(() => { peak = Math.max(peak, readRss(child.pid)); }, 100);
   const exited = new Promise<void>((resolve) => child.once('exit', () => { clearInterval(timer); resolve(); }));
   const running = new Promise<number>((resolve, reject) => {
@@ -139,6 +151,11 @@ function startRulesChild(env: Environment, stderr: NodeJS.WritableStream, extraA
     for (const stream of [child.stderr]) {
       createInterface({ input: stream }).on('line', (line) => {
         if (line.includes('"rules service running"')) { resolve(Date.now()); return; }
+        if (!line.startsWith('{')) {
+          lastWords.push(line);
+          if (lastWords.length > 12) lastWords.shift();
+          return;
+        }
         // Warnings and errors are tallied by message (a region's people warn by the thousand) and shown once.
         const level = /"level":(\d+)/.exec(line)?.[1];
         if (level === undefined || Number(level) < 40) return;
@@ -150,13 +167,21 @@ function startRulesChild(env: Environment, stderr: NodeJS.WritableStream, extraA
     }
   });
   running.catch(() => undefined);
+  const failed = new Promise<never>((_resolve, reject) => {
+    child.once('exit', (code, signal) => {
+      if (!stopping) reject(new Error(`hub rules exited (${signal ?? String(code)}) during the bench:\n${lastWords.filter((l) => l.trim() !== '').join('\n')}`));
+    });
+  });
+  failed.catch(() => undefined);
   return {
+    failed,
     process: child,
     running,
     peakRss: () => Math.max(peak, readRss(child.pid)),
     rss: () => readRss(child.pid),
     warnings: () => [...warnings].sort((a, b) => b[1] - a[1]).map(([message, count]) => `${count} × ${message.slice(0, 120)}`).join('; ') || 'none',
     async stop() {
+      stopping = true;
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
     },
@@ -224,12 +249,13 @@ async function benchThroughput(env: Environment, runtime: RulesRuntime, options:
   const rates: number[] = [];
   const rss: number[] = [];
   for (let round = 1; round <= options.rounds; round += 1) {
-    if (round > 1) await resetRules(runtime);
+    // Every round starts from nothing, also the first one on a kept prefix (--prefix).
+    await resetRules(runtime);
     const spawned = Date.now();
     const child = startRulesChild(env, io.stderr, heapArgs(options));
     try {
       const running = await child.running;
-      const done = await waitCaughtUp(runtime, 30 * 60_000);
+      const done = await Promise.race([waitCaughtUp(runtime, 30 * 60_000), child.failed]);
       const seconds = (done - running) / 1000;
       rates.push(events / seconds);
       rss.push(child.peakRss());
@@ -277,7 +303,7 @@ async function benchLatency(env: Environment, runtime: RulesRuntime, runId: stri
   const child = startRulesChild(env, io.stderr, heapArgs(options));
   try {
     await child.running;
-    await waitCaughtUp(runtime, 10 * 60_000);
+    await Promise.race([waitCaughtUp(runtime, 10 * 60_000), child.failed]);
     await reader.connect();
     await reader.subscribe({ topic: runtime.kafka.topicName(topics.selfPay.name), fromBeginning: false });
     const joined = new Promise<void>((resolve) => { reader.on(reader.events.GROUP_JOIN, () => resolve()); });
@@ -416,7 +442,7 @@ async function benchMemory(env: Environment, runtime: RulesRuntime, runId: strin
   try {
     const running = await child.running;
     const idle = child.rss();
-    const done = await waitCaughtUp(runtime, 30 * 60_000);
+    const done = await Promise.race([waitCaughtUp(runtime, 30 * 60_000), child.failed]);
     const seconds = (done - running) / 1000;
     const peak = child.peakRss();
     out.write(`  folded ${int(options.memoryEvents)} settlements for random people of the ${int(options.personYears)} in ${seconds.toFixed(1)} s = ${int(options.memoryEvents / seconds)} events/s\n`);
@@ -453,7 +479,8 @@ export const runRulesBench: RoleMain = async (args, io) => {
   const env: Environment = { ...io.env, HUB_TOPIC_PREFIX: prefix, HUB_LOG_LEVEL: 'warn' };
   const logger = createLogger({ level: 'warn', role: 'bench', destination: process.stderr });
   const out = io.stdout;
-  out.write(`bench rules: prefix ${prefix}; ${loadConfig(env, ['topicPartitions']).topicPartitions} partitions per topic; service heap ${options.serviceHeapMb === undefined ? "Node's default" : `--max-old-space-size=${options.serviceHeapMb}`}\n`);
+  const benchConfig = loadConfig(env, ['topicPartitions', 'rulesWorkers', 'rulesWorkerHeapMb']);
+  out.write(`bench rules: prefix ${prefix}; ${benchConfig.topicPartitions} partitions per topic; service main-thread heap ${options.serviceHeapMb === undefined ? "Node's default" : `--max-old-space-size=${options.serviceHeapMb}`}; ${benchConfig.rulesWorkers} fold workers of ${benchConfig.rulesWorkerHeapMb} MiB heap (HUB_RULES_WORKERS, HUB_RULES_WORKER_HEAP_MB)\n`);
   if (options.prefix === undefined) {
     await registerAllSchemas(env);
     const { dir, summary } = await simulated(env, options.people, out);
