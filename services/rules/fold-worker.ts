@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { InboundRecord, OutboundBatch } from '../kafka';
-import { createLogger, loadConfig, type Environment, type HubConfig } from '../platform';
+import { createLogger, loadConfig, type Environment } from '../platform';
 import { createLeanRegistryClient } from '../registry/lean-client';
 import { foldDependencies } from './fold-dependencies';
 import { filePolicyResolver } from './policy-resolver';
@@ -16,8 +16,8 @@ import { createRulesService } from './rules-service';
  * and, per record, where its value ends.
  */
 export interface FoldWorkerData {
+  /** The service's environment: the worker reads its own configuration from it. */
   readonly env: Environment;
-  readonly config: Pick<HubConfig, 'topicPrefix' | 'schemaRegistryUrl' | 'redisUrl' | 'logLevel'>;
   readonly namespace: string;
 }
 

@@ -80,7 +80,7 @@ export async function openRules(env: Environment, logger: Logger, givenPolicies?
       const workers = createFoldWorkers({
         count: config.rulesWorkers,
         heapMb: config.rulesWorkerHeapMb,
-        data: { env: { ...env }, config: { topicPrefix: config.topicPrefix, schemaRegistryUrl: config.schemaRegistryUrl, redisUrl: config.redisUrl, logLevel: config.logLevel }, namespace: stateNamespace(config.topicPrefix) },
+        data: { env: { ...env }, namespace: stateNamespace(config.topicPrefix) },
         logger,
         committedOffset: (topic, partition) => kafka.committedOffset(`${config.topicPrefix}hub-rules`, topic, partition),
       });
