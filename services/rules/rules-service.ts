@@ -126,28 +126,27 @@ export function createRulesService(deps: RulesDependencies): RulesService {
 
   const fold = async (redis: Redis, keys: PartitionKeys, topic: string, records: readonly InboundRecord[]) => {
     const outputs: PublishedOutput[] = [];
-    const decoded: { record: InboundRecord; value: Decoded }[] = [];
+    // Each person's facts of the batch, in offset order, people in order of first appearance.
+    const byPerson = new Map<string, Decoded[]>();
     const topicId = topicIdByName.get(topic);
     for (const record of records) {
       if (topicId === undefined || record.value === null) {
         outputs.push(deadLetter('rules', { code: 'DESERIALIZE_FAILED', message: `no value, or not an inbound topic (${topic})`, record }));
         continue;
       }
+      let value: Decoded;
       try {
-        const value = await deps.decoders[topicId].decode(record.value);
-        decoded.push({ record, value: { topic: topicId, record: value } as Decoded });
+        value = { topic: topicId, record: await deps.decoders[topicId].decode(record.value) } as Decoded;
       } catch (error) {
         outputs.push(deadLetter('rules', { code: 'DESERIALIZE_FAILED', message: error instanceof Error ? error.message : String(error), record }));
+        continue;
       }
-    }
-    // A batch's people are loaded, folded and derived a slice at a time: what is kept across
-    // slices is only what changed, so a batch's memory does not grow with its people's histories.
-    const byPerson = new Map<string, Decoded[]>();
-    for (const { value } of decoded) {
       const list = byPerson.get(value.record.personKey);
       if (list === undefined) byPerson.set(value.record.personKey, [value]);
       else list.push(value);
     }
+    // A batch's people are loaded, folded and derived a slice at a time: what is kept across
+    // slices is only what changed, so a batch's memory does not grow with its people's histories.
     const persons = new Map<string, { facts: Map<FactField, StoredFact>; emitted: Map<SlotField, EmittedSlot> }>();
     const problems = new Map<string, number>();
     const at = now();

@@ -64,14 +64,15 @@ export async function openRules(env: Environment, logger: Logger, givenPolicies?
   }
   const fold = foldDependencies(config, createRegistryClient(config.schemaRegistryUrl));
   const { redis, topicNames, encoders } = fold;
-  const service = (mode: 'live' | 'rebuild', namespace = stateNamespace(config.topicPrefix)): RulesService => createRulesService({
-    redis, redisFor: (partition) => fold.redisFor(partition), namespace, policies, topicNames, decoders: fold.decoders, encoders, logger, mode,
-    committedOffset: (topic, partition) => kafka.committedOffset(`${config.topicPrefix}hub-rules`, topic, partition),
+  const groupId = `${config.topicPrefix}hub-rules`;
+  const stateKeys = stateNamespace(config.topicPrefix);
+  const committedOffset = (topic: string, partition: number): Promise<bigint> => kafka.committedOffset(groupId, topic, partition);
+  const service = (mode: 'live' | 'rebuild', namespace = stateKeys): RulesService => createRulesService({
+    redis, redisFor: (partition) => fold.redisFor(partition), namespace, policies, topicNames, decoders: fold.decoders, encoders, logger, mode, committedOffset,
   });
   return {
-    kafka, redis,
-    groupId: `${config.topicPrefix}hub-rules`,
-    namespace: stateNamespace(config.topicPrefix),
+    kafka, redis, groupId,
+    namespace: stateKeys,
     inboundTopics: inboundIds.map(name),
     service,
     async liveService() {
@@ -80,9 +81,9 @@ export async function openRules(env: Environment, logger: Logger, givenPolicies?
       const workers = createFoldWorkers({
         count: config.rulesWorkers,
         heapMb: config.rulesWorkerHeapMb,
-        data: { env: { ...env }, namespace: stateNamespace(config.topicPrefix) },
+        data: { env: { ...env }, namespace: stateKeys },
         logger,
-        committedOffset: (topic, partition) => kafka.committedOffset(`${config.topicPrefix}hub-rules`, topic, partition),
+        committedOffset,
       });
       try {
         await workers.start();
