@@ -15,7 +15,7 @@
  *    is the settlement's output (one to one: no guessing about batching or causes). Latency is from
  *    just before the producer's send to the moment the reader's fetch returns the committed output.
  * 3. Memory: 1,000,000 person-years are written into the state directly, in the documented key
- *    layout (state-store.ts), by cloning the person hashes the throughput rounds folded from the
+ *    layout (state-store.ts), by cloning the person values the throughput rounds folded from the
  *    simulated region (folding a million people through Kafka would take far longer than the rest
  *    of the bench together). Each person key is placed in the partition the Kafka default
  *    partitioner gives it, so the service finds the state when facts arrive. Then settlements for
@@ -383,14 +383,14 @@ async function usedMemory(runtime: RulesRuntime): Promise<number> {
 async function benchMemory(env: Environment, runtime: RulesRuntime, runId: string, options: Options, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<void> {
   const out = io.stdout;
   const { redis, namespace } = runtime;
-  // Templates: the person hashes folded from the simulated region (one benefit year each).
-  const templates: [string, string][][] = [];
+  // Templates: the person values folded from the simulated region (one benefit year each).
+  const templates: Buffer[] = [];
   for await (const keys of redis.scanStream({ match: `${namespace}{p*}:person:*`, count: 2_000 }) as AsyncIterable<string[]>) {
     const pipeline = redis.pipeline();
     // Only the region's people: the latency run's one-settlement people would shrink the average.
-    for (const key of keys.filter((k) => !k.includes(':person:bench-'))) pipeline.hgetall(key);
-    for (const [error, hash] of (await pipeline.exec()) ?? []) {
-      if (error === null) templates.push(Object.entries(hash as Record<string, string>));
+    for (const key of keys.filter((k) => !k.includes(':person:bench-'))) pipeline.getBuffer(key);
+    for (const [error, value] of (await pipeline.exec()) ?? []) {
+      if (error === null && Buffer.isBuffer(value)) templates.push(value);
     }
   }
   if (templates.length === 0) throw new Error('memory: no folded state to copy (run the throughput part first)');
@@ -405,8 +405,7 @@ async function benchMemory(env: Environment, runtime: RulesRuntime, runId: strin
   for (let from = 0; from < options.personYears; from += chunk) {
     const pipeline = redis.pipeline();
     for (let i = from; i < Math.min(options.personYears, from + chunk); i += 1) {
-      const fields = templates[i % templates.length] ?? [];
-      if (fields.length > 0) pipeline.hset(keyOf(i), ...fields.flat());
+      pipeline.set(keyOf(i), templates[i % templates.length] ?? Buffer.alloc(0));
     }
     await pipeline.exec();
   }
@@ -417,7 +416,7 @@ async function benchMemory(env: Environment, runtime: RulesRuntime, runId: strin
     for (let i = from; i < Math.min(options.personYears, from + chunk); i += 1) pipeline.memory('USAGE', keyOf(i), 'SAMPLES', '0');
     for (const [, bytes] of (await pipeline.exec()) ?? []) usage += Number(bytes ?? 0);
   }
-  out.write(`  wrote ${int(options.personYears)} person-years (clones of ${int(templates.length)} folded people, ${(templates.reduce((s, t) => s + t.length, 0) / templates.length).toFixed(1)} fields each) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  out.write(`  wrote ${int(options.personYears)} person-years (clones of ${int(templates.length)} folded people, ${(templates.reduce((s, t) => s + t.length, 0) / templates.length).toFixed(0)} bytes each) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   out.write(`REDIS ${(usage / options.personYears).toFixed(0)} bytes per person-year (MEMORY USAGE summed: ${mib(usage)}); INFO used_memory delta ${mib(after - before)} = ${((after - before) / options.personYears).toFixed(0)} bytes per person-year (includes the key table and any concurrent writer)\n`);
 
   // Settlements for random people of the million, pre-loaded; then the service folds them.

@@ -24,6 +24,7 @@ export const errorCodes = {
   REQUEST_INVALID: 'a request is malformed (not JSON, or not the documented shape)',
   REQUEST_TOO_LARGE: 'a request is larger than the configured limit',
   UNAVAILABLE: 'the service is shutting down or not ready; retry later',
+  STATE_LAYOUT_CHANGED: 'the rules state in Redis is of another layout; run hub rules --rebuild',
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

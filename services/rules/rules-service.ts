@@ -6,11 +6,9 @@ import { deadLetterId } from '../kafka/dead-letter';
 import type { InboundRecord, OutboundBatch } from '../kafka';
 import type { HubMetrics, Logger } from '../platform';
 import type { TopicCodec } from '../registry';
-import { derivePerson, type Cause, type EmittedSlot, type PolicyResolver, type SlotField } from './derive';
+import { derivePerson, type Cause, type PolicyResolver, type RulesOutput, type SlotField } from './derive';
 import { contributionFact, settlementFact, statusFact, supersedes, type FactField, type StoredFact } from './person-facts';
-import {
-  beginBatch, commitState, loadPersons, outboxOutputs, partitionKeys, type PartitionKeys, type PublishedOutput,
-} from './state-store';
+import { beginBatch, commitState, encodePerson, joinByTopic, loadPersons, outboxOutputs, partitionKeys, type PartitionKeys } from './state-store';
 
 export type InboundTopicId = 'civilAffairsStatus' | 'ruralRevitalizationStatus' | 'hospitalSettlements' | 'taxContributions';
 export type OutputTopicId = 'benefitAdjustments' | 'subsidyCorrections' | 'selfPay' | 'deadLetters';
@@ -70,6 +68,9 @@ function toFact(decoded: Decoded): [FactField, StoredFact, string] {
   }
 }
 
+/** An output of a batch before it is encoded. */
+type PublishedOutput = RulesOutput | { readonly topic: 'deadLetters'; readonly record: DeadLetter };
+
 /** People loaded and derived at a time within a batch (see fold). */
 const personsPerSlice = 1_000;
 
@@ -86,9 +87,8 @@ export function createRulesService(deps: RulesDependencies): RulesService {
       let value: Buffer;
       let key: string;
       if (output.topic === 'deadLetters') {
-        const record = { ...output.record, raw: Buffer.from(String(output.record.raw), 'base64') } as unknown as DeadLetter;
-        value = await deps.encoders.deadLetters.encode(record);
-        key = record.sourceRecordId ?? record.origin;
+        value = await deps.encoders.deadLetters.encode(output.record);
+        key = output.record.sourceRecordId ?? output.record.origin;
       } else {
         value = output.topic === 'benefitAdjustments'
           ? await deps.encoders.benefitAdjustments.encode(output.record)
@@ -97,9 +97,9 @@ export function createRulesService(deps: RulesDependencies): RulesService {
             : await deps.encoders.selfPay.encode(output.record);
         key = output.record.personKey;
       }
-      const list = byTopic.get(output.topic) ?? [];
-      list.push({ key, value });
-      byTopic.set(output.topic, list);
+      const list = byTopic.get(output.topic);
+      if (list === undefined) byTopic.set(output.topic, [{ key, value }]);
+      else list.push({ key, value });
     }
     return [...byTopic.entries()].map(([topic, records]) => ({ topic: deps.topicNames[topic], records }));
   };
@@ -119,7 +119,7 @@ export function createRulesService(deps: RulesDependencies): RulesService {
         eventId: deadLetterId(input), source: 'hub:rules', occurredAt: fields.record?.timestamp ?? at, recordedAt: at, origin,
         sourceTopic: fields.record?.topic ?? null, sourcePartition: fields.record?.partition ?? null, sourceOffset: fields.record?.offset ?? null,
         sourceRecordId: fields.personKey ?? null, errorCode: fields.code, errorMessage: fields.message, field: null,
-        rawFormat: fields.record === undefined ? 'json' : 'avro', raw: raw.toString('base64'),
+        rawFormat: fields.record === undefined ? 'json' : 'avro', raw,
       },
     };
   };
@@ -146,45 +146,40 @@ export function createRulesService(deps: RulesDependencies): RulesService {
       else list.push(value);
     }
     // A batch's people are loaded, folded and derived a slice at a time: what is kept across
-    // slices is only what changed, so a batch's memory does not grow with its people's histories.
-    const persons = new Map<string, { facts: Map<FactField, StoredFact>; emitted: Map<SlotField, EmittedSlot> }>();
+    // slices is only the changed people, encoded, so a batch's memory does not grow with its
+    // people's histories.
+    const persons = new Map<string, Buffer>();
     const problems = new Map<string, number>();
     const at = now();
     const everyone = [...byPerson.keys()];
     for (let from = 0; from < everyone.length; from += personsPerSlice) {
       const slice = everyone.slice(from, from + personsPerSlice);
       const states = await loadPersons(redis, keys, slice);
-      for (const personKey of slice) {
-        const state = states.get(personKey);
-        if (state === undefined) continue;
-        let changed: { facts: Map<FactField, StoredFact>; emitted: Map<SlotField, EmittedSlot> } | undefined;
+      slice.forEach((personKey, i) => {
+        const state = states[i];
+        if (state === undefined) return;
         const causes: Cause[] = [];
         for (const value of byPerson.get(personKey) ?? []) {
           const [field, fact, description] = toFact(value);
           if (!supersedes(fact, state.facts.get(field))) continue;
           state.facts.set(field, fact);
-          changed ??= { facts: new Map(), emitted: new Map() };
-          changed.facts.set(field, fact);
           causes.push({ eventId: value.record.eventId, occurredAt: value.record.occurredAt, description });
         }
-        if (changed === undefined) continue;
-        persons.set(personKey, changed);
+        if (causes.length === 0) return;
         const derivation = derivePerson({ personKey, facts: [...state.facts.values()], emitted: state.emitted, causes, policies: deps.policies, now: at });
-        for (const [slot, value] of derivation.emitted) {
-          if (state.emitted.get(slot)?.eventId !== value.eventId) changed.emitted.set(slot, value);
-        }
         outputs.push(...derivation.outputs);
         // A person-year the hub cannot compute is reported once, not again at each new fact about it.
         for (const problem of derivation.problems) {
           const slot: SlotField = `x:${createHash('sha256').update(`${problem.policyId}\u0000${problem.code}\u0000${problem.message}`).digest('hex').slice(0, 24)}`;
-          if (state.emitted.has(slot) || changed.emitted.has(slot)) continue;
+          if (derivation.emitted.has(slot)) continue;
           deps.logger.debug({ personKey, policyId: problem.policyId, code: problem.code }, problem.message);
           problems.set(problem.code, (problems.get(problem.code) ?? 0) + 1);
           const letter = deadLetter('rules', { code: problem.code, message: problem.message, personKey });
           outputs.push(letter);
-          changed.emitted.set(slot, { eventId: String(letter.record.eventId), values: [] });
+          derivation.emitted.set(slot, { eventId: letter.record.eventId, values: [] });
         }
-      }
+        persons.set(personKey, encodePerson({ facts: state.facts, emitted: derivation.emitted }));
+      });
     }
     // One line per batch, not one per person: each person-year is in the dead letters with its reason.
     if (problems.size > 0) {
@@ -221,13 +216,15 @@ export function createRulesService(deps: RulesDependencies): RulesService {
         if (fresh.length === 0) {
           await redis.unwatch();
           if (done.length > 0) await redis.hdel(keys.outbox, ...done);
-          return mode === 'live' ? encode(replayed) : [];
+          return mode === 'live' ? replayed : [];
         }
-        const { outputs, persons } = await fold(redis, keys, topic, fresh);
-        const write = { keys, topic, lastOffset: end, persons, drop: done, ...(mode === 'live' ? { outputs } : {}) };
+        const folded = await fold(redis, keys, topic, fresh);
+        // Encoded before the commit: the outbox keeps the records as they will be produced.
+        const outputs = mode === 'live' ? await encode(folded.outputs) : undefined;
+        const write = { keys, topic, lastOffset: end, persons: folded.persons, drop: done, ...(outputs === undefined ? {} : { outputs }) };
         if (await commitState(redis, write, true)) {
           deps.metrics?.records.inc({ topic, outcome: 'ok' }, fresh.length);
-          return mode === 'live' ? encode([...replayed, ...outputs]) : [];
+          return outputs === undefined ? [] : joinByTopic([...replayed, ...outputs]);
         }
         if (attempt >= 5) throw new Error(`partition ${partition}: state kept changing under this batch (another instance owns it?)`);
         deps.logger.warn({ partition, topic, attempt }, 'state changed while folding; folding the batch again');

@@ -13,7 +13,7 @@ import { foldDependencies, inboundIds, outputIds } from './fold-dependencies';
 import { createFoldWorkers } from './fold-workers';
 import { createRulesService, type InboundTopicId, type OutputTopicId, type RulesService } from './rules-service';
 import { publishedSlots, slotDifferences, stateSlots } from './slots';
-import { dropAllState, stateNamespace } from './state-store';
+import { checkStateLayout, dropAllState, markStateLayout, stateNamespace } from './state-store';
 
 const defaultOpsPort = 9401;
 
@@ -40,7 +40,8 @@ export interface RulesRuntime {
   /**
    * The live service as `hub rules` runs it: folding on HUB_RULES_WORKERS worker threads, or on
    * this thread when that is 0 or when openRules was given policies in code (the workers load the
-   * policy files). Started; close it after the consumer that feeds it has stopped.
+   * policy files). Started; close it after the consumer that feeds it has stopped. Refuses
+   * (STATE_LAYOUT_CHANGED) state in Redis of another layout than this version keeps.
    */
   liveService(): Promise<LiveRulesService>;
   outputs(): Parameters<typeof publishedSlots>[1];
@@ -62,6 +63,7 @@ export async function openRules(env: Environment, logger: Logger, givenPolicies?
     await kafka.close();
     throw new HubError('CONFIG_INVALID', `the inbound topics must have equal partition counts to keep one person's facts together: ${counts.map(([t, n]) => `${t}=${n}`).join(', ')}`, { catastrophic: true });
   }
+  const partitions = counts[0]?.[1] ?? 0;
   const fold = foldDependencies(config, createRegistryClient(config.schemaRegistryUrl));
   const { redis, topicNames, encoders } = fold;
   const groupId = `${config.topicPrefix}hub-rules`;
@@ -76,6 +78,7 @@ export async function openRules(env: Environment, logger: Logger, givenPolicies?
     inboundTopics: inboundIds.map(name),
     service,
     async liveService() {
+      await checkStateLayout(redis, stateKeys, partitions);
       // Workers read the policy files themselves; policies given in code stay on this thread.
       if (config.rulesWorkers === 0 || givenPolicies !== undefined) return Object.assign(service('live'), { parallel: 1, close: () => Promise.resolve() });
       const workers = createFoldWorkers({
@@ -189,6 +192,7 @@ export async function rebuild(runtime: RulesRuntime, logger: Logger, out: NodeJS
     throw new HubError('USAGE', `${members} 'hub rules' instance(s) are running in group ${runtime.groupId}: stop them before a rebuild`);
   }
   const dropped = await dropAllState(runtime.redis, runtime.namespace);
+  await markStateLayout(runtime.redis, runtime.namespace);
   out.write(`dropped ${dropped} state keys\n`);
   const ends = new Map(await Promise.all(runtime.inboundTopics.map(async (topic) => [topic, await runtime.kafka.endOffsets(topic)] as const)));
   const remaining = new Set<string>();

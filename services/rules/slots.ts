@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { BenefitAdjustment, SelfPayYearToDate, SubsidyCorrection } from '../../schemas';
 import type { HubKafka } from '../kafka';
 import type { TopicCodec } from '../registry';
-import type { EmittedSlot } from './derive';
+import { decodePerson } from './state-store';
 
 
 /**
@@ -30,14 +30,13 @@ export async function stateSlots(redis: Redis, namespace: string): Promise<SlotV
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${namespace}{p*}:person:*`, 'COUNT', 1000);
     cursor = next;
     const pipeline = redis.pipeline();
-    for (const key of keys) pipeline.hgetall(key);
+    for (const key of keys) pipeline.getBuffer(key);
     const replies = (await pipeline.exec()) ?? [];
     keys.forEach((key, i) => {
       const personKey = key.slice(key.lastIndexOf(':person:') + ':person:'.length);
-      const hash = (replies[i]?.[1] ?? {}) as Record<string, string>;
-      for (const [field, value] of Object.entries(hash)) {
-        if (field.startsWith('e:')) slots.set(`${personKey} ${field.slice(2)}`, (JSON.parse(value) as EmittedSlot).values.join(','));
-      }
+      const [error, value] = replies[i] ?? [null, null];
+      if (error !== null) throw error;
+      for (const [slot, emitted] of decodePerson(value as Buffer | null).emitted) slots.set(`${personKey} ${slot}`, emitted.values.join(','));
     });
   } while (cursor !== '0');
   return slots;

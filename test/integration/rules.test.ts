@@ -56,6 +56,43 @@ async function drained(runtime: RulesRuntime): Promise<void> {
 }
 
 describe('the rules service', () => {
+  it('refuses state of an older key layout until a rebuild carries it over', async () => {
+    const prefix = `it-rules-${randomUUID().slice(0, 8)}.`;
+    const runtime = await openRules(hubEnv(prefix), logger);
+    try {
+      // State as the hash-per-person layout left it: applied offsets, and no layout version.
+      await runtime.redis.hset(`${runtime.namespace}{p1}:applied`, runtime.inboundTopics[0] ?? '', '41');
+      await runtime.redis.hset(`${runtime.namespace}{p1}:person:someone`, 'f:s:civil-affairs/DIBAO', '{}');
+      await expect(runtime.liveService()).rejects.toMatchObject({ code: 'STATE_LAYOUT_CHANGED', catastrophic: true });
+      // The old person hash is not read as a person without facts, nor overwritten.
+      expect(await runtime.redis.type(`${runtime.namespace}{p1}:person:someone`)).toBe('hash');
+
+      const out = new Writable({ write(_text: Buffer, _e, done) { done(); } });
+      expect(await rebuild(runtime, logger, out)).toBe(0);
+      expect(await runtime.redis.exists(`${runtime.namespace}{p1}:person:someone`)).toBe(0);
+      const service = await runtime.liveService();
+      await service.close();
+    } finally {
+      await runtime.redis.del(`${runtime.namespace}:layout`);
+      await runtime.close();
+    }
+  }, 120_000);
+
+  it('marks new state with its layout and starts on it again', async () => {
+    const runtime = await openRules(hubEnv(`it-rules-${randomUUID().slice(0, 8)}.`), logger);
+    try {
+      await (await runtime.liveService()).close();
+      expect(await runtime.redis.get(`${runtime.namespace}:layout`)).toMatch(/^\d+$/);
+      await runtime.redis.hset(`${runtime.namespace}{p0}:applied`, runtime.inboundTopics[0] ?? '', '7');
+      await (await runtime.liveService()).close();
+      await runtime.redis.set(`${runtime.namespace}:layout`, '999');
+      await expect(runtime.liveService()).rejects.toMatchObject({ code: 'STATE_LAYOUT_CHANGED' });
+    } finally {
+      await runtime.redis.del(`${runtime.namespace}:layout`, `${runtime.namespace}{p0}:applied`);
+      await runtime.close();
+    }
+  }, 120_000);
+
   it('a DIBAO certification back-dated to March pays the April settlement\'s difference, end to end', async () => {
     const prefix = `it-rules-${randomUUID().slice(0, 8)}.`;
     const env = hubEnv(prefix);
