@@ -137,8 +137,8 @@ export interface HubKafka {
   deleteGroup(groupId: string): Promise<void>;
   /** The end offset (next offset to be written) of every partition of a topic. */
   endOffsets(topic: string): Promise<Map<number, string>>;
-  /** Sets a group's committed offsets (the group must have no active members). */
-  setGroupOffsets(groupId: string, topic: string, offsets: ReadonlyMap<number, string>): Promise<void>;
+  /** Sets a group's committed offsets, per topic and partition, at once (the group must have no active members). */
+  setGroupOffsets(groupId: string, offsets: ReadonlyMap<string, ReadonlyMap<number, string>>): Promise<void>;
   /** How many members a group has right now (0 when it is empty or unknown). */
   groupMemberCount(groupId: string): Promise<number>;
   close(): Promise<void>;
@@ -528,9 +528,34 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
       return new Map((await fetchTopicOffsetsSettled(client, topic)).map((entry) => [entry.partition, entry.high]));
     },
 
-    async setGroupOffsets(groupId, topic, offsets) {
+    async setGroupOffsets(groupId, offsets) {
       const client = await getAdmin();
-      await client.setOffsets({ groupId, topic, partitions: [...offsets].map(([partition, offset]) => ({ partition, offset })) });
+      const { groups } = await client.describeGroups([groupId]);
+      const members = groups[0]?.members.length ?? 0;
+      if (members > 0) throw new HubError('USAGE', `group ${groupId} has ${members} active member(s): its offsets can only be set while it has none`);
+      // One transaction commits every topic's offsets, as the rules service commits its own. The
+      // admin's setOffsets joins the group with a consumer and waits out an empty fetch per topic
+      // (5 s each, a rebuild's longest step on empty topics).
+      const producer = kafka.producer({
+        transactionalId: `${groupId}-set-offsets`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false,
+        retry: { retries: 12, initialRetryTime: 10, maxRetryTime: 2_000 },
+      });
+      await producer.connect();
+      try {
+        const transaction = await producer.transaction();
+        try {
+          await retryConcurrentTransactions(() => transaction.sendOffsets({
+            consumerGroupId: groupId,
+            topics: [...offsets].map(([topic, partitions]) => ({ topic, partitions: [...partitions].map(([partition, offset]) => ({ partition, offset })) })),
+          }));
+          await retryConcurrentTransactions(() => transaction.commit());
+        } catch (error) {
+          await transaction.abort().catch(() => undefined);
+          throw error;
+        }
+      } finally {
+        await producer.disconnect();
+      }
     },
 
     async groupMemberCount(groupId) {

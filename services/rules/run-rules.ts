@@ -223,7 +223,7 @@ export async function rebuild(runtime: RulesRuntime, logger: Logger, out: NodeJS
     });
     consumer.start().catch(reject);
   });
-  for (const [topic, partitions] of ends) await runtime.kafka.setGroupOffsets(runtime.groupId, topic, partitions);
+  await runtime.kafka.setGroupOffsets(runtime.groupId, ends);
   const seconds = (Date.now() - started) / 1000;
   out.write(`folded ${folded} of ${total} inbound records in ${seconds.toFixed(1)} s; group ${runtime.groupId} continues from the end of the topics\n`);
 

@@ -238,8 +238,16 @@ describe('the rules service', () => {
         await waitFor('the group to empty', async () => ((await killRuntime.kafka.groupMemberCount(killRuntime.groupId)) === 0 ? true : undefined), 60_000);
         let report = '';
         const out = new Writable({ write(text: Buffer, _e, done) { report += text.toString(); done(); } });
+        // Without its committed offsets the group would start over from the beginning: the rebuild must hand it on at the end.
+        await killRuntime.kafka.deleteGroup(killRuntime.groupId);
         expect(await rebuild(killRuntime, logger, out)).toBe(0);
         expect(report).toContain('the rebuilt state equals what was published');
+        // The group goes on from the end of every inbound partition, not from where the last instance stopped.
+        for (const topic of killRuntime.inboundTopics) {
+          for (const [partition, end] of await killRuntime.kafka.endOffsets(topic)) {
+            expect(`${topic}/${partition}: ${await killRuntime.kafka.committedOffset(killRuntime.groupId, topic, partition)}`).toBe(`${topic}/${partition}: ${end}`);
+          }
+        }
         expect(slotDifferences(await stateSlots(killRuntime.redis, killRuntime.namespace), inOrder)).toEqual([]);
       } finally {
         await killRuntime.close();
