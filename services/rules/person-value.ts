@@ -112,6 +112,7 @@ interface StoredPerson {
 }
 
 const personType = avro.Type.forSchema(personSchema as avro.Schema);
+let scratch = Buffer.allocUnsafe(64 * 1024);
 
 /** A person's state as stored. */
 export function encodePerson(state: PersonState): Buffer {
@@ -122,7 +123,16 @@ export function encodePerson(state: PersonState): Buffer {
     else stored.contributions.push(fact);
   }
   for (const [slot, value] of state.emitted) stored.emitted.push({ slot, eventId: value.eventId, values: value.values });
-  return personType.toBuffer(stored);
+  // Written into a scratch buffer, then copied out: avsc's toBuffer writes into 1 KiB and writes a
+  // larger value a second time, and a third of the people are larger.
+  let end = personType.encode(stored, scratch, 0);
+  while (end < 0) {
+    scratch = Buffer.allocUnsafe(Math.max(2 * scratch.length, scratch.length - end));
+    end = personType.encode(stored, scratch, 0);
+  }
+  const value = Buffer.allocUnsafe(end);
+  scratch.copy(value, 0, 0, end);
+  return value;
 }
 
 /** A stored person; null (no key) is a person with no facts yet. */
