@@ -75,6 +75,24 @@ describe('the fast Avro encoder beside AvroSerializer', () => {
     expect(String((error as Error).message)).not.toContain('1101051949123100');
   });
 
+  it.each([
+    ['a missing field', { admdvs: undefined }, 'admdvs'],
+    ['null where the schema has no null', { sourceRecordId: null }, 'sourceRecordId'],
+    ['a symbol the enum does not have', { category: 'POOR' }, 'category'],
+    ['a fraction where the schema wants a whole number', { sourceVersion: 1.5 }, 'sourceVersion'],
+    ['a number where the schema wants a string', { validFrom: 20190301 }, 'validFrom'],
+    ['a string in a nullable field\'s place taken by a number', { validTo: 7 }, 'validTo'],
+  ])('refuses %s, naming the field', async (_what, change, field) => {
+    const client = await registryWith(['civilAffairsStatus']);
+    const codec = createTopicCodec(client, 'civilAffairsStatus');
+    const good = await codec.encode(sampleRecords.civilAffairsStatus);
+    const error = await codec.encode({ ...sampleRecords.civilAffairsStatus, ...change } as unknown as typeof sampleRecords.civilAffairsStatus).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'PROCESSING_FAILED' });
+    expect(String((error as Error).message)).toContain(field);
+    // Nothing of the refused record is left behind for the next one.
+    expect((await codec.encode(sampleRecords.civilAffairsStatus)).equals(good)).toBe(true);
+  });
+
   it('fails as AvroSerializer does when the subject has no schema', async () => {
     const client = await registryWith([]);
     const fast = await createTopicCodec(client, 'hospitalSettlements').encode(sampleRecords.hospitalSettlements).catch((e: unknown) => e);
