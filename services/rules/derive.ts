@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BenefitAdjustment, SelfPayYearToDate, SubsidyCorrection } from '../../schemas';
-import { computeSubsidy, computeYear, type Policy, type SettlementResult } from '../policy';
+import { computeSubsidy, computeYear, resolvePopulation, type InsuredType, type Policy, type SettlementResult } from '../policy';
 import {
   engineContributions, engineSettlements, engineStatuses, type StoredContribution, type StoredFact, type StoredSettlement,
 } from './person-facts';
@@ -100,6 +100,38 @@ function personYears(facts: readonly StoredFact[], policies: PolicyResolver, pro
   return [...years.values()].sort((a, b) => a.policy.id.localeCompare(b.policy.id));
 }
 
+/** Why a policy cannot compute a year for an insured type; null when it covers the type. */
+const coverage = new WeakMap<Policy, Map<InsuredType, PersonYearProblem | null>>();
+
+/**
+ * Whether a policy covers an insured type (the resident policies do not cover employees), asked of
+ * the engine once per policy and type. The engine answers "not covered" by throwing, before it looks
+ * at any settlement, and an exception per fold of every such person was as dear as deriving a covered one.
+ */
+function coverageProblem(policy: Policy, insuredType: InsuredType): PersonYearProblem | null {
+  let byType = coverage.get(policy);
+  if (byType === undefined) {
+    byType = new Map();
+    coverage.set(policy, byType);
+  }
+  let problem = byType.get(insuredType);
+  if (problem === undefined) {
+    try {
+      resolvePopulation(policy, { insuredType });
+      problem = null;
+    } catch (error) {
+      problem = yearProblem(policy, error);
+    }
+    byType.set(insuredType, problem);
+  }
+  return problem;
+}
+
+function yearProblem(policy: Policy, error: unknown): PersonYearProblem {
+  const code = (error as { code?: unknown }).code;
+  return { policyId: policy.id, code: typeof code === 'string' ? code : 'PROCESSING_FAILED', message: error instanceof Error ? error.message : String(error) };
+}
+
 export function derivePerson(options: {
   personKey: string;
   facts: readonly StoredFact[];
@@ -123,6 +155,11 @@ export function derivePerson(options: {
     const benefitYear = Number(policy.benefitYear.start.slice(0, 4));
     const stored = new Map(year.settlements.map((s) => [s.key, s]));
     const insuredType = [...year.settlements, ...year.contributions].sort((a, b) => (a.kind === 'settlement' ? a.setlTime : 0) - (b.kind === 'settlement' ? b.setlTime : 0)).at(-1)?.insuredType ?? 'RESIDENT';
+    const uncovered = coverageProblem(policy, insuredType);
+    if (uncovered !== null) {
+      problems.push(uncovered);
+      continue;
+    }
     try {
       const result = computeYear(policy, { insuredType, statuses, settlements: engineSettlements(year.settlements) });
       for (const settlement of result.settlements) {
@@ -177,8 +214,7 @@ export function derivePerson(options: {
         emitted.set(slot, { eventId, values });
       }
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      problems.push({ policyId: policy.id, code: typeof code === 'string' ? code : 'PROCESSING_FAILED', message: error instanceof Error ? error.message : String(error) });
+      problems.push(yearProblem(policy, error));
     }
   }
   return { outputs, emitted, problems };

@@ -66,4 +66,16 @@ describe('deriving a person\'s outputs', () => {
     expect(outputs).toEqual([]);
     expect(problems).toEqual([{ policyId: '', code: 'POLICY_NOT_FOUND', message: 'no policy for division 110105 on 2019-04-02 (settlement H610400001/S1)' }]);
   });
+
+  it('reports an employee under a residents\' policy with the engine\'s own words, each time it is derived', () => {
+    const employee: StoredSettlement = { ...april, insuredType: 'EMPLOYEE' };
+    const expected = { policyId: 'xianyang-2019', code: 'INPUT_INVALID', message: 'insuredType: EMPLOYEE is not covered by policy xianyang-2019 (populations: RESIDENT)' };
+    for (let i = 0; i < 2; i += 1) {
+      const { outputs, problems } = derive([employee, dibaoFromMarch]);
+      expect(outputs).toEqual([]);
+      expect(problems).toEqual([expected]);
+    }
+    // A resident in the same region is still computed.
+    expect(derive([april]).problems).toEqual([]);
+  });
 });
