@@ -23,6 +23,7 @@ export { decodePerson, encodePerson, type PersonState } from './person-value';
  *
  * Redis is a cache of what Kafka holds: `hub rules --rebuild` drops it and folds the topics again.
  */
+
 /**
  * The version of the key layout above. A service finding state of another layout (or state without
  * a version: the hash-per-person layout before it) refuses to start and asks for a rebuild, rather
@@ -54,8 +55,12 @@ const layoutKey = (namespace: string): string => `${namespace}:layout`;
 export async function checkStateLayout(redis: Redis, namespace: string, partitions: number): Promise<void> {
   const found = await redis.get(layoutKey(namespace));
   if (found === stateLayout) return;
-  const applied = Array.from({ length: partitions }, (_, n) => partitionKeys(namespace, n).applied);
-  if (found === null && (partitions === 0 || await redis.exists(...applied) === 0)) {
+  // One EXISTS per key: the partitions' keys lie in different slots of a Redis Cluster.
+  const pipeline = redis.pipeline();
+  for (let n = 0; n < partitions; n += 1) pipeline.exists(partitionKeys(namespace, n).applied);
+  const replies = (await pipeline.exec()) ?? [];
+  const anyState = replies.some(([error, count]) => { if (error !== null) throw error; return count !== 0; });
+  if (found === null && !anyState) {
     await redis.set(layoutKey(namespace), stateLayout);
     return;
   }
