@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { coPartitionedAssigner } from './co-partitioned-assigner';
-import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer, type Producer, type IHeaders, type KafkaMessage, type LogEntry } from 'kafkajs';
+import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer, type Producer, type Transaction, type IHeaders, type KafkaMessage, type LogEntry } from 'kafkajs';
 import { HubError, describeError, type Logger } from '../platform';
 
 /**
@@ -197,6 +197,18 @@ async function retryConcurrentTransactions<T>(step: () => Promise<T>): Promise<T
   }
 }
 
+/** Runs `steps` in one transaction of `producer` and commits it; aborts it when a step or the commit fails. */
+async function inTransaction(producer: Producer, steps: (transaction: Transaction) => Promise<void>): Promise<void> {
+  const transaction = await producer.transaction();
+  try {
+    await steps(transaction);
+    await retryConcurrentTransactions(() => transaction.commit());
+  } catch (error) {
+    await transaction.abort().catch(() => undefined);
+    throw error;
+  }
+}
+
 /**
  * A batch's outputs as produce requests: all topics in one request, split so that no request (and
  * so no partition's record batch) comes near the broker's 1 MiB message.max.bytes; a large input
@@ -257,6 +269,17 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
     logLevel: KafkaLogLevel.WARN,
     logCreator: kafkaLogger(logger),
     retry: { retries: 8, initialRetryTime: 200 },
+  });
+  const transactionalProducer = (transactionalId: string): Producer => kafka.producer({
+    transactionalId,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    // A transaction begun right after the previous one's commit is often answered
+    // CONCURRENT_TRANSACTIONS while the broker writes the markers (a few ms); the client-wide
+    // 200 ms first back-off made that wait the largest part of a record's latency.
+    retry: { retries: 12, initialRetryTime: 10, maxRetryTime: 2_000 },
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
   });
   let admin: Admin | undefined;
   const getAdmin = async (): Promise<Admin> => {
@@ -378,17 +401,7 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
       const producerFor = async (partition: number): Promise<Producer> => {
         let producer = producers.get(partition);
         if (producer === undefined) {
-          producer = kafka.producer({
-            transactionalId: `${options.transactionalIdPrefix}-p${partition}`,
-            createPartitioner: Partitioners.DefaultPartitioner,
-            // A transaction begun right after the previous one's commit is often answered
-            // CONCURRENT_TRANSACTIONS while the broker writes the markers (a few ms); the client-wide
-            // 200 ms first back-off made that wait the largest part of a record's latency.
-            retry: { retries: 12, initialRetryTime: 10, maxRetryTime: 2_000 },
-            idempotent: true,
-            maxInFlightRequests: 1,
-            allowAutoTopicCreation: false,
-          });
+          producer = transactionalProducer(`${options.transactionalIdPrefix}-p${partition}`);
           await producer.connect();
           producers.set(partition, producer);
         }
@@ -412,19 +425,18 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
       const transact = async (batch: { topic: string; partition: number }, records: readonly InboundRecord[], context: BatchContext): Promise<void> => {
         const outputs = await options.handleBatch(records, context);
         const producer = await producerFor(batch.partition);
-        const transaction = await producer.transaction();
         try {
-          for (const topicMessages of produceRequests(outputs)) {
-            await retryConcurrentTransactions(() => transaction.sendBatch({ acks: -1, topicMessages }));
-          }
-          await retryConcurrentTransactions(() => transaction.sendOffsets({
-            consumerGroupId: options.groupId,
-            topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset(records) }] }],
-          }));
-          await retryConcurrentTransactions(() => transaction.commit());
+          await inTransaction(producer, async (transaction) => {
+            for (const topicMessages of produceRequests(outputs)) {
+              await retryConcurrentTransactions(() => transaction.sendBatch({ acks: -1, topicMessages }));
+            }
+            await retryConcurrentTransactions(() => transaction.sendOffsets({
+              consumerGroupId: options.groupId,
+              topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset(records) }] }],
+            }));
+          });
         } catch (error) {
-          logger.warn({ err: error, topic: batch.topic, partition: batch.partition }, 'transaction failed; aborting it, the batch will be retried');
-          await transaction.abort().catch(() => undefined);
+          logger.warn({ err: error, topic: batch.topic, partition: batch.partition }, 'transaction failed and was aborted; the batch will be retried');
           throw error;
         }
       };
@@ -536,23 +548,13 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
       // One transaction commits every topic's offsets, as the rules service commits its own. The
       // admin's setOffsets joins the group with a consumer and waits out an empty fetch per topic
       // (5 s each, a rebuild's longest step on empty topics).
-      const producer = kafka.producer({
-        transactionalId: `${groupId}-set-offsets`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false,
-        retry: { retries: 12, initialRetryTime: 10, maxRetryTime: 2_000 },
-      });
+      const producer = transactionalProducer(`${groupId}-set-offsets`);
       await producer.connect();
       try {
-        const transaction = await producer.transaction();
-        try {
-          await retryConcurrentTransactions(() => transaction.sendOffsets({
-            consumerGroupId: groupId,
-            topics: [...offsets].map(([topic, partitions]) => ({ topic, partitions: [...partitions].map(([partition, offset]) => ({ partition, offset })) })),
-          }));
-          await retryConcurrentTransactions(() => transaction.commit());
-        } catch (error) {
-          await transaction.abort().catch(() => undefined);
-          throw error;
-        }
+        await inTransaction(producer, (transaction) => retryConcurrentTransactions(() => transaction.sendOffsets({
+          consumerGroupId: groupId,
+          topics: [...offsets].map(([topic, partitions]) => ({ topic, partitions: [...partitions].map(([partition, offset]) => ({ partition, offset })) })),
+        })));
       } finally {
         await producer.disconnect();
       }
