@@ -21,86 +21,57 @@ const nullableString = ['null', 'string'];
 /** A one-symbol enum: says which fact type a record is, in no bytes of its own beyond one. */
 const kind = (name: string, symbol: string) => ({ name: 'kind', type: { type: 'enum', name, symbols: [symbol] } });
 
+/** A field holding a list of records of one type. */
+const listOf = (name: string, recordName: string, fields: readonly object[]) => ({ name, type: { type: 'array', items: { type: 'record', name: recordName, fields } } });
+
 const personSchema = {
   type: 'record',
   name: 'RulesPerson',
   namespace: 'hub.rules.state',
   fields: [
-    {
-      name: 'statuses',
-      type: {
-        type: 'array',
-        items: {
-          type: 'record', name: 'Status', fields: [
-            // The field a status is kept under names its source record, which the fact itself does not carry.
-            { name: 'field', type: 'string' },
-            kind('StatusKind', 'status'),
-            { name: 'eventId', type: 'string' },
-            { name: 'version', type: 'long' },
-            { name: 'category', type: 'string' },
-            { name: 'action', type: 'string' },
-            { name: 'from', type: 'string' },
-            { name: 'to', type: nullableString },
-          ],
-        },
-      },
-    },
-    {
-      name: 'settlements',
-      type: {
-        type: 'array',
-        items: {
-          type: 'record', name: 'Settlement', fields: [
-            kind('SettlementKind', 'settlement'),
-            { name: 'eventId', type: 'string' },
-            { name: 'key', type: 'string' },
-            { name: 'reversesKey', type: nullableString },
-            { name: 'fixmedinsCode', type: 'string' },
-            { name: 'setlId', type: 'string' },
-            { name: 'admdvs', type: 'string' },
-            { name: 'insuredType', type: 'string' },
-            { name: 'medType', type: 'string' },
-            { name: 'settledAt', type: 'string' },
-            ...['setlTime', 'totalFen', 'fullOwnPayFen', 'overLimitFen', 'preSelfPayFen', 'policyScopeFen', 'basicPaidFen', 'settledCriticalIllnessFen', 'settledAssistanceFen']
-              .map((name) => ({ name, type: 'long' })),
-          ],
-        },
-      },
-    },
-    {
-      name: 'contributions',
-      type: {
-        type: 'array',
-        items: {
-          type: 'record', name: 'Contribution', fields: [
-            kind('ContributionKind', 'contribution'),
-            { name: 'eventId', type: 'string' },
-            { name: 'version', type: 'long' },
-            { name: 'key', type: 'string' },
-            { name: 'admdvs', type: 'string' },
-            { name: 'insuranceYear', type: 'int' },
-            { name: 'insuredType', type: 'string' },
-            { name: 'refund', type: 'boolean' },
-            { name: 'contributionDueFen', type: 'long' },
-            { name: 'subsidisedFen', type: 'long' },
-            { name: 'paidAt', type: 'string' },
-          ],
-        },
-      },
-    },
-    {
-      name: 'emitted',
-      type: {
-        type: 'array',
-        items: {
-          type: 'record', name: 'Emitted', fields: [
-            { name: 'slot', type: 'string' },
-            { name: 'eventId', type: 'string' },
-            { name: 'values', type: { type: 'array', items: 'long' } },
-          ],
-        },
-      },
-    },
+    listOf('statuses', 'Status', [
+      // The field a status is kept under names its source record, which the fact itself does not carry.
+      { name: 'field', type: 'string' },
+      kind('StatusKind', 'status'),
+      { name: 'eventId', type: 'string' },
+      { name: 'version', type: 'long' },
+      { name: 'category', type: 'string' },
+      { name: 'action', type: 'string' },
+      { name: 'from', type: 'string' },
+      { name: 'to', type: nullableString },
+    ]),
+    listOf('settlements', 'Settlement', [
+      kind('SettlementKind', 'settlement'),
+      { name: 'eventId', type: 'string' },
+      { name: 'key', type: 'string' },
+      { name: 'reversesKey', type: nullableString },
+      { name: 'fixmedinsCode', type: 'string' },
+      { name: 'setlId', type: 'string' },
+      { name: 'admdvs', type: 'string' },
+      { name: 'insuredType', type: 'string' },
+      { name: 'medType', type: 'string' },
+      { name: 'settledAt', type: 'string' },
+      ...['setlTime', 'totalFen', 'fullOwnPayFen', 'overLimitFen', 'preSelfPayFen', 'policyScopeFen', 'basicPaidFen', 'settledCriticalIllnessFen', 'settledAssistanceFen']
+        .map((name) => ({ name, type: 'long' })),
+    ]),
+    listOf('contributions', 'Contribution', [
+      kind('ContributionKind', 'contribution'),
+      { name: 'eventId', type: 'string' },
+      { name: 'version', type: 'long' },
+      { name: 'key', type: 'string' },
+      { name: 'admdvs', type: 'string' },
+      { name: 'insuranceYear', type: 'int' },
+      { name: 'insuredType', type: 'string' },
+      { name: 'refund', type: 'boolean' },
+      { name: 'contributionDueFen', type: 'long' },
+      { name: 'subsidisedFen', type: 'long' },
+      { name: 'paidAt', type: 'string' },
+    ]),
+    listOf('emitted', 'Emitted', [
+      { name: 'slot', type: 'string' },
+      { name: 'eventId', type: 'string' },
+      { name: 'values', type: { type: 'array', items: 'long' } },
+    ]),
   ],
 };
 

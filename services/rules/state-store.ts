@@ -61,7 +61,7 @@ export async function checkStateLayout(redis: Redis, namespace: string, partitio
   const replies = (await pipeline.exec()) ?? [];
   const anyState = replies.some(([error, count]) => { if (error !== null) throw error; return count !== 0; });
   if (found === null && !anyState) {
-    await redis.set(layoutKey(namespace), stateLayout);
+    await markStateLayout(redis, namespace);
     return;
   }
   throw new HubError(
