@@ -14,18 +14,21 @@ export interface MemoryIntake {
   readonly batches: IntakeItem[][];
 }
 
-export function memoryIntake(agency: AgencyDefinition, now = Date.parse('2026-06-01T10:00:00+08:00')): MemoryIntake {
-  const published: TopicRecords[InboundTopicId][] = [];
-  const deadLetters: DeadLetterInput[] = [];
-  const batches: IntakeItem[][] = [];
-  const seen = new Map<string, string>();
-  const seenFacts: SeenFacts = {
+/** The duplicate check's store over a map of event id to content hash; the first hash of an id stays, as in Redis. */
+export function memorySeenFacts(seen: Map<string, string>): SeenFacts {
+  return {
     lookup: (ids) => Promise.resolve(ids.map((id) => seen.get(id))),
     remember: (entries) => {
       for (const entry of entries) if (!seen.has(entry.eventId)) seen.set(entry.eventId, entry.contentHash);
       return Promise.resolve();
     },
   };
+}
+
+export function memoryIntake(agency: AgencyDefinition, now = Date.parse('2026-06-01T10:00:00+08:00')): MemoryIntake {
+  const published: TopicRecords[InboundTopicId][] = [];
+  const deadLetters: DeadLetterInput[] = [];
+  const batches: IntakeItem[][] = [];
   const inner = createIntake({
     agency,
     secrets: { personKeySecret: randomBytes(32), idEncryptionKey: randomBytes(32) },
@@ -36,7 +39,7 @@ export function memoryIntake(agency: AgencyDefinition, now = Date.parse('2026-06
       decode: () => Promise.reject(new Error('not used')),
     },
     deadLetters: { write: (letters) => { deadLetters.push(...letters); return Promise.resolve(); } },
-    seen: seenFacts,
+    seen: memorySeenFacts(new Map()),
     now: () => now,
   });
   return {

@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { hospitals } from '../../../connectors';
-import { createIntake, importFile, type Intake, type SeenFacts } from '../../../connectors/intake';
+import { createIntake, importFile, type Intake } from '../../../connectors/intake';
 import { avroType, schemaText, topics } from '../../../schemas';
 import { decryptNationalId } from '../../../services/identity';
 import type { DeadLetterInput } from '../../../services/kafka';
+import { memorySeenFacts } from './memory-intake';
 
 /**
  * A file import prepares its batches in a worker thread when the intake offers `offload`; the
@@ -30,13 +31,7 @@ function world(offloaded: boolean, writerSchema = () => Promise.resolve({ id: sc
   const sent: { key: string; value: Buffer }[] = [];
   const seen = new Map<string, string>();
   const deadLetters: DeadLetterInput[] = [];
-  const seenFacts: SeenFacts = {
-    lookup: (ids) => Promise.resolve(ids.map((id) => seen.get(id))),
-    remember: (entries) => {
-      for (const entry of entries) if (!seen.has(entry.eventId)) seen.set(entry.eventId, entry.contentHash);
-      return Promise.resolve();
-    },
-  };
+  const seenFacts = memorySeenFacts(seen);
   const intake = createIntake({
     agency: hospitals,
     secrets,
