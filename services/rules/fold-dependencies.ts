@@ -9,6 +9,11 @@ import type { InboundTopicId, OutputTopicId } from './rules-service';
 export const inboundIds: readonly InboundTopicId[] = ['civilAffairsStatus', 'ruralRevitalizationStatus', 'hospitalSettlements', 'taxContributions'];
 export const outputIds: readonly OutputTopicId[] = ['benefitAdjustments', 'subsidyCorrections', 'selfPay', 'deadLetters'];
 
+/** The full name (prefix included) of each topic the rules service reads or writes. */
+export function rulesTopicNames(topicPrefix: string): Readonly<Record<InboundTopicId | OutputTopicId, string>> {
+  return Object.fromEntries([...inboundIds, ...outputIds].map((id) => [id, `${topicPrefix}${topics[id].name}`])) as Record<InboundTopicId | OutputTopicId, string>;
+}
+
 /**
  * What folding facts needs apart from Kafka: Redis connections, the topics' codecs and full names.
  * The main thread (in-process folding, rebuilds) and each fold worker make their own.
@@ -29,9 +34,7 @@ export interface FoldDependencies {
 export function foldDependencies(config: Pick<HubConfig, 'topicPrefix' | 'redisUrl'>, registry: RegistryClient): FoldDependencies {
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 5 });
   const partitionConnections = new Map<number, Redis>();
-  const topicNames = Object.fromEntries(
-    [...inboundIds, ...outputIds].map((id) => [id, `${config.topicPrefix}${topics[id].name}`]),
-  ) as Record<InboundTopicId | OutputTopicId, string>;
+  const topicNames = rulesTopicNames(config.topicPrefix);
   return {
     redis,
     redisFor(partition) {

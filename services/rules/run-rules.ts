@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { topics } from '../../schemas';
 import { connectKafka, type HubKafka, type TransactionalConsumerOptions } from '../kafka';
 import {
   HubError, createLifecycle, createLogger, createMetrics, loadConfig, startOpsServer, type Environment, type Logger, type RoleMain,
@@ -9,9 +8,9 @@ import { factTopicConfig } from '../../connectors/intake';
 import { createRegistryClient } from '../registry';
 import type { PolicyResolver } from './derive';
 import { filePolicyResolver } from './policy-resolver';
-import { foldDependencies, inboundIds, outputIds } from './fold-dependencies';
+import { foldDependencies, inboundIds, outputIds, rulesTopicNames } from './fold-dependencies';
 import { createFoldWorkers } from './fold-workers';
-import { createRulesService, type InboundTopicId, type OutputTopicId, type RulesService } from './rules-service';
+import { createRulesService, type RulesService } from './rules-service';
 import { publishedSlots, slotDifferences, stateSlots } from './slots';
 import { checkStateLayout, dropAllState, markStateLayout, stateNamespace } from './state-store';
 
@@ -56,16 +55,16 @@ export async function openRules(env: Environment, logger: Logger, givenPolicies?
     brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-rules`, topicPrefix: config.topicPrefix,
     partitions: config.topicPartitions, replication: config.topicReplication, sessionTimeoutMs: config.kafkaSessionTimeoutMs,
   }, logger);
-  const name = (id: InboundTopicId | OutputTopicId): string => kafka.topicName(topics[id].name);
-  await kafka.ensureTopics([...inboundIds, ...outputIds].map((id) => ({ name: name(id), config: factTopicConfig })));
-  const counts = await Promise.all(inboundIds.map(async (id) => [name(id), (await kafka.endOffsets(name(id))).size] as const));
+  const topicNames = rulesTopicNames(config.topicPrefix);
+  await kafka.ensureTopics([...inboundIds, ...outputIds].map((id) => ({ name: topicNames[id], config: factTopicConfig })));
+  const counts = await Promise.all(inboundIds.map(async (id) => [topicNames[id], (await kafka.endOffsets(topicNames[id])).size] as const));
   if (new Set(counts.map(([, n]) => n)).size !== 1) {
     await kafka.close();
     throw new HubError('CONFIG_INVALID', `the inbound topics must have equal partition counts to keep one person's facts together: ${counts.map(([t, n]) => `${t}=${n}`).join(', ')}`, { catastrophic: true });
   }
   const partitions = counts[0]?.[1] ?? 0;
   const fold = foldDependencies(config, createRegistryClient(config.schemaRegistryUrl));
-  const { redis, topicNames, encoders } = fold;
+  const { redis, encoders } = fold;
   const groupId = `${config.topicPrefix}hub-rules`;
   const stateKeys = stateNamespace(config.topicPrefix);
   const committedOffset = (topic: string, partition: number): Promise<bigint> => kafka.committedOffset(groupId, topic, partition);
@@ -75,7 +74,7 @@ export async function openRules(env: Environment, logger: Logger, givenPolicies?
   return {
     kafka, redis, groupId,
     namespace: stateKeys,
-    inboundTopics: inboundIds.map(name),
+    inboundTopics: inboundIds.map((id) => topicNames[id]),
     service,
     async liveService() {
       await checkStateLayout(redis, stateKeys, partitions);
