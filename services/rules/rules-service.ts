@@ -224,7 +224,9 @@ export function createRulesService(deps: RulesDependencies): RulesService {
         const write = { keys, topic, lastOffset: end, persons: folded.persons, drop: done, ...(outputs === undefined ? {} : { outputs }) };
         if (await commitState(redis, write, true)) {
           deps.metrics?.records.inc({ topic, outcome: 'ok' }, fresh.length);
-          return outputs === undefined ? [] : joinByTopic([...replayed, ...outputs]);
+          if (outputs === undefined) return [];
+          // Almost always nothing is replayed; the outputs are already one entry per topic.
+          return replayed.length === 0 ? outputs : joinByTopic([...replayed, ...outputs]);
         }
         if (attempt >= 5) throw new Error(`partition ${partition}: state kept changing under this batch (another instance owns it?)`);
         deps.logger.warn({ partition, topic, attempt }, 'state changed while folding; folding the batch again');
