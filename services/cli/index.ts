@@ -46,6 +46,10 @@ const roles: Readonly<Record<string, Role>> = {
     summary: '[--people N] [--region POLICY_ID]: run the hub end to end on a synthetic region',
     load: () => import('../demo').then((m) => m.runDemo),
   },
+  tail: {
+    summary: 'TOPIC [--follow] [--key PERSON_KEY] [--last N]: print a topic\'s records decoded, one JSON object a line',
+    load: () => import('../tail').then((m) => m.runTail),
+  },
   bench: { summary: 'engine | …: benchmarks that print their figures', load: () => import('../../bench').then((m) => m.runBench) },
   config: { summary: '[check]: every configuration key with its default; check validates the environment', load: () => Promise.resolve(runConfig) },
 };
