@@ -36,7 +36,10 @@ const roles: Readonly<Record<string, Role>> = {
     load: () => import('../rules').then((m) => m.runRules),
   },
   warnings: { summary: 'the quarterly warnings service' },
-  desk: { summary: 'the warning desk (web page and API)' },
+  desk: {
+    summary: '[users add|list|disable]: the warning desk (预警台): page, JSON API and its read model in PostgreSQL',
+    load: () => import('../desk').then((m) => m.runDesk),
+  },
   calc: { summary: '--policy ID [--input FILE]: compute one person-year as JSON', load: () => import('../policy').then((m) => m.runCalc) },
   simulate: {
     summary: '--people N --region ID --out DIR [--year Y] [--seed S] [--bad-rate R]: generate a synthetic region\'s agency feeds',

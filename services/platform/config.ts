@@ -148,6 +148,17 @@ export const configSpec = {
     doc: 'PEM certificate chain: with HUB_TLS_KEY_FILE, a connector serves HTTPS itself (empty: plain HTTP behind a TLS proxy)',
   }),
   tlsKeyFile: key({ env: 'HUB_TLS_KEY_FILE', fallback: '', parse: (raw: string) => raw.trim(), doc: 'PEM private key of HUB_TLS_CERT_FILE' }),
+  deskPort: key({ env: 'HUB_DESK_PORT', fallback: '8201', parse: parseInteger(0, 65535), doc: 'port of the warning desk (page and JSON API); 0: any free port' }),
+  deskHost: key({ env: 'HUB_DESK_HOST', fallback: '127.0.0.1', parse: parseString, doc: 'address the warning desk listens on' }),
+  deskDatabase: key({
+    env: 'HUB_DESK_DATABASE', fallback: 'hub_desk', parse: parseString,
+    doc: 'the warning desk\'s database on the HUB_POSTGRES_URL server (created at start-up when missing)',
+  }),
+  deskSessionMinutes: key({ env: 'HUB_DESK_SESSION_MINUTES', fallback: '30', parse: parseInteger(1, 24 * 60), doc: 'how long a desk login lasts' }),
+  deskSecureCookie: key({
+    env: 'HUB_DESK_SECURE_COOKIE', fallback: 'true', parse: parseOneOf(['true', 'false'] as const),
+    doc: 'mark the desk\'s session cookie Secure (false only for plain HTTP off localhost, which a bureau should not run)',
+  }),
   stateDir: key({ env: 'HUB_STATE_DIR', fallback: '.hub', parse: parseString, doc: 'where the local stack keeps its data, logs and generated secrets' }),
 } as const;
 

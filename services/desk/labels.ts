@@ -1,0 +1,36 @@
+/**
+ * Chinese labels of the codes the topics carry. The page and the XLSX exports take them from here
+ * (the page through GET /api/meta), so a label is written once.
+ */
+export const categoryLabels: Readonly<Record<string, string>> = {
+  TEKUN: '特困人员', DIBAO: '低保对象', DIBAO_EDGE: '低保边缘家庭成员', ORPHAN: '孤儿', ILLNESS_POVERTY: '因病致贫重病患者',
+  RELAPSED_POVERTY: '返贫致贫人口', MONITORED: '防止返贫监测对象', LIFTED: '脱贫人口', POOR_REGISTERED: '建档立卡贫困人口', NONE: '无身份类别',
+};
+export const reasonLabels: Readonly<Record<string, string>> = {
+  ALWAYS_REPORTED_CATEGORY: '身份类别必报', SELF_PAY_OVER_THRESHOLD: '个人自付超过阈值',
+};
+export const agencyLabels: Readonly<Record<string, string>> = { CIVIL_AFFAIRS: '民政部门', RURAL_REVITALIZATION: '乡村振兴部门' };
+export const deliveryLabels: Readonly<Record<string, string>> = {
+  PENDING: '待送达', DELIVERED: '已送达', FAILED: '送达失败', ACKNOWLEDGED: '已签收', DEAD: '已放弃（多次失败）',
+};
+export const followUpLabels: Readonly<Record<string, string>> = { NONE: '未跟进', STARTED: '跟进中', CLOSED: '已办结' };
+/** A policy is a region's rules from a year on; the desk's "region" is the policy. */
+export const regionLabels: Readonly<Record<string, string>> = {
+  'wenzhou-2019': '温州市', 'jiangxi-2025': '江西省', 'tibet-2016': '西藏自治区', 'xianyang-2019': '咸阳市', 'anhui-huangshan-2022': '黄山市',
+};
+export const fundLabels: Readonly<Record<string, string>> = {
+  CRITICAL_ILLNESS: '大病保险承办机构', MEDICAL_ASSISTANCE: '医疗救助基金', TAX_BUREAU: '税务部门（参保资助）',
+};
+export const statusActionLabels: Readonly<Record<string, string>> = { CERTIFY: '认定', REVOKE: '撤销', RISK_ELIMINATED: '风险消除' };
+
+export const label = (table: Readonly<Record<string, string>>, code: string): string => table[code] ?? code;
+
+/** Fen as yuan with two decimals and thousands separators: 1234567 -> "12,345.67". Integer arithmetic, no float rounding. */
+export function formatFen(fen: number | bigint): string {
+  const value = BigInt(fen);
+  const negative = value < 0n;
+  const abs = negative ? -value : value;
+  const yuan = (abs / 100n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  const cents = (abs % 100n).toString().padStart(2, '0');
+  return `${negative ? '-' : ''}${yuan}.${cents}`;
+}

@@ -1,0 +1,100 @@
+import { connectKafka } from '../kafka';
+import { HubError, createLifecycle, createLogger, createMetrics, loadConfig, type Environment, type Logger, type RoleMain } from '../platform';
+import { createRegistryClient } from '../registry';
+import { createPool, databaseUrl, ensureDatabase, type DeskPool } from './db';
+import type { DeliveryRetrier } from './delivery-health';
+import { migrate } from './migrations';
+import { createReadModelConsumer, type ReadModelConsumer } from './read-model-consumer';
+import { buildDeskServer } from './server';
+import { runUsers } from './users-command';
+
+const configKeys = [
+  'kafkaBrokers', 'kafkaClientId', 'kafkaSessionTimeoutMs', 'topicPrefix', 'topicPartitions', 'topicReplication', 'schemaRegistryUrl',
+  'postgresUrl', 'idEncryptionKey', 'logLevel', 'shutdownGraceMs', 'deskPort', 'deskHost', 'deskDatabase', 'deskSessionMinutes', 'deskSecureCookie',
+] as const;
+
+/** A running desk: its HTTP address, its database and its consumer. */
+export interface RunningDesk {
+  readonly url: string;
+  readonly pool: DeskPool;
+  readonly consumer: ReadModelConsumer;
+  stop(): Promise<void>;
+}
+
+/** Opens the desk's database, applying the migrations (the users command and the desk share this). */
+export async function openDeskDatabase(env: Environment): Promise<DeskPool> {
+  const config = loadConfig(env, ['postgresUrl', 'deskDatabase']);
+  await ensureDatabase(config.postgresUrl, config.deskDatabase);
+  const pool = createPool(databaseUrl(config.postgresUrl, config.deskDatabase));
+  try {
+    await migrate(pool);
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  return pool;
+}
+
+/** Starts the desk in this process: migrations, the read-model consumer and the HTTP server. */
+export async function startDesk(env: Environment, logger: Logger, options: { retrier?: DeliveryRetrier } = {}): Promise<RunningDesk> {
+  const config = loadConfig(env, configKeys);
+  const pool = await openDeskDatabase(env);
+  const kafka = connectKafka({
+    brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-desk`, topicPrefix: config.topicPrefix,
+    partitions: config.topicPartitions, replication: config.topicReplication, sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+  }, logger);
+  const metrics = createMetrics('desk');
+  let consumer: ReadModelConsumer | undefined;
+  try {
+    consumer = await createReadModelConsumer({
+      kafka, registry: createRegistryClient(config.schemaRegistryUrl), pool, topicPrefix: config.topicPrefix, logger,
+      onApplied: (topic, count) => { metrics.records.inc({ topic, outcome: 'ok' }, count); },
+    });
+    await consumer.start();
+    const app = await buildDeskServer({
+      pool, logger, idEncryptionKey: config.idEncryptionKey, sessionMinutes: config.deskSessionMinutes,
+      secureCookie: config.deskSecureCookie === 'true', ...(options.retrier === undefined ? {} : { retrier: options.retrier }),
+    });
+    app.get('/healthz', () => ({ ok: true }));
+    app.get('/readyz', async (_request, reply) => {
+      const db = await pool.query('select 1').then(() => 'ok', (e: unknown) => String(e));
+      return reply.code(db === 'ok' ? 200 : 503).send({ ok: db === 'ok', checks: { postgres: db } });
+    });
+    app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+    const address = await app.listen({ port: config.deskPort, host: config.deskHost });
+    const running = consumer;
+    return {
+      url: address, pool, consumer: running,
+      async stop() {
+        await app.close();
+        await running.stop();
+        await kafka.close();
+        await pool.end();
+      },
+    };
+  } catch (error) {
+    await consumer?.stop().catch(() => undefined);
+    await kafka.close().catch(() => undefined);
+    await pool.end();
+    throw error;
+  }
+}
+
+/**
+ * `hub desk`: the warning desk (预警台), page and JSON API on HUB_DESK_PORT, with its read model kept
+ * current from the topics. `hub desk users add|list|disable` manages its accounts.
+ */
+export const runDesk: RoleMain = async (args, io) => {
+  if (args[0] === 'users') return runUsers(args.slice(1), io);
+  if (args.length > 0) throw new HubError('USAGE', `unexpected argument '${args[0] ?? ''}'\nusage: hub desk [users add|list|disable]`);
+  const config = loadConfig(io.env, configKeys);
+  const logger = createLogger({ level: config.logLevel, role: 'desk' });
+  const lifecycle = createLifecycle(logger, config.shutdownGraceMs);
+  const desk = await startDesk(io.env, logger);
+  lifecycle.onShutdown('desk', () => desk.stop());
+  io.stdout.write(`预警台 warning desk at ${desk.url}\n`);
+  logger.info({ url: desk.url, group: desk.consumer.groupId }, 'desk running');
+  await lifecycle.stopped;
+  await lifecycle.shutdown('stopped');
+  return 0;
+};

@@ -1,0 +1,133 @@
+import { HubError } from '../platform';
+import type { Queryable } from './db';
+
+/**
+ * The warning list: filters, sorted by self-pay, in keyset pages. A page never counts or skips
+ * rows: it continues after the last (self_pay_fen, warning_id) of the previous page, which the
+ * index (period, self_pay_fen desc, warning_id desc) answers without reading the rows before it.
+ */
+export interface WarningFilter {
+  readonly period: string;
+  readonly policyId?: string | undefined;
+  readonly category?: string | undefined;
+  readonly agency?: 'CIVIL_AFFAIRS' | 'RURAL_REVITALIZATION' | undefined;
+  readonly reason?: string | undefined;
+  readonly deliveryStatus?: string | undefined;
+  readonly followUpStatus?: string | undefined;
+  readonly personKey?: string | undefined;
+}
+
+export interface WarningPageRequest extends WarningFilter {
+  readonly order: 'desc' | 'asc';
+  readonly limit: number;
+  /** Opaque cursor of the previous page's last row. */
+  readonly after?: string | undefined;
+}
+
+export interface WarningRow {
+  readonly warningId: string;
+  readonly personKey: string;
+  readonly policyId: string;
+  readonly period: string;
+  readonly windowFrom: string;
+  readonly windowTo: string;
+  readonly categories: string[];
+  readonly reasons: string[];
+  readonly selfPayFen: number;
+  readonly thresholdFen: number;
+  readonly medfeeFen: number;
+  readonly basicFen: number;
+  readonly criticalIllnessFen: number;
+  readonly assistanceFen: number;
+  readonly routedTo: string[];
+  readonly deliveryStatus: string;
+  readonly followUpStatus: string;
+}
+
+export interface WarningPage {
+  readonly rows: WarningRow[];
+  /** Cursor of the next page, null on the last page. */
+  readonly next: string | null;
+}
+
+export function encodeCursor(selfPayFen: number, warningId: string): string {
+  return Buffer.from(JSON.stringify([selfPayFen, warningId])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [number, string] {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 2 && Number.isSafeInteger(value[0]) && typeof value[1] === 'string') return [value[0] as number, value[1]];
+  } catch { /* falls through to the error below */ }
+  throw new HubError('REQUEST_INVALID', 'after: not a cursor this desk issued', { detail: { field: 'after' } });
+}
+
+const columns = `warning_id, person_key, policy_id, period, window_from, window_to, categories, reasons, self_pay_fen, threshold_fen, medfee_fen,
+  basic_fen, critical_illness_fen, assistance_fen, routed_civil, routed_rural, delivery_status, follow_up_status`;
+
+interface Row {
+  warning_id: string; person_key: string; policy_id: string; period: string; window_from: string; window_to: string; categories: string[];
+  reasons: string[]; self_pay_fen: number; threshold_fen: number; medfee_fen: number; basic_fen: number; critical_illness_fen: number;
+  assistance_fen: number; routed_civil: boolean; routed_rural: boolean; delivery_status: string; follow_up_status: string;
+}
+
+export function toWarningRow(r: Row): WarningRow {
+  return {
+    warningId: r.warning_id, personKey: r.person_key, policyId: r.policy_id, period: r.period, windowFrom: r.window_from, windowTo: r.window_to,
+    categories: r.categories, reasons: r.reasons, selfPayFen: r.self_pay_fen, thresholdFen: r.threshold_fen, medfeeFen: r.medfee_fen,
+    basicFen: r.basic_fen, criticalIllnessFen: r.critical_illness_fen, assistanceFen: r.assistance_fen,
+    routedTo: [...(r.routed_civil ? ['CIVIL_AFFAIRS'] : []), ...(r.routed_rural ? ['RURAL_REVITALIZATION'] : [])],
+    deliveryStatus: r.delivery_status, followUpStatus: r.follow_up_status,
+  };
+}
+
+/** The WHERE clause of a filter and its parameters (shared by the list, the export and the overview). */
+export function filterClause(filter: WarningFilter, params: unknown[]): string {
+  const where: string[] = [];
+  const param = (value: unknown): string => { params.push(value); return `$${params.length}`; };
+  where.push(`period = ${param(filter.period)}`);
+  if (filter.policyId !== undefined) where.push(`policy_id = ${param(filter.policyId)}`);
+  if (filter.category !== undefined) where.push(`categories @> array[${param(filter.category)}]::text[]`);
+  if (filter.agency === 'CIVIL_AFFAIRS') where.push('routed_civil');
+  if (filter.agency === 'RURAL_REVITALIZATION') where.push('routed_rural');
+  if (filter.reason !== undefined) where.push(`reasons @> array[${param(filter.reason)}]::text[]`);
+  if (filter.deliveryStatus !== undefined) where.push(`delivery_status = ${param(filter.deliveryStatus)}`);
+  if (filter.followUpStatus !== undefined) where.push(`follow_up_status = ${param(filter.followUpStatus)}`);
+  if (filter.personKey !== undefined) where.push(`person_key = ${param(filter.personKey)}`);
+  return where.join(' and ');
+}
+
+export async function warningPage(db: Queryable, request: WarningPageRequest): Promise<WarningPage> {
+  const params: unknown[] = [];
+  let where = filterClause(request, params);
+  if (request.after !== undefined) {
+    const [selfPay, id] = decodeCursor(request.after);
+    params.push(selfPay, id);
+    // A row comparison the btree answers as one range condition on the page index.
+    where += ` and (self_pay_fen, warning_id) ${request.order === 'desc' ? '<' : '>'} ($${params.length - 1}, $${params.length})`;
+  }
+  params.push(request.limit + 1);
+  const direction = request.order === 'desc' ? 'desc' : 'asc';
+  const { rows } = await db.query<Row>(
+    `select ${columns} from warnings where ${where} order by self_pay_fen ${direction}, warning_id ${direction} limit $${params.length}`, params);
+  const page = rows.slice(0, request.limit).map(toWarningRow);
+  const last = page[page.length - 1];
+  return { rows: page, next: rows.length > request.limit && last !== undefined ? encodeCursor(last.selfPayFen, last.warningId) : null };
+}
+
+/** One warning, or null; an agency scope hides warnings not routed to that agency. */
+export async function findWarning(db: Queryable, warningId: string, agency: 'CIVIL_AFFAIRS' | 'RURAL_REVITALIZATION' | null): Promise<WarningRow | null> {
+  const scope = agency === 'CIVIL_AFFAIRS' ? ' and routed_civil' : agency === 'RURAL_REVITALIZATION' ? ' and routed_rural' : '';
+  const { rows } = await db.query<Row>(`select ${columns} from warnings where warning_id = $1${scope}`, [warningId]);
+  return rows[0] === undefined ? null : toWarningRow(rows[0]);
+}
+
+/** The periods present, newest first. */
+export async function listPeriods(db: Queryable): Promise<string[]> {
+  // A loose index scan: one probe per distinct period instead of reading every row.
+  const { rows } = await db.query<{ period: string }>(
+    `with recursive p as (select max(period) as period from warnings
+       union all select (select max(period) from warnings where period < p.period) from p where p.period is not null)
+     select period from p where period is not null`);
+  return rows.map((r) => r.period);
+}
