@@ -18,6 +18,8 @@ export interface RunningDesk {
   readonly url: string;
   readonly pool: DeskPool;
   readonly consumer: ReadModelConsumer;
+  /** Records applied to the read model since start (records skipped as already applied do not count). */
+  applied(): number;
   stop(): Promise<void>;
 }
 
@@ -45,10 +47,11 @@ export async function startDesk(env: Environment, logger: Logger, options: { ret
   }, logger);
   const metrics = createMetrics('desk');
   let consumer: ReadModelConsumer | undefined;
+  let applied = 0;
   try {
     consumer = await createReadModelConsumer({
       kafka, registry: createRegistryClient(config.schemaRegistryUrl), pool, topicPrefix: config.topicPrefix, logger,
-      onApplied: (topic, count) => { metrics.records.inc({ topic, outcome: 'ok' }, count); },
+      onApplied: (topic, count) => { applied += count; metrics.records.inc({ topic, outcome: 'ok' }, count); },
     });
     await consumer.start();
     const app = await buildDeskServer({
@@ -65,6 +68,7 @@ export async function startDesk(env: Environment, logger: Logger, options: { ret
     const running = consumer;
     return {
       url: address, pool, consumer: running,
+      applied: () => applied,
       async stop() {
         await app.close();
         await running.stop();
