@@ -43,13 +43,19 @@ async function api(path, options = {}) {
     throw new ApiError(0, 'NETWORK', '无法连接预警台服务器，请检查网络后刷新页面');
   }
   const body = await response.json().catch(() => ({}));
-  if (response.status === 401 && path !== '/api/login') { state.session = null; showLogin('登录已过期，请重新登录'); throw new ApiError(401, 'AUTH_REQUIRED', '请重新登录'); }
+  if (response.status === 401 && path !== '/api/login') {
+    // Only a session that existed can have expired; a first visit just gets the login form.
+    const expired = state.session !== null;
+    state.session = null;
+    showLogin(expired ? '登录已过期，请重新登录' : undefined);
+    throw new ApiError(401, 'AUTH_REQUIRED', '请重新登录');
+  }
   if (!response.ok) throw new ApiError(response.status, body.error, body.message || `请求失败（${response.status}），请稍后重试`);
   return body;
 }
 
 function errorBox(error) { return h('div', { class: 'error', role: 'alert' }, error.message || String(error)); }
-function render(...nodes) { main.replaceChildren(...nodes); }
+function render(...nodes) { main.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined)); }
 
 // ---- login ----
 function showLogin(message) {
@@ -224,6 +230,8 @@ async function showPerson(personKey) {
       t.statuses.map((s) => h('tr', {}, td(lbl('agencies', s.agency)), td(lbl('categories', s.category)), td(lbl('actions', s.action)), td(s.validFrom), td(s.validTo || '长期'), td(s.admdvs), td(s.decidedAt))), '没有身份认定记录。'),
     section('结算（各基金支付）', [['结算日期'], ['结算号'], ['定点机构'], ['医疗总费用（元）', 1], ['基本医保（元）', 1], ['大病保险（元）', 1], ['医疗救助（元）', 1], ['个人负担（元）', 1], ['类型']],
       t.settlements.map((s) => h('tr', {}, td(s.settledOn), h('td', { class: 'key' }, s.setlId), td(s.fixmedinsCode), money(s.medfeeFen), money(s.basicFen), money(s.criticalIllnessFen), money(s.assistanceFen), money(s.selfPayFen), td(s.isReversal ? `冲销 ${s.origSetlId || ''}` : '结算'))), '没有结算记录。'),
+    section('年度个人自付（三重保障后）', [['年度'], ['结算次数', 1], ['医疗总费用（元）', 1], ['个人自付（元）', 1], ['政策范围内自付（元）', 1]],
+      t.selfPay.map((y) => h('tr', {}, td(y.benefitYear), h('td', { class: 'num' }, y.settlementCount), money(y.medfeeFen), money(y.selfPayTotalFen), money(y.selfPayInScopeFen))), '没有自付汇总。'),
     section('补支付', [['年度'], ['结算号'], ['定点机构'], ['大病保险应补（元）', 1], ['医疗救助应补（元）', 1], ['适用类别'], ['原因']],
       t.adjustments.filter((a) => a.kind !== 'SETTLED_CORRECTLY').map((a) => h('tr', {}, td(a.benefitYear), h('td', { class: 'key' }, a.setlId), td(a.fixmedinsCode), money(a.owedCriticalIllnessFen), money(a.owedAssistanceFen), td(a.categoryApplied ? lbl('categories', a.categoryApplied) : '—'), td(a.reason))), '没有补支付。'),
     section('参保资助更正', [['年度'], ['缴费记录'], ['类别'], ['应资助（元）', 1], ['已资助（元）', 1], ['差额（元）', 1], ['原因']],
