@@ -69,7 +69,7 @@ export function deskFixture(people: number, seed = 13): DeskFixture {
     if (i % 5 === 0) {
       push('subsidyCorrections', personKey, {
         ...envelope('sub', 0, 'hub:rules'), personKey, policyId: 'anhui-huangshan-2022', insuranceYear: 2022, category, contributionRecordId: `TAX-${i}`, contributionEventId: `tax-${i}`,
-        entitledSubsidyFen: 38_000, receivedSubsidyFen: 0, deltaFen: 38_000, kind: 'UNDER_SUBSIDISED', reason: '特困人员应全额资助参保',
+        entitledSubsidyFen: 38_000, receivedSubsidyFen: 0, deltaFen: 38_000, kind: 'UNDER_SUBSIDISED', reason: '困难群众身份应资助参保而未资助',
       });
     }
     push('selfPay', personKey, {
