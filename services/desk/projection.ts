@@ -17,6 +17,17 @@ export type DeskRecord = { [K in DeskTopicId]: { readonly topic: K; readonly rec
 const ts = (ms: number): Date => new Date(ms);
 
 /**
+ * The warning a record touches, when it touches one. A warning and its receipts come on different
+ * topics, applied by concurrent transactions: each derives the warning's delivery summary from what
+ * the other wrote, so the consumer serialises them with a lock per warning (see lockWarnings).
+ */
+export function touchedWarning(item: DeskRecord): string | null {
+  if (item.topic === 'quarterlyWarnings') return item.record.eventId;
+  if (item.topic === 'deliveryReceipts') return item.record.warningId;
+  return null;
+}
+
+/**
  * Applies one record to the read model. Every statement is an idempotent upsert whose outcome does
  * not depend on arrival order across topics (the latest by recordedAt wins; delivery state is
  * recomputed from the whole receipt history), so reading the topics again gives the same rows.

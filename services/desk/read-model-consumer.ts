@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import { topics } from '../../schemas';
 import type { HubConsumer, HubKafka, InboundRecord } from '../kafka';
 import { HubError, type Logger } from '../platform';
 import { createTopicCodec, type RegistryClient } from '../registry';
-import { inTransaction, type DeskPool } from './db';
-import { applyRecord, deskTopicIds, type DeskRecord, type DeskTopicId } from './projection';
+import { inTransaction, type DeskClient, type DeskPool } from './db';
+import { applyRecord, deskTopicIds, touchedWarning, type DeskRecord, type DeskTopicId } from './projection';
 
 /**
  * Keeps the read model current from the topics, exactly once in effect: a batch's rows and the
@@ -36,6 +37,17 @@ export async function readModelGroupId(pool: DeskPool, topicPrefix: string): Pro
   return `${topicPrefix}hub-desk-${id}`;
 }
 
+/**
+ * Takes a transaction-scoped advisory lock per warning the batch touches, in one global order (the
+ * numeric order of the keys), so two batches never wait on each other in a cycle. Without it a
+ * warning applied while its receipt's transaction was still open summarised deliveries from a
+ * snapshot without that receipt, and the summary depended on timing (the replay test caught it).
+ */
+async function lockWarnings(client: DeskClient, warningIds: Iterable<string>): Promise<void> {
+  const keys = [...new Set([...warningIds].map((id) => createHash('sha256').update(id).digest().readBigInt64BE(0)))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const key of keys) await client.query('select pg_advisory_xact_lock($1::bigint)', [key.toString()]);
+}
+
 export async function createReadModelConsumer(deps: ReadModelDeps): Promise<ReadModelConsumer> {
   const { kafka, pool, logger } = deps;
   const names = new Map<string, DeskTopicId>(deskTopicIds.map((id) => [`${deps.topicPrefix}${topics[id].name}`, id]));
@@ -61,6 +73,10 @@ export async function createReadModelConsumer(deps: ReadModelDeps): Promise<Read
     const decoded: { offset: bigint; item: DeskRecord | undefined }[] = [];
     for (const record of records) decoded.push({ offset: BigInt(record.offset), item: await decode(record) });
     const applied = await inTransaction(pool, async (client) => {
+      await lockWarnings(client, decoded.flatMap(({ item }) => {
+        const warningId = item === undefined ? null : touchedWarning(item);
+        return warningId === null ? [] : [warningId];
+      }));
       const stored = await client.query<{ next_offset: string }>(
         'select next_offset from consumer_offsets where topic = $1 and partition = $2 for update', [first.topic, first.partition]);
       const next = BigInt(stored.rows[0]?.next_offset ?? '0');

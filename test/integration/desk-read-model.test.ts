@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectKafka } from '../../services/kafka';
@@ -215,6 +217,30 @@ describe('the warning desk', () => {
     expect(sheet?.rowCount).toBe(owed.rows.length); // header + the rows still owed (one is paid now)
     expect(sheet?.getRow(2).getCell(8).numFmt).toBe('#,##0.00');
   });
+
+  it('runs as `hub desk`: serves the page and health, and stops on SIGTERM', async () => {
+    const child = spawn(process.execPath, [join(import.meta.dirname, '../../bin/hub.mjs'), 'desk'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString('utf8'); });
+    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString('utf8'); });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!/warning desk at (http:\/\/\S+)/.test(output)) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`hub desk did not start: ${output}`);
+        await sleep(200);
+      }
+      const url = /warning desk at (http:\/\/\S+)/.exec(output)?.[1] ?? '';
+      expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ ok: true });
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      const page = await (await fetch(url)).text();
+      expect(page).toContain('<html lang="zh-CN">');
+      expect(page).not.toMatch(/https?:\/\/(?!127\.0\.0\.1)/);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  }, 90_000);
 
   it('lists failed and dead deliveries and records a retry request', async () => {
     const analyst = deskClient(desk.url);
