@@ -222,6 +222,13 @@ create trigger audit_log_no_truncate before truncate on audit_log for each state
     // benchmark's four-filter page: p50 20 ms, p99 85 ms on warnings_page_delivery alone).
     sql: 'create index warnings_page_policy_delivery on warnings (period, policy_id, delivery_status, self_pay_fen desc, warning_id desc)',
   },
+  {
+    id: 3,
+    name: 'failed logins: no role for an unknown user, an index to count them',
+    // A failed login may name no account at all; recording a made-up role would mislead the auditor.
+    sql: `alter table audit_log alter column role drop not null;
+          create index audit_log_failed_logins on audit_log (actor, at) where action = 'LOGIN_FAILED';`,
+  },
 ];
 
 /** Applies the steps not yet applied; returns how many it applied. */

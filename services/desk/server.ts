@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { decryptNationalId } from '../identity';
 import { HubError, isHubError, type Logger } from '../platform';
-import { appendAudit, auditPage } from './audit-log';
+import { appendAudit, auditPage, recentFailedLogins } from './audit-log';
 import type { DeskPool } from './db';
 import { failedDeliveries, retryDelivery, type DeliveryRetrier } from './delivery-health';
 import * as labels from './labels';
@@ -130,9 +130,13 @@ export async function buildDeskServer(deps: DeskServerDeps): Promise<FastifyInst
     schema: { body: { type: 'object', additionalProperties: false, required: ['username', 'password'], properties: { username: { type: 'string', maxLength: 64 }, password: { type: 'string', maxLength: 256 } } } },
   }, async (request, reply) => {
     const body = request.body as { username: string; password: string };
+    // Guessing is slowed per username: after 5 failures in 15 minutes even the right password waits.
+    if (await recentFailedLogins(pool, body.username, loginWindowMinutes) >= maxFailedLogins) {
+      throw new HubError('FORBIDDEN', `登录失败次数过多，请 ${loginWindowMinutes} 分钟后再试，或联系系统管理员`, { detail: { status: 429 } });
+    }
     const account = await checkLogin(pool, body.username, body.password);
     if (account === null) {
-      await appendAudit(pool, { actor: body.username.slice(0, 64), role: 'AUDITOR', action: 'LOGIN_FAILED' }).catch(() => undefined);
+      await appendAudit(pool, { actor: body.username, role: null, action: 'LOGIN_FAILED' });
       throw new HubError('AUTH_REQUIRED', '用户名或密码错误，或账号已停用');
     }
     const { token, csrfToken } = await openSession(pool, account.id, deps.sessionMinutes);
@@ -280,6 +284,9 @@ export async function buildDeskServer(deps: DeskServerDeps): Promise<FastifyInst
 
   return app;
 }
+
+const maxFailedLogins = 5;
+const loginWindowMinutes = 15;
 
 /** Most rows in one XLSX export. */
 export const exportCap = 100_000;

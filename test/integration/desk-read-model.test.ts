@@ -123,6 +123,13 @@ describe('the warning desk', () => {
     expect(listed.stdout).toMatch(/gone\s+ANALYST\s+disabled/);
     expect(listed.stdout).not.toContain(password);
 
+    // Five wrong passwords in a row lock the name for a while, the right one included.
+    for (let i = 0; i < 5; i += 1) expect((await deskClient(desk.url).login('gone-by-guessing', `wrong-${i}-password`)).status).toBe(401);
+    await runHub(['desk', 'users', 'add', 'guessed', '--role', 'AUDITOR', '--password-stdin'], env, `${password}\n`);
+    for (let i = 0; i < 5; i += 1) await deskClient(desk.url).login('guessed', `wrong-${i}-password`);
+    expect((await deskClient(desk.url).login('guessed', password)).status).toBe(429);
+    expect((await deskClient(desk.url).login('sup', password)).status).toBe(200);
+
     // A session ends at its lifetime.
     await desk.pool.query(`update sessions set expires_at = now() - interval '1 second' where user_id = (select id from users where username = 'ana')`);
     expect((await client.get('/api/session')).status).toBe(401);
