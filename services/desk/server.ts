@@ -160,7 +160,8 @@ export async function buildDeskServer(deps: DeskServerDeps): Promise<FastifyInst
   app.get('/api/meta', async (request) => {
     user(request);
     return { periods: await listPeriods(pool), categories: labels.categoryLabels, reasons: labels.reasonLabels, agencies: labels.agencyLabels,
-      delivery: labels.deliveryLabels, followUp: labels.followUpLabels, regions: labels.regionLabels, funds: labels.fundLabels, actions: labels.statusActionLabels };
+      delivery: labels.deliveryLabels, followUp: labels.followUpLabels, regions: labels.regionLabels, funds: labels.fundLabels, actions: labels.statusActionLabels,
+      roles: Object.fromEntries(Object.entries(roles).map(([role, r]) => [role, r.label])) };
   });
 
   // ---- overview ----

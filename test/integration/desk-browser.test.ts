@@ -40,7 +40,7 @@ describe('the warning desk in a browser', () => {
       if (Date.now() > deadline) throw new Error('the desk did not catch up');
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
-    for (const [user, role, name] of [['wang', 'ANALYST', '王分析'], ['civil', 'CIVIL_AFFAIRS_VIEWER', '李民政'], ['zhao', 'SUPERVISOR', '赵主管']] as const) {
+    for (const [user, role, name] of [['wang', 'ANALYST', '王分析'], ['civil', 'CIVIL_AFFAIRS_VIEWER', '李民政'], ['zhao', 'SUPERVISOR', '赵主管'], ['qian', 'AUDITOR', '钱审计']] as const) {
       expect((await runHub(['desk', 'users', 'add', user, '--role', role, '--name', name, '--password-stdin'], env, `${password}\n`)).code).toBe(0);
     }
   });
@@ -132,6 +132,16 @@ describe('the warning desk in a browser', () => {
     await page.click('nav a[data-page=payments]');
     await page.waitForSelector('#payments-table');
     await page.screenshot({ path: join(artifacts, 'desk-payments.png'), fullPage: true });
+  });
+
+  it('shows the auditor who opened which clear ID and why, with no way to change it', async () => {
+    const page = await logIn('qian');
+    await page.click('nav a[data-page=audit]');
+    await page.waitForSelector('#audit-table');
+    const rows = await page.locator('#audit-table tbody tr').allTextContents();
+    expect(rows.some((r) => r.includes('wang') && r.includes('查看身份证号明文') && r.includes('核实医疗救助申请材料'))).toBe(true);
+    expect(await page.locator('#audit-table button, #audit-table input').count()).toBe(0);
+    await page.screenshot({ path: join(artifacts, 'desk-audit.png'), fullPage: true });
   });
 
   it('keeps a civil-affairs viewer to civil-affairs warnings and away from clear ID numbers', async () => {

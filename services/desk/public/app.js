@@ -298,7 +298,7 @@ async function showAudit() {
   const actions = { VIEW_CLEAR_ID: '查看身份证号明文', MARK_PAID: '标记已支付', RETRY_DELIVERY: '重试送达', LOGIN: '登录', LOGIN_FAILED: '登录失败', EXPORT: '导出' };
   render(h('div', { class: 'card' }, h('h2', {}, '审计日志（只读，任何人不可修改）'), rows.length === 0 ? h('div', { class: 'empty' }, '暂无审计记录。')
     : h('table', { id: 'audit-table' }, h('thead', {}, h('tr', {}, ['时间', '操作人', '角色', '操作', '涉及人员', '原因'].map((t) => h('th', {}, t)))),
-      h('tbody', {}, rows.map((r) => h('tr', {}, h('td', {}, r.at), h('td', {}, r.actor), h('td', {}, r.role || '—'), h('td', {}, actions[r.action] || r.action), h('td', { class: 'key' }, r.personKey || '—'), h('td', {}, r.reason || '—')))))));
+      h('tbody', {}, rows.map((r) => h('tr', {}, h('td', {}, r.at), h('td', {}, r.actor), h('td', {}, r.role ? lbl('roles', r.role) : '—'), h('td', {}, actions[r.action] || r.action), h('td', { class: 'key' }, r.personKey || '—'), h('td', {}, r.reason || '—')))))));
 }
 
 start();
