@@ -7,3 +7,6 @@ export { databaseUrl, dropDatabase, createPool, ensureDatabase, type DeskPool } 
 export { migrate } from './migrations';
 export { deadAfterAttempts, type DeliveryRetrier } from './delivery-health';
 export { buildDeskServer, type DeskServerDeps } from './server';
+export { hashPassword, verifyPassword, passwordProblem } from './passwords';
+export { can, agencyScope, type Permission } from './roles';
+export { encodeCursor, filterClause, type WarningFilter } from './warning-list';

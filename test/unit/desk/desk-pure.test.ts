@@ -1,8 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatFen } from '../../../services/desk';
-import { hashPassword, passwordProblem, verifyPassword } from '../../../services/desk/passwords';
-import { agencyScope, can } from '../../../services/desk/roles';
-import { encodeCursor, filterClause } from '../../../services/desk/warning-list';
+import { agencyScope, can, encodeCursor, filterClause, formatFen, hashPassword, passwordProblem, verifyPassword } from '../../../services/desk';
 
 describe('the desk without its database', () => {
   it('shows fen as yuan with two decimals and thousands separators, without float rounding', () => {
