@@ -35,7 +35,10 @@ const roles: Readonly<Record<string, Role>> = {
     summary: '[--rebuild]: the rules service: recompute tilted benefits when facts change',
     load: () => import('../rules').then((m) => m.runRules),
   },
-  warnings: { summary: 'the quarterly warnings service' },
+  warnings: {
+    summary: '[run --region R --period P [--dry-run] | deliveries [--dead] [--retry ID] | export …]: quarterly warnings to civil affairs and rural revitalization',
+    load: () => import('../warnings').then((m) => m.runWarningsCommand),
+  },
   desk: { summary: 'the warning desk (web page and API)' },
   calc: { summary: '--policy ID [--input FILE]: compute one person-year as JSON', load: () => import('../policy').then((m) => m.runCalc) },
   simulate: {

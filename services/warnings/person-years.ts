@@ -1,0 +1,54 @@
+import type { Redis } from 'ioredis';
+import type { InsuredType, Policy, Status } from '../policy';
+import { decodePerson, engineStatuses, stateNamespace, type StoredSettlement } from '../rules';
+import type { PolicyResolver } from '../rules';
+
+/**
+ * Reads person-years out of the rules service's state in Redis, through what services/rules
+ * exports (the key namespace and the person value's decoding), so that a change of the value's
+ * layout there is picked up here. Only the person keys (`…{p<n>}:person:<personKey>`) are read:
+ * the outbox and applied offsets are the rules service's business.
+ */
+export interface PersonYear {
+  readonly personKey: string;
+  readonly policy: Policy;
+  readonly insuredType: InsuredType;
+  readonly statuses: Status[];
+  /** The person's settlements of this policy's year (reversals with their originals), all dates. */
+  readonly settlements: StoredSettlement[];
+}
+
+/** How many keys one SCAN step and one MGET ask for: a bounded slice of memory per step. */
+const pageSize = 1000;
+
+/**
+ * Every person-year of one policy (a region's benefit year) in the state, page by page. A person
+ * whose facts fall under the policy by division and date (as the rules service decides it: the
+ * original settlement's division on its date) belongs to it; the person's statuses come whole.
+ */
+export async function* personYearsOf(redis: Redis, topicPrefix: string, policy: Policy, policies: PolicyResolver): AsyncGenerator<PersonYear[]> {
+  const match = `${stateNamespace(topicPrefix)}{p*}:person:*`;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', pageSize);
+    cursor = next;
+    if (keys.length === 0) continue;
+    const values = await redis.mgetBuffer(keys);
+    const page: PersonYear[] = [];
+    keys.forEach((key, index) => {
+      const personKey = key.slice(key.lastIndexOf(':person:') + ':person:'.length);
+      const state = decodePerson(values[index] ?? null);
+      const settlements = [...state.facts.values()].filter((f): f is StoredSettlement => f.kind === 'settlement');
+      const originals = new Map(settlements.filter((s) => s.reversesKey === null).map((s) => [s.key, s]));
+      const mine = settlements.filter((s) => {
+        const anchor = s.reversesKey === null ? s : originals.get(s.reversesKey);
+        return anchor !== undefined && policies.policyFor(anchor.admdvs, anchor.settledAt)?.id === policy.id;
+      });
+      if (mine.length === 0) return;
+      // The insured type of the latest settlement, as the rules service takes it.
+      const latest = mine.reduce((a, b) => (b.setlTime > a.setlTime ? b : a));
+      page.push({ personKey, policy, insuredType: latest.insuredType, statuses: engineStatuses(state.facts.values()), settlements: mine });
+    });
+    if (page.length > 0) yield page;
+  } while (cursor !== '0');
+}
