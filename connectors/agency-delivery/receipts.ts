@@ -142,6 +142,9 @@ export async function acceptReceipts(deps: ReceiptDependencies, body: unknown): 
     });
   });
   if (accepted.length > 0) await deps.publish(accepted.map((a) => a.receipt));
+  // In request order, whichever check refused them.
+  const order = (position: string): number => Number(/\d+/.exec(position)?.[0] ?? 0);
+  rejected.sort((a, b) => order(a.position) - order(b.position));
   return { accepted: accepted.length, rejected, receipts: accepted.map((a) => ({ position: a.position, eventId: a.receipt.eventId })) };
 }
 

@@ -170,7 +170,10 @@ function decide(persons: readonly PersonYear[], policy: Policy, period: string, 
         const stored = byKey.get(id);
         return { fixmedinsCode: stored?.fixmedinsCode ?? '', setlId: stored?.setlId ?? id };
       });
-      decisions.push({ personKey: person.personKey, verdict, settlements, values: valuesOf(verdict, settlements) });
+      // Warnings carry medical-cost information: a person in an always-reported category with no
+      // settlement up to the period's end has none to report yet.
+      if (settlements.length === 0) decisions.push({ personKey: person.personKey, verdict: noVerdict(policy, period), settlements, values: emptyValues });
+      else decisions.push({ personKey: person.personKey, verdict, settlements, values: valuesOf(verdict, settlements) });
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       const name = typeof code === 'string' ? code : 'PROCESSING_FAILED';
