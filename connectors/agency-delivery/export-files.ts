@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
@@ -82,6 +82,7 @@ export async function writeExportFile(options: {
     for (const row of rows) sheet.addRow(row);
     sheet.columns.forEach((column) => { column.numFmt = '@'; column.width = 18; });
     await workbook.xlsx.writeFile(path);
+    chmodSync(path, 0o600);
     return { path, rows: rows.length };
   }
   const text = [[...exportHeaders], ...rows].map((row) => row.map(csvCell).join(',')).join('\r\n') + '\r\n';
