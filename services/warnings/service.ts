@@ -2,6 +2,7 @@ import type { Queue, Worker } from 'bullmq';
 import { deliveryWorker, enqueueDeliveries, type DeliveryJobData } from '../../connectors/agency-delivery/webhook';
 import type { HubConsumer } from '../kafka';
 import type { Logger } from '../platform';
+import { receiptBatcher } from './receipt-batcher';
 import { registerSchedulers, runQueue, runWorker, type RunJobData } from './scheduler';
 import { openDeliveryQueue, type WarningsRuntime } from './runtime';
 
@@ -24,9 +25,10 @@ export async function startWarningsService(runtime: WarningsRuntime, logger: Log
   const deliveries = openDeliveryQueue(runtime);
   const schedulers = await registerSchedulers(runtime, runs);
   const workers: Worker[] = [runWorker(runtime, logger, options.now)];
+  const receipts = receiptBatcher((batch) => runtime.publishReceipts(batch), logger);
   workers.push(deliveryWorker({
     settings: runtime.delivery, endpoints: runtime.endpoints, idEncryptionKey: runtime.config.idEncryptionKey, logger,
-    onReceipt: (receipt) => runtime.publishReceipts([receipt]),
+    onReceipt: (receipt) => receipts.add(receipt),
   }));
   const feed: HubConsumer = runtime.kafka.createConsumer({
     groupId: `${runtime.config.topicPrefix}hub-warnings-delivery`,
@@ -45,6 +47,7 @@ export async function startWarningsService(runtime: WarningsRuntime, logger: Log
     async stop() {
       await feed.stop();
       await Promise.all(workers.map((w) => w.close()));
+      await receipts.flush();
       await runs.close();
       await deliveries.close();
     },
