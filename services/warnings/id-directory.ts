@@ -14,6 +14,7 @@ import { createTopicCodec, type RegistryClient } from '../registry';
  * settlement); a run first waits until that group has caught up with the topics' ends.
  */
 export interface IdDirectory {
+  /** Joins the directory's consumer group (once; a second call does nothing). */
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Resolves once the group has consumed every record written before the call. */
@@ -36,33 +37,42 @@ export function createIdDirectory(options: {
   }));
   const topicNames = [...codecs.keys()];
   let consumer: HubConsumer | undefined;
+  let starting: Promise<void> | undefined;
+  let topicsEnsured: Promise<void> | undefined;
+  const ensureTopics = (): Promise<void> => (topicsEnsured ??= kafka.ensureTopics(topicNames.map((name) => ({ name }))));
   return {
-    async start() {
-      await kafka.ensureTopics(topicNames.map((name) => ({ name })));
-      consumer = kafka.createConsumer({
-        groupId, topics: topicNames, fromBeginning: true,
-        handleBatch: async (records) => {
-          const pairs: string[] = [];
-          for (const record of records) {
-            const codec = codecs.get(record.topic);
-            if (codec === undefined || record.value === null) continue;
-            const value = await codec.decode(record.value).catch((error: unknown) => {
-              // A record the connectors wrote is decodable; one that is not has no identity to offer.
-              logger.warn({ err: error, topic: record.topic, offset: record.offset }, 'id directory skips an undecodable record');
-              return undefined;
-            });
-            if (value !== undefined) pairs.push(value.personKey, value.idCipher);
-          }
-          if (pairs.length > 0) await redis.hset(idDirectoryKey(namespace), ...pairs);
-        },
-      });
-      await consumer.start();
+    start() {
+      starting ??= (async () => {
+        await ensureTopics();
+        consumer = kafka.createConsumer({
+          groupId, topics: topicNames, fromBeginning: true,
+          handleBatch: async (records) => {
+            const pairs: string[] = [];
+            for (const record of records) {
+              const codec = codecs.get(record.topic);
+              if (codec === undefined || record.value === null) continue;
+              const value = await codec.decode(record.value).catch((error: unknown) => {
+                // A record the connectors wrote is decodable; one that is not has no identity to offer.
+                logger.warn({ err: error, topic: record.topic, offset: record.offset }, 'id directory skips an undecodable record');
+                return undefined;
+              });
+              if (value !== undefined) pairs.push(value.personKey, value.idCipher);
+            }
+            if (pairs.length > 0) await redis.hset(idDirectoryKey(namespace), ...pairs);
+          },
+        });
+        await consumer.start();
+      })();
+      return starting;
     },
     async stop() {
+      await starting?.catch(() => undefined);
       await consumer?.stop();
       consumer = undefined;
+      starting = undefined;
     },
     async caughtUp(timeoutMs = 120_000) {
+      await ensureTopics();
       const ends = new Map<string, bigint>();
       for (const name of topicNames) for (const [partition, end] of await kafka.endOffsets(name)) ends.set(`${name}/${partition}`, BigInt(end));
       const deadline = Date.now() + timeoutMs;

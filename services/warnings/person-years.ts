@@ -18,8 +18,8 @@ export interface PersonYear {
   readonly settlements: StoredSettlement[];
 }
 
-/** How many keys one SCAN step and one MGET ask for: a bounded slice of memory per step. */
-const pageSize = 1000;
+/** How many keys one SCAN step asks for: a bounded slice of memory per page (a few MiB). */
+const pageSize = 5000;
 
 /**
  * Every person-year of one policy (a region's benefit year) in the state, page by page. A person
@@ -28,12 +28,18 @@ const pageSize = 1000;
  */
 export async function* personYearsOf(redis: Redis, topicPrefix: string, policy: Policy, policies: PolicyResolver): AsyncGenerator<PersonYear[]> {
   const match = `${stateNamespace(topicPrefix)}{p*}:person:*`;
-  let cursor = '0';
-  do {
+  // The next page is read from Redis while the caller works on this one.
+  interface Page { readonly next: string; readonly keys: string[]; readonly values: (Buffer | null)[] }
+  const read = async (cursor: string): Promise<Page> => {
     const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', pageSize);
-    cursor = next;
+    return { next, keys, values: keys.length === 0 ? [] : await redis.mgetBuffer(keys) };
+  };
+  let pending: Promise<Page> | undefined = read('0');
+  while (pending !== undefined) {
+    const current: Page = await pending;
+    const { keys, values } = current;
+    pending = current.next === '0' ? undefined : read(current.next);
     if (keys.length === 0) continue;
-    const values = await redis.mgetBuffer(keys);
     const page: PersonYear[] = [];
     keys.forEach((key, index) => {
       const personKey = key.slice(key.lastIndexOf(':person:') + ':person:'.length);
@@ -50,5 +56,5 @@ export async function* personYearsOf(redis: Redis, topicPrefix: string, policy: 
       page.push({ personKey, policy, insuredType: latest.insuredType, statuses: engineStatuses(state.facts.values()), settlements: mine });
     });
     if (page.length > 0) yield page;
-  } while (cursor !== '0');
+  }
 }

@@ -79,6 +79,9 @@ export async function openWarnings(env: Environment, logger: Logger, givenPolici
     },
     producer: getProducer,
     async run(policyId, period, options) {
+      // A run outside `hub warnings` (the CLI) feeds the directory itself until it closes; the run
+      // waits for it to catch up (at once when the topics are empty), not for the group to form.
+      if (!options.dryRun) void directory.start().catch((error: unknown) => { logger.error({ err: error }, 'id directory did not start'); });
       return runWarnings({
         redis, topicPrefix: config.topicPrefix, namespace, policies: resolver, directory, logger, topic: warningsTopic,
         encode: (record) => warningsCodec.encode(record),
