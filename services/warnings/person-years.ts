@@ -40,21 +40,45 @@ export async function* personYearsOf(redis: Redis, topicPrefix: string, policy: 
     const { keys, values } = current;
     pending = current.next === '0' ? undefined : read(current.next);
     if (keys.length === 0) continue;
-    const page: PersonYear[] = [];
-    keys.forEach((key, index) => {
-      const personKey = key.slice(key.lastIndexOf(':person:') + ':person:'.length);
-      const state = decodePerson(values[index] ?? null);
-      const settlements = [...state.facts.values()].filter((f): f is StoredSettlement => f.kind === 'settlement');
-      const originals = new Map(settlements.filter((s) => s.reversesKey === null).map((s) => [s.key, s]));
-      const mine = settlements.filter((s) => {
-        const anchor = s.reversesKey === null ? s : originals.get(s.reversesKey);
-        return anchor !== undefined && policies.policyFor(anchor.admdvs, anchor.settledAt)?.id === policy.id;
-      });
-      if (mine.length === 0) return;
-      // The insured type of the latest settlement, as the rules service takes it.
-      const latest = mine.reduce((a, b) => (b.setlTime > a.setlTime ? b : a));
-      page.push({ personKey, policy, insuredType: latest.insuredType, statuses: engineStatuses(state.facts.values()), settlements: mine });
-    });
+    const page = toPersonYears(keys, values, policy, policies);
     if (page.length > 0) yield page;
   }
+}
+
+/** The person-years of a page of person keys and their values (null: no such person). */
+function toPersonYears(keys: readonly string[], values: readonly (Buffer | null)[], policy: Policy, policies: PolicyResolver): PersonYear[] {
+  const page: PersonYear[] = [];
+  keys.forEach((key, index) => {
+    const personKey = key.slice(key.lastIndexOf(':person:') + ':person:'.length);
+    const value = values[index] ?? null;
+    if (value === null) return;
+    const state = decodePerson(value);
+    const settlements = [...state.facts.values()].filter((f): f is StoredSettlement => f.kind === 'settlement');
+    const originals = new Map(settlements.filter((s) => s.reversesKey === null).map((s) => [s.key, s]));
+    const mine = settlements.filter((s) => {
+      const anchor = s.reversesKey === null ? s : originals.get(s.reversesKey);
+      return anchor !== undefined && policies.policyFor(anchor.admdvs, anchor.settledAt)?.id === policy.id;
+    });
+    if (mine.length === 0) return;
+    // The insured type of the latest settlement, as the rules service takes it.
+    const latest = mine.reduce((a, b) => (b.setlTime > a.setlTime ? b : a));
+    page.push({ personKey, policy, insuredType: latest.insuredType, statuses: engineStatuses(state.facts.values()), settlements: mine });
+  });
+  return page;
+}
+
+/**
+ * Named people's years of one policy, for the immediate alert. The state key carries the input
+ * partition, which a person key alone does not tell: one GET per partition number finds it.
+ */
+export async function personYearsFor(
+  redis: Redis, topicPrefix: string, policy: Policy, policies: PolicyResolver, personKeys: readonly string[], partitions: number,
+): Promise<PersonYear[]> {
+  const keys: string[] = [];
+  for (const personKey of personKeys) for (let n = 0; n < partitions; n += 1) keys.push(`${stateNamespace(topicPrefix)}{p${n}}:person:${personKey}`);
+  const pipeline = redis.pipeline();
+  for (const key of keys) pipeline.getBuffer(key);
+  const replies = (await pipeline.exec()) ?? [];
+  const values = replies.map(([error, value]) => { if (error !== null) throw error; return (value ?? null) as Buffer | null; });
+  return toPersonYears(keys, values, policy, policies);
 }

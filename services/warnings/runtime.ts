@@ -9,11 +9,12 @@ import { createRegistryClient, createTopicCodec, type TopicCodec } from '../regi
 import { filePolicyResolver, type PolicyResolver } from '../rules';
 import type { AgencyCode } from '../../schemas';
 import { createIdDirectory, type IdDirectory } from './id-directory';
-import { runWarnings, type RunSummary } from './warning-run';
+import type { PersonYear } from './person-years';
+import { runWarnings, warnPersons, type RunDependencies, type RunSummary } from './warning-run';
 
 const configKeys = [
   'kafkaBrokers', 'kafkaClientId', 'kafkaSessionTimeoutMs', 'topicPrefix', 'topicPartitions', 'topicReplication', 'schemaRegistryUrl', 'redisUrl',
-  'logLevel', 'idEncryptionKey', 'warningsGraceDays', 'warningsRegions', 'deliveryAttempts', 'deliveryBackoffMs', 'deliveryTimeoutMs', 'deliveryConcurrency',
+  'logLevel', 'idEncryptionKey', 'warningsGraceDays', 'warningsRegions', 'warningsImmediateRegions', 'deliveryAttempts', 'deliveryBackoffMs', 'deliveryTimeoutMs', 'deliveryConcurrency',
 ] as const;
 
 /** Where the warnings service keeps its own keys in Redis (apart from the rules state it reads). */
@@ -41,6 +42,8 @@ export interface WarningsRuntime {
   policy(id: string): Policy;
   /** Runs one region-period now (a rerun on purpose when the period ran before). */
   run(policyId: string, period: string, options: { dryRun: boolean; afterPublish?: (page: number) => void }): Promise<RunSummary>;
+  /** The immediate alert for some people of an open period (warnPersons). */
+  warnNow(policyId: string, period: string, persons: readonly PersonYear[]): Promise<RunSummary>;
   publishReceipts(receipts: readonly DeliveryReceipt[]): Promise<void>;
   close(): Promise<void>;
 }
@@ -71,6 +74,11 @@ export async function openWarnings(env: Environment, logger: Logger, givenPolici
     if (found === undefined) throw new HubError('POLICY_NOT_FOUND', `no policy ${id}; the regions are ${policies.map((p) => p.id).join(', ')}`);
     return found;
   };
+  const runDependencies = async (dryRun: boolean): Promise<RunDependencies> => ({
+    redis, topicPrefix: config.topicPrefix, namespace, policies: resolver, directory, logger, topic: warningsTopic,
+    encode: (record) => warningsCodec.encode(record),
+    ...(dryRun ? {} : { producer: await getProducer() }),
+  });
   return {
     config, kafka, redis, bullConnection, namespace, policies, resolver, directory, endpoints, warningsCodec, receiptsCodec, policy,
     delivery: {
@@ -78,16 +86,15 @@ export async function openWarnings(env: Environment, logger: Logger, givenPolici
       timeoutMs: config.deliveryTimeoutMs, concurrency: config.deliveryConcurrency,
     },
     producer: getProducer,
+    async warnNow(policyId, period, persons) {
+      return warnPersons(await runDependencies(false), policy(policyId), period, persons);
+    },
     async run(policyId, period, options) {
       // A run outside `hub warnings` (the CLI) feeds the directory itself until it closes; the run
       // waits for it to catch up (at once when the topics are empty), not for the group to form.
       if (!options.dryRun) void directory.start().catch((error: unknown) => { logger.error({ err: error }, 'id directory did not start'); });
-      return runWarnings({
-        redis, topicPrefix: config.topicPrefix, namespace, policies: resolver, directory, logger, topic: warningsTopic,
-        encode: (record) => warningsCodec.encode(record),
-        ...(options.dryRun ? {} : { producer: await getProducer() }),
-        ...(options.afterPublish === undefined ? {} : { afterPublish: options.afterPublish }),
-      }, policy(policyId), period, { dryRun: options.dryRun });
+      const deps = await runDependencies(options.dryRun);
+      return runWarnings(options.afterPublish === undefined ? deps : { ...deps, afterPublish: options.afterPublish }, policy(policyId), period, { dryRun: options.dryRun });
     },
     async publishReceipts(receipts) {
       if (receipts.length === 0) return;

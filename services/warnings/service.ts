@@ -2,6 +2,7 @@ import type { Queue, Worker } from 'bullmq';
 import { deliveryWorker, enqueueDeliveries, type DeliveryJobData } from '../../connectors/agency-delivery/webhook';
 import type { HubConsumer } from '../kafka';
 import type { Logger } from '../platform';
+import { startImmediateAlerts } from './immediate';
 import { receiptBatcher } from './receipt-batcher';
 import { registerSchedulers, runQueue, runWorker, type RunJobData } from './scheduler';
 import { openDeliveryQueue, type WarningsRuntime } from './runtime';
@@ -41,11 +42,13 @@ export async function startWarningsService(runtime: WarningsRuntime, logger: Log
     },
   });
   await feed.start();
+  const immediate = await startImmediateAlerts(runtime, logger);
   logger.info({ schedulers }, 'warnings service running');
   return {
     runs, deliveries, schedulers,
     async stop() {
       await feed.stop();
+      await immediate?.stop();
       await Promise.all(workers.map((w) => w.close()));
       await receipts.flush();
       await runs.close();

@@ -149,6 +149,27 @@ export async function runWarnings(deps: RunDependencies, policy: Policy, period:
   }
 }
 
+/**
+ * The immediate alert: the verdict of some people for an open period, published at once when it
+ * warns (or corrects what was sent). It shares the period's record of what was sent with the
+ * period's run, so the run at the period's end publishes nothing for them if their figures did not
+ * change, and a correction if they did. It takes no lock and sets no done marker.
+ */
+export async function warnPersons(deps: RunDependencies, policy: Policy, period: string, persons: readonly PersonYear[]): Promise<RunSummary> {
+  const now = deps.now ?? Date.now;
+  const keys = runKeys(deps.namespace);
+  const summary: RunSummary = {
+    policyId: policy.id, period, dryRun: false, rerun: false, personYears: persons.length, warned: 0, published: 0, corrections: 0, withdrawals: 0,
+    unchanged: 0, problems: {}, rows: [], startedAt: now(), finishedAt: 0,
+  };
+  await deps.directory.caughtUp();
+  // Only warnings: a person not (or no longer) over the line waits for the period's run.
+  const decided = decide(persons, policy, period, summary).filter((d) => d.verdict.warn);
+  await handle(deps, summary, decided, keys.sent(policy.id, period), keys.index, false, 0, now);
+  summary.finishedAt = now();
+  return summary;
+}
+
 interface Decision {
   readonly personKey: string;
   readonly verdict: WarningVerdict;

@@ -191,6 +191,8 @@ describe('quarterly warnings', () => {
     // Quarterly, 10 days' grace: 02:00 on the 11th of January, April, July and October.
     expect(huangshan).toMatchObject({ pattern: '0 2 11 1,4,7,10 *', tz: 'Asia/Shanghai' });
     expect(huangshan?.next).toBeGreaterThan(Date.now());
+    // The immediate alert is off by default: nothing is published before a run.
+    expect(await warnings()).toEqual([]);
   });
 
   it('a scheduled run crashed after publishing resumes on retry without duplicates; each region-period runs once', async () => {
@@ -367,5 +369,53 @@ describe('quarterly warnings', () => {
       for (const id of Object.values(people)) expect(dump).not.toContain(id);
     }
     expect(bullKeys.length).toBeGreaterThan(0);
+  });
+});
+
+describe('the immediate alert (HUB_WARNINGS_IMMEDIATE_REGIONS)', () => {
+  const prefix = `it-warn-now-${randomUUID().slice(0, 8)}.`;
+  let env: Record<string, string | undefined>;
+  let rules: { runtime: RulesRuntime; stop(): Promise<void> } | undefined;
+  let runtime: WarningsRuntime | undefined;
+  let service: RunningWarnings | undefined;
+
+  afterAll(async () => {
+    await service?.stop();
+    await rules?.stop();
+    if (runtime !== undefined) {
+      for (const key of [...await runtime.redis.keys(`${runtime.namespace}*`), ...await runtime.redis.keys(`${runtime.delivery.prefix}*`)]) await runtime.redis.del(key);
+      await dropAllState(runtime.redis, stateNamespace(prefix));
+      await runtime.redis.del(`${stateNamespace(prefix)}:layout`);
+      await runtime.close();
+    }
+  });
+
+  it('warns a person the moment the self-pay crosses the threshold, and the period\'s run then sends nothing more', async () => {
+    env = { ...effectiveEnvironment(), HUB_TOPIC_PREFIX: prefix, HUB_TOPIC_PARTITIONS: '3', HUB_KAFKA_SESSION_TIMEOUT_MS: '6000', HUB_LOG_LEVEL: 'silent',
+      HUB_WARNINGS_IMMEDIATE_REGIONS: policyId };
+    const idKey = loadConfig(env, ['idEncryptionKey']).idEncryptionKey;
+    await registerAllSchemas(env);
+    const intake = await openIntake(hospitals, env, logger);
+    try {
+      await intake.intake.ingest([
+        settlement(idNumber(1101), '2022-05-02 10:00:00', { total: '13000.00', ownPay: '12000.00', scope: '1000.00', basic: '1000.00' }),
+        settlement(idNumber(1102), '2022-05-02 10:00:00', { total: '9000.00', ownPay: '8000.00', scope: '1000.00', basic: '1000.00' }),
+      ], 'test');
+    } finally {
+      await intake.close();
+    }
+    rules = await startRules(env, logger);
+    runtime = await openWarnings(env, logger);
+    service = await startWarningsService(runtime, logger);
+    const live = runtime;
+    const read = async () => Promise.all((await live.kafka.readAll(live.warningsCodec.topic)).map((m) => live.warningsCodec.decode(m.value ?? Buffer.alloc(0))));
+    const warned = await waitFor('the immediate warning', async () => { const all = await read(); return all.length > 0 ? all : undefined; }, 120_000);
+    await sleep(2000);
+    expect(await read()).toHaveLength(1);
+    expect(decryptNationalId(warned[0]?.idCipher ?? '', idKey, warned[0]?.personKey ?? '')).toBe(idNumber(1101));
+    expect(warned[0]).toMatchObject({ period: '2022-Q2', selfPayFen: 1_200_000, reasons: ['SELF_PAY_OVER_THRESHOLD'], supersedes: null });
+    // No run happened: the warning came from the self-pay record, not the period's end.
+    expect(await live.redis.exists(runKeys(live.namespace).done(policyId, '2022-Q2'))).toBe(0);
+    expect(await live.run(policyId, '2022-Q2', { dryRun: false })).toMatchObject({ warned: 1, published: 0, unchanged: 1 });
   });
 });
