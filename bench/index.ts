@@ -5,6 +5,7 @@ import { runEngineBench } from './engine';
 const benchmarks: Readonly<Record<string, RoleMain>> = {
   engine: runEngineBench,
   rules: (args, io) => import('./rules').then((m) => m.runRulesBench(args, io)),
+  warnings: (args, io) => import('./warnings').then((m) => m.runWarningsBench(args, io)),
 };
 
 export const runBench: RoleMain = (args, io) => {

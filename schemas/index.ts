@@ -205,7 +205,26 @@ export interface QuarterlyWarning extends Envelope, PersonRef {
   criticalIllnessFen: number;
   assistanceFen: number;
   routedTo: AgencyCode[];
+  /** The settlements behind the totals. */
+  settlements: WarningSettlement[];
+  /** False on a correction that withdraws an earlier warning. */
+  warned: boolean;
+  supersedes: string | null;
+  changes: string[];
 }
+
+export interface WarningSettlement {
+  fixmedinsCode: string;
+  setlId: string;
+  settledAt: string;
+  medfeeFen: number;
+  basicFen: number;
+  criticalIllnessFen: number;
+  assistanceFen: number;
+  selfPayFen: number;
+}
+
+export type FollowUpOutcome = 'RECEIVED' | 'ASSISTANCE_GIVEN' | 'CERTIFIED' | 'NO_ACTION';
 
 export interface DeliveryReceipt extends Envelope {
   warningId: string;
@@ -214,6 +233,14 @@ export interface DeliveryReceipt extends Envelope {
   status: 'DELIVERED' | 'FAILED' | 'ACKNOWLEDGED' | 'FOLLOW_UP_STARTED' | 'FOLLOW_UP_CLOSED';
   attempt: number;
   detail: string | null;
+  outcome: FollowUpOutcome | null;
+  assistanceKind: string | null;
+  assistanceFen: number | null;
+  certifiedCategory: string | null;
+  reason: string | null;
+  agencyRecordId: string | null;
+  personKey: string | null;
+  period: string | null;
 }
 
 export interface DeadLetter extends Envelope {

@@ -6,6 +6,7 @@ import {
 } from '../../services/platform';
 import { factTopicConfig, fileKeyStore, importFile, openIntake, type AgencyDefinition, type AgencyId, type IntakeRuntime } from '../intake';
 import { createConnectorServer, type ConnectorServer } from './server';
+import { registerReceiptsRoute } from '../agency-delivery/receipts';
 
 /** Each agency's connector has a port of its own, so all four run side by side on one machine. */
 export const defaultConnectorPorts: Readonly<Record<AgencyId, number>> = {
@@ -90,6 +91,8 @@ export async function startConnector(options: StartConnectorOptions): Promise<Ru
     limits: { bodyLimitBytes: config.connectorBodyLimitBytes, maxRecords: config.connectorMaxRecords, fileLimitBytes: config.connectorFileLimitBytes },
     ...(tls === undefined ? {} : { tls }),
   });
+  // Civil affairs and rural revitalization also answer warnings here (POST /v1/receipts).
+  await registerReceiptsRoute(server, { connector: agency.id, env, kafka: runtime.kafka, producer: runtime.producer, redis: runtime.redis, logger, keys });
   const port = options.port ?? (config.connectorPort === 0 ? defaultConnectorPorts[agency.id] : config.connectorPort);
   try {
     await server.listen({ port, host: config.connectorHost });

@@ -35,7 +35,10 @@ const roles: Readonly<Record<string, Role>> = {
     summary: '[--rebuild]: the rules service: recompute tilted benefits when facts change',
     load: () => import('../rules').then((m) => m.runRules),
   },
-  warnings: { summary: 'the quarterly warnings service' },
+  warnings: {
+    summary: '[run --region R --period P [--dry-run] | deliveries [--dead] [--retry ID] | export …]: quarterly warnings to civil affairs and rural revitalization',
+    load: () => import('../warnings').then((m) => m.runWarningsCommand),
+  },
   desk: {
     summary: '[users add|list|disable]: the warning desk (预警台): page, JSON API and its read model in PostgreSQL',
     load: () => import('../desk').then((m) => m.runDesk),

@@ -159,6 +159,54 @@ export const configSpec = {
     env: 'HUB_DESK_SECURE_COOKIE', fallback: 'true', parse: parseOneOf(['true', 'false'] as const),
     doc: 'mark the desk\'s session cookie Secure (false only for plain HTTP off localhost, which a bureau should not run)',
   }),
+  warningsGraceDays: key({
+    env: 'HUB_WARNINGS_GRACE_DAYS', fallback: '10', parse: parseInteger(0, 27),
+    doc: 'days after a warning period closes before its run, so late settlements of the period count (the run fires at 02:00 Asia/Shanghai on that day)',
+  }),
+  warningsRegions: key({
+    env: 'HUB_WARNINGS_REGIONS', fallback: '*', parse: parseString,
+    doc: '`hub warnings`: the policies (regions) to schedule runs for, comma-separated ids, or * for every policy file',
+  }),
+  warningsImmediateRegions: key({
+    env: 'HUB_WARNINGS_IMMEDIATE_REGIONS', fallback: '', parse: (raw: string) => raw.split(',').map((id) => id.trim()).filter((id) => id !== ''),
+    doc: 'regions (policy ids, comma-separated) whose people are warned as soon as their self-pay crosses the threshold mid-period, not at the period\'s end (empty: none)',
+  }),
+  warningsOpsPort: key({
+    env: 'HUB_WARNINGS_OPS_PORT', fallback: '9402', parse: parseInteger(0, 65535),
+    doc: 'port of the health and metrics endpoint of `hub warnings`',
+  }),
+  civilAffairsWebhookUrl: key({
+    env: 'HUB_CIVIL_AFFAIRS_WEBHOOK_URL', fallback: '', parse: (raw: string) => (raw.trim() === '' ? '' : parseUrl(['http:', 'https:'])(raw.trim())),
+    doc: 'where warnings routed to civil affairs (民政) are POSTed, signed (empty: that agency collects export files instead)',
+  }),
+  civilAffairsWebhookSecret: key({
+    env: 'HUB_CIVIL_AFFAIRS_WEBHOOK_SECRET', fallback: '', parse: (raw: string) => raw.trim(),
+    doc: 'HMAC-SHA256 key signing the civil-affairs webhook (shared with the agency; required with its URL, at least 32 characters)',
+  }),
+  ruralRevitalizationWebhookUrl: key({
+    env: 'HUB_RURAL_REVITALIZATION_WEBHOOK_URL', fallback: '', parse: (raw: string) => (raw.trim() === '' ? '' : parseUrl(['http:', 'https:'])(raw.trim())),
+    doc: 'where warnings routed to rural revitalization (乡村振兴) are POSTed, signed (empty: export files instead)',
+  }),
+  ruralRevitalizationWebhookSecret: key({
+    env: 'HUB_RURAL_REVITALIZATION_WEBHOOK_SECRET', fallback: '', parse: (raw: string) => raw.trim(),
+    doc: 'HMAC-SHA256 key signing the rural-revitalization webhook (required with its URL, at least 32 characters)',
+  }),
+  deliveryAttempts: key({
+    env: 'HUB_DELIVERY_ATTEMPTS', fallback: '10', parse: parseInteger(1, 100),
+    doc: 'webhook attempts per warning and agency before the delivery is dead (listed by `hub warnings deliveries --dead`)',
+  }),
+  deliveryBackoffMs: key({
+    env: 'HUB_DELIVERY_BACKOFF_MS', fallback: '60000', parse: parseInteger(10, 86_400_000),
+    doc: 'first retry delay of a failed webhook; each further retry waits twice as long (60 s, 2 min, 4 min, … about 8.5 h before the 10th)',
+  }),
+  deliveryTimeoutMs: key({
+    env: 'HUB_DELIVERY_TIMEOUT_MS', fallback: '10000', parse: parseInteger(100, 600_000),
+    doc: 'how long a webhook POST may take before it counts as failed',
+  }),
+  deliveryConcurrency: key({
+    env: 'HUB_DELIVERY_CONCURRENCY', fallback: '16', parse: parseInteger(1, 1000),
+    doc: 'webhook POSTs in flight at once per `hub warnings` instance',
+  }),
   stateDir: key({ env: 'HUB_STATE_DIR', fallback: '.hub', parse: parseString, doc: 'where the local stack keeps its data, logs and generated secrets' }),
 } as const;
 

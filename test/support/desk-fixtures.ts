@@ -86,10 +86,12 @@ export function deskFixture(people: number, seed = 13): DeskFixture {
         windowFrom: period === '2022-Q1' ? '2022-01-01' : '2022-04-01', windowTo: period === '2022-Q1' ? '2022-03-31' : '2022-06-30',
         categories: [category], reasons: selfPay > 2_000_000 ? ['ALWAYS_REPORTED_CATEGORY', 'SELF_PAY_OVER_THRESHOLD'] : ['ALWAYS_REPORTED_CATEGORY'],
         basis: 'TOTAL', selfPayFen: selfPay, thresholdFen: 2_000_000, medfeeFen: medfee, basicFen: medfee - selfPay - 50_000, criticalIllnessFen: 30_000, assistanceFen: 20_000, routedTo,
+        settlements: [], warned: true, supersedes: null, changes: [],
       });
       routedTo.forEach((a, n) => {
         const receipt = (status: TopicRecords['deliveryReceipts']['status'], attempt: number, k: number, detail: string | null = null): void => push('deliveryReceipts', personKey, {
           ...envelope(`rc-${period}-${a}`, k, 'hub:warnings'), warningId, agency: a, channel: 'WEBHOOK', status, attempt, detail,
+          outcome: null, assistanceKind: null, assistanceFen: null, certifiedCategory: null, reason: null, agencyRecordId: null, personKey, period,
         });
         // Every sixth person's delivery fails: five attempts (given up, "dead") or one (to be retried).
         if (i % 6 === 1 && n === 0) {

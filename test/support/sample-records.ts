@@ -46,10 +46,13 @@ export const sampleRecords: { [K in TopicId]: TopicRecords[K] } = {
     windowFrom: '2022-01-01', windowTo: '2022-06-30', categories: ['DIBAO'], reasons: ['ALWAYS_REPORTED_CATEGORY', 'SELF_PAY_OVER_THRESHOLD'],
     basis: 'TOTAL', selfPayFen: 1_200_000, thresholdFen: 1_000_000, medfeeFen: 9_000_000, basicFen: 6_000_000, criticalIllnessFen: 1_000_000,
     assistanceFen: 800_000, routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'],
+    settlements: [{ fixmedinsCode: 'H33030200001', setlId: 'S-1', settledAt: '2019-04-02', medfeeFen: 5_000_000, basicFen: 2_500_000, criticalIllnessFen: 600_000, assistanceFen: 800_000, selfPayFen: 1_100_000 }],
+    warned: true, supersedes: null, changes: [],
   },
   deliveryReceipts: {
     ...envelope, eventId: 'r-1', source: 'hub:delivery', warningId: 'w-1', agency: 'CIVIL_AFFAIRS', channel: 'WEBHOOK', status: 'DELIVERED',
-    attempt: 1, detail: null,
+    attempt: 1, detail: null, outcome: null, assistanceKind: null, assistanceFen: null, certifiedCategory: null, reason: null,
+    agencyRecordId: null, personKey: null, period: null,
   },
   deadLetters: {
     ...envelope, eventId: 'dl-1', source: 'hub:connector', origin: 'civil-affairs', sourceTopic: null, sourcePartition: null, sourceOffset: null,

@@ -1,0 +1,151 @@
+/**
+ * `npm run bench:warnings` (`hub bench warnings [--person-years N] [--deliveries N] [--keep]`):
+ *
+ * 1. Writes N person-years (default 1,000,000) of the Huangshan 2022 policy straight into the rules
+ *    state under a fresh prefix, in the documented layout (encodePerson, `{p<n>}:person:<key>`):
+ *    one to three stays each, amounts drawn from a seeded generator so that about a tenth end the
+ *    half-year over 10,000 yuan, and one in twenty holds 特困 or 低保. Their sealed ID numbers go
+ *    into the warnings service's id directory.
+ * 2. Times the warning run of 2022-Q2 over them (computing every person-year with the engine,
+ *    publishing to Kafka) and prints the process's peak RSS.
+ * 3. Delivers up to `--deliveries` (default 100,000) of its warnings to a local receiver that
+ *    checks each signature: the warnings service's feed and delivery worker, as `hub warnings`
+ *    runs them, timed until the receiver has them all.
+ *
+ * Targets (issue 16): the run under 20 s; 100,000 deliveries under 60 s. Everything it wrote is
+ * deleted at the end unless --keep.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import { encryptNationalId, checkCharacter } from '../services/identity';
+import { HubError, createLogger, effectiveEnvironment, loadConfig, type RoleMain } from '../services/platform';
+import { registerAllSchemas } from '../services/registry';
+import { encodePerson, stateNamespace, type PersonState, type StoredFact } from '../services/rules';
+import { openWarnings, startWarningsService } from '../services/warnings';
+import { verify } from '../connectors/agency-delivery';
+
+const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+
+function option(args: readonly string[], name: string, fallback: number): number {
+  const at = args.indexOf(name);
+  if (at === -1) return fallback;
+  const value = Number(args[at + 1]);
+  if (!Number.isSafeInteger(value) || value <= 0) throw new HubError('USAGE', `hub bench warnings: ${name} needs a positive whole number`);
+  return value;
+}
+
+/** A deterministic generator (LCG), so every run writes the same people. */
+function generator(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => { state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0; return state / 4_294_967_296; };
+}
+
+function idNumber(i: number): string {
+  const first17 = `341002${1950 + (i % 50)}${String(1 + (i % 12)).padStart(2, '0')}${String(1 + (i % 28)).padStart(2, '0')}${String(i % 1000).padStart(3, '0')}`;
+  return first17 + checkCharacter(first17);
+}
+
+export const runWarningsBench: RoleMain = async (args, io) => {
+  const out = io.stdout;
+  const personYears = option(args, '--person-years', 1_000_000);
+  const deliveries = option(args, '--deliveries', 100_000);
+  const prefix = `bench-warn-${randomUUID().slice(0, 8)}.`;
+  const secret = 'bench-webhook-secret-0123456789abcdef';
+  let received = 0;
+  let invalid = 0;
+  const receiver = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (c: Buffer) => chunks.push(c));
+    request.on('end', () => {
+      const ok = verify({ secret, body: Buffer.concat(chunks), timestamp: request.headers['x-hub-timestamp'] as string | undefined, signature: request.headers['x-hub-signature'] as string | undefined });
+      if (ok) received += 1; else invalid += 1;
+      response.writeHead(ok ? 200 : 401).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const address = receiver.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const env = {
+    ...effectiveEnvironment(io.env), HUB_TOPIC_PREFIX: prefix, HUB_LOG_LEVEL: 'warn', HUB_WARNINGS_REGIONS: 'anhui-huangshan-2022',
+    HUB_CIVIL_AFFAIRS_WEBHOOK_URL: `http://127.0.0.1:${port}/warnings`, HUB_CIVIL_AFFAIRS_WEBHOOK_SECRET: secret,
+    HUB_DELIVERY_CONCURRENCY: io.env.HUB_DELIVERY_CONCURRENCY ?? '64',
+  };
+  const logger = createLogger({ level: 'warn', role: 'bench' });
+  const { idEncryptionKey } = loadConfig(env, ['idEncryptionKey']);
+  await registerAllSchemas(env);
+  const runtime = await openWarnings(env, logger);
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 100);
+  const namespace = stateNamespace(prefix);
+  try {
+    out.write(`warnings bench: ${int(personYears)} person-years of anhui-huangshan-2022, prefix ${prefix}\n`);
+    const random = generator(16);
+    const started = Date.now();
+    const chunk = 2_000;
+    let overOwnPay = 0;
+    for (let from = 0; from < personYears; from += chunk) {
+      const pairs: (string | Buffer)[] = [];
+      const ids: string[] = [];
+      for (let i = from; i < Math.min(personYears, from + chunk); i += 1) {
+        const personKey = `bench-${i.toString(36).padStart(8, '0')}`;
+        const facts = new Map<`s:${string}` | `h:${string}` | `c:${string}`, StoredFact>();
+        const categorised = random() < 0.05;
+        if (categorised) facts.set('s:civil-affairs/B', { kind: 'status', eventId: `e-s-${i}`, version: 1, category: random() < 0.3 ? 'TEKUN' : 'DIBAO', action: 'CERTIFY', from: '2022-01-01', to: null });
+        const stays = 1 + Math.floor(random() * 3);
+        let ownPay = 0;
+        for (let n = 0; n < stays; n += 1) {
+          const month = 1 + Math.floor(random() * 9);
+          const scope = 100_00 + Math.floor(random() * 2_000_000);
+          const basic = Math.floor(scope * 0.6);
+          const own = Math.floor(random() * random() * 1_200_000);
+          ownPay += own;
+          const key = `H34100200001/B${i}-${n}`;
+          const settledAt = `2022-${String(month).padStart(2, '0')}-${String(1 + (i % 28)).padStart(2, '0')}`;
+          facts.set(`h:${key}`, {
+            kind: 'settlement', eventId: `e-h-${i}-${n}`, key, reversesKey: null, fixmedinsCode: 'H34100200001', setlId: `B${i}-${n}`, admdvs: '341002',
+            insuredType: 'RESIDENT', medType: '21', settledAt, setlTime: Date.parse(`${settledAt}T10:00:00+08:00`), totalFen: scope + own, fullOwnPayFen: own,
+            overLimitFen: 0, preSelfPayFen: 0, policyScopeFen: scope, basicPaidFen: basic, settledCriticalIllnessFen: 0, settledAssistanceFen: 0,
+          });
+        }
+        const state: PersonState = { facts, emitted: new Map() };
+        pairs.push(`${namespace}{p${i % 6}}:person:${personKey}`, encodePerson(state));
+        ids.push(personKey, encryptNationalId(idNumber(i), idEncryptionKey, personKey));
+        if (ownPay > 1_000_000) overOwnPay += 1;
+      }
+      const pipeline = runtime.redis.pipeline().mset(pairs);
+      if (ids.length > 0) pipeline.hset(`${runtime.namespace}:ids`, ...ids);
+      await pipeline.exec();
+    }
+    out.write(`  wrote ${int(personYears)} person-years and their sealed ID numbers (${int(overOwnPay)} with over 10,000 yuan paid out of scope alone) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+
+    const runStarted = Date.now();
+    const summary = await runtime.run('anhui-huangshan-2022', '2022-Q2', { dryRun: false });
+    const runSeconds = (Date.now() - runStarted) / 1000;
+    out.write(`RUN ${int(summary.personYears)} person-years in ${runSeconds.toFixed(1)} s (${int(summary.personYears / runSeconds)}/s): ${int(summary.warned)} warned, ${int(summary.published)} published; peak RSS ${mib(peakRss)} (target 1,000,000 in < 20 s: ${summary.personYears >= 1_000_000 ? (runSeconds < 20 ? 'met' : 'missed') : `${(runSeconds * 1_000_000 / Math.max(1, summary.personYears)).toFixed(0)} s at this rate, ${runSeconds * 1_000_000 / Math.max(1, summary.personYears) < 20 ? 'on pace' : 'off pace'}`})\n`);
+
+    // Delivery: the first `deliveries` warnings go to civil affairs (uncategorised and 特困/低保 persons all route there).
+    const expected = Math.min(deliveries, summary.published);
+    const deliveryStarted = Date.now();
+    const service = await startWarningsService(runtime, logger);
+    try {
+      const deadline = Date.now() + 600_000;
+      while (received < expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+      const seconds = (Date.now() - deliveryStarted) / 1000;
+      out.write(`DELIVERY ${int(received)} signed webhooks delivered in ${seconds.toFixed(1)} s (${int(received / seconds)}/s), ${invalid} with a bad signature; peak RSS ${mib(peakRss)}`
+        + ` (target 100,000 in < 60 s: ${received >= 100_000 ? (seconds < 60 ? 'met' : 'missed') : `${int(received)} delivered, ${seconds * 100_000 / Math.max(1, received) < 60 ? 'on pace' : 'off pace'}`})\n`);
+    } finally {
+      await service.stop();
+    }
+  } finally {
+    clearInterval(sampler);
+    if (!args.includes('--keep')) {
+      for (const match of [`${namespace}*`, `${runtime.namespace}*`, `${runtime.delivery.prefix}*`]) {
+        for await (const keys of runtime.redis.scanStream({ match, count: 5_000 }) as AsyncIterable<string[]>) if (keys.length > 0) await runtime.redis.unlink(...keys);
+      }
+    }
+    await runtime.close();
+    receiver.close();
+  }
+  return 0;
+};

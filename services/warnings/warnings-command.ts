@@ -1,0 +1,150 @@
+import { mkdirSync } from 'node:fs';
+import type { Job } from 'bullmq';
+import type { DeliveryJobData } from '../../connectors/agency-delivery/webhook';
+import { agencyOfConnector } from '../../connectors/agency-delivery/agencies';
+import { fenToYuan, writeExportFile, type ExportEncoding, type ExportFormat } from '../../connectors/agency-delivery/export-files';
+import { HubError, createLifecycle, createLogger, createMetrics, loadConfig, startOpsServer, type CliIo, type RoleMain } from '../platform';
+import { openDeliveryQueue, openWarnings, type WarningsRuntime } from './runtime';
+import { startWarningsService } from './service';
+import type { RunSummary } from './warning-run';
+
+const usage = `usage:
+  hub warnings                                         the service: run schedulers, delivery (health on :9402)
+  hub warnings run --region POLICY --period 2022-Q2 [--dry-run]
+                                                       run (or rerun) one region-period now; --dry-run prints a table
+  hub warnings deliveries [--dead] [--retry JOB_ID|--retry all]
+                                                       webhook deliveries by state; dead ones listed, retried by hand
+  hub warnings export --agency civil-affairs|rural-revitalization --region POLICY --period P
+                      [--format xlsx|csv] [--encoding utf-8|gbk] [--out DIR]
+                                                       one agency's file of one period`;
+
+/** `--name value` options and bare flags, refusing anything not named. */
+function parseArgs(args: readonly string[], valued: readonly string[], flags: readonly string[]): Map<string, string> {
+  const found = new Map<string, string>();
+  for (let i = 0; i < args.length; i += 1) {
+    const arg = args[i] ?? '';
+    if (flags.includes(arg)) found.set(arg, 'true');
+    else if (valued.includes(arg) && args[i + 1] !== undefined) { found.set(arg, args[i + 1] ?? ''); i += 1; }
+    else throw new HubError('USAGE', `unexpected argument '${arg}'\n${usage}`);
+  }
+  return found;
+}
+
+function required(options: Map<string, string>, name: string): string {
+  const value = options.get(name);
+  if (value === undefined) throw new HubError('USAGE', `${name} is required\n${usage}`);
+  return value;
+}
+
+/** `hub warnings …` */
+export const runWarningsCommand: RoleMain = async (args, io) => {
+  const [sub, ...rest] = args;
+  const config = loadConfig(io.env, ['logLevel', 'shutdownGraceMs', 'warningsOpsPort']);
+  const logger = createLogger({ level: config.logLevel, role: 'warnings' });
+  if (sub === undefined) return serve(io, logger, config.shutdownGraceMs, config.warningsOpsPort);
+  if (!['run', 'deliveries', 'export'].includes(sub)) throw new HubError('USAGE', usage);
+  const runtime = await openWarnings(io.env, logger);
+  try {
+    if (sub === 'run') return await runCommand(runtime, rest, io);
+    if (sub === 'deliveries') return await deliveriesCommand(runtime, rest, io);
+    return await exportCommand(runtime, rest, io);
+  } finally {
+    await runtime.close();
+  }
+};
+
+async function serve(io: CliIo, logger: ReturnType<typeof createLogger>, graceMs: number, opsPort: number): Promise<number> {
+  const lifecycle = createLifecycle(logger, graceMs);
+  const runtime = await openWarnings(io.env, logger);
+  lifecycle.onShutdown('kafka and redis', () => runtime.close());
+  const service = await startWarningsService(runtime, logger);
+  lifecycle.onShutdown('workers', () => service.stop());
+  const ops = await startOpsServer({
+    port: opsPort, metrics: createMetrics('warnings'),
+    readiness: async () => {
+      const redis = await runtime.redis.ping().then(() => 'ok', (e: unknown) => String(e));
+      return { ok: redis === 'ok', checks: { redis } };
+    },
+  });
+  lifecycle.onShutdown('ops server', () => ops.close());
+  io.stdout.write(`warnings service running (health on :${ops.port}); schedules: ${service.schedulers.map((s) => `${s.policyId} "${s.pattern}"`).join(', ')}\n`);
+  const reason = await lifecycle.stopped;
+  await lifecycle.shutdown(reason);
+  return 0;
+}
+
+async function runCommand(runtime: WarningsRuntime, args: readonly string[], io: CliIo): Promise<number> {
+  const options = parseArgs(args, ['--region', '--period'], ['--dry-run']);
+  const dryRun = options.has('--dry-run');
+  const summary = await runtime.run(required(options, '--region'), required(options, '--period'), { dryRun });
+  if (dryRun) io.stdout.write(table(summary));
+  io.stdout.write(`${describe(summary)}\n`);
+  return 0;
+}
+
+export function describe(s: RunSummary): string {
+  const problems = Object.entries(s.problems).map(([code, n]) => `${n} ${code}`).join(', ');
+  return `${s.policyId} ${s.period}${s.dryRun ? ' (dry run: nothing sent)' : ''}${s.rerun ? ' (rerun)' : ''}: ${s.personYears} person-years, ${s.warned} warned; `
+    + `${s.dryRun ? 'would publish' : 'published'} ${s.dryRun ? s.rows.filter((r) => r.action !== 'UNCHANGED').length : s.published} `
+    + `(${s.corrections} corrections, ${s.withdrawals} withdrawals), ${s.unchanged} unchanged${problems === '' ? '' : `; not computed: ${problems}`}`;
+}
+
+/** The dry run's table: one line per warning it would send (or that stands unchanged). */
+export function table(s: RunSummary): string {
+  const header = ['action', 'person key', 'categories', 'reasons', 'self-pay (yuan)', 'settlements', 'routed to'];
+  const rows = s.rows.map((r) => [
+    r.action, r.personKey.slice(0, 16), r.record.categories.join(',') || '-', r.record.reasons.join(',') || '-', fenToYuan(r.record.selfPayFen),
+    String(r.record.settlements.length), r.record.routedTo.join(','),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  return [header, ...rows].map((row) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+async function deliveriesCommand(runtime: WarningsRuntime, args: readonly string[], io: CliIo): Promise<number> {
+  const options = parseArgs(args, ['--retry'], ['--dead']);
+  const queue = openDeliveryQueue(runtime);
+  try {
+    const retry = options.get('--retry');
+    if (retry !== undefined) {
+      const jobs: Job<DeliveryJobData>[] = retry === 'all' ? await queue.getFailed() : [await queue.getJob(retry)].filter((j): j is Job<DeliveryJobData> => j !== undefined);
+      if (jobs.length === 0) throw new HubError('USAGE', `no delivery ${retry}`);
+      for (const job of jobs) {
+        if (!(await job.isFailed())) throw new HubError('USAGE', `delivery ${job.id ?? ''} is not dead (${await job.getState()}): only dead deliveries are retried by hand`);
+        // A fresh round of attempts, with the same backoff.
+        await job.retry('failed', { resetAttemptsMade: true });
+        io.stdout.write(`${job.id ?? ''} queued again\n`);
+      }
+      return 0;
+    }
+    if (options.has('--dead')) {
+      const dead = await queue.getFailed();
+      for (const job of dead) {
+        io.stdout.write(`${job.id ?? ''}  ${job.data.agency}  ${job.data.warning.period}  attempts ${job.attemptsMade}  ${new Date(job.finishedOn ?? 0).toISOString()}  ${job.failedReason}\n`);
+      }
+      io.stdout.write(`${dead.length} dead deliveries${dead.length > 0 ? '; retry with --retry JOB_ID or --retry all' : ''}\n`);
+      return 0;
+    }
+    const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
+    io.stdout.write(`waiting ${counts.waiting ?? 0}  active ${counts.active ?? 0}  retrying ${counts.delayed ?? 0}  delivered ${counts.completed ?? 0}  dead ${counts.failed ?? 0}\n`);
+    return 0;
+  } finally {
+    await queue.close();
+  }
+}
+
+async function exportCommand(runtime: WarningsRuntime, args: readonly string[], io: CliIo): Promise<number> {
+  const options = parseArgs(args, ['--agency', '--region', '--period', '--format', '--encoding', '--out'], []);
+  const agency = agencyOfConnector(required(options, '--agency'));
+  if (agency === undefined) throw new HubError('USAGE', '--agency is civil-affairs or rural-revitalization');
+  const format = (options.get('--format') ?? 'xlsx') as ExportFormat;
+  const encoding = (options.get('--encoding') ?? 'utf-8') as ExportEncoding;
+  if (!['xlsx', 'csv'].includes(format) || !['utf-8', 'gbk'].includes(encoding)) throw new HubError('USAGE', usage);
+  const policy = runtime.policy(required(options, '--region'));
+  const period = required(options, '--period');
+  const dir = options.get('--out') ?? '.';
+  mkdirSync(dir, { recursive: true });
+  const records = await Promise.all((await runtime.kafka.readAll(runtime.warningsCodec.topic)).map((m) => runtime.warningsCodec.decode(m.value ?? Buffer.alloc(0))));
+  const file = await writeExportFile({ records, agency, policyId: policy.id, period, format, encoding, dir, idEncryptionKey: runtime.config.idEncryptionKey });
+  io.stdout.write(`${file.path}: ${file.rows} rows\n`);
+  return 0;
+}
