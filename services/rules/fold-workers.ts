@@ -118,7 +118,7 @@ export function createFoldWorkers(options: FoldWorkersOptions): FoldWorkers {
 
     async handleBatch(records) {
       const first = records[0];
-      if (first === undefined) return [];
+      if (first === undefined) return { outputs: [], offsets: [], published: [] };
       if (closing) throw new HubError('PROCESSING_FAILED', 'the rules workers are closing');
       const { slot, ready } = workerFor();
       slot.inHand += 1;
@@ -131,7 +131,7 @@ export function createFoldWorkers(options: FoldWorkersOptions): FoldWorkers {
           slot.pending.set(id, { resolve, reject });
           worker.postMessage({ kind: 'batch', id, batch } satisfies ToWorker, [batch.values.buffer as ArrayBuffer]);
         });
-        return unpackOutputs(done.outputs);
+        return { outputs: unpackOutputs(done.outputs), offsets: done.offsets, published: done.published };
       } finally {
         slot.inHand -= 1;
       }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { connectKafka, type HubKafka, type TransactionalConsumerOptions } from '../kafka';
+import { connectKafka, type HubConsumer, type HubKafka, type TransactionalConsumerOptions } from '../kafka';
 import {
   HubError, createLifecycle, createLogger, createMetrics, loadConfig, startOpsServer, type Environment, type Logger, type RoleMain,
 } from '../platform';
@@ -12,7 +12,7 @@ import { foldDependencies, inboundIds, outputIds, rulesTopicNames } from './fold
 import { createFoldWorkers } from './fold-workers';
 import { createRulesService, type RulesService } from './rules-service';
 import { publishedSlots, slotDifferences, stateSlots } from './slots';
-import { checkStateLayout, dropAllState, markStateLayout, stateNamespace } from './state-store';
+import { checkStateLayout, dropAllState, dropOutbox, markStateLayout, partitionKeys, stateNamespace } from './state-store';
 
 const defaultOpsPort = 9401;
 
@@ -127,15 +127,24 @@ export const runRules: RoleMain = async (args, io) => {
   const lifecycle = createLifecycle(logger, config.shutdownGraceMs);
   const metrics = createMetrics('rules');
   const service = await runtime.liveService();
-  const consumer = runtime.kafka.createTransactionalConsumer(rulesConsumerOptions(runtime, service, logger));
+  const consumer = runtime.kafka.createTransactionalConsumer({
+    ...rulesConsumerOptions(runtime, service, logger),
+    // The lag as of each commit: it reads 0 as soon as the last batch is committed, not at the next poll.
+    onCommitted: (topic, partition, next, highWatermark) => {
+      metrics.consumerLag.set({ group: runtime.groupId, topic, partition: String(partition) }, Math.max(0, Number(BigInt(highWatermark) - BigInt(next))));
+    },
+  });
   lifecycle.onShutdown('kafka and redis', () => runtime.close());
   lifecycle.onShutdown('rules workers', () => service.close());
   const ops = await startOpsServer({
     port: config.opsPort === 0 ? defaultOpsPort : config.opsPort,
     metrics,
+    // Ready means assigned and consuming: a member rebalancing, or whose consumer gave up, is not.
     readiness: async () => {
       const redis = await runtime.redis.ping().then(() => 'ok', (e: unknown) => String(e));
-      return { ok: redis === 'ok', checks: { redis } };
+      const status = consumer.status();
+      const kafka = status.crashed !== undefined ? `crashed: ${status.crashed.message}` : status.consuming ? 'ok' : 'not consuming (joining or rebalancing)';
+      return { ok: redis === 'ok' && kafka === 'ok', checks: { redis, kafka, partitions: String(status.assigned) } };
     },
   });
   lifecycle.onShutdown('ops server', () => ops.close());
@@ -149,9 +158,12 @@ export const runRules: RoleMain = async (args, io) => {
   lifecycle.onShutdown('lag timer', () => { clearInterval(lagTimer); return Promise.resolve(); });
   await consumer.start();
   logger.info({ group: runtime.groupId, ops: ops.port }, 'rules service running');
-  await lifecycle.stopped;
-  await lifecycle.shutdown('stopped');
-  return 0;
+  // A consumer that gave up consumes nothing more: exit non-zero for a supervisor to restart it,
+  // rather than stay up answering health checks with the lag frozen.
+  const crashed = await Promise.race([lifecycle.stopped.then(() => undefined), consumer.crashed]);
+  await lifecycle.shutdown(crashed === undefined ? 'stopped' : 'consumer crashed');
+  if (crashed === undefined) return 0;
+  throw new HubError('CONSUMER_CRASHED', `the Kafka consumer stopped: ${crashed.message}`, { cause: crashed, catastrophic: true });
 };
 
 /** The consumer of a live rules service: co-partitioned, transactional, from the beginning. */
@@ -172,18 +184,24 @@ export function rulesConsumerOptions(runtime: RulesRuntime, service: LiveRulesSe
     // are loaded; in transactions of 5,000 the service folds a million person-years in a 256 MiB heap.
     maxRecordsPerTransaction: 5_000,
     transactionalIdPrefix: runtime.groupId,
-    handleBatch: (records) => service.handleBatch(records),
+    handleBatch: async (records) => {
+      const batch = await service.handleBatch(records);
+      const keys = partitionKeys(runtime.namespace, records[0]?.partition ?? 0);
+      // Once Kafka holds them, the published entries are dropped: the next batch finds an empty
+      // outbox and asks Kafka nothing. Should this be lost, the next batch asks Kafka instead.
+      return { outputs: batch.outputs, offsets: batch.offsets, committed: () => dropOutbox(runtime.redis, keys, batch.published) };
+    },
     onAssignment: (assigned) => { logger.info({ partitions: assigned.length }, 'partitions assigned'); },
   };
 }
 
 /** Starts a live rules service in this process (the CLI role adds signals, health and metrics). */
-export async function startRules(env: Environment, logger: Logger): Promise<{ runtime: RulesRuntime; stop(): Promise<void> }> {
+export async function startRules(env: Environment, logger: Logger): Promise<{ runtime: RulesRuntime; consumer: HubConsumer; stop(): Promise<void> }> {
   const runtime = await openRules(env, logger);
   const service = await runtime.liveService();
   const consumer = runtime.kafka.createTransactionalConsumer(rulesConsumerOptions(runtime, service, logger));
   await consumer.start();
-  return { runtime, stop: async () => { await consumer.stop(); await service.close(); await runtime.close(); } };
+  return { runtime, consumer, stop: async () => { await consumer.stop(); await service.close(); await runtime.close(); } };
 }
 
 /** Rebuilds the state from the topics; exported for tests. Returns the exit code. */
