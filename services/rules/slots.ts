@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { BenefitAdjustment, SelfPayYearToDate, SubsidyCorrection } from '../../schemas';
 import type { HubKafka } from '../kafka';
 import type { TopicCodec } from '../registry';
+import type { EmittedSlot } from './derive';
 import { decodePerson } from './state-store';
 
 
@@ -42,13 +43,17 @@ export async function stateSlots(redis: Redis, namespace: string): Promise<SlotV
   return slots;
 }
 
-/** The slots as published: the last record of each slot on the output topics. */
+/**
+ * The slots as published: the last record of each slot on the output topics, as values and, in
+ * `latest`, as the event id and values a person's state keeps of a published slot.
+ */
 export async function publishedSlots(kafka: HubKafka, outputs: {
   adjustments: TopicCodec<BenefitAdjustment>;
   subsidies: TopicCodec<SubsidyCorrection>;
   selfPay: TopicCodec<SelfPayYearToDate>;
-}): Promise<{ slots: SlotValues; records: number; distinctIds: number }> {
+}): Promise<{ slots: SlotValues; records: number; distinctIds: number; latest: Map<string, EmittedSlot> }> {
   const slots: SlotValues = new Map();
+  const latest = new Map<string, EmittedSlot>();
   const ids = new Set<string>();
   let records = 0;
   const read = async <T extends { eventId: string }>(codec: TopicCodec<T>, slotOf: (r: T) => [string, number[]]): Promise<void> => {
@@ -59,12 +64,13 @@ export async function publishedSlots(kafka: HubKafka, outputs: {
       ids.add(record.eventId);
       const [slot, values] = slotOf(record);
       slots.set(slot, values.join(','));
+      latest.set(slot, { eventId: record.eventId, values });
     }
   };
   await read(outputs.adjustments, adjustmentSlot);
   await read(outputs.subsidies, subsidySlot);
   await read(outputs.selfPay, selfPaySlot);
-  return { slots, records, distinctIds: ids.size };
+  return { slots, records, distinctIds: ids.size, latest };
 }
 
 /**

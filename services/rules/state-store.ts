@@ -80,6 +80,44 @@ export async function checkStateLayout(redis: Redis, namespace: string, partitio
   );
 }
 
+/** A partition's inbound topic whose state is behind what Kafka committed. */
+export interface StateBehind {
+  readonly topic: string;
+  readonly partition: number;
+  /** The last offset folded into the state (-1: none). */
+  readonly applied: bigint;
+  /** The group's committed offset (the next to read). */
+  readonly committed: bigint;
+}
+
+/**
+ * The partitions whose state is behind the group's committed offsets. Kafka commits a batch's
+ * offsets only after its state is in Redis, so state behind them was lost (Redis emptied, a key
+ * deleted, an older copy restored): folding on from the committed offsets would derive from facts
+ * missing their history, and publish wrong records as if right (a self-pay of 1 settlement for a
+ * person with 12), while state that is ahead is only pending work.
+ */
+export async function stateBehind(redis: Redis, namespace: string, committed: readonly { topic: string; partition: number; committed: bigint }[]): Promise<StateBehind[]> {
+  const partitions = [...new Set(committed.map((c) => c.partition))];
+  const pipeline = redis.pipeline();
+  for (const n of partitions) pipeline.hgetall(partitionKeys(namespace, n).applied);
+  const replies = (await pipeline.exec()) ?? [];
+  const applied = new Map<number, Record<string, string>>();
+  partitions.forEach((n, i) => {
+    const [error, value] = replies[i] ?? [null, {}];
+    if (error !== null) throw error;
+    applied.set(n, value as Record<string, string>);
+  });
+  const behind: StateBehind[] = [];
+  for (const c of committed) {
+    if (c.committed <= 0n) continue;
+    const folded = applied.get(c.partition)?.[c.topic];
+    const at = folded === undefined ? -1n : BigInt(folded);
+    if (at < c.committed - 1n) behind.push({ topic: c.topic, partition: c.partition, applied: at, committed: c.committed });
+  }
+  return behind;
+}
+
 /** Marks the state under `namespace` as of this layout (a rebuild, after dropping it). */
 export async function markStateLayout(redis: Redis, namespace: string): Promise<void> {
   await redis.set(layoutKey(namespace), stateLayout);

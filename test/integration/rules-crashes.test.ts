@@ -1,7 +1,9 @@
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { IntakeItem } from '../../connectors/intake';
 import { registerAllSchemas } from '../../services/registry';
-import { openRules, startRules } from '../../services/rules';
+import { openRules, publishedSlots, rebuild, startRules, type RulesRuntime } from '../../services/rules';
+import { decodePerson } from '../../services/rules/state-store';
 import { agencyRecords, idNumber } from '../support/person-events';
 import {
   deleteKeys, drained, expectExactlyOnce, freshPrefix, hubEnv, inboundOf, publish, quietLogger, referenceFold, waitFor, type AgencyItems,
@@ -114,4 +116,71 @@ describe('the rules service under crashes and takeovers', () => {
       await runtime.close();
     }
   }, 300_000);
+
+  it('refuses to start on lost state; a rebuild publishes what the topics lack and keeps the published event ids', async () => {
+    const env = hubEnv(freshPrefix());
+    await registerAllSchemas(env);
+    const records = agencyRecords(30, 13);
+    const runtime = await openRules(env, quietLogger);
+    try {
+      await publish(env, chunk(records, 0, 3));
+      const first = await startRules(env, quietLogger);
+      await drained(first.runtime);
+      await first.stop();
+      // Redis emptied (this hub's keys only): a plain start must not take it for a fresh state.
+      expect(await deleteKeys(runtime, runtime.namespace)).toBeGreaterThan(0);
+      await expect(startRules(env, quietLogger)).rejects.toMatchObject({ code: 'STATE_LOST', catastrophic: true });
+      // Facts the live service never saw: the rebuild derives their outputs, and must publish them.
+      await publish(env, chunk(records, 1, 3));
+      let report = '';
+      const out = new Writable({ write(text: Buffer, _e, done) { report += text.toString(); done(); } });
+      expect(await rebuild(runtime, quietLogger, out)).toBe(0);
+      expect(report).toMatch(/[1-9]\d* record\(s\) published now for slots whose rebuilt values differed/);
+      expect(report).toContain('the rebuilt state equals what was published');
+      await expectExactlyOnce(runtime, await referenceFold(runtime, await inboundOf(runtime)));
+      // The state keeps the published record of every slot, so that the next one supersedes a record on the topic.
+      const published = await publishedSlots(runtime.kafka, runtime.outputs());
+      const kept = await stateEventIds(runtime);
+      const mismatched = [...published.latest].filter(([slot, last]) => kept.get(slot) !== last.eventId).map(([slot]) => slot);
+      expect(mismatched).toEqual([]);
+
+      const live = await startRules(env, quietLogger);
+      try {
+        await publish(env, chunk(records, 2, 3));
+        await drained(live.runtime);
+      } finally {
+        await live.stop();
+      }
+      await expectExactlyOnce(runtime, await referenceFold(runtime, await inboundOf(runtime)));
+      const codecs = runtime.outputs();
+      const ids = new Set<string>();
+      const supersedes: string[] = [];
+      for (const message of await runtime.kafka.readAll(codecs.adjustments.topic)) {
+        const record = await codecs.adjustments.decode(message.value ?? Buffer.alloc(0));
+        ids.add(record.eventId);
+        if (record.supersedes !== null) supersedes.push(record.supersedes);
+      }
+      expect(supersedes.length).toBeGreaterThan(0);
+      expect(supersedes.filter((id) => !ids.has(id))).toEqual([]);
+    } finally {
+      await deleteKeys(runtime, runtime.namespace);
+      await runtime.close();
+    }
+  }, 300_000);
 });
+
+/** `<personKey> <slot>` -> the event id the state keeps as the slot's last published record. */
+async function stateEventIds(runtime: RulesRuntime): Promise<Map<string, string>> {
+  const ids = new Map<string, string>();
+  let cursor = '0';
+  do {
+    const [next, keys] = await runtime.redis.scan(cursor, 'MATCH', `${runtime.namespace}{p*}:person:*`, 'COUNT', 1000);
+    cursor = next;
+    const values = keys.length === 0 ? [] : await runtime.redis.mgetBuffer(keys);
+    keys.forEach((key, i) => {
+      const personKey = key.slice(key.lastIndexOf(':person:') + ':person:'.length);
+      for (const [slot, emitted] of decodePerson(values[i] ?? null).emitted) if (!slot.startsWith('x:')) ids.set(`${personKey} ${slot}`, emitted.eventId);
+    });
+  } while (cursor !== '0');
+  return ids;
+}
