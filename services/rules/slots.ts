@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { BenefitAdjustment, SelfPayYearToDate, SubsidyCorrection } from '../../schemas';
 import type { HubKafka } from '../kafka';
 import type { TopicCodec } from '../registry';
-import type { EmittedSlot } from './derive';
+import { adjustmentValues, selfPayValues, subsidyValues, type EmittedSlot } from './derive';
 import { decodePerson } from './state-store';
 
 
@@ -13,14 +13,15 @@ import { decodePerson } from './state-store';
  */
 export type SlotValues = Map<string, string>;
 
+/** A published record's slot and the values a state keeps of it (derive.ts), descriptive fields' digest included. */
 export function adjustmentSlot(r: BenefitAdjustment): [string, number[]] {
-  return [`${r.personKey} a:${r.fixmedinsCode}/${r.setlId}`, [r.dueCriticalIllnessFen, r.dueAssistanceFen, r.settledCriticalIllnessFen, r.settledAssistanceFen]];
+  return [`${r.personKey} a:${r.fixmedinsCode}/${r.setlId}`, adjustmentValues(r.dueCriticalIllnessFen, r.dueAssistanceFen, r.settledCriticalIllnessFen, r.settledAssistanceFen, r.categoryApplied, r.reason)];
 }
 export function subsidySlot(r: SubsidyCorrection): [string, number[]] {
-  return [`${r.personKey} u:${r.contributionRecordId}`, [r.entitledSubsidyFen, r.receivedSubsidyFen]];
+  return [`${r.personKey} u:${r.contributionRecordId}`, subsidyValues(r.entitledSubsidyFen, r.receivedSubsidyFen, r.category)];
 }
 export function selfPaySlot(r: SelfPayYearToDate): [string, number[]] {
-  return [`${r.personKey} y:${r.policyId}`, [r.medfeeFen, r.basicFen, r.criticalIllnessFen, r.assistanceFen, r.selfPayTotalFen, r.selfPayInScopeFen, r.settlementCount]];
+  return [`${r.personKey} y:${r.policyId}`, selfPayValues([r.medfeeFen, r.basicFen, r.criticalIllnessFen, r.assistanceFen, r.selfPayTotalFen, r.selfPayInScopeFen], r.settlementCount, r.lastSettledAt, r.categories)];
 }
 
 /** The slots as the state holds them. */

@@ -2,11 +2,12 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { IntakeItem } from '../../connectors/intake';
 import { registerAllSchemas } from '../../services/registry';
+import { Random } from '../../services/simulate';
 import { openRules, publishedSlots, rebuild, startRules, type RulesRuntime } from '../../services/rules';
 import { decodePerson } from '../../services/rules/state-store';
 import { agencyRecords, idNumber } from '../support/person-events';
 import {
-  deleteKeys, drained, expectExactlyOnce, freshPrefix, hubEnv, inboundOf, publish, quietLogger, referenceFold, waitFor, type AgencyItems,
+  deleteKeys, drained, expectExactlyOnce, finalRecords, freshPrefix, hubEnv, inboundOf, publish, quietLogger, recordDifferences, referenceFold, waitFor, type AgencyItems,
 } from '../support/rules-harness';
 
 /**
@@ -112,6 +113,31 @@ describe('the rules service under crashes and takeovers', () => {
         await deleteKeys(service2.runtime, service2.runtime.namespace);
         await service2.stop();
       }
+    } finally {
+      await runtime.close();
+    }
+  }, 300_000);
+
+  it('ends with the same final records whatever order the facts arrive in (event ids and timestamps aside)', async () => {
+    const env = hubEnv(freshPrefix());
+    await registerAllSchemas(env);
+    await publish(env, agencyRecords(40, 7));
+    const runtime = await openRules(env, quietLogger);
+    try {
+      const inbound = await inboundOf(runtime);
+      const seed = Number(process.env.HUB_TEST_SEED ?? 15);
+      console.log(`arrival-order test: shuffle seed ${seed} (HUB_TEST_SEED)`);
+      const random = new Random('arrival-order', seed);
+      const shuffled = [...inbound];
+      for (let i = shuffled.length - 1; i > 0; i -= 1) {
+        const j = Math.floor(random.next() * (i + 1));
+        [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+      }
+      const inOrder = await finalRecords(runtime, inbound);
+      expect(inOrder.size).toBeGreaterThan(40);
+      expect(recordDifferences(await finalRecords(runtime, inbound), inOrder)).toEqual([]);
+      expect(recordDifferences(await finalRecords(runtime, [...inbound].reverse()), inOrder)).toEqual([]);
+      expect(recordDifferences(await finalRecords(runtime, shuffled), inOrder)).toEqual([]);
     } finally {
       await runtime.close();
     }

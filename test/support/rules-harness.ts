@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import { civilAffairs, hospitals, tax } from '../../connectors';
 import { openIntake, type IntakeItem, type IntakeRuntime } from '../../connectors/intake';
-import type { InboundRecord } from '../../services/kafka';
+import type { InboundRecord, OutboundBatch } from '../../services/kafka';
 import { createLogger, effectiveEnvironment } from '../../services/platform';
 import { publishedSlots, slotDifferences, stateSlots, type RulesRuntime, type SlotValues } from '../../services/rules';
+import { adjustmentSlot, selfPaySlot, subsidySlot } from '../../services/rules/slots';
+import { dropOutbox, partitionKeys } from '../../services/rules/state-store';
 
 /**
  * What the rules service's crash and takeover tests share: the environment of a fresh hub, the
@@ -68,17 +70,61 @@ export async function inboundOf(runtime: RulesRuntime): Promise<InboundRecord[]>
  */
 export async function referenceFold(runtime: RulesRuntime, order: readonly InboundRecord[]): Promise<SlotValues> {
   const namespace = `hub:rules:test-${randomUUID().slice(0, 8)}`;
+  await foldEach(runtime, namespace, order, () => undefined);
+  const slots = await stateSlots(runtime.redis, namespace);
+  await deleteKeys(runtime, namespace);
+  return slots;
+}
+
+/** Folds records one per batch through a namespace, as if each batch's transaction committed. */
+async function foldEach(runtime: RulesRuntime, namespace: string, order: readonly InboundRecord[], published: (outputs: readonly OutboundBatch[]) => void | Promise<void>): Promise<void> {
   const service = runtime.service('live', namespace);
   const offsets = new Map<string, bigint>();
   for (const record of order) {
     const at = `${record.topic}/${record.partition}`;
     const offset = (offsets.get(at) ?? -1n) + 1n;
     offsets.set(at, offset);
-    await service.handleBatch([{ ...record, offset: offset.toString() }]);
+    const batch = await service.handleBatch([{ ...record, offset: offset.toString() }]);
+    await published(batch.outputs);
+    await dropOutbox(runtime.redis, partitionKeys(namespace, record.partition), batch.published);
   }
-  const slots = await stateSlots(runtime.redis, namespace);
+}
+
+/**
+ * The last record of every output slot when records are folded one per batch in the order given,
+ * without the fields that name records or moments (event ids, causes, supersedes, timestamps);
+ * slots whose last record corrects nothing are left out.
+ */
+export async function finalRecords(runtime: RulesRuntime, order: readonly InboundRecord[]): Promise<Map<string, string>> {
+  const namespace = `hub:rules:test-${randomUUID().slice(0, 8)}`;
+  const codecs = runtime.outputs();
+  const last = new Map<string, string>();
+  const keep = (slot: string, record: object): void => {
+    const { eventId: _e, occurredAt: _o, recordedAt: _r, causedBy: _c, supersedes: _s, contributionEventId: _ce, ...rest } = record as Record<string, unknown>;
+    // A last record saying nothing is to be corrected means what no record means (a reversal that
+    // came before its settlement leaves none): as effectiveSlots in slots.ts.
+    if (rest.kind === 'SETTLED_CORRECTLY' || rest.kind === 'CORRECT') last.delete(slot);
+    else last.set(slot, JSON.stringify(rest));
+  };
+  await foldEach(runtime, namespace, order, async (outputs) => {
+    for (const output of outputs) {
+      for (const { value } of output.records) {
+        if (output.topic === codecs.adjustments.topic) { const r = await codecs.adjustments.decode(value); keep(adjustmentSlot(r)[0], r); }
+        else if (output.topic === codecs.subsidies.topic) { const r = await codecs.subsidies.decode(value); keep(subsidySlot(r)[0], r); }
+        else if (output.topic === codecs.selfPay.topic) { const r = await codecs.selfPay.decode(value); keep(selfPaySlot(r)[0], r); }
+      }
+    }
+  });
   await deleteKeys(runtime, namespace);
-  return slots;
+  return last;
+}
+
+/** Slots whose final records differ between two runs (missing on one side counts). */
+export function recordDifferences(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): string[] {
+  const differences: string[] = [];
+  for (const [slot, record] of a) if (b.get(slot) !== record) differences.push(`${slot}: ${record} vs ${b.get(slot) ?? 'missing'}`);
+  for (const [slot, record] of b) if (!a.has(slot)) differences.push(`${slot}: missing vs ${record}`);
+  return differences.sort();
 }
 
 /** Deletes the keys under a namespace, and only those (SCAN by its prefix). */
