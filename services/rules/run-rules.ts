@@ -146,11 +146,33 @@ export const runRules: RoleMain = async (args, io) => {
 
   const lifecycle = createLifecycle(logger, config.shutdownGraceMs);
   const metrics = createMetrics('rules');
-  const service = await runtime.liveService();
+  let service: LiveRulesService;
+  try {
+    service = await runtime.liveService();
+  } catch (error) {
+    // Refused (STATE_LOST, STATE_LAYOUT_CHANGED): close the connections, or they keep the process alive.
+    await lifecycle.shutdown('refused to start');
+    await runtime.close();
+    throw error;
+  }
+  const committedAt = new Map<string, number>();
+  // Polled at start, at each assignment and every 10 s; commits set it in between (onCommitted).
+  const pollLag = (): void => {
+    const asked = Date.now();
+    void runtime.kafka.consumerLag(runtime.groupId, runtime.inboundTopics).then((lags) => {
+      for (const lag of lags) {
+        if ((committedAt.get(`${lag.topic}/${lag.partition}`) ?? 0) >= asked - 2_000) continue;
+        metrics.consumerLag.set({ group: runtime.groupId, topic: lag.topic, partition: String(lag.partition) }, lag.lag);
+      }
+    }, () => undefined);
+  };
+  const options = rulesConsumerOptions(runtime, service, logger);
   const consumer = runtime.kafka.createTransactionalConsumer({
-    ...rulesConsumerOptions(runtime, service, logger),
+    ...options,
+    onAssignment: (assigned) => { options.onAssignment?.(assigned); pollLag(); },
     // The lag as of each commit: it reads 0 as soon as the last batch is committed, not at the next poll.
     onCommitted: (topic, partition, next, highWatermark) => {
+      committedAt.set(`${topic}/${partition}`, Date.now());
       metrics.consumerLag.set({ group: runtime.groupId, topic, partition: String(partition) }, Math.max(0, Number(BigInt(highWatermark) - BigInt(next))));
     },
   });
@@ -169,14 +191,14 @@ export const runRules: RoleMain = async (args, io) => {
   });
   lifecycle.onShutdown('ops server', () => ops.close());
   lifecycle.onShutdown('consumer', () => consumer.stop());
-  const lagTimer = setInterval(() => {
-    void runtime.kafka.consumerLag(runtime.groupId, runtime.inboundTopics).then((lags) => {
-      for (const lag of lags) metrics.consumerLag.set({ group: runtime.groupId, topic: lag.topic, partition: String(lag.partition) }, lag.lag);
-    }, () => undefined);
-  }, 10_000);
+  // The poll covers partitions this member commits nothing on; its answer must not overwrite the
+  // gauge of a partition committed since shortly before the poll was asked: a transaction's offsets
+  // become visible to the admin only once its markers are written, so the answer may predate it.
+  const lagTimer = setInterval(pollLag, 10_000);
   lagTimer.unref();
   lifecycle.onShutdown('lag timer', () => { clearInterval(lagTimer); return Promise.resolve(); });
   await consumer.start();
+  pollLag();
   logger.info({ group: runtime.groupId, ops: ops.port }, 'rules service running');
   // A consumer that gave up consumes nothing more: exit non-zero for a supervisor to restart it,
   // rather than stay up answering health checks with the lag frozen.
