@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { coPartitionedAssigner } from './co-partitioned-assigner';
 import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer, type Producer, type Transaction, type IHeaders, type KafkaMessage, type LogEntry } from 'kafkajs';
-import { HubError, describeError, type Logger } from '../platform';
+import { HubError, describeError, isHubError, type Logger } from '../platform';
 
 /**
  * The hub's only contact with a Kafka client library. Everything else speaks in the types below
@@ -417,6 +417,17 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
               await step(consumer, { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark }, records, {
                 heartbeat, resolveOffset: (offset) => { payload.resolveOffset(offset); }, isStopping: () => stopping,
               });
+            } catch (error) {
+              // The handler says going on is unsafe (lost state): stop for good instead of letting
+              // kafkajs retry the batch and restart the consumer without end.
+              if (isHubError(error) && error.catastrophic && crashedWith === undefined) {
+                crashedWith = error;
+                consuming = false;
+                logger.error({ err: error, code: error.code, group: options.groupId }, 'the consumer stops: a batch cannot be processed safely');
+                reportCrash(error);
+                void consumer.stop().catch(() => undefined);
+              }
+              throw error;
             } finally {
               clearInterval(beating);
             }

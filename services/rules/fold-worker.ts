@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { InboundRecord, OutboundBatch } from '../kafka';
-import { createLogger, loadConfig, type Environment } from '../platform';
+import { createLogger, isHubError, loadConfig, type Environment, type ErrorCode } from '../platform';
 import { createLeanRegistryClient } from '../registry/lean-client';
 import { foldDependencies } from './fold-dependencies';
 import { filePolicyResolver } from './policy-resolver';
@@ -47,7 +47,7 @@ export type ToWorker =
 export type FromWorker =
   | { readonly kind: 'ready' }
   | { readonly kind: 'done'; readonly id: number; readonly outputs: readonly PackedOutputs[]; readonly offsets: RulesBatch['offsets']; readonly published: RulesBatch['published'] }
-  | { readonly kind: 'failed'; readonly id: number; readonly message: string }
+  | { readonly kind: 'failed'; readonly id: number; readonly message: string; readonly code?: ErrorCode; readonly catastrophic?: boolean }
   | { readonly kind: 'committed-offset'; readonly id: number; readonly topic: string; readonly partition: number };
 
 /** Concatenates byte strings into one fresh buffer of its own (transferable: not Node's shared pool). */
@@ -145,7 +145,10 @@ function runWorker(): void {
             const packed = packOutputs(batch.outputs);
             send({ kind: 'done', id: message.id, outputs: packed, offsets: batch.offsets, published: batch.published }, packed.map((p) => p.values.buffer as ArrayBuffer));
           },
-          (error: unknown) => { send({ kind: 'failed', id: message.id, message: error instanceof Error ? error.message : String(error) }); },
+          (error: unknown) => {
+            // A hub error keeps its code across the thread: STATE_LOST must stop the service, not be retried.
+            send({ kind: 'failed', id: message.id, message: error instanceof Error ? error.message : String(error), ...(isHubError(error) ? { code: error.code, catastrophic: error.catastrophic } : {}) });
+          },
         );
         return;
       case 'committed-offset': {

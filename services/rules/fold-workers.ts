@@ -68,7 +68,7 @@ export function createFoldWorkers(options: FoldWorkersOptions): FoldWorkers {
             const waiter = slot.pending.get(message.id);
             slot.pending.delete(message.id);
             if (message.kind === 'done') waiter?.resolve(message);
-            else waiter?.reject(new HubError('PROCESSING_FAILED', `rules worker ${index}: ${message.message}`));
+            else waiter?.reject(new HubError(message.code ?? 'PROCESSING_FAILED', `rules worker ${index}: ${message.message}`, { catastrophic: message.catastrophic ?? false }));
             return;
           }
           case 'committed-offset':

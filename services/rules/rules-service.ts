@@ -4,6 +4,7 @@ import type { CivilAffairsStatusChange, DeadLetter, HospitalSettlement, RuralRev
 // From its own file, not '../kafka': the fold workers run this module and need no kafkajs.
 import { deadLetterId } from '../kafka/dead-letter';
 import type { InboundRecord, OutboundBatch } from '../kafka';
+import { HubError } from '../platform/errors';
 import type { HubMetrics, Logger } from '../platform';
 import type { TopicCodec } from '../registry';
 import { derivePerson, type Cause, type PolicyResolver, type RulesOutput, type SlotField } from './derive';
@@ -239,6 +240,16 @@ export function createRulesService(deps: RulesDependencies): RulesService {
         const answer = (outputs: readonly OutboundBatch[], alsoPublished: readonly string[] = []): RulesBatch => (mode === 'live'
           ? { outputs, offsets: [...offsets].map(([t, o]) => ({ topic: t, offset: o.toString() })), published: [...published, ...alsoPublished] }
           : nothing);
+        // The consumer reads on from the committed offset, so the state has folded up to the batch's
+        // first offset at least, unless it was lost under the running service (Redis emptied, keys
+        // deleted). Asked only then: a topic's first batch may start past offset 0 (retention).
+        if (applied < start - 1n && mode === 'live' && deps.committedOffset !== undefined) {
+          const committedAt = committed.get(topic) ?? await deps.committedOffset(topic, partition);
+          if (applied < committedAt - 1n) {
+            await redis.unwatch();
+            throw new HubError('STATE_LOST', `partition ${partition} of ${topic}: the state has folded up to offset ${applied}, Kafka committed ${committedAt}: the state was lost under the running service. Stop every 'hub rules' instance and run 'hub rules --rebuild'`, { catastrophic: true });
+          }
+        }
         const fresh = records.filter((r) => BigInt(r.offset) > applied);
         if (fresh.length === 0) {
           await redis.unwatch();

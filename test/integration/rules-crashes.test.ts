@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import type { IntakeItem } from '../../connectors/intake';
 import { registerAllSchemas } from '../../services/registry';
 import { Random } from '../../services/simulate';
-import { openRules, publishedSlots, rebuild, startRules, type RulesRuntime } from '../../services/rules';
+import { openRules, publishedSlots, rebuild, rulesConsumerOptions, startRules, type RulesRuntime } from '../../services/rules';
 import { decodePerson } from '../../services/rules/state-store';
 import { agencyRecords, idNumber } from '../support/person-events';
 import {
-  deleteKeys, drained, expectExactlyOnce, finalRecords, freshPrefix, hubEnv, inboundOf, publish, quietLogger, recordDifferences, referenceFold, waitFor, type AgencyItems,
+  deleteKeys, drained, expectExactlyOnce, finalRecords, freshPrefix, hubEnv, inboundOf, publish, quietLogger, recordDifferences, referenceFold, sleep, waitFor, type AgencyItems,
 } from '../support/rules-harness';
 
 /**
@@ -189,6 +189,33 @@ describe('the rules service under crashes and takeovers', () => {
       expect(supersedes.length).toBeGreaterThan(0);
       expect(supersedes.filter((id) => !ids.has(id))).toEqual([]);
     } finally {
+      await deleteKeys(runtime, runtime.namespace);
+      await runtime.close();
+    }
+  }, 300_000);
+
+  it.each([['0'], ['2']])('stops when its state is deleted under it (fold workers: %s), instead of folding on from nothing', async (workers) => {
+    const env = { ...hubEnv(freshPrefix()), HUB_RULES_WORKERS: workers };
+    await registerAllSchemas(env);
+    const records = agencyRecords(20, 17);
+    // startRules folds on its own thread; the worker threads are what `hub rules` runs with HUB_RULES_WORKERS.
+    const runtime = await openRules(env, quietLogger);
+    const service = await runtime.liveService();
+    const consumer = runtime.kafka.createTransactionalConsumer(rulesConsumerOptions(runtime, service, quietLogger));
+    try {
+      await consumer.start();
+      await publish(env, chunk(records, 0, 2));
+      await drained(runtime);
+      expect(await deleteKeys(runtime, runtime.namespace)).toBeGreaterThan(0);
+      await publish(env, chunk(records, 1, 2));
+      const stopped = await Promise.race([consumer.crashed, sleep(60_000).then(() => undefined)]);
+      expect(stopped).toMatchObject({ code: 'STATE_LOST', catastrophic: true });
+      expect(consumer.status()).toMatchObject({ consuming: false });
+      // Nothing was derived from the emptied state: no output names a person-year without its history.
+      expect(await runtime.redis.exists(`${runtime.namespace}{p0}:outbox`, `${runtime.namespace}{p1}:outbox`, `${runtime.namespace}{p2}:outbox`)).toBe(0);
+    } finally {
+      await consumer.stop();
+      await service.close();
       await deleteKeys(runtime, runtime.namespace);
       await runtime.close();
     }
