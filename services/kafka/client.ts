@@ -502,6 +502,8 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
 
     createTransactionalConsumer(options) {
       const producers = new Map<number, Producer>();
+      /** The partition numbers assigned to this member at its last join. */
+      const assignedNumbers = new Set<number>();
       const producerFor = async (partition: number): Promise<Producer> => {
         let producer = producers.get(partition);
         if (producer === undefined) {
@@ -539,6 +541,11 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
       };
       const transact = async (batch: { topic: string; partition: number; highWatermark: string }, records: readonly InboundRecord[], context: BatchContext): Promise<void> => {
         const handled = await options.handleBatch(records, context);
+        // A number revoked while its batch was being handled belongs to another member now: a new
+        // producer would fence the new owner's. The batch is given up (kafkajs drops it as stale).
+        if (!assignedNumbers.has(batch.partition)) {
+          throw new HubError('PRODUCER_FENCED', `partition number ${batch.partition} was revoked while its batch of ${batch.topic} was handled; the new owner publishes it`);
+        }
         const producer = await producerFor(batch.partition);
         // The batch's own topic up to its end, or further when the handler says so; other topics as it says.
         const next = new Map<string, bigint>([[batch.topic, BigInt(nextOffset(records))]]);
@@ -582,6 +589,8 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
         // Producers of numbers this member lost are fenced by the new owner: forget them, after
         // any batch of that number still in hand.
         const kept = new Set(assigned.map((a) => a.partition));
+        assignedNumbers.clear();
+        for (const partition of kept) assignedNumbers.add(partition);
         for (const partition of [...producers.keys()]) {
           if (!kept.has(partition)) void inTurn(partition, () => dropProducer(partition)).catch(() => undefined);
         }
