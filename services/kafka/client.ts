@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { coPartitionedAssigner } from './co-partitioned-assigner';
 import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer, type Producer, type Transaction, type IHeaders, type KafkaMessage, type LogEntry } from 'kafkajs';
-import { HubError, describeError, type Logger } from '../platform';
+import { HubError, describeError, isHubError, type Logger } from '../platform';
 
 /**
  * The hub's only contact with a Kafka client library. Everything else speaks in the types below
@@ -13,7 +13,10 @@ export interface KafkaSettings {
   readonly topicPrefix: string;
   readonly partitions: number;
   readonly replication: number;
-  /** How long a silent group member keeps its partitions (default 30 s). */
+  /**
+   * How long a silent group member keeps its partitions (default 10 s): a member killed with -9 is
+   * replaced after this long. Members heartbeat every tenth of it, inside long batches too.
+   */
   readonly sessionTimeoutMs?: number;
 }
 
@@ -62,6 +65,11 @@ export interface ConsumerOptions {
   readonly handleBatch: (records: readonly InboundRecord[], context: BatchContext) => Promise<void>;
   /** Called with a partition assignment change (for metrics and logs). */
   readonly onAssignment?: (assigned: readonly { topic: string; partition: number }[]) => void;
+  /**
+   * Called after a partition's offsets were committed up to `next`, with the partition's high
+   * watermark as the fetch saw it: the lag at that moment, without asking the brokers.
+   */
+  readonly onCommitted?: (topic: string, partition: number, next: string, highWatermark: string) => void;
   /** Partition p of every topic to one member (topics keyed alike, equal partition counts). */
   readonly coPartitioned?: boolean;
   /**
@@ -77,6 +85,19 @@ export interface OutboundBatch {
   readonly records: readonly OutboundRecord[];
 }
 
+/** What a transactional handler wants committed with a batch's input offsets. */
+export interface TransactionalBatch {
+  readonly outputs: readonly OutboundBatch[];
+  /**
+   * Further input offsets of the same partition number to commit in the same transaction (the next
+   * offset to read, per topic): outputs of other topics' input the handler publishes on their behalf.
+   * Offsets only move forward: an offset at or below the committed one must not be given.
+   */
+  readonly offsets?: readonly { readonly topic: string; readonly offset: string }[];
+  /** Runs once the transaction has committed (not when it failed); its failure is logged, not thrown. */
+  readonly committed?: () => Promise<void>;
+}
+
 export interface TransactionalConsumerOptions extends Omit<ConsumerOptions, 'handleBatch'> {
   /**
    * Prefix of the transactional ids: one producer per input partition number (`<prefix>-p<n>`), so
@@ -87,7 +108,7 @@ export interface TransactionalConsumerOptions extends Omit<ConsumerOptions, 'han
    * Processes records of one partition in offset order and returns what to publish. The returned
    * records and the input offsets are committed in one Kafka transaction: both or neither.
    */
-  readonly handleBatch: (records: readonly InboundRecord[], context: BatchContext) => Promise<readonly OutboundBatch[]>;
+  readonly handleBatch: (records: readonly InboundRecord[], context: BatchContext) => Promise<TransactionalBatch>;
   /**
    * Most records handed to `handleBatch` and committed in one transaction (default: a fetched batch
    * whole, up to 4 MiB). A fetch of one partition can hold tens of thousands of records; this bounds
@@ -96,11 +117,27 @@ export interface TransactionalConsumerOptions extends Omit<ConsumerOptions, 'han
   readonly maxRecordsPerTransaction?: number;
 }
 
+/** Where a group member stands, for readiness. */
+export interface ConsumerStatus {
+  /** Joined the group and fetching: false before start, while rebalancing, after a crash and after stop. */
+  readonly consuming: boolean;
+  /** Partitions assigned at the last join. */
+  readonly assigned: number;
+  /** The error the consumer stopped on for good (kafkajs does not restart it). */
+  readonly crashed?: Error;
+}
+
 export interface HubConsumer {
   /** Joins the group and starts consuming; resolves once running. */
   start(): Promise<void>;
   /** Finishes the batch in hand, commits its offsets and leaves the group. */
   stop(): Promise<void>;
+  status(): ConsumerStatus;
+  /**
+   * Resolves with the error when the consumer has stopped for good (kafkajs gave up and will not
+   * rejoin): the process consumes nothing any more and should exit for a supervisor to restart it.
+   */
+  readonly crashed: Promise<Error>;
 }
 
 export interface TopicSpec {
@@ -160,11 +197,21 @@ function toInbound(topic: string, partition: number, message: KafkaMessage): Inb
   };
 }
 
+/**
+ * Answers a broker gives in routine operation, which kafkajs logs at error or warn level: the group
+ * rebalancing, a member unknown to the coordinator (on leave, or after a restart), a transaction
+ * step while the previous transaction's markers are being written (retried here). Not operators' business.
+ */
+const routine = /rebalanc|not aware of this member|concurrent operation on the same transaction|CONCURRENT_TRANSACTIONS|UNKNOWN_MEMBER_ID|REBALANCE_IN_PROGRESS/;
+
 function kafkaLogger(logger: Logger) {
   return () => (entry: LogEntry): void => {
     const { message, ...rest } = entry.log;
     const fields = { kafka: entry.namespace, ...rest };
-    if (entry.level <= KafkaLogLevel.ERROR) logger.error(fields, message);
+    const error = (rest as { error?: unknown; type?: unknown }).error;
+    const type = (rest as { type?: unknown }).type;
+    if (entry.level <= KafkaLogLevel.WARN && routine.test(`${message} ${typeof error === 'string' ? error : ''} ${typeof type === 'string' ? type : ''}`)) logger.debug(fields, message);
+    else if (entry.level <= KafkaLogLevel.ERROR) logger.error(fields, message);
     // Bounded retries are a choice here (a request must not hang on a lost broker); the notice is expected.
     else if (entry.level === KafkaLogLevel.WARN && !message.startsWith('Limiting retries for the idempotent producer')) logger.warn(fields, message);
     else logger.debug(fields, message);
@@ -260,7 +307,19 @@ async function fetchTopicOffsetsSettled(admin: Admin, topic: string): Promise<Ar
   }
 }
 
-type BatchStep = (consumer: Consumer, batch: { topic: string; partition: number }, records: readonly InboundRecord[], context: BatchContext) => Promise<void>;
+type BatchStep = (consumer: Consumer, batch: { topic: string; partition: number; highWatermark: string }, records: readonly InboundRecord[], context: BatchContext) => Promise<void>;
+
+/** The error kafkajs reports, or what it wraps: the broker's type, for telling fencing apart. */
+function errorTypes(error: unknown): string[] {
+  const types: string[] = [];
+  for (let at: unknown = error, depth = 0; at !== undefined && at !== null && depth < 5; depth += 1) {
+    const { type, name } = at as { type?: unknown; name?: unknown };
+    if (typeof type === 'string') types.push(type);
+    if (typeof name === 'string') types.push(name);
+    at = (at as { cause?: unknown }).cause;
+  }
+  return types;
+}
 
 export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka {
   const kafka = new Kafka({
@@ -297,25 +356,49 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
   const open: { close(): Promise<void> }[] = [];
 
   /** A consumer group member that feeds each partition's batches, in order, to `step`. */
-  const runGroup = (options: Omit<ConsumerOptions, 'handleBatch'>, step: BatchStep): HubConsumer => {
+  const sessionTimeout = settings.sessionTimeoutMs ?? 10_000;
+  // A tenth of the session: a member misses several heartbeats before it is expelled.
+  const heartbeatInterval = Math.max(500, Math.floor(sessionTimeout / 10));
+  const runGroup = (
+    options: Omit<ConsumerOptions, 'handleBatch'>,
+    step: BatchStep,
+    onJoin?: (assigned: readonly { topic: string; partition: number }[]) => void,
+  ): HubConsumer => {
     const consumer: Consumer = kafka.consumer({
       groupId: options.groupId,
       allowAutoTopicCreation: false,
-      sessionTimeout: settings.sessionTimeoutMs ?? 30_000,
-      heartbeatInterval: Math.min(3_000, Math.floor((settings.sessionTimeoutMs ?? 30_000) / 3)),
+      sessionTimeout,
+      heartbeatInterval,
       maxBytesPerPartition: 4 * 1024 * 1024,
       ...(options.coPartitioned === true ? { partitionAssigners: [coPartitionedAssigner] } : {}),
     });
     let stopping = false;
+    let consuming = false;
+    let assigned = 0;
+    let crashedWith: Error | undefined;
+    let reportCrash: (error: Error) => void = () => undefined;
+    const crashed = new Promise<Error>((resolve) => { reportCrash = resolve; });
     const member: HubConsumer = {
+      status: () => ({ consuming: consuming && crashedWith === undefined, assigned, ...(crashedWith === undefined ? {} : { crashed: crashedWith }) }),
+      crashed,
       async start() {
-        if (options.onAssignment !== undefined) {
-          const notify = options.onAssignment;
-          consumer.on(consumer.events.GROUP_JOIN, (event) => {
-            const assigned = Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })));
-            notify(assigned);
-          });
-        }
+        consumer.on(consumer.events.GROUP_JOIN, (event) => {
+          const partitions = Object.entries(event.payload.memberAssignment).flatMap(([topic, numbers]) => numbers.map((partition) => ({ topic, partition })));
+          consuming = true;
+          assigned = partitions.length;
+          onJoin?.(partitions);
+          options.onAssignment?.(partitions);
+        });
+        consumer.on(consumer.events.REBALANCING, () => { consuming = false; });
+        consumer.on(consumer.events.STOP, () => { consuming = false; });
+        consumer.on(consumer.events.CRASH, (event) => {
+          consuming = false;
+          // kafkajs restarts the consumer after a retriable error and gives up after any other.
+          if (event.payload.restart) return;
+          crashedWith = event.payload.error;
+          if (!stopping) logger.error({ err: event.payload.error, group: options.groupId }, 'the Kafka consumer stopped for good');
+          reportCrash(event.payload.error);
+        });
         await consumer.connect();
         await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning });
         await consumer.run({
@@ -327,7 +410,27 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
             if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return;
             const records = batch.messages.map((message) => toInbound(batch.topic, batch.partition, message));
             const heartbeat = (): Promise<void> => payload.heartbeat();
-            await step(consumer, batch, records, { heartbeat, resolveOffset: (offset) => { payload.resolveOffset(offset); }, isStopping: () => stopping });
+            // kafkajs heartbeats between batches only: a batch longer than the session got its
+            // member expelled. Heartbeat (kafkajs skips it when not yet due) while the batch runs.
+            const beating = setInterval(() => { heartbeat().catch(() => undefined); }, heartbeatInterval);
+            try {
+              await step(consumer, { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark }, records, {
+                heartbeat, resolveOffset: (offset) => { payload.resolveOffset(offset); }, isStopping: () => stopping,
+              });
+            } catch (error) {
+              // The handler says going on is unsafe (lost state): stop for good instead of letting
+              // kafkajs retry the batch and restart the consumer without end.
+              if (isHubError(error) && error.catastrophic && crashedWith === undefined) {
+                crashedWith = error;
+                consuming = false;
+                logger.error({ err: error, code: error.code, group: options.groupId }, 'the consumer stops: a batch cannot be processed safely');
+                reportCrash(error);
+                void consumer.stop().catch(() => undefined);
+              }
+              throw error;
+            } finally {
+              clearInterval(beating);
+            }
             // The batch is committed: move the in-memory position too, or the batch comes again.
             payload.resolveOffset(batch.messages[batch.messages.length - 1]?.offset ?? batch.lastOffset());
           },
@@ -393,11 +496,14 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
         // Commit only now, after the handler made its effects durable: a crash before this line
         // replays the batch, never skips it.
         await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(records) }]);
+        options.onCommitted?.(batch.topic, batch.partition, nextOffset(records), batch.highWatermark);
       });
     },
 
     createTransactionalConsumer(options) {
       const producers = new Map<number, Producer>();
+      /** The partition numbers assigned to this member at its last join. */
+      const assignedNumbers = new Set<number>();
       const producerFor = async (partition: number): Promise<Producer> => {
         let producer = producers.get(partition);
         if (producer === undefined) {
@@ -406,6 +512,17 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
           producers.set(partition, producer);
         }
         return producer;
+      };
+      /**
+       * Forgets a partition number's producer. Whoever took the number over started a producer of
+       * the same transactional id, which fenced ours for good: every later transaction of it fails
+       * (INVALID_PRODUCER_EPOCH). A new one, started when the number comes back, fences the other.
+       */
+      const dropProducer = async (partition: number): Promise<void> => {
+        const producer = producers.get(partition);
+        if (producer === undefined) return;
+        producers.delete(partition);
+        await producer.disconnect().catch((error: unknown) => { logger.debug({ err: error, partition }, 'disconnecting a transactional producer failed'); });
       };
       // Batches of the same partition number (one per co-partitioned topic) share a transactional
       // producer, which runs one transaction at a time, and the handler's state for that number:
@@ -422,22 +539,40 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
           if (turns.get(partition) === settled) turns.delete(partition);
         }
       };
-      const transact = async (batch: { topic: string; partition: number }, records: readonly InboundRecord[], context: BatchContext): Promise<void> => {
-        const outputs = await options.handleBatch(records, context);
+      const transact = async (batch: { topic: string; partition: number; highWatermark: string }, records: readonly InboundRecord[], context: BatchContext): Promise<void> => {
+        const handled = await options.handleBatch(records, context);
+        // A number revoked while its batch was being handled belongs to another member now: a new
+        // producer would fence the new owner's. The batch is given up (kafkajs drops it as stale).
+        if (!assignedNumbers.has(batch.partition)) {
+          throw new HubError('PRODUCER_FENCED', `partition number ${batch.partition} was revoked while its batch of ${batch.topic} was handled; the new owner publishes it`);
+        }
         const producer = await producerFor(batch.partition);
+        // The batch's own topic up to its end, or further when the handler says so; other topics as it says.
+        const next = new Map<string, bigint>([[batch.topic, BigInt(nextOffset(records))]]);
+        for (const o of handled.offsets ?? []) if (BigInt(o.offset) > (next.get(o.topic) ?? -1n)) next.set(o.topic, BigInt(o.offset));
+        const offsets = [...next].map(([topic, offset]) => ({ topic, offset: offset.toString() }));
         try {
           await inTransaction(producer, async (transaction) => {
-            for (const topicMessages of produceRequests(outputs)) {
+            for (const topicMessages of produceRequests(handled.outputs)) {
               await retryConcurrentTransactions(() => transaction.sendBatch({ acks: -1, topicMessages }));
             }
             await retryConcurrentTransactions(() => transaction.sendOffsets({
               consumerGroupId: options.groupId,
-              topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset(records) }] }],
+              topics: offsets.map((o) => ({ topic: o.topic, partitions: [{ partition: batch.partition, offset: o.offset }] })),
             }));
           });
         } catch (error) {
-          logger.warn({ err: error, topic: batch.topic, partition: batch.partition }, 'transaction failed and was aborted; the batch will be retried');
-          throw error;
+          // The producer may be fenced (another member took the partition number and gave it
+          // back): a new one must be started, and the batch tried again. kafkajs gives up on a
+          // non-retriable error and leaves the process up consuming nothing; the hub's error is retriable.
+          await dropProducer(batch.partition);
+          const types = errorTypes(error);
+          logger.warn({ err: error, topic: batch.topic, partition: batch.partition, types }, 'transaction failed and was aborted; the batch will be retried with a new producer');
+          throw new HubError('PRODUCER_FENCED', `transaction of ${batch.topic}/${batch.partition} failed (${types.join(', ') || describeError(error)}): ${describeError(error)}`, { cause: error });
+        }
+        options.onCommitted?.(batch.topic, batch.partition, nextOffset(records), batch.highWatermark);
+        if (handled.committed !== undefined) {
+          await handled.committed().catch((error: unknown) => { logger.warn({ err: error, topic: batch.topic, partition: batch.partition }, 'the step after a committed transaction failed'); });
         }
       };
       const limit = options.maxRecordsPerTransaction ?? Number.POSITIVE_INFINITY;
@@ -450,8 +585,19 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
             await context.heartbeat();
           }
         }
+      }, (assigned) => {
+        // Producers of numbers this member lost are fenced by the new owner: forget them, after
+        // any batch of that number still in hand.
+        const kept = new Set(assigned.map((a) => a.partition));
+        assignedNumbers.clear();
+        for (const partition of kept) assignedNumbers.add(partition);
+        for (const partition of [...producers.keys()]) {
+          if (!kept.has(partition)) void inTurn(partition, () => dropProducer(partition)).catch(() => undefined);
+        }
       });
       const member: HubConsumer = {
+        status: () => consumer.status(),
+        crashed: consumer.crashed,
         start: () => consumer.start(),
         async stop() {
           await consumer.stop();

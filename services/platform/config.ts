@@ -76,7 +76,7 @@ export const configSpec = {
   }),
   kafkaClientId: key({ env: 'HUB_KAFKA_CLIENT_ID', fallback: 'medsec-hub', parse: parseString, doc: 'Kafka client id prefix' }),
   kafkaSessionTimeoutMs: key({
-    env: 'HUB_KAFKA_SESSION_TIMEOUT_MS', fallback: '30000', parse: parseInteger(6000, 300_000),
+    env: 'HUB_KAFKA_SESSION_TIMEOUT_MS', fallback: '10000', parse: parseInteger(6000, 300_000),
     doc: 'how long a consumer that stopped answering keeps its partitions before the group moves them',
   }),
   topicPrefix: key({

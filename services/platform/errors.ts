@@ -25,6 +25,9 @@ export const errorCodes = {
   REQUEST_TOO_LARGE: 'a request is larger than the configured limit',
   UNAVAILABLE: 'the service is shutting down or not ready; retry later',
   STATE_LAYOUT_CHANGED: 'the rules state in Redis is of another layout; run hub rules --rebuild',
+  STATE_LOST: 'the rules state in Redis is behind the offsets Kafka committed (lost or restored from an older copy); run hub rules --rebuild',
+  PRODUCER_FENCED: 'a transaction failed (another member took the partition, or the broker refused it); the batch is retried with a new producer',
+  CONSUMER_CRASHED: 'the Kafka consumer stopped for good; a supervisor must restart the process',
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

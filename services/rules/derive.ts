@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BenefitAdjustment, SelfPayYearToDate, SubsidyCorrection } from '../../schemas';
-import { computeSubsidy, computeYear, resolvePopulation, type InsuredType, type Policy, type SettlementResult } from '../policy';
+import { computeSubsidy, computeYear, resolvePopulation, type InsuredType, type Policy, type SettlementResult, type Status } from '../policy';
 import {
   engineContributions, engineSettlements, engineStatuses, type StoredContribution, type StoredFact, type StoredSettlement,
 } from './person-facts';
@@ -53,6 +53,15 @@ const yuan = (fen: number): string => `${(fen / 100).toFixed(2)} yuan`;
 
 function stableId(prefix: string, parts: readonly (string | number | null)[]): string {
   return `${prefix}-${createHash('sha256').update(parts.map(String).join('\u0000')).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * A slot's descriptive fields (category, reason, categories) as one number kept with its values: a
+ * slot is published again when they change, not only its amounts, or its last record goes on naming
+ * a category that the person's later facts contradict, depending on the order the facts came in.
+ */
+export function textDigest(text: string): number {
+  return Number.parseInt(createHash('sha256').update(text).digest('hex').slice(0, 12), 16);
 }
 
 function sameValues(a: readonly number[] | undefined, b: readonly number[]): boolean {
@@ -147,7 +156,6 @@ export function derivePerson(options: {
   const statuses = engineStatuses(facts);
   const causedBy = causes.map((c) => c.eventId);
   const occurredAt = causes.reduce((latest, c) => Math.max(latest, c.occurredAt), 0) || now;
-  const changed = causes.map((c) => c.description).join('; ');
   const envelope = (eventId: string) => ({ eventId, source: 'hub:rules', occurredAt, recordedAt: now });
 
   for (const year of personYears(facts, options.policies, problems)) {
@@ -165,7 +173,7 @@ export function derivePerson(options: {
       for (const settlement of result.settlements) {
         const original = stored.get(settlement.id);
         if (original === undefined || original.reversesKey !== null) continue;
-        const output = adjustment(personKey, policy, benefitYear, original, settlement, emitted, causedBy, changed, envelope);
+        const output = adjustment(personKey, policy, benefitYear, original, settlement, statuses, emitted, causedBy, envelope);
         if (output !== undefined) outputs.push(output);
       }
       if (year.settlements.length > 0) {
@@ -175,9 +183,10 @@ export function derivePerson(options: {
         const slot: SlotField = `y:${policy.id}`;
         const previous = emitted.get(slot);
         const live = result.settlements.filter((s) => !s.cancelled);
-        if (!sameValues(previous?.values, [...values, live.length])) {
-          const eventId = stableId('ytd', [personKey, slot, ...values, live.length, previous?.eventId ?? null]);
-          const lastSettledAt = year.settlements.filter((s) => s.reversesKey === null).reduce((last, s) => Math.max(last, s.setlTime), 0);
+        const lastSettledAt = year.settlements.filter((s) => s.reversesKey === null).reduce((last, s) => Math.max(last, s.setlTime), 0);
+        const kept = selfPayValues(values, live.length, lastSettledAt, categories);
+        if (!sameValues(previous?.values, kept)) {
+          const eventId = stableId('ytd', [personKey, slot, ...kept, previous?.eventId ?? null]);
           outputs.push({
             topic: 'selfPay',
             record: {
@@ -187,14 +196,14 @@ export function derivePerson(options: {
               assistanceFen: totals.assistanceFen, selfPayTotalFen: totals.selfPayFen, selfPayInScopeFen: totals.inScopeSelfPayFen, categories,
             },
           });
-          emitted.set(slot, { eventId, values: [...values, live.length] });
+          emitted.set(slot, { eventId, values: kept });
         }
       }
       const subsidy = computeSubsidy(policy, { statuses, contributions: engineContributions(year.contributions) });
       for (const contribution of subsidy.contributions) {
         const slot: SlotField = `u:${contribution.id}`;
         const previous = emitted.get(slot);
-        const values = [contribution.entitledSubsidyFen, contribution.receivedSubsidyFen];
+        const values = subsidyValues(contribution.entitledSubsidyFen, contribution.receivedSubsidyFen, contribution.category ?? 'NONE');
         if (sameValues(previous?.values, values) || (previous === undefined && contribution.deltaFen === 0)) continue;
         const eventId = stableId('sub', [personKey, slot, ...values, previous?.eventId ?? null]);
         const storedContribution = year.contributions.find((c) => c.key === contribution.id);
@@ -226,24 +235,28 @@ function adjustment(
   benefitYear: number,
   original: StoredSettlement,
   result: SettlementResult,
+  statuses: readonly Status[],
   emitted: Map<SlotField, EmittedSlot>,
   causedBy: readonly string[],
-  changed: string,
   envelope: (eventId: string) => { eventId: string; source: string; occurredAt: number; recordedAt: number },
 ): RulesOutput | undefined {
   // A reversed settlement was refunded in full, its fund payments included: nothing is settled, nothing due.
   const settledCriticalIllnessFen = result.cancelled ? 0 : original.settledCriticalIllnessFen;
   const settledAssistanceFen = result.cancelled ? 0 : original.settledAssistanceFen;
-  const values = [result.criticalIllnessFen, result.assistanceFen, settledCriticalIllnessFen, settledAssistanceFen];
   const slot: SlotField = `a:${original.key}`;
   const previous = emitted.get(slot);
   const deltaFen = result.criticalIllnessFen + result.assistanceFen - settledCriticalIllnessFen - settledAssistanceFen;
-  if (sameValues(previous?.values, values) || (previous === undefined && deltaFen === 0)) return undefined;
-  const eventId = stableId('adj', [personKey, slot, ...values, previous?.eventId ?? null]);
   const applied = result.criticalIllnessCategory ?? result.assistanceCategory;
+  // From the person's facts alone, not from the batch that changed them: the final record reads
+  // the same whatever order the facts arrived in (which records caused it is in causedBy).
+  const certified = applied === null ? undefined : statuses.find((s) => s.category === applied && s.from <= result.settledAt && (s.to === null || s.to > result.settledAt));
   const why = result.cancelled
     ? `settlement reversed (冲销): nothing due`
-    : `${applied === null ? 'no tilted category applies' : `${applied} applies`} on ${result.settledAt}: critical illness ${yuan(result.criticalIllnessFen)} due (${yuan(settledCriticalIllnessFen)} settled), assistance ${yuan(result.assistanceFen)} due (${yuan(settledAssistanceFen)} settled)`;
+    : `${applied === null ? 'no tilted category applies' : `${applied} applies`} on ${result.settledAt}: critical illness ${yuan(result.criticalIllnessFen)} due (${yuan(settledCriticalIllnessFen)} settled), assistance ${yuan(result.assistanceFen)} due (${yuan(settledAssistanceFen)} settled)`
+      + (certified === undefined ? '' : `; ${certified.category} certified ${certified.from}–${certified.to ?? 'open'}`);
+  const values = adjustmentValues(result.criticalIllnessFen, result.assistanceFen, settledCriticalIllnessFen, settledAssistanceFen, applied, why);
+  if (sameValues(previous?.values, values) || (previous === undefined && deltaFen === 0)) return undefined;
+  const eventId = stableId('adj', [personKey, slot, ...values, previous?.eventId ?? null]);
   emitted.set(slot, { eventId, values });
   return {
     topic: 'benefitAdjustments',
@@ -251,8 +264,23 @@ function adjustment(
       ...envelope(eventId), personKey, policyId: policy.id, benefitYear, setlId: original.setlId, fixmedinsCode: original.fixmedinsCode,
       settledCriticalIllnessFen, settledAssistanceFen, dueCriticalIllnessFen: result.criticalIllnessFen, dueAssistanceFen: result.assistanceFen,
       deltaFen, kind: deltaFen > 0 ? 'SUPPLEMENTARY_PAYMENT' : deltaFen < 0 ? 'OVERPAID_FOR_REVIEW' : 'SETTLED_CORRECTLY',
-      categoryApplied: applied, reason: changed === '' ? why : `${why}; after ${changed}`, causedBy: [...causedBy],
+      categoryApplied: applied, reason: why, causedBy: [...causedBy],
       supersedes: previous?.eventId ?? null,
     },
   };
+}
+
+/** What a state keeps of an adjustment slot: due and settled amounts, then the digest of its category and reason. */
+export function adjustmentValues(dueCriticalIllnessFen: number, dueAssistanceFen: number, settledCriticalIllnessFen: number, settledAssistanceFen: number, categoryApplied: string | null, reason: string): number[] {
+  return [dueCriticalIllnessFen, dueAssistanceFen, settledCriticalIllnessFen, settledAssistanceFen, textDigest(`${categoryApplied ?? ''}\u0000${reason}`)];
+}
+
+/** What a state keeps of a self-pay slot: the totals, the live settlements, the last settlement time and the digest of the categories. */
+export function selfPayValues(totals: readonly number[], settlementCount: number, lastSettledAt: number | null, categories: readonly string[]): number[] {
+  return [...totals, settlementCount, lastSettledAt ?? 0, textDigest(categories.join(','))];
+}
+
+/** What a state keeps of a subsidy slot: entitled and received, then the digest of the category. */
+export function subsidyValues(entitledSubsidyFen: number, receivedSubsidyFen: number, category: string): number[] {
+  return [entitledSubsidyFen, receivedSubsidyFen, textDigest(category)];
 }

@@ -1,10 +1,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { InboundRecord, OutboundBatch } from '../kafka';
-import { createLogger, loadConfig, type Environment } from '../platform';
+import { createLogger, isHubError, loadConfig, type Environment, type ErrorCode } from '../platform';
 import { createLeanRegistryClient } from '../registry/lean-client';
 import { foldDependencies } from './fold-dependencies';
 import { filePolicyResolver } from './policy-resolver';
-import { createRulesService } from './rules-service';
+import { createRulesService, type RulesBatch } from './rules-service';
 
 /**
  * A fold worker of `hub rules` (see fold-workers.ts): decodes a partition's batch, folds it into the
@@ -46,8 +46,8 @@ export type ToWorker =
 
 export type FromWorker =
   | { readonly kind: 'ready' }
-  | { readonly kind: 'done'; readonly id: number; readonly outputs: readonly PackedOutputs[] }
-  | { readonly kind: 'failed'; readonly id: number; readonly message: string }
+  | { readonly kind: 'done'; readonly id: number; readonly outputs: readonly PackedOutputs[]; readonly offsets: RulesBatch['offsets']; readonly published: RulesBatch['published'] }
+  | { readonly kind: 'failed'; readonly id: number; readonly message: string; readonly code?: ErrorCode; readonly catastrophic?: boolean }
   | { readonly kind: 'committed-offset'; readonly id: number; readonly topic: string; readonly partition: number };
 
 /** Concatenates byte strings into one fresh buffer of its own (transferable: not Node's shared pool). */
@@ -141,11 +141,14 @@ function runWorker(): void {
     switch (message.kind) {
       case 'batch':
         service.handleBatch(unpackRecords(message.batch)).then(
-          (outputs) => {
-            const packed = packOutputs(outputs);
-            send({ kind: 'done', id: message.id, outputs: packed }, packed.map((p) => p.values.buffer as ArrayBuffer));
+          (batch) => {
+            const packed = packOutputs(batch.outputs);
+            send({ kind: 'done', id: message.id, outputs: packed, offsets: batch.offsets, published: batch.published }, packed.map((p) => p.values.buffer as ArrayBuffer));
           },
-          (error: unknown) => { send({ kind: 'failed', id: message.id, message: error instanceof Error ? error.message : String(error) }); },
+          (error: unknown) => {
+            // A hub error keeps its code across the thread: STATE_LOST must stop the service, not be retried.
+            send({ kind: 'failed', id: message.id, message: error instanceof Error ? error.message : String(error), ...(isHubError(error) ? { code: error.code, catastrophic: error.catastrophic } : {}) });
+          },
         );
         return;
       case 'committed-offset': {

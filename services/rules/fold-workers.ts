@@ -68,7 +68,7 @@ export function createFoldWorkers(options: FoldWorkersOptions): FoldWorkers {
             const waiter = slot.pending.get(message.id);
             slot.pending.delete(message.id);
             if (message.kind === 'done') waiter?.resolve(message);
-            else waiter?.reject(new HubError('PROCESSING_FAILED', `rules worker ${index}: ${message.message}`));
+            else waiter?.reject(new HubError(message.code ?? 'PROCESSING_FAILED', `rules worker ${index}: ${message.message}`, { catastrophic: message.catastrophic ?? false }));
             return;
           }
           case 'committed-offset':
@@ -118,7 +118,7 @@ export function createFoldWorkers(options: FoldWorkersOptions): FoldWorkers {
 
     async handleBatch(records) {
       const first = records[0];
-      if (first === undefined) return [];
+      if (first === undefined) return { outputs: [], offsets: [], published: [] };
       if (closing) throw new HubError('PROCESSING_FAILED', 'the rules workers are closing');
       const { slot, ready } = workerFor();
       slot.inHand += 1;
@@ -131,7 +131,7 @@ export function createFoldWorkers(options: FoldWorkersOptions): FoldWorkers {
           slot.pending.set(id, { resolve, reject });
           worker.postMessage({ kind: 'batch', id, batch } satisfies ToWorker, [batch.values.buffer as ArrayBuffer]);
         });
-        return unpackOutputs(done.outputs);
+        return { outputs: unpackOutputs(done.outputs), offsets: done.offsets, published: done.published };
       } finally {
         slot.inHand -= 1;
       }

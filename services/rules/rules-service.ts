@@ -4,11 +4,12 @@ import type { CivilAffairsStatusChange, DeadLetter, HospitalSettlement, RuralRev
 // From its own file, not '../kafka': the fold workers run this module and need no kafkajs.
 import { deadLetterId } from '../kafka/dead-letter';
 import type { InboundRecord, OutboundBatch } from '../kafka';
+import { HubError } from '../platform/errors';
 import type { HubMetrics, Logger } from '../platform';
 import type { TopicCodec } from '../registry';
 import { derivePerson, type Cause, type PolicyResolver, type RulesOutput, type SlotField } from './derive';
 import { contributionFact, settlementFact, statusFact, supersedes, type FactField, type StoredFact } from './person-facts';
-import { beginBatch, commitState, encodePerson, joinByTopic, loadPersons, outboxOutputs, partitionKeys, type PartitionKeys } from './state-store';
+import { beginBatch, commitState, encodePerson, joinByTopic, loadPersons, outboxField, outboxOutputs, partitionKeys, type OutboxField, type PartitionKeys } from './state-store';
 
 export type InboundTopicId = 'civilAffairsStatus' | 'ruralRevitalizationStatus' | 'hospitalSettlements' | 'taxContributions';
 export type OutputTopicId = 'benefitAdjustments' | 'subsidyCorrections' | 'selfPay' | 'deadLetters';
@@ -36,10 +37,22 @@ export interface RulesDependencies {
   readonly committedOffset?: (topic: string, partition: number) => Promise<bigint>;
 }
 
+/** What a batch publishes, and what must be committed with it. */
+export interface RulesBatch {
+  /** The outputs to publish with the batch's offsets: pending outbox entries first, in the order derived. */
+  readonly outputs: readonly OutboundBatch[];
+  /** Offsets (next to read) of the partition number's topics whose pending entries are published here. */
+  readonly offsets: readonly { readonly topic: string; readonly offset: string }[];
+  /** Outbox fields published by this batch: drop them once its transaction has committed (dropOutbox). */
+  readonly published: readonly string[];
+}
+
 export interface RulesService {
   /** Folds one partition's batch into the state and returns what to publish with its offsets. */
-  handleBatch(records: readonly InboundRecord[]): Promise<readonly OutboundBatch[]>;
+  handleBatch(records: readonly InboundRecord[]): Promise<RulesBatch>;
 }
+
+const nothing: RulesBatch = { outputs: [], offsets: [], published: [] };
 
 type Decoded =
   | { topic: 'civilAffairsStatus'; record: CivilAffairsStatusChange }
@@ -192,41 +205,67 @@ export function createRulesService(deps: RulesDependencies): RulesService {
     async handleBatch(records) {
       const first = records[0];
       const last = records[records.length - 1];
-      if (first === undefined || last === undefined) return [];
+      if (first === undefined || last === undefined) return nothing;
       const { topic, partition } = first;
       const start = BigInt(first.offset);
       const end = BigInt(last.offset);
       const keys = partitionKeys(deps.namespace, partition);
       const redis = deps.redisFor?.(partition) ?? deps.redis;
       for (let attempt = 1; ; attempt += 1) {
-        const { applied, outbox } = await beginBatch(redis, keys, topic);
-        // Entries below the batch's first offset were committed with their offsets: done with.
-        const done = outbox.filter((e) => e.offset < start).map((e) => e.field);
-        // Entries inside the batch were folded before a crash or a failed transaction. Publish those
-        // whose offsets Kafka has not committed; a transaction may have committed without its answer
-        // arriving, and then the broker knows better than the batch's first offset.
-        let pending = outbox.filter((e) => e.offset >= start && e.offset <= end);
-        if (pending.length > 0 && deps.committedOffset !== undefined) {
-          const committed = await deps.committedOffset(topic, partition);
-          done.push(...pending.filter((e) => e.offset < committed).map((e) => e.field));
-          pending = pending.filter((e) => e.offset >= committed);
+        const { applied, seq, outbox } = await beginBatch(redis, keys, topic);
+        // This topic's entries below the batch's first offset were committed with their offsets:
+        // the consumer reads on from a committed offset. Any other entry, of any topic of this
+        // partition number, is pending unless Kafka committed its offset: after a failed
+        // transaction, a crash or a takeover, or when a transaction committed without its answer
+        // arriving. Every pending entry is published before anything more of this number: a later
+        // entry of another topic may have superseded its records, and must come after them.
+        const done: string[] = [];
+        const pending: OutboxField[] = [];
+        const committed = new Map<string, bigint>();
+        for (const entry of outbox) {
+          if (entry.topic === topic && entry.offset < start) { done.push(entry.field); continue; }
+          let at = committed.get(entry.topic);
+          if (at === undefined && deps.committedOffset !== undefined) {
+            at = await deps.committedOffset(entry.topic, partition);
+            committed.set(entry.topic, at);
+          }
+          if (at !== undefined && entry.offset < at) done.push(entry.field);
+          else pending.push(entry);
         }
-        const replayed = await outboxOutputs(redis, keys, pending);
+        const replayed = mode === 'live' ? await outboxOutputs(redis, keys, pending) : [];
+        // Publishing an entry commits its topic's input up to it, in the same transaction.
+        const offsets = new Map<string, bigint>();
+        for (const entry of pending) if (entry.offset + 1n > (offsets.get(entry.topic) ?? -1n)) offsets.set(entry.topic, entry.offset + 1n);
+        const published = pending.map((e) => e.field);
+        const answer = (outputs: readonly OutboundBatch[], alsoPublished: readonly string[] = []): RulesBatch => (mode === 'live'
+          ? { outputs, offsets: [...offsets].map(([t, o]) => ({ topic: t, offset: o.toString() })), published: [...published, ...alsoPublished] }
+          : nothing);
+        // The consumer reads on from the committed offset, so the state has folded up to the batch's
+        // first offset at least, unless it was lost under the running service (Redis emptied, keys
+        // deleted). Asked only then: a topic's first batch may start past offset 0 (retention).
+        if (applied < start - 1n && mode === 'live' && deps.committedOffset !== undefined) {
+          const committedAt = committed.get(topic) ?? await deps.committedOffset(topic, partition);
+          if (applied < committedAt - 1n) {
+            await redis.unwatch();
+            throw new HubError('STATE_LOST', `partition ${partition} of ${topic}: the state has folded up to offset ${applied}, Kafka committed ${committedAt}: the state was lost under the running service. Stop every 'hub rules' instance and run 'hub rules --rebuild'`, { catastrophic: true });
+          }
+        }
         const fresh = records.filter((r) => BigInt(r.offset) > applied);
         if (fresh.length === 0) {
           await redis.unwatch();
           if (done.length > 0) await redis.hdel(keys.outbox, ...done);
-          return mode === 'live' ? replayed : [];
+          return answer(replayed);
         }
         const folded = await fold(redis, keys, topic, fresh);
         // Encoded before the commit: the outbox keeps the records as they will be produced.
         const outputs = mode === 'live' ? await encode(folded.outputs) : undefined;
-        const write = { keys, topic, lastOffset: end, persons: folded.persons, drop: done, ...(outputs === undefined ? {} : { outputs }) };
+        const write = { keys, topic, lastOffset: end, seq: seq + 1, persons: folded.persons, drop: done, ...(outputs === undefined ? {} : { outputs }) };
         if (await commitState(redis, write, true)) {
           deps.metrics?.records.inc({ topic, outcome: 'ok' }, fresh.length);
-          if (outputs === undefined) return [];
+          if (outputs === undefined) return nothing;
+          const entry = outputs.length > 0 ? [outboxField(write.seq, topic, end)] : [];
           // Almost always nothing is replayed; the outputs are already one entry per topic.
-          return replayed.length === 0 ? outputs : joinByTopic([...replayed, ...outputs]);
+          return answer(replayed.length === 0 ? outputs : joinByTopic([...replayed, ...outputs]), entry);
         }
         if (attempt >= 5) throw new Error(`partition ${partition}: state kept changing under this batch (another instance owns it?)`);
         deps.logger.warn({ partition, topic, attempt }, 'state changed while folding; folding the batch again');

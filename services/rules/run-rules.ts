@@ -1,18 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { connectKafka, type HubKafka, type TransactionalConsumerOptions } from '../kafka';
+import { connectKafka, type HubConsumer, type HubKafka, type TransactionalConsumerOptions } from '../kafka';
 import {
   HubError, createLifecycle, createLogger, createMetrics, loadConfig, startOpsServer, type Environment, type Logger, type RoleMain,
 } from '../platform';
 import { factTopicConfig } from '../../connectors/intake';
 import { createRegistryClient } from '../registry';
-import type { PolicyResolver } from './derive';
+import type { PolicyResolver, RulesOutput } from './derive';
+import { reconcileWithPublished } from './reconcile';
 import { filePolicyResolver } from './policy-resolver';
 import { foldDependencies, inboundIds, outputIds, rulesTopicNames } from './fold-dependencies';
 import { createFoldWorkers } from './fold-workers';
 import { createRulesService, type RulesService } from './rules-service';
 import { publishedSlots, slotDifferences, stateSlots } from './slots';
-import { checkStateLayout, dropAllState, markStateLayout, stateNamespace } from './state-store';
+import { checkStateLayout, dropAllState, dropOutbox, markStateLayout, partitionKeys, stateBehind, stateNamespace } from './state-store';
 
 const defaultOpsPort = 9401;
 
@@ -34,6 +35,7 @@ export interface RulesRuntime {
   /** Key namespace of the state in Redis. */
   readonly namespace: string;
   readonly inboundTopics: string[];
+  readonly policies: PolicyResolver;
   /** A rules service over this runtime's topics and Redis; `namespace` overrides the state's key namespace. */
   service(mode: 'live' | 'rebuild', namespace?: string): RulesService;
   /**
@@ -45,6 +47,23 @@ export interface RulesRuntime {
   liveService(): Promise<LiveRulesService>;
   outputs(): Parameters<typeof publishedSlots>[1];
   close(): Promise<void>;
+}
+
+/**
+ * Refuses to start on state behind the group's committed offsets (lost, or restored from an older
+ * copy): an empty state looks like a fresh one, but the group would go on from the end of the
+ * topics and derive from facts without their history. Only a rebuild can repair it.
+ */
+async function checkStateCurrent(kafka: HubKafka, redis: Redis, groupId: string, namespace: string, topics: readonly string[]): Promise<void> {
+  const lags = await kafka.consumerLag(groupId, topics);
+  const behind = await stateBehind(redis, namespace, lags.map((l) => ({ topic: l.topic, partition: l.partition, committed: BigInt(l.committed) })));
+  if (behind.length === 0) return;
+  const shown = behind.slice(0, 8).map((b) => `${b.topic}/${b.partition} folded up to ${b.applied}, committed ${b.committed}`).join('; ');
+  throw new HubError(
+    'STATE_LOST',
+    `the rules state under ${namespace} is behind the offsets group ${groupId} committed (${behind.length} partition(s): ${shown}${behind.length > 8 ? '; …' : ''}): it was lost or restored from an older copy. Stop every 'hub rules' instance and run 'hub rules --rebuild'`,
+    { catastrophic: true, detail: { partitions: behind.length } },
+  );
 }
 
 /** Connects the rules service's dependencies; checks that the inbound topics are co-partitioned. */
@@ -72,12 +91,13 @@ export async function openRules(env: Environment, logger: Logger, givenPolicies?
     redis, redisFor: (partition) => fold.redisFor(partition), namespace, policies, topicNames, decoders: fold.decoders, encoders, logger, mode, committedOffset,
   });
   return {
-    kafka, redis, groupId,
+    kafka, redis, groupId, policies,
     namespace: stateKeys,
     inboundTopics: inboundIds.map((id) => topicNames[id]),
     service,
     async liveService() {
       await checkStateLayout(redis, stateKeys, partitions);
+      await checkStateCurrent(kafka, redis, groupId, stateKeys, inboundIds.map((id) => topicNames[id]));
       // Workers read the policy files themselves; policies given in code stay on this thread.
       if (config.rulesWorkers === 0 || givenPolicies !== undefined) return Object.assign(service('live'), { parallel: 1, close: () => Promise.resolve() });
       const workers = createFoldWorkers({
@@ -126,32 +146,66 @@ export const runRules: RoleMain = async (args, io) => {
 
   const lifecycle = createLifecycle(logger, config.shutdownGraceMs);
   const metrics = createMetrics('rules');
-  const service = await runtime.liveService();
-  const consumer = runtime.kafka.createTransactionalConsumer(rulesConsumerOptions(runtime, service, logger));
+  let service: LiveRulesService;
+  try {
+    service = await runtime.liveService();
+  } catch (error) {
+    // Refused (STATE_LOST, STATE_LAYOUT_CHANGED): close the connections, or they keep the process alive.
+    await lifecycle.shutdown('refused to start');
+    await runtime.close();
+    throw error;
+  }
+  const committedAt = new Map<string, number>();
+  // Polled at start, at each assignment and every 10 s; commits set it in between (onCommitted).
+  const pollLag = (): void => {
+    const asked = Date.now();
+    void runtime.kafka.consumerLag(runtime.groupId, runtime.inboundTopics).then((lags) => {
+      for (const lag of lags) {
+        if ((committedAt.get(`${lag.topic}/${lag.partition}`) ?? 0) >= asked - 2_000) continue;
+        metrics.consumerLag.set({ group: runtime.groupId, topic: lag.topic, partition: String(lag.partition) }, lag.lag);
+      }
+    }, () => undefined);
+  };
+  const options = rulesConsumerOptions(runtime, service, logger);
+  const consumer = runtime.kafka.createTransactionalConsumer({
+    ...options,
+    onAssignment: (assigned) => { options.onAssignment?.(assigned); pollLag(); },
+    // The lag as of each commit: it reads 0 as soon as the last batch is committed, not at the next poll.
+    onCommitted: (topic, partition, next, highWatermark) => {
+      committedAt.set(`${topic}/${partition}`, Date.now());
+      metrics.consumerLag.set({ group: runtime.groupId, topic, partition: String(partition) }, Math.max(0, Number(BigInt(highWatermark) - BigInt(next))));
+    },
+  });
   lifecycle.onShutdown('kafka and redis', () => runtime.close());
   lifecycle.onShutdown('rules workers', () => service.close());
   const ops = await startOpsServer({
     port: config.opsPort === 0 ? defaultOpsPort : config.opsPort,
     metrics,
+    // Ready means assigned and consuming: a member rebalancing, or whose consumer gave up, is not.
     readiness: async () => {
       const redis = await runtime.redis.ping().then(() => 'ok', (e: unknown) => String(e));
-      return { ok: redis === 'ok', checks: { redis } };
+      const status = consumer.status();
+      const kafka = status.crashed !== undefined ? `crashed: ${status.crashed.message}` : status.consuming ? 'ok' : 'not consuming (joining or rebalancing)';
+      return { ok: redis === 'ok' && kafka === 'ok', checks: { redis, kafka, partitions: String(status.assigned) } };
     },
   });
   lifecycle.onShutdown('ops server', () => ops.close());
   lifecycle.onShutdown('consumer', () => consumer.stop());
-  const lagTimer = setInterval(() => {
-    void runtime.kafka.consumerLag(runtime.groupId, runtime.inboundTopics).then((lags) => {
-      for (const lag of lags) metrics.consumerLag.set({ group: runtime.groupId, topic: lag.topic, partition: String(lag.partition) }, lag.lag);
-    }, () => undefined);
-  }, 10_000);
+  // The poll covers partitions this member commits nothing on; its answer must not overwrite the
+  // gauge of a partition committed since shortly before the poll was asked: a transaction's offsets
+  // become visible to the admin only once its markers are written, so the answer may predate it.
+  const lagTimer = setInterval(pollLag, 10_000);
   lagTimer.unref();
   lifecycle.onShutdown('lag timer', () => { clearInterval(lagTimer); return Promise.resolve(); });
   await consumer.start();
+  pollLag();
   logger.info({ group: runtime.groupId, ops: ops.port }, 'rules service running');
-  await lifecycle.stopped;
-  await lifecycle.shutdown('stopped');
-  return 0;
+  // A consumer that gave up consumes nothing more: exit non-zero for a supervisor to restart it,
+  // rather than stay up answering health checks with the lag frozen.
+  const crashed = await Promise.race([lifecycle.stopped.then(() => undefined), consumer.crashed]);
+  await lifecycle.shutdown(crashed === undefined ? 'stopped' : 'consumer crashed');
+  if (crashed === undefined) return 0;
+  throw new HubError('CONSUMER_CRASHED', `the Kafka consumer stopped: ${crashed.message}`, { cause: crashed, catastrophic: true });
 };
 
 /** The consumer of a live rules service: co-partitioned, transactional, from the beginning. */
@@ -172,18 +226,50 @@ export function rulesConsumerOptions(runtime: RulesRuntime, service: LiveRulesSe
     // are loaded; in transactions of 5,000 the service folds a million person-years in a 256 MiB heap.
     maxRecordsPerTransaction: 5_000,
     transactionalIdPrefix: runtime.groupId,
-    handleBatch: (records) => service.handleBatch(records),
+    handleBatch: async (records) => {
+      const batch = await service.handleBatch(records);
+      const keys = partitionKeys(runtime.namespace, records[0]?.partition ?? 0);
+      // Once Kafka holds them, the published entries are dropped: the next batch finds an empty
+      // outbox and asks Kafka nothing. Should this be lost, the next batch asks Kafka instead.
+      return { outputs: batch.outputs, offsets: batch.offsets, committed: () => dropOutbox(runtime.redis, keys, batch.published) };
+    },
     onAssignment: (assigned) => { logger.info({ partitions: assigned.length }, 'partitions assigned'); },
   };
 }
 
 /** Starts a live rules service in this process (the CLI role adds signals, health and metrics). */
-export async function startRules(env: Environment, logger: Logger): Promise<{ runtime: RulesRuntime; stop(): Promise<void> }> {
+export async function startRules(env: Environment, logger: Logger): Promise<{ runtime: RulesRuntime; consumer: HubConsumer; stop(): Promise<void> }> {
   const runtime = await openRules(env, logger);
-  const service = await runtime.liveService();
+  let service: LiveRulesService;
+  try {
+    service = await runtime.liveService();
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  }
   const consumer = runtime.kafka.createTransactionalConsumer(rulesConsumerOptions(runtime, service, logger));
   await consumer.start();
-  return { runtime, stop: async () => { await consumer.stop(); await service.close(); await runtime.close(); } };
+  return { runtime, consumer, stop: async () => { await consumer.stop(); await service.close(); await runtime.close(); } };
+}
+
+/** Publishes a rebuild's records (not in a transaction: a rebuild that stops half way is run again). */
+async function publishOutputs(runtime: RulesRuntime, outputs: readonly RulesOutput[]): Promise<void> {
+  if (outputs.length === 0) return;
+  const codecs = runtime.outputs();
+  const producer = await runtime.kafka.createProducer();
+  try {
+    const send = async <T extends { personKey: string }>(codec: { topic: string; encode(record: T): Promise<Buffer> }, records: readonly T[]): Promise<void> => {
+      for (let from = 0; from < records.length; from += 500) {
+        const slice = records.slice(from, from + 500);
+        await producer.send(codec.topic, await Promise.all(slice.map(async (record) => ({ key: record.personKey, value: await codec.encode(record) }))));
+      }
+    };
+    await send(codecs.adjustments, outputs.flatMap((o) => (o.topic === 'benefitAdjustments' ? [o.record] : [])));
+    await send(codecs.subsidies, outputs.flatMap((o) => (o.topic === 'subsidyCorrections' ? [o.record] : [])));
+    await send(codecs.selfPay, outputs.flatMap((o) => (o.topic === 'selfPay' ? [o.record] : [])));
+  } finally {
+    await producer.close();
+  }
 }
 
 /** Rebuilds the state from the topics; exported for tests. Returns the exit code. */
@@ -224,12 +310,22 @@ export async function rebuild(runtime: RulesRuntime, logger: Logger, out: NodeJS
     });
     consumer.start().catch(reject);
   });
-  await runtime.kafka.setGroupOffsets(runtime.groupId, ends);
   const seconds = (Date.now() - started) / 1000;
-  out.write(`folded ${folded} of ${total} inbound records in ${seconds.toFixed(1)} s; group ${runtime.groupId} continues from the end of the topics\n`);
+  out.write(`folded ${folded} of ${total} inbound records in ${seconds.toFixed(1)} s\n`);
+
+  // The topics are the record of what agencies and hospitals were told: the state takes over each
+  // slot's published record, and what the facts call for and the topics lack is published now,
+  // before the group is handed on (a crash in between leaves a rebuild to run again, which finds
+  // those records published and publishes nothing more).
+  const before = await publishedSlots(runtime.kafka, runtime.outputs());
+  const reconciled = await reconcileWithPublished({ redis: runtime.redis, namespace: runtime.namespace, policies: runtime.policies, published: before.latest, now: Date.now() });
+  await publishOutputs(runtime, reconciled.outputs);
+  out.write(`${before.slots.size} output slots were published (${before.records} records); ${reconciled.outputs.length} record(s) published now for slots whose rebuilt values differed\n`);
+  await runtime.kafka.setGroupOffsets(runtime.groupId, ends);
+  out.write(`group ${runtime.groupId} continues from the end of the topics\n`);
 
   const state = await stateSlots(runtime.redis, runtime.namespace);
-  const published = await publishedSlots(runtime.kafka, runtime.outputs());
+  const published = reconciled.outputs.length === 0 ? before : await publishedSlots(runtime.kafka, runtime.outputs());
   const differences = slotDifferences(state, published.slots);
   out.write(`${state.size} output slots rebuilt; ${published.slots.size} published (${published.records} records)\n`);
   if (differences.length === 0) {

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { BenefitAdjustment, SelfPayYearToDate, SubsidyCorrection } from '../../schemas';
 import type { HubKafka } from '../kafka';
 import type { TopicCodec } from '../registry';
+import { adjustmentValues, selfPayValues, subsidyValues, type EmittedSlot } from './derive';
 import { decodePerson } from './state-store';
 
 
@@ -12,14 +13,15 @@ import { decodePerson } from './state-store';
  */
 export type SlotValues = Map<string, string>;
 
+/** A published record's slot and the values a state keeps of it (derive.ts), descriptive fields' digest included. */
 export function adjustmentSlot(r: BenefitAdjustment): [string, number[]] {
-  return [`${r.personKey} a:${r.fixmedinsCode}/${r.setlId}`, [r.dueCriticalIllnessFen, r.dueAssistanceFen, r.settledCriticalIllnessFen, r.settledAssistanceFen]];
+  return [`${r.personKey} a:${r.fixmedinsCode}/${r.setlId}`, adjustmentValues(r.dueCriticalIllnessFen, r.dueAssistanceFen, r.settledCriticalIllnessFen, r.settledAssistanceFen, r.categoryApplied, r.reason)];
 }
 export function subsidySlot(r: SubsidyCorrection): [string, number[]] {
-  return [`${r.personKey} u:${r.contributionRecordId}`, [r.entitledSubsidyFen, r.receivedSubsidyFen]];
+  return [`${r.personKey} u:${r.contributionRecordId}`, subsidyValues(r.entitledSubsidyFen, r.receivedSubsidyFen, r.category)];
 }
 export function selfPaySlot(r: SelfPayYearToDate): [string, number[]] {
-  return [`${r.personKey} y:${r.policyId}`, [r.medfeeFen, r.basicFen, r.criticalIllnessFen, r.assistanceFen, r.selfPayTotalFen, r.selfPayInScopeFen, r.settlementCount]];
+  return [`${r.personKey} y:${r.policyId}`, selfPayValues([r.medfeeFen, r.basicFen, r.criticalIllnessFen, r.assistanceFen, r.selfPayTotalFen, r.selfPayInScopeFen], r.settlementCount, r.lastSettledAt, r.categories)];
 }
 
 /** The slots as the state holds them. */
@@ -42,13 +44,17 @@ export async function stateSlots(redis: Redis, namespace: string): Promise<SlotV
   return slots;
 }
 
-/** The slots as published: the last record of each slot on the output topics. */
+/**
+ * The slots as published: the last record of each slot on the output topics, as values and, in
+ * `latest`, as the event id and values a person's state keeps of a published slot.
+ */
 export async function publishedSlots(kafka: HubKafka, outputs: {
   adjustments: TopicCodec<BenefitAdjustment>;
   subsidies: TopicCodec<SubsidyCorrection>;
   selfPay: TopicCodec<SelfPayYearToDate>;
-}): Promise<{ slots: SlotValues; records: number; distinctIds: number }> {
+}): Promise<{ slots: SlotValues; records: number; distinctIds: number; latest: Map<string, EmittedSlot> }> {
   const slots: SlotValues = new Map();
+  const latest = new Map<string, EmittedSlot>();
   const ids = new Set<string>();
   let records = 0;
   const read = async <T extends { eventId: string }>(codec: TopicCodec<T>, slotOf: (r: T) => [string, number[]]): Promise<void> => {
@@ -59,12 +65,13 @@ export async function publishedSlots(kafka: HubKafka, outputs: {
       ids.add(record.eventId);
       const [slot, values] = slotOf(record);
       slots.set(slot, values.join(','));
+      latest.set(slot, { eventId: record.eventId, values });
     }
   };
   await read(outputs.adjustments, adjustmentSlot);
   await read(outputs.subsidies, subsidySlot);
   await read(outputs.selfPay, selfPaySlot);
-  return { slots, records, distinctIds: ids.size };
+  return { slots, records, distinctIds: ids.size, latest };
 }
 
 /**

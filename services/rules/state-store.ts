@@ -14,9 +14,15 @@ export { decodePerson, encodePerson, type PersonState } from './person-value';
  *   hub:rules:{p<n>}:person:<personKey>  STRING  the person as one Avro value (person-value.ts): the facts,
  *                                                and the values last published per output slot
  *   hub:rules:{p<n>}:applied             HASH    <topic>          -> last input offset folded into the state
- *   hub:rules:{p<n>}:outbox              HASH    <topic>@<offset> -> the encoded outputs of input up to that offset
- *                                                                    (encodeOutbox), kept until Kafka commits the offset
+ *                                                #seq             -> the sequence number of the last outbox entry
+ *   hub:rules:{p<n>}:outbox              HASH    <seq>|<topic>@<offset> -> the encoded outputs of input of <topic> up
+ *                                                                    to <offset> (encodeOutbox), kept until Kafka commits it
  *   hub:rules:layout                     STRING  the layout's version (stateLayout)
+ *
+ * One outbox per partition number, whatever the inbound topic: a person's state is shared by the
+ * four topics of a number, so an entry of one topic may be superseded by a later entry of another.
+ * Entries are published in the order they were derived (their sequence number), all of them,
+ * before anything more of that number is folded.
  *
  * A person is one value so that a batch loads its people with one MGET and writes them with one
  * MSET: a command per person (HGETALL, HSET) cost the service and Redis more than the folding did.
@@ -29,7 +35,10 @@ export { decodePerson, encodePerson, type PersonState } from './person-value';
  * a version: the hash-per-person layout before it) refuses to start and asks for a rebuild, rather
  * than read what it does not understand as "no facts yet".
  */
-export const stateLayout = '2';
+export const stateLayout = '3';
+
+/** The field of the applied hash holding the last outbox sequence number (no topic name starts with '#'). */
+export const sequenceField = '#seq';
 
 /** The key namespace of a hub whose topics carry `topicPrefix`. */
 export const stateNamespace = (topicPrefix: string): string => `hub:rules:${topicPrefix}`;
@@ -69,6 +78,44 @@ export async function checkStateLayout(redis: Redis, namespace: string, partitio
     `the rules state under ${namespace} is of layout ${found ?? '1'}, this version keeps layout ${stateLayout}: stop every 'hub rules' instance and run 'hub rules --rebuild'`,
     { catastrophic: true },
   );
+}
+
+/** A partition's inbound topic whose state is behind what Kafka committed. */
+export interface StateBehind {
+  readonly topic: string;
+  readonly partition: number;
+  /** The last offset folded into the state (-1: none). */
+  readonly applied: bigint;
+  /** The group's committed offset (the next to read). */
+  readonly committed: bigint;
+}
+
+/**
+ * The partitions whose state is behind the group's committed offsets. Kafka commits a batch's
+ * offsets only after its state is in Redis, so state behind them was lost (Redis emptied, a key
+ * deleted, an older copy restored): folding on from the committed offsets would derive from facts
+ * missing their history, and publish wrong records as if right (a self-pay of 1 settlement for a
+ * person with 12), while state that is ahead is only pending work.
+ */
+export async function stateBehind(redis: Redis, namespace: string, committed: readonly { topic: string; partition: number; committed: bigint }[]): Promise<StateBehind[]> {
+  const partitions = [...new Set(committed.map((c) => c.partition))];
+  const pipeline = redis.pipeline();
+  for (const n of partitions) pipeline.hgetall(partitionKeys(namespace, n).applied);
+  const replies = (await pipeline.exec()) ?? [];
+  const applied = new Map<number, Record<string, string>>();
+  partitions.forEach((n, i) => {
+    const [error, value] = replies[i] ?? [null, {}];
+    if (error !== null) throw error;
+    applied.set(n, value as Record<string, string>);
+  });
+  const behind: StateBehind[] = [];
+  for (const c of committed) {
+    if (c.committed <= 0n) continue;
+    const folded = applied.get(c.partition)?.[c.topic];
+    const at = folded === undefined ? -1n : BigInt(folded);
+    if (at < c.committed - 1n) behind.push({ topic: c.topic, partition: c.partition, applied: at, committed: c.committed });
+  }
+  return behind;
 }
 
 /** Marks the state under `namespace` as of this layout (a rebuild, after dropping it). */
@@ -135,27 +182,40 @@ export function decodeOutbox(entry: Buffer): OutboundBatch[] {
 /** An outbox entry's field, without its outputs: reading those is only needed to publish them again. */
 export interface OutboxField {
   readonly field: string;
+  /** The order the entries were derived in, across the partition number's topics. */
+  readonly seq: number;
+  readonly topic: string;
+  /** The last input offset of `topic` whose outputs the entry holds. */
   readonly offset: bigint;
+}
+
+/** The field of an outbox entry. */
+export const outboxField = (seq: number, topic: string, offset: bigint): string => `${seq}|${topic}@${offset}`;
+
+export function parseOutboxField(field: string): OutboxField {
+  const bar = field.indexOf('|');
+  const at = field.lastIndexOf('@');
+  if (bar < 0 || at < bar) throw new HubError('STATE_LAYOUT_CHANGED', `outbox entry '${field}' is not of layout ${stateLayout}: run 'hub rules --rebuild'`, { catastrophic: true });
+  return { field, seq: Number(field.slice(0, bar)), topic: field.slice(bar + 1, at), offset: BigInt(field.slice(at + 1)) };
 }
 
 /**
  * Starts a batch in one round trip: WATCHes the applied offsets (so the commit fails if another
- * writer moves them), reads this topic's applied offset and the names of its outbox entries. The
- * entries' outputs are not read: almost always they were committed with their offsets and are only
- * dropped, and parsing them on every batch is work that grows with the batch size for nothing.
+ * writer moves them), reads this topic's applied offset, the outbox sequence and the names of the
+ * partition number's outbox entries, of every topic, in the order they were derived. The entries'
+ * outputs are not read: almost always there are none, or they were committed and are only dropped.
  */
-export async function beginBatch(redis: Redis, keys: PartitionKeys, topic: string): Promise<{ applied: bigint; outbox: OutboxField[] }> {
-  const replies = (await redis.pipeline().watch(keys.applied).hget(keys.applied, topic).hkeys(keys.outbox).exec()) ?? [];
+export async function beginBatch(redis: Redis, keys: PartitionKeys, topic: string): Promise<{ applied: bigint; seq: number; outbox: OutboxField[] }> {
+  const replies = (await redis.pipeline().watch(keys.applied).hmget(keys.applied, topic, sequenceField).hkeys(keys.outbox).exec()) ?? [];
   for (const [error] of replies) if (error !== null) throw error;
-  const applied = replies[1]?.[1];
-  const fields = (replies[2]?.[1] ?? []) as string[];
-  const outbox: OutboxField[] = [];
-  for (const field of fields) {
-    const at = field.lastIndexOf('@');
-    if (field.slice(0, at) === topic) outbox.push({ field, offset: BigInt(field.slice(at + 1)) });
-  }
-  outbox.sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
-  return { applied: typeof applied === 'string' ? BigInt(applied) : -1n, outbox };
+  const [applied, seq] = (replies[1]?.[1] ?? []) as (string | null)[];
+  const outbox = ((replies[2]?.[1] ?? []) as string[]).map(parseOutboxField).sort((a, b) => a.seq - b.seq);
+  return { applied: typeof applied === 'string' ? BigInt(applied) : -1n, seq: typeof seq === 'string' ? Number(seq) : 0, outbox };
+}
+
+/** Deletes outbox entries whose outputs Kafka has committed (after the transaction that published them). */
+export async function dropOutbox(redis: Redis, keys: PartitionKeys, fields: readonly string[]): Promise<void> {
+  if (fields.length > 0) await redis.hdel(keys.outbox, ...fields);
 }
 
 /** The outputs kept under some outbox entries, in the entries' order. */
@@ -180,6 +240,8 @@ export interface StateWrite {
   readonly keys: PartitionKeys;
   readonly topic: string;
   readonly lastOffset: bigint;
+  /** The sequence number of the outbox entry this write adds (the last one's plus one). */
+  readonly seq: number;
   /** The changed people, encoded (encodePerson). */
   readonly persons: ReadonlyMap<string, Buffer>;
   /** Encoded outputs to keep until their offset is committed; undefined in a rebuild, which publishes nothing. */
@@ -200,7 +262,8 @@ export async function commitState(redis: Redis, write: StateWrite, watched: bool
     multi.mset(pairs);
   }
   if (write.outputs !== undefined && write.outputs.length > 0) {
-    multi.hset(write.keys.outbox, `${write.topic}@${write.lastOffset}`, encodeOutbox(write.outputs));
+    multi.hset(write.keys.outbox, outboxField(write.seq, write.topic, write.lastOffset), encodeOutbox(write.outputs));
+    multi.hset(write.keys.applied, sequenceField, String(write.seq));
   }
   if (write.drop !== undefined && write.drop.length > 0) multi.hdel(write.keys.outbox, ...write.drop);
   multi.hset(write.keys.applied, write.topic, write.lastOffset.toString());

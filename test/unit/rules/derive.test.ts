@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { derivePerson, filePolicyResolver, type EmittedSlot, type SlotField } from '../../../services/rules';
+import { textDigest } from '../../../services/rules/derive';
 import type { StoredFact, StoredSettlement, StoredStatus } from '../../../services/rules/person-facts';
 
 const policies = filePolicyResolver();
@@ -34,7 +35,11 @@ describe('deriving a person\'s outputs', () => {
       setlId: 'S1', settledCriticalIllnessFen: 600_000, dueCriticalIllnessFen: 975_000, deltaFen: 375_000,
       kind: 'SUPPLEMENTARY_PAYMENT', categoryApplied: 'DIBAO', causedBy: ['ca-1'], supersedes: null,
     });
-    expect(emitted.get('a:H610400001/S1')?.values).toEqual([975_000, 0, 600_000, 0]);
+    // The reason names the certification from the facts, not the record that happened to arrive last.
+    expect(adjustment?.reason).toContain('DIBAO applies on 2019-04-02');
+    expect(adjustment?.reason).toContain('DIBAO certified 2019-03-01–open');
+    // Kept: due and settled amounts, and the digest of category and reason (a change of either republishes).
+    expect(emitted.get('a:H610400001/S1')?.values).toEqual([975_000, 0, 600_000, 0, textDigest(`DIBAO\u0000${adjustment?.reason ?? ''}`)]);
   });
 
   it('publishes an adjustment once: a second derivation with nothing changed publishes nothing', () => {
