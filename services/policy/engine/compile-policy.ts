@@ -2,6 +2,7 @@ import { isRealDate } from './dates';
 import { policyError } from './input-error';
 import { BASIS_POINTS, applyRatio } from './money';
 import type { DeductibleDocument, PolicyDocument } from './policy-document';
+import { insuredTypes } from './types';
 import type {
   Agency, AssistanceRule, Category, CriticalIllnessSchedule, MedicalType, Policy, Population, SubsidyEntitlement, SubsidyRule,
 } from './types';
@@ -87,6 +88,17 @@ export function compilePolicy(document: PolicyDocument, file: string): Policy {
     });
   });
 
+  const assistanceByCategory: Array<readonly [Category, AssistanceRule]> = [];
+  const assistanceCategories = new Set<Category>();
+  (document.assistance?.rules ?? []).forEach((rule, r) => {
+    const path = `/assistance/rules/${r}`;
+    const deductibleFen = resolveDeductible(rule.deductible, `${path}/deductible`);
+    for (const category of rule.categories) {
+      if (assistanceCategories.has(category)) fail(`${path}/categories`, `${category} already has an assistance rule`);
+      assistanceCategories.add(category);
+      assistanceByCategory.push([category, Object.freeze({ deductibleFen, ratioBp: rule.ratioBp, yearlyCapFen: rule.yearlyCap.amountFen })] as const);
+    }
+  });
   const populationCodes = new Set<string>();
   const populations: Population[] = document.populations.map((population, p) => {
     if (populationCodes.has(population.code)) fail(`/populations/${p}/code`, `"${population.code}" is listed twice`);
@@ -105,24 +117,27 @@ export function compilePolicy(document: PolicyDocument, file: string): Policy {
       const tilted = schedule(deductibleFen, standardFen, ratios, tilt.removesLimit !== true);
       for (const category of tilt.categories) byCategory.push([category, tilted] as const);
     }
-    const assistanceByCategory: Array<readonly [Category, AssistanceRule]> = [];
-    const assistanceCategories = new Set<Category>();
-    (document.assistance?.rules ?? []).forEach((rule, r) => {
-      const path = `/assistance/rules/${r}`;
-      const deductibleFen = resolveDeductible(rule.deductible, `${path}/deductible`);
-      for (const category of rule.categories) {
-        if (assistanceCategories.has(category)) fail(`${path}/categories`, `${category} already has an assistance rule`);
-        assistanceCategories.add(category);
-        assistanceByCategory.push([category, Object.freeze({ deductibleFen, ratioBp: rule.ratioBp, yearlyCapFen: rule.yearlyCap.amountFen })] as const);
-      }
-    });
     return Object.freeze({
       code: population.code,
       insuredType: population.insuredType,
+      criticalIllnessCovered: true,
       criticalIllness: Object.freeze({ base, byCategory: Object.freeze(byCategory) }),
-      assistanceByCategory: Object.freeze(assistanceByCategory),
+      assistanceByCategory: Object.freeze([...assistanceByCategory]),
     });
   });
+  // Everyone insured is in scope (issue 16): an insured type the policy's critical-illness tier
+  // does not cover (employees under a residents' scheme) still gets a computed year, with basic
+  // insurance as settled, no critical-illness tier, and the assistance its categories entitle to.
+  for (const insuredType of insuredTypes) {
+    if (populations.some((population) => population.insuredType === insuredType)) continue;
+    populations.push(Object.freeze({
+      code: insuredType,
+      insuredType,
+      criticalIllnessCovered: false,
+      criticalIllness: Object.freeze({ base: paysNothing, byCategory: Object.freeze([]) }),
+      assistanceByCategory: Object.freeze([...assistanceByCategory]),
+    }));
+  }
   criticalIllness.deductibles.forEach((deductible, d) => {
     if (!populationCodes.has(deductible.population)) fail(`/criticalIllness/deductibles/${d}/population`, `"${deductible.population}" is not a listed population`);
   });
@@ -167,6 +182,11 @@ export function compilePolicy(document: PolicyDocument, file: string): Policy {
     }),
   });
 }
+
+/** The critical-illness schedule of a population the tier does not cover: it pays nothing. */
+const paysNothing: CriticalIllnessSchedule = Object.freeze({
+  deductibleFen: 0, lowersFen: Object.freeze([0]), uppersFen: Object.freeze([Infinity]), ratiosBp: Object.freeze([0]), yearlyCapFen: null, eligibleCeilingFen: null,
+});
 
 /** Every object holding a figure (a number, or a null standing for "none") names its source or assumption. */
 function requireCitations(node: unknown, path: string, fail: (path: string, reason: string) => never): void {

@@ -74,6 +74,12 @@ export type SubsidyEntitlement =
 export interface Population {
   readonly code: string;
   readonly insuredType: InsuredType;
+  /**
+   * False for an insured type the policy file lists no population for (employees under a
+   * residents' scheme): the person is still in scope, with a critical-illness schedule that pays
+   * nothing and no tilts, and the policy's assistance rules.
+   */
+  readonly criticalIllnessCovered: boolean;
   readonly criticalIllness: {
     readonly base: CriticalIllnessSchedule;
     /** Tilted schedules (倾斜支付), in the policy's listing order. */

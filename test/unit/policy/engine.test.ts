@@ -70,4 +70,20 @@ describe('policy engine', () => {
     expect(warningVerdict(extreme, { statuses: [] }, year, '2022-03')).toMatchObject({ warn: false, selfPayFen: yuan(5_750), criticalIllnessFen: yuan(4_750) });
     expect(() => warningVerdict(extreme, { statuses: [] }, year, '2022-Q1')).toThrow('period: "2022-Q1" is not a month such as 2022-05 (policy extreme-2022 warns monthly)');
   });
+
+  it('computes an employee under a residents-only policy: no critical-illness tier, assistance as the category entitles (issue 16)', () => {
+    // extreme-2022 lists residents only. An employee holding DIBAO (a tilt) and MONITORED (assistance
+    // 100%): critical illness pays nothing, the tilt does not apply, assistance pays the in-scope self-pay.
+    const year = computeYear(extreme, {
+      insuredType: 'EMPLOYEE',
+      statuses: [{ category: 'MONITORED', from: '2022-01-01', to: null }, { category: 'DIBAO', from: '2022-01-01', to: null }],
+      settlements: [eligible('S1', '2022-02-01', yuan(3_000))],
+    });
+    expect(year.population).toBe('EMPLOYEE');
+    expect(year.settlements.map((s) => [s.criticalIllnessFen, s.assistanceFen, s.criticalIllnessCategory, s.assistanceCategory]))
+      .toEqual([[0, yuan(3_000), null, 'MONITORED']]);
+    // A population the input names that the policy does not have is still refused.
+    expect(() => computeYear(extreme, { insuredType: 'EMPLOYEE', population: 'FARMER_HERDER', statuses: [], settlements: [] }))
+      .toThrow('population: "FARMER_HERDER" is not a population of policy extreme-2022');
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { computeYear, loadPolicy, type Settlement, type Status } from '../../../services/policy';
-import { eligible, reversal } from './helpers';
+import { eligible, reversal, yuan } from './helpers';
 
 /**
  * Seed 001 (江西 2025) 三(三)–(五): deductible = 50% of the province's previous-year per-capita
@@ -58,8 +58,10 @@ describe('jiangxi-2025 critical illness (seed 001)', () => {
     expect(year.totals).toMatchObject({ eligibleFen: 0, criticalIllnessFen: 0, selfPayFen: 0 });
   });
 
-  it('refuses employees, whose benefit levels the seed leaves out', () => {
-    expect(() => computeYear(policy, { insuredType: 'EMPLOYEE', statuses: [], settlements: [] }))
-      .toThrow('insuredType: EMPLOYEE is not covered by policy jiangxi-2025 (populations: RESIDENT)');
+  it('computes employees, whose benefit levels the seed leaves out, without a critical-illness tier (issue 16)', () => {
+    const year = computeYear(policy, { insuredType: 'EMPLOYEE', statuses: [{ category: 'TEKUN', from: '2025-01-01', to: null }], settlements: [eligible('S1', '2025-03-01', yuan(100_000))] });
+    expect(year.population).toBe('EMPLOYEE');
+    expect(year.totals.criticalIllnessFen).toBe(0);
+    expect(year.settlements[0]?.criticalIllnessCategory).toBeNull();
   });
 });

@@ -26,7 +26,7 @@ describe('policy files', () => {
   it('ships one valid file per seed region', () => {
     expect(listPolicies()).toEqual(['anhui-huangshan-2022', 'jiangxi-2025', 'tibet-2016', 'wenzhou-2019', 'xianyang-2019']);
     for (const id of listPolicies()) expect(loadPolicy(id).id).toBe(id);
-    expect(loadPolicy('tibet-2016').populations.map((p) => p.code)).toEqual(['URBAN_RESIDENT', 'FARMER_HERDER']);
+    expect(loadPolicy('tibet-2016').populations.map((p) => [p.code, p.criticalIllnessCovered])).toEqual([['URBAN_RESIDENT', true], ['FARMER_HERDER', true], ['EMPLOYEE', false]]);
   });
 
   it('refuses an unknown policy id with POLICY_NOT_FOUND', () => {

@@ -42,6 +42,6 @@ describe('tibet-2016 critical illness (seed 002)', () => {
   it('needs the population and refuses one it does not know', () => {
     expect(() => computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [] }))
       .toThrow('population: policy tibet-2016 needs one of URBAN_RESIDENT, FARMER_HERDER for insuredType RESIDENT');
-    expect(() => person('NOMAD', [])).toThrow('population: "NOMAD" is not a population of policy tibet-2016 (URBAN_RESIDENT, FARMER_HERDER)');
+    expect(() => person('NOMAD', [])).toThrow('population: "NOMAD" is not a population of policy tibet-2016 (URBAN_RESIDENT, FARMER_HERDER, EMPLOYEE)');
   });
 });
