@@ -161,6 +161,15 @@ export function compilePolicy(document: PolicyDocument, file: string): Policy {
   const routing = (Object.entries(warning.routing) as Array<[Agency, readonly Category[]]>).map(([agency, routed]) => [agency, Object.freeze([...routed])] as const);
 
   const medicalTypeSet = (types: readonly MedicalType[]): ReadonlySet<MedicalType> => new Set(types);
+  // Assistance is computed on what remains after critical illness, on one cumulative amount: with
+  // other medical types the insurance paid on one set of costs would be taken off another.
+  const assistanceTypes = document.assistance?.medicalTypes.types;
+  if (assistanceTypes !== undefined) {
+    const ciTypes = new Set(criticalIllness.medicalTypes.types);
+    if (assistanceTypes.length !== ciTypes.size || assistanceTypes.some((type) => !ciTypes.has(type))) {
+      fail('/assistance/medicalTypes/types', `must be the critical-illness medical types (${[...ciTypes].join(', ')})`);
+    }
+  }
   return Object.freeze({
     id: document.id,
     seed: document.seed,

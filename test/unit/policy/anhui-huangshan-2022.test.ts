@@ -150,4 +150,34 @@ describe('anhui-huangshan-2022 quarterly warning (seed 004 四(二))', () => {
     expect(() => warningVerdict(policy, { statuses: [] }, year, '2022-05')).toThrow('period: "2022-05" is not a quarter such as 2022-Q2');
     expect(() => warningVerdict(policy, { statuses: [] }, year, '2023-Q1')).toThrow('period: "2023-Q1" is outside the benefit year of policy anhui-huangshan-2022');
   });
+
+  it('a person never loses by holding a category longer (issue 12 item 1, the case fast-check found)', () => {
+    // An employee, 因病致贫 all year, 返贫致贫 from 2 January or from 1 January; eligible 14,884.63 on
+    // 1 January. From 1 January the tilt (deductible 7,500, 65%) pays (14,884.63 − 7,500) × 65% =
+    // 4,800.01 and assistance (返贫致贫, 60% above 3,200) (14,884.63 − 4,800.01 − 3,200) × 60% = 4,130.77:
+    // 8,930.78. Before issue 12 the person holding 返贫致贫 one day longer got less than this.
+    const employee = (from: string): PersonYearFacts => ({
+      insuredType: 'EMPLOYEE',
+      statuses: [{ category: 'ILLNESS_POVERTY', from: '2022-01-01', to: null }, { category: 'RELAPSED_POVERTY', from, to: null }],
+      settlements: [eligible('S0', '2022-01-01', 1_488_463), eligible('S1', '2022-01-02', 0)],
+    });
+    const later = computeYear(policy, employee('2022-01-02'));
+    const longer = computeYear(policy, employee('2022-01-01'));
+    const benefit = (y: typeof later): number => y.totals.criticalIllnessFen + y.totals.assistanceFen;
+    expect(benefit(longer)).toBe(480_001 + 413_077);
+    expect(benefit(longer)).toBeGreaterThanOrEqual(benefit(later));
+    expect(longer.totals.selfPayFen).toBeLessThanOrEqual(later.totals.selfPayFen);
+  });
+
+  it('keeps what a lapsed category paid for the costs of its time, and pays the standard rule on the costs since', () => {
+    // 因病致贫 January to July: eligible 30,000 in March: critical illness (30,000 − 15,000) × 60% = 9,000,
+    // assistance (30,000 − 9,000 − 8,000) × 60% = 7,800. No category from August: eligible 30,000 in
+    // October: the standard schedule on cum 60,000 − on cum 30,000 = (21,000 + 6,500) − 9,000 = 18,500.
+    const year = computeYear(policy, facts([{ category: 'ILLNESS_POVERTY', from: '2022-01-01', to: '2022-08-01' }], [
+      eligible('S1', '2022-03-01', yuan(30_000)), eligible('S2', '2022-10-01', yuan(30_000)),
+    ]));
+    expect(year.settlements.map((s) => [s.criticalIllnessFen, s.assistanceFen, s.assistanceCategory])).toEqual([
+      [yuan(9_000), yuan(7_800), 'ILLNESS_POVERTY'], [yuan(18_500), 0, null],
+    ]);
+  });
 });

@@ -65,10 +65,13 @@ describe('wenzhou-2019 critical illness (seed 000)', () => {
 
   it('a revoked status stops tilting from its end date', () => {
     // DIBAO held [2019-01-01, 2019-04-01). S1 (March): (30,000 − 11,750) × 65% = 11,862.50.
-    // S2 (April, no category): standard due on cum 60,000 = 36,500 × 60% = 21,900; paid 11,862.50 → 10,037.50.
+    // S2 (April, no category): DIBAO's payment for March's costs is kept (issue 12 item 1), and the
+    // standard schedule pays on the cumulative amounts since: standard due on cum 60,000 − on cum
+    // 30,000 = 36,500 × 60% − 6,500 × 60% = 18,000. (Before, the tilt vanished into the standard due
+    // on 60,000, 21,900, as if DIBAO had never been held.)
     const statuses: Status[] = [{ category: 'DIBAO', from: '2019-01-01', to: '2019-04-01' }];
     const result = year({ statuses, settlements: [eligible('S1', '2019-03-31', yuan(30_000)), eligible('S2', '2019-04-01', yuan(30_000))] });
-    expect(result.settlements.map((s) => [s.criticalIllnessFen, s.criticalIllnessCategory])).toEqual([[yuan(11_862.5), 'DIBAO'], [yuan(10_037.5), null]]);
+    expect(result.settlements.map((s) => [s.criticalIllnessFen, s.criticalIllnessCategory])).toEqual([[yuan(11_862.5), 'DIBAO'], [yuan(18_000), null]]);
   });
 
   it('counts inpatient and special outpatient costs, never general outpatient', () => {
