@@ -18,6 +18,11 @@ const medicalTypeList = {
   type: 'object', additionalProperties: false, required: ['types'],
   properties: { types: { type: 'array', items: { enum: medicalTypes }, minItems: 1, uniqueItems: true }, ...cited },
 } as const;
+const allowed = {
+  type: 'object', additionalProperties: false,
+  description: 'the range the seed allows for the figure beside it (不低于 = min), in its unit',
+  properties: { min: { type: 'integer', minimum: 0 }, max: { type: 'integer', minimum: 0 }, ...cited },
+} as const;
 const deductible = {
   type: 'object', additionalProperties: false,
   properties: { amountFen: fen, ratioBp: basisPoints, parameter: { type: 'string', minLength: 1 }, ...cited },
@@ -69,12 +74,12 @@ export const policySchema = {
           type: 'array', minItems: 1,
           items: {
             type: 'object', additionalProperties: false, required: ['upToFen', 'ratioBp'],
-            properties: { upToFen: { type: ['integer', 'null'], minimum: 1 }, ratioBp: basisPoints, ...cited },
+            properties: { upToFen: { type: ['integer', 'null'], minimum: 1 }, ratioBp: basisPoints, allowed, ...cited },
           },
         },
         limit: {
           type: 'object', additionalProperties: false,
-          properties: { yearlyCapFen: fen, eligibleCeilingFen: fen, eligibleCeilingMultiple: { type: 'integer', minimum: 1 }, ...cited },
+          properties: { yearlyCapFen: fen, eligibleCeilingFen: fen, eligibleCeilingMultiple: { type: 'integer', minimum: 1 }, allowed, ...cited },
         },
         tilts: {
           type: 'array',
@@ -86,6 +91,7 @@ export const policySchema = {
               ratioBonusBp: basisPoints,
               ratioBp: basisPoints,
               removesLimit: { type: 'boolean' },
+              allowed,
               ...cited,
             },
           },
@@ -103,10 +109,11 @@ export const policySchema = {
             properties: {
               categories: categoryList,
               ratioBp: basisPoints,
+              allowed,
               deductible,
               yearlyCap: {
                 type: 'object', additionalProperties: false, required: ['amountFen'],
-                properties: { amountFen: { type: ['integer', 'null'], minimum: 0 }, ...cited },
+                properties: { amountFen: { type: ['integer', 'null'], minimum: 0 }, allowed, ...cited },
               },
               ...cited,
             },
@@ -127,6 +134,7 @@ export const policySchema = {
               kind: { enum: ['FULL', 'RATIO', 'FIXED', 'NONE'] },
               ratioBp: basisPoints,
               amountFen: fen,
+              allowed,
               ...cited,
             },
           },

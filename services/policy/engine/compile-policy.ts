@@ -1,7 +1,7 @@
 import { isRealDate } from './dates';
 import { policyError } from './input-error';
 import { BASIS_POINTS, applyRatio } from './money';
-import type { DeductibleDocument, PolicyDocument } from './policy-document';
+import type { AllowedDocument, DeductibleDocument, PolicyDocument } from './policy-document';
 import { insuredTypes } from './types';
 import type {
   Agency, AssistanceRule, Category, CriticalIllnessSchedule, MedicalType, Policy, Population, SubsidyEntitlement, SubsidyRule,
@@ -23,6 +23,18 @@ export function compilePolicy(document: PolicyDocument, file: string): Policy {
   if (!isRealDate(benefitYear.end)) fail('/benefitYear/end', `"${benefitYear.end}" is not a real date`);
   if (benefitYear.end < benefitYear.start) fail('/benefitYear/end', 'must not be before start');
 
+  // Ranges and minima are data (issue 12 item 3): a region's figure outside its seed's range is refused.
+  const checkAllowed = (value: number | null, range: AllowedDocument | undefined, path: string): { readonly min: number; readonly max: number } | null => {
+    if (range === undefined) return null;
+    const min = range.min ?? 0;
+    const max = range.max ?? Infinity;
+    if (range.min === undefined && range.max === undefined) fail(`${path}/allowed`, 'give min, max or both');
+    if (min > max) fail(`${path}/allowed`, `min ${min} is above max ${max}`);
+    const shown = `[${min}, ${max === Infinity ? 'no maximum' : max}]`;
+    if (value === null ? max !== Infinity : value < min || value > max) fail(path, `${value === null ? 'none' : value} is outside the range the seed allows ${shown}`);
+    return { min, max };
+  };
+
   const parameters = document.parameters ?? {};
   const resolveDeductible = (deductible: DeductibleDocument, path: string): number => {
     if (deductible.amountFen !== undefined) {
@@ -41,6 +53,7 @@ export function compilePolicy(document: PolicyDocument, file: string): Policy {
   const segments = criticalIllness.segments;
   if (segments.length === 0) fail('/criticalIllness/segments', 'must list at least one segment');
   segments.forEach((segment, k) => {
+    checkAllowed(segment.ratioBp, segment.allowed, `/criticalIllness/segments/${k}`);
     const last = k === segments.length - 1;
     if (last !== (segment.upToFen === null)) fail(`/criticalIllness/segments/${k}/upToFen`, last ? 'the last segment must be open (null)' : 'only the last segment may be open');
     const previous = k > 0 ? segments[k - 1]?.upToFen : null;
@@ -55,6 +68,7 @@ export function compilePolicy(document: PolicyDocument, file: string): Policy {
   if (limit !== undefined) {
     const kinds = [limit.yearlyCapFen, limit.eligibleCeilingFen, limit.eligibleCeilingMultiple].filter((v) => v !== undefined);
     if (kinds.length !== 1) fail('/criticalIllness/limit', 'give exactly one of yearlyCapFen, eligibleCeilingFen, eligibleCeilingMultiple');
+    checkAllowed(kinds[0] ?? null, limit.allowed, '/criticalIllness/limit');
   }
 
   const schedule = (deductibleFen: number, standardDeductibleFen: number, ratiosBp: readonly number[], limited: boolean): CriticalIllnessSchedule => {
@@ -85,6 +99,7 @@ export function compilePolicy(document: PolicyDocument, file: string): Policy {
     baseRatiosBp.forEach((ratio, k) => {
       const tilted = tilt.ratioBp ?? ratio + (tilt.ratioBonusBp ?? 0);
       if (tilted > BASIS_POINTS) fail(path, `segment ${k}'s tilted ratio ${tilted} bp is above 100%`);
+      checkAllowed(tilted, tilt.allowed, path);
     });
   });
 
@@ -93,6 +108,8 @@ export function compilePolicy(document: PolicyDocument, file: string): Policy {
   (document.assistance?.rules ?? []).forEach((rule, r) => {
     const path = `/assistance/rules/${r}`;
     const deductibleFen = resolveDeductible(rule.deductible, `${path}/deductible`);
+    checkAllowed(rule.ratioBp, rule.allowed, path);
+    checkAllowed(rule.yearlyCap.amountFen, rule.yearlyCap.allowed, `${path}/yearlyCap`);
     for (const category of rule.categories) {
       if (assistanceCategories.has(category)) fail(`${path}/categories`, `${category} already has an assistance rule`);
       assistanceCategories.add(category);
@@ -154,7 +171,9 @@ export function compilePolicy(document: PolicyDocument, file: string): Policy {
     })();
     if (rule.kind !== 'RATIO' && rule.ratioBp !== undefined) fail(`${path}/ratioBp`, `is only for kind RATIO`);
     if (rule.kind !== 'FIXED' && rule.amountFen !== undefined) fail(`${path}/amountFen`, `is only for kind FIXED`);
-    return Object.freeze({ categories: Object.freeze([...rule.categories]), insuredTypes: Object.freeze([...rule.insuredTypes]), entitlement });
+    if (rule.allowed !== undefined && rule.kind !== 'RATIO' && rule.kind !== 'FIXED') fail(`${path}/allowed`, 'is only for kind RATIO or FIXED');
+    const accepted = checkAllowed(rule.kind === 'RATIO' ? rule.ratioBp ?? 0 : rule.amountFen ?? 0, rule.allowed, path);
+    return Object.freeze({ categories: Object.freeze([...rule.categories]), insuredTypes: Object.freeze([...rule.insuredTypes]), entitlement, accepted: accepted === null ? null : Object.freeze(accepted) });
   });
 
   const warning = document.warning;

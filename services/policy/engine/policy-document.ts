@@ -10,6 +10,16 @@ export interface Cited {
   readonly assumption?: string;
 }
 
+/**
+ * The range a seed allows for the figure of the object it sits in ("不低于60%" is `min: 6000`,
+ * "80%—90%" is `min: 8000, max: 9000`), in the figure's unit, cited like any figure. The object's
+ * own figure is the region's choice; a choice outside the range is refused at load.
+ */
+export interface AllowedDocument extends Cited {
+  readonly min?: number;
+  readonly max?: number;
+}
+
 /** A deductible (起付线) as an amount, or as a ratio of a named parameter (per-capita disposable income). */
 export interface DeductibleDocument extends Cited {
   readonly amountFen?: number;
@@ -33,11 +43,12 @@ export interface PolicyDocument {
   readonly criticalIllness: {
     readonly medicalTypes: Cited & { readonly types: readonly MedicalType[] };
     readonly deductibles: ReadonlyArray<DeductibleDocument & { readonly population: string }>;
-    readonly segments: ReadonlyArray<Cited & { readonly upToFen: number | null; readonly ratioBp: number }>;
+    readonly segments: ReadonlyArray<Cited & { readonly upToFen: number | null; readonly ratioBp: number; readonly allowed?: AllowedDocument }>;
     readonly limit?: Cited & {
       readonly yearlyCapFen?: number;
       readonly eligibleCeilingFen?: number;
       readonly eligibleCeilingMultiple?: number;
+      readonly allowed?: AllowedDocument;
     };
     readonly tilts?: ReadonlyArray<Cited & {
       readonly categories: readonly Category[];
@@ -45,6 +56,8 @@ export interface PolicyDocument {
       readonly ratioBonusBp?: number;
       readonly ratioBp?: number;
       readonly removesLimit?: boolean;
+      /** The range each tilted segment ratio must fall in. */
+      readonly allowed?: AllowedDocument;
     }>;
   };
   readonly assistance?: {
@@ -52,8 +65,9 @@ export interface PolicyDocument {
     readonly rules: ReadonlyArray<Cited & {
       readonly categories: readonly Category[];
       readonly ratioBp: number;
+      readonly allowed?: AllowedDocument;
       readonly deductible: DeductibleDocument;
-      readonly yearlyCap: Cited & { readonly amountFen: number | null };
+      readonly yearlyCap: Cited & { readonly amountFen: number | null; readonly allowed?: AllowedDocument };
     }>;
   };
   readonly participationSubsidy?: {
@@ -63,6 +77,8 @@ export interface PolicyDocument {
       readonly kind: 'FULL' | 'RATIO' | 'FIXED' | 'NONE';
       readonly ratioBp?: number;
       readonly amountFen?: number;
+      /** For RATIO (bp) or FIXED (fen): a subsidy anywhere in this range is not flagged. */
+      readonly allowed?: AllowedDocument;
     }>;
   };
   readonly warning: Cited & {

@@ -104,6 +104,11 @@ export interface SubsidyRule {
   readonly categories: readonly Category[];
   readonly insuredTypes: readonly InsuredType[];
   readonly entitlement: SubsidyEntitlement;
+  /**
+   * The range the seed allows (bp of the contribution for RATIO, fen for FIXED): a subsidy anywhere
+   * inside it is not flagged. Null: only the entitlement itself is right.
+   */
+  readonly accepted: { readonly min: number; readonly max: number } | null;
 }
 
 /** A policy compiled from its file: frozen, validated, ready for the engine. */

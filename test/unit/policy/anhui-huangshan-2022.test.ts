@@ -8,7 +8,7 @@ import { eligible, settlement, yuan } from './helpers';
  * TEKUN, DIBAO (and 返贫致贫, 二(三)): deductible −50% (7,500), +5 points (65/70/75%), no cap.
  * Assistance 二(五): TEKUN and DIBAO at 70% (deductible 0 and cap 50,000 assumed); 返贫致贫 and
  * 监测对象 at 60% above 10% of income (3,200); 因病致贫 at 60% above 25% (8,000).
- * Participation subsidy 三(二)2: TEKUN full, DIBAO a fixed 280 yuan, MONITORED 50%, LIFTED none.
+ * Participation subsidy 三(二)2: TEKUN full, DIBAO 80%—90% of the contribution (80% chosen), MONITORED 50%, LIFTED none.
  * Warning 四(二): quarterly, TEKUN and DIBAO always, anyone above 10,000 yuan of self-pay.
  */
 const policy = loadPolicy('anhui-huangshan-2022');
@@ -82,9 +82,21 @@ describe('anhui-huangshan-2022 participation subsidy (seed 004 三(二)2)', () =
     expect(result.contributions[0]).toEqual({ id: 'C1', insuranceYear: 2022, category: 'TEKUN', entitledSubsidyFen: yuan(350), receivedSubsidyFen: 0, deltaFen: yuan(350), kind: 'UNDER_SUBSIDISED' });
   });
 
-  it('entitles 低保 to a fixed 280 yuan and reports a record subsidised in full as over-subsidised', () => {
-    const result = computeSubsidy(policy, { statuses: wholeYear('DIBAO'), contributions: [contribution('C1', yuan(350))] });
-    expect(result.contributions[0]).toMatchObject({ category: 'DIBAO', entitledSubsidyFen: yuan(280), deltaFen: -yuan(70), kind: 'OVER_SUBSIDISED' });
+  it('entitles 低保 to 80%—90% of the record\'s own contribution: anything inside is right, outside is flagged (issue 12 items 3, 4)', () => {
+    // 90% of 350 (315 yuan) was flagged OVER_SUBSIDISED against a fixed 280 before; 004 allows 80%—90%.
+    const subsidy = (subsidisedFen: number, contributionDueFen = yuan(350)) =>
+      computeSubsidy(policy, { statuses: wholeYear('DIBAO'), contributions: [contribution('C1', subsidisedFen, { contributionDueFen })] }).contributions[0];
+    expect(subsidy(yuan(315))).toMatchObject({ category: 'DIBAO', entitledSubsidyFen: yuan(315), deltaFen: 0, kind: null });
+    expect(subsidy(yuan(280))).toMatchObject({ entitledSubsidyFen: yuan(280), deltaFen: 0, kind: null });
+    expect(subsidy(yuan(300))).toMatchObject({ deltaFen: 0, kind: null });
+    // Outside the range the entitlement is the district's figure, 80% (assumed).
+    expect(subsidy(yuan(350))).toMatchObject({ entitledSubsidyFen: yuan(280), deltaFen: -yuan(70), kind: 'OVER_SUBSIDISED' });
+    expect(subsidy(yuan(279.99))).toMatchObject({ entitledSubsidyFen: yuan(280), deltaFen: 1, kind: 'UNDER_SUBSIDISED' });
+    // The subsidy follows the contribution the record is for: 80% of 320 yuan is 256, and 280 is then
+    // inside 80%—90% (256–288), 300 above it.
+    expect(subsidy(yuan(256), yuan(320))).toMatchObject({ entitledSubsidyFen: yuan(256), kind: null });
+    expect(subsidy(yuan(280), yuan(320))).toMatchObject({ deltaFen: 0, kind: null });
+    expect(subsidy(yuan(300), yuan(320))).toMatchObject({ entitledSubsidyFen: yuan(256), kind: 'OVER_SUBSIDISED' });
   });
 
   it('entitles 监测对象 to 50%, rounded half up to the fen', () => {

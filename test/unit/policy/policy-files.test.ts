@@ -79,4 +79,23 @@ describe('policy files', () => {
     // 50,000–60,000 at 75%; nothing reaches the third segment.
     expect(computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [eligible('S1', '2019-05-01', yuan(60_000))] }).totals.criticalIllnessFen).toBe(yuan(30_600));
   });
+
+  it('refuses a figure outside the range its seed allows, naming the key (issue 12 item 3)', () => {
+    const anhui = readFileSync(`${policyDirectory}anhui-huangshan-2022.yaml`, 'utf8');
+    const anhuiWith = (from: string, to: string): string => {
+      expect(anhui).toContain(from);
+      return anhui.replace(from, to);
+    };
+    // 004 二(五): assistance for 特困 and 低保 at no less than 70%.
+    expect(refusal(anhuiWith('    - categories: [TEKUN, DIBAO]\n      ratioBp: 7000', '    - categories: [TEKUN, DIBAO]\n      ratioBp: 6500')))
+      .toBe('policies/x.yaml: /assistance/rules/0: 6500 is outside the range the seed allows [7000, no maximum]');
+    // 004 三(二)2: 低保 subsidy 80%—90%.
+    expect(refusal(anhuiWith('      kind: RATIO\n      ratioBp: 8000', '      kind: RATIO\n      ratioBp: 9500')))
+      .toBe('policies/x.yaml: /participationSubsidy/rules/1: 9500 is outside the range the seed allows [8000, 9000]');
+    expect(refusal(anhuiWith('allowed: { min: 8000, max: 9000,', 'allowed: { min: 9000, max: 8000,')))
+      .toBe('policies/x.yaml: /participationSubsidy/rules/1/allowed: min 9000 is above max 8000');
+    // A range without its citation is refused like any figure.
+    expect(refusal(anhuiWith('allowed: { min: 8000, max: 9000, source: 004 三(二)2 对低保对象给予80%—90%定额资助 }', 'allowed: { min: 8000, max: 9000 }')))
+      .toBe('policies/x.yaml: /participationSubsidy/rules/1/allowed: a figure needs a source (seed clause) or an assumption (with its reason)');
+  });
 });
