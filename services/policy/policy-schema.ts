@@ -28,6 +28,68 @@ const deductible = {
   properties: { amountFen: fen, ratioBp: basisPoints, parameter: { type: 'string', minLength: 1 }, ...cited },
 } as const;
 
+const criticalIllnessSchema = {
+  type: 'object', additionalProperties: false, required: ['medicalTypes', 'deductibles', 'segments'],
+  properties: {
+    medicalTypes: medicalTypeList,
+    deductibles: {
+      type: 'array', minItems: 1,
+      items: { ...deductible, required: ['population'], properties: { ...deductible.properties, population: { type: 'string' } } },
+    },
+    segments: {
+      type: 'array', minItems: 1,
+      items: {
+        type: 'object', additionalProperties: false, required: ['upToFen', 'ratioBp'],
+        properties: { upToFen: { type: ['integer', 'null'], minimum: 1 }, ratioBp: basisPoints, allowed, ...cited },
+      },
+    },
+    limit: {
+      type: 'object', additionalProperties: false,
+      properties: { yearlyCapFen: fen, eligibleCeilingFen: fen, eligibleCeilingMultiple: { type: 'integer', minimum: 1 }, allowed, ...cited },
+    },
+    tilts: {
+      type: 'array',
+      items: {
+        type: 'object', additionalProperties: false, required: ['categories'],
+        properties: {
+          categories: categoryList,
+          deductibleFactorBp: basisPoints,
+          ratioBonusBp: basisPoints,
+          ratioBp: basisPoints,
+          removesLimit: { type: 'boolean' },
+          allowed,
+          ...cited,
+        },
+      },
+    },
+  },
+} as const;
+const assistanceSchema = {
+  type: 'object', additionalProperties: false, required: ['medicalTypes', 'rules'],
+  properties: {
+    medicalTypes: medicalTypeList,
+    rules: {
+      type: 'array',
+      items: {
+        type: 'object', additionalProperties: false, required: ['categories', 'ratioBp', 'deductible', 'yearlyCap'],
+        properties: {
+          categories: categoryList,
+          ratioBp: basisPoints,
+          allowed,
+          deductible,
+          yearlyCap: {
+            type: 'object', additionalProperties: false, required: ['amountFen'],
+            properties: { amountFen: { type: ['integer', 'null'], minimum: 0 }, allowed, ...cited },
+          },
+          ...cited,
+        },
+      },
+    },
+  },
+} as const;
+
+const { medicalTypes: _everyVersion, ...versionedCriticalIllness } = criticalIllnessSchema.properties;
+
 export const policySchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   type: 'object',
@@ -62,62 +124,18 @@ export const policySchema = {
         properties: { code: { type: 'string', pattern: '^[A-Z][A-Z_]*$' }, insuredType: { enum: insuredTypes }, ...cited },
       },
     },
-    criticalIllness: {
-      type: 'object', additionalProperties: false, required: ['medicalTypes', 'deductibles', 'segments'],
-      properties: {
-        medicalTypes: medicalTypeList,
-        deductibles: {
-          type: 'array', minItems: 1,
-          items: { ...deductible, required: ['population'], properties: { ...deductible.properties, population: { type: 'string' } } },
-        },
-        segments: {
-          type: 'array', minItems: 1,
-          items: {
-            type: 'object', additionalProperties: false, required: ['upToFen', 'ratioBp'],
-            properties: { upToFen: { type: ['integer', 'null'], minimum: 1 }, ratioBp: basisPoints, allowed, ...cited },
-          },
-        },
-        limit: {
-          type: 'object', additionalProperties: false,
-          properties: { yearlyCapFen: fen, eligibleCeilingFen: fen, eligibleCeilingMultiple: { type: 'integer', minimum: 1 }, allowed, ...cited },
-        },
-        tilts: {
-          type: 'array',
-          items: {
-            type: 'object', additionalProperties: false, required: ['categories'],
-            properties: {
-              categories: categoryList,
-              deductibleFactorBp: basisPoints,
-              ratioBonusBp: basisPoints,
-              ratioBp: basisPoints,
-              removesLimit: { type: 'boolean' },
-              allowed,
-              ...cited,
-            },
-          },
-        },
-      },
-    },
-    assistance: {
-      type: 'object', additionalProperties: false, required: ['medicalTypes', 'rules'],
-      properties: {
-        medicalTypes: medicalTypeList,
-        rules: {
-          type: 'array',
-          items: {
-            type: 'object', additionalProperties: false, required: ['categories', 'ratioBp', 'deductible', 'yearlyCap'],
-            properties: {
-              categories: categoryList,
-              ratioBp: basisPoints,
-              allowed,
-              deductible,
-              yearlyCap: {
-                type: 'object', additionalProperties: false, required: ['amountFen'],
-                properties: { amountFen: { type: ['integer', 'null'], minimum: 0 }, allowed, ...cited },
-              },
-              ...cited,
-            },
-          },
+    criticalIllness: criticalIllnessSchema,
+    assistance: assistanceSchema,
+    versions: {
+      type: 'array',
+      items: {
+        type: 'object', additionalProperties: false, required: ['from'],
+        properties: {
+          from: isoDate,
+          // A later version gives some critical-illness keys (never the medical types) and/or the assistance rules.
+          criticalIllness: { type: 'object', additionalProperties: false, properties: versionedCriticalIllness },
+          assistance: assistanceSchema,
+          ...cited,
         },
       },
     },

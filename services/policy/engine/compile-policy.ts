@@ -13,8 +13,34 @@ import type {
  * or assumption) with POLICY_INVALID naming the file and the path of the bad key.
  */
 export function compilePolicy(document: PolicyDocument, file: string): Policy {
+  const first = compileVersion(document, file, '');
   const fail = (path: string, reason: string): never => {
     throw policyError(file, path, reason);
+  };
+  // Dated versions within the benefit year (issue 12 item 2): each is the top level with the keys
+  // it gives replaced, compiled and checked like a whole file.
+  const versions: Array<{ readonly from: string; readonly populations: readonly Population[] }> = [{ from: first.benefitYear.start, populations: first.populations }];
+  (document.versions ?? []).forEach((version, v) => {
+    const path = `/versions/${v}`;
+    if (!isRealDate(version.from)) fail(`${path}/from`, `"${version.from}" is not a real date`);
+    const previous = versions[versions.length - 1]?.from ?? first.benefitYear.start;
+    if (version.from <= previous || version.from > first.benefitYear.end) fail(`${path}/from`, `must be after ${previous} and within the benefit year`);
+    if (version.criticalIllness === undefined && version.assistance === undefined) fail(path, 'gives neither criticalIllness nor assistance');
+    const assistance = version.assistance ?? document.assistance;
+    const versioned: PolicyDocument = {
+      ...document,
+      versions: [],
+      criticalIllness: { ...document.criticalIllness, ...version.criticalIllness },
+      ...(assistance === undefined ? {} : { assistance }),
+    };
+    versions.push(Object.freeze({ from: version.from, populations: compileVersion(versioned, file, path).populations }));
+  });
+  return Object.freeze({ ...first, versions: Object.freeze(versions) });
+}
+
+function compileVersion(document: PolicyDocument, file: string, prefix: string): Omit<Policy, 'versions'> {
+  const fail = (path: string, reason: string): never => {
+    throw policyError(file, `${prefix}${path}`, reason);
   };
   requireCitations(document, '', fail);
 
@@ -189,7 +215,7 @@ export function compilePolicy(document: PolicyDocument, file: string): Policy {
       fail('/assistance/medicalTypes/types', `must be the critical-illness medical types (${[...ciTypes].join(', ')})`);
     }
   }
-  return Object.freeze({
+  return ({
     id: document.id,
     seed: document.seed,
     region: document.region,

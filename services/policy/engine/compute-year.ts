@@ -49,24 +49,38 @@ function bySettlementTime(settlements: readonly Settlement[]) {
   };
 }
 
-/** One rule a person may be paid under: the category that gives it (null = everyone's) and the rule. */
+/**
+ * One rule a person may be paid under: the policy version it belongs to, the category that gives
+ * it (null = everyone's) and the rule.
+ */
 interface Option<R> {
+  readonly version: number;
+  /** The version's window `[from, until)`; the first version's `from` is '' (always). */
+  readonly from: string;
+  readonly until: string | null;
   readonly category: Category | null;
   readonly rule: R;
   /** The held intervals that make it available; unused for the everyone's option. */
   readonly held: ReadonlyArray<HeldRule<R>>;
 }
 
-function options<R>(everyone: R | null, statuses: readonly Status[], rules: ReadonlyArray<readonly [Category, R]>): Array<Option<R | null>> {
-  const list: Array<Option<R | null>> = [{ category: null, rule: everyone, held: [] }];
+interface VersionWindow {
+  readonly version: number;
+  readonly from: string;
+  readonly until: string | null;
+}
+
+function options<R>(window: VersionWindow, everyone: R | null, statuses: readonly Status[], rules: ReadonlyArray<readonly [Category, R]>): Array<Option<R | null>> {
+  const list: Array<Option<R | null>> = [{ ...window, category: null, rule: everyone, held: [] }];
   for (const [category, rule] of rules) {
     const held = heldRules(statuses, [[category, rule] as const]);
-    if (held.length > 0) list.push({ category, rule, held });
+    if (held.length > 0) list.push({ ...window, category, rule, held });
   }
   return list;
 }
 
 function availableOn<R>(option: Option<R>, date: string): boolean {
+  if (!holdsOn(option.from, option.until, date)) return false;
   return option.category === null || option.held.some((held) => holdsOn(held.from, held.to, date));
 }
 
@@ -123,8 +137,15 @@ export function computeYear(policy: Policy, facts: PersonYearFacts): YearResult 
   }
   order.sort(bySettlementTime(settlements));
 
-  const schedules = options(population.criticalIllness.base, facts.statuses, population.criticalIllness.byCategory);
-  const assistanceRules = options<AssistanceRule>(null, facts.statuses, population.assistanceByCategory);
+  // Every version's rules are options; only the version in force on a settlement's date is available.
+  const schedules: Array<Option<CriticalIllnessSchedule | null>> = [];
+  const assistanceRules: Array<Option<AssistanceRule | null>> = [];
+  policy.versions.forEach((version, v) => {
+    const window = { version: v, from: v === 0 ? '' : version.from, until: policy.versions[v + 1]?.from ?? null };
+    const inVersion = version.populations.find((candidate) => candidate.code === population.code) ?? population;
+    schedules.push(...options(window, inVersion.criticalIllness.base, facts.statuses, inVersion.criticalIllness.byCategory));
+    assistanceRules.push(...options<AssistanceRule>(window, null, facts.statuses, inVersion.assistanceByCategory));
+  });
   const bounds = schedules.map((option) => (option.rule === null ? 0 : paymentBound(option.rule)));
   const countedTypes = policy.criticalIllnessMedicalTypes;
 
@@ -183,7 +204,8 @@ export function computeYear(policy: Policy, facts: PersonYearFacts): YearResult 
           bestCiS = s;
         }
       });
-      const standardCi = (carryCi[0] ?? 0) + (dues[0] ?? 0);
+      const standardS = schedules.findIndex((option, s) => option.category === null && availableS[s] === true);
+      const standardCi = (carryCi[standardS] ?? 0) + (dues[standardS] ?? 0);
       ciDueToDateFen = Math.max(ciDueToDateFen, Math.min(bestCi, ciBoundFen, cumulativeEligibleFen));
       criticalIllnessCategory = bestCi > standardCi ? schedules[bestCiS]?.category ?? null : null;
 
@@ -194,14 +216,14 @@ export function computeYear(policy: Policy, facts: PersonYearFacts): YearResult 
       schedules.forEach((_, s) => {
         if (!availableS[s]) return;
         assistanceRules.forEach((option, a) => {
-          if (!availableA[a]) return;
+          if (!availableA[a] || option.version !== schedules[s]?.version) return;
           if (option.rule !== null) assistanceBoundFen = Math.max(assistanceBoundFen, option.rule.yearlyCapFen ?? Infinity);
           const value = (carry[s]?.[a] ?? 0) + pairDue(s, a, dues[s] ?? 0, cumulativeEligibleFen);
           if (value > best) {
             best = value;
             bestA = a;
           }
-          if (a === 0 && value > bestWithoutAssistance) bestWithoutAssistance = value;
+          if (option.rule === null && value > bestWithoutAssistance) bestWithoutAssistance = value;
         });
       });
       benefitToDateFen = Math.max(benefitToDateFen, ciDueToDateFen, Math.min(best, ciDueToDateFen + assistanceBoundFen, cumulativeInScopeFen));
@@ -222,7 +244,8 @@ export function computeYear(policy: Policy, facts: PersonYearFacts): YearResult 
         carryCi[s] = Math.max(carryCi[s] ?? 0, ciDueToDateFen - (dues[s] ?? 0));
         const row = carry[s];
         if (row === undefined) return;
-        assistanceRules.forEach((_, a) => {
+        assistanceRules.forEach((option, a) => {
+          if (option.version !== schedules[s]?.version) return;
           row[a] = Math.max(row[a] ?? 0, benefitToDateFen - pairDue(s, a, dues[s] ?? 0, cumulativeEligibleFen));
         });
       });

@@ -40,6 +40,16 @@ export interface PolicyDocument {
   /** Named figures other rules refer to, such as a per-capita disposable income. */
   readonly parameters?: Readonly<Record<string, Cited & { readonly amountFen: number }>>;
   readonly populations: ReadonlyArray<Cited & { readonly code: string; readonly insuredType: InsuredType }>;
+  /**
+   * Later versions within the benefit year (issue 12 item 2): from its date, a version replaces the
+   * critical-illness keys it gives and the assistance rules; the top-level keys are the version in
+   * force from the start of the year. Cumulative amounts carry across a change.
+   */
+  readonly versions?: ReadonlyArray<Cited & {
+    readonly from: string;
+    readonly criticalIllness?: Partial<Omit<PolicyDocument['criticalIllness'], 'medicalTypes'>>;
+    readonly assistance?: PolicyDocument['assistance'];
+  }>;
   readonly criticalIllness: {
     readonly medicalTypes: Cited & { readonly types: readonly MedicalType[] };
     readonly deductibles: ReadonlyArray<DeductibleDocument & { readonly population: string }>;

@@ -119,7 +119,13 @@ export interface Policy {
   /** Division code prefixes (GB/T 2260) the policy covers; the longest matching prefix wins. */
   readonly divisions: readonly string[];
   readonly benefitYear: { readonly start: string; readonly end: string };
+  /** The populations of the version in force from the start of the benefit year. */
   readonly populations: readonly Population[];
+  /**
+   * Dated versions within the benefit year, the first from its start (`populations`): a settlement
+   * is computed under the version in force on its date; cumulative amounts carry across a change.
+   */
+  readonly versions: ReadonlyArray<{ readonly from: string; readonly populations: readonly Population[] }>;
   readonly criticalIllnessMedicalTypes: ReadonlySet<MedicalType>;
   readonly assistanceMedicalTypes: ReadonlySet<MedicalType>;
   readonly subsidyRules: readonly SubsidyRule[];

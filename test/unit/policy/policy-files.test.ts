@@ -98,4 +98,14 @@ describe('policy files', () => {
     expect(refusal(anhuiWith('allowed: { min: 8000, max: 9000, source: 004 三(二)2 对低保对象给予80%—90%定额资助 }', 'allowed: { min: 8000, max: 9000 }')))
       .toBe('policies/x.yaml: /participationSubsidy/rules/1/allowed: a figure needs a source (seed clause) or an assumption (with its reason)');
   });
+
+  it('refuses a dated version outside the benefit year or out of order, naming the key (issue 12 item 2)', () => {
+    const wenzhou = readFileSync(`${policyDirectory}wenzhou-2019.yaml`, 'utf8');
+    expect(wenzhou).toContain('  - from: "2019-07-01"');
+    expect(refusal(wenzhou.replace('  - from: "2019-07-01"', '  - from: "2020-07-01"'))).toBe('policies/x.yaml: /versions/0/from: must be after 2019-01-01 and within the benefit year');
+    expect(refusal(wenzhou.replace('  - from: "2019-07-01"', '  - from: "2019-02-30"'))).toBe('policies/x.yaml: /versions/0/from: "2019-02-30" is not a real date');
+    // A version's figures are checked like the top level's, with the version's path.
+    expect(refusal(wenzhou.replace('          ratioBonusBp: 500\n          removesLimit: true', '          ratioBonusBp: 4500\n          removesLimit: true')))
+      .toBe('policies/x.yaml: /versions/0/criticalIllness/tilts/0: segment 0\'s tilted ratio 10500 bp is above 100%');
+  });
 });
