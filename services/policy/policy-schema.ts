@@ -1,4 +1,4 @@
-import { agencies, categories, insuredTypes, medicalTypes } from './engine';
+import { agencies, categories, eligibleParts, insuredTypes, medicalTypes } from './engine';
 
 /**
  * JSON Schema (draft-07, checked by ajv) of a policy file. It fixes the shape and the types of
@@ -123,6 +123,10 @@ export const policySchema = {
         type: 'object', additionalProperties: false, required: ['code', 'insuredType'],
         properties: { code: { type: 'string', pattern: '^[A-Z][A-Z_]*$' }, insuredType: { enum: insuredTypes }, ...cited },
       },
+    },
+    eligibleBase: {
+      type: 'object', additionalProperties: false, required: ['adds'],
+      properties: { adds: { type: 'array', items: { enum: eligibleParts }, uniqueItems: true }, ...cited },
     },
     criticalIllness: criticalIllnessSchema,
     assistance: assistanceSchema,

@@ -223,6 +223,7 @@ function compileVersion(document: PolicyDocument, file: string, prefix: string):
     benefitYear: Object.freeze({ start: benefitYear.start, end: benefitYear.end }),
     populations: Object.freeze(populations),
     criticalIllnessMedicalTypes: medicalTypeSet(criticalIllness.medicalTypes.types),
+    eligibleParts: new Set(document.eligibleBase?.adds ?? []),
     assistanceMedicalTypes: medicalTypeSet(document.assistance?.medicalTypes.types ?? []),
     subsidyRules: Object.freeze(subsidyRules),
     warning: Object.freeze({

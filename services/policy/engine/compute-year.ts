@@ -115,7 +115,7 @@ function paymentBound(schedule: CriticalIllnessSchedule): number {
  * costs assistance already paid for pays only what is left (no double cover). Caps: critical
  * illness never pays more than the largest yearly limit among the schedules the person held so
  * far, assistance never more than the largest assistance cap held so far, and the two together
- * never more than the person's cumulative in-scope self-pay.
+ * never more than the cumulative eligible base of the year.
  *
  * @throws HubError INPUT_INVALID naming the offending field when the facts are inconsistent.
  */
@@ -148,6 +148,12 @@ export function computeYear(policy: Policy, facts: PersonYearFacts): YearResult 
   });
   const bounds = schedules.map((option) => (option.rule === null ? 0 : paymentBound(option.rule)));
   const countedTypes = policy.criticalIllnessMedicalTypes;
+  const parts = policy.eligibleParts;
+  // The eligible base (issue 12 item 6): policy scope − basic, plus the parts the policy adds.
+  const baseOf = (settlement: Settlement): number => settlement.policyScopeFen - settlement.basicPaidFen
+    + (parts.has('PRE_SELF_PAY') ? settlement.preSelfPayFen : 0)
+    + (parts.has('OVER_LIMIT') ? settlement.overLimitFen : 0)
+    + (parts.has('FULL_OWN_PAY') ? settlement.fullOwnPayFen : 0);
 
   // carryCi[s] = max over earlier steps j of (critical illness due to date at j − schedule s's due at j);
   // carry[s][a] the same for the benefit to date under the pair (schedule s, assistance rule a).
@@ -164,7 +170,7 @@ export function computeYear(policy: Policy, facts: PersonYearFacts): YearResult 
 
   const results: Array<SettlementResult | undefined> = new Array<SettlementResult | undefined>(settlements.length);
   let cumulativeEligibleFen = 0;
-  let cumulativeInScopeFen = 0;
+  let cumulativeBaseFen = 0; // the eligible base of every live settlement: the funds never pay more
   let ciBoundFen = 0; // the largest critical-illness limit among the schedules held so far
   let assistanceBoundFen = 0; // the largest assistance cap among the rules held so far
   let ciDueToDateFen = 0; // C: critical illness due to date
@@ -177,7 +183,8 @@ export function computeYear(policy: Policy, facts: PersonYearFacts): YearResult 
     if (settlement === undefined) continue;
     const date = settlement.settledAt;
     const inScopeFen = settlement.policyScopeFen - settlement.basicPaidFen;
-    cumulativeInScopeFen += inScopeFen;
+    const baseFen = baseOf(settlement);
+    cumulativeBaseFen += baseFen;
     const counted = countedTypes.has(settlement.medicalType);
 
     let eligibleFen = 0;
@@ -186,7 +193,7 @@ export function computeYear(policy: Policy, facts: PersonYearFacts): YearResult 
     let criticalIllnessCategory: Category | null = null;
     let assistanceCategory: Category | null = null;
     if (counted) {
-      eligibleFen = inScopeFen;
+      eligibleFen = baseFen;
       cumulativeEligibleFen += eligibleFen;
       const dues = schedules.map((_, s) => dueOf(s, cumulativeEligibleFen));
       const availableS = schedules.map((option) => availableOn(option, date));
@@ -226,7 +233,7 @@ export function computeYear(policy: Policy, facts: PersonYearFacts): YearResult 
           if (option.rule === null && value > bestWithoutAssistance) bestWithoutAssistance = value;
         });
       });
-      benefitToDateFen = Math.max(benefitToDateFen, ciDueToDateFen, Math.min(best, ciDueToDateFen + assistanceBoundFen, cumulativeInScopeFen));
+      benefitToDateFen = Math.max(benefitToDateFen, ciDueToDateFen, Math.min(best, ciDueToDateFen + assistanceBoundFen, cumulativeBaseFen));
       assistanceCategory = best > bestWithoutAssistance ? assistanceRules[bestA]?.category ?? null : null;
 
       // Insurance first; what assistance already paid is never taken back, nor paid twice.

@@ -1,4 +1,4 @@
-import type { Agency, Category, InsuredType, MedicalType, SelfPayBasis, WarningCadence } from './types';
+import type { Agency, Category, EligiblePart, InsuredType, MedicalType, SelfPayBasis, WarningCadence } from './types';
 
 /**
  * The shape of a policy file (services/policy/policies/<id>.yaml) after YAML parsing and JSON
@@ -50,6 +50,8 @@ export interface PolicyDocument {
     readonly criticalIllness?: Partial<Omit<PolicyDocument['criticalIllness'], 'medicalTypes'>>;
     readonly assistance?: PolicyDocument['assistance'];
   }>;
+  /** What counts towards the eligible amount beyond policy scope − basic (default: nothing more). */
+  readonly eligibleBase?: Cited & { readonly adds: readonly EligiblePart[] };
   readonly criticalIllness: {
     readonly medicalTypes: Cited & { readonly types: readonly MedicalType[] };
     readonly deductibles: ReadonlyArray<DeductibleDocument & { readonly population: string }>;

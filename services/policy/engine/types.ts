@@ -34,6 +34,13 @@ export const agencies = ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'] as const;
 export type Agency = (typeof agencies)[number];
 
 export type SelfPayBasis = 'TOTAL' | 'IN_SCOPE';
+
+/**
+ * Parts of a settlement a policy may count towards the eligible amount beyond its default
+ * (policy scope − basic): 乙类先行自付, 超限价自费, 目录外全自费.
+ */
+export const eligibleParts = ['PRE_SELF_PAY', 'OVER_LIMIT', 'FULL_OWN_PAY'] as const;
+export type EligiblePart = (typeof eligibleParts)[number];
 export type WarningCadence = 'QUARTERLY' | 'MONTHLY';
 
 // ---------------------------------------------------------------------------------------------
@@ -127,6 +134,8 @@ export interface Policy {
    */
   readonly versions: ReadonlyArray<{ readonly from: string; readonly populations: readonly Population[] }>;
   readonly criticalIllnessMedicalTypes: ReadonlySet<MedicalType>;
+  /** What counts beyond policy scope − basic towards the eligible amount (issue 12 item 6); empty by default. */
+  readonly eligibleParts: ReadonlySet<EligiblePart>;
   readonly assistanceMedicalTypes: ReadonlySet<MedicalType>;
   readonly subsidyRules: readonly SubsidyRule[];
   readonly warning: WarningRule;
@@ -196,13 +205,13 @@ export interface SettlementResult {
   readonly cancelled: boolean;
   readonly totalFen: number;
   readonly basicPaidFen: number;
-  /** policyScope − basicPaid when the policy counts the medical type for critical illness, else 0. */
+  /** policyScope − basicPaid, plus the parts the policy's eligible base adds, when the policy counts the medical type, else 0. */
   readonly eligibleFen: number;
   readonly criticalIllnessFen: number;
   readonly assistanceFen: number;
   /** total − basic − critical illness − assistance. Negative only on a catch-up settlement that refunds earlier self-pay. */
   readonly selfPayFen: number;
-  /** policyScope − basic − critical illness − assistance. */
+  /** policyScope − basic − critical illness − assistance: negative when a broader eligible base paid for out-of-scope parts. */
   readonly inScopeSelfPayFen: number;
   /** The tilt category whose critical-illness schedule applied; null for the standard schedule. */
   readonly criticalIllnessCategory: Category | null;
