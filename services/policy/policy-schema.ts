@@ -1,4 +1,4 @@
-import { agencies, categories, eligibleParts, insuredTypes, medicalTypes } from './engine';
+import { agencies, categories, eligibleParts, insuredTypes, medicalTypes, warningWindows } from './engine';
 
 /**
  * JSON Schema (draft-07, checked by ajv) of a policy file. It fixes the shape and the types of
@@ -169,7 +169,7 @@ export const policySchema = {
       properties: {
         thresholdFen: fen,
         basis: { enum: ['TOTAL', 'IN_SCOPE'] },
-        window: { enum: ['YEAR_TO_DATE'] },
+        window: { enum: warningWindows },
         cadence: { enum: ['QUARTERLY', 'MONTHLY'] },
         alwaysReported: { type: 'array', items: { enum: categories }, uniqueItems: true },
         routing: {

@@ -1,4 +1,4 @@
-import type { Agency, Category, EligiblePart, InsuredType, MedicalType, SelfPayBasis, WarningCadence } from './types';
+import type { Agency, Category, EligiblePart, InsuredType, MedicalType, SelfPayBasis, WarningCadence, WarningWindow } from './types';
 
 /**
  * The shape of a policy file (services/policy/policies/<id>.yaml) after YAML parsing and JSON
@@ -96,7 +96,7 @@ export interface PolicyDocument {
   readonly warning: Cited & {
     readonly thresholdFen: number;
     readonly basis: SelfPayBasis;
-    readonly window: 'YEAR_TO_DATE';
+    readonly window: WarningWindow;
     readonly cadence: WarningCadence;
     readonly alwaysReported: readonly Category[];
     readonly routing: Readonly<Partial<Record<Agency, readonly Category[]>>>;

@@ -42,6 +42,9 @@ export type SelfPayBasis = 'TOTAL' | 'IN_SCOPE';
 export const eligibleParts = ['PRE_SELF_PAY', 'OVER_LIMIT', 'FULL_OWN_PAY'] as const;
 export type EligiblePart = (typeof eligibleParts)[number];
 export type WarningCadence = 'QUARTERLY' | 'MONTHLY';
+/** Which settlements a warning sums: the year to the period's end, the period alone, or the 12 months to its end. */
+export const warningWindows = ['YEAR_TO_DATE', 'PERIOD', 'ROLLING_12_MONTHS'] as const;
+export type WarningWindow = (typeof warningWindows)[number];
 
 // ---------------------------------------------------------------------------------------------
 // The compiled policy: what a policy file means, resolved into the tables the engine runs on.
@@ -99,7 +102,7 @@ export interface Population {
 export interface WarningRule {
   readonly thresholdFen: number;
   readonly basis: SelfPayBasis;
-  readonly window: 'YEAR_TO_DATE';
+  readonly window: WarningWindow;
   readonly cadence: WarningCadence;
   readonly alwaysReported: readonly Category[];
   readonly routing: ReadonlyArray<readonly [Agency, readonly Category[]]>;

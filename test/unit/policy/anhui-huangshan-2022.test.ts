@@ -126,11 +126,11 @@ describe('anhui-huangshan-2022 participation subsidy (seed 004 三(二)2)', () =
 });
 
 describe('anhui-huangshan-2022 quarterly warning (seed 004 四(二))', () => {
-  it('always reports a DIBAO person, to civil affairs, whatever they paid', () => {
+  it('always reports a DIBAO person, to civil affairs and rural revitalization as 004 says, whatever they paid (issue 12 item 7)', () => {
     const statuses = wholeYear('DIBAO');
     const year = computeYear(policy, facts(statuses, [eligible('S1', '2022-02-01', yuan(1_000))]));
     expect(warningVerdict(policy, { statuses }, year, '2022-Q1')).toMatchObject({
-      warn: true, reasons: ['ALWAYS_REPORTED_CATEGORY'], categories: ['DIBAO'], routedTo: ['CIVIL_AFFAIRS'], windowFrom: '2022-01-01', windowTo: '2022-03-31',
+      warn: true, reasons: ['ALWAYS_REPORTED_CATEGORY'], categories: ['DIBAO'], routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'], windowFrom: '2022-01-01', windowTo: '2022-03-31',
     });
   });
 
@@ -151,10 +151,10 @@ describe('anhui-huangshan-2022 quarterly warning (seed 004 四(二))', () => {
     });
   });
 
-  it('routes a 监测对象 over the threshold to rural revitalization', () => {
+  it('sends a 监测对象 over the threshold to both agencies too: routing by category is not the seed\'s', () => {
     const statuses = wholeYear('MONITORED');
     const year = computeYear(policy, facts(statuses, [settlement('S1', '2022-05-01', { policyScopeFen: 0, basicPaidFen: 0, fullOwnPayFen: yuan(20_000) })]));
-    expect(warningVerdict(policy, { statuses }, year, '2022-Q2')).toMatchObject({ warn: true, reasons: ['SELF_PAY_OVER_THRESHOLD'], categories: ['MONITORED'], routedTo: ['RURAL_REVITALIZATION'] });
+    expect(warningVerdict(policy, { statuses }, year, '2022-Q2')).toMatchObject({ warn: true, reasons: ['SELF_PAY_OVER_THRESHOLD'], categories: ['MONITORED'], routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'] });
   });
 
   it('refuses a period that is not a quarter of the benefit year', () => {

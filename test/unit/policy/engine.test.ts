@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { computeYear, loadPolicy, parsePolicy, warningVerdict } from '../../../services/policy';
+import { computeYear, loadPolicy, parsePolicy, warningVerdict, type YearResult } from '../../../services/policy';
 import { eligible, reversal, settlement, yuan } from './helpers';
 
 /** A made-up policy with 100% ratios, where a tilt's catch-up can meet assistance already paid. */
-const extreme = parsePolicy(`
+const extremeText = `
 id: extreme-2022
 seed: "004"
 region: a test region
@@ -22,7 +22,8 @@ assistance:
     - { categories: [MONITORED], ratioBp: 10000, assumption: test, deductible: { amountFen: 0, assumption: test }, yearlyCap: { amountFen: null, assumption: test } }
 warning:
   { thresholdFen: 1000000, basis: IN_SCOPE, window: YEAR_TO_DATE, cadence: MONTHLY, alwaysReported: [], routing: {}, uncategorised: [CIVIL_AFFAIRS], assumption: test }
-`, 'policies/extreme-2022.yaml');
+`;
+const extreme = parsePolicy(extremeText, 'policies/extreme-2022.yaml');
 
 describe('policy engine', () => {
   it('never lets the two funds pay more than the person bore in scope, even when a tilt catches up after assistance', () => {
@@ -86,4 +87,26 @@ describe('policy engine', () => {
     expect(() => computeYear(extreme, { insuredType: 'EMPLOYEE', population: 'FARMER_HERDER', statuses: [], settlements: [] }))
       .toThrow('population: "FARMER_HERDER" is not a population of policy extreme-2022');
   });
+
+  it('sums the window the policy names: the year to date, the period alone, or the 12 months to its end (issue 12 item 7)', () => {
+    const withWindow = (window: string, year: number) => parsePolicy(
+      extremeText.replace('window: YEAR_TO_DATE', `window: ${window}`).replaceAll('2022', String(year)), `policies/w-${year}.yaml`);
+    // In-scope basis. 2021: 6,000 in scope in December: (6,000 − 1,000) × 50% = 2,500 → in-scope self-pay 3,500.
+    // 2022: 20,000 全自费 in January (no in-scope self-pay), 500 in scope in March (below the deductible).
+    const lastYear = computeYear(withWindow('ROLLING_12_MONTHS', 2021), { insuredType: 'RESIDENT', statuses: [], settlements: [
+      settlement('P1', '2021-12-10', { policyScopeFen: yuan(6_000), basicPaidFen: 0 }),
+    ] });
+    const settlements = [
+      settlement('S1', '2022-01-20', { fullOwnPayFen: yuan(20_000), policyScopeFen: 0, basicPaidFen: 0 }),
+      settlement('S2', '2022-03-05', { policyScopeFen: yuan(500), basicPaidFen: 0 }),
+    ];
+    const verdict = (window: string, previous?: YearResult) => {
+      const policy = withWindow(window, 2022);
+      return warningVerdict(policy, { statuses: [] }, computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements }), '2022-03', previous);
+    };
+    expect(verdict('YEAR_TO_DATE')).toMatchObject({ windowFrom: '2022-01-01', windowTo: '2022-03-31', selfPayFen: yuan(500) });
+    expect(verdict('PERIOD')).toMatchObject({ windowFrom: '2022-03-01', windowTo: '2022-03-31', selfPayFen: yuan(500) });
+    expect(verdict('ROLLING_12_MONTHS', lastYear)).toMatchObject({ windowFrom: '2021-04-01', windowTo: '2022-03-31', selfPayFen: yuan(500 + 3_500) });
+  });
 });
+
