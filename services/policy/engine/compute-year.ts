@@ -243,7 +243,8 @@ export function computeYear(policy: Policy, facts: PersonYearFacts): YearResult 
       criticalIllnessPaidFen = ciPaid;
       assistancePaidFen = benefitToDateFen - criticalIllnessPaidFen;
       assistanceFen = assistancePaidFen - assistanceBefore;
-      if (criticalIllnessFen === 0 && criticalIllnessCategory !== null && ciDueToDateFen <= standardCi) criticalIllnessCategory = null;
+      // A category is named only where it changed what this settlement pays (issue 12 item 9).
+      if (criticalIllnessFen === 0) criticalIllnessCategory = null;
       if (assistanceFen === 0) assistanceCategory = null;
 
       // Carry-over terms for later steps.
