@@ -18,6 +18,21 @@ const medicalTypeList = {
   type: 'object', additionalProperties: false, required: ['types'],
   properties: { types: { type: 'array', items: { enum: medicalTypes }, minItems: 1, uniqueItems: true }, ...cited },
 } as const;
+/** Critical illness's medical types may also say which 门诊慢特病 count, by 病种编码 prefix. */
+const criticalIllnessMedicalTypes = {
+  ...medicalTypeList,
+  properties: {
+    ...medicalTypeList.properties,
+    chronicDiseases: {
+      type: 'object', additionalProperties: false, required: ['codePrefixes', 'withoutCode'],
+      properties: {
+        codePrefixes: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9.]{1,20}$' }, uniqueItems: true },
+        withoutCode: { enum: ['COUNT', 'EXCLUDE'] },
+        ...cited,
+      },
+    },
+  },
+} as const;
 const allowed = {
   type: 'object', additionalProperties: false,
   description: 'the range the seed allows for the figure beside it (不低于 = min), in its unit',
@@ -31,7 +46,7 @@ const deductible = {
 const criticalIllnessSchema = {
   type: 'object', additionalProperties: false, required: ['medicalTypes', 'deductibles', 'segments'],
   properties: {
-    medicalTypes: medicalTypeList,
+    medicalTypes: criticalIllnessMedicalTypes,
     deductibles: {
       type: 'array', minItems: 1,
       items: { ...deductible, required: ['population'], properties: { ...deductible.properties, population: { type: 'string' } } },

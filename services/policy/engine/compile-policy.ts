@@ -224,6 +224,12 @@ function compileVersion(document: PolicyDocument, file: string, prefix: string):
     populations: Object.freeze(populations),
     criticalIllnessMedicalTypes: medicalTypeSet(criticalIllness.medicalTypes.types),
     eligibleParts: new Set(document.eligibleBase?.adds ?? []),
+    chronicDiseases: ((): Policy['chronicDiseases'] => {
+      const chronic = criticalIllness.medicalTypes.chronicDiseases;
+      if (chronic === undefined) return null;
+      if (!criticalIllness.medicalTypes.types.includes('OUTPATIENT_CHRONIC')) fail('/criticalIllness/medicalTypes/chronicDiseases', 'needs OUTPATIENT_CHRONIC among the types');
+      return Object.freeze({ codePrefixes: Object.freeze([...chronic.codePrefixes]), withoutCode: chronic.withoutCode });
+    })(),
     assistanceMedicalTypes: medicalTypeSet(document.assistance?.medicalTypes.types ?? []),
     subsidyRules: Object.freeze(subsidyRules),
     warning: Object.freeze({

@@ -84,6 +84,17 @@ function availableOn<R>(option: Option<R>, date: string): boolean {
   return option.category === null || option.held.some((held) => holdsOn(held.from, held.to, date));
 }
 
+/**
+ * Whether a 门诊慢特病 settlement counts (issue 12 item 5): its 病种编码 starts with one of the
+ * policy's prefixes; without a code, as the policy says; every one when the policy names none.
+ */
+function chronicCounts(policy: Policy, diseaseCode: string | undefined): boolean {
+  const chronic = policy.chronicDiseases;
+  if (chronic === null) return true;
+  if (diseaseCode === undefined || diseaseCode === '') return chronic.withoutCode === 'COUNT';
+  return chronic.codePrefixes.some((prefix) => diseaseCode.startsWith(prefix));
+}
+
 /** What a schedule can pay in a year at most: its cap, or its due at the eligible ceiling; Infinity when neither. */
 function paymentBound(schedule: CriticalIllnessSchedule): number {
   if (schedule.yearlyCapFen !== null) return schedule.yearlyCapFen;
@@ -185,7 +196,7 @@ export function computeYear(policy: Policy, facts: PersonYearFacts): YearResult 
     const inScopeFen = settlement.policyScopeFen - settlement.basicPaidFen;
     const baseFen = baseOf(settlement);
     cumulativeBaseFen += baseFen;
-    const counted = countedTypes.has(settlement.medicalType);
+    const counted = countedTypes.has(settlement.medicalType) && (settlement.medicalType !== 'OUTPATIENT_CHRONIC' || chronicCounts(policy, settlement.diseaseCode));
 
     let eligibleFen = 0;
     let criticalIllnessFen = 0;

@@ -42,7 +42,7 @@ function arrayAt(object: Json, key: string): readonly unknown[] {
 
 const statusFields = ['category', 'from', 'to'];
 const contributionFields = ['id', 'insuranceYear', 'insuredType', 'contributionDueFen', 'subsidisedFen', 'paidAt'];
-const settlementFields = ['id', 'settledAt', 'medicalType', 'totalFen', 'fullOwnPayFen', 'overLimitFen', 'preSelfPayFen', 'policyScopeFen', 'basicPaidFen', 'reversesId'];
+const settlementFields = ['id', 'settledAt', 'medicalType', 'totalFen', 'fullOwnPayFen', 'overLimitFen', 'preSelfPayFen', 'policyScopeFen', 'basicPaidFen', 'reversesId', 'diseaseCode'];
 
 /**
  * Reads the `hub calc` input (parsed JSON) into facts, then checks them against the policy.
@@ -77,7 +77,8 @@ export function parseFacts(policy: Policy, input: unknown): PersonYearFacts {
       policyScopeFen: integerAt(settlement, 'policyScopeFen', prefix),
       basicPaidFen: integerAt(settlement, 'basicPaidFen', prefix),
     };
-    return settlement.reversesId === undefined || settlement.reversesId === null ? parsed : { ...parsed, reversesId: stringAt(settlement, 'reversesId', prefix) };
+    const coded = settlement.diseaseCode === undefined || settlement.diseaseCode === null ? parsed : { ...parsed, diseaseCode: stringAt(settlement, 'diseaseCode', prefix) };
+    return settlement.reversesId === undefined || settlement.reversesId === null ? coded : { ...coded, reversesId: stringAt(settlement, 'reversesId', prefix) };
   });
 
   const contributions: Contribution[] | undefined = root.contributions === undefined ? undefined : arrayAt(root, 'contributions').map((raw, i) => {

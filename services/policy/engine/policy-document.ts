@@ -53,7 +53,11 @@ export interface PolicyDocument {
   /** What counts towards the eligible amount beyond policy scope − basic (default: nothing more). */
   readonly eligibleBase?: Cited & { readonly adds: readonly EligiblePart[] };
   readonly criticalIllness: {
-    readonly medicalTypes: Cited & { readonly types: readonly MedicalType[] };
+    readonly medicalTypes: Cited & {
+      readonly types: readonly MedicalType[];
+      /** Which 门诊慢特病 count, by 病种编码 prefix (001: class Ⅰ only); absent: all. */
+      readonly chronicDiseases?: Cited & { readonly codePrefixes: readonly string[]; readonly withoutCode: 'COUNT' | 'EXCLUDE' };
+    };
     readonly deductibles: ReadonlyArray<DeductibleDocument & { readonly population: string }>;
     readonly segments: ReadonlyArray<Cited & { readonly upToFen: number | null; readonly ratioBp: number; readonly allowed?: AllowedDocument }>;
     readonly limit?: Cited & {

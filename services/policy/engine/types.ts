@@ -137,6 +137,11 @@ export interface Policy {
    */
   readonly versions: ReadonlyArray<{ readonly from: string; readonly populations: readonly Population[] }>;
   readonly criticalIllnessMedicalTypes: ReadonlySet<MedicalType>;
+  /**
+   * Which 门诊慢特病 (OUTPATIENT_CHRONIC) settlements count, by 病种编码 prefix; null: all of them.
+   * `withoutCode` decides a settlement that carries no code.
+   */
+  readonly chronicDiseases: { readonly codePrefixes: readonly string[]; readonly withoutCode: 'COUNT' | 'EXCLUDE' } | null;
   /** What counts beyond policy scope − basic towards the eligible amount (issue 12 item 6); empty by default. */
   readonly eligibleParts: ReadonlySet<EligiblePart>;
   readonly assistanceMedicalTypes: ReadonlySet<MedicalType>;
@@ -172,6 +177,8 @@ export interface Settlement {
   readonly policyScopeFen: number;
   readonly basicPaidFen: number;
   readonly reversesId?: string;
+  /** 病种编码 of a 门诊慢特病 settlement, when the hospital sent one (issue 12 item 5). */
+  readonly diseaseCode?: string;
 }
 
 /** A contribution record (参保缴费) from the tax bureau. */
