@@ -29,7 +29,7 @@ export { decodePerson, encodePerson, type PersonState } from './person-value';
  * a version: the hash-per-person layout before it) refuses to start and asks for a rebuild, rather
  * than read what it does not understand as "no facts yet".
  */
-export const stateLayout = '2';
+export const stateLayout = '3'; // 3: settlements keep their 病种编码 (diseaseCode)
 
 /** The key namespace of a hub whose topics carry `topicPrefix`. */
 export const stateNamespace = (topicPrefix: string): string => `hub:rules:${topicPrefix}`;
