@@ -103,7 +103,7 @@ describe('the rules service', () => {
       fixmedins_code: 'H61040200001', setl_id: 'S-APRIL', mdtrt_id: 'M-APRIL', psn_no: 'P901', certno: id, insutype: '390', insu_admdvs: '610402',
       med_type: '21', setl_time: '2019-04-02 10:00:00', medfee_sumamt: '50000.00', fulamt_ownpay_amt: '2000.00', overlmt_selfpay: '1000.00',
       preselfpay_amt: '2000.00', inscp_scp_amt: '45000.00', hifp_pay: '25000.00', hifmi_pay: '6000.00', maf_pay: '0.00', psn_part_amt: '19000.00',
-      is_reversal: false, orig_setl_id: null,
+      is_reversal: false, orig_setl_id: null, dise_codg: null,
     } }] });
     const service = await startRules(env, logger);
     try {
@@ -136,7 +136,7 @@ describe('the rules service', () => {
         fixmedins_code: 'H61040200001', setl_id: setlId, mdtrt_id: `M-${setlId}`, psn_no: 'P902', certno: idNumber(902), insutype: '310', insu_admdvs: '610402',
         med_type: '21', setl_time: `${day} 10:00:00`, medfee_sumamt: '1000.00', fulamt_ownpay_amt: '0.00', overlmt_selfpay: '0.00',
         preselfpay_amt: '0.00', inscp_scp_amt: '1000.00', hifp_pay: '800.00', hifmi_pay: '0.00', maf_pay: '0.00', psn_part_amt: '200.00',
-        is_reversal: false, orig_setl_id: null,
+        is_reversal: false, orig_setl_id: null, dise_codg: null,
       } });
       const deadLetters = createTopicCodec(registry, 'deadLetters', `${prefix}${topics.deadLetters.name}`);
       const fromRules = async (): Promise<DeadLetter[]> => (await readAll(deadLetters)).filter((d) => d.origin === 'rules');
