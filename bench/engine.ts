@@ -68,7 +68,10 @@ export function syntheticPersonYear(policy: Policy, random: () => number): Perso
       fullOwnPayFen, overLimitFen, preSelfPayFen, policyScopeFen, basicPaidFen,
     };
     settlements.push(settlement);
-    if (random() < 0.03) settlements.push({ ...settlement, id: `R${i}`, settledAt: dateIn(policy, Math.min(359, day + 3)), reversesId: settlement.id });
+    // dateIn wraps days within a month, so three days later can read as earlier: a reversal is
+    // never dated before the settlement it reverses (the engine refuses that).
+    const reversedAt = dateIn(policy, Math.min(359, day + 3));
+    if (random() < 0.03) settlements.push({ ...settlement, id: `R${i}`, settledAt: reversedAt < settlement.settledAt ? settlement.settledAt : reversedAt, reversesId: settlement.id });
   });
   return population.code === population.insuredType
     ? { insuredType: population.insuredType, statuses, settlements }

@@ -279,7 +279,7 @@ function settlement(runId: string, personKey: string, n: number, now: number): H
     personKey, idCipher: 'bench', fixmedins_code: 'H61040200001', setl_id: `B${runId}-${n}`, mdtrt_id: `M${runId}-${n}`, psn_no: `P${n}`,
     insutype: '390', insu_admdvs: '610402', med_type: n % 5 === 0 ? '14' : '21', setl_time: setlTime,
     medfee_sumamt: scope + 20_000, fulamt_ownpay_amt: 10_000, overlmt_selfpay: 0, preselfpay_amt: 10_000, inscp_scp_amt: scope,
-    hifp_pay: basic, hifmi_pay: 0, maf_pay: 0, psn_part_amt: scope + 20_000 - basic, is_reversal: false, orig_setl_id: null,
+    hifp_pay: basic, hifmi_pay: 0, maf_pay: 0, psn_part_amt: scope + 20_000 - basic, is_reversal: false, orig_setl_id: null, dise_codg: null,
   };
 }
 

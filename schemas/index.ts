@@ -128,6 +128,8 @@ export interface HospitalSettlement extends Envelope, PersonRef {
   psn_part_amt: number;
   is_reversal: boolean;
   orig_setl_id: string | null;
+  /** 病种编码 of a 门诊慢特病 settlement; null when the hospital sent none (the schema's default). */
+  dise_codg: string | null;
 }
 
 export interface TaxContribution extends Envelope, SourceRecordRef, PersonRef {

@@ -34,6 +34,8 @@ export const hospitals = defineAgency({
     const psn_part_amt = reader.yuanAsFen('psn_part_amt');
     const is_reversal = reader.boolean('is_reversal');
     const orig_setl_id = reader.optionalString('orig_setl_id', 40);
+    // 病种编码: a policy may count only some 门诊慢特病 (001: class Ⅰ); optional, as most exports lack it.
+    const dise_codg = reader.optionalString('dise_codg', 30);
 
     if (reader.problems.length === 0) {
       const parts = fulamt_ownpay_amt + overlmt_selfpay + preselfpay_amt + inscp_scp_amt;
@@ -55,7 +57,7 @@ export const hospitals = defineAgency({
       fact: {
         fixmedins_code, setl_id, mdtrt_id, psn_no, insutype, insu_admdvs, med_type, setl_time,
         medfee_sumamt, fulamt_ownpay_amt, overlmt_selfpay, preselfpay_amt, inscp_scp_amt, hifp_pay, hifmi_pay, maf_pay, psn_part_amt,
-        is_reversal, orig_setl_id,
+        is_reversal, orig_setl_id, dise_codg,
       },
       occurredAt: setl_time,
     };

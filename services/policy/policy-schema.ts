@@ -1,4 +1,4 @@
-import { agencies, categories, insuredTypes, medicalTypes } from './engine';
+import { agencies, categories, eligibleParts, insuredTypes, medicalTypes, warningWindows } from './engine';
 
 /**
  * JSON Schema (draft-07, checked by ajv) of a policy file. It fixes the shape and the types of
@@ -18,10 +18,92 @@ const medicalTypeList = {
   type: 'object', additionalProperties: false, required: ['types'],
   properties: { types: { type: 'array', items: { enum: medicalTypes }, minItems: 1, uniqueItems: true }, ...cited },
 } as const;
+/** Critical illness's medical types may also say which 门诊慢特病 count, by 病种编码 prefix. */
+const criticalIllnessMedicalTypes = {
+  ...medicalTypeList,
+  properties: {
+    ...medicalTypeList.properties,
+    chronicDiseases: {
+      type: 'object', additionalProperties: false, required: ['codePrefixes', 'withoutCode'],
+      properties: {
+        codePrefixes: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9.]{1,20}$' }, uniqueItems: true },
+        withoutCode: { enum: ['COUNT', 'EXCLUDE'] },
+        ...cited,
+      },
+    },
+  },
+} as const;
+const allowed = {
+  type: 'object', additionalProperties: false,
+  description: 'the range the seed allows for the figure beside it (不低于 = min), in its unit',
+  properties: { min: { type: 'integer', minimum: 0 }, max: { type: 'integer', minimum: 0 }, ...cited },
+} as const;
 const deductible = {
   type: 'object', additionalProperties: false,
   properties: { amountFen: fen, ratioBp: basisPoints, parameter: { type: 'string', minLength: 1 }, ...cited },
 } as const;
+
+const criticalIllnessSchema = {
+  type: 'object', additionalProperties: false, required: ['medicalTypes', 'deductibles', 'segments'],
+  properties: {
+    medicalTypes: criticalIllnessMedicalTypes,
+    deductibles: {
+      type: 'array', minItems: 1,
+      items: { ...deductible, required: ['population'], properties: { ...deductible.properties, population: { type: 'string' } } },
+    },
+    segments: {
+      type: 'array', minItems: 1,
+      items: {
+        type: 'object', additionalProperties: false, required: ['upToFen', 'ratioBp'],
+        properties: { upToFen: { type: ['integer', 'null'], minimum: 1 }, ratioBp: basisPoints, allowed, ...cited },
+      },
+    },
+    limit: {
+      type: 'object', additionalProperties: false,
+      properties: { yearlyCapFen: fen, eligibleCeilingFen: fen, eligibleCeilingMultiple: { type: 'integer', minimum: 1 }, allowed, ...cited },
+    },
+    tilts: {
+      type: 'array',
+      items: {
+        type: 'object', additionalProperties: false, required: ['categories'],
+        properties: {
+          categories: categoryList,
+          deductibleFactorBp: basisPoints,
+          ratioBonusBp: basisPoints,
+          ratioBp: basisPoints,
+          removesLimit: { type: 'boolean' },
+          allowed,
+          ...cited,
+        },
+      },
+    },
+  },
+} as const;
+const assistanceSchema = {
+  type: 'object', additionalProperties: false, required: ['medicalTypes', 'rules'],
+  properties: {
+    medicalTypes: medicalTypeList,
+    rules: {
+      type: 'array',
+      items: {
+        type: 'object', additionalProperties: false, required: ['categories', 'ratioBp', 'deductible', 'yearlyCap'],
+        properties: {
+          categories: categoryList,
+          ratioBp: basisPoints,
+          allowed,
+          deductible,
+          yearlyCap: {
+            type: 'object', additionalProperties: false, required: ['amountFen'],
+            properties: { amountFen: { type: ['integer', 'null'], minimum: 0 }, allowed, ...cited },
+          },
+          ...cited,
+        },
+      },
+    },
+  },
+} as const;
+
+const { medicalTypes: _everyVersion, ...versionedCriticalIllness } = criticalIllnessSchema.properties;
 
 export const policySchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
@@ -57,60 +139,22 @@ export const policySchema = {
         properties: { code: { type: 'string', pattern: '^[A-Z][A-Z_]*$' }, insuredType: { enum: insuredTypes }, ...cited },
       },
     },
-    criticalIllness: {
-      type: 'object', additionalProperties: false, required: ['medicalTypes', 'deductibles', 'segments'],
-      properties: {
-        medicalTypes: medicalTypeList,
-        deductibles: {
-          type: 'array', minItems: 1,
-          items: { ...deductible, required: ['population'], properties: { ...deductible.properties, population: { type: 'string' } } },
-        },
-        segments: {
-          type: 'array', minItems: 1,
-          items: {
-            type: 'object', additionalProperties: false, required: ['upToFen', 'ratioBp'],
-            properties: { upToFen: { type: ['integer', 'null'], minimum: 1 }, ratioBp: basisPoints, ...cited },
-          },
-        },
-        limit: {
-          type: 'object', additionalProperties: false,
-          properties: { yearlyCapFen: fen, eligibleCeilingFen: fen, eligibleCeilingMultiple: { type: 'integer', minimum: 1 }, ...cited },
-        },
-        tilts: {
-          type: 'array',
-          items: {
-            type: 'object', additionalProperties: false, required: ['categories'],
-            properties: {
-              categories: categoryList,
-              deductibleFactorBp: basisPoints,
-              ratioBonusBp: basisPoints,
-              ratioBp: basisPoints,
-              removesLimit: { type: 'boolean' },
-              ...cited,
-            },
-          },
-        },
-      },
+    eligibleBase: {
+      type: 'object', additionalProperties: false, required: ['adds'],
+      properties: { adds: { type: 'array', items: { enum: eligibleParts }, uniqueItems: true }, ...cited },
     },
-    assistance: {
-      type: 'object', additionalProperties: false, required: ['medicalTypes', 'rules'],
-      properties: {
-        medicalTypes: medicalTypeList,
-        rules: {
-          type: 'array',
-          items: {
-            type: 'object', additionalProperties: false, required: ['categories', 'ratioBp', 'deductible', 'yearlyCap'],
-            properties: {
-              categories: categoryList,
-              ratioBp: basisPoints,
-              deductible,
-              yearlyCap: {
-                type: 'object', additionalProperties: false, required: ['amountFen'],
-                properties: { amountFen: { type: ['integer', 'null'], minimum: 0 }, ...cited },
-              },
-              ...cited,
-            },
-          },
+    criticalIllness: criticalIllnessSchema,
+    assistance: assistanceSchema,
+    versions: {
+      type: 'array',
+      items: {
+        type: 'object', additionalProperties: false, required: ['from'],
+        properties: {
+          from: isoDate,
+          // A later version gives some critical-illness keys (never the medical types) and/or the assistance rules.
+          criticalIllness: { type: 'object', additionalProperties: false, properties: versionedCriticalIllness },
+          assistance: assistanceSchema,
+          ...cited,
         },
       },
     },
@@ -127,6 +171,7 @@ export const policySchema = {
               kind: { enum: ['FULL', 'RATIO', 'FIXED', 'NONE'] },
               ratioBp: basisPoints,
               amountFen: fen,
+              allowed,
               ...cited,
             },
           },
@@ -139,7 +184,7 @@ export const policySchema = {
       properties: {
         thresholdFen: fen,
         basis: { enum: ['TOTAL', 'IN_SCOPE'] },
-        window: { enum: ['YEAR_TO_DATE'] },
+        window: { enum: warningWindows },
         cadence: { enum: ['QUARTERLY', 'MONTHLY'] },
         alwaysReported: { type: 'array', items: { enum: categories }, uniqueItems: true },
         routing: {

@@ -113,9 +113,11 @@ function personYears(facts: readonly StoredFact[], policies: PolicyResolver, pro
 const coverage = new WeakMap<Policy, Map<InsuredType, PersonYearProblem | null>>();
 
 /**
- * Whether a policy covers an insured type (the resident policies do not cover employees), asked of
- * the engine once per policy and type. The engine answers "not covered" by throwing, before it looks
- * at any settlement, and an exception per fold of every such person was as dear as deriving a covered one.
+ * Whether the engine can compute a policy's year for an insured type without a population named
+ * (Tibet's residents need one), asked once per policy and type: the engine answers by throwing
+ * before it looks at any settlement, and an exception per fold was as dear as a derivation. Every
+ * insured type is in scope (issue 16): an employee under a residents' policy is computed without a
+ * critical-illness tier and published, not reported as a problem.
  */
 function coverageProblem(policy: Policy, insuredType: InsuredType): PersonYearProblem | null {
   let byType = coverage.get(policy);

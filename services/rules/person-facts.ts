@@ -41,6 +41,8 @@ export interface StoredSettlement {
   readonly basicPaidFen: number;
   readonly settledCriticalIllnessFen: number;
   readonly settledAssistanceFen: number;
+  /** 病种编码 (dise_codg) of a 门诊慢特病 settlement; null or absent when none was sent. */
+  readonly diseaseCode?: string | null;
 }
 
 export interface StoredContribution {
@@ -93,7 +95,7 @@ export function settlementFact(record: HospitalSettlement): [FactField, StoredSe
     medType: record.med_type, settledAt: shanghaiDate(record.setl_time), setlTime: record.setl_time,
     totalFen: record.medfee_sumamt, fullOwnPayFen: record.fulamt_ownpay_amt, overLimitFen: record.overlmt_selfpay,
     preSelfPayFen: record.preselfpay_amt, policyScopeFen: record.inscp_scp_amt, basicPaidFen: record.hifp_pay,
-    settledCriticalIllnessFen: record.hifmi_pay, settledAssistanceFen: record.maf_pay,
+    settledCriticalIllnessFen: record.hifmi_pay, settledAssistanceFen: record.maf_pay, diseaseCode: record.dise_codg ?? null,
   }];
 }
 
@@ -150,6 +152,7 @@ export function engineSettlements(settlements: readonly StoredSettlement[]): Set
       id: s.key, settledAt: s.settledAt, medicalType: medicalTypeOf(s.medType), totalFen: s.totalFen, fullOwnPayFen: s.fullOwnPayFen,
       overLimitFen: s.overLimitFen, preSelfPayFen: s.preSelfPayFen, policyScopeFen: s.policyScopeFen, basicPaidFen: s.basicPaidFen,
       ...(s.reversesKey === null ? {} : { reversesId: s.reversesKey }),
+      ...(s.diseaseCode === undefined || s.diseaseCode === null ? {} : { diseaseCode: s.diseaseCode }),
     }));
 }
 

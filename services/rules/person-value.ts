@@ -53,6 +53,9 @@ const personSchema = {
       { name: 'settledAt', type: 'string' },
       ...['setlTime', 'totalFen', 'fullOwnPayFen', 'overLimitFen', 'preSelfPayFen', 'policyScopeFen', 'basicPaidFen', 'settledCriticalIllnessFen', 'settledAssistanceFen']
         .map((name) => ({ name, type: 'long' })),
+      // Added last, with a default (issue 12 item 5). The stored value carries no writer schema, so
+      // state of the previous layout cannot be read with this one: stateLayout went from 2 to 3.
+      { name: 'diseaseCode', type: nullableString, default: null },
     ]),
     listOf('contributions', 'Contribution', [
       kind('ContributionKind', 'contribution'),

@@ -35,7 +35,7 @@ export { decodePerson, encodePerson, type PersonState } from './person-value';
  * a version: the hash-per-person layout before it) refuses to start and asks for a rebuild, rather
  * than read what it does not understand as "no facts yet".
  */
-export const stateLayout = '3';
+export const stateLayout = '3'; // 3: one outbox per partition number with sequence numbers; settlements keep their 病种编码 (diseaseCode)
 
 /** The field of the applied hash holding the last outbox sequence number (no topic name starts with '#'). */
 export const sequenceField = '#seq';

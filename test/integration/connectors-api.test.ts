@@ -182,7 +182,7 @@ describe('connector push API against the local stack', () => {
       fixmedins_code: 'H33030200001', setl_id: 'S20190402001', mdtrt_id: 'M20190325001', psn_no: '33000019491231002', insutype: '390',
       insu_admdvs: '330300', med_type: '21', setl_time: Date.parse('2019-04-02T10:15:00+08:00'),
       medfee_sumamt: 10_000_000, fulamt_ownpay_amt: 500_000, overlmt_selfpay: 100_000, preselfpay_amt: 400_000, inscp_scp_amt: 9_000_000,
-      hifp_pay: 5_400_000, hifmi_pay: 0, maf_pay: 0, psn_part_amt: 4_600_000, is_reversal: false, orig_setl_id: null,
+      hifp_pay: 5_400_000, hifmi_pay: 0, maf_pay: 0, psn_part_amt: 4_600_000, is_reversal: false, orig_setl_id: null, dise_codg: null,
       personKey: personKeyOf(zhangSan.idNumber),
     }));
     if (published[0] !== undefined) expectNoClearIdentity(published[0].raw, zhangSan);

@@ -103,7 +103,7 @@ describe('the rules service', () => {
       fixmedins_code: 'H61040200001', setl_id: 'S-APRIL', mdtrt_id: 'M-APRIL', psn_no: 'P901', certno: id, insutype: '390', insu_admdvs: '610402',
       med_type: '21', setl_time: '2019-04-02 10:00:00', medfee_sumamt: '50000.00', fulamt_ownpay_amt: '2000.00', overlmt_selfpay: '1000.00',
       preselfpay_amt: '2000.00', inscp_scp_amt: '45000.00', hifp_pay: '25000.00', hifmi_pay: '6000.00', maf_pay: '0.00', psn_part_amt: '19000.00',
-      is_reversal: false, orig_setl_id: null,
+      is_reversal: false, orig_setl_id: null, dise_codg: null,
     } }] });
     const service = await startRules(env, logger);
     try {
@@ -130,23 +130,22 @@ describe('the rules service', () => {
       const after = await waitFor('the new self-pay', async () => (await readAll(selfPay)).find((r) => r.criticalIllnessFen === 975_000));
       expect(after.selfPayTotalFen).toBe(1_900_000 - 375_000);
 
-      // Xianyang's 2019 policy covers residents only: an employee's year cannot be computed. The hub
-      // says so once in the dead-letter topic, not again at the person's next settlement.
+      // Xianyang's 2019 critical-illness cover is for residents only, but everyone insured is in scope
+      // (issue 16): an employee's year is computed without a critical-illness tier and published, and
+      // nothing goes to the dead-letter topic, which is for records that are wrong.
       const employeeSettlement = (setlId: string, day: string): IntakeItem => ({ rawFormat: 'json', position: 'records[0]', raw: {
         fixmedins_code: 'H61040200001', setl_id: setlId, mdtrt_id: `M-${setlId}`, psn_no: 'P902', certno: idNumber(902), insutype: '310', insu_admdvs: '610402',
         med_type: '21', setl_time: `${day} 10:00:00`, medfee_sumamt: '1000.00', fulamt_ownpay_amt: '0.00', overlmt_selfpay: '0.00',
         preselfpay_amt: '0.00', inscp_scp_amt: '1000.00', hifp_pay: '800.00', hifmi_pay: '0.00', maf_pay: '0.00', psn_part_amt: '200.00',
-        is_reversal: false, orig_setl_id: null,
+        is_reversal: false, orig_setl_id: null, dise_codg: null,
       } });
       const deadLetters = createTopicCodec(registry, 'deadLetters', `${prefix}${topics.deadLetters.name}`);
       const fromRules = async (): Promise<DeadLetter[]> => (await readAll(deadLetters)).filter((d) => d.origin === 'rules');
-      await publish(env, { hospitals: [employeeSettlement('S-E1', '2019-05-02')] });
-      const reported = await waitFor('the dead letter', async () => (await fromRules())[0]);
-      expect(reported).toMatchObject({ source: 'hub:rules', errorCode: 'INPUT_INVALID' });
-      expect(reported.errorMessage).toContain('EMPLOYEE');
-      await publish(env, { hospitals: [employeeSettlement('S-E2', '2019-06-02')] });
+      await publish(env, { hospitals: [employeeSettlement('S-E1', '2019-05-02'), employeeSettlement('S-E2', '2019-06-02')] });
+      const employeeYear = await waitFor('the employee\'s self-pay', async () => (await readAll(selfPay)).find((r) => r.personKey !== before.personKey && r.settlementCount === 2));
+      expect(employeeYear).toMatchObject({ policyId: 'xianyang-2019', criticalIllnessFen: 0, assistanceFen: 0, medfeeFen: 200_000, basicFen: 160_000, selfPayTotalFen: 40_000 });
       await drained(service.runtime);
-      expect(await fromRules()).toHaveLength(1);
+      expect(await fromRules()).toEqual([]);
     } finally {
       await service.stop();
     }

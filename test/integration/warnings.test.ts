@@ -225,7 +225,8 @@ describe('quarterly warnings', () => {
       routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'],
     });
     expect(byId.get(people.over)?.[0]?.settlements).toHaveLength(1);
-    expect(byId.get(people.tekun)?.[0]).toMatchObject({ reasons: ['ALWAYS_REPORTED_CATEGORY'], categories: ['TEKUN'], medfeeFen: 10_000, routedTo: ['CIVIL_AFFAIRS'] });
+    // Huangshan routes as 004 says: every record to civil affairs and rural revitalization, whatever the category.
+    expect(byId.get(people.tekun)?.[0]).toMatchObject({ reasons: ['ALWAYS_REPORTED_CATEGORY'], categories: ['TEKUN'], medfeeFen: 10_000, routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'] });
     // 5,000 on 30 June counts; the 20,000 on 1 July belongs to Q3.
     expect(byId.has(people.periodEnd)).toBe(false);
     expect(byId.get(people.dibao)?.[0]).toMatchObject({ reasons: ['SELF_PAY_OVER_THRESHOLD'], selfPayFen: 1_400_000, routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'] });
@@ -236,7 +237,7 @@ describe('quarterly warnings', () => {
     expect(byId.get(people.employee)?.[0]).toMatchObject({ reasons: ['SELF_PAY_OVER_THRESHOLD'], selfPayFen: 1_500_000 });
   });
 
-  it('delivers signed webhooks, the clear ID only to the agency routed, each warning once', async () => {
+  it('delivers signed webhooks, the clear ID only to the agencies routed, each warning once', async () => {
     const byId = await q2();
     await waitFor('civil affairs deliveries', () => (civil.received.length >= 4 ? true : undefined));
     await sleep(500);
@@ -249,24 +250,24 @@ describe('quarterly warnings', () => {
   });
 
   it('a failing webhook is retried, then dead, listed, retried by hand and delivered once', async () => {
-    // Rural revitalization answers 503: three attempts each (100 ms, 200 ms backoff), then dead.
-    await waitFor('three dead deliveries', async () => ((await service.deliveries.getFailedCount()) === 3 ? true : undefined));
-    expect(rural.attempts()).toBe(9);
+    // Rural revitalization answers 503: three attempts each of its four warnings (100 ms, 200 ms backoff), then dead.
+    await waitFor('four dead deliveries', async () => ((await service.deliveries.getFailedCount()) === 4 ? true : undefined));
+    expect(rural.attempts()).toBe(12);
     const dead = await cli(['warnings', 'deliveries', '--dead']);
     expect(dead.code).toBe(0);
-    expect(dead.out).toContain('3 dead deliveries');
+    expect(dead.out).toContain('4 dead deliveries');
     expect(dead.out).not.toContain(people.over);
-    await waitFor('FAILED receipts', async () => ((await receipts()).filter((r) => r.status === 'FAILED').length === 3 ? true : undefined));
+    await waitFor('FAILED receipts', async () => ((await receipts()).filter((r) => r.status === 'FAILED').length === 4 ? true : undefined));
 
     rural.state.failing = false;
     expect((await cli(['warnings', 'deliveries', '--retry', 'all'])).code).toBe(0);
-    await waitFor('rural revitalization deliveries', () => (rural.received.length >= 3 ? true : undefined));
+    await waitFor('rural revitalization deliveries', () => (rural.received.length >= 4 ? true : undefined));
     await sleep(1000);
-    expect(rural.received.map((d) => d.body.warning.idNumber).sort()).toEqual([people.over, people.dibao, people.employee].sort());
+    expect(rural.received.map((d) => d.body.warning.idNumber).sort()).toEqual([people.over, people.tekun, people.dibao, people.employee].sort());
     expect(rural.received.every((d) => d.valid)).toBe(true);
     expect(await service.deliveries.getFailedCount()).toBe(0);
     const summary = await cli(['warnings', 'deliveries']);
-    expect(summary.out).toContain('delivered 7');
+    expect(summary.out).toContain('delivered 8');
     expect(summary.out).toContain('dead 0');
   });
 
@@ -283,12 +284,12 @@ describe('quarterly warnings', () => {
     const correction = list.find((w) => w.supersedes !== null);
     expect(correction).toMatchObject({
       supersedes: first?.eventId, warned: true, reasons: ['ALWAYS_REPORTED_CATEGORY'], categories: ['DIBAO'], selfPayFen: 293_250,
-      criticalIllnessFen: 422_500, assistanceFen: 684_250, routedTo: ['CIVIL_AFFAIRS'],
+      criticalIllnessFen: 422_500, assistanceFen: 684_250, routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'],
     });
     expect(correction?.changes).toEqual(expect.arrayContaining([
-      'reasons: SELF_PAY_OVER_THRESHOLD -> ALWAYS_REPORTED_CATEGORY', 'routedTo: CIVIL_AFFAIRS, RURAL_REVITALIZATION -> CIVIL_AFFAIRS',
-      'selfPayFen: 14000.00 yuan -> 2932.50 yuan',
+      'reasons: SELF_PAY_OVER_THRESHOLD -> ALWAYS_REPORTED_CATEGORY', 'selfPayFen: 14000.00 yuan -> 2932.50 yuan',
     ]));
+    expect(correction?.changes.some((change) => change.startsWith('routedTo'))).toBe(false);
     expect((await runtime.run(policyId, '2022-Q2', { dryRun: false })).published).toBe(0);
     await waitFor('the correction delivered to civil affairs', () => (civil.received.some((d) => d.body.warning.warningId === correction?.eventId) ? true : undefined));
   });
@@ -326,11 +327,15 @@ describe('quarterly warnings', () => {
       period: '2022-Q2', occurredAt: Date.parse('2022-07-25T10:00:00+08:00'),
     });
     expect(joined.find((r) => r.agencyRecordId === 'MZ-R-2')).toMatchObject({ outcome: 'ASSISTANCE_GIVEN', assistanceKind: '临时救助', assistanceFen: 150_050, status: 'FOLLOW_UP_CLOSED' });
-    // A warning routed to civil affairs only is not rural revitalization's to answer.
+    // A warning routed to civil affairs only (as a region that narrows routing by category, such as
+    // Xianyang's file, sends a 特困 person's) is not rural revitalization's to answer.
+    const narrowed = 'warn-routed-to-civil-affairs-only';
+    await runtime.redis.hset(runKeys(runtime.namespace).index, narrowed, JSON.stringify({ personKey: tekun?.personKey, policyId, period: '2022-Q2', routedTo: ['CIVIL_AFFAIRS'], warned: true }));
     const refused = await acceptReceipts({
       agency: 'RURAL_REVITALIZATION', redis: runtime.redis, indexKey: runKeys(runtime.namespace).index, channel: 'WEBHOOK', publish: () => Promise.resolve(),
-    }, { receipts: [{ receiptId: 'X-1', warningId: tekun?.eventId, outcome: 'RECEIVED' }] });
-    expect(refused.rejected).toEqual([expect.objectContaining({ code: 'FORBIDDEN' })]);
+    }, { receipts: [{ receiptId: 'X-1', warningId: narrowed, outcome: 'RECEIVED' }, { receiptId: 'X-2', warningId: tekun?.eventId, outcome: 'RECEIVED' }] });
+    expect(refused.rejected).toEqual([expect.objectContaining({ position: 'receipts[0]', code: 'FORBIDDEN' })]);
+    expect(refused.accepted).toBe(1);
   });
 
   it('writes one export file per agency and period: XLSX with Chinese headers, CSV with BOM or in GBK', async () => {
@@ -349,10 +354,10 @@ describe('quarterly warnings', () => {
     const gbk = await writeExportFile({ ...common, agency: 'RURAL_REVITALIZATION', format: 'csv', encoding: 'gbk' });
     const gbkText = iconv.decode(readFileSync(gbk.path), 'gbk');
     expect(gbkText).toContain('公民身份号码');
-    // 特困 is civil affairs' alone; the corrected 低保 person is now routed to civil affairs only.
-    expect(gbkText).not.toContain(people.tekun);
-    expect(gbkText).not.toContain(people.dibao);
-    expect(gbkText).toContain(people.over);
+    // Both agencies have every Huangshan record; the corrected person once, with the correction's figures.
+    expect(gbk.rows).toBe(4);
+    for (const id of [people.tekun, people.over, people.employee]) expect(gbkText).toContain(id);
+    expect(gbkText.split('\r\n').filter((line) => line.includes(people.dibao))).toEqual([expect.stringContaining(',更正,')]);
     const xlsx = await writeExportFile({ ...common, agency: 'CIVIL_AFFAIRS', format: 'xlsx', encoding: 'utf-8' });
     const workbook = new ExcelJS.Workbook();
     await workbook.xlsx.readFile(xlsx.path);

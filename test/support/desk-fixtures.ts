@@ -57,7 +57,7 @@ export function deskFixture(people: number, seed = 13): DeskFixture {
     push('hospitalSettlements', personKey, {
       ...envelope('setl', 0, 'hospitals:api:test'), personKey, idCipher, fixmedins_code: `H3410020000${i % 3}`, setl_id: `S-${i}`, mdtrt_id: `M-${i}`, psn_no: `P-${i}`,
       insutype: '390', insu_admdvs: '341002', med_type: '21', setl_time: base - 20 * day + i * 60_000, medfee_sumamt: medfee, fulamt_ownpay_amt: 0, overlmt_selfpay: 0,
-      preselfpay_amt: 0, inscp_scp_amt: medfee, hifp_pay: medfee - selfPay - 50_000, hifmi_pay: 30_000, maf_pay: 20_000, psn_part_amt: selfPay, is_reversal: false, orig_setl_id: null,
+      preselfpay_amt: 0, inscp_scp_amt: medfee, hifp_pay: medfee - selfPay - 50_000, hifmi_pay: 30_000, maf_pay: 20_000, psn_part_amt: selfPay, is_reversal: false, orig_setl_id: null, dise_codg: null,
     });
     if (i % 2 === 0) {
       push('benefitAdjustments', personKey, {

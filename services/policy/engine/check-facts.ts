@@ -103,6 +103,10 @@ export function checkFacts(policy: Policy, facts: PersonYearFacts): Population {
     const other = reversedBy.get(settlement.reversesId);
     if (other !== undefined) throw inputError(field, `"${settlement.reversesId}" is already reversed by settlements[${other}]`);
     reversedBy.set(settlement.reversesId, i);
+    // A reversal (冲销) cancels a settlement already made: it cannot be dated before it.
+    if (settlement.settledAt < original.settledAt) {
+      throw inputError(`settlements[${i}].settledAt`, `"${settlement.settledAt}" is before the settlement it reverses (${original.id}, "${original.settledAt}")`);
+    }
     // A reversal (冲销) repeats the amounts of the settlement it cancels (national interface).
     if (settlement.medicalType !== original.medicalType) {
       throw inputError(`settlements[${i}].medicalType`, `a reversal repeats the medical type of ${original.id} (${original.medicalType})`);

@@ -50,22 +50,83 @@ function bySettlementTime(settlements: readonly Settlement[]) {
 }
 
 /**
+ * One rule a person may be paid under: the policy version it belongs to, the category that gives
+ * it (null = everyone's) and the rule.
+ */
+interface Option<R> {
+  readonly version: number;
+  /** The version's window `[from, until)`; the first version's `from` is '' (always). */
+  readonly from: string;
+  readonly until: string | null;
+  readonly category: Category | null;
+  readonly rule: R;
+  /** The held intervals that make it available; unused for the everyone's option. */
+  readonly held: ReadonlyArray<HeldRule<R>>;
+}
+
+interface VersionWindow {
+  readonly version: number;
+  readonly from: string;
+  readonly until: string | null;
+}
+
+function options<R>(window: VersionWindow, everyone: R | null, statuses: readonly Status[], rules: ReadonlyArray<readonly [Category, R]>): Array<Option<R | null>> {
+  const list: Array<Option<R | null>> = [{ ...window, category: null, rule: everyone, held: [] }];
+  for (const [category, rule] of rules) {
+    const held = heldRules(statuses, [[category, rule] as const]);
+    if (held.length > 0) list.push({ ...window, category, rule, held });
+  }
+  return list;
+}
+
+function availableOn<R>(option: Option<R>, date: string): boolean {
+  if (!holdsOn(option.from, option.until, date)) return false;
+  return option.category === null || option.held.some((held) => holdsOn(held.from, held.to, date));
+}
+
+/**
+ * Whether a 门诊慢特病 settlement counts (issue 12 item 5): its 病种编码 starts with one of the
+ * policy's prefixes; without a code, as the policy says; every one when the policy names none.
+ */
+function chronicCounts(policy: Policy, diseaseCode: string | undefined): boolean {
+  const chronic = policy.chronicDiseases;
+  if (chronic === null) return true;
+  if (diseaseCode === undefined || diseaseCode === '') return chronic.withoutCode === 'COUNT';
+  return chronic.codePrefixes.some((prefix) => diseaseCode.startsWith(prefix));
+}
+
+/** What a schedule can pay in a year at most: its cap, or its due at the eligible ceiling; Infinity when neither. */
+function paymentBound(schedule: CriticalIllnessSchedule): number {
+  if (schedule.yearlyCapFen !== null) return schedule.yearlyCapFen;
+  if (schedule.eligibleCeilingFen !== null) return criticalIllnessDue(schedule, schedule.eligibleCeilingFen);
+  return Infinity;
+}
+
+/**
  * Computes one person's benefit year: what critical-illness insurance and medical assistance pay
  * for each settlement, and what the person is left to pay. Pure: the same facts always give the
  * same result, inputs are not modified, and a change to any fact is handled by calling it again.
  *
- * - Settlements are taken in time order (settledAt, then id). A reversal and the settlement it
- *   reverses both pay and count nothing.
- * - Each settlement pays the cumulative due minus what was already paid, never negative. The due
- *   applies the most favourable rule in effect on the settlement's date: the standard schedule or
- *   the tilt of any category the person holds that day, whichever gives more (ties go to the
- *   category listed first). A category starting mid-year therefore catches up at its first
- *   settlement, which can pay more than that settlement's own eligible amount.
- * - Assistance (先保险后救助) works the same way on the in-scope self-pay left after basic and
- *   critical-illness insurance.
- * - Neither fund ever pays, in total, more than the person's cumulative in-scope self-pay; this
- *   only binds when categories change mid-year in a way that makes a later catch-up overlap an
- *   earlier assistance payment.
+ * Settlements are taken in time order (settledAt, then id); a reversal and the settlement it
+ * reverses both pay and count nothing. The year is a sequence of steps, one per settlement of a
+ * medical type the policy counts. At each step the benefit to date is the best of:
+ *
+ * - catch-up: a rule the person is entitled to on the settlement's date (the standard schedule or
+ *   a held category's tilt, with no assistance or a held category's assistance rule, 先保险后救助)
+ *   applied to the whole year's cumulative amounts;
+ * - carry-over: the benefit to date at an earlier step, plus what a rule held today pays on the
+ *   cumulative amounts that came since that step.
+ *
+ * So what a category gave while it was held is kept for the costs of that time when it lapses, a
+ * category that starts mid-year catches up on the year so far, and the benefit to date never falls.
+ * Because every term grows with the set of rules available on each date, gaining a category or
+ * holding one longer never lowers the benefit to date at any settlement (README, "Monotone in
+ * categories"). The same recurrence on critical illness alone gives the insurance's cumulative
+ * due; the split between the funds pays insurance first, except that insurance catching up on
+ * costs assistance already paid for pays only what is left (no double cover). Caps: critical
+ * illness never pays more than the largest yearly limit among the schedules the person held so
+ * far, assistance never more than the largest assistance cap held so far, and the two together
+ * never more than the cumulative eligible base of the year.
  *
  * @throws HubError INPUT_INVALID naming the offending field when the facts are inconsistent.
  */
@@ -87,18 +148,45 @@ export function computeYear(policy: Policy, facts: PersonYearFacts): YearResult 
   }
   order.sort(bySettlementTime(settlements));
 
-  const ciCategories = heldRules(facts.statuses, population.criticalIllness.byCategory);
-  const assistanceCategories = heldRules(facts.statuses, population.assistanceByCategory);
-  const ciTypes = policy.criticalIllnessMedicalTypes;
-  const assistanceTypes = policy.assistanceMedicalTypes;
-  const base = population.criticalIllness.base;
+  // Every version's rules are options; only the version in force on a settlement's date is available.
+  const schedules: Array<Option<CriticalIllnessSchedule | null>> = [];
+  const assistanceRules: Array<Option<AssistanceRule | null>> = [];
+  policy.versions.forEach((version, v) => {
+    const window = { version: v, from: v === 0 ? '' : version.from, until: policy.versions[v + 1]?.from ?? null };
+    const inVersion = version.populations.find((candidate) => candidate.code === population.code) ?? population;
+    schedules.push(...options(window, inVersion.criticalIllness.base, facts.statuses, inVersion.criticalIllness.byCategory));
+    assistanceRules.push(...options<AssistanceRule>(window, null, facts.statuses, inVersion.assistanceByCategory));
+  });
+  const bounds = schedules.map((option) => (option.rule === null ? 0 : paymentBound(option.rule)));
+  const countedTypes = policy.criticalIllnessMedicalTypes;
+  const parts = policy.eligibleParts;
+  // The eligible base (issue 12 item 6): policy scope − basic, plus the parts the policy adds.
+  const baseOf = (settlement: Settlement): number => settlement.policyScopeFen - settlement.basicPaidFen
+    + (parts.has('PRE_SELF_PAY') ? settlement.preSelfPayFen : 0)
+    + (parts.has('OVER_LIMIT') ? settlement.overLimitFen : 0)
+    + (parts.has('FULL_OWN_PAY') ? settlement.fullOwnPayFen : 0);
+
+  // carryCi[s] = max over earlier steps j of (critical illness due to date at j − schedule s's due at j);
+  // carry[s][a] the same for the benefit to date under the pair (schedule s, assistance rule a).
+  const carryCi = schedules.map(() => 0);
+  const carry = schedules.map(() => assistanceRules.map(() => 0));
+  const dueOf = (s: number, eligibleFen: number): number => {
+    const rule = schedules[s]?.rule;
+    return rule === null || rule === undefined ? 0 : criticalIllnessDue(rule, eligibleFen);
+  };
+  const pairDue = (s: number, a: number, ciDueFen: number, assistanceBaseFen: number): number => {
+    const rule = assistanceRules[a]?.rule;
+    return ciDueFen + (rule === null || rule === undefined ? 0 : assistanceDue(rule, Math.max(0, assistanceBaseFen - ciDueFen)));
+  };
 
   const results: Array<SettlementResult | undefined> = new Array<SettlementResult | undefined>(settlements.length);
-  let cumulativeEligibleFen = 0; // counted for critical illness
-  let cumulativeInScopeFen = 0; // policy scope − basic, every settlement
-  let cumulativeAssistanceBaseFen = 0; // policy scope − basic, settlements assistance counts
+  let cumulativeEligibleFen = 0;
+  let cumulativeBaseFen = 0; // the eligible base of every live settlement: the funds never pay more
+  let ciBoundFen = 0; // the largest critical-illness limit among the schedules held so far
+  let assistanceBoundFen = 0; // the largest assistance cap among the rules held so far
+  let ciDueToDateFen = 0; // C: critical illness due to date
+  let benefitToDateFen = 0; // W: both funds, to date
   let criticalIllnessPaidFen = 0;
-  let criticalIllnessPaidOnAssistanceTypesFen = 0;
   let assistancePaidFen = 0;
 
   for (const index of order) {
@@ -106,48 +194,80 @@ export function computeYear(policy: Policy, facts: PersonYearFacts): YearResult 
     if (settlement === undefined) continue;
     const date = settlement.settledAt;
     const inScopeFen = settlement.policyScopeFen - settlement.basicPaidFen;
-    cumulativeInScopeFen += inScopeFen;
+    const baseFen = baseOf(settlement);
+    cumulativeBaseFen += baseFen;
+    const counted = countedTypes.has(settlement.medicalType) && (settlement.medicalType !== 'OUTPATIENT_CHRONIC' || chronicCounts(policy, settlement.diseaseCode));
 
     let eligibleFen = 0;
     let criticalIllnessFen = 0;
-    let criticalIllnessCategory: Category | null = null;
-    if (ciTypes.has(settlement.medicalType)) {
-      eligibleFen = inScopeFen;
-      cumulativeEligibleFen += eligibleFen;
-      let dueFen = criticalIllnessDue(base, cumulativeEligibleFen);
-      for (const held of ciCategories) {
-        if (!holdsOn(held.from, held.to, date)) continue;
-        const tiltedFen = criticalIllnessDue(held.rule, cumulativeEligibleFen);
-        if (tiltedFen > dueFen || (criticalIllnessCategory === null && tiltedFen === dueFen)) {
-          dueFen = tiltedFen;
-          criticalIllnessCategory = held.category;
-        }
-      }
-      const headroomFen = cumulativeInScopeFen - criticalIllnessPaidFen - assistancePaidFen;
-      criticalIllnessFen = Math.max(0, Math.min(dueFen - criticalIllnessPaidFen, headroomFen));
-      criticalIllnessPaidFen += criticalIllnessFen;
-    }
-
     let assistanceFen = 0;
+    let criticalIllnessCategory: Category | null = null;
     let assistanceCategory: Category | null = null;
-    if (assistanceTypes.has(settlement.medicalType)) {
-      cumulativeAssistanceBaseFen += inScopeFen;
-      criticalIllnessPaidOnAssistanceTypesFen += criticalIllnessFen;
-      const remainingFen = cumulativeAssistanceBaseFen - criticalIllnessPaidOnAssistanceTypesFen;
-      let dueFen = 0;
-      for (const held of assistanceCategories) {
-        if (!holdsOn(held.from, held.to, date)) continue;
-        const heldDueFen = assistanceDue(held.rule, remainingFen);
-        if (assistanceCategory === null || heldDueFen > dueFen) {
-          dueFen = heldDueFen;
-          assistanceCategory = held.category;
+    if (counted) {
+      eligibleFen = baseFen;
+      cumulativeEligibleFen += eligibleFen;
+      const dues = schedules.map((_, s) => dueOf(s, cumulativeEligibleFen));
+      const availableS = schedules.map((option) => availableOn(option, date));
+      const availableA = assistanceRules.map((option) => availableOn(option, date));
+
+      // Critical illness alone.
+      let bestCi = -1;
+      let bestCiS = 0;
+      schedules.forEach((_, s) => {
+        if (!availableS[s]) return;
+        ciBoundFen = Math.max(ciBoundFen, bounds[s] ?? 0);
+        const value = (carryCi[s] ?? 0) + (dues[s] ?? 0);
+        if (value > bestCi) {
+          bestCi = value;
+          bestCiS = s;
         }
-      }
-      if (assistanceCategory !== null) {
-        const headroomFen = cumulativeInScopeFen - criticalIllnessPaidFen - assistancePaidFen;
-        assistanceFen = Math.max(0, Math.min(dueFen - assistancePaidFen, headroomFen));
-        assistancePaidFen += assistanceFen;
-      }
+      });
+      const standardS = schedules.findIndex((option, s) => option.category === null && availableS[s] === true);
+      const standardCi = (carryCi[standardS] ?? 0) + (dues[standardS] ?? 0);
+      ciDueToDateFen = Math.max(ciDueToDateFen, Math.min(bestCi, ciBoundFen, cumulativeEligibleFen));
+      criticalIllnessCategory = bestCi > standardCi ? schedules[bestCiS]?.category ?? null : null;
+
+      // Both funds.
+      let best = -1;
+      let bestA = 0;
+      let bestWithoutAssistance = -1;
+      schedules.forEach((_, s) => {
+        if (!availableS[s]) return;
+        assistanceRules.forEach((option, a) => {
+          if (!availableA[a] || option.version !== schedules[s]?.version) return;
+          if (option.rule !== null) assistanceBoundFen = Math.max(assistanceBoundFen, option.rule.yearlyCapFen ?? Infinity);
+          const value = (carry[s]?.[a] ?? 0) + pairDue(s, a, dues[s] ?? 0, cumulativeEligibleFen);
+          if (value > best) {
+            best = value;
+            bestA = a;
+          }
+          if (option.rule === null && value > bestWithoutAssistance) bestWithoutAssistance = value;
+        });
+      });
+      benefitToDateFen = Math.max(benefitToDateFen, ciDueToDateFen, Math.min(best, ciDueToDateFen + assistanceBoundFen, cumulativeBaseFen));
+      assistanceCategory = best > bestWithoutAssistance ? assistanceRules[bestA]?.category ?? null : null;
+
+      // Insurance first; what assistance already paid is never taken back, nor paid twice.
+      const assistanceBefore = assistancePaidFen;
+      const ciPaid = Math.max(criticalIllnessPaidFen, Math.min(ciDueToDateFen, benefitToDateFen - assistanceBefore));
+      criticalIllnessFen = ciPaid - criticalIllnessPaidFen;
+      criticalIllnessPaidFen = ciPaid;
+      assistancePaidFen = benefitToDateFen - criticalIllnessPaidFen;
+      assistanceFen = assistancePaidFen - assistanceBefore;
+      // A category is named only where it changed what this settlement pays (issue 12 item 9).
+      if (criticalIllnessFen === 0) criticalIllnessCategory = null;
+      if (assistanceFen === 0) assistanceCategory = null;
+
+      // Carry-over terms for later steps.
+      schedules.forEach((_, s) => {
+        carryCi[s] = Math.max(carryCi[s] ?? 0, ciDueToDateFen - (dues[s] ?? 0));
+        const row = carry[s];
+        if (row === undefined) return;
+        assistanceRules.forEach((option, a) => {
+          if (option.version !== schedules[s]?.version) return;
+          row[a] = Math.max(row[a] ?? 0, benefitToDateFen - pairDue(s, a, dues[s] ?? 0, cumulativeEligibleFen));
+        });
+      });
     }
 
     results[index] = {

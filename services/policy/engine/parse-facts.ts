@@ -1,6 +1,6 @@
 import { checkFacts } from './check-facts';
 import { inputError } from './input-error';
-import type { Category, InsuredType, MedicalType, PersonYearFacts, Policy, Settlement, Status } from './types';
+import type { Category, Contribution, InsuredType, MedicalType, PersonYearFacts, Policy, Settlement, Status } from './types';
 
 type Json = Readonly<Record<string, unknown>>;
 
@@ -41,14 +41,15 @@ function arrayAt(object: Json, key: string): readonly unknown[] {
 }
 
 const statusFields = ['category', 'from', 'to'];
-const settlementFields = ['id', 'settledAt', 'medicalType', 'totalFen', 'fullOwnPayFen', 'overLimitFen', 'preSelfPayFen', 'policyScopeFen', 'basicPaidFen', 'reversesId'];
+const contributionFields = ['id', 'insuranceYear', 'insuredType', 'contributionDueFen', 'subsidisedFen', 'paidAt'];
+const settlementFields = ['id', 'settledAt', 'medicalType', 'totalFen', 'fullOwnPayFen', 'overLimitFen', 'preSelfPayFen', 'policyScopeFen', 'basicPaidFen', 'reversesId', 'diseaseCode'];
 
 /**
  * Reads the `hub calc` input (parsed JSON) into facts, then checks them against the policy.
  * Throws INPUT_INVALID naming the first offending field, e.g. `settlements[2].settledAt: "2019-02-30" is not a real date`.
  */
 export function parseFacts(policy: Policy, input: unknown): PersonYearFacts {
-  const root = objectAt(input, '', ['insuredType', 'population', 'statuses', 'settlements']);
+  const root = objectAt(input, '', ['insuredType', 'population', 'statuses', 'settlements', 'contributions']);
   const insuredType = stringAt(root, 'insuredType', '');
   if (insuredType !== 'RESIDENT' && insuredType !== 'EMPLOYEE') throw inputError('insuredType', `"${insuredType}" is not RESIDENT or EMPLOYEE`);
   const population = root.population === undefined ? undefined : stringAt(root, 'population', '');
@@ -76,12 +77,29 @@ export function parseFacts(policy: Policy, input: unknown): PersonYearFacts {
       policyScopeFen: integerAt(settlement, 'policyScopeFen', prefix),
       basicPaidFen: integerAt(settlement, 'basicPaidFen', prefix),
     };
-    return settlement.reversesId === undefined || settlement.reversesId === null ? parsed : { ...parsed, reversesId: stringAt(settlement, 'reversesId', prefix) };
+    const coded = settlement.diseaseCode === undefined || settlement.diseaseCode === null ? parsed : { ...parsed, diseaseCode: stringAt(settlement, 'diseaseCode', prefix) };
+    return settlement.reversesId === undefined || settlement.reversesId === null ? coded : { ...coded, reversesId: stringAt(settlement, 'reversesId', prefix) };
   });
 
-  const facts: PersonYearFacts = population === undefined
+  const contributions: Contribution[] | undefined = root.contributions === undefined ? undefined : arrayAt(root, 'contributions').map((raw, i) => {
+    const at = `contributions[${i}]`;
+    const contribution = objectAt(raw, at, contributionFields);
+    const prefix = `${at}.`;
+    const type = stringAt(contribution, 'insuredType', prefix);
+    if (type !== 'RESIDENT' && type !== 'EMPLOYEE') throw inputError(`${prefix}insuredType`, `"${type}" is not RESIDENT or EMPLOYEE`);
+    return {
+      id: stringAt(contribution, 'id', prefix),
+      insuranceYear: integerAt(contribution, 'insuranceYear', prefix),
+      insuredType: type,
+      contributionDueFen: integerAt(contribution, 'contributionDueFen', prefix),
+      subsidisedFen: integerAt(contribution, 'subsidisedFen', prefix),
+      paidAt: stringAt(contribution, 'paidAt', prefix),
+    };
+  });
+  const base: PersonYearFacts = population === undefined
     ? { insuredType: insuredType satisfies InsuredType, statuses, settlements }
     : { insuredType, population, statuses, settlements };
+  const facts: PersonYearFacts = contributions === undefined ? base : { ...base, contributions };
   checkFacts(policy, facts);
   return facts;
 }

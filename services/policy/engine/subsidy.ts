@@ -2,7 +2,7 @@ import { isRealDate, holdsOn } from './dates';
 import { inputError } from './input-error';
 import { applyRatio } from './money';
 import { MAX_AMOUNT_FEN } from './check-facts';
-import type { Category, Contribution, PersonYearFacts, Policy, SubsidyEntitlement } from './types';
+import type { Category, Contribution, PersonYearFacts, Policy, SubsidyEntitlement, SubsidyRule } from './types';
 
 /** What one contribution record should have been subsidised (资助参保), against what it was. */
 export interface ContributionSubsidy {
@@ -44,10 +44,19 @@ function checkContribution(policy: Policy, contribution: Contribution, i: number
   }
 }
 
+/** The subsidies a rule accepts as right for a contribution: its range, or the entitlement alone. */
+function acceptedFen(rule: SubsidyRule, entitledFen: number, dueFen: number): { readonly low: number; readonly high: number } {
+  if (rule.accepted === null) return { low: entitledFen, high: entitledFen };
+  if (rule.entitlement.kind === 'RATIO') return { low: applyRatio(dueFen, rule.accepted.min), high: applyRatio(dueFen, Math.min(rule.accepted.max, 10_000)) };
+  return { low: Math.min(rule.accepted.min, dueFen), high: Math.min(rule.accepted.max, dueFen) };
+}
+
 /**
  * The participation subsidy each contribution record entitles the person to, under the most
  * favourable category the person holds on the payment date (ties: the rule listed first), for
- * the contribution's insured type; compared with what the record says was subsidised.
+ * the contribution's insured type; compared with what the record says was subsidised. A subsidy
+ * anywhere inside the range the seed allows (004: 80%—90% for 低保) is right: the entitlement is
+ * then what was received; outside it, the entitlement is the region's figure.
  *
  * @throws HubError INPUT_INVALID naming the offending field.
  */
@@ -59,6 +68,7 @@ export function computeSubsidy(policy: Policy, facts: Pick<PersonYearFacts, 'sta
     checkContribution(policy, contribution, i);
     let category: Category | null = null;
     let entitled = 0;
+    let accepted = { low: 0, high: 0 };
     for (const rule of policy.subsidyRules) {
       if (!rule.insuredTypes.includes(contribution.insuredType)) continue;
       for (const status of facts.statuses) {
@@ -67,9 +77,11 @@ export function computeSubsidy(policy: Policy, facts: Pick<PersonYearFacts, 'sta
         if (category === null || amount > entitled) {
           category = status.category;
           entitled = amount;
+          accepted = acceptedFen(rule, amount, contribution.contributionDueFen);
         }
       }
     }
+    if (contribution.subsidisedFen >= accepted.low && contribution.subsidisedFen <= accepted.high) entitled = contribution.subsidisedFen;
     const deltaFen = entitled - contribution.subsidisedFen;
     entitledTotal += entitled;
     receivedTotal += contribution.subsidisedFen;

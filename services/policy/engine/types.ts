@@ -34,7 +34,17 @@ export const agencies = ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'] as const;
 export type Agency = (typeof agencies)[number];
 
 export type SelfPayBasis = 'TOTAL' | 'IN_SCOPE';
+
+/**
+ * Parts of a settlement a policy may count towards the eligible amount beyond its default
+ * (policy scope − basic): 乙类先行自付, 超限价自费, 目录外全自费.
+ */
+export const eligibleParts = ['PRE_SELF_PAY', 'OVER_LIMIT', 'FULL_OWN_PAY'] as const;
+export type EligiblePart = (typeof eligibleParts)[number];
 export type WarningCadence = 'QUARTERLY' | 'MONTHLY';
+/** Which settlements a warning sums: the year to the period's end, the period alone, or the 12 months to its end. */
+export const warningWindows = ['YEAR_TO_DATE', 'PERIOD', 'ROLLING_12_MONTHS'] as const;
+export type WarningWindow = (typeof warningWindows)[number];
 
 // ---------------------------------------------------------------------------------------------
 // The compiled policy: what a policy file means, resolved into the tables the engine runs on.
@@ -74,6 +84,12 @@ export type SubsidyEntitlement =
 export interface Population {
   readonly code: string;
   readonly insuredType: InsuredType;
+  /**
+   * False for an insured type the policy file lists no population for (employees under a
+   * residents' scheme): the person is still in scope, with a critical-illness schedule that pays
+   * nothing and no tilts, and the policy's assistance rules.
+   */
+  readonly criticalIllnessCovered: boolean;
   readonly criticalIllness: {
     readonly base: CriticalIllnessSchedule;
     /** Tilted schedules (倾斜支付), in the policy's listing order. */
@@ -86,7 +102,7 @@ export interface Population {
 export interface WarningRule {
   readonly thresholdFen: number;
   readonly basis: SelfPayBasis;
-  readonly window: 'YEAR_TO_DATE';
+  readonly window: WarningWindow;
   readonly cadence: WarningCadence;
   readonly alwaysReported: readonly Category[];
   readonly routing: ReadonlyArray<readonly [Agency, readonly Category[]]>;
@@ -98,6 +114,11 @@ export interface SubsidyRule {
   readonly categories: readonly Category[];
   readonly insuredTypes: readonly InsuredType[];
   readonly entitlement: SubsidyEntitlement;
+  /**
+   * The range the seed allows (bp of the contribution for RATIO, fen for FIXED): a subsidy anywhere
+   * inside it is not flagged. Null: only the entitlement itself is right.
+   */
+  readonly accepted: { readonly min: number; readonly max: number } | null;
 }
 
 /** A policy compiled from its file: frozen, validated, ready for the engine. */
@@ -108,8 +129,21 @@ export interface Policy {
   /** Division code prefixes (GB/T 2260) the policy covers; the longest matching prefix wins. */
   readonly divisions: readonly string[];
   readonly benefitYear: { readonly start: string; readonly end: string };
+  /** The populations of the version in force from the start of the benefit year. */
   readonly populations: readonly Population[];
+  /**
+   * Dated versions within the benefit year, the first from its start (`populations`): a settlement
+   * is computed under the version in force on its date; cumulative amounts carry across a change.
+   */
+  readonly versions: ReadonlyArray<{ readonly from: string; readonly populations: readonly Population[] }>;
   readonly criticalIllnessMedicalTypes: ReadonlySet<MedicalType>;
+  /**
+   * Which 门诊慢特病 (OUTPATIENT_CHRONIC) settlements count, by 病种编码 prefix; null: all of them.
+   * `withoutCode` decides a settlement that carries no code.
+   */
+  readonly chronicDiseases: { readonly codePrefixes: readonly string[]; readonly withoutCode: 'COUNT' | 'EXCLUDE' } | null;
+  /** What counts beyond policy scope − basic towards the eligible amount (issue 12 item 6); empty by default. */
+  readonly eligibleParts: ReadonlySet<EligiblePart>;
   readonly assistanceMedicalTypes: ReadonlySet<MedicalType>;
   readonly subsidyRules: readonly SubsidyRule[];
   readonly warning: WarningRule;
@@ -143,6 +177,8 @@ export interface Settlement {
   readonly policyScopeFen: number;
   readonly basicPaidFen: number;
   readonly reversesId?: string;
+  /** 病种编码 of a 门诊慢特病 settlement, when the hospital sent one (issue 12 item 5). */
+  readonly diseaseCode?: string;
 }
 
 /** A contribution record (参保缴费) from the tax bureau. */
@@ -179,13 +215,13 @@ export interface SettlementResult {
   readonly cancelled: boolean;
   readonly totalFen: number;
   readonly basicPaidFen: number;
-  /** policyScope − basicPaid when the policy counts the medical type for critical illness, else 0. */
+  /** policyScope − basicPaid, plus the parts the policy's eligible base adds, when the policy counts the medical type, else 0. */
   readonly eligibleFen: number;
   readonly criticalIllnessFen: number;
   readonly assistanceFen: number;
   /** total − basic − critical illness − assistance. Negative only on a catch-up settlement that refunds earlier self-pay. */
   readonly selfPayFen: number;
-  /** policyScope − basic − critical illness − assistance. */
+  /** policyScope − basic − critical illness − assistance: negative when a broader eligible base paid for out-of-scope parts. */
   readonly inScopeSelfPayFen: number;
   /** The tilt category whose critical-illness schedule applied; null for the standard schedule. */
   readonly criticalIllnessCategory: Category | null;

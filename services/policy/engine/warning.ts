@@ -1,4 +1,5 @@
 import { monthBounds, overlaps } from './dates';
+import type { WarningWindow } from './types';
 import { inputError } from './input-error';
 import { categories, type Agency, type Category, type PersonYearFacts, type Policy, type SelfPayBasis, type YearResult } from './types';
 
@@ -40,31 +41,45 @@ function periodBounds(policy: Policy, period: string): { readonly first: string;
   return monthBounds(Number(match[1]), Number(match[2]));
 }
 
+/** The first day of the window ending on `last` (a month's last day), for windows that do not start with the year or the period. */
+function windowStart(window: WarningWindow, yearStart: string, periodFirst: string, last: string): string {
+  if (window === 'YEAR_TO_DATE') return yearStart;
+  if (window === 'PERIOD') return periodFirst > yearStart ? periodFirst : yearStart;
+  // 12 months ending with the period's last month: from the first day of the month after it, a year earlier.
+  const year = Number(last.slice(0, 4));
+  const month = Number(last.slice(5, 7));
+  return month === 12 ? `${year}-01-01` : monthBounds(year - 1, month + 1).first;
+}
+
 /**
  * Applies the policy's warning rule for one period to a computed year: the self-pay after the
- * three tiers, summed on the policy's basis from the start of the benefit year to the end of the
- * period, against the threshold ("超过" — strictly above); persons in an always-reported category
- * are reported whatever they paid. Routed to the agencies whose categories the person held in
- * the period, or to the policy's agencies for uncategorised persons.
+ * three tiers, summed on the policy's basis over the policy's window (the year to the end of the
+ * period, the period alone, or the 12 months to its end), against the threshold ("超过" — strictly
+ * above); persons in an always-reported category are reported whatever they paid. Routed to the
+ * agencies whose categories the person held in the period, or to the policy's agencies for
+ * uncategorised persons (a policy with no routing sends every warning to those agencies).
+ *
+ * A rolling window reaching back before the benefit year counts the previous year's settlements
+ * from `previousYear`, the person's computed previous year, when given.
  *
  * @throws HubError INPUT_INVALID when the period is malformed or outside the benefit year.
  */
-export function warningVerdict(policy: Policy, facts: Pick<PersonYearFacts, 'statuses'>, year: YearResult, period: string): WarningVerdict {
+export function warningVerdict(policy: Policy, facts: Pick<PersonYearFacts, 'statuses'>, year: YearResult, period: string, previousYear?: YearResult): WarningVerdict {
   const rule = policy.warning;
   const bounds = periodBounds(policy, period);
   if (bounds.last < policy.benefitYear.start || bounds.first > policy.benefitYear.end) {
     throw inputError('period', `"${period}" is outside the benefit year of policy ${policy.id}`);
   }
-  const windowFrom = policy.benefitYear.start;
   const windowTo = bounds.last < policy.benefitYear.end ? bounds.last : policy.benefitYear.end;
+  const windowFrom = windowStart(rule.window, policy.benefitYear.start, bounds.first, bounds.last);
 
   let medfeeFen = 0;
   let basicFen = 0;
   let criticalIllnessFen = 0;
   let assistanceFen = 0;
   let selfPayFen = 0;
-  for (const settlement of year.settlements) {
-    if (settlement.cancelled || settlement.settledAt > windowTo) continue;
+  for (const settlement of [...(previousYear?.settlements ?? []), ...year.settlements]) {
+    if (settlement.cancelled || settlement.settledAt > windowTo || settlement.settledAt < windowFrom) continue;
     medfeeFen += settlement.totalFen;
     basicFen += settlement.basicPaidFen;
     criticalIllnessFen += settlement.criticalIllnessFen;
@@ -72,7 +87,7 @@ export function warningVerdict(policy: Policy, facts: Pick<PersonYearFacts, 'sta
     selfPayFen += rule.basis === 'TOTAL' ? settlement.selfPayFen : settlement.inScopeSelfPayFen;
   }
 
-  const periodFirst = bounds.first > windowFrom ? bounds.first : windowFrom;
+  const periodFirst = bounds.first > policy.benefitYear.start ? bounds.first : policy.benefitYear.start;
   const heldSet = new Set<Category>();
   for (const status of facts.statuses) {
     if (overlaps(status.from, status.to, periodFirst, windowTo)) heldSet.add(status.category);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { agencies } from '../../../connectors';
 import type { AgencyDefinition, IntakeOutcome, RawRecord } from '../../../connectors/intake';
-import { inMemoryIntake, validRaw, wrongCheckDigit } from './fixtures';
+import { decodePublished, inMemoryIntake, validRaw, wrongCheckDigit } from './fixtures';
 
 async function outcomeOf(agency: AgencyDefinition, raw: RawRecord): Promise<IntakeOutcome> {
   const world = inMemoryIntake(agency);
@@ -64,6 +64,18 @@ describe('agency definitions: each rule names the field and why', () => {
   it('refuses a settlement whose total differs from its four parts by more than one fen', async () => {
     expect(await problemsOf(agencies.hospitals, { ...validRaw.hospitals, medfee_sumamt: '100000.02' }))
       .toEqual([{ field: 'medfee_sumamt', reason: 'is 10000002 fen but its four parts add up to 10000000 fen' }]);
+  });
+
+  it('carries a settlement\'s 病种编码 (dise_codg), and null when the hospital sends none (issue 12 item 5)', async () => {
+    const published = async (raw: RawRecord) => {
+      const world = inMemoryIntake(agencies.hospitals);
+      await world.intake.ingest([{ raw, rawFormat: 'json', position: 'records[0]' }], 'api:test');
+      const [entry] = world.published;
+      if (entry === undefined) throw new Error('nothing published');
+      return decodePublished(entry);
+    };
+    expect((await published({ ...validRaw.hospitals, med_type: '14', dise_codg: 'M00103' })).dise_codg).toBe('M00103');
+    expect((await published({ ...validRaw.hospitals })).dise_codg).toBeNull();
   });
 
   it('tolerates a one-fen rounding difference between the total and its parts', async () => {

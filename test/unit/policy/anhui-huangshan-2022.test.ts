@@ -8,7 +8,7 @@ import { eligible, settlement, yuan } from './helpers';
  * TEKUN, DIBAO (and 返贫致贫, 二(三)): deductible −50% (7,500), +5 points (65/70/75%), no cap.
  * Assistance 二(五): TEKUN and DIBAO at 70% (deductible 0 and cap 50,000 assumed); 返贫致贫 and
  * 监测对象 at 60% above 10% of income (3,200); 因病致贫 at 60% above 25% (8,000).
- * Participation subsidy 三(二)2: TEKUN full, DIBAO a fixed 280 yuan, MONITORED 50%, LIFTED none.
+ * Participation subsidy 三(二)2: TEKUN full, DIBAO 80%—90% of the contribution (80% chosen), MONITORED 50%, LIFTED none.
  * Warning 四(二): quarterly, TEKUN and DIBAO always, anyone above 10,000 yuan of self-pay.
  */
 const policy = loadPolicy('anhui-huangshan-2022');
@@ -82,9 +82,21 @@ describe('anhui-huangshan-2022 participation subsidy (seed 004 三(二)2)', () =
     expect(result.contributions[0]).toEqual({ id: 'C1', insuranceYear: 2022, category: 'TEKUN', entitledSubsidyFen: yuan(350), receivedSubsidyFen: 0, deltaFen: yuan(350), kind: 'UNDER_SUBSIDISED' });
   });
 
-  it('entitles 低保 to a fixed 280 yuan and reports a record subsidised in full as over-subsidised', () => {
-    const result = computeSubsidy(policy, { statuses: wholeYear('DIBAO'), contributions: [contribution('C1', yuan(350))] });
-    expect(result.contributions[0]).toMatchObject({ category: 'DIBAO', entitledSubsidyFen: yuan(280), deltaFen: -yuan(70), kind: 'OVER_SUBSIDISED' });
+  it('entitles 低保 to 80%—90% of the record\'s own contribution: anything inside is right, outside is flagged (issue 12 items 3, 4)', () => {
+    // 90% of 350 (315 yuan) was flagged OVER_SUBSIDISED against a fixed 280 before; 004 allows 80%—90%.
+    const subsidy = (subsidisedFen: number, contributionDueFen = yuan(350)) =>
+      computeSubsidy(policy, { statuses: wholeYear('DIBAO'), contributions: [contribution('C1', subsidisedFen, { contributionDueFen })] }).contributions[0];
+    expect(subsidy(yuan(315))).toMatchObject({ category: 'DIBAO', entitledSubsidyFen: yuan(315), deltaFen: 0, kind: null });
+    expect(subsidy(yuan(280))).toMatchObject({ entitledSubsidyFen: yuan(280), deltaFen: 0, kind: null });
+    expect(subsidy(yuan(300))).toMatchObject({ deltaFen: 0, kind: null });
+    // Outside the range the entitlement is the district's figure, 80% (assumed).
+    expect(subsidy(yuan(350))).toMatchObject({ entitledSubsidyFen: yuan(280), deltaFen: -yuan(70), kind: 'OVER_SUBSIDISED' });
+    expect(subsidy(yuan(279.99))).toMatchObject({ entitledSubsidyFen: yuan(280), deltaFen: 1, kind: 'UNDER_SUBSIDISED' });
+    // The subsidy follows the contribution the record is for: 80% of 320 yuan is 256, and 280 is then
+    // inside 80%—90% (256–288), 300 above it.
+    expect(subsidy(yuan(256), yuan(320))).toMatchObject({ entitledSubsidyFen: yuan(256), kind: null });
+    expect(subsidy(yuan(280), yuan(320))).toMatchObject({ deltaFen: 0, kind: null });
+    expect(subsidy(yuan(300), yuan(320))).toMatchObject({ entitledSubsidyFen: yuan(256), kind: 'OVER_SUBSIDISED' });
   });
 
   it('entitles 监测对象 to 50%, rounded half up to the fen', () => {
@@ -114,11 +126,11 @@ describe('anhui-huangshan-2022 participation subsidy (seed 004 三(二)2)', () =
 });
 
 describe('anhui-huangshan-2022 quarterly warning (seed 004 四(二))', () => {
-  it('always reports a DIBAO person, to civil affairs, whatever they paid', () => {
+  it('always reports a DIBAO person, to civil affairs and rural revitalization as 004 says, whatever they paid (issue 12 item 7)', () => {
     const statuses = wholeYear('DIBAO');
     const year = computeYear(policy, facts(statuses, [eligible('S1', '2022-02-01', yuan(1_000))]));
     expect(warningVerdict(policy, { statuses }, year, '2022-Q1')).toMatchObject({
-      warn: true, reasons: ['ALWAYS_REPORTED_CATEGORY'], categories: ['DIBAO'], routedTo: ['CIVIL_AFFAIRS'], windowFrom: '2022-01-01', windowTo: '2022-03-31',
+      warn: true, reasons: ['ALWAYS_REPORTED_CATEGORY'], categories: ['DIBAO'], routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'], windowFrom: '2022-01-01', windowTo: '2022-03-31',
     });
   });
 
@@ -139,15 +151,45 @@ describe('anhui-huangshan-2022 quarterly warning (seed 004 四(二))', () => {
     });
   });
 
-  it('routes a 监测对象 over the threshold to rural revitalization', () => {
+  it('sends a 监测对象 over the threshold to both agencies too: routing by category is not the seed\'s', () => {
     const statuses = wholeYear('MONITORED');
     const year = computeYear(policy, facts(statuses, [settlement('S1', '2022-05-01', { policyScopeFen: 0, basicPaidFen: 0, fullOwnPayFen: yuan(20_000) })]));
-    expect(warningVerdict(policy, { statuses }, year, '2022-Q2')).toMatchObject({ warn: true, reasons: ['SELF_PAY_OVER_THRESHOLD'], categories: ['MONITORED'], routedTo: ['RURAL_REVITALIZATION'] });
+    expect(warningVerdict(policy, { statuses }, year, '2022-Q2')).toMatchObject({ warn: true, reasons: ['SELF_PAY_OVER_THRESHOLD'], categories: ['MONITORED'], routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'] });
   });
 
   it('refuses a period that is not a quarter of the benefit year', () => {
     const year = computeYear(policy, facts([], []));
     expect(() => warningVerdict(policy, { statuses: [] }, year, '2022-05')).toThrow('period: "2022-05" is not a quarter such as 2022-Q2');
     expect(() => warningVerdict(policy, { statuses: [] }, year, '2023-Q1')).toThrow('period: "2023-Q1" is outside the benefit year of policy anhui-huangshan-2022');
+  });
+
+  it('a person never loses by holding a category longer (issue 12 item 1, the case fast-check found)', () => {
+    // An employee, 因病致贫 all year, 返贫致贫 from 2 January or from 1 January; eligible 14,884.63 on
+    // 1 January. From 1 January the tilt (deductible 7,500, 65%) pays (14,884.63 − 7,500) × 65% =
+    // 4,800.01 and assistance (返贫致贫, 60% above 3,200) (14,884.63 − 4,800.01 − 3,200) × 60% = 4,130.77:
+    // 8,930.78. Before issue 12 the person holding 返贫致贫 one day longer got less than this.
+    const employee = (from: string): PersonYearFacts => ({
+      insuredType: 'EMPLOYEE',
+      statuses: [{ category: 'ILLNESS_POVERTY', from: '2022-01-01', to: null }, { category: 'RELAPSED_POVERTY', from, to: null }],
+      settlements: [eligible('S0', '2022-01-01', 1_488_463), eligible('S1', '2022-01-02', 0)],
+    });
+    const later = computeYear(policy, employee('2022-01-02'));
+    const longer = computeYear(policy, employee('2022-01-01'));
+    const benefit = (y: typeof later): number => y.totals.criticalIllnessFen + y.totals.assistanceFen;
+    expect(benefit(longer)).toBe(480_001 + 413_077);
+    expect(benefit(longer)).toBeGreaterThanOrEqual(benefit(later));
+    expect(longer.totals.selfPayFen).toBeLessThanOrEqual(later.totals.selfPayFen);
+  });
+
+  it('keeps what a lapsed category paid for the costs of its time, and pays the standard rule on the costs since', () => {
+    // 因病致贫 January to July: eligible 30,000 in March: critical illness (30,000 − 15,000) × 60% = 9,000,
+    // assistance (30,000 − 9,000 − 8,000) × 60% = 7,800. No category from August: eligible 30,000 in
+    // October: the standard schedule on cum 60,000 − on cum 30,000 = (21,000 + 6,500) − 9,000 = 18,500.
+    const year = computeYear(policy, facts([{ category: 'ILLNESS_POVERTY', from: '2022-01-01', to: '2022-08-01' }], [
+      eligible('S1', '2022-03-01', yuan(30_000)), eligible('S2', '2022-10-01', yuan(30_000)),
+    ]));
+    expect(year.settlements.map((s) => [s.criticalIllnessFen, s.assistanceFen, s.assistanceCategory])).toEqual([
+      [yuan(9_000), yuan(7_800), 'ILLNESS_POVERTY'], [yuan(18_500), 0, null],
+    ]);
   });
 });

@@ -90,8 +90,7 @@ describe('hub calc', () => {
     ['a duplicate settlement id', input({ settlements: [settlement(), settlement()] }), 'settlements[1].id: "S1" is also the id of settlements[0]'],
     ['a reversal of an unknown settlement', input({ settlements: [settlement({ reversesId: 'S0' })] }), 'settlements[0].reversesId: "S0" names no settlement of the input'],
     ['a reversal with other amounts', input({ settlements: [settlement(), settlement({ id: 'R1', reversesId: 'S1', basicPaidFen: 1 })] }), 'settlements[1].basicPaidFen: a reversal repeats the amounts of S1 (3000000), got 1'],
-    ['an insured type the policy does not cover', input({ insuredType: 'EMPLOYEE' }), 'insuredType: EMPLOYEE is not covered by policy xianyang-2019 (populations: RESIDENT)'],
-    ['an unknown population', input({ population: 'FARMER_HERDER' }), 'population: "FARMER_HERDER" is not a population of policy xianyang-2019 (RESIDENT)'],
+    ['an unknown population', input({ population: 'FARMER_HERDER' }), 'population: "FARMER_HERDER" is not a population of policy xianyang-2019 (RESIDENT, EMPLOYEE)'],
   ])('refuses %s with exit 2, naming the field', async (_name, stdin, message) => {
     await expectRefusal(['--policy', 'xianyang-2019'], stdin, `hub: INPUT_INVALID: ${message}`);
   });
@@ -101,8 +100,54 @@ describe('hub calc', () => {
   });
 
   it('refuses a command line without --policy, and an unreadable input file, with exit 2', async () => {
-    await expectRefusal([], input(), 'hub: USAGE: hub calc: --policy ID is required (usage: hub calc --policy ID [--input FILE])');
+    await expectRefusal([], input(), 'hub: USAGE: hub calc: --policy ID is required (usage: hub calc --policy ID [--input FILE] [--period PERIOD])');
     await expectRefusal(['--policy', 'xianyang-2019', '--input', '/nonexistent/person.json'], '', 'hub: INPUT_INVALID: --input: cannot read "/nonexistent/person.json" (ENOENT)');
+  });
+
+  it('answers --help on stdout with exit 0 (issue 12 item 9)', async () => {
+    const result = await calc(['--help'], '');
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain('usage: hub calc --policy ID [--input FILE] [--period PERIOD]');
+    expect(result.stdout).toContain('contributions');
+  });
+
+  it('prints the subsidy verdict of each contribution record and the warning verdict for a period (issue 12 item 9)', async () => {
+    // Anhui, 低保 all year: a 90% subsidy of 350 yuan is inside 004's 80%—90%, a record with none is under-subsidised.
+    // Q1: S1 eligible 25,000 → tilt (25,000 − 7,500) × 65% = 11,375, assistance 70% of 13,625 = 9,537.50; 低保 is always reported.
+    const stdin = JSON.stringify({
+      insuredType: 'RESIDENT', statuses: [{ category: 'DIBAO', from: '2021-01-01', to: null }],
+      settlements: [settlement({ settledAt: '2022-03-01' })],
+      contributions: [
+        { id: 'C1', insuranceYear: 2022, insuredType: 'RESIDENT', contributionDueFen: 35_000, subsidisedFen: 31_500, paidAt: '2021-11-01' },
+        { id: 'C2', insuranceYear: 2022, insuredType: 'RESIDENT', contributionDueFen: 35_000, subsidisedFen: 0, paidAt: '2021-11-01' },
+      ],
+    });
+    const result = await calc(['--policy', 'anhui-huangshan-2022', '--period', '2022-Q1'], stdin);
+    expect(result.stderr).toBe('');
+    const output = JSON.parse(result.stdout) as { subsidies: unknown[]; warning: unknown; settlements: unknown[] };
+    expect(output.settlements[0]).toMatchObject({ criticalIllnessFen: 1_137_500, assistanceFen: 953_750, categoryApplied: 'DIBAO' });
+    expect(output.subsidies).toEqual([
+      { id: 'C1', insuranceYear: 2022, category: 'DIBAO', entitledSubsidyFen: 31_500, receivedSubsidyFen: 31_500, deltaFen: 0, kind: null },
+      { id: 'C2', insuranceYear: 2022, category: 'DIBAO', entitledSubsidyFen: 28_000, receivedSubsidyFen: 0, deltaFen: 28_000, kind: 'UNDER_SUBSIDISED' },
+    ]);
+    expect(output.warning).toMatchObject({ period: '2022-Q1', warn: true, reasons: ['ALWAYS_REPORTED_CATEGORY'], routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'] });
+    await expectRefusal(['--policy', 'anhui-huangshan-2022', '--period', '2022-05'], stdin, 'hub: INPUT_INVALID: period: "2022-05" is not a quarter such as 2022-Q2 (policy anhui-huangshan-2022 warns quarterly)');
+  });
+
+  it('refuses a reversal dated before the settlement it reverses, with exit 2 (issue 12 item 9)', async () => {
+    const stdin = input({ settlements: [settlement(), settlement({ id: 'R1', settledAt: '2019-04-01', reversesId: 'S1' })] });
+    await expectRefusal(['--policy', 'xianyang-2019'], stdin, 'hub: INPUT_INVALID: settlements[1].settledAt: "2019-04-01" is before the settlement it reverses (S1, "2019-04-02")');
+  });
+
+  it('names a category only where it changed what the settlement pays (issue 12 item 9)', async () => {
+    // DIBAO all year; S1 eligible 25,000 pays the tilt; S2 has nothing eligible and pays nothing: no category.
+    const stdin = input({
+      statuses: [{ category: 'DIBAO', from: '2019-01-01', to: null }],
+      settlements: [settlement(), settlement({ id: 'S2', settledAt: '2019-05-01', totalFen: 300_000, fullOwnPayFen: 300_000, preSelfPayFen: 0, policyScopeFen: 0, basicPaidFen: 0 })],
+    });
+    const output = JSON.parse((await calc(['--policy', 'xianyang-2019'], stdin)).stdout) as { settlements: Array<{ categoryApplied: string | null }> };
+    expect(output.settlements.map((s) => s.categoryApplied)).toEqual(['DIBAO', null]);
   });
 
   it('works as the real command: node bin/hub.mjs calc', async () => {

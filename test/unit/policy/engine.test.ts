@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { computeYear, loadPolicy, parsePolicy, warningVerdict } from '../../../services/policy';
+import { computeYear, loadPolicy, parsePolicy, warningVerdict, type YearResult } from '../../../services/policy';
 import { eligible, reversal, settlement, yuan } from './helpers';
 
 /** A made-up policy with 100% ratios, where a tilt's catch-up can meet assistance already paid. */
-const extreme = parsePolicy(`
+const extremeText = `
 id: extreme-2022
 seed: "004"
 region: a test region
@@ -22,7 +22,8 @@ assistance:
     - { categories: [MONITORED], ratioBp: 10000, assumption: test, deductible: { amountFen: 0, assumption: test }, yearlyCap: { amountFen: null, assumption: test } }
 warning:
   { thresholdFen: 1000000, basis: IN_SCOPE, window: YEAR_TO_DATE, cadence: MONTHLY, alwaysReported: [], routing: {}, uncategorised: [CIVIL_AFFAIRS], assumption: test }
-`, 'policies/extreme-2022.yaml');
+`;
+const extreme = parsePolicy(extremeText, 'policies/extreme-2022.yaml');
 
 describe('policy engine', () => {
   it('never lets the two funds pay more than the person bore in scope, even when a tilt catches up after assistance', () => {
@@ -70,4 +71,42 @@ describe('policy engine', () => {
     expect(warningVerdict(extreme, { statuses: [] }, year, '2022-03')).toMatchObject({ warn: false, selfPayFen: yuan(5_750), criticalIllnessFen: yuan(4_750) });
     expect(() => warningVerdict(extreme, { statuses: [] }, year, '2022-Q1')).toThrow('period: "2022-Q1" is not a month such as 2022-05 (policy extreme-2022 warns monthly)');
   });
+
+  it('computes an employee under a residents-only policy: no critical-illness tier, assistance as the category entitles (issue 16)', () => {
+    // extreme-2022 lists residents only. An employee holding DIBAO (a tilt) and MONITORED (assistance
+    // 100%): critical illness pays nothing, the tilt does not apply, assistance pays the in-scope self-pay.
+    const year = computeYear(extreme, {
+      insuredType: 'EMPLOYEE',
+      statuses: [{ category: 'MONITORED', from: '2022-01-01', to: null }, { category: 'DIBAO', from: '2022-01-01', to: null }],
+      settlements: [eligible('S1', '2022-02-01', yuan(3_000))],
+    });
+    expect(year.population).toBe('EMPLOYEE');
+    expect(year.settlements.map((s) => [s.criticalIllnessFen, s.assistanceFen, s.criticalIllnessCategory, s.assistanceCategory]))
+      .toEqual([[0, yuan(3_000), null, 'MONITORED']]);
+    // A population the input names that the policy does not have is still refused.
+    expect(() => computeYear(extreme, { insuredType: 'EMPLOYEE', population: 'FARMER_HERDER', statuses: [], settlements: [] }))
+      .toThrow('population: "FARMER_HERDER" is not a population of policy extreme-2022');
+  });
+
+  it('sums the window the policy names: the year to date, the period alone, or the 12 months to its end (issue 12 item 7)', () => {
+    const withWindow = (window: string, year: number) => parsePolicy(
+      extremeText.replace('window: YEAR_TO_DATE', `window: ${window}`).replaceAll('2022', String(year)), `policies/w-${year}.yaml`);
+    // In-scope basis. 2021: 6,000 in scope in December: (6,000 − 1,000) × 50% = 2,500 → in-scope self-pay 3,500.
+    // 2022: 20,000 全自费 in January (no in-scope self-pay), 500 in scope in March (below the deductible).
+    const lastYear = computeYear(withWindow('ROLLING_12_MONTHS', 2021), { insuredType: 'RESIDENT', statuses: [], settlements: [
+      settlement('P1', '2021-12-10', { policyScopeFen: yuan(6_000), basicPaidFen: 0 }),
+    ] });
+    const settlements = [
+      settlement('S1', '2022-01-20', { fullOwnPayFen: yuan(20_000), policyScopeFen: 0, basicPaidFen: 0 }),
+      settlement('S2', '2022-03-05', { policyScopeFen: yuan(500), basicPaidFen: 0 }),
+    ];
+    const verdict = (window: string, previous?: YearResult) => {
+      const policy = withWindow(window, 2022);
+      return warningVerdict(policy, { statuses: [] }, computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements }), '2022-03', previous);
+    };
+    expect(verdict('YEAR_TO_DATE')).toMatchObject({ windowFrom: '2022-01-01', windowTo: '2022-03-31', selfPayFen: yuan(500) });
+    expect(verdict('PERIOD')).toMatchObject({ windowFrom: '2022-03-01', windowTo: '2022-03-31', selfPayFen: yuan(500) });
+    expect(verdict('ROLLING_12_MONTHS', lastYear)).toMatchObject({ windowFrom: '2021-04-01', windowTo: '2022-03-31', selfPayFen: yuan(500 + 3_500) });
+  });
 });
+

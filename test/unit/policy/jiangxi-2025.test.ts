@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { computeYear, loadPolicy, type Settlement, type Status } from '../../../services/policy';
-import { eligible, reversal } from './helpers';
+import { readFileSync } from 'node:fs';
+import { computeYear, loadPolicy, parsePolicy, policyDirectory, type Settlement, type Status } from '../../../services/policy';
+import { eligible, reversal, yuan } from './helpers';
 
 /**
  * Seed 001 (江西 2025) 三(三)–(五): deductible = 50% of the province's previous-year per-capita
@@ -58,8 +59,28 @@ describe('jiangxi-2025 critical illness (seed 001)', () => {
     expect(year.totals).toMatchObject({ eligibleFen: 0, criticalIllnessFen: 0, selfPayFen: 0 });
   });
 
-  it('refuses employees, whose benefit levels the seed leaves out', () => {
-    expect(() => computeYear(policy, { insuredType: 'EMPLOYEE', statuses: [], settlements: [] }))
-      .toThrow('insuredType: EMPLOYEE is not covered by policy jiangxi-2025 (populations: RESIDENT)');
+  it('computes employees, whose benefit levels the seed leaves out, without a critical-illness tier (issue 16)', () => {
+    const year = computeYear(policy, { insuredType: 'EMPLOYEE', statuses: [{ category: 'TEKUN', from: '2025-01-01', to: null }], settlements: [eligible('S1', '2025-03-01', yuan(100_000))] });
+    expect(year.population).toBe('EMPLOYEE');
+    expect(year.totals.criticalIllnessFen).toBe(0);
+    expect(year.settlements[0]?.criticalIllnessCategory).toBeNull();
+  });
+
+  it('counts only the 门诊慢特病 whose 病种编码 the policy names, and says what a settlement without one does (issue 12 item 5)', () => {
+    // The shipped file names no list yet (every chronic settlement counts); a file naming class Ⅰ codes
+    // (made-up prefixes for the test) counts only those. Eligible 40,000 each, deductible 18,003.50.
+    const text = readFileSync(`${policyDirectory}jiangxi-2025.yaml`, 'utf8');
+    const anchor = '    source: 001 三(二) 住院（含Ⅰ类门诊慢特病）医疗费用';
+    expect(text).toContain(anchor);
+    const withList = (withoutCode: string) => parsePolicy(text.replace(anchor, `${anchor}\n    chronicDiseases: { codePrefixes: [M001, M002], withoutCode: ${withoutCode}, assumption: test list }`), 'policies/jiangxi-2025.yaml');
+    const chronic = (id: string, diseaseCode?: string): Settlement => ({ ...eligible(id, '2025-03-01', yuan(40_000), 'OUTPATIENT_CHRONIC'), ...(diseaseCode === undefined ? {} : { diseaseCode }) });
+    const paid = (policy: ReturnType<typeof loadPolicy>, settlement: Settlement) => computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [settlement] }).totals.criticalIllnessFen;
+    const due = yuan((40_000 - 18_003.5) * 0.6);
+    expect(paid(withList('EXCLUDE'), chronic('S1', 'M00103'))).toBe(due);
+    expect(paid(withList('EXCLUDE'), chronic('S1', 'M03900'))).toBe(0);
+    expect(paid(withList('EXCLUDE'), chronic('S1'))).toBe(0);
+    expect(paid(withList('COUNT'), chronic('S1'))).toBe(due);
+    expect(paid(policy, chronic('S1', 'M03900'))).toBe(due);
   });
 });
+

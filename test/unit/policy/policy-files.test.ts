@@ -26,7 +26,7 @@ describe('policy files', () => {
   it('ships one valid file per seed region', () => {
     expect(listPolicies()).toEqual(['anhui-huangshan-2022', 'jiangxi-2025', 'tibet-2016', 'wenzhou-2019', 'xianyang-2019']);
     for (const id of listPolicies()) expect(loadPolicy(id).id).toBe(id);
-    expect(loadPolicy('tibet-2016').populations.map((p) => p.code)).toEqual(['URBAN_RESIDENT', 'FARMER_HERDER']);
+    expect(loadPolicy('tibet-2016').populations.map((p) => [p.code, p.criticalIllnessCovered])).toEqual([['URBAN_RESIDENT', true], ['FARMER_HERDER', true], ['EMPLOYEE', false]]);
   });
 
   it('refuses an unknown policy id with POLICY_NOT_FOUND', () => {
@@ -78,5 +78,34 @@ describe('policy files', () => {
     expect(policy.id).toBe('newtown-2019');
     // 50,000–60,000 at 75%; nothing reaches the third segment.
     expect(computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [eligible('S1', '2019-05-01', yuan(60_000))] }).totals.criticalIllnessFen).toBe(yuan(30_600));
+  });
+
+  it('refuses a figure outside the range its seed allows, naming the key (issue 12 item 3)', () => {
+    const anhui = readFileSync(`${policyDirectory}anhui-huangshan-2022.yaml`, 'utf8');
+    const anhuiWith = (from: string, to: string): string => {
+      expect(anhui).toContain(from);
+      return anhui.replace(from, to);
+    };
+    // 004 二(五): assistance for 特困 and 低保 at no less than 70%.
+    expect(refusal(anhuiWith('    - categories: [TEKUN, DIBAO]\n      ratioBp: 7000', '    - categories: [TEKUN, DIBAO]\n      ratioBp: 6500')))
+      .toBe('policies/x.yaml: /assistance/rules/0: 6500 is outside the range the seed allows [7000, no maximum]');
+    // 004 三(二)2: 低保 subsidy 80%—90%.
+    expect(refusal(anhuiWith('      kind: RATIO\n      ratioBp: 8000', '      kind: RATIO\n      ratioBp: 9500')))
+      .toBe('policies/x.yaml: /participationSubsidy/rules/1: 9500 is outside the range the seed allows [8000, 9000]');
+    expect(refusal(anhuiWith('allowed: { min: 8000, max: 9000,', 'allowed: { min: 9000, max: 8000,')))
+      .toBe('policies/x.yaml: /participationSubsidy/rules/1/allowed: min 9000 is above max 8000');
+    // A range without its citation is refused like any figure.
+    expect(refusal(anhuiWith('allowed: { min: 8000, max: 9000, source: 004 三(二)2 对低保对象给予80%—90%定额资助 }', 'allowed: { min: 8000, max: 9000 }')))
+      .toBe('policies/x.yaml: /participationSubsidy/rules/1/allowed: a figure needs a source (seed clause) or an assumption (with its reason)');
+  });
+
+  it('refuses a dated version outside the benefit year or out of order, naming the key (issue 12 item 2)', () => {
+    const wenzhou = readFileSync(`${policyDirectory}wenzhou-2019.yaml`, 'utf8');
+    expect(wenzhou).toContain('  - from: "2019-07-01"');
+    expect(refusal(wenzhou.replace('  - from: "2019-07-01"', '  - from: "2020-07-01"'))).toBe('policies/x.yaml: /versions/0/from: must be after 2019-01-01 and within the benefit year');
+    expect(refusal(wenzhou.replace('  - from: "2019-07-01"', '  - from: "2019-02-30"'))).toBe('policies/x.yaml: /versions/0/from: "2019-02-30" is not a real date');
+    // A version's figures are checked like the top level's, with the version's path.
+    expect(refusal(wenzhou.replace('          ratioBonusBp: 500\n          removesLimit: true', '          ratioBonusBp: 4500\n          removesLimit: true')))
+      .toBe('policies/x.yaml: /versions/0/criticalIllness/tilts/0: segment 0\'s tilted ratio 10500 bp is above 100%');
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { computeYear, loadPolicy, type PersonYearFacts } from '../../../services/policy';
-import { eligible, yuan } from './helpers';
+import { eligible, settlement, yuan } from './helpers';
 
 /**
  * Seed 002 (西藏 2016) 四(三): deductibles from the previous year's per-capita disposable income,
@@ -42,6 +42,19 @@ describe('tibet-2016 critical illness (seed 002)', () => {
   it('needs the population and refuses one it does not know', () => {
     expect(() => computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [] }))
       .toThrow('population: policy tibet-2016 needs one of URBAN_RESIDENT, FARMER_HERDER for insuredType RESIDENT');
-    expect(() => person('NOMAD', [])).toThrow('population: "NOMAD" is not a population of policy tibet-2016 (URBAN_RESIDENT, FARMER_HERDER)');
+    expect(() => person('NOMAD', [])).toThrow('population: "NOMAD" is not a population of policy tibet-2016 (URBAN_RESIDENT, FARMER_HERDER, EMPLOYEE)');
+  });
+
+  it('counts 乙类先行自付 and 超限价自费 towards 合规医疗费用, but not 目录外全自费 (issue 12 item 6)', () => {
+    // Farmer/herder: in scope 30,000, basic 20,000 → 10,000; + 乙类先行自付 4,000 + 超限价 1,000 = 15,000
+    // eligible (目录外 5,000 left out): (15,000 − 8,244) × 50% = 3,378. Policy scope − basic alone
+    // would give (10,000 − 8,244) × 50% = 878.
+    const year = person('FARMER_HERDER', [settlement('S1', '2016-05-01', {
+      policyScopeFen: yuan(30_000), basicPaidFen: yuan(20_000), preSelfPayFen: yuan(4_000), overLimitFen: yuan(1_000), fullOwnPayFen: yuan(5_000),
+    })]);
+    expect(year.settlements[0]).toMatchObject({ eligibleFen: yuan(15_000), criticalIllnessFen: yuan(3_378) });
+    expect(policy.eligibleParts).toEqual(new Set(['PRE_SELF_PAY', 'OVER_LIMIT']));
+    expect(loadPolicy('jiangxi-2025').eligibleParts.size).toBe(0);
   });
 });
+

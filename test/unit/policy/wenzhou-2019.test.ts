@@ -7,7 +7,8 @@ import { eligible, reversal, settlement, yuan } from './helpers';
  * cumulative eligible amounts between the deductible and 15 × the deductible (352,500), so at most
  * (352,500 − 23,500) × 60% = 197,400. 三(一): the poor get deductible −50% (11,750) and +5 points
  * (65%); 建档立卡 also lose the ceiling. TEKUN/DIBAO/DIBAO_EDGE count as 贫困人口 (an assumption
- * in the policy file) and keep the ceiling.
+ * in the policy file) and keep the ceiling. The notice is in force from 2019-07-01: before it, no
+ * tilt (assumed previous version), cumulative amounts carrying across the change.
  */
 const policy = loadPolicy('wenzhou-2019');
 const year = (facts: Partial<PersonYearFacts> & Pick<PersonYearFacts, 'settlements'>) =>
@@ -55,20 +56,23 @@ describe('wenzhou-2019 critical illness (seed 000)', () => {
     expect(result.settlements[0]).toMatchObject({ criticalIllnessFen: yuan(252_362.5), criticalIllnessCategory: 'POOR_REGISTERED' });
   });
 
-  it('a DIBAO certification from March pays the April settlement\'s difference', () => {
-    // January: cum 20,000, below 23,500 → 0. April, DIBAO: cum 25,000 → (25,000 − 11,750) × 65% = 8,612.50
+  it('a DIBAO certification from September pays the October settlement\'s difference', () => {
+    // July: cum 20,000, below 23,500 → 0. October, DIBAO: cum 25,000 → (25,000 − 11,750) × 65% = 8,612.50
     // (the standard rule would give 900).
-    const statuses: Status[] = [{ category: 'DIBAO', from: '2019-03-01', to: null }];
-    const result = year({ statuses, settlements: [eligible('S1', '2019-01-15', yuan(20_000)), eligible('S2', '2019-04-10', yuan(5_000))] });
+    const statuses: Status[] = [{ category: 'DIBAO', from: '2019-09-01', to: null }];
+    const result = year({ statuses, settlements: [eligible('S1', '2019-07-15', yuan(20_000)), eligible('S2', '2019-10-10', yuan(5_000))] });
     expect(result.settlements.map((s) => [s.criticalIllnessFen, s.criticalIllnessCategory])).toEqual([[0, null], [yuan(8_612.5), 'DIBAO']]);
   });
 
   it('a revoked status stops tilting from its end date', () => {
-    // DIBAO held [2019-01-01, 2019-04-01). S1 (March): (30,000 − 11,750) × 65% = 11,862.50.
-    // S2 (April, no category): standard due on cum 60,000 = 36,500 × 60% = 21,900; paid 11,862.50 → 10,037.50.
-    const statuses: Status[] = [{ category: 'DIBAO', from: '2019-01-01', to: '2019-04-01' }];
-    const result = year({ statuses, settlements: [eligible('S1', '2019-03-31', yuan(30_000)), eligible('S2', '2019-04-01', yuan(30_000))] });
-    expect(result.settlements.map((s) => [s.criticalIllnessFen, s.criticalIllnessCategory])).toEqual([[yuan(11_862.5), 'DIBAO'], [yuan(10_037.5), null]]);
+    // DIBAO held [2019-07-01, 2019-10-01). S1 (September): (30,000 − 11,750) × 65% = 11,862.50.
+    // S2 (October, no category): DIBAO's payment for March's costs is kept (issue 12 item 1), and the
+    // standard schedule pays on the cumulative amounts since: standard due on cum 60,000 − on cum
+    // 30,000 = 36,500 × 60% − 6,500 × 60% = 18,000. (Before, the tilt vanished into the standard due
+    // on 60,000, 21,900, as if DIBAO had never been held.)
+    const statuses: Status[] = [{ category: 'DIBAO', from: '2019-07-01', to: '2019-10-01' }];
+    const result = year({ statuses, settlements: [eligible('S1', '2019-09-30', yuan(30_000)), eligible('S2', '2019-10-01', yuan(30_000))] });
+    expect(result.settlements.map((s) => [s.criticalIllnessFen, s.criticalIllnessCategory])).toEqual([[yuan(11_862.5), 'DIBAO'], [yuan(18_000), null]]);
   });
 
   it('counts inpatient and special outpatient costs, never general outpatient', () => {
@@ -94,5 +98,17 @@ describe('wenzhou-2019 critical illness (seed 000)', () => {
     const s1 = eligible('S1', '2019-02-01', yuan(30_000));
     const result = year({ settlements: [s1, eligible('S2', '2019-03-01', yuan(10_000)), reversal('R1', '2019-02-05', s1)] });
     expect(result.totals).toMatchObject({ eligibleFen: yuan(10_000), criticalIllnessFen: 0, selfPayFen: yuan(10_000) });
+  });
+
+  it('applies the notice from 2019-07-01: no tilt before it, and the amounts before it count towards the year (issue 12 item 2)', () => {
+    // 建档立卡 all year. June: eligible 20,000 under the previous version (no tilt, assumed): below
+    // 23,500 → 0. July 1: eligible 10,000 under the notice: cum 30,000 tilted → (30,000 − 11,750) × 65%
+    // = 11,862.50, all paid on the July settlement (the June costs count).
+    const statuses: Status[] = [{ category: 'POOR_REGISTERED', from: '2016-01-01', to: null }];
+    const result = year({ statuses, settlements: [eligible('S1', '2019-06-30', yuan(20_000)), eligible('S2', '2019-07-01', yuan(10_000))] });
+    expect(result.settlements.map((s) => [s.criticalIllnessFen, s.criticalIllnessCategory])).toEqual([[0, null], [yuan(11_862.5), 'POOR_REGISTERED']]);
+    // Under the previous version alone, June's 30,000 pays the standard 3,900.
+    expect(year({ statuses, settlements: [eligible('S1', '2019-06-30', yuan(30_000))] }).totals.criticalIllnessFen).toBe(yuan(3_900));
+    expect(policy.versions.map((v) => v.from)).toEqual(['2019-01-01', '2019-07-01']);
   });
 });

@@ -72,15 +72,20 @@ describe('deriving a person\'s outputs', () => {
     expect(problems).toEqual([{ policyId: '', code: 'POLICY_NOT_FOUND', message: 'no policy for division 110105 on 2019-04-02 (settlement H610400001/S1)' }]);
   });
 
-  it('reports an employee under a residents\' policy with the engine\'s own words, each time it is derived', () => {
+  it('computes an employee under a residents\' policy without a critical-illness tier, instead of reporting a problem (issue 16)', () => {
+    // Xianyang's critical-illness cover is for residents only (003); an employee is still in scope:
+    // basic insurance as settled, no critical-illness tier (DIBAO tilts nothing for them), no
+    // assistance rule in the file, so critical illness due 0 against the 6,000 yuan settled.
     const employee: StoredSettlement = { ...april, insuredType: 'EMPLOYEE' };
-    const expected = { policyId: 'xianyang-2019', code: 'INPUT_INVALID', message: 'insuredType: EMPLOYEE is not covered by policy xianyang-2019 (populations: RESIDENT)' };
-    for (let i = 0; i < 2; i += 1) {
-      const { outputs, problems } = derive([employee, dibaoFromMarch]);
-      expect(outputs).toEqual([]);
-      expect(problems).toEqual([expected]);
-    }
-    // A resident in the same region is still computed.
+    const { outputs, problems } = derive([employee, dibaoFromMarch]);
+    expect(problems).toEqual([]);
+    expect(outputs.find((o) => o.topic === 'selfPay')?.record).toMatchObject({
+      policyId: 'xianyang-2019', criticalIllnessFen: 0, assistanceFen: 0, selfPayTotalFen: 5_000_000 - 2_500_000, categories: ['DIBAO'],
+    });
+    expect(outputs.find((o) => o.topic === 'benefitAdjustments')?.record).toMatchObject({
+      setlId: 'S1', dueCriticalIllnessFen: 0, settledCriticalIllnessFen: 600_000, kind: 'OVERPAID_FOR_REVIEW', categoryApplied: null,
+    });
+    // A resident in the same region is still computed with the tilt.
     expect(derive([april]).problems).toEqual([]);
   });
 });

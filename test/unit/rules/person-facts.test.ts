@@ -82,6 +82,11 @@ describe('folding a person\'s facts', () => {
     expect(engineSettlements([reversal, settlement('S1')]).map((s) => [s.id, s.reversesId])).toEqual([['R1', 'S1'], ['S1', undefined]]);
   });
 
+  it('passes a settlement\'s 病种编码 to the engine, and none when it has none (issue 12 item 5)', () => {
+    expect(engineSettlements([settlement('S1', { medType: '14', diseaseCode: 'M00103' })])[0]?.diseaseCode).toBe('M00103');
+    expect(engineSettlements([settlement('S1', { diseaseCode: null }), settlement('S2')]).map((s) => 'diseaseCode' in s)).toEqual([false, false]);
+  });
+
   it('groups national medical types as the policies count them', () => {
     expect(['21', '22', '24', '2114'].map(medicalTypeOf)).toEqual(['INPATIENT', 'INPATIENT', 'INPATIENT', 'INPATIENT']);
     expect(['14', '15', '1401'].map(medicalTypeOf)).toEqual(['OUTPATIENT_CHRONIC', 'OUTPATIENT_CHRONIC', 'OUTPATIENT_CHRONIC']);

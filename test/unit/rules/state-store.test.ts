@@ -39,12 +39,13 @@ describe('a stored person (one Avro value)', () => {
           kind: 'settlement', eventId: 'e3', key: 'H61040200001/S-1', reversesKey: null, fixmedinsCode: 'H61040200001', setlId: 'S-1', admdvs: '610402',
           insuredType: 'RESIDENT', medType: '21', settledAt: '2019-04-02', setlTime: 1_554_170_400_000, totalFen: 5_000_000_000, fullOwnPayFen: 200_000,
           overLimitFen: 100_000, preSelfPayFen: 200_000, policyScopeFen: 4_500_000, basicPaidFen: 2_500_000, settledCriticalIllnessFen: 600_000, settledAssistanceFen: 0,
+          diseaseCode: 'M00103',
         }],
         ['h:H61040200001/S-1R', {
           kind: 'settlement', eventId: 'e4', key: 'H61040200001/S-1R', reversesKey: 'H61040200001/S-1', fixmedinsCode: 'H61040200001', setlId: 'S-1R',
           admdvs: '610402', insuredType: 'RESIDENT', medType: '21', settledAt: '2019-04-03', setlTime: 1_554_256_800_000, totalFen: -5_000_000_000,
           fullOwnPayFen: -200_000, overLimitFen: -100_000, preSelfPayFen: -200_000, policyScopeFen: -4_500_000, basicPaidFen: -2_500_000,
-          settledCriticalIllnessFen: -600_000, settledAssistanceFen: 0,
+          settledCriticalIllnessFen: -600_000, settledAssistanceFen: 0, diseaseCode: null,
         }],
         ['c:610402/2019/R1', {
           kind: 'contribution', eventId: 'e2', version: 1, key: '610402/2019/R1', admdvs: '610402', insuranceYear: 2019, insuredType: 'RESIDENT',
