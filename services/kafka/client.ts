@@ -41,6 +41,16 @@ export interface HubProducer {
   close(): Promise<void>;
 }
 
+/**
+ * Publishes batches in Kafka transactions: every record of one `publish` call becomes visible to
+ * readers (read-committed, as every hub consumer is) together, or none does. Calls run one at a time.
+ */
+export interface TransactionalPublisher {
+  /** One transaction; produce requests split by bytes below the broker's message.max.bytes. Rejects after aborting. */
+  publish(batches: readonly OutboundBatch[]): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface BatchContext {
   /** Keeps the group membership alive during a long batch. */
   heartbeat(): Promise<void>;
@@ -124,6 +134,11 @@ export interface HubKafka {
   /** Creates missing topics with the configured partitions and replication; leaves existing ones. */
   ensureTopics(specs: readonly TopicSpec[]): Promise<void>;
   createProducer(): Promise<HubProducer>;
+  /**
+   * A producer whose sends are transactions (see TransactionalPublisher). The id must be unique among
+   * live publishers: a second publisher with the same id fences the first.
+   */
+  createTransactionalPublisher(transactionalId: string): Promise<TransactionalPublisher>;
   createConsumer(options: ConsumerOptions): HubConsumer;
   /** A consumer whose outputs and offsets commit atomically (consume-transform-produce). */
   createTransactionalConsumer(options: TransactionalConsumerOptions): HubConsumer;
@@ -385,6 +400,31 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
       };
       open.push(hubProducer);
       return hubProducer;
+    },
+
+    async createTransactionalPublisher(transactionalId) {
+      const producer = transactionalProducer(transactionalId);
+      try {
+        await producer.connect();
+      } catch (error) {
+        throw new HubError('KAFKA_UNAVAILABLE', `cannot reach Kafka at ${settings.brokers.join(',')}: ${describeError(error)}`, { cause: error });
+      }
+      // kafkajs runs one transaction per producer at a time; calls queue here instead of failing.
+      let turn: Promise<unknown> = Promise.resolve();
+      const publisher: TransactionalPublisher = {
+        publish(batches) {
+          const requests = produceRequests(batches.filter((batch) => batch.records.length > 0));
+          if (requests.length === 0) return Promise.resolve();
+          const run = turn.then(() => inTransaction(producer, async (transaction) => {
+            for (const topicMessages of requests) await retryConcurrentTransactions(() => transaction.sendBatch({ acks: -1, topicMessages }));
+          }));
+          turn = run.catch(() => undefined);
+          return run;
+        },
+        close: () => producer.disconnect(),
+      };
+      open.push(publisher);
+      return publisher;
     },
 
     createConsumer(options) {

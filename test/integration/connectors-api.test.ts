@@ -248,3 +248,71 @@ describe('connector push API against the local stack', () => {
     }
   });
 });
+
+describe('connector push API: batches larger than one Kafka message (issue 10, item 1)', () => {
+  // The local broker keeps Kafka's default message.max.bytes (about 1 MB); each case below sent more
+  // than that in one produce request before sends were split by bytes, and was answered 503 after
+  // the batch's good records were already on the topic.
+  const settlement = (n: number, extra: Record<string, unknown> = {}): Record<string, unknown> =>
+    ({ ...validRaw.hospitals, setl_id: `S-BIG-${n}`, mdtrt_id: `M-BIG-${n}`, ...extra });
+
+  it('dead-letters 2,000 refused settlements of one request, each once, beside the request\'s good records', async () => {
+    const before = (await kafka.readAll(topicOf('hospitalSettlements'))).length;
+    const records = [
+      ...Array.from({ length: 2_000 }, (_, i) => settlement(10_000 + i, { insu_admdvs: '33030X', remark: `需复核 ${'x'.repeat(300)}` })),
+      ...Array.from({ length: 5 }, (_, i) => settlement(20_000 + i)),
+    ];
+    const answer = await push('hospitals', records);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ accepted: 5, duplicates: 0, rejected: 2_000 });
+    expect(await kafka.readAll(topicOf('hospitalSettlements'))).toHaveLength(before + 5);
+    const letters = (await readTopic('deadLetters')).filter((letter) => letter.record.sourceRecordId?.startsWith('S-BIG-1') === true);
+    expect(letters).toHaveLength(2_000);
+    expect(new Set(letters.map((letter) => letter.record.sourceRecordId)).size).toBe(2_000);
+    for (const letter of letters) expectNoClearIdentity(letter.raw, zhangSan);
+  });
+
+  it('publishes 3,000 good settlements of one person in one request, each once', async () => {
+    const records = Array.from({ length: 3_000 }, (_, i) => settlement(30_000 + i));
+    const answer = await push('hospitals', records);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ accepted: 3_000, duplicates: 0, rejected: 0 });
+    const published = (await readTopic('hospitalSettlements')).filter((p) => p.record.setl_id.startsWith('S-BIG-3'));
+    expect(published).toHaveLength(3_000);
+    expect(new Set(published.map((p) => p.record.setl_id)).size).toBe(3_000);
+  });
+
+  it('keeps a bounded copy of a refused record with a 1 MB field: its length, hash and first bytes', async () => {
+    const huge = 'y'.repeat(1024 * 1024);
+    const answer = await push('hospitals', [settlement(40_000, { med_type: huge })]);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ rejected: 1, results: [{ status: 'rejected', problems: [{ field: 'med_type' }] }] });
+    const letters = (await readTopic('deadLetters')).filter((letter) => letter.record.sourceRecordId === 'S-BIG-40000');
+    expect(letters).toHaveLength(1);
+    const letter = letters[0]?.record;
+    if (letter === undefined) throw new Error('no dead letter');
+    expect(letter.raw.length).toBeLessThanOrEqual(4 * 1024);
+    expect(letter.errorMessage.length).toBeLessThan(2_100);
+    const kept = JSON.parse(letter.raw.toString('utf8')) as { truncated: boolean; bytes: number; sha256: string; head: string };
+    expect(kept).toMatchObject({ truncated: true, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown });
+    expect(kept.bytes).toBeGreaterThan(1024 * 1024);
+    expect(kept.head.startsWith('{"fixmedins_code":"H33030200001"')).toBe(true);
+  });
+
+  it('publishes a transaction\'s records together or not at all: a refused send leaves nothing readable', async () => {
+    const publisher = await kafka.createTransactionalPublisher(`${config.topicPrefix}it-publisher-${randomUUID()}`);
+    const topic = topicOf('hospitalSettlements');
+    const before = (await kafka.readAll(topic)).length;
+    try {
+      // The first record goes in a request of its own and is taken; the second is larger than the
+      // broker accepts, so the transaction is aborted and the first must not become visible.
+      await expect(publisher.publish([
+        { topic, records: [{ key: 'k', value: Buffer.from('small') }] },
+        { topic: topicOf('deadLetters'), records: [{ key: 'k', value: Buffer.alloc(2 * 1024 * 1024, 0x61) }] },
+      ])).rejects.toThrow();
+      expect(await kafka.readAll(topic)).toHaveLength(before);
+    } finally {
+      await publisher.close();
+    }
+  });
+});
