@@ -161,8 +161,9 @@ export async function* readCsvRowBatches(
   parser.on('error', (error) => { failure ??= error; });
   const ended = new Promise<void>((resolve) => { parser.once('end', resolve); parser.once('error', () => resolve()); });
   let rowNumber = 0;
+  // Rows parsed before a failure are handed on first, and the failure raised after them: what was
+  // read of a file that breaks off is imported, and the import can say how far it got.
   const take = (): FileRow[] => {
-    if (failure !== undefined) throw failure;
     const rows: FileRow[] = [];
     for (const record of records) {
       rowNumber += 1;
@@ -177,11 +178,13 @@ export async function* readCsvRowBatches(
       parser.write(text);
       const rows = take();
       if (rows.length > 0) yield rows;
+      if (failure !== undefined) throw failure;
     }
     parser.end();
     await ended;
     const rows = take();
     if (rows.length > 0) yield rows;
+    if (failure !== undefined) throw failure;
   } catch (error) {
     if (error instanceof HubError) throw error;
     throw new HubError('INPUT_INVALID', `the CSV cannot be read after row ${rowNumber}: ${describeError(error)}`, { cause: error });

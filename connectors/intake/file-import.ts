@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { HubError } from '../../services/platform';
+import { HubError, isHubError } from '../../services/platform';
 import type { AgencyDefinition } from './agency';
 import { csvLine, readFileRowBatches, type EncodingChoice, type FileFormat, type FileRow, type TextEncoding } from './file-formats';
 import { loadFileMapping, resolveHeader, rowToRaw, type FileMapping, type ResolvedHeader } from './file-mapping';
@@ -239,9 +239,20 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
     batch.push(...preamble.slice(index + 1));
   };
   let failed = false;
+  /** Why the file could not be read to its end, once rows were read before that point. */
+  let brokeOff: HubError | undefined;
   try {
-    for await (const rows of rowBatches) {
-      for (const row of rows) {
+    for (;;) {
+      let next: IteratorResult<FileRow[]>;
+      try {
+        next = await rowBatches.next();
+      } catch (error) {
+        if (header === undefined || !isHubError(error, 'INPUT_INVALID')) throw error;
+        brokeOff = error;
+        break;
+      }
+      if (next.done === true) break;
+      for (const row of next.value) {
         if (header === undefined) {
           preamble.push(row);
           if (countMapped(mapping, row.cells) >= 2) adopt(preamble.length - 1);
@@ -256,11 +267,12 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
       if (preamble.length === 0) throw new HubError('INPUT_INVALID', 'the file is empty: no header row');
       adopt(0);
     }
+    // Every row read, up to where a broken file stops, is published or reported.
     await send();
     while (inFlight.length > 0) await inFlight.shift();
   } catch (error) {
     failed = true;
-    throw error;
+    throw counts.rows > 0 ? partlyImported(error, counts, report?.path ?? null) : error;
   } finally {
     // A failure mid-file leaves no batch running behind the caller's back, and the first error wins.
     await Promise.allSettled(inFlight.splice(0));
@@ -268,7 +280,27 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
     if (failed) await report?.close().catch(() => undefined);
     else await report?.close();
   }
+  if (brokeOff !== undefined) throw counts.rows > 0 ? partlyImported(brokeOff, counts, report?.path ?? null) : brokeOff;
   return { ...counts, reportPath: report?.path ?? null };
+}
+
+/**
+ * An import that stopped after some rows were handled: the error keeps its code (the file's fault or
+ * a service's) and says how far the import got; `detail.imported` holds the counts.
+ */
+function partlyImported(error: unknown, counts: Omit<ImportSummary, 'reportPath'>, reportPath: string | null): unknown {
+  if (!isHubError(error)) return error;
+  const summary: ImportSummary = { ...counts, reportPath };
+  return new HubError(error.code, `${error.message}; the rows before it were imported (${describeSummary(summary)}), the rest of the file was not`, {
+    cause: error, detail: { ...error.detail, imported: summary },
+  });
+}
+
+/** The counts of an import that stopped part-way, when the error says so. */
+export function importedBefore(error: unknown): ImportSummary | undefined {
+  if (!isHubError(error)) return undefined;
+  const imported = error.detail.imported;
+  return typeof imported === 'object' && imported !== null ? imported as ImportSummary : undefined;
 }
 
 /** The one-line summary printed after an import. */

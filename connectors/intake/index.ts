@@ -4,7 +4,7 @@ export { createIntake, type Intake, type IntakeItem, type IntakeOutcome, type Se
 export { redisSeenFacts } from './seen-facts';
 export { openIntake, factTopicConfig, type IntakeRuntime } from './runtime';
 export { fileKeyStore, memoryKeyStore, type AgencyKeyStore, type AgencyKeyInfo, type IssuedAgencyKey, type KeyHolder } from './keys';
-export { importFile, describeSummary, maskIdNumber, defaultReportPath, type ImportSummary, type ImportFileOptions } from './file-import';
+export { importFile, importedBefore, describeSummary, maskIdNumber, defaultReportPath, type ImportSummary, type ImportFileOptions } from './file-import';
 export { detectEncoding, readFileRows, formatOfFileName, type FileFormat, type EncodingChoice, type TextEncoding, type FileRow } from './file-formats';
 export { loadFileMapping, parseFileMapping, fieldCatalogue, type FileMapping, type FieldCatalogue } from './file-mapping';
 export { importCommand, exitRowsRejected } from './import-command';

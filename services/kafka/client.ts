@@ -525,7 +525,10 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
       const records: InboundRecord[] = [];
       if (remaining.size === 0) return records;
       // A throwaway group that commits nothing, so reading leaves no trace on the cluster.
-      const reader = kafka.consumer({ groupId: `hub-read-${randomUUID()}`, allowAutoTopicCreation: false });
+      // A short fetch wait: a read-committed fetch that finds a partition's last transaction not yet
+      // marked committed is held by the broker for the whole wait (5 s by default), longer than the
+      // idle time below, and the read ended without that transaction's records.
+      const reader = kafka.consumer({ groupId: `hub-read-${randomUUID()}`, allowAutoTopicCreation: false, maxWaitTimeInMs: 250 });
       await reader.connect();
       await reader.subscribe({ topics: [topic], fromBeginning: true });
       await new Promise<void>((resolve, reject) => {

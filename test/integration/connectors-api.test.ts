@@ -14,6 +14,7 @@ import { decryptNationalId, derivePersonKey } from '../../services/identity';
 import { connectKafka, type HubKafka, type InboundRecord } from '../../services/kafka';
 import { createLogger, effectiveEnvironment, loadConfig } from '../../services/platform';
 import { createRegistryClient, createTopicCodec, registerAllSchemas } from '../../services/registry';
+import { readAtLeast } from '../support/read-settled';
 import { liSi, validRaw, zhangSan } from '../unit/connectors/fixtures';
 
 /**
@@ -265,8 +266,9 @@ describe('connector push API: batches larger than one Kafka message (issue 10, i
     const answer = await push('hospitals', records);
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ accepted: 5, duplicates: 0, rejected: 2_000 });
-    expect(await kafka.readAll(topicOf('hospitalSettlements'))).toHaveLength(before + 5);
-    const letters = (await readTopic('deadLetters')).filter((letter) => letter.record.sourceRecordId?.startsWith('S-BIG-1') === true);
+    expect(await readAtLeast(() => kafka.readAll(topicOf('hospitalSettlements')), before + 5)).toHaveLength(before + 5);
+    const refused = async () => (await readTopic('deadLetters')).filter((letter) => letter.record.sourceRecordId?.startsWith('S-BIG-1') === true);
+    const letters = await readAtLeast(refused, 2_000);
     expect(letters).toHaveLength(2_000);
     expect(new Set(letters.map((letter) => letter.record.sourceRecordId)).size).toBe(2_000);
     for (const letter of letters) expectNoClearIdentity(letter.raw, zhangSan);
@@ -277,7 +279,7 @@ describe('connector push API: batches larger than one Kafka message (issue 10, i
     const answer = await push('hospitals', records);
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ accepted: 3_000, duplicates: 0, rejected: 0 });
-    const published = (await readTopic('hospitalSettlements')).filter((p) => p.record.setl_id.startsWith('S-BIG-3'));
+    const published = await readAtLeast(async () => (await readTopic('hospitalSettlements')).filter((p) => p.record.setl_id.startsWith('S-BIG-3')), 3_000);
     expect(published).toHaveLength(3_000);
     expect(new Set(published.map((p) => p.record.setl_id)).size).toBe(3_000);
   });
@@ -287,7 +289,7 @@ describe('connector push API: batches larger than one Kafka message (issue 10, i
     const answer = await push('hospitals', [settlement(40_000, { med_type: huge })]);
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ rejected: 1, results: [{ status: 'rejected', problems: [{ field: 'med_type' }] }] });
-    const letters = (await readTopic('deadLetters')).filter((letter) => letter.record.sourceRecordId === 'S-BIG-40000');
+    const letters = await readAtLeast(async () => (await readTopic('deadLetters')).filter((letter) => letter.record.sourceRecordId === 'S-BIG-40000'), 1);
     expect(letters).toHaveLength(1);
     const letter = letters[0]?.record;
     if (letter === undefined) throw new Error('no dead letter');

@@ -6,7 +6,7 @@ import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { civilAffairs, hospitals, ruralRevitalization, tax } from '../../../connectors';
 import type { CivilAffairsStatusChange } from '../../../schemas';
-import { detectEncoding, importFile, maskIdNumber, parseFileMapping, type TextEncoding } from '../../../connectors/intake';
+import { detectEncoding, importedBefore, importFile, maskIdNumber, parseFileMapping, type TextEncoding } from '../../../connectors/intake';
 import { isHubError } from '../../../services/platform';
 import { XlsxSheetWriter } from '../../../services/simulate';
 import { memoryIntake } from './memory-intake';
@@ -131,6 +131,36 @@ describe('importFile', () => {
     const error = await importFile({ agency: civilAffairs, input: stream(iconv.encode(civilRoster, 'gbk')), format: 'csv', encoding: 'utf-8', intake: memory.intake }).catch((e: unknown) => e);
     expect(isHubError(error, 'INPUT_INVALID')).toBe(true);
     expect((error as Error).message).toMatch(/not valid UTF-8 .*--encoding gbk/);
+  });
+
+  // A file that breaks off part-way: every row read before the break is published or reported, and
+  // the error says how far the import got (exit 2's "nothing imported" would be false).
+  const civilRows = (count: number): string[] => Array.from({ length: count }, (_, i) =>
+    `MZ-${i + 1},330302,${dibaoId},王秀英,低保对象,认定,2019-03-01,,2019-02-20 10:00:00`);
+  const civilHeader = civilRoster.split('\r\n')[0] ?? '';
+
+  it('imports the rows before an unclosed quote and says how many', async () => {
+    const memory = memoryIntake(civilAffairs);
+    const file = [civilHeader, ...civilRows(10), `MZ-99,330302,"${dibaoId},王秀英,低保对象,认定,2019-03-01,,2019-02-20 10:00:00`].join('\r\n');
+    const error = await importFile({ agency: civilAffairs, input: stream(file), format: 'csv', intake: memory.intake }).catch((e: unknown) => e);
+    expect(isHubError(error, 'INPUT_INVALID')).toBe(true);
+    expect(memory.published).toHaveLength(10);
+    expect((error as Error).message).toMatch(/the rows before it were imported \(10 rows: 10 accepted, 0 duplicates, 0 rejected\), the rest of the file was not$/);
+    expect(importedBefore(error)).toMatchObject({ rows: 10, accepted: 10 });
+  });
+
+  it('imports the rows before an invalid byte past the sniffed start and says how many', async () => {
+    const memory = memoryIntake(civilAffairs);
+    const good = Buffer.from([civilHeader, ...civilRows(2_000)].join('\r\n') + '\r\n', 'utf8');
+    const bytes = Buffer.concat([good, Buffer.from([0xff, 0x0d, 0x0a])]);
+    // Read as a file is, in chunks: the rows of the chunks before the bad byte are read.
+    const chunks = Array.from({ length: Math.ceil(bytes.length / 16_384) }, (_, i) => bytes.subarray(i * 16_384, (i + 1) * 16_384));
+    const error = await importFile({ agency: civilAffairs, input: Readable.from(chunks), format: 'csv', intake: memory.intake }).catch((e: unknown) => e);
+    expect(isHubError(error, 'INPUT_INVALID')).toBe(true);
+    const imported = importedBefore(error);
+    expect(imported?.rows).toBeGreaterThan(1_500);
+    expect(memory.published).toHaveLength(imported?.accepted ?? -1);
+    expect((error as Error).message).toMatch(/not valid UTF-8 near byte \d+.*the rows before it were imported \(\d+ rows/);
   });
 });
 
