@@ -18,6 +18,22 @@ export type TextEncoding = 'utf-8' | 'gbk';
 export interface FileRow {
   readonly rowNumber: number;
   readonly cells: readonly string[];
+  /**
+   * XLSX only: the columns whose cells are numbers, not text. An ID number in such a cell has been
+   * rounded by Excel to 15 significant digits, so the intake refuses it (see numericIdCell).
+   */
+  readonly numericColumns?: readonly number[];
+}
+
+/**
+ * What an ID column's numeric XLSX cell becomes: the number as Excel shows it in a column not
+ * formatted as text (1.10105E+17). The intake refuses this form with a reason telling the sender to
+ * format the column as text; the digits a rounded number would show could pass the check character
+ * and name another person.
+ */
+export function numericIdCell(text: string): string {
+  const value = Number(text);
+  return Number.isFinite(value) ? value.toExponential(5).toUpperCase() : text;
 }
 
 /** How much of the start of a file decides its encoding when asked to detect it. */
@@ -242,10 +258,15 @@ export async function* readXlsxRows(input: NodeJS.ReadableStream): AsyncGenerato
         const values = row.values;
         if (!Array.isArray(values)) continue;
         const cells: string[] = [];
+        const numericColumns: number[] = [];
         // ExcelJS rows are 1-based and sparse: index 0 is unused, gaps are empty cells.
-        for (let column = 1; column < values.length; column += 1) cells.push(cellText(values[column]));
+        for (let column = 1; column < values.length; column += 1) {
+          const value = values[column];
+          if (typeof value === 'number' || (typeof value === 'object' && value !== null && 'result' in value && typeof value.result === 'number')) numericColumns.push(column - 1);
+          cells.push(cellText(value));
+        }
         if (cells.every((cell) => cell.trim() === '')) continue;
-        yield { rowNumber: row.number, cells };
+        yield numericColumns.length === 0 ? { rowNumber: row.number, cells } : { rowNumber: row.number, cells, numericColumns };
       }
       // The first worksheet is the data; later sheets (notes, dictionaries) are not read.
       break;

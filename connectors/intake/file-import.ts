@@ -3,7 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { HubError, isHubError } from '../../services/platform';
 import type { AgencyDefinition } from './agency';
-import { csvLine, readFileRowBatches, type EncodingChoice, type FileFormat, type FileRow, type TextEncoding } from './file-formats';
+import { csvLine, numericIdCell, readFileRowBatches, type EncodingChoice, type FileFormat, type FileRow, type TextEncoding } from './file-formats';
 import { loadFileMapping, resolveHeader, rowToRaw, type FileMapping, type ResolvedHeader } from './file-mapping';
 import type { Intake, IntakeItem, IntakeOutcome } from './pipeline';
 import { startPrepareWorker, type PrepareWorker } from './prepare-client';
@@ -233,10 +233,20 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
     inFlight.push(done);
     while (inFlight.length >= overlap) await inFlight.shift();
   };
+  /** The column of the ID number, once the header is known. */
+  let idColumn = -1;
+  /** A data row as the intake gets it: a numeric ID cell in the form the intake refuses (see numericIdCell). */
+  const dataRow = (row: FileRow): FileRow => {
+    if (idColumn < 0 || row.numericColumns?.includes(idColumn) !== true) return row;
+    const cells = [...row.cells];
+    cells[idColumn] = numericIdCell(cells[idColumn] ?? '');
+    return { rowNumber: row.rowNumber, cells };
+  };
   /** The header is preamble[index]; rows above it were titles, rows below it are data. */
   const adopt = (index: number): void => {
     startWith(preamble[index] as FileRow);
-    batch.push(...preamble.slice(index + 1));
+    idColumn = header?.fields.indexOf(agency.idField) ?? -1;
+    batch.push(...preamble.slice(index + 1).map(dataRow));
   };
   let failed = false;
   /** Why the file could not be read to its end, once rows were read before that point. */
@@ -259,7 +269,7 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
           else if (preamble.length >= headerSearchRows) adopt(0);
           continue;
         }
-        batch.push(row);
+        batch.push(dataRow(row));
         if (batch.length >= batchSize) await send();
       }
     }

@@ -81,6 +81,31 @@ export function sealRaw(agency: AgencyDefinition, secrets: IdentitySecrets, raw:
   return Buffer.from(JSON.stringify(copy), 'utf8');
 }
 
+/** An ID number as Excel shows a number it holds: 1.10105E+17, 1.10105194912310E+17. */
+const exponentForm = /^\s*[+-]?\d+(?:\.\d*)?[eE][+-]?\d+\s*$/;
+
+/**
+ * The ID number of a raw record, validated. It must be text: a JSON number or a spreadsheet number
+ * has been rounded to 15 or 17 significant digits, and about 1 in 11 roundings still passes the check
+ * character, naming another, plausible person.
+ */
+export function readIdNumber(value: unknown, today: string): ReturnType<typeof validateNationalId> {
+  if (typeof value === 'number') {
+    return { ok: false, rejection: 'CHARACTERS', reason: 'must be text (a JSON string in quotes): a number loses the last digits of an ID number' };
+  }
+  if (value !== undefined && value !== null && typeof value !== 'string') {
+    return { ok: false, rejection: 'CHARACTERS', reason: 'must be text' };
+  }
+  const text = value ?? '';
+  if (exponentForm.test(text)) {
+    return {
+      ok: false, rejection: 'CHARACTERS',
+      reason: 'is a number in E+ notation, as Excel shows an ID column not formatted as text: its last digits are lost; format the column as text (文本) and enter the numbers again',
+    };
+  }
+  return validateNationalId(text, today);
+}
+
 /** SHA-256 in hex, first 32 digits. The one-shot crypto.hash: no Hash stream object per call. */
 const hex32 = (text: string): string => hash('sha256', text, 'hex').slice(0, 32);
 
@@ -100,9 +125,7 @@ export function prepareItems<K extends InboundTopicId>(
   for (let index = 0; index < items.length; index += 1) {
     const item = items[index] as IntakeItem;
     const reader = new FieldReader(item.raw);
-    const rawId = item.raw[agency.idField];
-    const idText = typeof rawId === 'string' || typeof rawId === 'number' ? String(rawId) : '';
-    const idCheck = validateNationalId(idText, today);
+    const idCheck = readIdNumber(item.raw[agency.idField], today);
     if (!idCheck.ok) reader.problem(agency.idField, idCheck.reason);
     const { fact, occurredAt } = agency.read(reader, today);
     if (!idCheck.ok || reader.problems.length > 0) {

@@ -121,3 +121,29 @@ describe('intake pipeline', () => {
     ]);
   });
 });
+
+describe('intake: an ID number is text (issue 10, item 2)', () => {
+  // 330302194501251363 as a JSON number is the double 330302194501251400, whose digits pass the check
+  // character: String() of it named another, plausible person.
+  const roundsToAnother = 330302194501251363;
+
+  it('refuses an ID number sent as a JSON number, telling the sender to send text, and publishes nothing', async () => {
+    const world = inMemoryIntake(hospitals);
+    const [outcome] = await world.intake.ingest([item({ ...validRaw.hospitals, certno: roundsToAnother })], 'api:key-1');
+    expect(outcome).toMatchObject({ status: 'rejected', problems: [{ field: 'certno', reason: expect.stringMatching(/^must be text/) as unknown }] });
+    expect(world.published).toEqual([]);
+    expect(world.deadLetters).toHaveLength(1);
+  });
+
+  it('refuses an ID number in E+ notation (an Excel column not formatted as text) with a reason saying so', async () => {
+    const world = inMemoryIntake(civilAffairs);
+    const [outcome] = await world.intake.ingest([item({ ...validRaw['civil-affairs'], idNumber: '3.30302E+17' })], 'api:key-1');
+    expect(outcome).toMatchObject({ status: 'rejected', problems: [{ field: 'idNumber', reason: expect.stringMatching(/E\+ notation.*format the column as text/) as unknown }] });
+  });
+
+  it('refuses an ID number that is a boolean or an object', async () => {
+    const world = inMemoryIntake(civilAffairs);
+    const outcomes = await world.intake.ingest([item({ ...validRaw['civil-affairs'], idNumber: true }), item({ ...validRaw['civil-affairs'], idNumber: { n: 1 } }, 1)], 'api:key-1');
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+  });
+});

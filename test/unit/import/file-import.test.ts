@@ -2,6 +2,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { civilAffairs, hospitals, ruralRevitalization, tax } from '../../../connectors';
@@ -112,6 +113,22 @@ describe('importFile', () => {
       validFrom: '2021-03-01', validTo: '2021-09-15', occurredAt: Date.parse('2021-09-20T15:04:05+08:00'),
     });
     expect(memory.batches[0]?.map((item) => [item.rawFormat, item.position])).toEqual([['xlsx-row', 'row 3']]);
+  });
+
+  it('refuses an ID number in a numeric XLSX cell (Excel rounds it), telling the sender to format the column as text', async () => {
+    // 330302194501251363 as a number is 330302194501251400 in the cell, and those digits pass the
+    // check character: they would have named another person.
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet('低保');
+    sheet.addRow(['业务编号', '行政区划代码', '身份证号', '姓名', '人员类别', '业务类型', '生效日期', '终止日期', '审批时间']);
+    sheet.addRow(['MZ-N1', '330302', 330302194501251363, '王秀英', '低保对象', '认定', '2019-03-01', '', '2019-02-20 10:00:00']);
+    sheet.addRow(['MZ-N2', '330302', dibaoId, '王秀英', '低保对象', '认定', '2019-03-01', '', '2019-02-20 10:00:00']);
+    const memory = memoryIntake(civilAffairs);
+    const bytes = Buffer.from(await workbook.xlsx.writeBuffer());
+    const summary = await importFile({ agency: civilAffairs, input: stream(bytes), format: 'xlsx', intake: memory.intake });
+    expect(summary).toMatchObject({ rows: 2, accepted: 1, rejected: 1 });
+    expect((memory.published as CivilAffairsStatusChange[]).map((r) => r.sourceRecordId)).toEqual(['MZ-N2']);
+    expect(memory.deadLetters[0]?.errorMessage).toMatch(/^idNumber: is a number in E\+ notation.*format the column as text/);
   });
 
   it('hands rows to the intake in batches of the batch size and counts a second import as duplicates', async () => {
