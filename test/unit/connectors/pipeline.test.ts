@@ -125,7 +125,7 @@ describe('intake pipeline', () => {
 describe('intake: an ID number is text (issue 10, item 2)', () => {
   // 330302194501251363 as a JSON number is the double 330302194501251400, whose digits pass the check
   // character: String() of it named another, plausible person.
-  const roundsToAnother = 330302194501251363;
+  const roundsToAnother = Number('330302194501251363');
 
   it('refuses an ID number sent as a JSON number, telling the sender to send text, and publishes nothing', async () => {
     const world = inMemoryIntake(hospitals);

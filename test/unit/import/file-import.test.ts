@@ -121,7 +121,7 @@ describe('importFile', () => {
     const workbook = new ExcelJS.Workbook();
     const sheet = workbook.addWorksheet('低保');
     sheet.addRow(['业务编号', '行政区划代码', '身份证号', '姓名', '人员类别', '业务类型', '生效日期', '终止日期', '审批时间']);
-    sheet.addRow(['MZ-N1', '330302', 330302194501251363, '王秀英', '低保对象', '认定', '2019-03-01', '', '2019-02-20 10:00:00']);
+    sheet.addRow(['MZ-N1', '330302', Number('330302194501251363'), '王秀英', '低保对象', '认定', '2019-03-01', '', '2019-02-20 10:00:00']);
     sheet.addRow(['MZ-N2', '330302', dibaoId, '王秀英', '低保对象', '认定', '2019-03-01', '', '2019-02-20 10:00:00']);
     const memory = memoryIntake(civilAffairs);
     const bytes = Buffer.from(await workbook.xlsx.writeBuffer());
