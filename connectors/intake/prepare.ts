@@ -1,9 +1,10 @@
 import { createHash, hash } from 'node:crypto';
 import type { TopicRecords } from '../../schemas';
-import { encryptNationalId, pseudonymiseNormalized, validateNationalId, type IdentitySecrets } from '../../services/identity';
+import { containsNationalId, encryptNationalId, maskIdShaped, pseudonymiseNormalized, validateNationalId, type IdentitySecrets } from '../../services/identity';
 import type { DeadLetterInput } from '../../services/kafka';
-import { scrubIdNumbers, shanghaiDate } from '../../services/platform';
+import { shanghaiDate } from '../../services/platform';
 import type { AgencyDefinition, InboundTopicId } from './agency';
+import { fieldCatalogue } from './file-mapping';
 import { FieldReader, type FieldProblem, type RawRecord } from './fields';
 
 /**
@@ -52,25 +53,42 @@ export function fingerprint(raw: RawRecord): string {
   return createHash('sha256').update(JSON.stringify(raw)).digest('hex');
 }
 
-/** Masks anything shaped like a national ID number, at any depth (numbers too: JSON lets agencies send them bare). */
-function scrubIdShaped(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return scrubIdNumbers(value);
+/** Masks anything shaped like a national ID number (spaced, dashed, full-width too) in a value. */
+function scrubValue(value: unknown): unknown {
+  if (typeof value === 'string') return maskIdShaped(value);
   if (typeof value === 'number') {
     const text = String(value);
-    return scrubIdNumbers(text) === text ? value : scrubIdNumbers(text);
+    return maskIdShaped(text) === text ? value : maskIdShaped(text);
   }
-  if (value === null || typeof value !== 'object') return value;
-  if (depth > 8) return '[removed]';
-  if (Array.isArray(value)) return value.map((item) => scrubIdShaped(item, depth + 1));
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubIdShaped(v, depth + 1)]));
+  if (value === null || typeof value === 'boolean') return value;
+  // Nested values are not fields of any agency: only their absence is worth keeping.
+  return '[removed: not text]';
 }
 
-/** A raw record fit for the dead-letter topic: names removed, the ID number sealed. */
+const catalogues = new WeakMap<AgencyDefinition, ReadonlySet<string>>();
+function knownFields(agency: AgencyDefinition): ReadonlySet<string> {
+  let fields = catalogues.get(agency);
+  if (fields === undefined) {
+    fields = fieldCatalogue(agency).all;
+    catalogues.set(agency, fields);
+  }
+  return fields;
+}
+
+/**
+ * A raw record fit for the dead-letter topic: the ID number sealed, names removed, other ID-shaped
+ * text masked. Only the agency's own fields are kept: a name may sit under any other key (姓名,
+ * psnName, a remark), and nothing tells a name from other text, so other keys are only counted.
+ */
 export function sealRaw(agency: AgencyDefinition, secrets: IdentitySecrets, raw: RawRecord, personKey: string | undefined): Buffer {
-  // Every other field is scrubbed too: a record that fails often fails because the ID number sits
-  // under a misspelt field name ("idnumber", "身份证号"), and it must not reach the topic in clear.
+  const known = knownFields(agency);
   const copy: Record<string, unknown> = {};
-  for (const [field, value] of Object.entries(raw)) copy[field] = scrubIdShaped(value);
+  let otherFields = 0;
+  for (const field of Object.keys(raw)) {
+    if (!known.has(field)) { otherFields += 1; continue; }
+    // Every field is scrubbed: a record often fails because the ID number sits in the wrong field.
+    copy[field] = scrubValue(raw[field]);
+  }
   for (const field of agency.nameFields) if (field in copy) copy[field] = '[removed]';
   const id = raw[agency.idField];
   if (typeof id === 'string' || typeof id === 'number') {
@@ -78,6 +96,7 @@ export function sealRaw(agency: AgencyDefinition, secrets: IdentitySecrets, raw:
   } else if (id !== undefined && id !== null) {
     copy[agency.idField] = '[removed]';
   }
+  if (otherFields > 0) copy['[other fields removed]'] = otherFields;
   return Buffer.from(JSON.stringify(copy), 'utf8');
 }
 
@@ -106,6 +125,20 @@ export function readIdNumber(value: unknown, today: string): ReturnType<typeof v
   return validateNationalId(text, today);
 }
 
+/**
+ * Identifiers (recordId, setl_id, mdtrt_id, psn_no, …) travel in clear on the topics and in the
+ * rules state, so one that is or holds a national ID number (agencies that use the 身份证号 as 业务编号
+ * or 人员编号 do this) is refused.
+ */
+function refuseIdNumbersIn(fact: object, idField: string, reader: FieldReader, today: string): void {
+  for (const [field, value] of Object.entries(fact)) {
+    if (field === idField || typeof value !== 'string') continue;
+    if (containsNationalId(value, today)) {
+      reader.problem(field, 'holds a national ID number: identifiers are passed on in clear, so they must not carry one; send the agency\'s own number');
+    }
+  }
+}
+
 /** SHA-256 in hex, first 32 digits. The one-shot crypto.hash: no Hash stream object per call. */
 const hex32 = (text: string): string => hash('sha256', text, 'hex').slice(0, 32);
 
@@ -128,6 +161,7 @@ export function prepareItems<K extends InboundTopicId>(
     const idCheck = readIdNumber(item.raw[agency.idField], today);
     if (!idCheck.ok) reader.problem(agency.idField, idCheck.reason);
     const { fact, occurredAt } = agency.read(reader, today);
+    refuseIdNumbersIn(fact, agency.idField, reader, today);
     if (!idCheck.ok || reader.problems.length > 0) {
       rejected.push({ index, problems: reader.problems });
       const first = reader.problems[0];
@@ -135,7 +169,8 @@ export function prepareItems<K extends InboundTopicId>(
       letters.push({
         origin: agency.id,
         errorCode: 'INPUT_INVALID',
-        errorMessage: reader.problems.map((p) => `${p.field}: ${p.reason}`).join('; '),
+        // Reasons quote the offending value, which may be an ID number typed into the wrong field.
+        errorMessage: maskIdShaped(reader.problems.map((p) => `${p.field}: ${p.reason}`).join('; ')),
         rawFormat: item.rawFormat,
         raw: sealRaw(agency, secrets, item.raw, undefined),
         fingerprint: fingerprint(item.raw),

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DeadLetter } from '../../schemas';
+import { maskIdShaped } from '../identity';
 import type { HubProducer, OutboundBatch } from './client';
 
 /** What is known about a record the hub could not take. */
@@ -65,8 +66,13 @@ export function boundRaw(raw: Buffer, limit = maxDeadLetterRawBytes): Buffer {
 /** A record id or field name is short; a sender's 1 MB "record id" is cut. */
 const maxIdentifierChars = 200;
 
+/**
+ * Bounded, and any ID-shaped text masked: a message quotes the offending value, and a record id may
+ * be an ID number (the reason it was refused).
+ */
 function boundText(text: string, limit: number): string {
-  return text.length <= limit ? text : `${text.slice(0, limit)}… (${text.length} characters)`;
+  const bounded = text.length <= limit ? text : `${text.slice(0, limit)}… (${text.length} characters)`;
+  return maskIdShaped(bounded);
 }
 
 /**

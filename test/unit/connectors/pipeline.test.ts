@@ -96,7 +96,10 @@ describe('intake pipeline', () => {
     expect(outcomes).toEqual([{ status: 'rejected', position: 'records[0]', problems: [{ field: 'certno', reason: 'no ID number given' }] }]);
     const raw = world.deadLetters[0]?.raw.toString('utf8') ?? '';
     expect(raw).not.toContain(zhangSan.idNumber);
-    expect(JSON.parse(raw)).toMatchObject({ cert_no: '110***************', note: 'patient 110***************', psn_name: '[removed]' });
+    // Fields the agency does not have are only counted: a name may sit under any key (issue 10, item 3d).
+    const kept = JSON.parse(raw) as Record<string, unknown>;
+    expect(kept).toMatchObject({ '[other fields removed]': 2, psn_name: '[removed]', setl_id: 'S20190402001' });
+    expect(Object.keys(kept)).not.toContain('cert_no');
   });
 
   it('remembers nothing when Kafka refuses the batch, so that the resend is published', async () => {
