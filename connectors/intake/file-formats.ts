@@ -36,6 +36,9 @@ export function numericIdCell(text: string): string {
   return Number.isFinite(value) ? value.toExponential(5).toUpperCase() : text;
 }
 
+/** Most characters of one CSV row (all its cells): far above any agency's row, far below a memory problem. */
+export const maxCsvRecordChars = 1024 * 1024;
+
 /** How much of the start of a file decides its encoding when asked to detect it. */
 const sniffBytes = 64 * 1024;
 
@@ -170,7 +173,9 @@ export async function* readCsvRowBatches(
   choice: EncodingChoice,
   onEncoding?: (encoding: TextEncoding) => void,
 ): AsyncGenerator<FileRow[]> {
-  const parser = parseCsv({ relax_column_count: true, relax_quotes: true, skip_empty_lines: false, trim: false });
+  // max_record_size bounds what the parser holds for one row: a 200 MB cell (or a quote never closed)
+  // took a connector to 1.24 GB; past the bound the file is refused from that row on.
+  const parser = parseCsv({ relax_column_count: true, relax_quotes: true, skip_empty_lines: false, trim: false, max_record_size: maxCsvRecordChars });
   let records: string[][] = [];
   let failure: Error | undefined;
   parser.on('data', (record: string[]) => { records.push(record); });

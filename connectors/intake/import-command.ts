@@ -6,6 +6,7 @@ import type { AgencyDefinition, AgencyId } from './agency';
 import { formatOfFileName, type EncodingChoice, type FileFormat } from './file-formats';
 import { defaultReportPath, describeSummary, importedBefore, importFile } from './file-import';
 import { loadFileMapping } from './file-mapping';
+import { heapCapped } from './heap-cap';
 import { openIntake } from './runtime';
 
 const usage = 'usage: hub import <agency> FILE [--format csv|xlsx] [--encoding auto|utf-8|gbk] [--report PATH] [--batch-size N]\n'
@@ -89,7 +90,7 @@ function progressReporter(io: CliIo, totalBytes: number, bytesRead: () => number
 
 /** `hub import <agency> FILE`: a batch file into the agency's topic, rejected rows into a report. */
 export function importCommand(agencies: Readonly<Record<AgencyId, AgencyDefinition>>): RoleMain {
-  return async (args, io) => {
+  return heapCapped(async (args, io) => {
     const options = parseArgs(args, agencies);
     loadFileMapping(options.agency);
     // Opened before any service is reached, so an unreadable file is reported as such (exit 2).
@@ -140,5 +141,5 @@ export function importCommand(agencies: Readonly<Record<AgencyId, AgencyDefiniti
       input.destroy();
       await runtime.close();
     }
-  };
+  });
 }

@@ -8,3 +8,4 @@ export { importFile, importedBefore, describeSummary, maskIdNumber, defaultRepor
 export { detectEncoding, readFileRows, formatOfFileName, type FileFormat, type EncodingChoice, type TextEncoding, type FileRow } from './file-formats';
 export { loadFileMapping, parseFileMapping, fieldCatalogue, type FileMapping, type FieldCatalogue } from './file-mapping';
 export { importCommand, exitRowsRejected } from './import-command';
+export { defaultConnectorHeapMb, heapCapCommand, heapCapped } from './heap-cap';

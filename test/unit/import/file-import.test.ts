@@ -2,7 +2,6 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { civilAffairs, hospitals, ruralRevitalization, tax } from '../../../connectors';
@@ -118,17 +117,41 @@ describe('importFile', () => {
   it('refuses an ID number in a numeric XLSX cell (Excel rounds it), telling the sender to format the column as text', async () => {
     // 330302194501251363 as a number is 330302194501251400 in the cell, and those digits pass the
     // check character: they would have named another person.
-    const workbook = new ExcelJS.Workbook();
-    const sheet = workbook.addWorksheet('低保');
+    const sheet = new XlsxSheetWriter('低保');
     sheet.addRow(['业务编号', '行政区划代码', '身份证号', '姓名', '人员类别', '业务类型', '生效日期', '终止日期', '审批时间']);
-    sheet.addRow(['MZ-N1', '330302', Number('330302194501251363'), '王秀英', '低保对象', '认定', '2019-03-01', '', '2019-02-20 10:00:00']);
+    sheet.addRow(['MZ-N1', '330302', { number: '330302194501251363' }, '王秀英', '低保对象', '认定', '2019-03-01', '', '2019-02-20 10:00:00']);
     sheet.addRow(['MZ-N2', '330302', dibaoId, '王秀英', '低保对象', '认定', '2019-03-01', '', '2019-02-20 10:00:00']);
     const memory = memoryIntake(civilAffairs);
-    const bytes = Buffer.from(await workbook.xlsx.writeBuffer());
+    const bytes = sheet.toBuffer();
     const summary = await importFile({ agency: civilAffairs, input: stream(bytes), format: 'xlsx', intake: memory.intake });
     expect(summary).toMatchObject({ rows: 2, accepted: 1, rejected: 1 });
     expect((memory.published as CivilAffairsStatusChange[]).map((r) => r.sourceRecordId)).toEqual(['MZ-N2']);
     expect(memory.deadLetters[0]?.errorMessage).toMatch(/^idNumber: is a number in E\+ notation.*format the column as text/);
+  });
+
+  it('refuses an XLSX cell that inflates past the bound, with a reason, after importing the rows before it', async () => {
+    // 8 MiB of one letter deflates to a few KiB: the shape of a 206 KB workbook holding a 200 MB cell.
+    const sheet = new XlsxSheetWriter('低保');
+    sheet.addRow(['业务编号', '行政区划代码', '身份证号', '姓名', '人员类别', '业务类型', '生效日期', '终止日期', '审批时间']);
+    sheet.addRow(['MZ-B1', '330302', dibaoId, '王秀英', '低保对象', '认定', '2019-03-01', '', '2019-02-20 10:00:00']);
+    sheet.addRow(['MZ-B2', '330302', dibaoId, 'x'.repeat(8 * 1024 * 1024), '低保对象', '认定', '2019-03-01', '', '2019-02-20 10:00:00']);
+    const bytes = sheet.toBuffer();
+    expect(bytes.length).toBeLessThan(100 * 1024);
+    const memory = memoryIntake(civilAffairs);
+    const error = await importFile({ agency: civilAffairs, input: stream(bytes), format: 'xlsx', intake: memory.intake }).catch((e: unknown) => e);
+    expect(isHubError(error, 'INPUT_INVALID')).toBe(true);
+    expect((error as Error).message).toMatch(/a cell holds more than 1048576 characters/);
+    expect((memory.published as CivilAffairsStatusChange[]).map((r) => r.sourceRecordId)).toEqual(['MZ-B1']);
+  });
+
+  it('refuses a CSV row past the record-size bound with a reason, after importing the rows before it', async () => {
+    const rows = civilRoster.split('\r\n');
+    const file = [...rows, `MZ-3,330302,${dibaoId},${'y'.repeat(2 * 1024 * 1024)},低保对象,认定,2019-03-01,,2019-02-20 10:00:00`].join('\r\n');
+    const memory = memoryIntake(civilAffairs);
+    const error = await importFile({ agency: civilAffairs, input: stream(file), format: 'csv', intake: memory.intake }).catch((e: unknown) => e);
+    expect(isHubError(error, 'INPUT_INVALID')).toBe(true);
+    expect((error as Error).message).toMatch(/max_record_size|record size/i);
+    expect(importedBefore(error)).toMatchObject({ rows: 2, accepted: 2 });
   });
 
   it('hands rows to the intake in batches of the batch size and counts a second import as duplicates', async () => {
