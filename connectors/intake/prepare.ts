@@ -50,7 +50,42 @@ export interface PreparedBatch<K extends InboundTopicId = InboundTopicId> {
 
 /** Identifies a record as received, for stable dead-letter ids; a one-way hash, so no ID number leaks. */
 export function fingerprint(raw: RawRecord): string {
-  return createHash('sha256').update(JSON.stringify(raw)).digest('hex');
+  return createHash('sha256').update(JSON.stringify(shallow(raw, 0)) ?? 'undefined').digest('hex');
+}
+
+/** Most levels of nesting a record may have: agencies send flat records; 10,000 levels overflowed the stack. */
+export const maxRecordDepth = 16;
+
+/** The value cut below maxRecordDepth, so that serialising it cannot overflow the stack. */
+function shallow(value: unknown, depth: number): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth >= maxRecordDepth) return '[deeper]';
+  if (Array.isArray(value)) return value.map((item) => shallow(item, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) out[key] = shallow((value as Record<string, unknown>)[key], depth + 1);
+  return out;
+}
+
+/**
+ * Why a record cannot be read at all, if it cannot: not a JSON object, nested too deep, or carrying
+ * a key that names a prototype ("__proto__", "constructor" holding an object). Walked without
+ * recursion, so any depth is answered, and refused for that record alone.
+ */
+export function recordShapeProblem(raw: unknown): FieldProblem | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { field: '(record)', reason: 'is not a JSON object' };
+  const pending: { value: object; depth: number; path: string }[] = [{ value: raw, depth: 0, path: '' }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (next.depth >= maxRecordDepth) return { field: next.path, reason: `nests deeper than ${maxRecordDepth} levels` };
+    for (const key of Object.keys(next.value)) {
+      const child = (next.value as Record<string, unknown>)[key];
+      const path = next.path === '' ? key : `${next.path}.${key}`;
+      if (key === '__proto__' || (key === 'constructor' && typeof child === 'object' && child !== null)) {
+        return { field: path, reason: 'a key naming an object prototype is not accepted' };
+      }
+      if (typeof child === 'object' && child !== null) pending.push({ value: child, depth: next.depth + 1, path });
+    }
+  }
+  return undefined;
 }
 
 /** Masks anything shaped like a national ID number (spaced, dashed, full-width too) in a value. */
@@ -157,6 +192,19 @@ export function prepareItems<K extends InboundTopicId>(
 
   for (let index = 0; index < items.length; index += 1) {
     const item = items[index] as IntakeItem;
+    const shape = recordShapeProblem(item.raw);
+    if (shape !== undefined) {
+      rejected.push({ index, problems: [shape] });
+      const isObject = typeof item.raw === 'object' && item.raw !== null && !Array.isArray(item.raw);
+      letters.push({
+        origin: agency.id, errorCode: 'INPUT_INVALID', errorMessage: maskIdShaped(`${shape.field}: ${shape.reason}`), field: shape.field,
+        rawFormat: item.rawFormat,
+        // Not an object: only its kind is kept (a bare string or number may be an ID number or a name).
+        raw: isObject ? sealRaw(agency, secrets, item.raw, undefined) : Buffer.from(JSON.stringify({ '[record removed]': Array.isArray(item.raw) ? 'array' : typeof item.raw })),
+        fingerprint: fingerprint(item.raw),
+      });
+      continue;
+    }
     const reader = new FieldReader(item.raw);
     const idCheck = readIdNumber(item.raw[agency.idField], today);
     if (!idCheck.ok) reader.problem(agency.idField, idCheck.reason);

@@ -23,6 +23,9 @@ export const errorCodes = {
   FORBIDDEN: 'the API key is valid but not for this connector',
   REQUEST_INVALID: 'a request is malformed (not JSON, or not the documented shape)',
   REQUEST_TOO_LARGE: 'a request is larger than the configured limit',
+  NOT_FOUND: 'no such route',
+  METHOD_NOT_ALLOWED: 'the route does not take that method',
+  UNSUPPORTED_MEDIA_TYPE: 'the request body is of a content type or charset the route does not read',
   UNAVAILABLE: 'the service is shutting down or not ready; retry later',
   STATE_LAYOUT_CHANGED: 'the rules state in Redis is of another layout; run hub rules --rebuild',
 } as const;

@@ -4,6 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import iconv from 'iconv-lite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { agencies, civilAffairs } from '../../../connectors';
 import { createConnectorServer, type ConnectorServer, type ConnectorServerDependencies, type ImportFile } from '../../../connectors/api';
@@ -114,13 +115,67 @@ describe('connector push API: request shape', () => {
     ['an array', [validRaw['civil-affairs']], 'the body must be a JSON object { "records": [ … ] }'],
     ['an object without records', { record: validRaw['civil-affairs'] }, 'the body must have a "records" array'],
     ['records that is not an array', { records: validRaw['civil-affairs'] }, 'the body must have a "records" array'],
-    ['a record that is not an object', { records: [validRaw['civil-affairs'], 'MZ-2'] }, 'records[1] is not a JSON object'],
   ])('answers 400 to %s, saying what is wrong', async (_case, payload, message) => {
     const h = await harness();
     const response = await post(h, payload);
     expect(response.statusCode).toBe(400);
     expect(response.json()).toEqual({ error: { code: 'REQUEST_INVALID', message } });
     expect(h.world.published).toEqual([]);
+  });
+});
+
+describe('connector push API: one odd record is refused alone (issue 10, item 8)', () => {
+  const good = validRaw['civil-affairs'];
+  const deep = (levels: number): string => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
+
+  it.each([
+    ['a "__proto__" key', `{"records":[${JSON.stringify(good)},{"recordId":"MZ-P","__proto__":{"admin":true}}]}`, '__proto__'],
+    ['a nested "__proto__" key', `{"records":[${JSON.stringify(good)},{"recordId":"MZ-P","remark":{"x":{"__proto__":{"admin":true}}}}]}`, 'remark.x.__proto__'],
+    ['a "constructor.prototype" key', `{"records":[${JSON.stringify(good)},{"recordId":"MZ-P","constructor":{"prototype":{"admin":true}}}]}`, 'constructor'],
+    ['a record nested 10,000 deep', `{"records":[${JSON.stringify(good)},{"recordId":"MZ-P","remark":${deep(10_000)}}]}`, expect.stringMatching(/^remark(\.a)*$/) as unknown],
+    ['a record that is a string', `{"records":[${JSON.stringify(good)},"${zhangSan.idNumber}"]}`, '(record)'],
+    ['a record that is null', `{"records":[${JSON.stringify(good)},null]}`, '(record)'],
+    ['a record that is an array', `{"records":[${JSON.stringify(good)},[1,2]]}`, '(record)'],
+  ])('answers 200 to a batch holding %s: the good record accepted, that one refused and dead-lettered', async (_case, body, field) => {
+    const h = await harness();
+    const response = await post(h, body);
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({
+      accepted: 1, rejected: 1,
+      results: [{ status: 'accepted' }, { position: 'records[1]', status: 'rejected', problems: [{ field }] }],
+    });
+    expect(h.world.published).toHaveLength(1);
+    expect(h.world.deadLetters).toHaveLength(1);
+    expect(h.world.deadLetters[0]?.raw.toString('utf8')).not.toContain(zhangSan.idNumber);
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+  });
+
+  it('reads a body sent with charset=gbk as GBK', async () => {
+    const h = await harness();
+    const body = iconv.encode(JSON.stringify({ records: [{ ...good, recordId: '民政-2019-王', name: '王秀英' }] }), 'gbk');
+    const response = await h.app.inject({
+      method: 'POST', url: '/v1/records', payload: body,
+      headers: { 'content-type': 'application/json; charset=gbk', authorization: `Bearer ${h.civilKey}` },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ accepted: 1 });
+    expect(h.world.published.map((entry) => decodePublished(entry).sourceRecordId)).toEqual(['民政-2019-王']);
+  });
+
+  it('answers 415 to another content type or charset, 404 to an unknown route and 405 to a wrong method', async () => {
+    const h = await harness();
+    const auth = { authorization: `Bearer ${h.civilKey}` };
+    const xml = await h.app.inject({ method: 'POST', url: '/v1/records', payload: '<records/>', headers: { ...auth, 'content-type': 'application/xml' } });
+    expect(xml.statusCode).toBe(415);
+    expect(xml.json()).toMatchObject({ error: { code: 'UNSUPPORTED_MEDIA_TYPE' } });
+    const latin = await h.app.inject({ method: 'POST', url: '/v1/records', payload: '{}', headers: { ...auth, 'content-type': 'application/json; charset=iso-8859-1' } });
+    expect(latin.statusCode).toBe(415);
+    const unknown = await h.app.inject({ method: 'GET', url: '/v2/nothing', headers: auth });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
+    const wrongMethod = await h.app.inject({ method: 'GET', url: '/v1/records', headers: auth });
+    expect(wrongMethod.statusCode).toBe(405);
+    expect(wrongMethod.headers.allow).toBe('POST');
   });
 });
 
