@@ -22,6 +22,11 @@ export interface ConnectorLimits {
   readonly ingestTimeoutMs: number;
   /** Retry-After of a 503, in seconds. */
   readonly retryAfterSeconds: number;
+  /**
+   * How long a connection may send nothing before it is closed: a caller that stalls in the middle
+   * of a body held a connection (and its buffered bytes) for as long as it liked.
+   */
+  readonly idleTimeoutMs: number;
 }
 
 export const defaultLimits: ConnectorLimits = Object.freeze({
@@ -30,6 +35,7 @@ export const defaultLimits: ConnectorLimits = Object.freeze({
   fileLimitBytes: 256 * 1024 * 1024,
   ingestTimeoutMs: 30_000,
   retryAfterSeconds: 5,
+  idleTimeoutMs: 30_000,
 });
 
 export interface ConnectorServerDependencies {
@@ -188,7 +194,12 @@ export function createConnectorServer(deps: ConnectorServerDependencies) {
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    serverFactory: (handler) => (deps.tls === undefined ? createServer(handler) : createHttpsServer({ cert: deps.tls.cert, key: deps.tls.key }, handler)),
+    serverFactory: (handler) => {
+      const server = deps.tls === undefined ? createServer(handler) : createHttpsServer({ cert: deps.tls.cert, key: deps.tls.key }, handler);
+      // Set here: fastify's connectionTimeout option does not reach a server made by serverFactory.
+      server.setTimeout(limits.idleTimeoutMs, (socket) => { socket.destroy(); });
+      return server;
+    },
   });
 
   app.removeContentTypeParser('application/json');

@@ -55,6 +55,14 @@ export function maskIdNumbersIn(text: string): string {
   return text.replace(idNumberInText, maskIdNumber);
 }
 
+/**
+ * A report cell Excel will not run: one starting with =, +, -, @ (or a tab or carriage return before
+ * them) is a formula to Excel, so a hostile row could put one in front of the agency's staff.
+ */
+export function inert(cell: string): string {
+  return /^[=+\-@\t\r]/.test(cell) ? `'${cell}` : cell;
+}
+
 /** The report path beside a file: `roster.csv` -> `roster.rejected.csv`. */
 export function defaultReportPath(inputPath: string): string {
   const name = basename(inputPath, extname(inputPath));
@@ -99,7 +107,7 @@ class RejectionReport {
     let text = '';
     for (const problem of problems) {
       const field = this.header.headerOfField.get(problem.field) ?? problem.field;
-      text += csvLine([String(row.rowNumber), ...cells, field, maskIdNumbersIn(problem.reason)]);
+      text += csvLine([String(row.rowNumber), ...cells, field, maskIdNumbersIn(problem.reason)].map(inert));
     }
     if (!this.stream.write(text)) await once(this.stream, 'drain');
     if (this.failure !== undefined) throw this.reportError(this.failure);

@@ -210,6 +210,11 @@ export function prepareItems<K extends InboundTopicId>(
     if (!idCheck.ok) reader.problem(agency.idField, idCheck.reason);
     const { fact, occurredAt } = agency.read(reader, today);
     refuseIdNumbersIn(fact, agency.idField, reader, today);
+    // The birth date is in the ID number: a status cannot begin before the person was born.
+    const validFrom = (fact as { validFrom?: unknown }).validFrom;
+    if (idCheck.ok && typeof validFrom === 'string' && validFrom !== '' && validFrom < idCheck.birthDate) {
+      reader.problem('validFrom', 'is before the birth date in the ID number');
+    }
     if (!idCheck.ok || reader.problems.length > 0) {
       rejected.push({ index, problems: reader.problems });
       const first = reader.problems[0];

@@ -179,6 +179,21 @@ describe('connector push API: one odd record is refused alone (issue 10, item 8)
   });
 });
 
+describe('connector push API: a stalled body (issue 10, item 9)', () => {
+  it('closes a connection that stops sending in the middle of a body', async () => {
+    const h = await harness({ limits: { idleTimeoutMs: 300 } });
+    await h.app.listen({ port: 0, host: '127.0.0.1' });
+    const address = h.app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const { connect } = await import('node:net');
+    const socket = connect(port, '127.0.0.1');
+    const started = Date.now();
+    const closed = new Promise<number>((resolve) => { socket.on('close', () => resolve(Date.now() - started)); socket.on('error', () => undefined); });
+    socket.write(`POST /v1/records HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${h.civilKey}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"records":[`);
+    expect(await closed).toBeLessThan(5_000);
+  });
+});
+
 describe('connector push API: per-record answers', () => {
   it('answers each record in order: accepted, rejected with its problems, duplicate', async () => {
     const h = await harness();

@@ -154,6 +154,18 @@ describe('importFile', () => {
     expect(importedBefore(error)).toMatchObject({ rows: 2, accepted: 2 });
   });
 
+  it('writes report cells Excel would run as formulas as inert text', async () => {
+    const dir = await tempDir();
+    const reportPath = join(dir, 'report.csv');
+    const rows = civilRoster.split('\r\n');
+    const file = [...rows, `=HYPERLINK("http://x"),330302,${dibaoId},+王秀英,低保对象,认定,2019-02-30,,2019-02-20 10:00:00`].join('\r\n');
+    const memory = memoryIntake(civilAffairs);
+    await importFile({ agency: civilAffairs, input: stream(file), format: 'csv', intake: memory.intake, reportPath });
+    const report = await readFile(reportPath, 'utf8');
+    expect(report).toContain(`"'=HYPERLINK(""http://x"")"`);
+    expect(report).not.toMatch(/(^|,)[=+@-]/m);
+  });
+
   it('hands rows to the intake in batches of the batch size and counts a second import as duplicates', async () => {
     const header = 'fixmedins_code,setl_id,mdtrt_id,psn_no,certno,psn_name,insutype,insu_admdvs,med_type,setl_time,medfee_sumamt,fulamt_ownpay_amt,overlmt_selfpay,preselfpay_amt,inscp_scp_amt,hifp_pay,hifmi_pay,maf_pay,psn_part_amt';
     const rows = [1, 2, 3, 4, 5].map((n) => `H33030200001,S${n},M${n},P1,${dibaoId},王秀英,390,330300,11,2019-04-0${n} 10:00:00,100.00,5.00,0.00,5.00,90.00,45.00,0.00,0.00,55.00`);
