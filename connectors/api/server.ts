@@ -283,7 +283,8 @@ export function createConnectorServer(deps: ConnectorServerDependencies) {
       const records = recordsOf(request.body, limits.maxRecords);
       const holder = holders.get(request);
       const channel = `api:${holder?.keyId ?? 'unknown'}`;
-      const items = records.map((raw, index) => ({ raw, rawFormat: 'json' as const, position: `records[${index}]` }));
+      const scope = holder?.scope;
+      const items = records.map((raw, index) => ({ raw, rawFormat: 'json' as const, position: `records[${index}]`, ...(scope === undefined ? {} : { scope }) }));
       let outcomes: IntakeOutcome[];
       try {
         outcomes = await withTimeout(serialIntake.ingest(items, channel), limits.ingestTimeoutMs, () =>
@@ -336,8 +337,10 @@ export function createConnectorServer(deps: ConnectorServerDependencies) {
         const keyId = holders.get(request)?.keyId ?? 'unknown';
         let summary: ImportSummary;
         try {
+          const scope = holders.get(request)?.scope;
           summary = await deps.importFile({
             agency, input, format, intake: collecting, channel: `file-api:${keyId}`, ...(encoding === undefined ? {} : { encoding }),
+            ...(scope === undefined ? {} : { scope }),
           });
         } catch (error) {
           throw classifyIntakeFailure(error);

@@ -3,6 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { HubError, isHubError } from '../../services/platform';
 import type { AgencyDefinition } from './agency';
+import type { KeyScope } from './keys';
 import { csvLine, numericIdCell, readFileRowBatches, type EncodingChoice, type FileFormat, type FileRow, type TextEncoding } from './file-formats';
 import { loadFileMapping, resolveHeader, rowToRaw, type FileMapping, type ResolvedHeader } from './file-mapping';
 import type { Intake, IntakeItem, IntakeOutcome } from './pipeline';
@@ -35,6 +36,8 @@ export interface ImportFileOptions {
   readonly batchSize?: number;
   /** The channel named in each record's source (`<agency>:<channel>`); default 'file'. */
   readonly channel?: string;
+  /** The scope of the bound API key that sent the file: rows outside it are refused. */
+  readonly scope?: KeyScope;
 }
 
 const defaultBatchSize = 2_000;
@@ -172,12 +175,14 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
     if (reportPath !== undefined) report = new RejectionReport(reportPath, headerRow.cells, resolved.header, agency);
   };
 
+  const { scope } = options;
   const toItem = (row: FileRow, resolved: ResolvedHeader): IntakeItem =>
-    ({ raw: rowToRaw(mapping, resolved.fields, row.cells), rawFormat, position: `row ${row.rowNumber}` });
+    ({ raw: rowToRaw(mapping, resolved.fields, row.cells), rawFormat, position: `row ${row.rowNumber}`, ...(scope === undefined ? {} : { scope }) });
 
   // With an intake that can publish batches prepared elsewhere, rows are mapped, validated,
   // pseudonymised and encoded in a worker thread; the intake's publish stage stays on this thread.
-  const { offload } = intake;
+  // A bound key's file is prepared here: the worker knows nothing of keys.
+  const offload = scope === undefined ? intake.offload : undefined;
   let preparer: Promise<PrepareWorker | undefined> | undefined;
   /** Publish calls take their turns in batch order, whatever order their preparations finish in. */
   let publishOrder: Promise<unknown> = Promise.resolve();

@@ -5,6 +5,7 @@ import type { DeadLetterInput } from '../../services/kafka';
 import { shanghaiDate } from '../../services/platform';
 import type { AgencyDefinition, InboundTopicId } from './agency';
 import { fieldCatalogue } from './file-mapping';
+import { outOfScope, type KeyScope } from './keys';
 import { FieldReader, type FieldProblem, type RawRecord } from './fields';
 
 /**
@@ -19,6 +20,8 @@ export interface IntakeItem {
   readonly rawFormat: 'json' | 'csv-row' | 'xlsx-row';
   /** Where it came from, for answers and reports: "records[3]", "row 17". */
   readonly position: string;
+  /** The scope of the API key that sent it, when the key is bound (see keys.ts). */
+  readonly scope?: KeyScope;
 }
 
 /** A valid record, pseudonymised, with what the duplicate check needs. */
@@ -210,6 +213,8 @@ export function prepareItems<K extends InboundTopicId>(
     if (!idCheck.ok) reader.problem(agency.idField, idCheck.reason);
     const { fact, occurredAt } = agency.read(reader, today);
     refuseIdNumbersIn(fact, agency.idField, reader, today);
+    const outside = outOfScope(item.scope, fact);
+    if (outside !== undefined) reader.problem(outside.field, outside.reason);
     // The birth date is in the ID number: a status cannot begin before the person was born.
     const validFrom = (fact as { validFrom?: unknown }).validFrom;
     if (idCheck.ok && typeof validFrom === 'string' && validFrom !== '' && validFrom < idCheck.birthDate) {

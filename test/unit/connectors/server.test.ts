@@ -465,3 +465,42 @@ describe('each agency\'s connector', () => {
     expect(world.published).toHaveLength(1);
   });
 });
+
+describe('connector push API: keys bound to institutions or divisions (issue 10, item 7)', () => {
+  async function boundServer(agency: 'hospitals' | 'civil-affairs', scope: { institutions?: string[]; divisions?: string[] }) {
+    const world = inMemoryIntake(agencies[agency]);
+    const keys = memoryKeyStore();
+    const bound = await keys.issue(agency, scope);
+    const unbound = await keys.issue(agency);
+    const app = createConnectorServer({
+      agency: agencies[agency], intake: world.intake, keys, topicName: `test.${agency}`,
+      logger: createLogger({ level: 'silent', role: agency }), metrics: createMetrics(agency),
+    });
+    open.push(app);
+    const send = (key: string, records: unknown[]) => app.inject({
+      method: 'POST', url: '/v1/records', payload: JSON.stringify({ records }),
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    });
+    return { world, send, bound: bound.key, unbound: unbound.key };
+  }
+
+  it('lets a key bound to an institution write and reverse its own settlements only', async () => {
+    const s = await boundServer('hospitals', { institutions: ['H33030200001'] });
+    const other = { ...validRaw.hospitals, fixmedins_code: 'H11010500002', setl_id: 'S-OTHER' };
+    const reversal = { ...validRaw.hospitals, fixmedins_code: 'H11010500002', setl_id: 'S-OTHER-R', is_reversal: true, orig_setl_id: 'S-OTHER' };
+    const response = await s.send(s.bound, [validRaw.hospitals, other, reversal]);
+    expect(response.json()).toMatchObject({
+      accepted: 1, rejected: 2,
+      results: [{ status: 'accepted' }, { status: 'rejected', problems: [{ field: 'fixmedins_code' }] }, { status: 'rejected', problems: [{ field: 'fixmedins_code' }] }],
+    });
+    expect(s.world.deadLetters).toHaveLength(2);
+    // An unbound key of the agency keeps today's behaviour.
+    expect((await s.send(s.unbound, [other])).json()).toMatchObject({ accepted: 1 });
+  });
+
+  it('lets a key bound to a division prefix certify in that division only', async () => {
+    const s = await boundServer('civil-affairs', { divisions: ['3303'] });
+    const response = await s.send(s.bound, [validRaw['civil-affairs'], { ...validRaw['civil-affairs'], recordId: 'MZ-BJ', admdvs: '110105' }]);
+    expect(response.json()).toMatchObject({ accepted: 1, rejected: 1, results: [{ status: 'accepted' }, { status: 'rejected', problems: [{ field: 'admdvs' }] }] });
+  });
+});
