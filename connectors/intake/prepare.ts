@@ -215,11 +215,6 @@ export function prepareItems<K extends InboundTopicId>(
     refuseIdNumbersIn(fact, agency.idField, reader, today);
     const outside = outOfScope(item.scope, fact);
     if (outside !== undefined) reader.problem(outside.field, outside.reason);
-    // The birth date is in the ID number: a status cannot begin before the person was born.
-    const validFrom = (fact as { validFrom?: unknown }).validFrom;
-    if (idCheck.ok && typeof validFrom === 'string' && validFrom !== '' && validFrom < idCheck.birthDate) {
-      reader.problem('validFrom', 'is before the birth date in the ID number');
-    }
     if (!idCheck.ok || reader.problems.length > 0) {
       rejected.push({ index, problems: reader.problems });
       const first = reader.problems[0];
