@@ -331,6 +331,17 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
             notify(assigned);
           });
         }
+        // A fetched batch of only transaction markers (a topic written in transactions, as the
+        // intake writes, ends in one) never reaches eachBatch: kafkajs resolves it but, with
+        // autoCommit off, never commits it, and the group's lag stayed at one per partition. It is
+        // committed here, after the batch before it (kafkajs hands a partition's batches in order).
+        consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+          const { topic, partition, batchSize, lastOffset } = event.payload;
+          if (batchSize !== 0 || stopping) return;
+          consumer.commitOffsets([{ topic, partition, offset: (BigInt(lastOffset) + 1n).toString() }]).catch((error: unknown) => {
+            logger.debug({ err: error, topic, partition }, 'committing past transaction markers failed; the next batch commits past them');
+          });
+        });
         await consumer.connect();
         await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning });
         await consumer.run({
@@ -343,6 +354,10 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
             const records = batch.messages.map((message) => toInbound(batch.topic, batch.partition, message));
             const heartbeat = (): Promise<void> => payload.heartbeat();
             await step(consumer, batch, records, { heartbeat, resolveOffset: (offset) => { payload.resolveOffset(offset); }, isStopping: () => stopping });
+            // The batch may end in transaction markers after its last record (lastOffset counts
+            // them): commit past them too, or the group's lag never reaches 0 on such a topic.
+            const through = (BigInt(batch.lastOffset()) + 1n).toString();
+            if (BigInt(through) > BigInt(nextOffset(records))) await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: through }]);
             // The batch is committed: move the in-memory position too, or the batch comes again.
             payload.resolveOffset(batch.messages[batch.messages.length - 1]?.offset ?? batch.lastOffset());
           },
