@@ -1,7 +1,23 @@
 import { HubError, loadConfig, type RoleMain } from '../../services/platform';
-import { agencyIds, fileKeyStore, type AgencyId } from '../intake';
+import { agencyIds, fileKeyStore, type AgencyId, type KeyScope } from '../intake';
 
-const usage = `usage: hub keys issue <agency> | list | revoke <key-id>\n  agencies: ${agencyIds.join(', ')}`;
+const usage = `usage: hub keys issue <agency> [--institution CODE[,CODE…]] [--division PREFIX[,PREFIX…]] | list | revoke <key-id>\n  agencies: ${agencyIds.join(', ')}\n  a bound key writes only settlements of those institutions (fixmedins_code) and records of divisions with those prefixes`;
+
+/** `--institution A,B --division 3303`: the scope of a bound key, or undefined for an unbound one. */
+function scopeOf(flags: readonly string[]): KeyScope | undefined {
+  let institutions: string[] | undefined;
+  let divisions: string[] | undefined;
+  for (let i = 0; i < flags.length; i += 2) {
+    const [flag, value] = [flags[i], flags[i + 1]];
+    const list = (value ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
+    if (list.length === 0) throw new HubError('USAGE', `${flag ?? ''} needs a value\n${usage}`);
+    if (flag === '--institution' && list.every((code) => /^[A-Z0-9]{6,20}$/.test(code))) institutions = [...(institutions ?? []), ...list];
+    else if (flag === '--division' && list.every((prefix) => /^\d{2,6}$/.test(prefix))) divisions = [...(divisions ?? []), ...list];
+    else throw new HubError('USAGE', `cannot use ${flag ?? ''} ${value ?? ''}\n${usage}`);
+  }
+  if (institutions === undefined && divisions === undefined) return undefined;
+  return { ...(institutions === undefined ? {} : { institutions }), ...(divisions === undefined ? {} : { divisions }) };
+}
 
 /**
  * `hub keys`: agency API keys in HUB_AGENCY_KEYS_FILE. `issue` prints the new key alone on stdout
@@ -12,10 +28,10 @@ export const runKeys: RoleMain = async (args, io) => {
   const config = loadConfig(io.env, ['agencyKeysFile']);
   const store = fileKeyStore(config.agencyKeysFile);
 
-  if (action === 'issue' && rest.length === 1) {
+  if (action === 'issue' && rest.length >= 1 && rest.length % 2 === 1) {
     const agency = agencyIds.find((id): id is AgencyId => id === rest[0]);
     if (agency === undefined) throw new HubError('USAGE', `unknown agency '${rest[0] ?? ''}'\n${usage}`);
-    const issued = await store.issue(agency);
+    const issued = await store.issue(agency, scopeOf(rest.slice(1)));
     io.stdout.write(`${issued.key}\n`);
     io.stderr.write(`issued ${issued.keyId} for ${issued.agency} at ${issued.issuedAt}; the key above is shown once: the hub keeps only its SHA-256 hash (${config.agencyKeysFile})\n`);
     return 0;

@@ -4,7 +4,7 @@ import {
   HubError, createLifecycle, createLogger, createMetrics, describeError, loadConfig,
   type Environment, type HealthReport, type Logger, type RoleMain,
 } from '../../services/platform';
-import { factTopicConfig, fileKeyStore, importFile, openIntake, type AgencyDefinition, type AgencyId, type IntakeRuntime } from '../intake';
+import { factTopicConfig, heapCapped, fileKeyStore, importFile, openIntake, type AgencyDefinition, type AgencyId, type IntakeRuntime } from '../intake';
 import { createConnectorServer, type ConnectorServer } from './server';
 import { registerReceiptsRoute } from '../agency-delivery/receipts';
 
@@ -123,7 +123,7 @@ export async function startConnector(options: StartConnectorOptions): Promise<Ru
 
 /** `hub <agency>`: runs that agency's connector until SIGTERM or SIGINT. */
 export function connectorRole(agency: AgencyDefinition): RoleMain {
-  return async (args, io) => {
+  return heapCapped(async (args, io) => {
     if (args.length > 0) throw new HubError('USAGE', `usage: hub ${agency.id} (configuration comes from the environment: see 'hub config')`);
     const config = loadConfig(io.env, ['logLevel', 'shutdownGraceMs']);
     const logger = createLogger({ level: config.logLevel, role: agency.id });
@@ -135,5 +135,5 @@ export function connectorRole(agency: AgencyDefinition): RoleMain {
     const reason = await lifecycle.stopped;
     await lifecycle.shutdown(reason);
     return 0;
-  };
+  });
 }

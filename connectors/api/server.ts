@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { Transform, type TransformCallback } from 'node:stream';
+import iconv from 'iconv-lite';
 import { LogController, fastify, type FastifyReply, type FastifyRequest } from 'fastify';
 import { HubError, isHubError, scrubIdNumbers, type HealthReport, type HubMetrics, type Logger } from '../../services/platform';
 import type { AgencyDefinition, ImportFileOptions, ImportSummary, Intake, IntakeOutcome, KeyHolder, RawRecord } from '../intake';
@@ -21,6 +22,11 @@ export interface ConnectorLimits {
   readonly ingestTimeoutMs: number;
   /** Retry-After of a 503, in seconds. */
   readonly retryAfterSeconds: number;
+  /**
+   * How long a connection may send nothing before it is closed: a caller that stalls in the middle
+   * of a body held a connection (and its buffered bytes) for as long as it liked.
+   */
+  readonly idleTimeoutMs: number;
 }
 
 export const defaultLimits: ConnectorLimits = Object.freeze({
@@ -29,6 +35,7 @@ export const defaultLimits: ConnectorLimits = Object.freeze({
   fileLimitBytes: 256 * 1024 * 1024,
   ingestTimeoutMs: 30_000,
   retryAfterSeconds: 5,
+  idleTimeoutMs: 30_000,
 });
 
 export interface ConnectorServerDependencies {
@@ -71,6 +78,11 @@ export interface RecordsAnswer {
   readonly rejected: number;
   readonly results: readonly IntakeOutcome[];
 }
+
+/** The routes and the methods each takes: another method on one of them is a 405, not a 404. */
+const methodsOf: Readonly<Record<string, readonly string[]>> = {
+  '/v1/records': ['POST'], '/v1/files': ['POST'], '/healthz': ['GET', 'HEAD'], '/readyz': ['GET', 'HEAD'], '/metrics': ['GET', 'HEAD'],
+};
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,64}$/;
 
@@ -123,9 +135,32 @@ function recordsOf(body: unknown, maxRecords: number): RawRecord[] {
   if (records.length > maxRecords) {
     throw new HubError('REQUEST_TOO_LARGE', `${records.length} records in one request; at most ${maxRecords}: send several requests`, { detail: { maxRecords } });
   }
-  const notObject = records.findIndex((record) => !isPlainObject(record));
-  if (notObject >= 0) throw new HubError('REQUEST_INVALID', `records[${notObject}] is not a JSON object`, { detail: { position: `records[${notObject}]` } });
+  // A record that is not an object is refused alone, by the intake (prepare.ts), like any bad record.
   return records as RawRecord[];
+}
+
+/**
+ * The JSON body parser. JSON.parse, not fastify's default: that one refuses a whole request holding
+ * a "__proto__" or "constructor" key anywhere (valid JSON) as "not valid JSON"; JSON.parse makes such
+ * a key an ordinary own property, never a prototype, and the intake refuses that record alone. The
+ * body is decoded by its charset: GBK (and GB18030) as Windows systems send, UTF-8 otherwise.
+ */
+function parseJsonBody(request: FastifyRequest, body: Buffer, done: (error: Error | null, value?: unknown) => void): void {
+  const charset = /;\s*charset\s*=\s*"?([A-Za-z0-9_-]+)"?/i.exec(request.headers['content-type'] ?? '')?.[1]?.toLowerCase() ?? 'utf-8';
+  let text: string;
+  if (charset === 'utf-8' || charset === 'utf8') {
+    text = body.toString('utf8');
+  } else if (charset === 'gbk' || charset === 'gb2312' || charset === 'gb18030') {
+    text = iconv.decode(body, 'gb18030');
+  } else {
+    done(new HubError('UNSUPPORTED_MEDIA_TYPE', `charset=${charset} is not read here: send UTF-8 or GBK`));
+    return;
+  }
+  try {
+    done(null, JSON.parse(text) as unknown);
+  } catch (error) {
+    done(error as Error);
+  }
 }
 
 /**
@@ -159,8 +194,16 @@ export function createConnectorServer(deps: ConnectorServerDependencies) {
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    serverFactory: (handler) => (deps.tls === undefined ? createServer(handler) : createHttpsServer({ cert: deps.tls.cert, key: deps.tls.key }, handler)),
+    serverFactory: (handler) => {
+      const server = deps.tls === undefined ? createServer(handler) : createHttpsServer({ cert: deps.tls.cert, key: deps.tls.key }, handler);
+      // Set here: fastify's connectionTimeout option does not reach a server made by serverFactory.
+      server.setTimeout(limits.idleTimeoutMs, (socket) => { socket.destroy(); });
+      return server;
+    },
   });
+
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => { parseJsonBody(request, body as Buffer, done); });
 
   const sendError = (request: FastifyRequest, reply: FastifyReply, error: HubError): FastifyReply => {
     const status = httpStatusOf(error.code);
@@ -190,6 +233,9 @@ export function createConnectorServer(deps: ConnectorServerDependencies) {
     const statusCode = (error as { statusCode?: unknown }).statusCode;
     const message = error instanceof Error ? scrubIdNumbers(error.message) : 'request failed';
     if (statusCode === 413) return sendError(request, reply, new HubError('REQUEST_TOO_LARGE', `the body is larger than ${limits.bodyLimitBytes} bytes`));
+    if (statusCode === 415) {
+      return sendError(request, reply, new HubError('UNSUPPORTED_MEDIA_TYPE', `content-type ${request.headers['content-type'] ?? '(none)'} is not read here: send application/json`));
+    }
     if (error instanceof SyntaxError) return sendError(request, reply, new HubError('REQUEST_INVALID', `the body is not valid JSON: ${message}`));
     if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
       return sendError(request, reply, new HubError('REQUEST_INVALID', message));
@@ -197,8 +243,15 @@ export function createConnectorServer(deps: ConnectorServerDependencies) {
     return sendError(request, reply, classifyIntakeFailure(error));
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, new HubError('REQUEST_INVALID', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`)));
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = methodsOf[path];
+    if (allowed !== undefined) {
+      void reply.header('allow', allowed.join(', '));
+      return sendError(request, reply, new HubError('METHOD_NOT_ALLOWED', `${path} takes ${allowed.join(' or ')}, not ${request.method}`));
+    }
+    return sendError(request, reply, new HubError('NOT_FOUND', `no route ${request.method} ${path}`));
+  });
 
   app.get('/healthz', () => ({ ok: true }));
 
@@ -230,7 +283,8 @@ export function createConnectorServer(deps: ConnectorServerDependencies) {
       const records = recordsOf(request.body, limits.maxRecords);
       const holder = holders.get(request);
       const channel = `api:${holder?.keyId ?? 'unknown'}`;
-      const items = records.map((raw, index) => ({ raw, rawFormat: 'json' as const, position: `records[${index}]` }));
+      const scope = holder?.scope;
+      const items = records.map((raw, index) => ({ raw, rawFormat: 'json' as const, position: `records[${index}]`, ...(scope === undefined ? {} : { scope }) }));
       let outcomes: IntakeOutcome[];
       try {
         outcomes = await withTimeout(serialIntake.ingest(items, channel), limits.ingestTimeoutMs, () =>
@@ -283,8 +337,10 @@ export function createConnectorServer(deps: ConnectorServerDependencies) {
         const keyId = holders.get(request)?.keyId ?? 'unknown';
         let summary: ImportSummary;
         try {
+          const scope = holders.get(request)?.scope;
           summary = await deps.importFile({
             agency, input, format, intake: collecting, channel: `file-api:${keyId}`, ...(encoding === undefined ? {} : { encoding }),
+            ...(scope === undefined ? {} : { scope }),
           });
         } catch (error) {
           throw classifyIntakeFailure(error);

@@ -27,18 +27,43 @@ export class FieldReader {
     return undefined;
   }
 
+  /**
+   * Text for an identifier or code: not a JSON true/false (true is not a record id), and without
+   * NUL or other control characters, which pass through to the topics and break the tools reading them.
+   */
+  private identifierText(field: string): string | undefined {
+    if (typeof this.raw[field] === 'boolean') { this.problem(field, 'must be text, not true or false'); return undefined; }
+    const value = this.text(field);
+    if (value !== undefined && controlCharacter.test(value)) { this.problem(field, 'holds a control character (NUL, tab, line break …)'); return undefined; }
+    return value;
+  }
+
   /** A required text field, at most `max` characters. */
   string(field: string, max = 64): string {
-    const value = this.text(field);
-    if (value === undefined) { this.problem(field, 'is required'); return ''; }
+    const value = this.identifierText(field);
+    if (value === undefined) { if (!this.has(field)) this.problem(field, 'is required'); return ''; }
     if (value.length > max) { this.problem(field, `is longer than ${max} characters`); return ''; }
     return value;
   }
 
   optionalString(field: string, max = 64): string | null {
-    const value = this.text(field);
+    const value = this.identifierText(field);
     if (value === undefined) return null;
     if (value.length > max) { this.problem(field, `is longer than ${max} characters`); return null; }
+    return value;
+  }
+
+  /** True when a problem of this field is noted already (so "is required" is not added to it). */
+  private has(field: string): boolean {
+    return this.problems.some((problem) => problem.field === field);
+  }
+
+  /** A 6-digit division code (行政区划代码) whose first two digits name a province; 000000 is none. */
+  division(field: string): string {
+    const value = this.code(field, /^\d{6}$/, 'a 6-digit division code');
+    if (value !== '' && /^\d{6}$/.test(value) && !provincePrefixes.has(value.slice(0, 2))) {
+      this.problem(field, `"${value}" is not a division code: its first two digits name no province`);
+    }
     return value;
   }
 
@@ -110,9 +135,23 @@ export class FieldReader {
     const fen = yuanToFen(value);
     if (fen === undefined) { this.problem(field, `"${value}" is not an amount in yuan with at most two decimals`); return 0; }
     if (fen < 0 && options.allowNegative !== true) { this.problem(field, 'must not be negative'); return 0; }
+    if (Math.abs(fen) > maxAmountFen) { this.problem(field, `is more than ${maxAmountFen / 100} yuan, more than any one record of the hub carries`); return 0; }
     return fen;
   }
 }
+
+// Control characters are what this pattern is for.
+// eslint-disable-next-line no-control-regex
+const controlCharacter = /[\u0000-\u001f\u007f]/;
+
+/** First two digits of GB/T 2260 division codes (provinces, and 71, 81, 82 as in ID numbers). */
+const provincePrefixes = new Set([
+  '11', '12', '13', '14', '15', '21', '22', '23', '31', '32', '33', '34', '35', '36', '37',
+  '41', '42', '43', '44', '45', '46', '50', '51', '52', '53', '54', '61', '62', '63', '64', '65', '71', '81', '82',
+]);
+
+/** 100 million yuan: above any settlement or contribution; 10^13 yuan was accepted. */
+const maxAmountFen = 100_000_000 * 100;
 
 /** Exact decimal yuan -> fen, no floating point: "1234.5" -> 123450. */
 export function yuanToFen(text: string): number | undefined {

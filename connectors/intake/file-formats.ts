@@ -18,7 +18,26 @@ export type TextEncoding = 'utf-8' | 'gbk';
 export interface FileRow {
   readonly rowNumber: number;
   readonly cells: readonly string[];
+  /**
+   * XLSX only: the columns whose cells are numbers, not text. An ID number in such a cell has been
+   * rounded by Excel to 15 significant digits, so the intake refuses it (see numericIdCell).
+   */
+  readonly numericColumns?: readonly number[];
 }
+
+/**
+ * What an ID column's numeric XLSX cell becomes: the number as Excel shows it in a column not
+ * formatted as text (1.10105E+17). The intake refuses this form with a reason telling the sender to
+ * format the column as text; the digits a rounded number would show could pass the check character
+ * and name another person.
+ */
+export function numericIdCell(text: string): string {
+  const value = Number(text);
+  return Number.isFinite(value) ? value.toExponential(5).toUpperCase() : text;
+}
+
+/** Most characters of one CSV row (all its cells): far above any agency's row, far below a memory problem. */
+export const maxCsvRecordChars = 1024 * 1024;
 
 /** How much of the start of a file decides its encoding when asked to detect it. */
 const sniffBytes = 64 * 1024;
@@ -154,15 +173,18 @@ export async function* readCsvRowBatches(
   choice: EncodingChoice,
   onEncoding?: (encoding: TextEncoding) => void,
 ): AsyncGenerator<FileRow[]> {
-  const parser = parseCsv({ relax_column_count: true, relax_quotes: true, skip_empty_lines: false, trim: false });
+  // max_record_size bounds what the parser holds for one row: a 200 MB cell (or a quote never closed)
+  // took a connector to 1.24 GB; past the bound the file is refused from that row on.
+  const parser = parseCsv({ relax_column_count: true, relax_quotes: true, skip_empty_lines: false, trim: false, max_record_size: maxCsvRecordChars });
   let records: string[][] = [];
   let failure: Error | undefined;
   parser.on('data', (record: string[]) => { records.push(record); });
   parser.on('error', (error) => { failure ??= error; });
   const ended = new Promise<void>((resolve) => { parser.once('end', resolve); parser.once('error', () => resolve()); });
   let rowNumber = 0;
+  // Rows parsed before a failure are handed on first, and the failure raised after them: what was
+  // read of a file that breaks off is imported, and the import can say how far it got.
   const take = (): FileRow[] => {
-    if (failure !== undefined) throw failure;
     const rows: FileRow[] = [];
     for (const record of records) {
       rowNumber += 1;
@@ -177,11 +199,13 @@ export async function* readCsvRowBatches(
       parser.write(text);
       const rows = take();
       if (rows.length > 0) yield rows;
+      if (failure !== undefined) throw failure;
     }
     parser.end();
     await ended;
     const rows = take();
     if (rows.length > 0) yield rows;
+    if (failure !== undefined) throw failure;
   } catch (error) {
     if (error instanceof HubError) throw error;
     throw new HubError('INPUT_INVALID', `the CSV cannot be read after row ${rowNumber}: ${describeError(error)}`, { cause: error });
@@ -239,10 +263,15 @@ export async function* readXlsxRows(input: NodeJS.ReadableStream): AsyncGenerato
         const values = row.values;
         if (!Array.isArray(values)) continue;
         const cells: string[] = [];
+        const numericColumns: number[] = [];
         // ExcelJS rows are 1-based and sparse: index 0 is unused, gaps are empty cells.
-        for (let column = 1; column < values.length; column += 1) cells.push(cellText(values[column]));
+        for (let column = 1; column < values.length; column += 1) {
+          const value = values[column];
+          if (typeof value === 'number' || (typeof value === 'object' && value !== null && 'result' in value && typeof value.result === 'number')) numericColumns.push(column - 1);
+          cells.push(cellText(value));
+        }
         if (cells.every((cell) => cell.trim() === '')) continue;
-        yield { rowNumber: row.number, cells };
+        yield numericColumns.length === 0 ? { rowNumber: row.number, cells } : { rowNumber: row.number, cells, numericColumns };
       }
       // The first worksheet is the data; later sheets (notes, dictionaries) are not read.
       break;

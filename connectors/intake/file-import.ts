@@ -1,9 +1,10 @@
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { HubError } from '../../services/platform';
+import { HubError, isHubError } from '../../services/platform';
 import type { AgencyDefinition } from './agency';
-import { csvLine, readFileRowBatches, type EncodingChoice, type FileFormat, type FileRow, type TextEncoding } from './file-formats';
+import type { KeyScope } from './keys';
+import { csvLine, numericIdCell, readFileRowBatches, type EncodingChoice, type FileFormat, type FileRow, type TextEncoding } from './file-formats';
 import { loadFileMapping, resolveHeader, rowToRaw, type FileMapping, type ResolvedHeader } from './file-mapping';
 import type { Intake, IntakeItem, IntakeOutcome } from './pipeline';
 import { startPrepareWorker, type PrepareWorker } from './prepare-client';
@@ -35,6 +36,8 @@ export interface ImportFileOptions {
   readonly batchSize?: number;
   /** The channel named in each record's source (`<agency>:<channel>`); default 'file'. */
   readonly channel?: string;
+  /** The scope of the bound API key that sent the file: rows outside it are refused. */
+  readonly scope?: KeyScope;
 }
 
 const defaultBatchSize = 2_000;
@@ -53,6 +56,14 @@ const idNumberInText = /(?<![0-9])(\d{17}[\dXx]|\d{15})(?![0-9Xx])/g;
 /** Any ID-shaped number inside other cells (a remark, a wrong column), masked the same way. */
 export function maskIdNumbersIn(text: string): string {
   return text.replace(idNumberInText, maskIdNumber);
+}
+
+/**
+ * A report cell Excel will not run: one starting with =, +, -, @ (or a tab or carriage return before
+ * them) is a formula to Excel, so a hostile row could put one in front of the agency's staff.
+ */
+export function inert(cell: string): string {
+  return /^[=+\-@\t\r]/.test(cell) ? `'${cell}` : cell;
 }
 
 /** The report path beside a file: `roster.csv` -> `roster.rejected.csv`. */
@@ -99,7 +110,7 @@ class RejectionReport {
     let text = '';
     for (const problem of problems) {
       const field = this.header.headerOfField.get(problem.field) ?? problem.field;
-      text += csvLine([String(row.rowNumber), ...cells, field, maskIdNumbersIn(problem.reason)]);
+      text += csvLine([String(row.rowNumber), ...cells, field, maskIdNumbersIn(problem.reason)].map(inert));
     }
     if (!this.stream.write(text)) await once(this.stream, 'drain');
     if (this.failure !== undefined) throw this.reportError(this.failure);
@@ -164,12 +175,14 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
     if (reportPath !== undefined) report = new RejectionReport(reportPath, headerRow.cells, resolved.header, agency);
   };
 
+  const { scope } = options;
   const toItem = (row: FileRow, resolved: ResolvedHeader): IntakeItem =>
-    ({ raw: rowToRaw(mapping, resolved.fields, row.cells), rawFormat, position: `row ${row.rowNumber}` });
+    ({ raw: rowToRaw(mapping, resolved.fields, row.cells), rawFormat, position: `row ${row.rowNumber}`, ...(scope === undefined ? {} : { scope }) });
 
   // With an intake that can publish batches prepared elsewhere, rows are mapped, validated,
   // pseudonymised and encoded in a worker thread; the intake's publish stage stays on this thread.
-  const { offload } = intake;
+  // A bound key's file is prepared here: the worker knows nothing of keys.
+  const offload = scope === undefined ? intake.offload : undefined;
   let preparer: Promise<PrepareWorker | undefined> | undefined;
   /** Publish calls take their turns in batch order, whatever order their preparations finish in. */
   let publishOrder: Promise<unknown> = Promise.resolve();
@@ -233,22 +246,43 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
     inFlight.push(done);
     while (inFlight.length >= overlap) await inFlight.shift();
   };
+  /** The column of the ID number, once the header is known. */
+  let idColumn = -1;
+  /** A data row as the intake gets it: a numeric ID cell in the form the intake refuses (see numericIdCell). */
+  const dataRow = (row: FileRow): FileRow => {
+    if (idColumn < 0 || row.numericColumns?.includes(idColumn) !== true) return row;
+    const cells = [...row.cells];
+    cells[idColumn] = numericIdCell(cells[idColumn] ?? '');
+    return { rowNumber: row.rowNumber, cells };
+  };
   /** The header is preamble[index]; rows above it were titles, rows below it are data. */
   const adopt = (index: number): void => {
     startWith(preamble[index] as FileRow);
-    batch.push(...preamble.slice(index + 1));
+    idColumn = header?.fields.indexOf(agency.idField) ?? -1;
+    batch.push(...preamble.slice(index + 1).map(dataRow));
   };
   let failed = false;
+  /** Why the file could not be read to its end, once rows were read before that point. */
+  let brokeOff: HubError | undefined;
   try {
-    for await (const rows of rowBatches) {
-      for (const row of rows) {
+    for (;;) {
+      let next: IteratorResult<FileRow[]>;
+      try {
+        next = await rowBatches.next();
+      } catch (error) {
+        if (header === undefined || !isHubError(error, 'INPUT_INVALID')) throw error;
+        brokeOff = error;
+        break;
+      }
+      if (next.done === true) break;
+      for (const row of next.value) {
         if (header === undefined) {
           preamble.push(row);
           if (countMapped(mapping, row.cells) >= 2) adopt(preamble.length - 1);
           else if (preamble.length >= headerSearchRows) adopt(0);
           continue;
         }
-        batch.push(row);
+        batch.push(dataRow(row));
         if (batch.length >= batchSize) await send();
       }
     }
@@ -256,11 +290,12 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
       if (preamble.length === 0) throw new HubError('INPUT_INVALID', 'the file is empty: no header row');
       adopt(0);
     }
+    // Every row read, up to where a broken file stops, is published or reported.
     await send();
     while (inFlight.length > 0) await inFlight.shift();
   } catch (error) {
     failed = true;
-    throw error;
+    throw counts.rows > 0 ? partlyImported(error, counts, report?.path ?? null) : error;
   } finally {
     // A failure mid-file leaves no batch running behind the caller's back, and the first error wins.
     await Promise.allSettled(inFlight.splice(0));
@@ -268,7 +303,27 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
     if (failed) await report?.close().catch(() => undefined);
     else await report?.close();
   }
+  if (brokeOff !== undefined) throw counts.rows > 0 ? partlyImported(brokeOff, counts, report?.path ?? null) : brokeOff;
   return { ...counts, reportPath: report?.path ?? null };
+}
+
+/**
+ * An import that stopped after some rows were handled: the error keeps its code (the file's fault or
+ * a service's) and says how far the import got; `detail.imported` holds the counts.
+ */
+function partlyImported(error: unknown, counts: Omit<ImportSummary, 'reportPath'>, reportPath: string | null): unknown {
+  if (!isHubError(error)) return error;
+  const summary: ImportSummary = { ...counts, reportPath };
+  return new HubError(error.code, `${error.message}; the rows before it were imported (${describeSummary(summary)}), the rest of the file was not`, {
+    cause: error, detail: { ...error.detail, imported: summary },
+  });
+}
+
+/** The counts of an import that stopped part-way, when the error says so. */
+export function importedBefore(error: unknown): ImportSummary | undefined {
+  if (!isHubError(error)) return undefined;
+  const imported = error.detail.imported;
+  return typeof imported === 'object' && imported !== null ? imported as ImportSummary : undefined;
 }
 
 /** The one-line summary printed after an import. */

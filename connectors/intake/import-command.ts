@@ -1,19 +1,23 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { HubError, createLogger, describeError, loadConfig, type CliIo, type RoleMain } from '../../services/platform';
+import { HubError, createLogger, describeError, isHubError, loadConfig, type CliIo, type RoleMain } from '../../services/platform';
 import type { AgencyDefinition, AgencyId } from './agency';
 import { formatOfFileName, type EncodingChoice, type FileFormat } from './file-formats';
-import { defaultReportPath, describeSummary, importFile } from './file-import';
+import { defaultReportPath, describeSummary, importedBefore, importFile } from './file-import';
 import { loadFileMapping } from './file-mapping';
+import { heapCapped } from './heap-cap';
 import { openIntake } from './runtime';
 
 const usage = 'usage: hub import <agency> FILE [--format csv|xlsx] [--encoding auto|utf-8|gbk] [--report PATH] [--batch-size N]\n'
   + '  exit 0: imported, nothing rejected; 3: imported, some rows rejected (see the report);\n'
-  + '  2: the file or the command line cannot be used (nothing imported); 1: a service failed';
+  + '  2: the file or the command line cannot be used (nothing imported); 1: a service failed (the message says how far the import got);\n'
+  + '  4: the file breaks off part-way (an invalid byte, an unclosed quote): the rows before were imported, the rest was not';
 
 /** Exit code of an import that ran but refused some rows: scripts can tell it from a clean run and from a failure. */
 export const exitRowsRejected = 3;
+/** Exit code of an import of a file that could not be read to its end: the rows before that point were imported. */
+export const exitPartlyImported = 4;
 
 interface ImportArgs {
   agency: AgencyDefinition;
@@ -86,7 +90,7 @@ function progressReporter(io: CliIo, totalBytes: number, bytesRead: () => number
 
 /** `hub import <agency> FILE`: a batch file into the agency's topic, rejected rows into a report. */
 export function importCommand(agencies: Readonly<Record<AgencyId, AgencyDefinition>>): RoleMain {
-  return async (args, io) => {
+  return heapCapped(async (args, io) => {
     const options = parseArgs(args, agencies);
     loadFileMapping(options.agency);
     // Opened before any service is reached, so an unreadable file is reported as such (exit 2).
@@ -124,10 +128,18 @@ export function importCommand(agencies: Readonly<Record<AgencyId, AgencyDefiniti
       io.stdout.write(`${options.agency.id} ${basename(options.file)} (${options.format}${encoding}): ${describeSummary(summary)} in ${seconds.toFixed(1)} s (${rate} rows/s)\n`);
       logger.debug({ agency: options.agency.id, file: basename(options.file), ...summary, seconds }, 'import finished');
       return summary.rejected > 0 ? exitRowsRejected : 0;
+    } catch (error) {
+      progress.finish();
+      // Exit 2 says "nothing imported": a file that broke off after some rows were imported is not that.
+      if (importedBefore(error) !== undefined && isHubError(error, 'INPUT_INVALID')) {
+        io.stderr.write(`hub: ${error.code}: ${error.message}\n`);
+        return exitPartlyImported;
+      }
+      throw error;
     } finally {
       progress.finish();
       input.destroy();
       await runtime.close();
     }
-  };
+  });
 }

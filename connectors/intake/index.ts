@@ -3,8 +3,9 @@ export { FieldReader, yuanToFen, toIsoDate, toMillis, shanghaiDate, type FieldPr
 export { createIntake, type Intake, type IntakeItem, type IntakeOutcome, type SeenFacts, type IntakeDependencies } from './pipeline';
 export { redisSeenFacts } from './seen-facts';
 export { openIntake, factTopicConfig, type IntakeRuntime } from './runtime';
-export { fileKeyStore, memoryKeyStore, type AgencyKeyStore, type AgencyKeyInfo, type IssuedAgencyKey, type KeyHolder } from './keys';
-export { importFile, describeSummary, maskIdNumber, defaultReportPath, type ImportSummary, type ImportFileOptions } from './file-import';
+export { fileKeyStore, memoryKeyStore, type AgencyKeyStore, type AgencyKeyInfo, type IssuedAgencyKey, type KeyHolder, type KeyScope, outOfScope } from './keys';
+export { importFile, importedBefore, describeSummary, maskIdNumber, defaultReportPath, type ImportSummary, type ImportFileOptions } from './file-import';
 export { detectEncoding, readFileRows, formatOfFileName, type FileFormat, type EncodingChoice, type TextEncoding, type FileRow } from './file-formats';
 export { loadFileMapping, parseFileMapping, fieldCatalogue, type FileMapping, type FieldCatalogue } from './file-mapping';
 export { importCommand, exitRowsRejected } from './import-command';
+export { defaultConnectorHeapMb, heapCapCommand, heapCapped } from './heap-cap';

@@ -9,9 +9,19 @@ import { agencyIds, type AgencyId } from './agency';
  * its SHA-256 hash, so a copy of the key file lets nobody write to a connector. A plain hash (not a
  * slow password hash) is enough because the key has 256 bits of entropy: there is nothing to guess.
  */
+/**
+ * What a key may write for, when bound: settlements of these institutions (fixmedins_code) and
+ * records of divisions starting with these prefixes (admdvs, insu_admdvs). Absent: the whole agency.
+ */
+export interface KeyScope {
+  readonly institutions?: readonly string[];
+  readonly divisions?: readonly string[];
+}
+
 export interface AgencyKeyInfo {
   readonly keyId: string;
   readonly agency: AgencyId;
+  readonly scope?: KeyScope;
   /** ISO timestamp. */
   readonly issuedAt: string;
   readonly revokedAt: string | null;
@@ -26,10 +36,12 @@ export interface IssuedAgencyKey extends AgencyKeyInfo {
 export interface KeyHolder {
   readonly keyId: string;
   readonly agency: AgencyId;
+  readonly scope?: KeyScope;
 }
 
 export interface AgencyKeyStore {
-  issue(agency: AgencyId): Promise<IssuedAgencyKey>;
+  /** A new key; with a scope, bound to those institutions or divisions. */
+  issue(agency: AgencyId, scope?: KeyScope): Promise<IssuedAgencyKey>;
   /** Every key ever issued, revoked ones included (with their revocation time); never a key or hash. */
   list(): Promise<AgencyKeyInfo[]>;
   /** Marks a key revoked; false when no key has that id. Revoking twice keeps the first time. */
@@ -54,16 +66,19 @@ function hashKey(key: string): Buffer {
   return createHash('sha256').update(key, 'utf8').digest();
 }
 
-function newKey(agency: AgencyId, now: () => number): { stored: StoredKey; key: string } {
+function newKey(agency: AgencyId, now: () => number, scope: KeyScope | undefined): { stored: StoredKey; key: string } {
   const key = randomBytes(32).toString('base64url');
   const keyId = `key-${randomBytes(6).toString('hex')}`;
-  const stored: StoredKey = { keyId, agency, issuedAt: new Date(now()).toISOString(), revokedAt: null, sha256: hashKey(key).toString('hex') };
+  const bound = scope === undefined || (scope.institutions === undefined && scope.divisions === undefined) ? {} : { scope };
+  const stored: StoredKey = { keyId, agency, ...bound, issuedAt: new Date(now()).toISOString(), revokedAt: null, sha256: hashKey(key).toString('hex') };
   return { stored, key };
 }
 
 function info(stored: StoredKey): AgencyKeyInfo {
-  return { keyId: stored.keyId, agency: stored.agency, issuedAt: stored.issuedAt, revokedAt: stored.revokedAt };
+  return { keyId: stored.keyId, agency: stored.agency, ...(stored.scope === undefined ? {} : { scope: stored.scope }), issuedAt: stored.issuedAt, revokedAt: stored.revokedAt };
 }
+
+const isList = (value: unknown): boolean => value === undefined || (Array.isArray(value) && value.every((item) => typeof item === 'string'));
 
 function findHolder(keys: readonly StoredKey[], presented: string): KeyHolder | undefined {
   if (!keyPattern.test(presented)) return undefined;
@@ -71,7 +86,7 @@ function findHolder(keys: readonly StoredKey[], presented: string): KeyHolder | 
   for (const stored of keys) {
     const candidate = Buffer.from(stored.sha256, 'hex');
     if (candidate.length === hash.length && timingSafeEqual(candidate, hash) && stored.revokedAt === null) {
-      return { keyId: stored.keyId, agency: stored.agency };
+      return { keyId: stored.keyId, agency: stored.agency, ...(stored.scope === undefined ? {} : { scope: stored.scope }) };
     }
   }
   return undefined;
@@ -92,7 +107,9 @@ function parseKeyFile(text: string, path: string): KeyFile {
     const k = entry as Partial<Record<keyof StoredKey, unknown>>;
     return typeof entry === 'object' && entry !== null && typeof k.keyId === 'string' && typeof k.issuedAt === 'string'
       && typeof k.sha256 === 'string' && /^[0-9a-f]{64}$/.test(k.sha256)
-      && agencyIds.some((id) => id === k.agency) && (k.revokedAt === null || typeof k.revokedAt === 'string');
+      && agencyIds.some((id) => id === k.agency) && (k.revokedAt === null || typeof k.revokedAt === 'string')
+      && (k.scope === undefined || (typeof k.scope === 'object' && k.scope !== null
+        && isList((k.scope as KeyScope).institutions) && isList((k.scope as KeyScope).divisions)));
   });
   if (!valid) throw new HubError('CONFIG_INVALID', `${path} has a malformed key entry`, { catastrophic: true, detail: { key: 'HUB_AGENCY_KEYS_FILE' } });
   return { version: 1, keys: keys as StoredKey[] };
@@ -130,9 +147,9 @@ export function fileKeyStore(path: string, now: () => number = Date.now): Agency
   };
 
   return {
-    async issue(agency) {
+    async issue(agency, scope) {
       const file = await load();
-      const { stored, key } = newKey(agency, now);
+      const { stored, key } = newKey(agency, now, scope);
       await save({ version: 1, keys: [...file.keys, stored] });
       return { ...info(stored), key };
     },
@@ -158,8 +175,8 @@ export function fileKeyStore(path: string, now: () => number = Date.now): Agency
 export function memoryKeyStore(now: () => number = Date.now): AgencyKeyStore {
   let keys: StoredKey[] = [];
   return {
-    issue(agency) {
-      const { stored, key } = newKey(agency, now);
+    issue(agency, scope) {
+      const { stored, key } = newKey(agency, now, scope);
       keys = [...keys, stored];
       return Promise.resolve({ ...info(stored), key });
     },
@@ -172,4 +189,25 @@ export function memoryKeyStore(now: () => number = Date.now): AgencyKeyStore {
     },
     verify: (presented) => Promise.resolve(findHolder(keys, presented)),
   };
+}
+
+/**
+ * Why a record is outside a key's scope, if it is: a settlement of another institution, or a record
+ * of a division outside the key's prefixes. Checked on the validated fact, so a reversal (which names
+ * its institution) is bound the same way as a settlement.
+ */
+export function outOfScope(scope: KeyScope | undefined, fact: object): { field: string; reason: string } | undefined {
+  if (scope === undefined) return undefined;
+  const values = fact as Record<string, unknown>;
+  const institution = values.fixmedins_code;
+  if (scope.institutions !== undefined && typeof institution === 'string' && !scope.institutions.includes(institution)) {
+    return { field: 'fixmedins_code', reason: `this API key writes for ${scope.institutions.join(', ')} only, not ${institution}` };
+  }
+  for (const field of ['admdvs', 'insu_admdvs']) {
+    const division = values[field];
+    if (scope.divisions !== undefined && typeof division === 'string' && !scope.divisions.some((prefix) => division.startsWith(prefix))) {
+      return { field, reason: `this API key writes for divisions ${scope.divisions.join(', ')} only, not ${division}` };
+    }
+  }
+  return undefined;
 }

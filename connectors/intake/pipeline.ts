@@ -1,6 +1,6 @@
 import type { TopicRecords } from '../../schemas';
 import type { IdentitySecrets } from '../../services/identity';
-import type { DeadLetterInput, DeadLetterWriter, HubProducer } from '../../services/kafka';
+import type { DeadLetterInput, DeadLetterWriter, TransactionalPublisher } from '../../services/kafka';
 import { HubError } from '../../services/platform';
 import type { TopicCodec } from '../../services/registry';
 import type { AgencyDefinition, InboundTopicId } from './agency';
@@ -28,7 +28,11 @@ export interface SeenFacts {
 export interface IntakeDependencies<K extends InboundTopicId> {
   readonly agency: AgencyDefinition<K>;
   readonly secrets: IdentitySecrets;
-  readonly producer: HubProducer;
+  /**
+   * Publishes a batch's facts and dead letters in one Kafka transaction: a batch is on the topics
+   * whole or not at all, so a failure answered to the sender ("send them again") is true.
+   */
+  readonly publisher: TransactionalPublisher;
   readonly codec: TopicCodec<TopicRecords[K]>;
   readonly deadLetters: DeadLetterWriter;
   readonly seen: SeenFacts;
@@ -111,7 +115,9 @@ function deferred<T>(): Deferred<T> {
  * 3. the Kafka send, in call order, each after the one before was acknowledged: one person's records
  *    reach the topic in the order they were sent, and nothing is published after a failed send of an
  *    earlier, overlapping batch (as if the calls had run one after the other);
- * 4. after the acknowledgement, the facts are remembered in Redis (never before), then dead letters.
+ *    The facts and the dead letters of the batch go in one Kafka transaction, split into requests by
+ *    bytes: both are published or neither is;
+ * 4. after the acknowledgement, the facts are remembered in Redis (never before).
  *
  * A batch that counted a record as a duplicate of a fact still in flight answers only after that fact
  * was acknowledged; if it was not, the batch fails with the same error (its own facts, if acknowledged,
@@ -228,7 +234,8 @@ export function createIntake<K extends InboundTopicId>(deps: IntakeDependencies<
     }
     if (failure === undefined) {
       try {
-        await deps.producer.send(deps.codec.topic, encoded);
+        const deadLetters = await deps.deadLetters.prepare(letters);
+        await deps.publisher.publish([{ topic: deps.codec.topic, records: encoded }, deadLetters]);
       } catch (error) {
         failure = { error };
       }
@@ -255,7 +262,6 @@ export function createIntake<K extends InboundTopicId>(deps: IntakeDependencies<
     }
     // Duplicates (and conflicts) of facts that were still in flight hold only if those were acknowledged.
     for (const earlier of relied) await earlier.published;
-    await deps.deadLetters.write(letters);
     return outcomes;
   };
 

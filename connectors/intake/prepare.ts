@@ -1,9 +1,11 @@
 import { createHash, hash } from 'node:crypto';
 import type { TopicRecords } from '../../schemas';
-import { encryptNationalId, pseudonymiseNormalized, validateNationalId, type IdentitySecrets } from '../../services/identity';
+import { containsNationalId, encryptNationalId, maskIdShaped, pseudonymiseNormalized, validateNationalId, type IdentitySecrets } from '../../services/identity';
 import type { DeadLetterInput } from '../../services/kafka';
-import { scrubIdNumbers, shanghaiDate } from '../../services/platform';
+import { shanghaiDate } from '../../services/platform';
 import type { AgencyDefinition, InboundTopicId } from './agency';
+import { fieldCatalogue } from './file-mapping';
+import { outOfScope, type KeyScope } from './keys';
 import { FieldReader, type FieldProblem, type RawRecord } from './fields';
 
 /**
@@ -18,6 +20,8 @@ export interface IntakeItem {
   readonly rawFormat: 'json' | 'csv-row' | 'xlsx-row';
   /** Where it came from, for answers and reports: "records[3]", "row 17". */
   readonly position: string;
+  /** The scope of the API key that sent it, when the key is bound (see keys.ts). */
+  readonly scope?: KeyScope;
 }
 
 /** A valid record, pseudonymised, with what the duplicate check needs. */
@@ -49,28 +53,80 @@ export interface PreparedBatch<K extends InboundTopicId = InboundTopicId> {
 
 /** Identifies a record as received, for stable dead-letter ids; a one-way hash, so no ID number leaks. */
 export function fingerprint(raw: RawRecord): string {
-  return createHash('sha256').update(JSON.stringify(raw)).digest('hex');
+  return createHash('sha256').update(JSON.stringify(shallow(raw, 0)) ?? 'undefined').digest('hex');
 }
 
-/** Masks anything shaped like a national ID number, at any depth (numbers too: JSON lets agencies send them bare). */
-function scrubIdShaped(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return scrubIdNumbers(value);
+/** Most levels of nesting a record may have: agencies send flat records; 10,000 levels overflowed the stack. */
+export const maxRecordDepth = 16;
+
+/** The value cut below maxRecordDepth, so that serialising it cannot overflow the stack. */
+function shallow(value: unknown, depth: number): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth >= maxRecordDepth) return '[deeper]';
+  if (Array.isArray(value)) return value.map((item) => shallow(item, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) out[key] = shallow((value as Record<string, unknown>)[key], depth + 1);
+  return out;
+}
+
+/**
+ * Why a record cannot be read at all, if it cannot: not a JSON object, nested too deep, or carrying
+ * a key that names a prototype ("__proto__", "constructor" holding an object). Walked without
+ * recursion, so any depth is answered, and refused for that record alone.
+ */
+export function recordShapeProblem(raw: unknown): FieldProblem | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { field: '(record)', reason: 'is not a JSON object' };
+  const pending: { value: object; depth: number; path: string }[] = [{ value: raw, depth: 0, path: '' }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (next.depth >= maxRecordDepth) return { field: next.path, reason: `nests deeper than ${maxRecordDepth} levels` };
+    for (const key of Object.keys(next.value)) {
+      const child = (next.value as Record<string, unknown>)[key];
+      const path = next.path === '' ? key : `${next.path}.${key}`;
+      if (key === '__proto__' || (key === 'constructor' && typeof child === 'object' && child !== null)) {
+        return { field: path, reason: 'a key naming an object prototype is not accepted' };
+      }
+      if (typeof child === 'object' && child !== null) pending.push({ value: child, depth: next.depth + 1, path });
+    }
+  }
+  return undefined;
+}
+
+/** Masks anything shaped like a national ID number (spaced, dashed, full-width too) in a value. */
+function scrubValue(value: unknown): unknown {
+  if (typeof value === 'string') return maskIdShaped(value);
   if (typeof value === 'number') {
     const text = String(value);
-    return scrubIdNumbers(text) === text ? value : scrubIdNumbers(text);
+    return maskIdShaped(text) === text ? value : maskIdShaped(text);
   }
-  if (value === null || typeof value !== 'object') return value;
-  if (depth > 8) return '[removed]';
-  if (Array.isArray(value)) return value.map((item) => scrubIdShaped(item, depth + 1));
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubIdShaped(v, depth + 1)]));
+  if (value === null || typeof value === 'boolean') return value;
+  // Nested values are not fields of any agency: only their absence is worth keeping.
+  return '[removed: not text]';
 }
 
-/** A raw record fit for the dead-letter topic: names removed, the ID number sealed. */
+const catalogues = new WeakMap<AgencyDefinition, ReadonlySet<string>>();
+function knownFields(agency: AgencyDefinition): ReadonlySet<string> {
+  let fields = catalogues.get(agency);
+  if (fields === undefined) {
+    fields = fieldCatalogue(agency).all;
+    catalogues.set(agency, fields);
+  }
+  return fields;
+}
+
+/**
+ * A raw record fit for the dead-letter topic: the ID number sealed, names removed, other ID-shaped
+ * text masked. Only the agency's own fields are kept: a name may sit under any other key (姓名,
+ * psnName, a remark), and nothing tells a name from other text, so other keys are only counted.
+ */
 export function sealRaw(agency: AgencyDefinition, secrets: IdentitySecrets, raw: RawRecord, personKey: string | undefined): Buffer {
-  // Every other field is scrubbed too: a record that fails often fails because the ID number sits
-  // under a misspelt field name ("idnumber", "身份证号"), and it must not reach the topic in clear.
+  const known = knownFields(agency);
   const copy: Record<string, unknown> = {};
-  for (const [field, value] of Object.entries(raw)) copy[field] = scrubIdShaped(value);
+  let otherFields = 0;
+  for (const field of Object.keys(raw)) {
+    if (!known.has(field)) { otherFields += 1; continue; }
+    // Every field is scrubbed: a record often fails because the ID number sits in the wrong field.
+    copy[field] = scrubValue(raw[field]);
+  }
   for (const field of agency.nameFields) if (field in copy) copy[field] = '[removed]';
   const id = raw[agency.idField];
   if (typeof id === 'string' || typeof id === 'number') {
@@ -78,7 +134,47 @@ export function sealRaw(agency: AgencyDefinition, secrets: IdentitySecrets, raw:
   } else if (id !== undefined && id !== null) {
     copy[agency.idField] = '[removed]';
   }
+  if (otherFields > 0) copy['[other fields removed]'] = otherFields;
   return Buffer.from(JSON.stringify(copy), 'utf8');
+}
+
+/** An ID number as Excel shows a number it holds: 1.10105E+17, 1.10105194912310E+17. */
+const exponentForm = /^\s*[+-]?\d+(?:\.\d*)?[eE][+-]?\d+\s*$/;
+
+/**
+ * The ID number of a raw record, validated. It must be text: a JSON number or a spreadsheet number
+ * has been rounded to 15 or 17 significant digits, and about 1 in 11 roundings still passes the check
+ * character, naming another, plausible person.
+ */
+export function readIdNumber(value: unknown, today: string): ReturnType<typeof validateNationalId> {
+  if (typeof value === 'number') {
+    return { ok: false, rejection: 'CHARACTERS', reason: 'must be text (a JSON string in quotes): a number loses the last digits of an ID number' };
+  }
+  if (value !== undefined && value !== null && typeof value !== 'string') {
+    return { ok: false, rejection: 'CHARACTERS', reason: 'must be text' };
+  }
+  const text = value ?? '';
+  if (exponentForm.test(text)) {
+    return {
+      ok: false, rejection: 'CHARACTERS',
+      reason: 'is a number in E+ notation, as Excel shows an ID column not formatted as text: its last digits are lost; format the column as text (文本) and enter the numbers again',
+    };
+  }
+  return validateNationalId(text, today);
+}
+
+/**
+ * Identifiers (recordId, setl_id, mdtrt_id, psn_no, …) travel in clear on the topics and in the
+ * rules state, so one that is or holds a national ID number (agencies that use the 身份证号 as 业务编号
+ * or 人员编号 do this) is refused.
+ */
+function refuseIdNumbersIn(fact: object, idField: string, reader: FieldReader, today: string): void {
+  for (const [field, value] of Object.entries(fact)) {
+    if (field === idField || typeof value !== 'string') continue;
+    if (containsNationalId(value, today)) {
+      reader.problem(field, 'holds a national ID number: identifiers are passed on in clear, so they must not carry one; send the agency\'s own number');
+    }
+  }
 }
 
 /** SHA-256 in hex, first 32 digits. The one-shot crypto.hash: no Hash stream object per call. */
@@ -99,12 +195,26 @@ export function prepareItems<K extends InboundTopicId>(
 
   for (let index = 0; index < items.length; index += 1) {
     const item = items[index] as IntakeItem;
+    const shape = recordShapeProblem(item.raw);
+    if (shape !== undefined) {
+      rejected.push({ index, problems: [shape] });
+      const isObject = typeof item.raw === 'object' && item.raw !== null && !Array.isArray(item.raw);
+      letters.push({
+        origin: agency.id, errorCode: 'INPUT_INVALID', errorMessage: maskIdShaped(`${shape.field}: ${shape.reason}`), field: shape.field,
+        rawFormat: item.rawFormat,
+        // Not an object: only its kind is kept (a bare string or number may be an ID number or a name).
+        raw: isObject ? sealRaw(agency, secrets, item.raw, undefined) : Buffer.from(JSON.stringify({ '[record removed]': Array.isArray(item.raw) ? 'array' : typeof item.raw })),
+        fingerprint: fingerprint(item.raw),
+      });
+      continue;
+    }
     const reader = new FieldReader(item.raw);
-    const rawId = item.raw[agency.idField];
-    const idText = typeof rawId === 'string' || typeof rawId === 'number' ? String(rawId) : '';
-    const idCheck = validateNationalId(idText, today);
+    const idCheck = readIdNumber(item.raw[agency.idField], today);
     if (!idCheck.ok) reader.problem(agency.idField, idCheck.reason);
     const { fact, occurredAt } = agency.read(reader, today);
+    refuseIdNumbersIn(fact, agency.idField, reader, today);
+    const outside = outOfScope(item.scope, fact);
+    if (outside !== undefined) reader.problem(outside.field, outside.reason);
     if (!idCheck.ok || reader.problems.length > 0) {
       rejected.push({ index, problems: reader.problems });
       const first = reader.problems[0];
@@ -112,7 +222,8 @@ export function prepareItems<K extends InboundTopicId>(
       letters.push({
         origin: agency.id,
         errorCode: 'INPUT_INVALID',
-        errorMessage: reader.problems.map((p) => `${p.field}: ${p.reason}`).join('; '),
+        // Reasons quote the offending value, which may be an ID number typed into the wrong field.
+        errorMessage: maskIdShaped(reader.problems.map((p) => `${p.field}: ${p.reason}`).join('; ')),
         rawFormat: item.rawFormat,
         raw: sealRaw(agency, secrets, item.raw, undefined),
         fingerprint: fingerprint(item.raw),

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { topics } from '../../schemas';
-import { createDeadLetterWriter, connectKafka, type HubKafka, type HubProducer } from '../../services/kafka';
+import { randomUUID } from 'node:crypto';
+import { createDeadLetterWriter, connectKafka, type HubKafka, type HubProducer, type TransactionalPublisher } from '../../services/kafka';
 import { loadConfig, type Environment, type Logger } from '../../services/platform';
 import { createRegistryClient, createTopicCodec, valueSubject } from '../../services/registry';
 import type { AgencyDefinition, InboundTopicId } from './agency';
@@ -12,6 +13,8 @@ export interface IntakeRuntime {
   readonly intake: Intake;
   readonly kafka: HubKafka;
   readonly producer: HubProducer;
+  /** Publishes each intake batch (facts and dead letters) in one transaction. */
+  readonly publisher: TransactionalPublisher;
   readonly redis: Redis;
   close(): Promise<void>;
 }
@@ -37,12 +40,15 @@ export async function openIntake<K extends InboundTopicId>(agency: AgencyDefinit
   await kafka.ensureTopics([{ name: topicName, config: factTopicConfig }, { name: deadLetterTopic, config: factTopicConfig }]);
   const registry = createRegistryClient(config.schemaRegistryUrl);
   const producer = await kafka.createProducer();
+  // One transactional id per process: connectors of one agency may run side by side, and an intake
+  // has no consumed offsets a successor would have to fence, so the id needs no stability.
+  const publisher = await kafka.createTransactionalPublisher(`${kafka.topicName(`intake-${agency.id}`)}-${randomUUID()}`);
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: false });
   const deadLetterCodec = createTopicCodec(registry, 'deadLetters', deadLetterTopic);
   const intake = createIntake({
     agency,
     secrets: { personKeySecret: config.personKeySecret, idEncryptionKey: config.idEncryptionKey },
-    producer,
+    publisher,
     codec: createTopicCodec(registry, agency.topic, topicName),
     deadLetters: createDeadLetterWriter({ producer, topic: deadLetterTopic, encode: (letter) => deadLetterCodec.encode(letter), source: `${agency.id}:connector` }),
     seen: redisSeenFacts(redis, topicName),
@@ -58,7 +64,7 @@ export async function openIntake<K extends InboundTopicId>(agency: AgencyDefinit
     },
   });
   return {
-    intake, kafka, producer, redis,
+    intake, kafka, producer, publisher, redis,
     async close() {
       await kafka.close();
       redis.disconnect();

@@ -3,6 +3,7 @@ import { normalizeNationalId } from './national-id';
 
 export { validateNationalId, normalizeNationalId, checkCharacter, type IdValidation, type IdRejection } from './national-id';
 export { derivePersonKey, encryptNationalId, decryptNationalId } from './person-key';
+export { containsNationalId, maskIdShaped } from './id-in-text';
 
 export interface IdentitySecrets {
   readonly personKeySecret: Buffer;

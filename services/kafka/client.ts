@@ -44,6 +44,16 @@ export interface HubProducer {
   close(): Promise<void>;
 }
 
+/**
+ * Publishes batches in Kafka transactions: every record of one `publish` call becomes visible to
+ * readers (read-committed, as every hub consumer is) together, or none does. Calls run one at a time.
+ */
+export interface TransactionalPublisher {
+  /** One transaction; produce requests split by bytes below the broker's message.max.bytes. Rejects after aborting. */
+  publish(batches: readonly OutboundBatch[]): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface BatchContext {
   /** Keeps the group membership alive during a long batch. */
   heartbeat(): Promise<void>;
@@ -51,6 +61,16 @@ export interface BatchContext {
   resolveOffset(offset: string): void;
   /** True once stop() was called: finish the record at hand and return. */
   isStopping(): boolean;
+  /**
+   * The offset the batch's commit moves the group to: past its last record and past the
+   * transaction markers that follow it (a topic written in transactions has them). A handler that
+   * keeps its own position beside the group's (the rules state does) keeps this one. A batch of
+   * markers alone comes with no records.
+   */
+  readonly through: string;
+  /** The batch's topic and partition (a batch of markers alone has no record to say so). */
+  readonly topic: string;
+  readonly partition: number;
 }
 
 export interface ConsumerOptions {
@@ -63,6 +83,11 @@ export interface ConsumerOptions {
    * resolves, so a crash replays the batch: the handler must be idempotent.
    */
   readonly handleBatch: (records: readonly InboundRecord[], context: BatchContext) => Promise<void>;
+  /**
+   * Hands the handler batches of transaction markers alone, with no records, so that it can tell
+   * it has read to the end (a rebuild does). Otherwise they are only committed past.
+   */
+  readonly markerBatches?: boolean;
   /** Called with a partition assignment change (for metrics and logs). */
   readonly onAssignment?: (assigned: readonly { topic: string; partition: number }[]) => void;
   /**
@@ -161,6 +186,11 @@ export interface HubKafka {
   /** Creates missing topics with the configured partitions and replication; leaves existing ones. */
   ensureTopics(specs: readonly TopicSpec[]): Promise<void>;
   createProducer(): Promise<HubProducer>;
+  /**
+   * A producer whose sends are transactions (see TransactionalPublisher). The id must be unique among
+   * live publishers: a second publisher with the same id fences the first.
+   */
+  createTransactionalPublisher(transactionalId: string): Promise<TransactionalPublisher>;
   createConsumer(options: ConsumerOptions): HubConsumer;
   /** A consumer whose outputs and offsets commit atomically (consume-transform-produce). */
   createTransactionalConsumer(options: TransactionalConsumerOptions): HubConsumer;
@@ -307,7 +337,7 @@ async function fetchTopicOffsetsSettled(admin: Admin, topic: string): Promise<Ar
   }
 }
 
-type BatchStep = (consumer: Consumer, batch: { topic: string; partition: number; highWatermark: string }, records: readonly InboundRecord[], context: BatchContext) => Promise<void>;
+type BatchStep = (consumer: Consumer, batch: { topic: string; partition: number; highWatermark: string; through: string }, records: readonly InboundRecord[], context: BatchContext) => Promise<void>;
 
 /** The error kafkajs reports, or what it wraps: the broker's type, for telling fencing apart. */
 function errorTypes(error: unknown): string[] {
@@ -399,6 +429,20 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
           if (!stopping) logger.error({ err: event.payload.error, group: options.groupId }, 'the Kafka consumer stopped for good');
           reportCrash(event.payload.error);
         });
+        // A fetched batch of only transaction markers (a topic written in transactions, as the
+        // intake writes, ends in one) never reaches eachBatch: kafkajs resolves it but, with
+        // autoCommit off, never commits it, and the group's lag stayed at one per partition. The
+        // step takes it as a batch of no records that ends past the markers (kafkajs hands a
+        // partition's batches in order, and the event fires in that order).
+        consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+          const { topic, partition, batchSize, lastOffset } = event.payload;
+          if (batchSize !== 0 || stopping) return;
+          const through = (BigInt(lastOffset) + 1n).toString();
+          const context: BatchContext = { heartbeat: () => Promise.resolve(), resolveOffset: () => undefined, isStopping: () => stopping, through, topic, partition };
+          step(consumer, { topic, partition, highWatermark: through, through }, [], context).catch((error: unknown) => {
+            logger.debug({ err: error, topic, partition }, 'committing past transaction markers failed; the next batch commits past them');
+          });
+        });
         await consumer.connect();
         await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning });
         await consumer.run({
@@ -414,8 +458,11 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
             // member expelled. Heartbeat (kafkajs skips it when not yet due) while the batch runs.
             const beating = setInterval(() => { heartbeat().catch(() => undefined); }, heartbeatInterval);
             try {
-              await step(consumer, { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark }, records, {
-                heartbeat, resolveOffset: (offset) => { payload.resolveOffset(offset); }, isStopping: () => stopping,
+              // The batch may end in transaction markers after its last record (lastOffset counts them):
+              // its commit moves past them too, or the group's lag never reaches 0 on such a topic.
+              const through = [BigInt(batch.lastOffset()) + 1n, BigInt(nextOffset(records))].reduce((x, y) => (x > y ? x : y)).toString();
+              await step(consumer, { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, through }, records, {
+                heartbeat, resolveOffset: (offset) => { payload.resolveOffset(offset); }, isStopping: () => stopping, through, topic: batch.topic, partition: batch.partition,
               });
             } catch (error) {
               // The handler says going on is unsafe (lost state): stop for good instead of letting
@@ -490,13 +537,38 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
       return hubProducer;
     },
 
+    async createTransactionalPublisher(transactionalId) {
+      const producer = transactionalProducer(transactionalId);
+      try {
+        await producer.connect();
+      } catch (error) {
+        throw new HubError('KAFKA_UNAVAILABLE', `cannot reach Kafka at ${settings.brokers.join(',')}: ${describeError(error)}`, { cause: error });
+      }
+      // kafkajs runs one transaction per producer at a time; calls queue here instead of failing.
+      let turn: Promise<unknown> = Promise.resolve();
+      const publisher: TransactionalPublisher = {
+        publish(batches) {
+          const requests = produceRequests(batches.filter((batch) => batch.records.length > 0));
+          if (requests.length === 0) return Promise.resolve();
+          const run = turn.then(() => inTransaction(producer, async (transaction) => {
+            for (const topicMessages of requests) await retryConcurrentTransactions(() => transaction.sendBatch({ acks: -1, topicMessages }));
+          }));
+          turn = run.catch(() => undefined);
+          return run;
+        },
+        close: () => producer.disconnect(),
+      };
+      open.push(publisher);
+      return publisher;
+    },
+
     createConsumer(options) {
       return runGroup(options, async (consumer, batch, records, context) => {
-        await options.handleBatch(records, context);
+        if (records.length > 0 || options.markerBatches === true) await options.handleBatch(records, context);
         // Commit only now, after the handler made its effects durable: a crash before this line
         // replays the batch, never skips it.
-        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(records) }]);
-        options.onCommitted?.(batch.topic, batch.partition, nextOffset(records), batch.highWatermark);
+        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: batch.through }]);
+        options.onCommitted?.(batch.topic, batch.partition, batch.through, batch.highWatermark);
       });
     },
 
@@ -547,8 +619,9 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
           throw new HubError('PRODUCER_FENCED', `partition number ${batch.partition} was revoked while its batch of ${batch.topic} was handled; the new owner publishes it`);
         }
         const producer = await producerFor(batch.partition);
-        // The batch's own topic up to its end, or further when the handler says so; other topics as it says.
-        const next = new Map<string, bigint>([[batch.topic, BigInt(nextOffset(records))]]);
+        // The batch's own topic up to its end (past the markers after it), or further when the
+        // handler says so; other topics as it says.
+        const next = new Map<string, bigint>([[batch.topic, BigInt(context.through)]]);
         for (const o of handled.offsets ?? []) if (BigInt(o.offset) > (next.get(o.topic) ?? -1n)) next.set(o.topic, BigInt(o.offset));
         const offsets = [...next].map(([topic, offset]) => ({ topic, offset: offset.toString() }));
         try {
@@ -570,16 +643,20 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
           logger.warn({ err: error, topic: batch.topic, partition: batch.partition, types }, 'transaction failed and was aborted; the batch will be retried with a new producer');
           throw new HubError('PRODUCER_FENCED', `transaction of ${batch.topic}/${batch.partition} failed (${types.join(', ') || describeError(error)}): ${describeError(error)}`, { cause: error });
         }
-        options.onCommitted?.(batch.topic, batch.partition, nextOffset(records), batch.highWatermark);
+        options.onCommitted?.(batch.topic, batch.partition, context.through, batch.highWatermark);
         if (handled.committed !== undefined) {
           await handled.committed().catch((error: unknown) => { logger.warn({ err: error, topic: batch.topic, partition: batch.partition }, 'the step after a committed transaction failed'); });
         }
       };
       const limit = options.maxRecordsPerTransaction ?? Number.POSITIVE_INFINITY;
       const consumer = runGroup(options, async (_consumer, batch, all, context) => {
+        // A batch of markers alone is handed on too: the handler keeps its position past them.
+        if (all.length === 0) await inTurn(batch.partition, () => transact(batch, all, context));
         for (let from = 0; from < all.length; from += limit) {
           const records = all.slice(from, from + limit);
-          await inTurn(batch.partition, () => transact(batch, records, context));
+          // Only the last slice of a batch commits past the markers that follow its records.
+          const through = from + limit < all.length ? nextOffset(records) : context.through;
+          await inTurn(batch.partition, () => transact(batch, records, { ...context, through }));
           if (from + limit < all.length) {
             context.resolveOffset(records[records.length - 1]?.offset ?? '0');
             await context.heartbeat();
@@ -631,7 +708,10 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
       const records: InboundRecord[] = [];
       if (remaining.size === 0) return records;
       // A throwaway group that commits nothing, so reading leaves no trace on the cluster.
-      const reader = kafka.consumer({ groupId: `hub-read-${randomUUID()}`, allowAutoTopicCreation: false });
+      // A short fetch wait: a read-committed fetch that finds a partition's last transaction not yet
+      // marked committed is held by the broker for the whole wait (5 s by default), longer than the
+      // idle time below, and the read ended without that transaction's records.
+      const reader = kafka.consumer({ groupId: `hub-read-${randomUUID()}`, allowAutoTopicCreation: false, maxWaitTimeInMs: 250 });
       await reader.connect();
       await reader.subscribe({ topics: [topic], fromBeginning: true });
       await new Promise<void>((resolve, reject) => {

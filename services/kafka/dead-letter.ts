@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { DeadLetter } from '../../schemas';
-import type { HubProducer } from './client';
+import { maskIdShaped } from '../identity';
+import type { HubProducer, OutboundBatch } from './client';
 
 /** What is known about a record the hub could not take. */
 export interface DeadLetterInput {
@@ -27,6 +28,51 @@ export interface DeadLetterInput {
 
 export interface DeadLetterWriter {
   write(letters: readonly DeadLetterInput[]): Promise<void>;
+  /** The letters encoded for the dead-letter topic, to publish in a transaction with other records. */
+  prepare(letters: readonly DeadLetterInput[]): Promise<OutboundBatch>;
+}
+
+/**
+ * Most bytes of a raw copy kept in a dead letter. A refused record may be as large as its sender
+ * makes it (a 1 MB field); a letter must stay far below the broker's 1 MiB message.max.bytes, and
+ * thousands of letters of one batch must fit a transaction. What the sender needs to find the record
+ * (its first bytes, its length and hash) fits in this.
+ */
+export const maxDeadLetterRawBytes = 4 * 1024;
+/** Most characters of a dead letter's error message (one reason per problem; a record has few). */
+const maxErrorMessageChars = 2_000;
+
+/**
+ * The raw copy as kept: whole when small, else a JSON object with its length, its SHA-256 and its
+ * first bytes (cut on a character boundary). The raw copy given is already sealed and scrubbed.
+ */
+export function boundRaw(raw: Buffer, limit = maxDeadLetterRawBytes): Buffer {
+  if (raw.length <= limit) return raw;
+  const headBytes = limit - 200;
+  // Back off to the start of a UTF-8 character so the head decodes cleanly.
+  let end = headBytes;
+  while (end > 0 && ((raw[end] ?? 0) & 0xc0) === 0x80) end -= 1;
+  const summary = {
+    truncated: true,
+    bytes: raw.length,
+    sha256: createHash('sha256').update(raw).digest('hex'),
+    head: raw.subarray(0, end).toString('utf8'),
+  };
+  const text = JSON.stringify(summary);
+  // JSON escaping can grow the head (control characters become \u00xx): cut it again if it did.
+  return Buffer.byteLength(text) <= limit ? Buffer.from(text, 'utf8') : Buffer.from(JSON.stringify({ ...summary, head: summary.head.slice(0, Math.floor(headBytes / 6)) }), 'utf8');
+}
+
+/** A record id or field name is short; a sender's 1 MB "record id" is cut. */
+const maxIdentifierChars = 200;
+
+/**
+ * Bounded, and any ID-shaped text masked: a message quotes the offending value, and a record id may
+ * be an ID number (the reason it was refused).
+ */
+function boundText(text: string, limit: number): string {
+  const bounded = text.length <= limit ? text : `${text.slice(0, limit)}… (${text.length} characters)`;
+  return maskIdShaped(bounded);
 }
 
 /**
@@ -41,30 +87,36 @@ export function createDeadLetterWriter(options: {
   now?: () => number;
 }): DeadLetterWriter {
   const now = options.now ?? Date.now;
+  const prepare = async (letters: readonly DeadLetterInput[]): Promise<OutboundBatch> => {
+    if (letters.length === 0) return { topic: options.topic, records: [] };
+    const recordedAt = now();
+    const records = await Promise.all(letters.map(async (input) => {
+      const letter: DeadLetter = {
+        eventId: deadLetterId(input),
+        source: options.source,
+        occurredAt: input.occurredAt ?? recordedAt,
+        recordedAt,
+        origin: input.origin,
+        sourceTopic: input.sourceTopic ?? null,
+        sourcePartition: input.sourcePartition ?? null,
+        sourceOffset: input.sourceOffset ?? null,
+        sourceRecordId: input.sourceRecordId === undefined ? null : boundText(input.sourceRecordId, maxIdentifierChars),
+        errorCode: input.errorCode,
+        errorMessage: boundText(input.errorMessage, maxErrorMessageChars),
+        field: input.field === undefined ? null : boundText(input.field, maxIdentifierChars),
+        rawFormat: input.rawFormat,
+        raw: boundRaw(input.raw),
+      };
+      return { key: input.key ?? input.origin, value: await options.encode(letter), headers: { 'hub-error-code': input.errorCode } };
+    }));
+    return { topic: options.topic, records };
+  };
   return {
+    prepare,
     async write(letters) {
       if (letters.length === 0) return;
-      const recordedAt = now();
-      const records = await Promise.all(letters.map(async (input) => {
-        const letter: DeadLetter = {
-          eventId: deadLetterId(input),
-          source: options.source,
-          occurredAt: input.occurredAt ?? recordedAt,
-          recordedAt,
-          origin: input.origin,
-          sourceTopic: input.sourceTopic ?? null,
-          sourcePartition: input.sourcePartition ?? null,
-          sourceOffset: input.sourceOffset ?? null,
-          sourceRecordId: input.sourceRecordId ?? null,
-          errorCode: input.errorCode,
-          errorMessage: input.errorMessage,
-          field: input.field ?? null,
-          rawFormat: input.rawFormat,
-          raw: input.raw,
-        };
-        return { key: input.key ?? input.origin, value: await options.encode(letter), headers: { 'hub-error-code': input.errorCode } };
-      }));
-      await options.producer.send(options.topic, records);
+      const { topic, records } = await prepare(letters);
+      await options.producer.send(topic, records);
     },
   };
 }

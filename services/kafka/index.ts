@@ -2,7 +2,7 @@ export {
   connectKafka,
   type HubKafka, type HubProducer, type HubConsumer, type KafkaSettings, type OutboundRecord, type InboundRecord,
   type ConsumerOptions, type BatchContext, type TopicSpec, type PartitionLag, type OutboundBatch, type TransactionalConsumerOptions,
-  type TransactionalBatch, type ConsumerStatus,
+  type TransactionalBatch, type ConsumerStatus, type TransactionalPublisher,
 } from './client';
-export { createDeadLetterWriter, deadLetterId, type DeadLetterInput, type DeadLetterWriter } from './dead-letter';
+export { boundRaw, createDeadLetterWriter, deadLetterId, maxDeadLetterRawBytes, type DeadLetterInput, type DeadLetterWriter } from './dead-letter';
 export { coPartitionedAssigner } from './co-partitioned-assigner';

@@ -13,7 +13,7 @@ import { foldDependencies, inboundIds, outputIds, rulesTopicNames } from './fold
 import { createFoldWorkers } from './fold-workers';
 import { createRulesService, type RulesService } from './rules-service';
 import { publishedSlots, slotDifferences, stateSlots } from './slots';
-import { checkStateLayout, dropAllState, dropOutbox, markStateLayout, partitionKeys, stateBehind, stateNamespace } from './state-store';
+import { checkStateLayout, dropAllState, dropOutbox, keepThrough, markStateLayout, partitionKeys, stateBehind, stateNamespace } from './state-store';
 
 const defaultOpsPort = 9401;
 
@@ -226,9 +226,17 @@ export function rulesConsumerOptions(runtime: RulesRuntime, service: LiveRulesSe
     // are loaded; in transactions of 5,000 the service folds a million person-years in a 256 MiB heap.
     maxRecordsPerTransaction: 5_000,
     transactionalIdPrefix: runtime.groupId,
-    handleBatch: async (records) => {
+    handleBatch: async (records, context) => {
+      const keys = partitionKeys(runtime.namespace, context.partition);
+      // The batch's commit moves past the transaction markers after its records: so does the state.
+      const markersUpTo = BigInt(context.through) - 1n;
+      const last = records[records.length - 1];
+      if (last === undefined) {
+        await keepThrough(runtime.redis, keys, context.topic, markersUpTo);
+        return { outputs: [] };
+      }
       const batch = await service.handleBatch(records);
-      const keys = partitionKeys(runtime.namespace, records[0]?.partition ?? 0);
+      if (markersUpTo > BigInt(last.offset)) await keepThrough(runtime.redis, keys, context.topic, markersUpTo);
       // Once Kafka holds them, the published entries are dropped: the next batch finds an empty
       // outbox and asks Kafka nothing. Should this be lost, the next batch asks Kafka instead.
       return { outputs: batch.outputs, offsets: batch.offsets, committed: () => dropOutbox(runtime.redis, keys, batch.published) };
@@ -295,15 +303,15 @@ export async function rebuild(runtime: RulesRuntime, logger: Logger, out: NodeJS
       topics: runtime.inboundTopics,
       fromBeginning: true,
       coPartitioned: true,
-      handleBatch: async (records) => {
-        const first = records[0];
-        if (first === undefined) return;
-        const end = BigInt(ends.get(first.topic)?.get(first.partition) ?? '0');
+      // The topics end in transaction markers (the intake writes in transactions): a batch of
+      // markers alone can be the one that reaches the end.
+      markerBatches: true,
+      handleBatch: async (records, context) => {
+        const end = BigInt(ends.get(context.topic)?.get(context.partition) ?? '0');
         const within = records.filter((r) => BigInt(r.offset) < end);
         if (within.length > 0) await service.handleBatch(within);
         folded += within.length;
-        const last = records[records.length - 1];
-        if (last !== undefined && BigInt(last.offset) + 1n >= end && remaining.delete(`${first.topic}/${first.partition}`) && remaining.size === 0) {
+        if (BigInt(context.through) >= end && remaining.delete(`${context.topic}/${context.partition}`) && remaining.size === 0) {
           setImmediate(() => { void consumer.stop().then(resolve, reject); });
         }
       },
@@ -321,6 +329,10 @@ export async function rebuild(runtime: RulesRuntime, logger: Logger, out: NodeJS
   const reconciled = await reconcileWithPublished({ redis: runtime.redis, namespace: runtime.namespace, policies: runtime.policies, published: before.latest, now: Date.now() });
   await publishOutputs(runtime, reconciled.outputs);
   out.write(`${before.slots.size} output slots were published (${before.records} records); ${reconciled.outputs.length} record(s) published now for slots whose rebuilt values differed\n`);
+  // The group continues from the end of each topic, past its last markers: so does the state.
+  for (const [topic, partitions] of ends) {
+    for (const [partition, end] of partitions) await keepThrough(runtime.redis, partitionKeys(runtime.namespace, partition), topic, BigInt(end) - 1n);
+  }
   await runtime.kafka.setGroupOffsets(runtime.groupId, ends);
   out.write(`group ${runtime.groupId} continues from the end of the topics\n`);
 

@@ -218,6 +218,19 @@ export async function dropOutbox(redis: Redis, keys: PartitionKeys, fields: read
   if (fields.length > 0) await redis.hdel(keys.outbox, ...fields);
 }
 
+/**
+ * Moves a topic's applied offset forward over transaction markers, never back. The intake writes
+ * in transactions, so a batch's commit moves the group past the markers after its records; the
+ * state keeps the same position, or it would look behind the group's offsets (STATE_LOST) when
+ * only markers lie between them. Markers hold no facts: nothing is folded.
+ */
+const keepThroughScript = `local at = redis.call('HGET', KEYS[1], ARGV[1])
+if at == false or tonumber(at) < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 1`;
+export async function keepThrough(redis: Redis, keys: PartitionKeys, topic: string, offset: bigint): Promise<void> {
+  if (offset >= 0n) await redis.eval(keepThroughScript, 1, keys.applied, topic, offset.toString());
+}
+
 /** The outputs kept under some outbox entries, in the entries' order. */
 export async function outboxOutputs(redis: Redis, keys: PartitionKeys, entries: readonly OutboxField[]): Promise<OutboundBatch[]> {
   if (entries.length === 0) return [];

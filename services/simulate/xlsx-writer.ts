@@ -7,7 +7,8 @@ import { deflateRawSync } from 'node:zlib';
  * Rows are kept in memory until `save`; the simulator writes XLSX only for the status rosters,
  * which are a few percent of the population.
  */
-export type XlsxCell = string | { readonly date: string } | { readonly dateTime: string };
+/** A cell: text, a date or date-time (Excel serials), or a number as Excel stores one typed into a General column. */
+export type XlsxCell = string | { readonly date: string } | { readonly dateTime: string } | { readonly number: string };
 
 const crcTable = (() => {
   const table = new Uint32Array(256);
@@ -65,6 +66,7 @@ export class XlsxSheetWriter {
     const r = this.rows.length + 1;
     const xml = cells.map((cell, column) => {
       const ref = `${columnName(column)}${r}`;
+      if (typeof cell !== 'string' && 'number' in cell) return `<c r="${ref}"><v>${escapeXml(cell.number)}</v></c>`;
       if (typeof cell !== 'string') {
         const text = 'date' in cell ? cell.date : cell.dateTime;
         const serial = excelSerial(text);

@@ -14,7 +14,8 @@ import { decryptNationalId, derivePersonKey } from '../../services/identity';
 import { connectKafka, type HubKafka, type InboundRecord } from '../../services/kafka';
 import { createLogger, effectiveEnvironment, loadConfig } from '../../services/platform';
 import { createRegistryClient, createTopicCodec, registerAllSchemas } from '../../services/registry';
-import { liSi, validRaw, zhangSan } from '../unit/connectors/fixtures';
+import { readAtLeast } from '../support/read-settled';
+import { liSi, validId, validRaw, zhangSan } from '../unit/connectors/fixtures';
 
 /**
  * The four connectors in-process against the real local Kafka, schema registry and Redis. A topic
@@ -246,5 +247,165 @@ describe('connector push API against the local stack', () => {
     } finally {
       await offline.close();
     }
+  });
+});
+
+describe('connector push API: batches larger than one Kafka message (issue 10, item 1)', () => {
+  // The local broker keeps Kafka's default message.max.bytes (about 1 MB); each case below sent more
+  // than that in one produce request before sends were split by bytes, and was answered 503 after
+  // the batch's good records were already on the topic.
+  const settlement = (n: number, extra: Record<string, unknown> = {}): Record<string, unknown> =>
+    ({ ...validRaw.hospitals, setl_id: `S-BIG-${n}`, mdtrt_id: `M-BIG-${n}`, ...extra });
+
+  it('dead-letters 2,000 refused settlements of one request, each once, beside the request\'s good records', async () => {
+    const before = (await kafka.readAll(topicOf('hospitalSettlements'))).length;
+    const records = [
+      ...Array.from({ length: 2_000 }, (_, i) => settlement(10_000 + i, { insu_admdvs: '33030X', remark: `需复核 ${'x'.repeat(300)}` })),
+      ...Array.from({ length: 5 }, (_, i) => settlement(20_000 + i)),
+    ];
+    const answer = await push('hospitals', records);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ accepted: 5, duplicates: 0, rejected: 2_000 });
+    expect(await readAtLeast(() => kafka.readAll(topicOf('hospitalSettlements')), before + 5)).toHaveLength(before + 5);
+    const refused = async () => (await readTopic('deadLetters')).filter((letter) => letter.record.sourceRecordId?.startsWith('S-BIG-1') === true);
+    const letters = await readAtLeast(refused, 2_000);
+    expect(letters).toHaveLength(2_000);
+    expect(new Set(letters.map((letter) => letter.record.sourceRecordId)).size).toBe(2_000);
+    for (const letter of letters) expectNoClearIdentity(letter.raw, zhangSan);
+  });
+
+  it('publishes 3,000 good settlements of one person in one request, each once', async () => {
+    const records = Array.from({ length: 3_000 }, (_, i) => settlement(30_000 + i));
+    const answer = await push('hospitals', records);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ accepted: 3_000, duplicates: 0, rejected: 0 });
+    const published = await readAtLeast(async () => (await readTopic('hospitalSettlements')).filter((p) => p.record.setl_id.startsWith('S-BIG-3')), 3_000);
+    expect(published).toHaveLength(3_000);
+    expect(new Set(published.map((p) => p.record.setl_id)).size).toBe(3_000);
+  });
+
+  it('keeps a bounded copy of a refused record with a 1 MB field: its length, hash and first bytes', async () => {
+    const huge = 'y'.repeat(1024 * 1024);
+    const answer = await push('hospitals', [settlement(40_000, { med_type: huge })]);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ rejected: 1, results: [{ status: 'rejected', problems: [{ field: 'med_type' }] }] });
+    const letters = await readAtLeast(async () => (await readTopic('deadLetters')).filter((letter) => letter.record.sourceRecordId === 'S-BIG-40000'), 1);
+    expect(letters).toHaveLength(1);
+    const letter = letters[0]?.record;
+    if (letter === undefined) throw new Error('no dead letter');
+    expect(letter.raw.length).toBeLessThanOrEqual(4 * 1024);
+    expect(letter.errorMessage.length).toBeLessThan(2_100);
+    const kept = JSON.parse(letter.raw.toString('utf8')) as { truncated: boolean; bytes: number; sha256: string; head: string };
+    expect(kept).toMatchObject({ truncated: true, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown });
+    expect(kept.bytes).toBeGreaterThan(1024 * 1024);
+    expect(kept.head.startsWith('{"fixmedins_code":"H33030200001"')).toBe(true);
+  });
+
+  it('publishes a transaction\'s records together or not at all: a refused send leaves nothing readable', async () => {
+    const publisher = await kafka.createTransactionalPublisher(`${config.topicPrefix}it-publisher-${randomUUID()}`);
+    const topic = topicOf('hospitalSettlements');
+    const before = (await kafka.readAll(topic)).length;
+    try {
+      // The first record goes in a request of its own and is taken; the second is larger than the
+      // broker accepts, so the transaction is aborted and the first must not become visible.
+      await expect(publisher.publish([
+        { topic, records: [{ key: 'k', value: Buffer.from('small') }] },
+        { topic: topicOf('deadLetters'), records: [{ key: 'k', value: Buffer.alloc(2 * 1024 * 1024, 0x61) }] },
+      ])).rejects.toThrow();
+      expect(await kafka.readAll(topic)).toHaveLength(before);
+    } finally {
+      await publisher.close();
+    }
+  });
+});
+
+describe('no clear ID number or name on a topic or in Redis (issue 10, item 3)', () => {
+  const wang = { idNumber: '330302194501258303', name: '王秀英' };
+  const zhao = { idNumber: validId('44030619900307211'), name: '赵六' };
+  const spaced = (id: string): string => `${id.slice(0, 4)} ${id.slice(4, 8)} ${id.slice(8, 12)} ${id.slice(12, 16)} ${id.slice(16)}`;
+  const dashed = (id: string): string => `${id.slice(0, 6)}-${id.slice(6, 14)}-${id.slice(14)}`;
+  const fullWidth = (id: string): string => id.replace(/[0-9]/g, (d) => String.fromCharCode(0xff10 + Number(d)));
+  /** Every form of an ID number a sender may use, for the scans: digits only, separators removed. */
+  const folded = (text: string): string => text.replace(/[\uFF10-\uFF19]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xff10 + 48)).replace(/[\s\u3000\-_]/g, '');
+
+  it('publishes and keeps no clear ID number or name, whatever field or form a sender puts them in', async () => {
+    const lettersBefore = (await kafka.readAll(topicOf('deadLetters'))).length;
+    const settle = (n: number, extra: Record<string, unknown>): Record<string, unknown> =>
+      ({ ...validRaw.hospitals, certno: wang.idNumber, psn_name: wang.name, setl_id: `S-PII-${n}`, mdtrt_id: `M-PII-${n}`, ...extra });
+    const hospitalRecords = [
+      settle(1, {}), // a good record of each person, so their facts are on the topic too
+      settle(2, { certno: zhao.idNumber, psn_name: zhao.name }),
+      settle(3, { setl_id: wang.idNumber }), // (a) identifiers that are or hold an ID number
+      settle(4, { setl_id: `ZY${zhao.idNumber}` }),
+      settle(5, { psn_no: wang.idNumber }),
+      settle(6, { mdtrt_id: spaced(zhao.idNumber) }),
+      settle(7, { insu_admdvs: wang.idNumber }), // (b) the reason quotes the value
+      settle(8, { med_type: spaced(wang.idNumber) }), // (c) spaced, dashed, full-width forms
+      settle(9, { med_type: dashed(zhao.idNumber) }),
+      settle(10, { fixmedins_code: fullWidth(wang.idNumber) }),
+      settle(11, { 姓名: zhao.name, psnName: wang.name, remark: `患者${zhao.name} ${spaced(zhao.idNumber)}`, med_type: 'x' }), // (d) names elsewhere
+      settle(12, { certno: Number(zhao.idNumber) }), // an ID number as a JSON number
+      settle(13, { orig_setl_id: fullWidth(zhao.idNumber), is_reversal: true }),
+    ];
+    const hospitalAnswer = await push('hospitals', hospitalRecords);
+    expect(hospitalAnswer.status).toBe(200);
+    expect(hospitalAnswer.body).toMatchObject({ accepted: 2, rejected: 11 });
+    const civil = { ...validRaw['civil-affairs'], idNumber: zhao.idNumber, name: zhao.name };
+    const civilAnswer = await push('civil-affairs', [
+      { ...civil, recordId: 'MZ-PII-1' },
+      { ...civil, recordId: zhao.idNumber },
+      { ...civil, recordId: 'MZ-PII-2', admdvs: dashed(wang.idNumber) },
+      { ...civil, recordId: 'MZ-PII-3', 姓名: wang.name, category: fullWidth(wang.idNumber) },
+    ]);
+    expect(civilAnswer.body).toMatchObject({ accepted: 1, rejected: 3 });
+    const csv = [
+      '业务编号,版本号,身份证号,姓名,行政区划代码,人员类别,业务类型,纳入日期,退出日期,审批时间,备注',
+      `${wang.idNumber},1,${wang.idNumber},${wang.name},330302,防止返贫监测对象,认定,2019-01-15,,2019-01-10 16:00:00,${zhao.name}`,
+      `XC-PII-2,1,${wang.idNumber},${wang.name},${spaced(zhao.idNumber)},防止返贫监测对象,认定,2019-01-15,,2019-01-10 16:00:00,${spaced(wang.idNumber)}`,
+    ].join('\r\n');
+    const upload = await fetch(`${connector('rural-revitalization').url}/v1/files?format=csv`, {
+      method: 'POST', headers: { 'content-type': 'text/csv', authorization: `Bearer ${keys.get('rural-revitalization') ?? ''}` }, body: csv,
+    });
+    expect(await upload.json()).toMatchObject({ rows: 2, rejected: 2 });
+
+    const people = [wang, zhao, zhangSan, liSi];
+    const admin = new Kafka({ clientId: `connectors-api-test-${runId}-scan`, brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const mine = (await admin.listTopics()).filter((topic) => topic.startsWith(config.topicPrefix));
+    await admin.disconnect();
+    expect(mine.length).toBeGreaterThanOrEqual(5);
+    // Wait for the letters of this case, so the scan sees them.
+    await readAtLeast(() => kafka.readAll(topicOf('deadLetters')), lettersBefore + 16);
+    let scanned = 0;
+    for (const topic of mine) {
+      for (const record of await kafka.readAll(topic)) {
+        scanned += 1;
+        const text = [record.key ?? '', ...Object.values(record.headers), record.value?.toString('utf8') ?? '', record.value?.toString('latin1') ?? ''].join('\n');
+        for (const person of people) {
+          expect(folded(text), `${topic} ${record.partition}/${record.offset}`).not.toContain(person.idNumber);
+          expect(text, `${topic} ${record.partition}/${record.offset}`).not.toContain(person.name);
+        }
+      }
+    }
+    expect(scanned).toBeGreaterThan(15);
+    const redis = new Redis(redisUrl);
+    let keysScanned = 0;
+    try {
+      for await (const batch of redis.scanStream({ match: `*${config.topicPrefix}*`, count: 1_000 }) as AsyncIterable<string[]>) {
+        for (const key of batch) {
+          keysScanned += 1;
+          const type = await redis.type(key);
+          const value = type === 'string' ? (await redis.getBuffer(key))?.toString('utf8') ?? ''
+            : type === 'hash' ? JSON.stringify(await redis.hgetall(key)) : '';
+          for (const person of people) {
+            expect(folded(`${key}\n${value}`)).not.toContain(person.idNumber);
+            expect(value).not.toContain(person.name);
+          }
+        }
+      }
+    } finally {
+      redis.disconnect();
+    }
+    expect(keysScanned).toBeGreaterThanOrEqual(3);
   });
 });

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics, type TopicId, type TopicRecords } from '../../schemas';
+import { readAtLeast } from '../support/read-settled';
 import { runHub } from '../support/run-hub';
 import { connectKafka, type HubKafka } from '../../services/kafka';
 import { createLogger, effectiveEnvironment, loadConfig } from '../../services/platform';
@@ -77,12 +78,13 @@ describe('hub import', () => {
       expect(first.code).toBe(3);
       expect(first.stdout).toContain(`${records} rows: ${good} accepted, 0 duplicates, ${bad} rejected; rejected rows in ${join(outDir, `${agency}.rejected.csv`)}`);
 
-      const published = await readTopic(topicOfAgency[agency]);
+      const published = await readAtLeast(() => readTopic(topicOfAgency[agency]), good);
       expect(published.length).toBe(good);
       expect(new Set(published.map((record) => record.eventId)).size).toBe(good);
       expect(published.every((record) => /^[0-9a-f]{64}$/.test(record.personKey) && record.source === `${agency}:file:${file}`)).toBe(true);
 
-      const letters = (await readTopic('deadLetters')).filter((letter) => letter.origin === agency);
+      const ofAgency = async () => (await readTopic('deadLetters')).filter((letter) => letter.origin === agency);
+      const letters = await readAtLeast(ofAgency, bad);
       expect(new Set(letters.map((letter) => letter.eventId)).size).toBe(bad);
       for (const letter of letters) {
         expect(letter.errorCode).toBe('INPUT_INVALID');
@@ -98,6 +100,38 @@ describe('hub import', () => {
       expect((await readTopic(topicOfAgency[agency])).length).toBe(good);
     },
   );
+
+  it('reports 2,500 refused rows of one file, each dead-lettered once, instead of failing on a dead-letter batch over 1 MB', async () => {
+    const header = 'fixmedins_code,setl_id,mdtrt_id,psn_no,certno,psn_name,insutype,insu_admdvs,med_type,setl_time,medfee_sumamt,fulamt_ownpay_amt,overlmt_selfpay,preselfpay_amt,inscp_scp_amt,hifp_pay,hifmi_pay,maf_pay,psn_part_amt';
+    // Each row refused for its division code (33030X); before dead letters were sent by bytes, one
+    // batch of 2,000 such letters was a single produce request over the broker's 1 MB limit.
+    const rows = Array.from({ length: 2_500 }, (_, i) =>
+      `H33030200001,S-REF-${i},M-REF-${i},P-REF-${i},330302194501258303,王秀英,390,33030X,11,2019-04-02 10:00:00,100.00,5.00,0.00,5.00,90.00,45.00,0.00,0.00,55.00`);
+    const path = join(outDir, 'refused-settlements.csv');
+    writeFileSync(path, [header, ...rows].join('\r\n'));
+    const result = await hub(['import', 'hospitals', path]);
+    expect(result.stderr).not.toMatch(/hub: /);
+    expect(result.code).toBe(3);
+    expect(result.stdout).toContain('2500 rows: 0 accepted, 0 duplicates, 2500 rejected; rejected rows in');
+    expect(readFileSync(join(outDir, 'refused-settlements.rejected.csv'), 'utf8').split('\r\n').filter((line) => line.includes('S-REF-'))).toHaveLength(2_500);
+    const refused = async () => (await readTopic('deadLetters')).filter((letter) => letter.sourceRecordId?.startsWith('S-REF-') === true);
+    const letters = await readAtLeast(refused, 2_500);
+    expect(letters).toHaveLength(2_500);
+    expect(new Set(letters.map((letter) => letter.eventId)).size).toBe(2_500);
+  });
+
+  it('exits 4 and says how far it got when a file breaks off at an unclosed quote, the rows before imported', async () => {
+    const header = '业务编号,行政区划代码,身份证号,姓名,人员类别,业务类型,生效日期,终止日期,审批时间';
+    const row = (n: number, quote = ''): string => `MZ-CUT-${n},330302,${quote}330302194501258303,王秀英,低保对象,认定,2019-03-01,,2019-02-20 10:00:00`;
+    const path = join(outDir, 'cut-roster.csv');
+    writeFileSync(path, [header, row(1), row(2), row(3), row(4, '"')].join('\r\n'));
+    const result = await hub(['import', 'civil-affairs', path]);
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/^hub: INPUT_INVALID: .*Quote Not Closed.*; the rows before it were imported \(3 rows: 3 accepted, 0 duplicates, 0 rejected\), the rest of the file was not$/m);
+    const cut = async () => (await readTopic('civilAffairsStatus')).filter((record) => record.sourceRecordId.startsWith('MZ-CUT-'));
+    const published = await readAtLeast(cut, 3);
+    expect(published.map((record) => record.sourceRecordId).sort()).toEqual(['MZ-CUT-1', 'MZ-CUT-2', 'MZ-CUT-3']);
+  });
 
   it('exits 2 naming the file when it cannot be read', async () => {
     const result = await hub(['import', 'tax', join(outDir, 'no-such-file.csv')]);

@@ -116,3 +116,30 @@ describe('agency definitions: each rule names the field and why', () => {
       ]);
   });
 });
+
+describe('agency definitions: smaller holes (issue 10, item 9)', () => {
+  const fieldsOf = async (agency: AgencyDefinition, raw: RawRecord): Promise<string[]> => (await problemsOf(agency, raw)).map((p) => p.field);
+
+  it('refuses NUL and control characters and JSON booleans in identifiers', async () => {
+    expect(await fieldsOf(agencies['civil-affairs'], { ...validRaw['civil-affairs'], recordId: 'MZ-1\u0000' })).toEqual(['recordId']);
+    expect(await fieldsOf(agencies.hospitals, { ...validRaw.hospitals, setl_id: 'S1\nS2' })).toEqual(['setl_id']);
+    expect(await fieldsOf(agencies['civil-affairs'], { ...validRaw['civil-affairs'], recordId: true })).toEqual(['recordId']);
+    expect(await fieldsOf(agencies.hospitals, { ...validRaw.hospitals, psn_no: false })).toEqual(['psn_no']);
+  });
+
+  it('refuses division 000000 and one of no province', async () => {
+    expect(await fieldsOf(agencies['civil-affairs'], { ...validRaw['civil-affairs'], admdvs: '000000' })).toEqual(['admdvs']);
+    expect(await fieldsOf(agencies.hospitals, { ...validRaw.hospitals, insu_admdvs: '990000' })).toEqual(['insu_admdvs']);
+  });
+
+  it('refuses a settlement of 10^13 yuan', async () => {
+    // Consistent amounts (the parts add up), so only the bound can refuse them.
+    expect(await fieldsOf(agencies.hospitals, { ...validRaw.hospitals, medfee_sumamt: '9999999999999.00', inscp_scp_amt: '9999999989999.00' }))
+      .toEqual(['medfee_sumamt', 'inscp_scp_amt']);
+  });
+
+  it('refuses an insurance year far ahead and a certification from 2150', async () => {
+    expect(await fieldsOf(agencies.tax, { ...validRaw.tax, insuranceYear: 2199 })).toContain('insuranceYear');
+    expect(await fieldsOf(agencies['civil-affairs'], { ...validRaw['civil-affairs'], validFrom: '2150-01-01' })).toEqual(['validFrom']);
+  });
+});

@@ -3,7 +3,7 @@ import {
   createIntake, type AgencyDefinition, type InboundTopicId, type Intake, type RawRecord, type SeenFacts,
 } from '../../../connectors/intake';
 import { checkCharacter, type IdentitySecrets } from '../../../services/identity';
-import type { DeadLetterInput, DeadLetterWriter, HubProducer, OutboundRecord } from '../../../services/kafka';
+import type { DeadLetterInput, DeadLetterWriter, OutboundBatch, OutboundRecord, TransactionalPublisher } from '../../../services/kafka';
 import type { TopicCodec } from '../../../services/registry';
 
 /** A GB 11643 number with the right check character for the given first 17 digits. */
@@ -51,13 +51,48 @@ export const validRaw = {
   },
 } as const satisfies Record<string, RawRecord>;
 
+/** The dead-letter topic of the in-memory fakes. */
+export const memoryDeadLetterTopic = 'test.dead-letters';
+
+/**
+ * A dead-letter writer for fakes: `prepare` hands out placeholder records, and `lettersOf` turns a
+ * published batch of them back into the letters, so a test sees letters only once they were published
+ * (in the intake's transaction, with the facts).
+ */
+export function memoryDeadLetters(): { writer: DeadLetterWriter; lettersOf(batch: OutboundBatch): DeadLetterInput[] } {
+  const pending = new Map<string, DeadLetterInput>();
+  let sequence = 0;
+  return {
+    writer: {
+      write: () => Promise.reject(new Error('the intake publishes dead letters through its transaction')),
+      prepare(letters) {
+        const records = letters.map((letter) => {
+          sequence += 1;
+          const key = `letter-${sequence}`;
+          pending.set(key, letter);
+          return { key, value: Buffer.alloc(0) };
+        });
+        return Promise.resolve({ topic: memoryDeadLetterTopic, records });
+      },
+    },
+    lettersOf(batch) {
+      if (batch.topic !== memoryDeadLetterTopic) return [];
+      return batch.records.flatMap((record) => {
+        const letter = pending.get(record.key);
+        pending.delete(record.key);
+        return letter === undefined ? [] : [letter];
+      });
+    },
+  };
+}
+
 /** What the fakes saw: records published per topic, dead letters, remembered facts. */
 export interface IntakeWorld {
   readonly intake: Intake;
   readonly published: { topic: string; record: OutboundRecord }[];
   readonly deadLetters: DeadLetterInput[];
   readonly seen: Map<string, string>;
-  /** Makes the next producer send fail with this error. */
+  /** Makes the next publish (the batch's one transaction) fail with this error. */
   failNextSend(error: Error): void;
 }
 
@@ -76,14 +111,18 @@ export function inMemoryIntake<K extends InboundTopicId>(agency: AgencyDefinitio
   const deadLetters: DeadLetterInput[] = [];
   const seenMap = new Map<string, string>();
   let failure: Error | undefined;
-  const producer: HubProducer = {
-    send(topic, records) {
+  const letters = memoryDeadLetters();
+  const publisher: TransactionalPublisher = {
+    publish(batches) {
       if (failure !== undefined) {
         const error = failure;
         failure = undefined;
         return Promise.reject(error);
       }
-      for (const record of records) published.push({ topic, record });
+      for (const batch of batches) {
+        if (batch.topic === memoryDeadLetterTopic) deadLetters.push(...letters.lettersOf(batch));
+        else for (const record of batch.records) published.push({ topic: batch.topic, record });
+      }
       return Promise.resolve();
     },
     close: () => Promise.resolve(),
@@ -95,14 +134,8 @@ export function inMemoryIntake<K extends InboundTopicId>(agency: AgencyDefinitio
       return Promise.resolve();
     },
   };
-  const deadLetterWriter: DeadLetterWriter = {
-    write(letters) {
-      deadLetters.push(...letters);
-      return Promise.resolve();
-    },
-  };
   const intake = createIntake({
-    agency, secrets, producer, codec: jsonCodec<TopicRecords[K]>(`test.${agency.id}`), deadLetters: deadLetterWriter, seen: seen, now,
+    agency, secrets, publisher, codec: jsonCodec<TopicRecords[K]>(`test.${agency.id}`), deadLetters: letters.writer, seen: seen, now,
   });
   return { intake, published, deadLetters, seen: seenMap, failNextSend: (error) => { failure = error; } };
 }

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { TopicRecords } from '../../../schemas';
 import { hospitals } from '../../../connectors';
 import { createIntake, type IntakeItem, type RawRecord, type SeenFacts } from '../../../connectors/intake';
-import type { HubProducer, OutboundRecord } from '../../../services/kafka';
-import { decodePublished, fixedNow, jsonCodec, secrets, validRaw } from './fixtures';
+import type { OutboundRecord, TransactionalPublisher } from '../../../services/kafka';
+import { decodePublished, fixedNow, jsonCodec, memoryDeadLetters, secrets, validRaw } from './fixtures';
 
 /**
  * Overlapping ingest calls (a file import prepares its next batch while Kafka acknowledges the one
@@ -13,8 +13,9 @@ function overlappingWorld() {
   const sends: { records: readonly OutboundRecord[]; settle: (error?: Error) => void }[] = [];
   const published: OutboundRecord[] = [];
   const seen = new Map<string, string>();
-  const producer: HubProducer = {
-    send: (_topic, records) => new Promise<void>((resolve, reject) => {
+  const publisher: TransactionalPublisher = {
+    publish: (batches) => new Promise<void>((resolve, reject) => {
+      const records = batches.find((batch) => batch.topic === 'test.hospitals')?.records ?? [];
       sends.push({ records, settle: (error) => { if (error === undefined) { published.push(...records); resolve(); } else reject(error); } });
     }),
     close: () => Promise.resolve(),
@@ -24,8 +25,8 @@ function overlappingWorld() {
     remember: (entries) => { for (const e of entries) if (!seen.has(e.eventId)) seen.set(e.eventId, e.contentHash); return Promise.resolve(); },
   };
   const intake = createIntake({
-    agency: hospitals, secrets, producer, codec: jsonCodec<TopicRecords['hospitalSettlements']>('test.hospitals'),
-    deadLetters: { write: () => Promise.resolve() }, seen: facts, now: () => fixedNow,
+    agency: hospitals, secrets, publisher, codec: jsonCodec<TopicRecords['hospitalSettlements']>('test.hospitals'),
+    deadLetters: memoryDeadLetters().writer, seen: facts, now: () => fixedNow,
   });
   /** Lets pending promise callbacks run (the fakes answer at once). */
   const settle = async (): Promise<void> => { for (let i = 0; i < 20; i += 1) await Promise.resolve(); };

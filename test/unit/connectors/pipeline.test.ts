@@ -96,7 +96,10 @@ describe('intake pipeline', () => {
     expect(outcomes).toEqual([{ status: 'rejected', position: 'records[0]', problems: [{ field: 'certno', reason: 'no ID number given' }] }]);
     const raw = world.deadLetters[0]?.raw.toString('utf8') ?? '';
     expect(raw).not.toContain(zhangSan.idNumber);
-    expect(JSON.parse(raw)).toMatchObject({ cert_no: '110***************', note: 'patient 110***************', psn_name: '[removed]' });
+    // Fields the agency does not have are only counted: a name may sit under any key (issue 10, item 3d).
+    const kept = JSON.parse(raw) as Record<string, unknown>;
+    expect(kept).toMatchObject({ '[other fields removed]': 2, psn_name: '[removed]', setl_id: 'S20190402001' });
+    expect(Object.keys(kept)).not.toContain('cert_no');
   });
 
   it('remembers nothing when Kafka refuses the batch, so that the resend is published', async () => {
@@ -119,5 +122,31 @@ describe('intake pipeline', () => {
       ['S20190402001', false, null, 10_000_000, 5_400_000],
       ['S20190402001-R', true, 'S20190402001', 10_000_000, 5_400_000],
     ]);
+  });
+});
+
+describe('intake: an ID number is text (issue 10, item 2)', () => {
+  // 330302194501251363 as a JSON number is the double 330302194501251400, whose digits pass the check
+  // character: String() of it named another, plausible person.
+  const roundsToAnother = Number('330302194501251363');
+
+  it('refuses an ID number sent as a JSON number, telling the sender to send text, and publishes nothing', async () => {
+    const world = inMemoryIntake(hospitals);
+    const [outcome] = await world.intake.ingest([item({ ...validRaw.hospitals, certno: roundsToAnother })], 'api:key-1');
+    expect(outcome).toMatchObject({ status: 'rejected', problems: [{ field: 'certno', reason: expect.stringMatching(/^must be text/) as unknown }] });
+    expect(world.published).toEqual([]);
+    expect(world.deadLetters).toHaveLength(1);
+  });
+
+  it('refuses an ID number in E+ notation (an Excel column not formatted as text) with a reason saying so', async () => {
+    const world = inMemoryIntake(civilAffairs);
+    const [outcome] = await world.intake.ingest([item({ ...validRaw['civil-affairs'], idNumber: '3.30302E+17' })], 'api:key-1');
+    expect(outcome).toMatchObject({ status: 'rejected', problems: [{ field: 'idNumber', reason: expect.stringMatching(/E\+ notation.*format the column as text/) as unknown }] });
+  });
+
+  it('refuses an ID number that is a boolean or an object', async () => {
+    const world = inMemoryIntake(civilAffairs);
+    const outcomes = await world.intake.ingest([item({ ...validRaw['civil-affairs'], idNumber: true }), item({ ...validRaw['civil-affairs'], idNumber: { n: 1 } }, 1)], 'api:key-1');
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
   });
 });

@@ -4,6 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import iconv from 'iconv-lite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { agencies, civilAffairs } from '../../../connectors';
 import { createConnectorServer, type ConnectorServer, type ConnectorServerDependencies, type ImportFile } from '../../../connectors/api';
@@ -114,13 +115,82 @@ describe('connector push API: request shape', () => {
     ['an array', [validRaw['civil-affairs']], 'the body must be a JSON object { "records": [ … ] }'],
     ['an object without records', { record: validRaw['civil-affairs'] }, 'the body must have a "records" array'],
     ['records that is not an array', { records: validRaw['civil-affairs'] }, 'the body must have a "records" array'],
-    ['a record that is not an object', { records: [validRaw['civil-affairs'], 'MZ-2'] }, 'records[1] is not a JSON object'],
   ])('answers 400 to %s, saying what is wrong', async (_case, payload, message) => {
     const h = await harness();
     const response = await post(h, payload);
     expect(response.statusCode).toBe(400);
     expect(response.json()).toEqual({ error: { code: 'REQUEST_INVALID', message } });
     expect(h.world.published).toEqual([]);
+  });
+});
+
+describe('connector push API: one odd record is refused alone (issue 10, item 8)', () => {
+  const good = validRaw['civil-affairs'];
+  const deep = (levels: number): string => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
+
+  it.each([
+    ['a "__proto__" key', `{"records":[${JSON.stringify(good)},{"recordId":"MZ-P","__proto__":{"admin":true}}]}`, '__proto__'],
+    ['a nested "__proto__" key', `{"records":[${JSON.stringify(good)},{"recordId":"MZ-P","remark":{"x":{"__proto__":{"admin":true}}}}]}`, 'remark.x.__proto__'],
+    ['a "constructor.prototype" key', `{"records":[${JSON.stringify(good)},{"recordId":"MZ-P","constructor":{"prototype":{"admin":true}}}]}`, 'constructor'],
+    ['a record nested 10,000 deep', `{"records":[${JSON.stringify(good)},{"recordId":"MZ-P","remark":${deep(10_000)}}]}`, expect.stringMatching(/^remark(\.a)*$/) as unknown],
+    ['a record that is a string', `{"records":[${JSON.stringify(good)},"${zhangSan.idNumber}"]}`, '(record)'],
+    ['a record that is null', `{"records":[${JSON.stringify(good)},null]}`, '(record)'],
+    ['a record that is an array', `{"records":[${JSON.stringify(good)},[1,2]]}`, '(record)'],
+  ])('answers 200 to a batch holding %s: the good record accepted, that one refused and dead-lettered', async (_case, body, field) => {
+    const h = await harness();
+    const response = await post(h, body);
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({
+      accepted: 1, rejected: 1,
+      results: [{ status: 'accepted' }, { position: 'records[1]', status: 'rejected', problems: [{ field }] }],
+    });
+    expect(h.world.published).toHaveLength(1);
+    expect(h.world.deadLetters).toHaveLength(1);
+    expect(h.world.deadLetters[0]?.raw.toString('utf8')).not.toContain(zhangSan.idNumber);
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+  });
+
+  it('reads a body sent with charset=gbk as GBK', async () => {
+    const h = await harness();
+    const body = iconv.encode(JSON.stringify({ records: [{ ...good, recordId: '民政-2019-王', name: '王秀英' }] }), 'gbk');
+    const response = await h.app.inject({
+      method: 'POST', url: '/v1/records', payload: body,
+      headers: { 'content-type': 'application/json; charset=gbk', authorization: `Bearer ${h.civilKey}` },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ accepted: 1 });
+    expect(h.world.published.map((entry) => decodePublished(entry).sourceRecordId)).toEqual(['民政-2019-王']);
+  });
+
+  it('answers 415 to another content type or charset, 404 to an unknown route and 405 to a wrong method', async () => {
+    const h = await harness();
+    const auth = { authorization: `Bearer ${h.civilKey}` };
+    const xml = await h.app.inject({ method: 'POST', url: '/v1/records', payload: '<records/>', headers: { ...auth, 'content-type': 'application/xml' } });
+    expect(xml.statusCode).toBe(415);
+    expect(xml.json()).toMatchObject({ error: { code: 'UNSUPPORTED_MEDIA_TYPE' } });
+    const latin = await h.app.inject({ method: 'POST', url: '/v1/records', payload: '{}', headers: { ...auth, 'content-type': 'application/json; charset=iso-8859-1' } });
+    expect(latin.statusCode).toBe(415);
+    const unknown = await h.app.inject({ method: 'GET', url: '/v2/nothing', headers: auth });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
+    const wrongMethod = await h.app.inject({ method: 'GET', url: '/v1/records', headers: auth });
+    expect(wrongMethod.statusCode).toBe(405);
+    expect(wrongMethod.headers.allow).toBe('POST');
+  });
+});
+
+describe('connector push API: a stalled body (issue 10, item 9)', () => {
+  it('closes a connection that stops sending in the middle of a body', async () => {
+    const h = await harness({ limits: { idleTimeoutMs: 300 } });
+    await h.app.listen({ port: 0, host: '127.0.0.1' });
+    const address = h.app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const { connect } = await import('node:net');
+    const socket = connect(port, '127.0.0.1');
+    const started = Date.now();
+    const closed = new Promise<number>((resolve) => { socket.on('close', () => resolve(Date.now() - started)); socket.on('error', () => undefined); });
+    socket.write(`POST /v1/records HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${h.civilKey}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"records":[`);
+    expect(await closed).toBeLessThan(5_000);
   });
 });
 
@@ -393,5 +463,44 @@ describe('each agency\'s connector', () => {
     const response = await app.inject({ method: 'POST', url: '/v1/records', headers: { authorization: `Bearer ${key}` }, payload: { records: [validRaw[id]] } });
     expect(response.json()).toMatchObject({ accepted: 1, duplicates: 0, rejected: 0 });
     expect(world.published).toHaveLength(1);
+  });
+});
+
+describe('connector push API: keys bound to institutions or divisions (issue 10, item 7)', () => {
+  async function boundServer(agency: 'hospitals' | 'civil-affairs', scope: { institutions?: string[]; divisions?: string[] }) {
+    const world = inMemoryIntake(agencies[agency]);
+    const keys = memoryKeyStore();
+    const bound = await keys.issue(agency, scope);
+    const unbound = await keys.issue(agency);
+    const app = createConnectorServer({
+      agency: agencies[agency], intake: world.intake, keys, topicName: `test.${agency}`,
+      logger: createLogger({ level: 'silent', role: agency }), metrics: createMetrics(agency),
+    });
+    open.push(app);
+    const send = (key: string, records: unknown[]) => app.inject({
+      method: 'POST', url: '/v1/records', payload: JSON.stringify({ records }),
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    });
+    return { world, send, bound: bound.key, unbound: unbound.key };
+  }
+
+  it('lets a key bound to an institution write and reverse its own settlements only', async () => {
+    const s = await boundServer('hospitals', { institutions: ['H33030200001'] });
+    const other = { ...validRaw.hospitals, fixmedins_code: 'H11010500002', setl_id: 'S-OTHER' };
+    const reversal = { ...validRaw.hospitals, fixmedins_code: 'H11010500002', setl_id: 'S-OTHER-R', is_reversal: true, orig_setl_id: 'S-OTHER' };
+    const response = await s.send(s.bound, [validRaw.hospitals, other, reversal]);
+    expect(response.json()).toMatchObject({
+      accepted: 1, rejected: 2,
+      results: [{ status: 'accepted' }, { status: 'rejected', problems: [{ field: 'fixmedins_code' }] }, { status: 'rejected', problems: [{ field: 'fixmedins_code' }] }],
+    });
+    expect(s.world.deadLetters).toHaveLength(2);
+    // An unbound key of the agency keeps today's behaviour.
+    expect((await s.send(s.unbound, [other])).json()).toMatchObject({ accepted: 1 });
+  });
+
+  it('lets a key bound to a division prefix certify in that division only', async () => {
+    const s = await boundServer('civil-affairs', { divisions: ['3303'] });
+    const response = await s.send(s.bound, [validRaw['civil-affairs'], { ...validRaw['civil-affairs'], recordId: 'MZ-BJ', admdvs: '110105' }]);
+    expect(response.json()).toMatchObject({ accepted: 1, rejected: 1, results: [{ status: 'accepted' }, { status: 'rejected', problems: [{ field: 'admdvs' }] }] });
   });
 });

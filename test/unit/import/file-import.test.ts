@@ -6,7 +6,7 @@ import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { civilAffairs, hospitals, ruralRevitalization, tax } from '../../../connectors';
 import type { CivilAffairsStatusChange } from '../../../schemas';
-import { detectEncoding, importFile, maskIdNumber, parseFileMapping, type TextEncoding } from '../../../connectors/intake';
+import { detectEncoding, importedBefore, importFile, maskIdNumber, parseFileMapping, type TextEncoding } from '../../../connectors/intake';
 import { isHubError } from '../../../services/platform';
 import { XlsxSheetWriter } from '../../../services/simulate';
 import { memoryIntake } from './memory-intake';
@@ -114,6 +114,58 @@ describe('importFile', () => {
     expect(memory.batches[0]?.map((item) => [item.rawFormat, item.position])).toEqual([['xlsx-row', 'row 3']]);
   });
 
+  it('refuses an ID number in a numeric XLSX cell (Excel rounds it), telling the sender to format the column as text', async () => {
+    // 330302194501251363 as a number is 330302194501251400 in the cell, and those digits pass the
+    // check character: they would have named another person.
+    const sheet = new XlsxSheetWriter('低保');
+    sheet.addRow(['业务编号', '行政区划代码', '身份证号', '姓名', '人员类别', '业务类型', '生效日期', '终止日期', '审批时间']);
+    sheet.addRow(['MZ-N1', '330302', { number: '330302194501251363' }, '王秀英', '低保对象', '认定', '2019-03-01', '', '2019-02-20 10:00:00']);
+    sheet.addRow(['MZ-N2', '330302', dibaoId, '王秀英', '低保对象', '认定', '2019-03-01', '', '2019-02-20 10:00:00']);
+    const memory = memoryIntake(civilAffairs);
+    const bytes = sheet.toBuffer();
+    const summary = await importFile({ agency: civilAffairs, input: stream(bytes), format: 'xlsx', intake: memory.intake });
+    expect(summary).toMatchObject({ rows: 2, accepted: 1, rejected: 1 });
+    expect((memory.published as CivilAffairsStatusChange[]).map((r) => r.sourceRecordId)).toEqual(['MZ-N2']);
+    expect(memory.deadLetters[0]?.errorMessage).toMatch(/^idNumber: is a number in E\+ notation.*format the column as text/);
+  });
+
+  it('refuses an XLSX cell that inflates past the bound, with a reason, after importing the rows before it', async () => {
+    // 8 MiB of one letter deflates to a few KiB: the shape of a 206 KB workbook holding a 200 MB cell.
+    const sheet = new XlsxSheetWriter('低保');
+    sheet.addRow(['业务编号', '行政区划代码', '身份证号', '姓名', '人员类别', '业务类型', '生效日期', '终止日期', '审批时间']);
+    sheet.addRow(['MZ-B1', '330302', dibaoId, '王秀英', '低保对象', '认定', '2019-03-01', '', '2019-02-20 10:00:00']);
+    sheet.addRow(['MZ-B2', '330302', dibaoId, 'x'.repeat(8 * 1024 * 1024), '低保对象', '认定', '2019-03-01', '', '2019-02-20 10:00:00']);
+    const bytes = sheet.toBuffer();
+    expect(bytes.length).toBeLessThan(100 * 1024);
+    const memory = memoryIntake(civilAffairs);
+    const error = await importFile({ agency: civilAffairs, input: stream(bytes), format: 'xlsx', intake: memory.intake }).catch((e: unknown) => e);
+    expect(isHubError(error, 'INPUT_INVALID')).toBe(true);
+    expect((error as Error).message).toMatch(/a cell holds more than 1048576 characters/);
+    expect((memory.published as CivilAffairsStatusChange[]).map((r) => r.sourceRecordId)).toEqual(['MZ-B1']);
+  });
+
+  it('refuses a CSV row past the record-size bound with a reason, after importing the rows before it', async () => {
+    const rows = civilRoster.split('\r\n');
+    const file = [...rows, `MZ-3,330302,${dibaoId},${'y'.repeat(2 * 1024 * 1024)},低保对象,认定,2019-03-01,,2019-02-20 10:00:00`].join('\r\n');
+    const memory = memoryIntake(civilAffairs);
+    const error = await importFile({ agency: civilAffairs, input: stream(file), format: 'csv', intake: memory.intake }).catch((e: unknown) => e);
+    expect(isHubError(error, 'INPUT_INVALID')).toBe(true);
+    expect((error as Error).message).toMatch(/max_record_size|record size/i);
+    expect(importedBefore(error)).toMatchObject({ rows: 2, accepted: 2 });
+  });
+
+  it('writes report cells Excel would run as formulas as inert text', async () => {
+    const dir = await tempDir();
+    const reportPath = join(dir, 'report.csv');
+    const rows = civilRoster.split('\r\n');
+    const file = [...rows, `=HYPERLINK("http://x"),330302,${dibaoId},+王秀英,低保对象,认定,2019-02-30,,2019-02-20 10:00:00`].join('\r\n');
+    const memory = memoryIntake(civilAffairs);
+    await importFile({ agency: civilAffairs, input: stream(file), format: 'csv', intake: memory.intake, reportPath });
+    const report = await readFile(reportPath, 'utf8');
+    expect(report).toContain(`"'=HYPERLINK(""http://x"")"`);
+    expect(report).not.toMatch(/(^|,)[=+@-]/m);
+  });
+
   it('hands rows to the intake in batches of the batch size and counts a second import as duplicates', async () => {
     const header = 'fixmedins_code,setl_id,mdtrt_id,psn_no,certno,psn_name,insutype,insu_admdvs,med_type,setl_time,medfee_sumamt,fulamt_ownpay_amt,overlmt_selfpay,preselfpay_amt,inscp_scp_amt,hifp_pay,hifmi_pay,maf_pay,psn_part_amt';
     const rows = [1, 2, 3, 4, 5].map((n) => `H33030200001,S${n},M${n},P1,${dibaoId},王秀英,390,330300,11,2019-04-0${n} 10:00:00,100.00,5.00,0.00,5.00,90.00,45.00,0.00,0.00,55.00`);
@@ -131,6 +183,36 @@ describe('importFile', () => {
     const error = await importFile({ agency: civilAffairs, input: stream(iconv.encode(civilRoster, 'gbk')), format: 'csv', encoding: 'utf-8', intake: memory.intake }).catch((e: unknown) => e);
     expect(isHubError(error, 'INPUT_INVALID')).toBe(true);
     expect((error as Error).message).toMatch(/not valid UTF-8 .*--encoding gbk/);
+  });
+
+  // A file that breaks off part-way: every row read before the break is published or reported, and
+  // the error says how far the import got (exit 2's "nothing imported" would be false).
+  const civilRows = (count: number): string[] => Array.from({ length: count }, (_, i) =>
+    `MZ-${i + 1},330302,${dibaoId},王秀英,低保对象,认定,2019-03-01,,2019-02-20 10:00:00`);
+  const civilHeader = civilRoster.split('\r\n')[0] ?? '';
+
+  it('imports the rows before an unclosed quote and says how many', async () => {
+    const memory = memoryIntake(civilAffairs);
+    const file = [civilHeader, ...civilRows(10), `MZ-99,330302,"${dibaoId},王秀英,低保对象,认定,2019-03-01,,2019-02-20 10:00:00`].join('\r\n');
+    const error = await importFile({ agency: civilAffairs, input: stream(file), format: 'csv', intake: memory.intake }).catch((e: unknown) => e);
+    expect(isHubError(error, 'INPUT_INVALID')).toBe(true);
+    expect(memory.published).toHaveLength(10);
+    expect((error as Error).message).toMatch(/the rows before it were imported \(10 rows: 10 accepted, 0 duplicates, 0 rejected\), the rest of the file was not$/);
+    expect(importedBefore(error)).toMatchObject({ rows: 10, accepted: 10 });
+  });
+
+  it('imports the rows before an invalid byte past the sniffed start and says how many', async () => {
+    const memory = memoryIntake(civilAffairs);
+    const good = Buffer.from([civilHeader, ...civilRows(2_000)].join('\r\n') + '\r\n', 'utf8');
+    const bytes = Buffer.concat([good, Buffer.from([0xff, 0x0d, 0x0a])]);
+    // Read as a file is, in chunks: the rows of the chunks before the bad byte are read.
+    const chunks = Array.from({ length: Math.ceil(bytes.length / 16_384) }, (_, i) => bytes.subarray(i * 16_384, (i + 1) * 16_384));
+    const error = await importFile({ agency: civilAffairs, input: Readable.from(chunks), format: 'csv', intake: memory.intake }).catch((e: unknown) => e);
+    expect(isHubError(error, 'INPUT_INVALID')).toBe(true);
+    const imported = importedBefore(error);
+    expect(imported?.rows).toBeGreaterThan(1_500);
+    expect(memory.published).toHaveLength(imported?.accepted ?? -1);
+    expect((error as Error).message).toMatch(/not valid UTF-8 near byte \d+.*the rows before it were imported \(\d+ rows/);
   });
 });
 

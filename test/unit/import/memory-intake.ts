@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { TopicRecords } from '../../../schemas';
 import { createIntake, type AgencyDefinition, type InboundTopicId, type Intake, type IntakeItem, type SeenFacts } from '../../../connectors/intake';
 import type { DeadLetterInput } from '../../../services/kafka';
+import { memoryDeadLetters } from '../connectors/fixtures';
 
 /**
  * The real intake (validation, pseudonymisation, duplicate check) over in-memory stand-ins for
@@ -29,16 +30,23 @@ export function memoryIntake(agency: AgencyDefinition, now = Date.parse('2026-06
   const published: TopicRecords[InboundTopicId][] = [];
   const deadLetters: DeadLetterInput[] = [];
   const batches: IntakeItem[][] = [];
+  const letters = memoryDeadLetters();
   const inner = createIntake({
     agency,
     secrets: { personKeySecret: randomBytes(32), idEncryptionKey: randomBytes(32) },
-    producer: { send: () => Promise.resolve(), close: () => Promise.resolve() },
+    publisher: {
+      publish: (topicBatches) => {
+        for (const batch of topicBatches) deadLetters.push(...letters.lettersOf(batch));
+        return Promise.resolve();
+      },
+      close: () => Promise.resolve(),
+    },
     codec: {
       topic: agency.topic,
       encode: (record: TopicRecords[InboundTopicId]) => { published.push(record); return Promise.resolve(Buffer.alloc(0)); },
       decode: () => Promise.reject(new Error('not used')),
     },
-    deadLetters: { write: (letters) => { deadLetters.push(...letters); return Promise.resolve(); } },
+    deadLetters: letters.writer,
     seen: memorySeenFacts(new Map()),
     now: () => now,
   });

@@ -8,6 +8,7 @@ import { createIntake, importFile, type Intake } from '../../../connectors/intak
 import { avroType, schemaText, topics } from '../../../schemas';
 import { decryptNationalId } from '../../../services/identity';
 import type { DeadLetterInput } from '../../../services/kafka';
+import { memoryDeadLetterTopic, memoryDeadLetters } from '../connectors/fixtures';
 import { memorySeenFacts } from './memory-intake';
 
 /**
@@ -32,12 +33,16 @@ function world(offloaded: boolean, writerSchema = () => Promise.resolve({ id: sc
   const seen = new Map<string, string>();
   const deadLetters: DeadLetterInput[] = [];
   const seenFacts = memorySeenFacts(seen);
+  const letters = memoryDeadLetters();
   const intake = createIntake({
     agency: hospitals,
     secrets,
-    producer: {
-      send: (_topic, records) => {
-        for (const record of records) sent.push({ key: String(record.key), value: record.value });
+    publisher: {
+      publish: (batches) => {
+        for (const batch of batches) {
+          if (batch.topic === memoryDeadLetterTopic) deadLetters.push(...letters.lettersOf(batch));
+          else for (const record of batch.records) sent.push({ key: String(record.key), value: record.value });
+        }
         return Promise.resolve();
       },
       close: () => Promise.resolve(),
@@ -52,7 +57,7 @@ function world(offloaded: boolean, writerSchema = () => Promise.resolve({ id: sc
       },
       decode: () => Promise.reject(new Error('not used')),
     },
-    deadLetters: { write: (letters) => { deadLetters.push(...letters); return Promise.resolve(); } },
+    deadLetters: letters.writer,
     seen: seenFacts,
     now: () => now,
     ...(offloaded ? { writerSchema } : {}),

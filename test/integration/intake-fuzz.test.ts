@@ -1,0 +1,289 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import iconv from 'iconv-lite';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { topics, type DeadLetter, type TopicRecords } from '../../schemas';
+import { agencies } from '../../connectors';
+import { startConnector, type RunningConnector } from '../../connectors/api';
+import { fileKeyStore } from '../../connectors/intake';
+import { checkCharacter } from '../../services/identity';
+import { connectKafka, type HubKafka } from '../../services/kafka';
+import { createLogger, effectiveEnvironment, loadConfig } from '../../services/platform';
+import { createRegistryClient, createTopicCodec, registerAllSchemas } from '../../services/registry';
+import { XlsxSheetWriter } from '../../services/simulate';
+import { readAtLeast } from '../support/read-settled';
+
+/**
+ * Issue 10, item 10: mixed good and adversarial hospital settlements through both channels of the
+ * real connector (the push API and uploaded CSV/XLSX files) on the real stack. Asserts that every good
+ * record is on its topic once, every bad one is refused with a reason and dead-lettered once, no clear
+ * ID number or name is on any topic or Redis key of the run, and memory stays under a stated bound.
+ *
+ * Seeded and deterministic: HUB_FUZZ_SEED repeats a run (the seed is printed); HUB_FUZZ_RECORDS sizes
+ * it (default 1,200 pushed records and 3 files of 300 rows, sized for CI on a shared machine).
+ */
+const seed = Number(process.env.HUB_FUZZ_SEED ?? 20261127);
+const pushed = Number(process.env.HUB_FUZZ_RECORDS ?? 1_200);
+const fileRows = Math.max(30, Math.floor(pushed / 4));
+/** The bound: the test process (connector, parsers and test together) grows by less than this. */
+const memoryBoundMb = 384;
+
+const runId = randomUUID().slice(0, 8);
+const env = {
+  ...effectiveEnvironment(),
+  HUB_TOPIC_PREFIX: `it-fuzz-${runId}.`,
+  HUB_AGENCY_KEYS_FILE: join(mkdtempSync(join(tmpdir(), 'hub-it-fuzz-')), 'agency-keys.json'),
+  HUB_TOPIC_PARTITIONS: '3',
+  HUB_LOG_LEVEL: 'warn',
+};
+const config = loadConfig(env, ['schemaRegistryUrl', 'kafkaBrokers', 'topicPrefix', 'redisUrl']);
+const registry = createRegistryClient(config.schemaRegistryUrl);
+const settlementsTopic = `${config.topicPrefix}${topics.hospitalSettlements.name}`;
+const deadLetterTopic = `${config.topicPrefix}${topics.deadLetters.name}`;
+
+/** mulberry32: a small seeded generator, so a run can be repeated from its seed. */
+function generator(start: number): () => number {
+  let state = start >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+const random = generator(seed);
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+
+interface Person { readonly idNumber: string; readonly name: string }
+const surnames = ['王', '李', '张', '刘', '陈', '杨', '赵', '黄'];
+const givenNames = ['秀英', '桂兰', '建国', '志强', '海燕', '晓明', '玉梅', '德华'];
+const people: Person[] = Array.from({ length: 40 }, (_, i) => {
+  const birth = `19${String(30 + Math.floor(random() * 60)).padStart(2, '0')}${String(1 + Math.floor(random() * 12)).padStart(2, '0')}${String(1 + Math.floor(random() * 28)).padStart(2, '0')}`;
+  const first17 = `330302${birth}${String(100 + i).padStart(3, '0')}`;
+  return { idNumber: `${first17}${checkCharacter(first17)}`, name: `${pick(surnames)}${pick(givenNames)}${i}` };
+});
+
+const spaced = (id: string): string => `${id.slice(0, 6)} ${id.slice(6, 14)} ${id.slice(14)}`;
+const fullWidth = (id: string): string => id.replace(/[0-9]/g, (d) => String.fromCharCode(0xff10 + Number(d)));
+const folded = (text: string): string =>
+  text.replace(/[\uFF10-\uFF19]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xff10 + 48)).replace(/[\s\u3000\-_]/g, '');
+
+type Fields = Record<string, unknown>;
+
+/** A good settlement: amounts that add up, a time in the past, an ordinary setl_id. */
+function settlement(setlId: string, person: Person): Fields {
+  const total = 1_000 + Math.floor(random() * 90_000);
+  const own = Math.floor(total * 0.05);
+  const inScope = total - own;
+  const fund = Math.floor(inScope * 0.6);
+  const day = 1 + Math.floor(random() * 28);
+  return {
+    fixmedins_code: 'H33030200001', setl_id: setlId, mdtrt_id: `M${setlId}`, psn_no: `P${String(people.indexOf(person)).padStart(6, '0')}`,
+    certno: person.idNumber, psn_name: person.name, insutype: '390', insu_admdvs: '330300', med_type: '11',
+    setl_time: `2019-04-${String(day).padStart(2, '0')} 10:00:00`, medfee_sumamt: yuan(total), fulamt_ownpay_amt: yuan(own),
+    overlmt_selfpay: '0', preselfpay_amt: '0', inscp_scp_amt: yuan(inScope), hifp_pay: yuan(fund), hifmi_pay: '0', maf_pay: '0',
+    psn_part_amt: yuan(total - fund),
+  };
+}
+const yuan = (fen: number): string => `${Math.floor(fen / 100)}.${String(fen % 100).padStart(2, '0')}`;
+
+/** A record given as JSON text, written into the request body as it is. */
+class JsonText {
+  constructor(readonly text: string) {}
+}
+const jsonOf = (value: unknown): string => (value instanceof JsonText ? value.text : JSON.stringify(value));
+
+/** Ways a careless or hostile sender spoils a record; each must be refused. Both channels unless `jsonOnly`. */
+const spoilers: readonly { name: string; jsonOnly?: boolean; spoil(fields: Fields, person: Person): unknown }[] = [
+  { name: 'wrong check character', spoil: (f, p) => ({ ...f, certno: `${p.idNumber.slice(0, 17)}${p.idNumber.endsWith('1') ? '2' : '1'}` }) },
+  { name: 'ID number as a JSON number', jsonOnly: true, spoil: (f, p) => ({ ...f, certno: Number(p.idNumber) }) },
+  { name: 'ID number in E+ form', spoil: (f, p) => ({ ...f, certno: Number(p.idNumber).toExponential(5).toUpperCase() }) },
+  { name: 'ID number as setl_id', spoil: (f, p) => ({ ...f, setl_id: `${String(f.setl_id)}${p.idNumber}` }) },
+  { name: 'spaced ID number in a division code', spoil: (f, p) => ({ ...f, insu_admdvs: spaced(p.idNumber) }) },
+  { name: 'full-width ID number in med_type', spoil: (f, p) => ({ ...f, med_type: fullWidth(p.idNumber) }) },
+  { name: 'amounts that do not add up', spoil: (f) => ({ ...f, medfee_sumamt: '999999.99' }) },
+  { name: 'settlement in the future', spoil: (f) => ({ ...f, setl_time: '2099-01-01 00:00:00' }) },
+  { name: 'a 100 KB field', spoil: (f) => ({ ...f, mdtrt_id: 'm'.repeat(100 * 1024) }) },
+  { name: 'a formula in a code', spoil: (f) => ({ ...f, med_type: '=HYPERLINK("http://x")' }) },
+  // These two are JSON text: the runtime's own JSON.stringify cannot write a value 5,000 deep.
+  { name: 'a "__proto__" key', jsonOnly: true, spoil: (f) => new JsonText(`{"__proto__":{"polluted":1},${JSON.stringify(f).slice(1)}`) },
+  { name: 'nested 5,000 deep', jsonOnly: true, spoil: (f) => new JsonText(`${JSON.stringify(f).slice(0, -1)},"remark":${'{"a":'.repeat(5_000)}1${'}'.repeat(5_000)}}`) },
+  { name: 'not an object', jsonOnly: true, spoil: (f, p) => `${String(f.setl_id)} ${p.name} ${spaced(p.idNumber)}` },
+];
+
+/** Noise a good record may carry and still be good: names and ID numbers under keys the agency does not have. */
+const withNoise = (fields: Fields, person: Person): Fields =>
+  ({ ...fields, 姓名: person.name, psnName: person.name, remark: `患者${person.name} ${fullWidth(person.idNumber)}` });
+
+interface Planned { readonly good: Set<string>; bad: number }
+const plan: Planned = { good: new Set(), bad: 0 };
+let sequence = 0;
+/** One record: good (maybe noisy, maybe sent twice) or spoiled, by the seed. */
+function nextRecord(channel: 'json' | 'file'): { value: unknown; good: boolean; setlId: string; kind: string } {
+  sequence += 1;
+  const setlId = `F${seed}-${sequence}`;
+  const person = pick(people);
+  const fields = settlement(setlId, person);
+  if (random() < 0.35) {
+    const spoiler = pick(spoilers.filter((s) => channel === 'json' || s.jsonOnly !== true));
+    return { value: spoiler.spoil(fields, person), good: false, setlId, kind: spoiler.name };
+  }
+  const noisy = channel === 'json' && random() < 0.3;
+  return { value: noisy ? withNoise(fields, person) : fields, good: true, setlId, kind: noisy ? 'good with noise' : 'good' };
+}
+
+let kafka: HubKafka;
+let connector: RunningConnector;
+let key = '';
+let peakRssMb = 0;
+let baseRssMb = 0;
+let sampler: NodeJS.Timeout | undefined;
+
+beforeAll(async () => {
+  process.stdout.write(`intake fuzz: seed ${seed} (HUB_FUZZ_SEED), ${pushed} pushed records, 3 files of ${fileRows} rows, memory bound ${memoryBoundMb} MiB\n`);
+  await registerAllSchemas(env);
+  const logger = createLogger({ level: 'silent', role: 'intake-fuzz' });
+  kafka = connectKafka({ brokers: config.kafkaBrokers, clientId: `it-fuzz-${runId}`, topicPrefix: config.topicPrefix, partitions: 3, replication: 1 }, logger);
+  key = (await fileKeyStore(env.HUB_AGENCY_KEYS_FILE).issue('hospitals')).key;
+  connector = await startConnector({ agency: agencies.hospitals, env, logger, port: 0 });
+  global.gc?.();
+  baseRssMb = process.memoryUsage().rss / 2 ** 20;
+  sampler = setInterval(() => { peakRssMb = Math.max(peakRssMb, process.memoryUsage().rss / 2 ** 20); }, 50);
+});
+
+afterAll(async () => {
+  if (sampler !== undefined) clearInterval(sampler);
+  await connector.close();
+  await kafka.close();
+  const admin = new Kafka({ clientId: `it-fuzz-${runId}-cleanup`, brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  const mine = (await admin.listTopics()).filter((topic) => topic.startsWith(config.topicPrefix));
+  await admin.deleteTopics({ topics: mine }).catch(() => undefined);
+  await admin.disconnect();
+  const redis = new Redis(config.redisUrl);
+  for await (const batch of redis.scanStream({ match: `*${config.topicPrefix}*`, count: 1_000 }) as AsyncIterable<string[]>) {
+    if (batch.length > 0) await redis.unlink(...batch);
+  }
+  redis.disconnect();
+});
+
+async function readTopic<K extends 'hospitalSettlements' | 'deadLetters'>(id: K): Promise<TopicRecords[K][]> {
+  const name = `${config.topicPrefix}${topics[id].name}`;
+  const codec = createTopicCodec(registry, id, name);
+  return Promise.all((await kafka.readAll(name)).map((record) => codec.decode(record.value ?? Buffer.alloc(0))));
+}
+
+const header = ['fixmedins_code', 'setl_id', 'mdtrt_id', 'psn_no', 'certno', 'psn_name', 'insutype', 'insu_admdvs', 'med_type', 'setl_time',
+  'medfee_sumamt', 'fulamt_ownpay_amt', 'overlmt_selfpay', 'preselfpay_amt', 'inscp_scp_amt', 'hifp_pay', 'hifmi_pay', 'maf_pay', 'psn_part_amt'];
+const csvCell = (text: string): string => (/[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
+
+describe('intake fuzz: both channels, good and adversarial records (issue 10, item 10)', () => {
+  it('publishes every good record once, refuses and dead-letters every bad one once, leaks nothing, stays in memory', async () => {
+    // Channel 1: the push API, in batches of seeded sizes; some good records are sent twice.
+    let remaining = pushed;
+    while (remaining > 0) {
+      const size = Math.min(remaining, 1 + Math.floor(random() * 300));
+      remaining -= size;
+      const batch = Array.from({ length: size }, () => nextRecord('json'));
+      const resent = batch.filter((r) => r.good && random() < 0.1);
+      const response = await fetch(`${connector.url}/v1/records`, {
+        method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: `{"records":[${[...batch, ...resent].map((r) => jsonOf(r.value)).join(',')}]}`,
+      });
+      expect(response.status).toBe(200);
+      const answer = (await response.json()) as { accepted: number; duplicates: number; rejected: number; results: { status: string; problems?: { field: string; reason: string }[] }[] };
+      batch.forEach((record, i) => {
+        const result = answer.results[i];
+        expect(result?.status, `${record.setlId} (${record.kind})`).toBe(record.good ? 'accepted' : 'rejected');
+        if (!record.good) expect(result?.problems?.[0]?.reason ?? '').not.toBe('');
+      });
+      expect(answer.duplicates).toBe(resent.length);
+      for (const record of batch) if (record.good) plan.good.add(record.setlId); else plan.bad += 1;
+    }
+
+    // Channel 2: uploads, a UTF-8 CSV, a GBK CSV and an XLSX.
+    for (const form of ['csv-utf8', 'csv-gbk', 'xlsx'] as const) {
+      const rows = Array.from({ length: fileRows }, () => nextRecord('file'));
+      const cellsOf = (value: unknown): string[] => header.map((field) => {
+        const cell = (value as Fields)[field];
+        return typeof cell === 'string' || typeof cell === 'number' ? String(cell) : '';
+      });
+      let body: Buffer;
+      if (form === 'xlsx') {
+        const sheet = new XlsxSheetWriter('结算');
+        sheet.addRow(header);
+        for (const row of rows) sheet.addRow(cellsOf(row.value));
+        body = sheet.toBuffer();
+      } else {
+        const text = [header.join(','), ...rows.map((row) => cellsOf(row.value).map(csvCell).join(','))].join('\r\n');
+        body = form === 'csv-gbk' ? iconv.encode(text, 'gbk') : Buffer.from(text, 'utf8');
+      }
+      const response = await fetch(`${connector.url}/v1/files?format=${form === 'xlsx' ? 'xlsx' : 'csv'}`, {
+        method: 'POST', headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${key}` }, body,
+      });
+      expect(response.status, form).toBe(200);
+      const answer = (await response.json()) as { rows: number; accepted: number; rejected: number };
+      const good = rows.filter((r) => r.good).length;
+      expect(answer, form).toMatchObject({ rows: fileRows, accepted: good, rejected: fileRows - good });
+      for (const record of rows) if (record.good) plan.good.add(record.setlId); else plan.bad += 1;
+    }
+    if (sampler !== undefined) clearInterval(sampler);
+
+    // Every good record on its topic once, nothing else there.
+    const published = await readAtLeast(() => readTopic('hospitalSettlements'), plan.good.size);
+    expect(published).toHaveLength(plan.good.size);
+    expect(new Set(published.map((record) => record.setl_id))).toEqual(plan.good);
+
+    // Every bad record dead-lettered once, with a reason.
+    const letters: DeadLetter[] = await readAtLeast(() => readTopic('deadLetters'), plan.bad);
+    expect(letters).toHaveLength(plan.bad);
+    expect(new Set(letters.map((letter) => letter.eventId)).size).toBe(plan.bad);
+    for (const letter of letters) {
+      expect(letter.errorCode).toBe('INPUT_INVALID');
+      expect(letter.errorMessage).not.toBe('');
+      expect(letter.raw.length).toBeLessThanOrEqual(4 * 1024);
+    }
+
+    // No clear ID number or name on any topic of the run, nor in any Redis key of it.
+    const admin = new Kafka({ clientId: `it-fuzz-${runId}-scan`, brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const mine = (await admin.listTopics()).filter((topic) => topic.startsWith(config.topicPrefix));
+    await admin.disconnect();
+    expect(mine).toEqual(expect.arrayContaining([settlementsTopic, deadLetterTopic]));
+    const leaks: string[] = [];
+    const check = (where: string, text: string): void => {
+      const digits = folded(text);
+      for (const person of people) {
+        if (digits.includes(person.idNumber)) leaks.push(`${where}: ID of ${person.name}`);
+        if (text.includes(person.name)) leaks.push(`${where}: name ${person.name}`);
+      }
+    };
+    for (const topic of mine) {
+      for (const record of await kafka.readAll(topic)) {
+        check(`${topic} ${record.partition}/${record.offset}`, [record.key ?? '', ...Object.values(record.headers), record.value?.toString('utf8') ?? ''].join('\n'));
+      }
+    }
+    const redis = new Redis(config.redisUrl);
+    try {
+      for await (const batch of redis.scanStream({ match: `*${config.topicPrefix}*`, count: 1_000 }) as AsyncIterable<string[]>) {
+        for (const redisKey of batch) {
+          const type = await redis.type(redisKey);
+          const value = type === 'string' ? (await redis.get(redisKey)) ?? '' : type === 'hash' ? JSON.stringify(await redis.hgetall(redisKey)) : '';
+          check(`redis ${redisKey}`, `${redisKey}\n${value}`);
+        }
+      }
+    } finally {
+      redis.disconnect();
+    }
+    expect(leaks).toEqual([]);
+
+    // Memory: what the run added to the process stays under the bound.
+    process.stdout.write(`intake fuzz: seed ${seed}: ${plan.good.size} good, ${plan.bad} bad; RSS ${baseRssMb.toFixed(0)} -> peak ${peakRssMb.toFixed(0)} MiB\n`);
+    expect(peakRssMb - baseRssMb).toBeLessThan(memoryBoundMb);
+  });
+});
