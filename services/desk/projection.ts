@@ -92,7 +92,9 @@ async function applyReceipt(db: Queryable, r: DeliveryReceipt): Promise<void> {
        o.outcome, o.assistance_kind, o.assistance_fen, o.certified_category, o.reason, o.agency_record_id
      from (select channel, status, attempt, detail, occurred_at from receipts
            where warning_id = $1 and agency = $2 and status in ('DELIVERED', 'FAILED', 'ACKNOWLEDGED')
-           order by attempt desc, case status when 'FAILED' then 0 when 'DELIVERED' then 1 else 2 end desc, event_id desc limit 1) d
+           -- Latest first: a dead delivery retried by hand starts again at attempt 1, and its
+           -- DELIVERED must beat the FAILED of attempt 5 that came before it.
+           order by occurred_at desc, attempt desc, case status when 'FAILED' then 0 when 'DELIVERED' then 1 else 2 end desc, event_id desc limit 1) d
      left join (select case when bool_or(status = 'FOLLOW_UP_CLOSED') then 'CLOSED' when bool_or(status = 'FOLLOW_UP_STARTED') then 'STARTED' end as follow_up
                 from receipts where warning_id = $1 and agency = $2) f on true
      -- The agency's latest answer is its word on the warning (a NO_ACTION later certified is certified).

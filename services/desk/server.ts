@@ -7,7 +7,8 @@ import { decryptNationalId } from '../identity';
 import { HubError, isHubError, type Logger } from '../platform';
 import { appendAudit, auditPage, recentFailedLogins } from './audit-log';
 import type { DeskPool } from './db';
-import { failedDeliveries, retryDelivery, type DeliveryRetrier } from './delivery-health';
+import { failedDeliveries, retryDelivery } from './delivery-health';
+import type { DeliveryRetrier } from './delivery-retrier';
 import * as labels from './labels';
 import { periodOverview } from './overview';
 import { markPaid, owedItems, type OwedFilter } from './payments-owed';
@@ -45,7 +46,7 @@ const code = { type: 'string', pattern: '^[A-Z_]{2,40}$' } as const;
 const personKey = { type: 'string', pattern: '^[A-Za-z0-9_-]{8,128}$' } as const;
 const warningFilterSchema = {
   period, policyId: { type: 'string', pattern: '^[a-z0-9-]{2,64}$' }, category: code, agency: { enum: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'] },
-  reason: code, deliveryStatus: { enum: ['PENDING', 'DELIVERED', 'FAILED', 'ACKNOWLEDGED'] }, followUpStatus: { enum: ['NONE', 'STARTED', 'CLOSED'] },
+  reason: code, deliveryStatus: { enum: ['PENDING', 'DELIVERED', 'FAILED', 'ACKNOWLEDGED'] }, followUpStatus: { enum: ['NONE', 'STARTED', 'CLOSED', 'RECEIVED', 'ASSISTANCE_GIVEN', 'CERTIFIED', 'NO_ACTION'] },
   personKey,
 } as const;
 const owedFilterSchema = {
@@ -160,7 +161,7 @@ export async function buildDeskServer(deps: DeskServerDeps): Promise<FastifyInst
   app.get('/api/meta', async (request) => {
     user(request);
     return { periods: await listPeriods(pool), categories: labels.categoryLabels, reasons: labels.reasonLabels, agencies: labels.agencyLabels,
-      delivery: labels.deliveryLabels, followUp: labels.followUpLabels, regions: labels.regionLabels, funds: labels.fundLabels, actions: labels.statusActionLabels,
+      delivery: labels.deliveryLabels, followUp: labels.followUpLabels, outcomes: labels.outcomeLabels, retryOutcomes: labels.retryOutcomeLabels, warningStates: labels.warningStateLabels, regions: labels.regionLabels, funds: labels.fundLabels, actions: labels.statusActionLabels,
       roles: Object.fromEntries(Object.entries(roles).map(([role, r]) => [role, r.label])) };
   });
 
@@ -246,9 +247,14 @@ export async function buildDeskServer(deps: DeskServerDeps): Promise<FastifyInst
     schema: { body: { type: 'object', additionalProperties: false, required: ['warningId', 'agency'], properties: { warningId: { type: 'string', maxLength: 200 }, agency: { enum: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'] } } } },
   }, async (request) => {
     const u = user(request, 'retry');
-    const body = request.body as { warningId: string; agency: string };
-    if (!await retryDelivery(pool, u, body.warningId, body.agency, deps.retrier)) throw notFound('这条送达不是失败状态，无需重试');
-    return { ok: true };
+    const body = request.body as { warningId: string; agency: 'CIVIL_AFFAIRS' | 'RURAL_REVITALIZATION' };
+    if (deps.retrier === undefined) throw new HubError('UNAVAILABLE', '本预警台未连接送达队列，无法重试');
+    const outcome = await retryDelivery(pool, u, body.warningId, body.agency, deps.retrier);
+    if (outcome === null) throw notFound('这条送达不是失败状态，无需重试');
+    // The outcome is in the audit log either way; the page tells the user what happened.
+    if (outcome === 'NOT_DEAD') throw new HubError('REQUEST_INVALID', '这条送达仍在自动重试中，无需手工重试', { detail: { status: 409, outcome } });
+    if (outcome === 'NOT_FOUND') throw new HubError('REQUEST_INVALID', '送达队列中没有这条送达（可能已清理），请联系运维', { detail: { status: 409, outcome } });
+    return { ok: true, outcome };
   });
 
   // ---- payments owed ----
