@@ -31,6 +31,15 @@ export async function failedDeliveries(db: Queryable, agency: 'CIVIL_AFFAIRS' | 
   }));
 }
 
+/** How many of the latest warnings each agency answered, by outcome (已接收, 已救助, 已认定, 无需处理). */
+export async function answerCounts(db: Queryable, agency: AgencyCode | null): Promise<{ agency: string; outcome: string; count: number }[]> {
+  const { rows } = await db.query<{ agency: string; outcome: string; count: number }>(
+    `select d.agency, d.outcome, count(*)::int as count from deliveries d join warnings w on w.warning_id = d.warning_id
+     where d.outcome is not null and w.superseded_by is null and w.warned and ($1::text is null or d.agency = $1)
+     group by 1, 2 order by 1, 2`, [agency]);
+  return rows;
+}
+
 /** Retries a failed delivery through the retrier; its outcome is stored beside the request and audit-logged. Null when the delivery is not failed. */
 export async function retryDelivery(pool: DeskPool, user: SessionUser, warningId: string, agency: AgencyCode, retrier: DeliveryRetrier): Promise<RetryOutcome | null> {
   return inTransaction(pool, async (client) => {

@@ -7,7 +7,7 @@ import { decryptNationalId } from '../identity';
 import { HubError, isHubError, type Logger } from '../platform';
 import { appendAudit, auditPage, recentFailedLogins } from './audit-log';
 import type { DeskPool } from './db';
-import { failedDeliveries, retryDelivery } from './delivery-health';
+import { answerCounts, failedDeliveries, retryDelivery } from './delivery-health';
 import type { DeliveryRetrier } from './delivery-retrier';
 import * as labels from './labels';
 import { periodOverview } from './overview';
@@ -241,7 +241,8 @@ export async function buildDeskServer(deps: DeskServerDeps): Promise<FastifyInst
   // ---- deliveries ----
   app.get('/api/deliveries/failed', async (request) => {
     const u = user(request);
-    return { rows: await failedDeliveries(pool, agencyScope(u.role), 500) };
+    const scope = agencyScope(u.role);
+    return { rows: await failedDeliveries(pool, scope, 500), answers: await answerCounts(pool, scope) };
   });
   app.post('/api/deliveries/retry', {
     schema: { body: { type: 'object', additionalProperties: false, required: ['warningId', 'agency'], properties: { warningId: { type: 'string', maxLength: 200 }, agency: { enum: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'] } } } },
@@ -323,6 +324,7 @@ const warningColumns: readonly XlsxColumn<WarningRow>[] = [
   { header: '转送部门', width: 20, value: (r) => r.routedTo.map((a) => labels.label(labels.agencyLabels, a)).join('、') },
   { header: '送达状态', width: 12, value: (r) => labels.label(labels.deliveryLabels, r.deliveryStatus) },
   { header: '跟进状态', width: 10, value: (r) => labels.label(labels.followUpLabels, r.followUpStatus) },
+  { header: '部门处理结果', width: 30, value: (r) => r.outcomes.map((o) => `${labels.label(labels.agencyLabels, o.agency)}：${labels.describeOutcome(o)}`).join('；') },
 ];
 
 const owedColumns: readonly XlsxColumn<Awaited<ReturnType<typeof owedItems>>[number]>[] = [

@@ -6,6 +6,7 @@ import { createLogger } from '../../services/platform';
 import { dropDatabase, startDesk, type RunningDesk } from '../../services/desk';
 import { deskFixture, deskTestEnv, publishFixture, type FixtureRecord } from '../support/desk-fixtures';
 import { deskClient, type DeskClient } from '../support/desk-client';
+import { launchChromium } from '../support/chromium';
 import { runHub } from '../support/run-hub';
 
 /**
@@ -146,6 +147,31 @@ describe('the desk on corrections, withdrawals and agency answers', () => {
     const meta = await analyst.json<{ followUp: Record<string, string> }>('/api/meta');
     expect(meta.followUp).toMatchObject({ RECEIVED: '已接收', ASSISTANCE_GIVEN: '已救助', CERTIFIED: '已认定', NO_ACTION: '无需处理', CLOSED: '已办结' });
   });
+
+  it('shows 已更正 with the changes and 已撤销 in the timeline, and the agency\'s answer in the list, in a browser', async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await (await browser.newContext({ locale: 'zh-CN' })).newPage();
+      await page.goto(desk.url);
+      await page.fill('input[name=username]', 'ana');
+      await page.fill('input[name=password]', password);
+      await page.click('button[type=submit]');
+      await page.waitForSelector('#kpi-total');
+      await page.goto(`${desk.url}#/person/${encodeURIComponent(original.key)}`);
+      await page.waitForSelector('tr[data-warning-id="w-2022-Q2-0"] .warning-state');
+      expect(await page.textContent('tr[data-warning-id="w-2022-Q2-0"] .warning-state')).toBe('已更正');
+      expect(await page.textContent('tr[data-warning-id="w-2022-Q2-0-c1"]')).toContain('个人自付费用：增加 1,000.00 元');
+      expect(await page.textContent('tr[data-warning-id="w-2022-Q2-0-c1"]')).toContain('自付 123,456.78 元');
+      await page.goto(`${desk.url}#/person/${encodeURIComponent(withdrawn.key)}`);
+      await page.waitForSelector('tr[data-warning-id="w-2022-Q2-2-x"] .warning-state');
+      expect(await page.textContent('tr[data-warning-id="w-2022-Q2-2-x"] .warning-state')).toBe('已撤销');
+      await page.goto(`${desk.url}#/warnings?period=2022-Q2&followUpStatus=ASSISTANCE_GIVEN`);
+      await page.waitForSelector('#warning-table .follow-up');
+      expect(await page.textContent('#warning-table .follow-up')).toBe('已救助（临时救助 1,234.56 元）');
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
 
   it('skips a record it cannot decode: logged by position without its payload, counted, its offset committed', async () => {
     const name = `${env.HUB_TOPIC_PREFIX ?? ''}${topics.quarterlyWarnings.name}`;

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliveryQueue, deliveryWorker, enqueueDeliveries, type AgencyEndpoint, type DeliveryJobData, type DeliverySettings } from '../../connectors/agency-delivery';
 import type { AgencyCode, DeliveryReceipt } from '../../schemas';
@@ -11,6 +12,7 @@ import { dropDatabase, startDesk, type RunningDesk } from '../../services/desk';
 import { bullPrefix } from '../../services/warnings';
 import { deskFixture, deskTestEnv, fixtureWarnings, publishFixture, testSecrets } from '../support/desk-fixtures';
 import { deskClient, type DeskClient } from '../support/desk-client';
+import { launchChromium } from '../support/chromium';
 import { runHub } from '../support/run-hub';
 
 /**
@@ -43,8 +45,10 @@ describe('the desk\'s retry button', () => {
   let worker: Worker<DeliveryJobData>;
   let desk: RunningDesk;
   let analyst: DeskClient;
+  let browser: Browser;
 
   beforeAll(async () => {
+    browser = await launchChromium();
     server = createServer((request, response) => {
       request.resume();
       request.on('end', () => {
@@ -74,6 +78,7 @@ describe('the desk\'s retry button', () => {
   }, 120_000);
 
   afterAll(async () => {
+    await browser.close();
     await worker.close();
     await queue.obliterate({ force: true }).catch(() => undefined);
     await queue.close();
@@ -94,9 +99,19 @@ describe('the desk\'s retry button', () => {
     expect(await queue.getFailedCount()).toBe(1);
 
     webhook.failing = false;
-    const answer = await analyst.post('/api/deliveries/retry', { warningId: warning.eventId, agency });
-    expect(answer.status).toBe(200);
-    expect(await answer.json()).toEqual({ ok: true, outcome: 'QUEUED' });
+    // The analyst clicks 重试 on the deliveries page (the page posts to /api/deliveries/retry).
+    const context = await browser.newContext({ locale: 'zh-CN' });
+    const page = await context.newPage();
+    await page.goto(desk.url);
+    await page.fill('input[name=username]', 'ana');
+    await page.fill('input[name=password]', password);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#kpi-total');
+    await page.goto(`${desk.url}#/deliveries`);
+    await page.click('#delivery-table button');
+    await page.waitForSelector('.retry-result');
+    expect(await page.textContent('.retry-result')).toBe('已重新排队，将再次推送');
+    await context.close();
     await waitFor('the delivery', () => Promise.resolve(webhook.delivered === 1));
     await waitFor('DELIVERED in the desk', async () => {
       const { rows } = await desk.pool.query<{ delivery_status: string }>('select delivery_status from deliveries where warning_id = $1 and agency = $2', [warning.eventId, agency]);
