@@ -100,7 +100,7 @@ describe('the desk on corrections, withdrawals and agency answers', () => {
   }, 180_000);
 
   afterAll(async () => {
-    await desk.stop();
+    await desk?.stop();
     const kafka = connectKafka({ brokers: [env.HUB_KAFKA_BROKERS ?? '127.0.0.1:9092'], clientId: 'desk-test', topicPrefix: env.HUB_TOPIC_PREFIX ?? '', partitions: 3, replication: 1 }, logger);
     for (const group of groups) await kafka.deleteGroup(group).catch(() => undefined);
     await kafka.close();
