@@ -66,7 +66,7 @@ export async function personTimeline(db: Queryable, personKey: string, agency: '
       benefitYear: r.benefit_year, policyId: r.policy_id, settlementCount: r.settlement_count, medfeeFen: r.medfee_fen,
       selfPayTotalFen: r.self_pay_total_fen, selfPayInScopeFen: r.self_pay_in_scope_fen,
     })),
-    warnings: warnings.rows.map((r) => ({ ...toWarningRow(r), deliveries: r.receipts })),
+    warnings: warnings.rows.map((r) => ({ ...toWarningRow(r, agency), deliveries: r.receipts })),
   };
   /* eslint-enable @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument */
 }

@@ -100,13 +100,13 @@ interface Row {
   superseded_by_warned: boolean | null; outcomes: AgencyOutcome[];
 }
 
-export function toWarningRow(r: Row): WarningRow {
+export function toWarningRow(r: Row, agency: string | null = null): WarningRow {
   return {
     warningId: r.warning_id, personKey: r.person_key, policyId: r.policy_id, period: r.period, windowFrom: r.window_from, windowTo: r.window_to,
     categories: r.categories, reasons: r.reasons, selfPayFen: r.self_pay_fen, thresholdFen: r.threshold_fen, medfeeFen: r.medfee_fen,
     basicFen: r.basic_fen, criticalIllnessFen: r.critical_illness_fen, assistanceFen: r.assistance_fen,
     routedTo: [...(r.routed_civil ? ['CIVIL_AFFAIRS'] : []), ...(r.routed_rural ? ['RURAL_REVITALIZATION'] : [])],
-    deliveryStatus: r.delivery_status, followUpStatus: r.follow_up_status, outcomes: r.outcomes,
+    deliveryStatus: r.delivery_status, followUpStatus: r.follow_up_status, outcomes: agency === null ? r.outcomes : r.outcomes.filter((o) => o.agency === agency),
     settlements: r.settlements, warned: r.warned, supersedes: r.supersedes, supersededBy: r.superseded_by, changes: r.changes,
     state: !r.warned || r.superseded_by_warned === false ? 'WITHDRAWN' : r.superseded_by !== null ? 'CORRECTED' : 'CURRENT',
   };
@@ -148,7 +148,8 @@ export async function warningPage(db: Queryable, request: WarningPageRequest): P
   const direction = request.order === 'desc' ? 'desc' : 'asc';
   const { rows } = await db.query<Row>(
     `select ${columns} from warnings where ${where} order by self_pay_fen ${direction}, warning_id ${direction} limit $${params.length}`, params);
-  const page = rows.slice(0, request.limit).map(toWarningRow);
+  // An agency's list shows that agency's answers only (a warning routed to both carries both).
+  const page = rows.slice(0, request.limit).map((r) => toWarningRow(r, request.agency ?? null));
   const last = page[page.length - 1];
   return { rows: page, next: rows.length > request.limit && last !== undefined ? encodeCursor(last.selfPayFen, last.warningId) : null };
 }
@@ -157,7 +158,7 @@ export async function warningPage(db: Queryable, request: WarningPageRequest): P
 export async function findWarning(db: Queryable, warningId: string, agency: 'CIVIL_AFFAIRS' | 'RURAL_REVITALIZATION' | null): Promise<WarningRow | null> {
   const scope = agency === 'CIVIL_AFFAIRS' ? ' and routed_civil' : agency === 'RURAL_REVITALIZATION' ? ' and routed_rural' : '';
   const { rows } = await db.query<Row>(`select ${columns} from warnings where warning_id = $1${scope}`, [warningId]);
-  return rows[0] === undefined ? null : toWarningRow(rows[0]);
+  return rows[0] === undefined ? null : toWarningRow(rows[0], agency);
 }
 
 /** The periods present, newest first. */
