@@ -37,6 +37,22 @@ export function deliveryQueue(settings: DeliverySettings): Queue<DeliveryJobData
   return new Queue<DeliveryJobData>(deliveryQueueName, { connection: settings.connection, prefix: settings.prefix });
 }
 
+/** What became of a request to retry a dead delivery. */
+export type RetryOutcome = 'QUEUED' | 'NOT_FOUND' | 'NOT_DEAD';
+
+/**
+ * Retries one dead delivery by its job id: a fresh round of attempts with the same backoff. Only a
+ * dead (failed) job is retried: one still waiting or retrying on its own would be delivered twice.
+ * The operator's `hub warnings deliveries --retry` and the desk's retry button both come here.
+ */
+export async function retryDeadDelivery(queue: Queue<DeliveryJobData>, jobId: string): Promise<{ outcome: RetryOutcome; state: string | null }> {
+  const job = await queue.getJob(jobId);
+  if (job === undefined) return { outcome: 'NOT_FOUND', state: null };
+  if (!(await job.isFailed())) return { outcome: 'NOT_DEAD', state: await job.getState() };
+  await job.retry('failed', { resetAttemptsMade: true });
+  return { outcome: 'QUEUED', state: 'waiting' };
+}
+
 /** Enqueues a warning's deliveries to the agencies it is routed to that have a webhook. Returns how many. */
 export async function enqueueDeliveries(
   queue: Queue<DeliveryJobData>, settings: DeliverySettings, endpoints: ReadonlyMap<AgencyCode, AgencyEndpoint>, warnings: readonly QuarterlyWarning[],

@@ -2,10 +2,11 @@ export { runDesk, startDesk, openDeskDatabase, type RunningDesk } from './run-de
 export { applyRecord, deskTopicIds, type DeskRecord, type DeskTopicId } from './projection';
 export { addUser, disableUser, listUsers, type DeskUser } from './users';
 export { roles, type Role } from './roles';
-export { formatFen } from './labels';
+export { formatFen, describeOutcome } from './labels';
 export { databaseUrl, dropDatabase, createPool, ensureDatabase, type DeskPool } from './db';
 export { migrate } from './migrations';
-export { deadAfterAttempts, type DeliveryRetrier } from './delivery-health';
+export { deadAfterAttempts } from './delivery-health';
+export { bullMqRetrier, type DeliveryRetrier } from './delivery-retrier';
 export { buildDeskServer, type DeskServerDeps } from './server';
 export { hashPassword, verifyPassword, passwordProblem } from './passwords';
 export { can, agencyScope, type Permission } from './roles';

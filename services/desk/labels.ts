@@ -13,7 +13,27 @@ export const agencyLabels: Readonly<Record<string, string>> = { CIVIL_AFFAIRS: '
 export const deliveryLabels: Readonly<Record<string, string>> = {
   PENDING: '待送达', DELIVERED: '已送达', FAILED: '送达失败', ACKNOWLEDGED: '已签收', DEAD: '已放弃（多次失败）',
 };
-export const followUpLabels: Readonly<Record<string, string>> = { NONE: '未跟进', STARTED: '跟进中', CLOSED: '已办结' };
+export const followUpLabels: Readonly<Record<string, string>> = {
+  NONE: '未跟进', STARTED: '跟进中', CLOSED: '已办结', RECEIVED: '已接收', ASSISTANCE_GIVEN: '已救助', CERTIFIED: '已认定', NO_ACTION: '无需处理',
+};
+/** An agency's answer to a warning (a receipt's outcome): its follow-up status in the desk. */
+export const outcomeLabels: Readonly<Record<string, string>> = { RECEIVED: '已接收', ASSISTANCE_GIVEN: '已救助', CERTIFIED: '已认定', NO_ACTION: '无需处理' };
+export const warningStateLabels: Readonly<Record<string, string>> = { CURRENT: '有效', CORRECTED: '已更正', WITHDRAWN: '已撤销' };
+export const retryOutcomeLabels: Readonly<Record<string, string>> = {
+  REQUESTED: '已请求', QUEUED: '已重新排队', NOT_DEAD: '仍在自动重试', NOT_FOUND: '队列中无此送达',
+};
+
+/** One agency's answer in words: 已救助（临时救助 1,234.00 元）, 已认定（因病致贫重病患者）, 无需处理（原因）. */
+export function describeOutcome(o: { outcome: string; assistanceKind: string | null; assistanceFen: number | null; certifiedCategory: string | null; reason: string | null }): string {
+  const name = label(outcomeLabels, o.outcome);
+  if (o.outcome === 'ASSISTANCE_GIVEN') {
+    const what = [o.assistanceKind, o.assistanceFen === null ? null : `${formatFen(o.assistanceFen)} 元`].filter((x) => x !== null).join(' ');
+    return what === '' ? name : `${name}（${what}）`;
+  }
+  if (o.outcome === 'CERTIFIED' && o.certifiedCategory !== null) return `${name}（${label(categoryLabels, o.certifiedCategory)}）`;
+  if (o.outcome === 'NO_ACTION' && o.reason !== null) return `${name}（${o.reason}）`;
+  return name;
+}
 /** A policy is a region's rules from a year on; the desk's "region" is the policy. */
 export const regionLabels: Readonly<Record<string, string>> = {
   'wenzhou-2019': '温州市', 'jiangxi-2025': '江西省', 'tibet-2016': '西藏自治区', 'xianyang-2019': '咸阳市', 'anhui-huangshan-2022': '黄山市',

@@ -229,6 +229,26 @@ create trigger audit_log_no_truncate before truncate on audit_log for each state
     sql: `alter table audit_log alter column role drop not null;
           create index audit_log_failed_logins on audit_log (actor, at) where action = 'LOGIN_FAILED';`,
   },
+  {
+    id: 4,
+    name: 'corrections, withdrawals, settlements of a warning; receipt outcomes; retry outcomes',
+    // superseded_by is derived (whichever record names this one in supersedes), kept by both sides so
+    // that a correction read before the warning it replaces gives the same row. Only rows with
+    // superseded_by null and warned true are the latest word on a person-period.
+    sql: `alter table warnings add column settlements jsonb not null default '[]'::jsonb,
+            add column warned boolean not null default true,
+            add column supersedes text,
+            add column superseded_by text,
+            add column changes text[] not null default '{}';
+          create index warnings_supersedes on warnings (supersedes) where supersedes is not null;
+          create index warnings_current_page on warnings (period, self_pay_fen desc, warning_id desc) where superseded_by is null and warned;
+          alter table receipts add column outcome text, add column assistance_kind text, add column assistance_fen bigint,
+            add column certified_category text, add column reason text, add column agency_record_id text;
+          alter table deliveries add column outcome text, add column assistance_kind text, add column assistance_fen bigint,
+            add column certified_category text, add column outcome_reason text, add column agency_record_id text;
+          create index deliveries_outcome on deliveries (outcome, warning_id) where outcome is not null;
+          alter table delivery_retries add column outcome text, add column decided_at timestamptz;`,
+  },
 ];
 
 /** Applies the steps not yet applied; returns how many it applied. */

@@ -1,5 +1,5 @@
 import type { Queryable } from './db';
-import { filterClause } from './warning-list';
+import { currentWarning, filterClause } from './warning-list';
 
 /**
  * The period overview: warnings counted by region, category, agency, reason and delivery status;
@@ -24,7 +24,7 @@ type Counted = { key: string; count: number };
 export async function periodOverview(db: Queryable, period: string, agency: 'CIVIL_AFFAIRS' | 'RURAL_REVITALIZATION' | null): Promise<Overview> {
   const params: unknown[] = [];
   const where = filterClause({ period, agency: agency ?? undefined }, params);
-  const scope = agency === 'CIVIL_AFFAIRS' ? 'where routed_civil' : agency === 'RURAL_REVITALIZATION' ? 'where routed_rural' : '';
+  const scope = `where ${currentWarning}${agency === 'CIVIL_AFFAIRS' ? ' and routed_civil' : agency === 'RURAL_REVITALIZATION' ? ' and routed_rural' : ''}`;
   const [totals, region, category, agencies, reason, delivery, trend, owed] = await Promise.all([
     db.query<{ total: number; self_pay: number }>(`select count(*)::int as total, coalesce(sum(self_pay_fen), 0)::bigint as self_pay from warnings where ${where}`, params),
     db.query<Counted>(`select policy_id as key, count(*)::int as count from warnings where ${where} group by 1 order by 2 desc`, params),

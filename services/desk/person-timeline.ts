@@ -1,5 +1,5 @@
 import type { Queryable } from './db';
-import { toWarningRow, type WarningRow } from './warning-list';
+import { outcomesSql, toWarningRow, type WarningRow } from './warning-list';
 
 /**
  * Everything the desk knows of one person, in date order per kind: statuses with their intervals
@@ -14,16 +14,23 @@ export interface PersonTimeline {
   readonly adjustments: { setlId: string; benefitYear: number; fixmedinsCode: string; kind: string; deltaFen: number; owedCriticalIllnessFen: number; owedAssistanceFen: number; categoryApplied: string | null; reason: string }[];
   readonly subsidyCorrections: { contributionRecordId: string; insuranceYear: number; category: string; entitledFen: number; receivedFen: number; deltaFen: number; kind: string; reason: string }[];
   readonly selfPay: { benefitYear: number; policyId: string; settlementCount: number; medfeeFen: number; selfPayTotalFen: number; selfPayInScopeFen: number }[];
-  readonly warnings: (WarningRow & { deliveries: { agency: string; status: string; attempt: number; detail: string | null; at: string }[] })[];
+  readonly warnings: (WarningRow & { deliveries: {
+    agency: string; status: string; attempt: number; detail: string | null; at: string; outcome: string | null; assistanceKind: string | null;
+    assistanceFen: number | null; certifiedCategory: string | null; reason: string | null; agencyRecordId: string | null;
+  }[] })[];
 }
 
 export async function personTimeline(db: Queryable, personKey: string, agency: 'CIVIL_AFFAIRS' | 'RURAL_REVITALIZATION' | null): Promise<PersonTimeline | null> {
   const scope = agency === 'CIVIL_AFFAIRS' ? ' and routed_civil' : agency === 'RURAL_REVITALIZATION' ? ' and routed_rural' : '';
   const [warnings, statuses, settlements, adjustments, subsidies, selfPay] = await Promise.all([
+    // Every record of the person's warnings, corrected and withdrawn ones too: the timeline is the history.
     db.query(`select w.*, coalesce((select json_agg(json_build_object('agency', r.agency, 'status', r.status, 'attempt', r.attempt, 'detail', r.detail,
+                 'outcome', r.outcome, 'assistanceKind', r.assistance_kind, 'assistanceFen', r.assistance_fen, 'certifiedCategory', r.certified_category,
+                 'reason', r.reason, 'agencyRecordId', r.agency_record_id,
                  'at', to_char(r.occurred_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI')) order by r.occurred_at, r.event_id)
-                 from receipts r where r.warning_id = w.warning_id${agency === null ? '' : ' and r.agency = $2'}), '[]') as receipts
-              from warnings w where person_key = $1${scope} order by period`, agency === null ? [personKey] : [personKey, agency]),
+                 from receipts r where r.warning_id = w.warning_id${agency === null ? '' : ' and r.agency = $2'}), '[]') as receipts,
+                 (select s.warned from warnings s where s.warning_id = w.superseded_by) as superseded_by_warned, ${outcomesSql('w')}
+              from warnings w where person_key = $1${scope} order by period, recorded_at, warning_id`, agency === null ? [personKey] : [personKey, agency]),
     db.query(`select agency, category, action, valid_from, valid_to, admdvs, source_record_id,
                 to_char(occurred_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD') as decided_at
               from status_changes where person_key = $1 order by valid_from, source_version, event_id`, [personKey]),
@@ -59,7 +66,7 @@ export async function personTimeline(db: Queryable, personKey: string, agency: '
       benefitYear: r.benefit_year, policyId: r.policy_id, settlementCount: r.settlement_count, medfeeFen: r.medfee_fen,
       selfPayTotalFen: r.self_pay_total_fen, selfPayInScopeFen: r.self_pay_in_scope_fen,
     })),
-    warnings: warnings.rows.map((r) => ({ ...toWarningRow(r), deliveries: r.receipts })),
+    warnings: warnings.rows.map((r) => ({ ...toWarningRow(r, agency), deliveries: r.receipts })),
   };
   /* eslint-enable @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument */
 }

@@ -17,14 +17,15 @@ export type DeskRecord = { [K in DeskTopicId]: { readonly topic: K; readonly rec
 const ts = (ms: number): Date => new Date(ms);
 
 /**
- * The warning a record touches, when it touches one. A warning and its receipts come on different
- * topics, applied by concurrent transactions: each derives the warning's delivery summary from what
- * the other wrote, so the consumer serialises them with a lock per warning (see lockWarnings).
+ * The warnings a record touches. A warning and its receipts come on different topics, applied by
+ * concurrent transactions: each derives the warning's delivery summary from what the other wrote,
+ * and a correction and the warning it supersedes each derive the latter's superseded_by from the
+ * other, so the consumer serialises them with a lock per warning (see lockWarnings).
  */
-export function touchedWarning(item: DeskRecord): string | null {
-  if (item.topic === 'quarterlyWarnings') return item.record.eventId;
-  if (item.topic === 'deliveryReceipts') return item.record.warningId;
-  return null;
+export function touchedWarnings(item: DeskRecord): string[] {
+  if (item.topic === 'quarterlyWarnings') return item.record.supersedes === null ? [item.record.eventId] : [item.record.eventId, item.record.supersedes];
+  if (item.topic === 'deliveryReceipts') return [item.record.warningId];
+  return [];
 }
 
 /**
@@ -48,39 +49,61 @@ export async function applyRecord(db: Queryable, item: DeskRecord): Promise<void
 async function applyWarning(db: Queryable, w: QuarterlyWarning): Promise<void> {
   await db.query(
     `insert into warnings (warning_id, person_key, id_cipher, policy_id, period, window_from, window_to, categories, category, reasons, basis,
-       self_pay_fen, threshold_fen, medfee_fen, basic_fen, critical_illness_fen, assistance_fen, routed_civil, routed_rural, occurred_at, recorded_at)
-     values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)
+       self_pay_fen, threshold_fen, medfee_fen, basic_fen, critical_illness_fen, assistance_fen, routed_civil, routed_rural, occurred_at, recorded_at,
+       settlements, warned, supersedes, changes)
+     values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25)
      on conflict (warning_id) do update set id_cipher = excluded.id_cipher, policy_id = excluded.policy_id, period = excluded.period,
        window_from = excluded.window_from, window_to = excluded.window_to, categories = excluded.categories, category = excluded.category,
        reasons = excluded.reasons, basis = excluded.basis, self_pay_fen = excluded.self_pay_fen, threshold_fen = excluded.threshold_fen,
        medfee_fen = excluded.medfee_fen, basic_fen = excluded.basic_fen, critical_illness_fen = excluded.critical_illness_fen,
        assistance_fen = excluded.assistance_fen, routed_civil = excluded.routed_civil, routed_rural = excluded.routed_rural,
-       occurred_at = excluded.occurred_at, recorded_at = excluded.recorded_at
+       occurred_at = excluded.occurred_at, recorded_at = excluded.recorded_at, settlements = excluded.settlements, warned = excluded.warned,
+       supersedes = excluded.supersedes, changes = excluded.changes
      where excluded.recorded_at >= warnings.recorded_at`,
     [w.eventId, w.personKey, w.idCipher, w.policyId, w.period, w.windowFrom, w.windowTo, w.categories, w.categories[0] ?? 'NONE', w.reasons, w.basis,
       w.selfPayFen, w.thresholdFen, w.medfeeFen, w.basicFen, w.criticalIllnessFen, w.assistanceFen,
-      w.routedTo.includes('CIVIL_AFFAIRS'), w.routedTo.includes('RURAL_REVITALIZATION'), ts(w.occurredAt), ts(w.recordedAt)],
+      w.routedTo.includes('CIVIL_AFFAIRS'), w.routedTo.includes('RURAL_REVITALIZATION'), ts(w.occurredAt), ts(w.recordedAt),
+      JSON.stringify(w.settlements), w.warned, w.supersedes, w.changes],
+  );
+  // superseded_by is derived from whichever records name a warning, never written from one side
+  // only: applied to this record and to the one it supersedes, in either order the rows agree.
+  await db.query(
+    `update warnings t set superseded_by = (select s.warning_id from warnings s where s.supersedes = t.warning_id
+       order by s.recorded_at desc, s.warning_id desc limit 1)
+     where t.warning_id = any($1::text[])`,
+    [w.supersedes === null ? [w.eventId] : [w.eventId, w.supersedes]],
   );
   await refreshWarningDelivery(db, w.eventId);
 }
 
 async function applyReceipt(db: Queryable, r: DeliveryReceipt): Promise<void> {
   await db.query(
-    `insert into receipts (event_id, warning_id, agency, channel, status, attempt, detail, occurred_at) values ($1,$2,$3,$4,$5,$6,$7,$8)
+    `insert into receipts (event_id, warning_id, agency, channel, status, attempt, detail, occurred_at, outcome, assistance_kind, assistance_fen,
+       certified_category, reason, agency_record_id) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)
      on conflict (event_id) do nothing`,
-    [r.eventId, r.warningId, r.agency, r.channel, r.status, r.attempt, r.detail, ts(r.occurredAt)],
+    [r.eventId, r.warningId, r.agency, r.channel, r.status, r.attempt, r.detail, ts(r.occurredAt), r.outcome, r.assistanceKind, r.assistanceFen,
+      r.certifiedCategory, r.reason, r.agencyRecordId],
   );
   // The delivery state is derived from the whole history, so receipts arriving out of order agree.
   await db.query(
-    `insert into deliveries (warning_id, agency, channel, delivery_status, follow_up_status, attempt, detail, updated_at)
-     select $1, $2, d.channel, d.status, coalesce(f.follow_up, 'NONE'), d.attempt, d.detail, d.occurred_at
+    `insert into deliveries (warning_id, agency, channel, delivery_status, follow_up_status, attempt, detail, updated_at,
+       outcome, assistance_kind, assistance_fen, certified_category, outcome_reason, agency_record_id)
+     select $1, $2, d.channel, d.status, coalesce(f.follow_up, 'NONE'), d.attempt, d.detail, d.occurred_at,
+       o.outcome, o.assistance_kind, o.assistance_fen, o.certified_category, o.reason, o.agency_record_id
      from (select channel, status, attempt, detail, occurred_at from receipts
            where warning_id = $1 and agency = $2 and status in ('DELIVERED', 'FAILED', 'ACKNOWLEDGED')
-           order by attempt desc, case status when 'FAILED' then 0 when 'DELIVERED' then 1 else 2 end desc, event_id desc limit 1) d
+           -- Latest first: a dead delivery retried by hand starts again at attempt 1, and its
+           -- DELIVERED must beat the FAILED of attempt 5 that came before it.
+           order by occurred_at desc, attempt desc, case status when 'FAILED' then 0 when 'DELIVERED' then 1 else 2 end desc, event_id desc limit 1) d
      left join (select case when bool_or(status = 'FOLLOW_UP_CLOSED') then 'CLOSED' when bool_or(status = 'FOLLOW_UP_STARTED') then 'STARTED' end as follow_up
                 from receipts where warning_id = $1 and agency = $2) f on true
+     -- The agency's latest answer is its word on the warning (a NO_ACTION later certified is certified).
+     left join (select outcome, assistance_kind, assistance_fen, certified_category, reason, agency_record_id from receipts
+                where warning_id = $1 and agency = $2 and outcome is not null order by occurred_at desc, event_id desc limit 1) o on true
      on conflict (warning_id, agency) do update set channel = excluded.channel, delivery_status = excluded.delivery_status,
-       follow_up_status = excluded.follow_up_status, attempt = excluded.attempt, detail = excluded.detail, updated_at = excluded.updated_at`,
+       follow_up_status = excluded.follow_up_status, attempt = excluded.attempt, detail = excluded.detail, updated_at = excluded.updated_at,
+       outcome = excluded.outcome, assistance_kind = excluded.assistance_kind, assistance_fen = excluded.assistance_fen,
+       certified_category = excluded.certified_category, outcome_reason = excluded.outcome_reason, agency_record_id = excluded.agency_record_id`,
     [r.warningId, r.agency],
   );
   await refreshWarningDelivery(db, r.warningId);

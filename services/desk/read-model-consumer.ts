@@ -4,7 +4,7 @@ import type { HubConsumer, HubKafka, InboundRecord } from '../kafka';
 import { HubError, type Logger } from '../platform';
 import { createTopicCodec, type RegistryClient } from '../registry';
 import { inTransaction, type DeskClient, type DeskPool } from './db';
-import { applyRecord, deskTopicIds, touchedWarning, type DeskRecord, type DeskTopicId } from './projection';
+import { applyRecord, deskTopicIds, touchedWarnings, type DeskRecord, type DeskTopicId } from './projection';
 
 /**
  * Keeps the read model current from the topics, exactly once in effect: a batch's rows and the
@@ -27,6 +27,8 @@ export interface ReadModelDeps {
   readonly topicPrefix: string;
   readonly logger: Logger;
   readonly onApplied?: (topic: string, count: number) => void;
+  /** A record skipped because it could not be decoded (counted in the desk's metrics). */
+  readonly onUndecodable?: (topic: string) => void;
 }
 
 /** The consumer group: named after the read model's identity, so a new database reads from the beginning. */
@@ -63,8 +65,17 @@ export async function createReadModelConsumer(deps: ReadModelDeps): Promise<Read
     const topic = names.get(record.topic);
     const codec = codecs.get(record.topic);
     if (topic === undefined || codec === undefined || record.value === null) return undefined;
-    // The codec's union of record types narrows by topic id, which TypeScript cannot follow through the map.
-    return { topic, record: await codec.decode(record.value) } as DeskRecord;
+    try {
+      // The codec's union of record types narrows by topic id, which TypeScript cannot follow through the map.
+      return { topic, record: await codec.decode(record.value) } as DeskRecord;
+    } catch (error) {
+      // One bad record must not stop the read model: it is skipped, its offset committed with the
+      // batch, and named by position only (its payload may hold personal data) for someone to look at.
+      logger.error({ topic: record.topic, partition: record.partition, offset: record.offset, reason: error instanceof Error ? error.message : String(error) },
+        'desk read model skipped a record it cannot decode');
+      deps.onUndecodable?.(record.topic);
+      return undefined;
+    }
   };
 
   const handleBatch = async (records: readonly InboundRecord[]): Promise<void> => {
@@ -73,10 +84,7 @@ export async function createReadModelConsumer(deps: ReadModelDeps): Promise<Read
     const decoded: { offset: bigint; item: DeskRecord | undefined }[] = [];
     for (const record of records) decoded.push({ offset: BigInt(record.offset), item: await decode(record) });
     const applied = await inTransaction(pool, async (client) => {
-      await lockWarnings(client, decoded.flatMap(({ item }) => {
-        const warningId = item === undefined ? null : touchedWarning(item);
-        return warningId === null ? [] : [warningId];
-      }));
+      await lockWarnings(client, decoded.flatMap(({ item }) => (item === undefined ? [] : touchedWarnings(item))));
       const stored = await client.query<{ next_offset: string }>(
         'select next_offset from consumer_offsets where topic = $1 and partition = $2 for update', [first.topic, first.partition]);
       const next = BigInt(stored.rows[0]?.next_offset ?? '0');

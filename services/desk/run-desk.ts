@@ -2,7 +2,7 @@ import { connectKafka } from '../kafka';
 import { HubError, createLifecycle, createLogger, createMetrics, loadConfig, type Environment, type Logger, type RoleMain } from '../platform';
 import { createRegistryClient } from '../registry';
 import { createPool, databaseUrl, ensureDatabase, type DeskPool } from './db';
-import type { DeliveryRetrier } from './delivery-health';
+import { bullMqRetrier, type DeliveryRetrier } from './delivery-retrier';
 import { migrate } from './migrations';
 import { createReadModelConsumer, type ReadModelConsumer } from './read-model-consumer';
 import { buildDeskServer } from './server';
@@ -10,7 +10,7 @@ import { runUsers } from './users-command';
 
 const configKeys = [
   'kafkaBrokers', 'kafkaClientId', 'kafkaSessionTimeoutMs', 'topicPrefix', 'topicPartitions', 'topicReplication', 'schemaRegistryUrl',
-  'postgresUrl', 'idEncryptionKey', 'logLevel', 'shutdownGraceMs', 'deskPort', 'deskHost', 'deskDatabase', 'deskSessionMinutes', 'deskSecureCookie',
+  'postgresUrl', 'redisUrl', 'idEncryptionKey', 'logLevel', 'shutdownGraceMs', 'deskPort', 'deskHost', 'deskDatabase', 'deskSessionMinutes', 'deskSecureCookie',
 ] as const;
 
 /** A running desk: its HTTP address, its database and its consumer. */
@@ -48,15 +48,18 @@ export async function startDesk(env: Environment, logger: Logger, options: { ret
   const metrics = createMetrics('desk');
   let consumer: ReadModelConsumer | undefined;
   let applied = 0;
+  // The retry button's way to the warnings service's delivery queue (the same Redis and prefix).
+  const retrier = options.retrier ?? bullMqRetrier(config.redisUrl, config.topicPrefix);
   try {
     consumer = await createReadModelConsumer({
       kafka, registry: createRegistryClient(config.schemaRegistryUrl), pool, topicPrefix: config.topicPrefix, logger,
       onApplied: (topic, count) => { applied += count; metrics.records.inc({ topic, outcome: 'ok' }, count); },
+      onUndecodable: (topic) => { metrics.records.inc({ topic, outcome: 'undecodable' }); },
     });
     await consumer.start();
     const app = await buildDeskServer({
       pool, logger, idEncryptionKey: config.idEncryptionKey, sessionMinutes: config.deskSessionMinutes,
-      secureCookie: config.deskSecureCookie === 'true', ...(options.retrier === undefined ? {} : { retrier: options.retrier }),
+      secureCookie: config.deskSecureCookie === 'true', retrier,
     });
     app.get('/healthz', () => ({ ok: true }));
     app.get('/readyz', async (_request, reply) => {
@@ -72,12 +75,14 @@ export async function startDesk(env: Environment, logger: Logger, options: { ret
       async stop() {
         await app.close();
         await running.stop();
+        await retrier.close();
         await kafka.close();
         await pool.end();
       },
     };
   } catch (error) {
     await consumer?.stop().catch(() => undefined);
+    await retrier.close().catch(() => undefined);
     await kafka.close().catch(() => undefined);
     await pool.end();
     throw error;

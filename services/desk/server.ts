@@ -7,7 +7,8 @@ import { decryptNationalId } from '../identity';
 import { HubError, isHubError, type Logger } from '../platform';
 import { appendAudit, auditPage, recentFailedLogins } from './audit-log';
 import type { DeskPool } from './db';
-import { failedDeliveries, retryDelivery, type DeliveryRetrier } from './delivery-health';
+import { answerCounts, failedDeliveries, retryDelivery } from './delivery-health';
+import type { DeliveryRetrier } from './delivery-retrier';
 import * as labels from './labels';
 import { periodOverview } from './overview';
 import { markPaid, owedItems, type OwedFilter } from './payments-owed';
@@ -45,7 +46,7 @@ const code = { type: 'string', pattern: '^[A-Z_]{2,40}$' } as const;
 const personKey = { type: 'string', pattern: '^[A-Za-z0-9_-]{8,128}$' } as const;
 const warningFilterSchema = {
   period, policyId: { type: 'string', pattern: '^[a-z0-9-]{2,64}$' }, category: code, agency: { enum: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'] },
-  reason: code, deliveryStatus: { enum: ['PENDING', 'DELIVERED', 'FAILED', 'ACKNOWLEDGED'] }, followUpStatus: { enum: ['NONE', 'STARTED', 'CLOSED'] },
+  reason: code, deliveryStatus: { enum: ['PENDING', 'DELIVERED', 'FAILED', 'ACKNOWLEDGED'] }, followUpStatus: { enum: ['NONE', 'STARTED', 'CLOSED', 'RECEIVED', 'ASSISTANCE_GIVEN', 'CERTIFIED', 'NO_ACTION'] },
   personKey,
 } as const;
 const owedFilterSchema = {
@@ -160,7 +161,7 @@ export async function buildDeskServer(deps: DeskServerDeps): Promise<FastifyInst
   app.get('/api/meta', async (request) => {
     user(request);
     return { periods: await listPeriods(pool), categories: labels.categoryLabels, reasons: labels.reasonLabels, agencies: labels.agencyLabels,
-      delivery: labels.deliveryLabels, followUp: labels.followUpLabels, regions: labels.regionLabels, funds: labels.fundLabels, actions: labels.statusActionLabels,
+      delivery: labels.deliveryLabels, followUp: labels.followUpLabels, outcomes: labels.outcomeLabels, retryOutcomes: labels.retryOutcomeLabels, warningStates: labels.warningStateLabels, regions: labels.regionLabels, funds: labels.fundLabels, actions: labels.statusActionLabels,
       roles: Object.fromEntries(Object.entries(roles).map(([role, r]) => [role, r.label])) };
   });
 
@@ -240,15 +241,21 @@ export async function buildDeskServer(deps: DeskServerDeps): Promise<FastifyInst
   // ---- deliveries ----
   app.get('/api/deliveries/failed', async (request) => {
     const u = user(request);
-    return { rows: await failedDeliveries(pool, agencyScope(u.role), 500) };
+    const scope = agencyScope(u.role);
+    return { rows: await failedDeliveries(pool, scope, 500), answers: await answerCounts(pool, scope) };
   });
   app.post('/api/deliveries/retry', {
     schema: { body: { type: 'object', additionalProperties: false, required: ['warningId', 'agency'], properties: { warningId: { type: 'string', maxLength: 200 }, agency: { enum: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'] } } } },
   }, async (request) => {
     const u = user(request, 'retry');
-    const body = request.body as { warningId: string; agency: string };
-    if (!await retryDelivery(pool, u, body.warningId, body.agency, deps.retrier)) throw notFound('这条送达不是失败状态，无需重试');
-    return { ok: true };
+    const body = request.body as { warningId: string; agency: 'CIVIL_AFFAIRS' | 'RURAL_REVITALIZATION' };
+    if (deps.retrier === undefined) throw new HubError('UNAVAILABLE', '本预警台未连接送达队列，无法重试');
+    const outcome = await retryDelivery(pool, u, body.warningId, body.agency, deps.retrier);
+    if (outcome === null) throw notFound('这条送达不是失败状态，无需重试');
+    // The outcome is in the audit log either way; the page tells the user what happened.
+    if (outcome === 'NOT_DEAD') throw new HubError('REQUEST_INVALID', '这条送达仍在自动重试中，无需手工重试', { detail: { status: 409, outcome } });
+    if (outcome === 'NOT_FOUND') throw new HubError('REQUEST_INVALID', '送达队列中没有这条送达（可能已清理），请联系运维', { detail: { status: 409, outcome } });
+    return { ok: true, outcome };
   });
 
   // ---- payments owed ----
@@ -317,6 +324,7 @@ const warningColumns: readonly XlsxColumn<WarningRow>[] = [
   { header: '转送部门', width: 20, value: (r) => r.routedTo.map((a) => labels.label(labels.agencyLabels, a)).join('、') },
   { header: '送达状态', width: 12, value: (r) => labels.label(labels.deliveryLabels, r.deliveryStatus) },
   { header: '跟进状态', width: 10, value: (r) => labels.label(labels.followUpLabels, r.followUpStatus) },
+  { header: '部门处理结果', width: 30, value: (r) => r.outcomes.map((o) => `${labels.label(labels.agencyLabels, o.agency)}：${labels.describeOutcome(o)}`).join('；') },
 ];
 
 const owedColumns: readonly XlsxColumn<Awaited<ReturnType<typeof owedItems>>[number]>[] = [

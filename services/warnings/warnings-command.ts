@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import type { Job } from 'bullmq';
-import type { DeliveryJobData } from '../../connectors/agency-delivery/webhook';
+import { retryDeadDelivery } from '../../connectors/agency-delivery/webhook';
 import { agencyOfConnector } from '../../connectors/agency-delivery/agencies';
 import { fenToYuan, writeExportFile, type ExportEncoding, type ExportFormat } from '../../connectors/agency-delivery/export-files';
 import { HubError, createLifecycle, createLogger, createMetrics, loadConfig, startOpsServer, type CliIo, type RoleMain } from '../platform';
@@ -106,13 +105,14 @@ async function deliveriesCommand(runtime: WarningsRuntime, args: readonly string
   try {
     const retry = options.get('--retry');
     if (retry !== undefined) {
-      const jobs: Job<DeliveryJobData>[] = retry === 'all' ? await queue.getFailed() : [await queue.getJob(retry)].filter((j): j is Job<DeliveryJobData> => j !== undefined);
-      if (jobs.length === 0) throw new HubError('USAGE', `no delivery ${retry}`);
-      for (const job of jobs) {
-        if (!(await job.isFailed())) throw new HubError('USAGE', `delivery ${job.id ?? ''} is not dead (${await job.getState()}): only dead deliveries are retried by hand`);
-        // A fresh round of attempts, with the same backoff.
-        await job.retry('failed', { resetAttemptsMade: true });
-        io.stdout.write(`${job.id ?? ''} queued again\n`);
+      const ids = retry === 'all' ? (await queue.getFailed()).map((job) => job.id ?? '') : [retry];
+      if (ids.length === 0) throw new HubError('USAGE', `no delivery ${retry}`);
+      for (const id of ids) {
+        // The same retry as the desk's button (retryDeadDelivery): a fresh round of attempts, with the same backoff.
+        const { outcome, state } = await retryDeadDelivery(queue, id);
+        if (outcome === 'NOT_FOUND') throw new HubError('USAGE', `no delivery ${id}`);
+        if (outcome === 'NOT_DEAD') throw new HubError('USAGE', `delivery ${id} is not dead (${state ?? ''}): only dead deliveries are retried by hand`);
+        io.stdout.write(`${id} queued again\n`);
       }
       return 0;
     }

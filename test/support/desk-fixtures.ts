@@ -88,6 +88,18 @@ export function deskFixture(people: number, seed = 13): DeskFixture {
         basis: 'TOTAL', selfPayFen: selfPay, thresholdFen: 2_000_000, medfeeFen: medfee, basicFen: medfee - selfPay - 50_000, criticalIllnessFen: 30_000, assistanceFen: 20_000, routedTo,
         settlements: [], warned: true, supersedes: null, changes: [],
       });
+      // A rerun's word on some people: a correction (every ninth from the sixth) or a withdrawal (every ninth from the eighth).
+      const first = records[records.length - 1]?.record as TopicRecords['quarterlyWarnings'];
+      if (period === '2022-Q2' && (i % 9 === 5 || i % 9 === 7)) {
+        const withdraw = i % 9 === 7;
+        push('quarterlyWarnings', personKey, {
+          ...first, eventId: `${warningId}-r`, recordedAt: first.recordedAt + day, occurredAt: first.occurredAt + day, supersedes: warningId,
+          warned: !withdraw, reasons: withdraw ? [] : first.reasons, selfPayFen: withdraw ? first.selfPayFen : first.selfPayFen + 500_00,
+          changes: withdraw ? ['不再符合预警条件'] : ['个人自付费用：增加 500.00 元'],
+          settlements: [{ fixmedinsCode: `H3410020000${i % 3}`, setlId: `S-${i}`, settledAt: '2022-06-10', medfeeFen: medfee, basicFen: medfee - selfPay - 50_000,
+            criticalIllnessFen: 30_000, assistanceFen: 20_000, selfPayFen: selfPay }],
+        });
+      }
       routedTo.forEach((a, n) => {
         const receipt = (status: TopicRecords['deliveryReceipts']['status'], attempt: number, k: number, detail: string | null = null): void => push('deliveryReceipts', personKey, {
           ...envelope(`rc-${period}-${a}`, k, 'hub:warnings'), warningId, agency: a, channel: 'WEBHOOK', status, attempt, detail,
@@ -100,6 +112,13 @@ export function deskFixture(people: number, seed = 13): DeskFixture {
           return;
         }
         receipt('DELIVERED', 1, 0);
+        // Every fifth person's agency answers: assistance given, with its amount.
+        if (i % 5 === 3) {
+          push('deliveryReceipts', personKey, {
+            ...envelope(`rc-${period}-${a}`, 9, 'civil-affairs:api:test'), warningId, agency: a, channel: 'WEBHOOK', status: 'FOLLOW_UP_STARTED', attempt: 1, detail: null,
+            outcome: 'ASSISTANCE_GIVEN', assistanceKind: '临时救助', assistanceFen: 1_000_00 + i, certifiedCategory: null, reason: null, agencyRecordId: `MZ-${i}`, personKey, period,
+          });
+        }
         if (i % 3 === 0) receipt('ACKNOWLEDGED', 1, 1);
         if (i % 4 === 0) receipt('FOLLOW_UP_STARTED', 1, 2);
         if (i % 8 === 0) receipt('FOLLOW_UP_CLOSED', 1, 3, '已纳入临时救助');
@@ -109,9 +128,11 @@ export function deskFixture(people: number, seed = 13): DeskFixture {
   return { people: persons, records, warningsRoutedTo: routed };
 }
 
-/** The fixture's warnings. */
+/** The fixture's warnings as the desk lists them: the latest word per person-period (no replaced, no withdrawn). */
 export function fixtureWarnings(fixture: DeskFixture): TopicRecords['quarterlyWarnings'][] {
-  return fixture.records.flatMap((r) => (r.topic === 'quarterlyWarnings' ? [r.record as TopicRecords['quarterlyWarnings']] : []));
+  const all = fixture.records.flatMap((r) => (r.topic === 'quarterlyWarnings' ? [r.record as TopicRecords['quarterlyWarnings']] : []));
+  const replaced = new Set(all.flatMap((w) => (w.supersedes === null ? [] : [w.supersedes])));
+  return all.filter((w) => w.warned && !replaced.has(w.eventId));
 }
 
 /** The environment of a desk test: a fresh topic prefix and database, the test secrets, an ephemeral port. */

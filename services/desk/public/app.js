@@ -196,7 +196,8 @@ async function showWarnings(params) {
         h('td', { class: 'num' }, yuan(r.selfPayFen)), h('td', { class: 'num' }, yuan(r.thresholdFen)),
         h('td', {}, r.routedTo.map((a) => lbl('agencies', a)).join('、')),
         h('td', {}, h('span', { class: `tag ${r.deliveryStatus === 'FAILED' ? 'bad' : r.deliveryStatus === 'ACKNOWLEDGED' ? 'ok' : ''}` }, lbl('delivery', r.deliveryStatus))),
-        h('td', {}, lbl('followUp', r.followUpStatus)))))));
+        h('td', { class: 'follow-up' }, r.outcomes.length === 0 ? lbl('followUp', r.followUpStatus)
+          : r.outcomes.map((o) => h('div', {}, `${r.outcomes.length > 1 ? `${lbl('agencies', o.agency)}：` : ''}${outcomeText(o)}`))))))));
   const pager = h('div', { class: 'pager' },
     after ? h('button', { class: 'secondary', onclick: () => history.back() }, '上一页') : null,
     page.next ? h('button', { id: 'next-page', onclick: () => { const q = new URLSearchParams(filter); q.set('after', page.next); location.hash = `#/warnings?${q}`; } }, '下一页') : null,
@@ -236,25 +237,48 @@ async function showPerson(personKey) {
       t.adjustments.filter((a) => a.kind !== 'SETTLED_CORRECTLY').map((a) => h('tr', {}, td(a.benefitYear), h('td', { class: 'key' }, a.setlId), td(a.fixmedinsCode), money(a.owedCriticalIllnessFen), money(a.owedAssistanceFen), td(a.categoryApplied ? lbl('categories', a.categoryApplied) : '—'), td(a.reason))), '没有补支付。'),
     section('参保资助更正', [['年度'], ['缴费记录'], ['类别'], ['应资助（元）', 1], ['已资助（元）', 1], ['差额（元）', 1], ['原因']],
       t.subsidyCorrections.filter((s) => s.kind !== 'CORRECT').map((s) => h('tr', {}, td(s.insuranceYear), h('td', { class: 'key' }, s.contributionRecordId), td(lbl('categories', s.category)), money(s.entitledFen), money(s.receivedFen), money(s.deltaFen), td(s.reason))), '没有资助更正。'),
-    section('预警、送达与跟进', [['预警期'], ['预警原因'], ['个人自付（元）', 1], ['送达与跟进记录']],
-      t.warnings.map((w) => h('tr', {}, td(w.period), td(w.reasons.map((r) => lbl('reasons', r)).join('、')), money(w.selfPayFen),
-        td(w.deliveries.length === 0 ? '尚无送达回执' : w.deliveries.map((d) => h('div', {}, `${d.at} ${lbl('agencies', d.agency)} ${receiptLabel(d.status)}（第 ${d.attempt} 次）${d.detail ? `：${d.detail}` : ''}`))))), '没有预警。'));
+    // Corrected and withdrawn warnings stay here as history; the list and the counts show only the latest word.
+    section('预警、送达与跟进', [['预警期'], ['状态'], ['预警原因'], ['个人自付（元）', 1], ['更正内容'], ['结算明细'], ['送达与跟进记录']],
+      t.warnings.map((w) => h('tr', { class: `warning-${w.state.toLowerCase()}`, 'data-warning-id': w.warningId }, td(w.period),
+        h('td', {}, h('span', { class: `tag warning-state ${w.state === 'CURRENT' ? 'ok' : w.state === 'WITHDRAWN' ? 'bad' : ''}` }, lbl('warningStates', w.state))),
+        td(w.reasons.length === 0 ? '—' : w.reasons.map((r) => lbl('reasons', r)).join('、')), money(w.selfPayFen),
+        td(w.changes.length === 0 ? '—' : w.changes.map((c) => h('div', {}, c))),
+        td(w.settlements.length === 0 ? '—' : w.settlements.map((s) => h('div', {}, `${s.settledAt} ${s.setlId} 总费用 ${yuan(s.medfeeFen)} 元，自付 ${yuan(s.selfPayFen)} 元`))),
+        td(w.deliveries.length === 0 ? '尚无送达回执' : w.deliveries.map((d) => h('div', {},
+          `${d.at} ${lbl('agencies', d.agency)} ${receiptLabel(d.status)}（第 ${d.attempt} 次）${d.outcome ? ` ${outcomeText(d)}` : ''}${d.detail ? `：${d.detail}` : ''}${d.agencyRecordId ? `（部门编号 ${d.agencyRecordId}）` : ''}`))))), '没有预警。'));
+}
+/** An agency's answer in words, as the exports write it: 已救助（临时救助 1,234.56 元）, 已认定（因病致贫重病患者）, 无需处理（原因）. */
+function outcomeText(o) {
+  const name = lbl('outcomes', o.outcome);
+  if (o.outcome === 'ASSISTANCE_GIVEN') {
+    const what = [o.assistanceKind, o.assistanceFen === null || o.assistanceFen === undefined ? null : `${yuan(o.assistanceFen)} 元`].filter((x) => x).join(' ');
+    return what === '' ? name : `${name}（${what}）`;
+  }
+  if (o.outcome === 'CERTIFIED' && o.certifiedCategory) return `${name}（${lbl('categories', o.certifiedCategory)}）`;
+  if (o.outcome === 'NO_ACTION' && o.reason) return `${name}（${o.reason}）`;
+  return name;
 }
 const receiptLabel = (s) => ({ DELIVERED: '已送达', FAILED: '送达失败', ACKNOWLEDGED: '已签收', FOLLOW_UP_STARTED: '开始跟进', FOLLOW_UP_CLOSED: '跟进办结' })[s] || s;
 
 // ---- deliveries ----
 async function showDeliveries() {
-  const { rows } = await api('/api/deliveries/failed');
+  const { rows, answers } = await api('/api/deliveries/failed');
   const body = rows.length === 0 ? h('div', { class: 'empty' }, '没有送达失败的预警。各部门均已收到本系统推送的预警。')
     : h('table', { id: 'delivery-table' }, h('thead', {}, h('tr', {}, ['预警期', '人员标识', '部门', '渠道', '尝试次数', '失败时间', '原因', '状态', ''].map((t) => h('th', {}, t)))),
       h('tbody', {}, rows.map((r) => h('tr', {}, h('td', {}, r.period), h('td', {}, h('a', { class: 'key', href: `#/person/${encodeURIComponent(r.personKey)}` }, r.personKey.slice(0, 12))),
         h('td', {}, lbl('agencies', r.agency)), h('td', {}, r.channel === 'WEBHOOK' ? '接口推送' : '文件交换'), h('td', { class: 'num' }, r.attempt), h('td', {}, r.failedAt), h('td', {}, r.detail || '—'),
-        h('td', {}, h('span', { class: 'tag bad' }, r.dead ? '已放弃（多次失败）' : '送达失败'), r.retryRequestedAt ? h('div', { class: 'hint' }, `已申请重试 ${r.retryRequestedAt}`) : null),
+        h('td', {}, h('span', { class: 'tag bad' }, r.dead ? '已放弃（多次失败）' : '送达失败'), r.retryRequestedAt ? h('div', { class: 'hint retry-outcome' }, `${r.retryRequestedAt} 重试：${lbl('retryOutcomes', r.retryOutcome || 'REQUESTED')}`) : null),
         h('td', {}, state.session.may.retry ? h('button', { onclick: async (e) => {
           e.target.disabled = true;
-          try { await api('/api/deliveries/retry', { method: 'POST', body: { warningId: r.warningId, agency: r.agency } }); route(); } catch (error) { e.target.replaceWith(error.message); }
+          try {
+            await api('/api/deliveries/retry', { method: 'POST', body: { warningId: r.warningId, agency: r.agency } });
+            e.target.replaceWith(h('span', { class: 'tag ok retry-result' }, '已重新排队，将再次推送'));
+          } catch (error) { e.target.replaceWith(h('span', { class: 'tag bad retry-result' }, error.message)); }
         } }, '重试') : null)))));
-  render(h('div', { class: 'card' }, h('h2', {}, '送达失败与放弃的预警'), body));
+  const answered = (answers || []).length === 0 ? h('p', { class: 'hint' }, '各部门尚未反馈处理结果。')
+    : h('table', { id: 'answer-table' }, h('thead', {}, h('tr', {}, ['部门', '处理结果', '预警数'].map((t) => h('th', {}, t)))),
+      h('tbody', {}, answers.map((a) => h('tr', {}, h('td', {}, lbl('agencies', a.agency)), h('td', {}, lbl('outcomes', a.outcome)), h('td', { class: 'num' }, a.count)))));
+  render(h('div', { class: 'card' }, h('h2', {}, '送达失败与放弃的预警'), body), h('div', { class: 'card' }, h('h2', {}, '各部门反馈（本系统最新预警）'), answered));
 }
 
 // ---- payments owed ----
