@@ -5,13 +5,13 @@ import { chromium, type Browser } from 'playwright-core';
 /** Debian's Chromium: what the browser tests drive (playwright-core downloads no browser). */
 export const chromiumPath = '/usr/bin/chromium';
 
-/**
- * Installs Debian's `chromium` package when it is missing, so a fresh CI machine (root, Debian)
- * runs the browser tests with nothing but `npm test`. Elsewhere it says what to install.
- */
 /** A CJK font: without one Chromium draws every Chinese label as a box (a desktop has one; a CI image may not). */
 const cjkFont = '/usr/share/fonts/truetype/wqy/wqy-microhei.ttc';
 
+/**
+ * Installs Debian's `chromium` package and a CJK font when they are missing, so a fresh CI machine
+ * (root, Debian) runs the browser tests with nothing but `npm test`. Elsewhere it says what to install.
+ */
 export function ensureChromium(): void {
   if (existsSync(chromiumPath) && existsSync(cjkFont)) return;
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
