@@ -81,7 +81,7 @@ describe('the rules service under crashes and takeovers', () => {
     await drained(first.runtime);
     await first.stop();
 
-    // hospitals: 1 = P's April settlement, 2 = the reversal of Q's; civil affairs: 0, 1 = P and Q certified DIBAO from March.
+    // hospitals: h[1] = P's April settlement, h[2] = the reversal of Q's; civil affairs: P and Q certified DIBAO from March.
     await publish(env, { hospitals: [settlement(p, 'S-P', '2019-04-03'), settlement(q, 'R-Q', '2019-04-20', 'S-Q')], civilAffairs: [dibao(p), dibao(q)] });
     const runtime = await openRules(env, quietLogger);
     try {
@@ -89,7 +89,9 @@ describe('the rules service under crashes and takeovers', () => {
       const hospitalsTopic = runtime.inboundTopics.find((t) => t.endsWith('hospitals.settlements')) ?? '';
       const h = inbound.filter((r) => r.topic === hospitalsTopic);
       const c = inbound.filter((r) => r.topic !== hospitalsTopic);
-      expect(h.map((r) => r.offset)).toEqual(['0', '1', '2']);
+      // The intake writes in transactions: offsets count the markers between them, so the records
+      // are named by their place: hospitals S-Q, S-P, R-Q; civil affairs P's and Q's DIBAO.
+      expect(h.map((r) => r.offset)).toEqual(['0', '2', '3']);
       expect(c.map((r) => r.offset)).toEqual(['0', '1']);
       // Each batch below is folded into Redis and its transaction never commits (a crash, a failed
       // transaction), as the consumer would hand them over:
@@ -102,7 +104,7 @@ describe('the rules service under crashes and takeovers', () => {
       // 3. the hospitals batch again from its committed offset, with Q's reversal now: Q's
       //    adjustment says nothing is due and the self-pay drops the settlement (after step 2's).
       await service.handleBatch([h[1]!, h[2]!]);
-      // Pending now: hospitals@1 (1), civil affairs@1 (2), hospitals@2 (3). Published by topic,
+      // Pending now: hospitals h[1] (1), civil affairs (2), hospitals h[2] (3). Published by topic,
       // either topic first, a slot ends with an older record: P's self-pay or Q's adjustment.
       const service2 = await startRules(env, quietLogger);
       try {
