@@ -4,56 +4,17 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { civilAffairs, hospitals, tax } from '../../connectors';
-import { openIntake, type IntakeItem, type IntakeRuntime } from '../../connectors/intake';
+import type { IntakeItem } from '../../connectors/intake';
 import { topics, type BenefitAdjustment, type DeadLetter, type SelfPayYearToDate } from '../../schemas';
 import type { InboundRecord } from '../../services/kafka';
-import { createLogger, effectiveEnvironment } from '../../services/platform';
+import { createLogger } from '../../services/platform';
 import { createTopicCodec, createRegistryClient, registerAllSchemas } from '../../services/registry';
 import { openRules, publishedSlots, rebuild, startRules, stateSlots, slotDifferences, type RulesRuntime, type SlotValues } from '../../services/rules';
 import { agencyRecords, idNumber } from '../support/person-events';
+import { drained, hubEnv, publish, sleep, waitFor } from '../support/rules-harness';
 
 const logger = createLogger({ level: 'silent', role: 'test' });
 const hubBin = join(import.meta.dirname, '../../bin/hub.mjs');
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function hubEnv(prefix: string): Record<string, string | undefined> {
-  return { ...effectiveEnvironment(), HUB_TOPIC_PREFIX: prefix, HUB_TOPIC_PARTITIONS: '3', HUB_KAFKA_SESSION_TIMEOUT_MS: '6000', HUB_LOG_LEVEL: 'warn' };
-}
-
-/** Sends records through the real connectors (validation, pseudonymisation, Kafka). */
-async function publish(env: Record<string, string | undefined>, records: { civilAffairs?: IntakeItem[]; hospitals?: IntakeItem[]; tax?: IntakeItem[] }): Promise<void> {
-  const pairs = [[civilAffairs, records.civilAffairs], [hospitals, records.hospitals], [tax, records.tax]] as const;
-  for (const [agency, items] of pairs) {
-    if (items === undefined || items.length === 0) continue;
-    const runtime: IntakeRuntime = await openIntake(agency, env, logger);
-    try {
-      const outcomes = await runtime.intake.ingest(items, 'test');
-      expect(outcomes.filter((o) => o.status === 'rejected')).toEqual([]);
-    } finally {
-      await runtime.close();
-    }
-  }
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(500);
-  }
-}
-
-/** Waits until the rules group has consumed every inbound record. */
-async function drained(runtime: RulesRuntime): Promise<void> {
-  await waitFor('the rules group to catch up', async () => {
-    const lags = await runtime.kafka.consumerLag(runtime.groupId, runtime.inboundTopics).catch(() => []);
-    // A partition that never had a record has nothing to commit; every other one must be committed to its end.
-    return lags.length > 0 && lags.every((l) => l.lag === 0 && (l.committed !== '-1' || l.end === '0')) ? true : undefined;
-  }, 180_000);
-}
 
 describe('the rules service', () => {
   it('refuses state of an older key layout until a rebuild carries it over', async () => {

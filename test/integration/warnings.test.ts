@@ -21,6 +21,7 @@ import {
   openWarnings, registerSchedulers, runKeys, startWarningsService, type RunningWarnings, type WarningsRuntime,
 } from '../../services/warnings';
 import { idNumber } from '../support/person-events';
+import { sleep, waitFor } from '../support/rules-harness';
 
 /**
  * Quarterly warnings on the real stack (Kafka, registry, Redis), with hand-made people of the
@@ -30,19 +31,8 @@ import { idNumber } from '../support/person-events';
  */
 const logger = createLogger({ level: 'silent', role: 'test' });
 const policyId = 'anhui-huangshan-2022';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const caSecret = 'civil-affairs-shared-secret-0123456789abcdef';
 const rrSecret = 'rural-revitalization-secret-0123456789abcdef';
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(300);
-  }
-}
 
 const people = {
   under: idNumber(1001), // 9,999.99 yuan self-pay: not warned
