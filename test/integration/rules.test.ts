@@ -11,7 +11,7 @@ import { createLogger } from '../../services/platform';
 import { createTopicCodec, createRegistryClient, registerAllSchemas } from '../../services/registry';
 import { openRules, publishedSlots, rebuild, startRules, stateSlots, slotDifferences, type RulesRuntime, type SlotValues } from '../../services/rules';
 import { agencyRecords, idNumber } from '../support/person-events';
-import { drained, hubEnv, publish, sleep, waitFor } from '../support/rules-harness';
+import { drained, hubEnv, inboundOf, publish, referenceFold, sleep, waitFor } from '../support/rules-harness';
 
 const logger = createLogger({ level: 'silent', role: 'test' });
 const hubBin = join(import.meta.dirname, '../../bin/hub.mjs');
@@ -124,26 +124,13 @@ describe('the rules service', () => {
       await registerAllSchemas(env);
       await publish(env, records);
       runtime = await openRules(env, logger);
-      inbound = (await Promise.all(runtime.inboundTopics.map((t) => runtime.kafka.readAll(t)))).flat();
+      inbound = await inboundOf(runtime);
       inOrder = await fold(inbound);
     }, 240_000);
     afterAll(async () => { await runtime.close(); });
 
     /** Folds records through a fresh state namespace, one record per batch, in the order given. */
-    async function fold(order: readonly InboundRecord[]): Promise<SlotValues> {
-      const namespace = `hub:rules:test-${randomUUID().slice(0, 8)}`;
-      const service = runtime.service('live', namespace);
-      const offsets = new Map<string, bigint>();
-      for (const record of order) {
-        const at = `${record.topic}/${record.partition}`;
-        const offset = (offsets.get(at) ?? -1n) + 1n;
-        offsets.set(at, offset);
-        await service.handleBatch([{ ...record, offset: offset.toString() }]);
-      }
-      const slots = await stateSlots(runtime.redis, namespace);
-      await runtime.redis.eval("for _, k in ipairs(redis.call('keys', ARGV[1])) do redis.call('del', k) end return 0", 0, `${namespace}*`);
-      return slots;
-    }
+    const fold = (order: readonly InboundRecord[]): Promise<SlotValues> => referenceFold(runtime, order);
 
     it('derives outputs for the people: adjustments, subsidy-free contributions, self-pay', () => {
       expect(inbound.length).toBeGreaterThan(100);
