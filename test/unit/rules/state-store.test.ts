@@ -52,7 +52,7 @@ describe('a stored person (one Avro value)', () => {
           refund: false, contributionDueFen: 22_000, subsidisedFen: 0, paidAt: '2018-12-01',
         }],
       ]),
-      emitted: new Map([['y:xianyang-2019', { eventId: 'ytd-1', values: [100, 50, 0, 0, 50, 50, 1] }], ['a:H/S-1', { eventId: 'adj-1', values: [-300, 0, 1_000_000_000_000_000, 0] }], ['x:abc', { eventId: 'dl-1', values: [] }]]),
+      emitted: new Map([['y:xianyang-2020', { eventId: 'ytd-1', values: [100, 50, 0, 0, 50, 50, 1] }], ['a:H/S-1', { eventId: 'adj-1', values: [-300, 0, 1_000_000_000_000_000, 0] }], ['x:abc', { eventId: 'dl-1', values: [] }]]),
     };
     const back = decodePerson(encodePerson(state));
     const plain = (entries: Iterable<[string, object]>) => [...entries].map(([k, v]): [string, object] => [k, { ...v }]).sort(([a], [b]) => a.localeCompare(b));
