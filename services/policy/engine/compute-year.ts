@@ -85,14 +85,15 @@ function availableOn<R>(option: Option<R>, date: string): boolean {
 }
 
 /**
- * Whether a 门诊慢特病 settlement counts (issue 12 item 5): its 病种编码 starts with one of the
- * policy's prefixes; without a code, as the policy says; every one when the policy names none.
+ * Whether a 门诊慢特病 settlement counts (issue 12 item 5): its 病种编码 starts with a prefix on one
+ * of the policy's lists, or a list's codes are not known; without a code, as the policy says;
+ * every one when the policy names no list.
  */
 function chronicCounts(policy: Policy, diseaseCode: string | undefined): boolean {
   const chronic = policy.chronicDiseases;
   if (chronic === null) return true;
   if (diseaseCode === undefined || diseaseCode === '') return chronic.withoutCode === 'COUNT';
-  return chronic.codePrefixes.some((prefix) => diseaseCode.startsWith(prefix));
+  return chronic.lists.some((list) => list.codePrefixes === null || list.codePrefixes.some((prefix) => diseaseCode.startsWith(prefix)));
 }
 
 /** What a schedule can pay in a year at most: its cap, or its due at the eligible ceiling; Infinity when neither. */
