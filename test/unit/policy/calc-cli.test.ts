@@ -110,6 +110,8 @@ describe('hub calc', () => {
     expect(result.stderr).toBe('');
     expect(result.stdout).toContain('usage: hub calc --policy ID [--input FILE] [--period PERIOD]');
     expect(result.stdout).toContain('contributions');
+    // Every settlement field the input reads, the 病种编码 of issue 12 item 5 included.
+    expect(result.stdout).toContain('"basicPaidFen", "reversesId"?, "diseaseCode"? }]');
   });
 
   it('prints the subsidy verdict of each contribution record and the warning verdict for a period (issue 12 item 9)', async () => {
