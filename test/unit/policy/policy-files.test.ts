@@ -29,6 +29,14 @@ describe('policy files', () => {
     expect(loadPolicy('tibet-2017').populations.map((p) => [p.code, p.criticalIllnessCovered])).toEqual([['URBAN_RESIDENT', true], ['FARMER_HERDER', true], ['EMPLOYEE', false]]);
   });
 
+  it('holds each seed\'s first benefit year: 003\'s unified scheme from 2020, 002\'s plan aiming at 2017; the old ids are refused (issue 12 item 2)', () => {
+    expect(loadPolicy('xianyang-2020').benefitYear).toEqual({ start: '2020-01-01', end: '2020-12-31' });
+    expect(loadPolicy('tibet-2017').benefitYear).toEqual({ start: '2017-01-01', end: '2017-12-31' });
+    for (const old of ['xianyang-2019', 'tibet-2016']) {
+      expect(() => loadPolicy(old)).toThrow(`no policy "${old}" (known: anhui-huangshan-2022, jiangxi-2025, tibet-2017, wenzhou-2019, xianyang-2020)`);
+    }
+  });
+
   it('refuses an unknown policy id with POLICY_NOT_FOUND', () => {
     expect(() => loadPolicy('atlantis-2020')).toThrow(expect.objectContaining({ code: 'POLICY_NOT_FOUND' }) as Error);
   });
