@@ -71,7 +71,7 @@ function settlementFile(): string {
   const file = join(dir, 'hospitals.csv');
   if (!existsSync(file)) {
     console.log(`generating ${file} (${people} people, about ${Math.round(people * 4.9).toLocaleString('en-US')} settlements) ...`);
-    const run = spawnSync(process.execPath, ['bin/hub.mjs', 'simulate', '--people', String(people), '--region', 'xianyang-2019', '--out', dir, '--only', 'hospitals', '--seed', 'bench', '--bad-rate', '0'], { stdio: 'inherit' });
+    const run = spawnSync(process.execPath, ['bin/hub.mjs', 'simulate', '--people', String(people), '--region', 'xianyang-2020', '--out', dir, '--only', 'hospitals', '--seed', 'bench', '--bad-rate', '0'], { stdio: 'inherit' });
     if (run.status !== 0) throw new Error('hub simulate failed');
   }
   return file;

@@ -22,7 +22,7 @@ const requests = Number(process.env.BENCH_REQUESTS ?? 400);
 const keep = process.env.BENCH_KEEP === '1';
 const database = process.env.BENCH_DESK_DATABASE ?? 'hub_desk_bench';
 const periods = ['2022-Q1', '2022-Q2', '2022-Q3', '2022-Q4'];
-const policies = ['wenzhou-2019', 'jiangxi-2025', 'tibet-2016', 'xianyang-2019', 'anhui-huangshan-2022'];
+const policies = ['wenzhou-2019', 'jiangxi-2025', 'tibet-2017', 'xianyang-2020', 'anhui-huangshan-2022'];
 const categories = ['TEKUN', 'DIBAO', 'DIBAO_EDGE', 'ORPHAN', 'ILLNESS_POVERTY', 'RELAPSED_POVERTY', 'MONITORED', 'LIFTED', 'POOR_REGISTERED'];
 const deliveries = ['DELIVERED', 'ACKNOWLEDGED', 'DELIVERED', 'ACKNOWLEDGED', 'DELIVERED', 'FAILED', 'PENDING', 'ACKNOWLEDGED'];
 const sqlArray = (values: readonly string[]): string => `array[${values.map((v) => `'${v}'`).join(',')}]`;
@@ -123,7 +123,7 @@ async function main(): Promise<void> {
   const filters = (): string => `period=${pick(periods)}&policyId=${pick(policies)}&category=${pick(categories)}&deliveryStatus=${pick(['DELIVERED', 'ACKNOWLEDGED', 'FAILED'])}&limit=50`;
   const get = (cookie: string, path: string): Promise<Response> => fetch(`${url}${path}`, { headers: { cookie } });
 
-  const plan = await pool.query<{ 'QUERY PLAN': string }>(`explain (analyze, costs off, timing off) select * from warnings where period = '2022-Q3' and policy_id = 'tibet-2016'
+  const plan = await pool.query<{ 'QUERY PLAN': string }>(`explain (analyze, costs off, timing off) select * from warnings where period = '2022-Q3' and policy_id = 'tibet-2017'
     and categories @> array['DIBAO']::text[] and delivery_status = 'FAILED' order by self_pay_fen desc, warning_id desc limit 51`);
   console.log('plan of a filtered, sorted page:');
   for (const line of plan.rows.slice(0, 6)) console.log(`  ${line['QUERY PLAN']}`);

@@ -210,7 +210,7 @@ async function simulated(env: Environment, people: number, out: NodeJS.WritableS
   const summaryFile = join(dir, 'simulation.json');
   if (!existsSync(summaryFile)) {
     out.write(`generating a region of ${int(people)} people in ${dir} ...\n`);
-    await simulateRegion({ people, region: 'xianyang-2019', outDir: dir, seed: 'bench', badRate: 0 });
+    await simulateRegion({ people, region: 'xianyang-2020', outDir: dir, seed: 'bench', badRate: 0 });
   }
   return { dir, summary: JSON.parse(readFileSync(summaryFile, 'utf8')) as SimulationSummary };
 }
@@ -269,11 +269,11 @@ async function benchThroughput(env: Environment, runtime: RulesRuntime, options:
   out.write(`THROUGHPUT median ${int(rate)} events/s over ${options.rounds} rounds of ${int(events)} events (target 10,000: ${rate >= 10_000 ? 'met' : 'missed'}); rules service peak RSS ${mib(Math.max(...rss))}\n`);
 }
 
-/** A settlement of 2019 in Xianyang for `personKey`; `n` makes its ids unique. */
+/** A settlement of 2020 in Xianyang for `personKey`; `n` makes its ids unique. */
 function settlement(runId: string, personKey: string, n: number, now: number): HospitalSettlement {
   const scope = 300_000 + ((n * 7919) % 4_000_000);
   const basic = Math.floor(scope * 0.55);
-  const setlTime = Date.parse('2019-03-01T02:00:00Z') + (n % 250) * 86_400_000;
+  const setlTime = Date.parse('2020-03-01T02:00:00Z') + (n % 250) * 86_400_000;
   return {
     eventId: `bench-${runId}-settlement-${n}`, source: 'hospitals:bench', occurredAt: setlTime, recordedAt: now,
     personKey, idCipher: 'bench', fixmedins_code: 'H61040200001', setl_id: `B${runId}-${n}`, mdtrt_id: `M${runId}-${n}`, psn_no: `P${n}`,

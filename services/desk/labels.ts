@@ -36,7 +36,7 @@ export function describeOutcome(o: { outcome: string; assistanceKind: string | n
 }
 /** A policy is a region's rules from a year on; the desk's "region" is the policy. */
 export const regionLabels: Readonly<Record<string, string>> = {
-  'wenzhou-2019': '温州市', 'jiangxi-2025': '江西省', 'tibet-2016': '西藏自治区', 'xianyang-2019': '咸阳市', 'anhui-huangshan-2022': '黄山市',
+  'wenzhou-2019': '温州市', 'jiangxi-2025': '江西省', 'tibet-2017': '西藏自治区', 'xianyang-2020': '咸阳市', 'anhui-huangshan-2022': '黄山市',
 };
 export const fundLabels: Readonly<Record<string, string>> = {
   CRITICAL_ILLNESS: '大病保险承办机构', MEDICAL_ASSISTANCE: '医疗救助基金', TAX_BUREAU: '税务部门（参保资助）',

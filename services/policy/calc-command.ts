@@ -38,12 +38,14 @@ then the totals. The input (JSON on stdin, or in FILE):
   { "insuredType": "RESIDENT" | "EMPLOYEE", "population"?: "...",
     "statuses": [{ "category": "DIBAO", "from": "2022-03-01", "to": null }],
     "settlements": [{ "id", "settledAt", "medicalType", "totalFen", "fullOwnPayFen", "overLimitFen",
-                      "preSelfPayFen", "policyScopeFen", "basicPaidFen", "reversesId"? }],
+                      "preSelfPayFen", "policyScopeFen", "basicPaidFen", "reversesId"?, "diseaseCode"? }],
     "contributions"?: [{ "id", "insuranceYear", "insuredType", "contributionDueFen", "subsidisedFen", "paidAt" }] }
 
 With contributions, "subsidies" gives each record's participation-subsidy verdict. With --period
 (2022-Q2, or 2022-05 for a monthly policy), "warning" gives the warning verdict for that period.
-Money is integer fen. A bad input exits 2 with one line on stderr naming the field.
+"diseaseCode" is a 门诊慢特病 settlement's 病种编码: a policy listing the classes or diseases that
+count reads it, and says what a settlement without one does. Money is integer fen. A bad input
+exits 2 with one line on stderr naming the field.
 `;
 
 /**

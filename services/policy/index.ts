@@ -4,7 +4,7 @@
  * (大病保险) and medical assistance (医疗救助) pay and what the person is left to pay.
  *
  * ```ts
- * const policy = loadPolicy('xianyang-2019');
+ * const policy = loadPolicy('xianyang-2020');
  * const year = computeYear(policy, { insuredType: 'RESIDENT', statuses, settlements });
  * const subsidy = computeSubsidy(policy, { statuses, contributions });
  * const verdict = warningVerdict(policy, { statuses }, year, '2019-Q2');

@@ -48,7 +48,7 @@ export function parsePolicy(text: string, file: string): Policy {
 const loaded = new Map<string, Policy>();
 
 /**
- * Loads a shipped policy by id (`xianyang-2019`), validated and compiled; cached after the first load.
+ * Loads a shipped policy by id (`xianyang-2020`), validated and compiled; cached after the first load.
  *
  * @throws HubError POLICY_NOT_FOUND for an unknown id, POLICY_INVALID for a bad file.
  */

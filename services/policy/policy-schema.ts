@@ -18,15 +18,31 @@ const medicalTypeList = {
   type: 'object', additionalProperties: false, required: ['types'],
   properties: { types: { type: 'array', items: { enum: medicalTypes }, minItems: 1, uniqueItems: true }, ...cited },
 } as const;
-/** Critical illness's medical types may also say which 门诊慢特病 count, by 病种编码 prefix. */
+/**
+ * Critical illness's medical types may also say which 门诊慢特病 count: named lists (a class such as
+ * Ⅰ类门诊慢特病, or a disease list) of 病种编码 prefixes, `null` where the list's codes are not known.
+ */
 const criticalIllnessMedicalTypes = {
   ...medicalTypeList,
   properties: {
     ...medicalTypeList.properties,
     chronicDiseases: {
-      type: 'object', additionalProperties: false, required: ['codePrefixes', 'withoutCode'],
+      type: 'object', additionalProperties: false, required: ['lists', 'withoutCode'],
       properties: {
-        codePrefixes: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9.]{1,20}$' }, uniqueItems: true },
+        lists: {
+          type: 'array', minItems: 1,
+          items: {
+            type: 'object', additionalProperties: false, required: ['name', 'codePrefixes'],
+            properties: {
+              name: { type: 'string', minLength: 1, description: 'the class or list as the documents name it, e.g. Ⅰ类门诊慢特病' },
+              codePrefixes: {
+                anyOf: [{ type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9.]{1,20}$' }, uniqueItems: true }, { type: 'null' }],
+                description: 'the 病种编码 prefixes on the list; null: the list is not known, so every code counts',
+              },
+              ...cited,
+            },
+          },
+        },
         withoutCode: { enum: ['COUNT', 'EXCLUDE'] },
         ...cited,
       },

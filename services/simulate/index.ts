@@ -9,7 +9,7 @@ export { residentContributionFen } from './contributions';
 export { XlsxSheetWriter, type XlsxCell } from './xlsx-writer';
 
 const usage = 'usage: hub simulate --people N --region ID --out DIR [--year Y] [--seed S] [--bad-rate R] [--only AGENCY,…]\n'
-  + '  ID is a policy id (wenzhou-2019, jiangxi-2025, tibet-2016, xianyang-2019, anhui-huangshan-2022) or a region name with --year';
+  + '  ID is a policy id (wenzhou-2019, jiangxi-2025, tibet-2017, xianyang-2020, anhui-huangshan-2022) or a region name with --year';
 
 /** `hub simulate`: a synthetic region's agency feeds, for the demo, the tests and the benchmarks. */
 export const runSimulate: RoleMain = async (args, io) => {

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HubError } from '../platform';
+import { listPolicies } from '../policy';
 import { shanghaiDate } from './calendar';
 import { contributions } from './contributions';
 import { CsvFileWriter, type CsvEncoding } from './csv-writer';
@@ -121,6 +122,11 @@ async function writeFeed<T>(
  */
 export async function simulateRegion(options: SimulationOptions): Promise<SimulationSummary> {
   const { region, policyYear } = regionOf(options.region);
+  // A policy id must name a shipped policy: a renamed or made-up one (xianyang-2019) would simulate
+  // a year no policy covers, and every fact would end up without a policy downstream.
+  if (policyYear !== undefined && !listPolicies().includes(options.region.trim())) {
+    throw new HubError('POLICY_NOT_FOUND', `no policy "${options.region}" (known: ${listPolicies().join(', ')}); a region name with --year simulates any finished year`);
+  }
   const chosenYear = options.year ?? policyYear;
   if (chosenYear === undefined) throw new HubError('USAGE', `--year is needed: region '${options.region}' names no policy year`);
   const year: number = chosenYear;

@@ -21,7 +21,7 @@ const chunk = (records: AgencyItems, i: number, of: number): AgencyItems => {
   return { civilAffairs: part(records.civilAffairs), hospitals: part(records.hospitals), tax: part(records.tax) };
 };
 
-/** A Xianyang 2019 settlement: eligible 45,000 − 25,000 = 20,000 yuan; 6,000 of critical illness settled, as due without a category. */
+/** A Xianyang 2020 settlement: eligible 45,000 − 25,000 = 20,000 yuan; 6,000 of critical illness settled, as due without a category. */
 function settlement(person: number, setlId: string, day: string, reverses?: string): IntakeItem {
   return { rawFormat: 'json', position: 'records[0]', raw: {
     fixmedins_code: 'H61040200001', setl_id: setlId, mdtrt_id: `M-${setlId}`, psn_no: `P${person}`, certno: idNumber(person), insutype: '390', insu_admdvs: '610402',
@@ -33,7 +33,7 @@ function settlement(person: number, setlId: string, day: string, reverses?: stri
 
 function dibao(person: number): IntakeItem {
   return { rawFormat: 'json', position: 'records[0]', raw: {
-    recordId: `MZ-${person}`, version: 1, idNumber: idNumber(person), admdvs: '610402', category: 'DIBAO', action: 'CERTIFY', validFrom: '2019-03-01', validTo: null, decidedAt: '2019-05-10 09:00:00',
+    recordId: `MZ-${person}`, version: 1, idNumber: idNumber(person), admdvs: '610402', category: 'DIBAO', action: 'CERTIFY', validFrom: '2020-03-01', validTo: null, decidedAt: '2020-05-10 09:00:00',
   } };
 }
 
@@ -76,13 +76,13 @@ describe('the rules service under crashes and takeovers', () => {
     const p = 911;
     const q = 912;
     // Q's April settlement, folded and committed cleanly.
-    await publish(env, { hospitals: [settlement(q, 'S-Q', '2019-04-02')] });
+    await publish(env, { hospitals: [settlement(q, 'S-Q', '2020-04-02')] });
     const first = await startRules(env, quietLogger);
     await drained(first.runtime);
     await first.stop();
 
     // hospitals: h[1] = P's April settlement, h[2] = the reversal of Q's; civil affairs: P and Q certified DIBAO from March.
-    await publish(env, { hospitals: [settlement(p, 'S-P', '2019-04-03'), settlement(q, 'R-Q', '2019-04-20', 'S-Q')], civilAffairs: [dibao(p), dibao(q)] });
+    await publish(env, { hospitals: [settlement(p, 'S-P', '2020-04-03'), settlement(q, 'R-Q', '2020-04-20', 'S-Q')], civilAffairs: [dibao(p), dibao(q)] });
     const runtime = await openRules(env, quietLogger);
     try {
       const inbound = await inboundOf(runtime);

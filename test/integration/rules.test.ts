@@ -59,10 +59,10 @@ describe('the rules service', () => {
     const env = hubEnv(prefix);
     await registerAllSchemas(env);
     const id = idNumber(901);
-    // Xianyang 2019: eligible 45,000 − 25,000 = 20,000 yuan; standard 60% × 10,000 = 6,000 settled.
+    // Xianyang 2020: eligible 45,000 − 25,000 = 20,000 yuan; standard 60% × 10,000 = 6,000 settled.
     await publish(env, { hospitals: [{ rawFormat: 'json', position: 'records[0]', raw: {
       fixmedins_code: 'H61040200001', setl_id: 'S-APRIL', mdtrt_id: 'M-APRIL', psn_no: 'P901', certno: id, insutype: '390', insu_admdvs: '610402',
-      med_type: '21', setl_time: '2019-04-02 10:00:00', medfee_sumamt: '50000.00', fulamt_ownpay_amt: '2000.00', overlmt_selfpay: '1000.00',
+      med_type: '21', setl_time: '2020-04-02 10:00:00', medfee_sumamt: '50000.00', fulamt_ownpay_amt: '2000.00', overlmt_selfpay: '1000.00',
       preselfpay_amt: '2000.00', inscp_scp_amt: '45000.00', hifp_pay: '25000.00', hifmi_pay: '6000.00', maf_pay: '0.00', psn_part_amt: '19000.00',
       is_reversal: false, orig_setl_id: null, dise_codg: null,
     } }] });
@@ -75,11 +75,11 @@ describe('the rules service', () => {
         Promise.all((await service.runtime.kafka.readAll(codec.topic)).map((m) => codec.decode(m.value ?? Buffer.alloc(0))));
 
       const before: SelfPayYearToDate = await waitFor('self-pay', async () => (await readAll(selfPay))[0]);
-      expect(before).toMatchObject({ policyId: 'xianyang-2019', criticalIllnessFen: 600_000, selfPayTotalFen: 1_900_000 });
+      expect(before).toMatchObject({ policyId: 'xianyang-2020', criticalIllnessFen: 600_000, selfPayTotalFen: 1_900_000 });
       expect(await readAll(adjustments)).toEqual([]);
 
       await publish(env, { civilAffairs: [{ rawFormat: 'json', position: 'records[0]', raw: {
-        recordId: 'MZ-901', version: 1, idNumber: id, admdvs: '610402', category: 'DIBAO', action: 'CERTIFY', validFrom: '2019-03-01', validTo: null, decidedAt: '2019-05-10 09:00:00',
+        recordId: 'MZ-901', version: 1, idNumber: id, admdvs: '610402', category: 'DIBAO', action: 'CERTIFY', validFrom: '2020-03-01', validTo: null, decidedAt: '2020-05-10 09:00:00',
       } }] });
       // DIBAO: 65% × (20,000 − 5,000) = 9,750 yuan due; 补支付 3,750 yuan.
       const adjustment: BenefitAdjustment = await waitFor('the adjustment', async () => (await readAll(adjustments))[0]);
@@ -87,11 +87,11 @@ describe('the rules service', () => {
         setlId: 'S-APRIL', settledCriticalIllnessFen: 600_000, dueCriticalIllnessFen: 975_000, deltaFen: 375_000,
         kind: 'SUPPLEMENTARY_PAYMENT', categoryApplied: 'DIBAO', personKey: before.personKey,
       });
-      expect(adjustment.reason).toContain('DIBAO certified 2019-03-01');
+      expect(adjustment.reason).toContain('DIBAO certified 2020-03-01');
       const after = await waitFor('the new self-pay', async () => (await readAll(selfPay)).find((r) => r.criticalIllnessFen === 975_000));
       expect(after.selfPayTotalFen).toBe(1_900_000 - 375_000);
 
-      // Xianyang's 2019 critical-illness cover is for residents only, but everyone insured is in scope
+      // Xianyang's 2020 critical-illness cover is for residents only, but everyone insured is in scope
       // (issue 16): an employee's year is computed without a critical-illness tier and published, and
       // nothing goes to the dead-letter topic, which is for records that are wrong.
       const employeeSettlement = (setlId: string, day: string): IntakeItem => ({ rawFormat: 'json', position: 'records[0]', raw: {
@@ -102,9 +102,9 @@ describe('the rules service', () => {
       } });
       const deadLetters = createTopicCodec(registry, 'deadLetters', `${prefix}${topics.deadLetters.name}`);
       const fromRules = async (): Promise<DeadLetter[]> => (await readAll(deadLetters)).filter((d) => d.origin === 'rules');
-      await publish(env, { hospitals: [employeeSettlement('S-E1', '2019-05-02'), employeeSettlement('S-E2', '2019-06-02')] });
+      await publish(env, { hospitals: [employeeSettlement('S-E1', '2020-05-02'), employeeSettlement('S-E2', '2020-06-02')] });
       const employeeYear = await waitFor('the employee\'s self-pay', async () => (await readAll(selfPay)).find((r) => r.personKey !== before.personKey && r.settlementCount === 2));
-      expect(employeeYear).toMatchObject({ policyId: 'xianyang-2019', criticalIllnessFen: 0, assistanceFen: 0, medfeeFen: 200_000, basicFen: 160_000, selfPayTotalFen: 40_000 });
+      expect(employeeYear).toMatchObject({ policyId: 'xianyang-2020', criticalIllnessFen: 0, assistanceFen: 0, medfeeFen: 200_000, basicFen: 160_000, selfPayTotalFen: 40_000 });
       await drained(service.runtime);
       expect(await fromRules()).toEqual([]);
     } finally {

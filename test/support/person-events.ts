@@ -4,7 +4,7 @@ import type { IntakeItem } from '../../connectors/intake';
 
 /**
  * A small, deterministic set of agency records for people insured in Xianyang (division 610402,
- * policy xianyang-2019), as the push API receives them: statuses certified late and revoked,
+ * policy xianyang-2020), as the push API receives them: statuses certified late and revoked,
  * settlements with reversals (some arriving before their original), duplicates and contributions.
  */
 export interface AgencyRecords {
@@ -31,11 +31,11 @@ export function agencyRecords(people: number, seed = 7): AgencyRecords {
     const month = 1 + Math.floor(next() * 10);
     if (next() < 0.4) {
       const category = next() < 0.25 ? 'TEKUN' : 'DIBAO';
-      const from = `2019-${String(month).padStart(2, '0')}-01`;
+      const from = `2020-${String(month).padStart(2, '0')}-01`;
       // Certified late: the decision comes two months after the status starts (back-dated).
-      records.civilAffairs.push(item({ recordId: `MZ-${p}`, version: 1, idNumber: id, name: '测试', admdvs: '610402', category, action: 'CERTIFY', validFrom: from, validTo: null, decidedAt: `2019-${String(Math.min(12, month + 2)).padStart(2, '0')}-10 09:00:00` }, records.civilAffairs.length));
+      records.civilAffairs.push(item({ recordId: `MZ-${p}`, version: 1, idNumber: id, name: '测试', admdvs: '610402', category, action: 'CERTIFY', validFrom: from, validTo: null, decidedAt: `2020-${String(Math.min(12, month + 2)).padStart(2, '0')}-10 09:00:00` }, records.civilAffairs.length));
       if (next() < 0.3) {
-        records.civilAffairs.push(item({ recordId: `MZ-${p}`, version: 2, idNumber: id, admdvs: '610402', category, action: 'REVOKE', validFrom: from, validTo: `2019-${String(Math.min(12, month + 3)).padStart(2, '0')}-15`, decidedAt: '2019-12-20 09:00:00' }, records.civilAffairs.length));
+        records.civilAffairs.push(item({ recordId: `MZ-${p}`, version: 2, idNumber: id, admdvs: '610402', category, action: 'REVOKE', validFrom: from, validTo: `2020-${String(Math.min(12, month + 3)).padStart(2, '0')}-15`, decidedAt: '2020-12-20 09:00:00' }, records.civilAffairs.length));
       }
     }
     const settlements = 1 + Math.floor(next() * 4);
@@ -46,7 +46,7 @@ export function agencyRecords(people: number, seed = 7): AgencyRecords {
       const pre = Math.floor(next() * 150_000);
       const total = scope + fullOwn + pre;
       const setlId = `S${p}-${s}`;
-      const day = `2019-${String(1 + Math.floor(next() * 12)).padStart(2, '0')}-${String(1 + Math.floor(next() * 28)).padStart(2, '0')}`;
+      const day = `2020-${String(1 + Math.floor(next() * 12)).padStart(2, '0')}-${String(1 + Math.floor(next() * 28)).padStart(2, '0')}`;
       const settlement = {
         fixmedins_code: 'H61040200001', setl_id: setlId, mdtrt_id: `M${p}-${s}`, psn_no: `P${p}`, certno: id, psn_name: '测试', insutype: '390',
         insu_admdvs: '610402', med_type: next() < 0.8 ? '21' : '14', setl_time: `${day} 10:00:00`,
@@ -64,7 +64,7 @@ export function agencyRecords(people: number, seed = 7): AgencyRecords {
       }
       if (next() < 0.1) records.hospitals.push(item(settlement, records.hospitals.length));
     }
-    records.tax.push(item({ recordId: `SW-${p}`, version: 1, idNumber: id, name: '测试', admdvs: '610402', insuranceYear: 2019, insutype: '390', kind: 'PAYMENT', contributionDue: '250.00', paid: '250.00', subsidised: '0.00', paidAt: '2019-01-05 10:00:00' }, records.tax.length));
+    records.tax.push(item({ recordId: `SW-${p}`, version: 1, idNumber: id, name: '测试', admdvs: '610402', insuranceYear: 2020, insutype: '390', kind: 'PAYMENT', contributionDue: '280.00', paid: '280.00', subsidised: '0.00', paidAt: '2020-01-05 10:00:00' }, records.tax.length));
   }
   return records;
 }

@@ -22,7 +22,8 @@ export function isMedicalType(value: string): value is MedicalType {
  * insured type. A policy that does not cover the person is an input error.
  */
 export function resolvePopulation(policy: Policy, facts: Pick<PersonYearFacts, 'insuredType' | 'population'>): Population {
-  const codes = policy.populations.map((p) => p.code).join(', ');
+  // Only an error message lists the codes: this runs for every recomputed person-year.
+  const codes = (): string => policy.populations.map((p) => p.code).join(', ');
   if (!knownInsuredTypes.has(facts.insuredType)) throw inputError('insuredType', `"${String(facts.insuredType)}" is not one of ${insuredTypes.join(', ')}`);
   if (facts.population === undefined) {
     const population = policy.populations.find((p) => p.code === facts.insuredType);
@@ -31,10 +32,10 @@ export function resolvePopulation(policy: Policy, facts: Pick<PersonYearFacts, '
     if (forType.length > 0) {
       throw inputError('population', `policy ${policy.id} needs one of ${forType.map((p) => p.code).join(', ')} for insuredType ${facts.insuredType}`);
     }
-    throw inputError('insuredType', `${facts.insuredType} is not covered by policy ${policy.id} (populations: ${codes})`);
+    throw inputError('insuredType', `${facts.insuredType} is not covered by policy ${policy.id} (populations: ${codes()})`);
   }
   const population = policy.populations.find((p) => p.code === facts.population);
-  if (population === undefined) throw inputError('population', `"${facts.population}" is not a population of policy ${policy.id} (${codes})`);
+  if (population === undefined) throw inputError('population', `"${facts.population}" is not a population of policy ${policy.id} (${codes()})`);
   if (population.insuredType !== facts.insuredType) {
     throw inputError('population', `${population.code} is a ${population.insuredType} population, but insuredType is ${facts.insuredType}`);
   }
@@ -60,18 +61,24 @@ function checkAmount(value: number, index: number, field: string): void {
 export function checkFacts(policy: Policy, facts: PersonYearFacts): Population {
   const population = resolvePopulation(policy, facts);
 
-  facts.statuses.forEach((status, i) => {
-    const at = `statuses[${i}]`;
-    if (!isCategory(status.category)) throw inputError(`${at}.category`, `"${String(status.category)}" is not a known category`);
-    if (!isRealDate(status.from)) throw inputError(`${at}.from`, `"${status.from}" is not a real date`);
+  // Plain loops, and paths built only on failure: this runs for every recomputed person-year.
+  const { statuses, settlements } = facts;
+  for (let i = 0; i < statuses.length; i += 1) {
+    const status = statuses[i];
+    if (status === undefined) continue;
+    if (!isCategory(status.category)) throw inputError(`statuses[${i}].category`, `"${String(status.category)}" is not a known category`);
+    if (!isRealDate(status.from)) throw inputError(`statuses[${i}].from`, `"${status.from}" is not a real date`);
     if (status.to !== null) {
-      if (!isRealDate(status.to)) throw inputError(`${at}.to`, `"${status.to}" is not a real date`);
-      if (status.to <= status.from) throw inputError(`${at}.to`, `"${status.to}" must be after from ("${status.from}")`);
+      if (!isRealDate(status.to)) throw inputError(`statuses[${i}].to`, `"${status.to}" is not a real date`);
+      if (status.to <= status.from) throw inputError(`statuses[${i}].to`, `"${status.to}" must be after from ("${status.from}")`);
     }
-  });
+  }
 
   const indexById = new Map<string, number>();
-  facts.settlements.forEach((settlement, i) => {
+  let reversals = 0;
+  for (let i = 0; i < settlements.length; i += 1) {
+    const settlement = settlements[i];
+    if (settlement === undefined) continue;
     if (settlement.id === '') throw inputError(`settlements[${i}].id`, 'must not be empty');
     const earlier = indexById.get(settlement.id);
     if (earlier !== undefined) throw inputError(`settlements[${i}].id`, `"${settlement.id}" is also the id of settlements[${earlier}]`);
@@ -86,18 +93,21 @@ export function checkFacts(policy: Policy, facts: PersonYearFacts): Population {
     if (settlement.basicPaidFen > settlement.policyScopeFen) {
       throw inputError(`settlements[${i}].basicPaidFen`, `${settlement.basicPaidFen} is above policyScopeFen (${settlement.policyScopeFen})`);
     }
+    if (settlement.reversesId !== undefined) reversals += 1;
     // A reversal may be dated after the year it cancels a settlement of; the settlement itself may not.
-    if (settlement.reversesId === undefined && (settlement.settledAt < policy.benefitYear.start || settlement.settledAt > policy.benefitYear.end)) {
+    else if (settlement.settledAt < policy.benefitYear.start || settlement.settledAt > policy.benefitYear.end) {
       throw inputError(`settlements[${i}].settledAt`, `"${settlement.settledAt}" is outside the benefit year of policy ${policy.id} (${policy.benefitYear.start} to ${policy.benefitYear.end})`);
     }
-  });
+  }
+  if (reversals === 0) return population;
 
   const reversedBy = new Map<string, number>();
-  facts.settlements.forEach((settlement, i) => {
-    if (settlement.reversesId === undefined) return;
+  for (let i = 0; i < settlements.length; i += 1) {
+    const settlement = settlements[i];
+    if (settlement?.reversesId === undefined) continue;
     const field = `settlements[${i}].reversesId`;
     const target = indexById.get(settlement.reversesId);
-    const original: Settlement | undefined = target === undefined ? undefined : facts.settlements[target];
+    const original: Settlement | undefined = target === undefined ? undefined : settlements[target];
     if (original === undefined) throw inputError(field, `"${settlement.reversesId}" names no settlement of the input`);
     if (original.reversesId !== undefined) throw inputError(field, `"${settlement.reversesId}" is itself a reversal`);
     const other = reversedBy.get(settlement.reversesId);
@@ -116,6 +126,6 @@ export function checkFacts(policy: Policy, facts: PersonYearFacts): Population {
         throw inputError(`settlements[${i}].${amount}`, `a reversal repeats the amounts of ${original.id} (${original[amount]}), got ${settlement[amount]}`);
       }
     }
-  });
+  }
   return population;
 }

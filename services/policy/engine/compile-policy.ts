@@ -228,7 +228,12 @@ function compileVersion(document: PolicyDocument, file: string, prefix: string):
       const chronic = criticalIllness.medicalTypes.chronicDiseases;
       if (chronic === undefined) return null;
       if (!criticalIllness.medicalTypes.types.includes('OUTPATIENT_CHRONIC')) fail('/criticalIllness/medicalTypes/chronicDiseases', 'needs OUTPATIENT_CHRONIC among the types');
-      return Object.freeze({ codePrefixes: Object.freeze([...chronic.codePrefixes]), withoutCode: chronic.withoutCode });
+      const lists = chronic.lists.map((list, i) => {
+        const cites = (list.source ?? '').trim() !== '' || (list.assumption ?? '').trim() !== '';
+        if (!cites) fail(`/criticalIllness/medicalTypes/chronicDiseases/lists/${i}`, 'a disease list needs a source (seed clause) or an assumption (with its reason)');
+        return Object.freeze({ name: list.name, codePrefixes: list.codePrefixes === null ? null : Object.freeze([...list.codePrefixes]) });
+      });
+      return Object.freeze({ lists: Object.freeze(lists), withoutCode: chronic.withoutCode });
     })(),
     assistanceMedicalTypes: medicalTypeSet(document.assistance?.medicalTypes.types ?? []),
     subsidyRules: Object.freeze(subsidyRules),

@@ -21,32 +21,10 @@ export function assistanceDue(rule: AssistanceRule, remainingFen: number): numbe
   return rule.yearlyCapFen !== null && due > rule.yearlyCapFen ? rule.yearlyCapFen : due;
 }
 
-/** A status the policy gives a rule to, paired with that rule, in the policy's listing order. */
-interface HeldRule<R> {
-  readonly category: Category;
+/** A held interval `[from, to)` of a category (`to` null = open). */
+interface HeldInterval {
   readonly from: string;
   readonly to: string | null;
-  readonly rule: R;
-}
-
-function heldRules<R>(statuses: readonly Status[], rules: ReadonlyArray<readonly [Category, R]>): Array<HeldRule<R>> {
-  const held: Array<HeldRule<R>> = [];
-  for (const [category, rule] of rules) {
-    for (const status of statuses) {
-      if (status.category === category) held.push({ category, from: status.from, to: status.to, rule });
-    }
-  }
-  return held;
-}
-
-function bySettlementTime(settlements: readonly Settlement[]) {
-  return (a: number, b: number): number => {
-    const left = settlements[a];
-    const right = settlements[b];
-    if (left === undefined || right === undefined) return 0;
-    if (left.settledAt !== right.settledAt) return left.settledAt < right.settledAt ? -1 : 1;
-    return left.id < right.id ? -1 : left.id > right.id ? 1 : 0;
-  };
 }
 
 /**
@@ -60,39 +38,58 @@ interface Option<R> {
   readonly until: string | null;
   readonly category: Category | null;
   readonly rule: R;
-  /** The held intervals that make it available; unused for the everyone's option. */
-  readonly held: ReadonlyArray<HeldRule<R>>;
+  /** The held intervals that make it available; empty for the everyone's option. */
+  readonly held: readonly HeldInterval[];
 }
 
-interface VersionWindow {
-  readonly version: number;
-  readonly from: string;
-  readonly until: string | null;
-}
+const noIntervals: readonly HeldInterval[] = Object.freeze([]);
 
-function options<R>(window: VersionWindow, everyone: R | null, statuses: readonly Status[], rules: ReadonlyArray<readonly [Category, R]>): Array<Option<R | null>> {
-  const list: Array<Option<R | null>> = [{ ...window, category: null, rule: everyone, held: [] }];
+/**
+ * Appends a version's options: everyone's rule, then each category rule the person holds at some
+ * time, in the policy's listing order. Plain loops: this runs for every recomputed person-year.
+ */
+function addOptions<R>(
+  list: Array<Option<R | null>>, version: number, from: string, until: string | null,
+  everyone: R | null, statuses: readonly Status[], rules: ReadonlyArray<readonly [Category, R]>,
+): void {
+  list.push({ version, from, until, category: null, rule: everyone, held: noIntervals });
+  if (statuses.length === 0) return;
   for (const [category, rule] of rules) {
-    const held = heldRules(statuses, [[category, rule] as const]);
-    if (held.length > 0) list.push({ ...window, category, rule, held });
+    let held: HeldInterval[] | undefined;
+    for (const status of statuses) {
+      if (status.category === category) (held ??= []).push(status);
+    }
+    if (held !== undefined) list.push({ version, from, until, category, rule, held });
   }
-  return list;
+}
+
+function bySettlementTime(settlements: readonly Settlement[]) {
+  return (a: number, b: number): number => {
+    const left = settlements[a];
+    const right = settlements[b];
+    if (left === undefined || right === undefined) return 0;
+    if (left.settledAt !== right.settledAt) return left.settledAt < right.settledAt ? -1 : 1;
+    return left.id < right.id ? -1 : left.id > right.id ? 1 : 0;
+  };
 }
 
 function availableOn<R>(option: Option<R>, date: string): boolean {
   if (!holdsOn(option.from, option.until, date)) return false;
-  return option.category === null || option.held.some((held) => holdsOn(held.from, held.to, date));
+  if (option.category === null) return true;
+  for (const held of option.held) if (holdsOn(held.from, held.to, date)) return true;
+  return false;
 }
 
 /**
- * Whether a 门诊慢特病 settlement counts (issue 12 item 5): its 病种编码 starts with one of the
- * policy's prefixes; without a code, as the policy says; every one when the policy names none.
+ * Whether a 门诊慢特病 settlement counts (issue 12 item 5): its 病种编码 starts with a prefix on one
+ * of the policy's lists, or a list's codes are not known; without a code, as the policy says;
+ * every one when the policy names no list.
  */
 function chronicCounts(policy: Policy, diseaseCode: string | undefined): boolean {
   const chronic = policy.chronicDiseases;
   if (chronic === null) return true;
   if (diseaseCode === undefined || diseaseCode === '') return chronic.withoutCode === 'COUNT';
-  return chronic.codePrefixes.some((prefix) => diseaseCode.startsWith(prefix));
+  return chronic.lists.some((list) => list.codePrefixes === null || list.codePrefixes.some((prefix) => diseaseCode.startsWith(prefix)));
 }
 
 /** What a schedule can pay in a year at most: its cap, or its due at the eligible ceiling; Infinity when neither. */
@@ -151,33 +148,38 @@ export function computeYear(policy: Policy, facts: PersonYearFacts): YearResult 
   // Every version's rules are options; only the version in force on a settlement's date is available.
   const schedules: Array<Option<CriticalIllnessSchedule | null>> = [];
   const assistanceRules: Array<Option<AssistanceRule | null>> = [];
-  policy.versions.forEach((version, v) => {
-    const window = { version: v, from: v === 0 ? '' : version.from, until: policy.versions[v + 1]?.from ?? null };
+  const { versions } = policy;
+  for (let v = 0; v < versions.length; v += 1) {
+    const version = versions[v];
+    if (version === undefined) continue;
+    const from = v === 0 ? '' : version.from;
+    const until = versions[v + 1]?.from ?? null;
     const inVersion = version.populations.find((candidate) => candidate.code === population.code) ?? population;
-    schedules.push(...options(window, inVersion.criticalIllness.base, facts.statuses, inVersion.criticalIllness.byCategory));
-    assistanceRules.push(...options<AssistanceRule>(window, null, facts.statuses, inVersion.assistanceByCategory));
-  });
-  const bounds = schedules.map((option) => (option.rule === null ? 0 : paymentBound(option.rule)));
+    addOptions(schedules, v, from, until, inVersion.criticalIllness.base, facts.statuses, inVersion.criticalIllness.byCategory);
+    addOptions<AssistanceRule>(assistanceRules, v, from, until, null, facts.statuses, inVersion.assistanceByCategory);
+  }
+  const scheduleCount = schedules.length;
+  const assistanceCount = assistanceRules.length;
+  const bounds = new Float64Array(scheduleCount);
+  for (let s = 0; s < scheduleCount; s += 1) {
+    const rule = schedules[s]?.rule ?? null;
+    bounds[s] = rule === null ? 0 : paymentBound(rule);
+  }
   const countedTypes = policy.criticalIllnessMedicalTypes;
   const parts = policy.eligibleParts;
-  // The eligible base (issue 12 item 6): policy scope − basic, plus the parts the policy adds.
-  const baseOf = (settlement: Settlement): number => settlement.policyScopeFen - settlement.basicPaidFen
-    + (parts.has('PRE_SELF_PAY') ? settlement.preSelfPayFen : 0)
-    + (parts.has('OVER_LIMIT') ? settlement.overLimitFen : 0)
-    + (parts.has('FULL_OWN_PAY') ? settlement.fullOwnPayFen : 0);
+  const addsPreSelfPay = parts.has('PRE_SELF_PAY');
+  const addsOverLimit = parts.has('OVER_LIMIT');
+  const addsFullOwnPay = parts.has('FULL_OWN_PAY');
 
   // carryCi[s] = max over earlier steps j of (critical illness due to date at j − schedule s's due at j);
-  // carry[s][a] the same for the benefit to date under the pair (schedule s, assistance rule a).
-  const carryCi = schedules.map(() => 0);
-  const carry = schedules.map(() => assistanceRules.map(() => 0));
-  const dueOf = (s: number, eligibleFen: number): number => {
-    const rule = schedules[s]?.rule;
-    return rule === null || rule === undefined ? 0 : criticalIllnessDue(rule, eligibleFen);
-  };
-  const pairDue = (s: number, a: number, ciDueFen: number, assistanceBaseFen: number): number => {
-    const rule = assistanceRules[a]?.rule;
-    return ciDueFen + (rule === null || rule === undefined ? 0 : assistanceDue(rule, Math.max(0, assistanceBaseFen - ciDueFen)));
-  };
+  // carry[s × A + a] the same for the benefit to date under the pair (schedule s, assistance rule a),
+  // kept only for pairs of one version. Scratch arrays are allocated once per year, not per step.
+  const carryCi = new Float64Array(scheduleCount);
+  const carry = new Float64Array(scheduleCount * assistanceCount);
+  const dues = new Float64Array(scheduleCount);
+  const pairDues = new Float64Array(scheduleCount * assistanceCount);
+  const availableS = new Uint8Array(scheduleCount);
+  const availableA = new Uint8Array(assistanceCount);
 
   const results: Array<SettlementResult | undefined> = new Array<SettlementResult | undefined>(settlements.length);
   let cumulativeEligibleFen = 0;
@@ -194,7 +196,11 @@ export function computeYear(policy: Policy, facts: PersonYearFacts): YearResult 
     if (settlement === undefined) continue;
     const date = settlement.settledAt;
     const inScopeFen = settlement.policyScopeFen - settlement.basicPaidFen;
-    const baseFen = baseOf(settlement);
+    // The eligible base (issue 12 item 6): policy scope − basic, plus the parts the policy adds.
+    const baseFen = inScopeFen
+      + (addsPreSelfPay ? settlement.preSelfPayFen : 0)
+      + (addsOverLimit ? settlement.overLimitFen : 0)
+      + (addsFullOwnPay ? settlement.fullOwnPayFen : 0);
     cumulativeBaseFen += baseFen;
     const counted = countedTypes.has(settlement.medicalType) && (settlement.medicalType !== 'OUTPATIENT_CHRONIC' || chronicCounts(policy, settlement.diseaseCode));
 
@@ -206,23 +212,43 @@ export function computeYear(policy: Policy, facts: PersonYearFacts): YearResult 
     if (counted) {
       eligibleFen = baseFen;
       cumulativeEligibleFen += eligibleFen;
-      const dues = schedules.map((_, s) => dueOf(s, cumulativeEligibleFen));
-      const availableS = schedules.map((option) => availableOn(option, date));
-      const availableA = assistanceRules.map((option) => availableOn(option, date));
+      for (let s = 0; s < scheduleCount; s += 1) {
+        const option = schedules[s];
+        if (option === undefined) continue;
+        dues[s] = option.rule === null ? 0 : criticalIllnessDue(option.rule, cumulativeEligibleFen);
+        availableS[s] = availableOn(option, date) ? 1 : 0;
+      }
+      for (let a = 0; a < assistanceCount; a += 1) {
+        const option = assistanceRules[a];
+        availableA[a] = option !== undefined && availableOn(option, date) ? 1 : 0;
+      }
+      // Each pair's due (先保险后救助: the schedule's due, then assistance on what it leaves), once per step.
+      for (let s = 0; s < scheduleCount; s += 1) {
+        const version = schedules[s]?.version;
+        const ciDueFen = dues[s] ?? 0;
+        const remainingFen = cumulativeEligibleFen - ciDueFen > 0 ? cumulativeEligibleFen - ciDueFen : 0;
+        for (let a = 0; a < assistanceCount; a += 1) {
+          const option = assistanceRules[a];
+          if (option === undefined || option.version !== version) continue;
+          pairDues[s * assistanceCount + a] = ciDueFen + (option.rule === null ? 0 : assistanceDue(option.rule, remainingFen));
+        }
+      }
 
       // Critical illness alone.
       let bestCi = -1;
       let bestCiS = 0;
-      schedules.forEach((_, s) => {
-        if (!availableS[s]) return;
-        ciBoundFen = Math.max(ciBoundFen, bounds[s] ?? 0);
+      let standardS = -1;
+      for (let s = 0; s < scheduleCount; s += 1) {
+        if (availableS[s] !== 1) continue;
+        if (standardS === -1 && schedules[s]?.category === null) standardS = s;
+        const bound = bounds[s] ?? 0;
+        if (bound > ciBoundFen) ciBoundFen = bound;
         const value = (carryCi[s] ?? 0) + (dues[s] ?? 0);
         if (value > bestCi) {
           bestCi = value;
           bestCiS = s;
         }
-      });
-      const standardS = schedules.findIndex((option, s) => option.category === null && availableS[s] === true);
+      }
       const standardCi = (carryCi[standardS] ?? 0) + (dues[standardS] ?? 0);
       ciDueToDateFen = Math.max(ciDueToDateFen, Math.min(bestCi, ciBoundFen, cumulativeEligibleFen));
       criticalIllnessCategory = bestCi > standardCi ? schedules[bestCiS]?.category ?? null : null;
@@ -231,19 +257,21 @@ export function computeYear(policy: Policy, facts: PersonYearFacts): YearResult 
       let best = -1;
       let bestA = 0;
       let bestWithoutAssistance = -1;
-      schedules.forEach((_, s) => {
-        if (!availableS[s]) return;
-        assistanceRules.forEach((option, a) => {
-          if (!availableA[a] || option.version !== schedules[s]?.version) return;
+      for (let s = 0; s < scheduleCount; s += 1) {
+        if (availableS[s] !== 1) continue;
+        const version = schedules[s]?.version;
+        for (let a = 0; a < assistanceCount; a += 1) {
+          const option = assistanceRules[a];
+          if (availableA[a] !== 1 || option === undefined || option.version !== version) continue;
           if (option.rule !== null) assistanceBoundFen = Math.max(assistanceBoundFen, option.rule.yearlyCapFen ?? Infinity);
-          const value = (carry[s]?.[a] ?? 0) + pairDue(s, a, dues[s] ?? 0, cumulativeEligibleFen);
+          const value = (carry[s * assistanceCount + a] ?? 0) + (pairDues[s * assistanceCount + a] ?? 0);
           if (value > best) {
             best = value;
             bestA = a;
           }
           if (option.rule === null && value > bestWithoutAssistance) bestWithoutAssistance = value;
-        });
-      });
+        }
+      }
       benefitToDateFen = Math.max(benefitToDateFen, ciDueToDateFen, Math.min(best, ciDueToDateFen + assistanceBoundFen, cumulativeBaseFen));
       assistanceCategory = best > bestWithoutAssistance ? assistanceRules[bestA]?.category ?? null : null;
 
@@ -259,15 +287,17 @@ export function computeYear(policy: Policy, facts: PersonYearFacts): YearResult 
       if (assistanceFen === 0) assistanceCategory = null;
 
       // Carry-over terms for later steps.
-      schedules.forEach((_, s) => {
-        carryCi[s] = Math.max(carryCi[s] ?? 0, ciDueToDateFen - (dues[s] ?? 0));
-        const row = carry[s];
-        if (row === undefined) return;
-        assistanceRules.forEach((option, a) => {
-          if (option.version !== schedules[s]?.version) return;
-          row[a] = Math.max(row[a] ?? 0, benefitToDateFen - pairDue(s, a, dues[s] ?? 0, cumulativeEligibleFen));
-        });
-      });
+      for (let s = 0; s < scheduleCount; s += 1) {
+        const ciCarry = ciDueToDateFen - (dues[s] ?? 0);
+        if (ciCarry > (carryCi[s] ?? 0)) carryCi[s] = ciCarry;
+        const version = schedules[s]?.version;
+        for (let a = 0; a < assistanceCount; a += 1) {
+          if (assistanceRules[a]?.version !== version) continue;
+          const at = s * assistanceCount + a;
+          const pairCarry = benefitToDateFen - (pairDues[at] ?? 0);
+          if (pairCarry > (carry[at] ?? 0)) carry[at] = pairCarry;
+        }
+      }
     }
 
     results[index] = {

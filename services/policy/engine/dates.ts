@@ -3,8 +3,6 @@
  * clock: it never builds a Date, and compares dates as strings, which orders them correctly.
  */
 
-const isoDate = /^(\d{4})-(\d{2})-(\d{2})$/;
-
 function isLeapYear(year: number): boolean {
   return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
 }
@@ -14,13 +12,26 @@ export function daysInMonth(year: number, month: number): number {
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
-/** True for a well-formed date that exists in the calendar (no 2019-02-30). */
+/** The number written by `count` ASCII digits from `start`; -1 when one of them is not a digit. */
+function digitsAt(value: string, start: number, count: number): number {
+  let number = 0;
+  for (let i = start; i < start + count; i += 1) {
+    const digit = value.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    number = number * 10 + digit;
+  }
+  return number;
+}
+
+/**
+ * True for a well-formed `YYYY-MM-DD` date that exists in the calendar (no 2019-02-30). Read by
+ * character codes, not a regular expression: every date of every recomputed year passes here.
+ */
 export function isRealDate(value: string): boolean {
-  const match = isoDate.exec(value);
-  if (match === null) return false;
-  const year = Number(match[1]);
-  const month = Number(match[2]);
-  const day = Number(match[3]);
+  if (value.length !== 10 || value.charCodeAt(4) !== 45 || value.charCodeAt(7) !== 45) return false;
+  const year = digitsAt(value, 0, 4);
+  const month = digitsAt(value, 5, 2);
+  const day = digitsAt(value, 8, 2);
   return year >= 1900 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month);
 }
 

@@ -56,7 +56,10 @@ export interface PolicyDocument {
     readonly medicalTypes: Cited & {
       readonly types: readonly MedicalType[];
       /** Which 门诊慢特病 count, by 病种编码 prefix (001: class Ⅰ only); absent: all. */
-      readonly chronicDiseases?: Cited & { readonly codePrefixes: readonly string[]; readonly withoutCode: 'COUNT' | 'EXCLUDE' };
+      readonly chronicDiseases?: Cited & {
+        readonly lists: ReadonlyArray<Cited & { readonly name: string; readonly codePrefixes: readonly string[] | null }>;
+        readonly withoutCode: 'COUNT' | 'EXCLUDE';
+      };
     };
     readonly deductibles: ReadonlyArray<DeductibleDocument & { readonly population: string }>;
     readonly segments: ReadonlyArray<Cited & { readonly upToFen: number | null; readonly ratioBp: number; readonly allowed?: AllowedDocument }>;

@@ -138,10 +138,14 @@ export interface Policy {
   readonly versions: ReadonlyArray<{ readonly from: string; readonly populations: readonly Population[] }>;
   readonly criticalIllnessMedicalTypes: ReadonlySet<MedicalType>;
   /**
-   * Which 门诊慢特病 (OUTPATIENT_CHRONIC) settlements count, by 病种编码 prefix; null: all of them.
-   * `withoutCode` decides a settlement that carries no code.
+   * Which 门诊慢特病 (OUTPATIENT_CHRONIC) settlements count (issue 12 item 5); null: all of them.
+   * A settlement with a 病种编码 counts when a named list holds a prefix of it, or a list's codes are
+   * not known (`codePrefixes` null); `withoutCode` decides a settlement that carries no code.
    */
-  readonly chronicDiseases: { readonly codePrefixes: readonly string[]; readonly withoutCode: 'COUNT' | 'EXCLUDE' } | null;
+  readonly chronicDiseases: {
+    readonly lists: ReadonlyArray<{ readonly name: string; readonly codePrefixes: readonly string[] | null }>;
+    readonly withoutCode: 'COUNT' | 'EXCLUDE';
+  } | null;
   /** What counts beyond policy scope − basic towards the eligible amount (issue 12 item 6); empty by default. */
   readonly eligibleParts: ReadonlySet<EligiblePart>;
   readonly assistanceMedicalTypes: ReadonlySet<MedicalType>;

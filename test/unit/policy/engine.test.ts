@@ -40,12 +40,12 @@ describe('policy engine', () => {
   });
 
   it('refuses a reversal of a reversal and a second reversal of the same settlement', () => {
-    const policy = loadPolicy('xianyang-2019');
-    const s1 = eligible('S1', '2019-02-01', yuan(1_000));
-    const r1 = reversal('R1', '2019-02-02', s1);
-    expect(() => computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [s1, r1, reversal('R2', '2019-02-03', r1)] }))
+    const policy = loadPolicy('xianyang-2020');
+    const s1 = eligible('S1', '2020-02-01', yuan(1_000));
+    const r1 = reversal('R1', '2020-02-02', s1);
+    expect(() => computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [s1, r1, reversal('R2', '2020-02-03', r1)] }))
       .toThrow('settlements[2].reversesId: "R1" is itself a reversal');
-    expect(() => computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [s1, r1, reversal('R2', '2019-02-03', s1)] }))
+    expect(() => computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [s1, r1, reversal('R2', '2020-02-03', s1)] }))
       .toThrow('settlements[2].reversesId: "S1" is already reversed by settlements[1]');
   });
 

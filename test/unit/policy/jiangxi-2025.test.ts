@@ -66,21 +66,42 @@ describe('jiangxi-2025 critical illness (seed 001)', () => {
     expect(year.settlements[0]?.criticalIllnessCategory).toBeNull();
   });
 
-  it('counts only the 门诊慢特病 whose 病种编码 the policy names, and says what a settlement without one does (issue 12 item 5)', () => {
-    // The shipped file names no list yet (every chronic settlement counts); a file naming class Ⅰ codes
-    // (made-up prefixes for the test) counts only those. Eligible 40,000 each, deductible 18,003.50.
+  it('names the class Ⅰ 门诊慢特病 list the seed refers to; its codes are unknown, so every chronic settlement counts, with or without a code (issue 12 item 5)', () => {
+    // Eligible 40,000, deductible 18,003.50 (50% of 36,007): (40,000 − 18,003.50) × 60% = 13,197.90.
+    expect(policy.chronicDiseases).toEqual({ lists: [{ name: 'Ⅰ类门诊慢特病', codePrefixes: null }], withoutCode: 'COUNT' });
+    const paid = (settlement: Settlement) => computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [settlement] }).totals.criticalIllnessFen;
+    expect(paid({ ...eligible('S1', '2025-03-01', yuan(40_000), 'OUTPATIENT_CHRONIC'), diseaseCode: 'M03900' })).toBe(yuan(13_197.9));
+    expect(paid(eligible('S1', '2025-03-01', yuan(40_000), 'OUTPATIENT_CHRONIC'))).toBe(yuan(13_197.9));
+    expect(paid(eligible('S1', '2025-03-01', yuan(40_000), 'OUTPATIENT_GENERAL'))).toBe(0);
+  });
+
+  it('counts only the 门诊慢特病 on a named list once its codes are given, and a settlement without a code as the file says (issue 12 item 5)', () => {
+    // Made-up prefixes for the test: the province's list is not in the seed.
     const text = readFileSync(`${policyDirectory}jiangxi-2025.yaml`, 'utf8');
-    const anchor = '    source: 001 三(二) 住院（含Ⅰ类门诊慢特病）医疗费用';
-    expect(text).toContain(anchor);
-    const withList = (withoutCode: string) => parsePolicy(text.replace(anchor, `${anchor}\n    chronicDiseases: { codePrefixes: [M001, M002], withoutCode: ${withoutCode}, assumption: test list }`), 'policies/jiangxi-2025.yaml');
+    expect(text).toContain('          codePrefixes: null\n');
+    expect(text).toContain('      withoutCode: COUNT\n');
+    const withList = (withoutCode: string) => parsePolicy(
+      text.replace('          codePrefixes: null\n', '          codePrefixes: [M001, M002]\n').replace('      withoutCode: COUNT\n', `      withoutCode: ${withoutCode}\n`),
+      'policies/jiangxi-2025.yaml',
+    );
     const chronic = (id: string, diseaseCode?: string): Settlement => ({ ...eligible(id, '2025-03-01', yuan(40_000), 'OUTPATIENT_CHRONIC'), ...(diseaseCode === undefined ? {} : { diseaseCode }) });
     const paid = (policy: ReturnType<typeof loadPolicy>, settlement: Settlement) => computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [settlement] }).totals.criticalIllnessFen;
     const due = yuan((40_000 - 18_003.5) * 0.6);
     expect(paid(withList('EXCLUDE'), chronic('S1', 'M00103'))).toBe(due);
+    expect(paid(withList('EXCLUDE'), chronic('S1', 'M00201'))).toBe(due);
     expect(paid(withList('EXCLUDE'), chronic('S1', 'M03900'))).toBe(0);
     expect(paid(withList('EXCLUDE'), chronic('S1'))).toBe(0);
     expect(paid(withList('COUNT'), chronic('S1'))).toBe(due);
-    expect(paid(policy, chronic('S1', 'M03900'))).toBe(due);
+    expect(paid(withList('COUNT'), chronic('S1', 'M03900'))).toBe(0);
+  });
+
+  it('refuses a disease list that cites nothing', () => {
+    const text = readFileSync(`${policyDirectory}jiangxi-2025.yaml`, 'utf8');
+    const anchor = '          source: 001 三(二) 住院（含Ⅰ类门诊慢特病）\n';
+    expect(text).toContain(anchor);
+    // A list of codes holds no number, so the figure rule alone would not ask it for a citation.
+    const uncited = text.replace(anchor, '').replace(/\n {10}assumption: "The seed does not list[^\n]*/, '').replace('          codePrefixes: null\n', '          codePrefixes: [M001]\n');
+    expect(() => parsePolicy(uncited, 'policies/x.yaml')).toThrow('policies/x.yaml: /criticalIllness/medicalTypes/chronicDiseases/lists/0: a disease list needs a source (seed clause) or an assumption (with its reason)');
   });
 });
 

@@ -4,7 +4,7 @@ import { computeYear, listPolicies, loadPolicy, parsePolicy, policyDirectory } f
 import { isHubError } from '../../../services/platform';
 import { eligible, yuan } from './helpers';
 
-const xianyang = readFileSync(`${policyDirectory}xianyang-2019.yaml`, 'utf8');
+const xianyang = readFileSync(`${policyDirectory}xianyang-2020.yaml`, 'utf8');
 
 /** The shipped Xianyang file with one exact piece of text replaced (the piece must exist). */
 function xianyangWith(from: string, to: string): string {
@@ -24,9 +24,17 @@ function refusal(text: string): string {
 
 describe('policy files', () => {
   it('ships one valid file per seed region', () => {
-    expect(listPolicies()).toEqual(['anhui-huangshan-2022', 'jiangxi-2025', 'tibet-2016', 'wenzhou-2019', 'xianyang-2019']);
+    expect(listPolicies()).toEqual(['anhui-huangshan-2022', 'jiangxi-2025', 'tibet-2017', 'wenzhou-2019', 'xianyang-2020']);
     for (const id of listPolicies()) expect(loadPolicy(id).id).toBe(id);
-    expect(loadPolicy('tibet-2016').populations.map((p) => [p.code, p.criticalIllnessCovered])).toEqual([['URBAN_RESIDENT', true], ['FARMER_HERDER', true], ['EMPLOYEE', false]]);
+    expect(loadPolicy('tibet-2017').populations.map((p) => [p.code, p.criticalIllnessCovered])).toEqual([['URBAN_RESIDENT', true], ['FARMER_HERDER', true], ['EMPLOYEE', false]]);
+  });
+
+  it('holds each seed\'s first benefit year: 003\'s unified scheme from 2020, 002\'s plan aiming at 2017; the old ids are refused (issue 12 item 2)', () => {
+    expect(loadPolicy('xianyang-2020').benefitYear).toEqual({ start: '2020-01-01', end: '2020-12-31' });
+    expect(loadPolicy('tibet-2017').benefitYear).toEqual({ start: '2017-01-01', end: '2017-12-31' });
+    for (const old of ['xianyang-2019', 'tibet-2016']) {
+      expect(() => loadPolicy(old)).toThrow(`no policy "${old}" (known: anhui-huangshan-2022, jiangxi-2025, tibet-2017, wenzhou-2019, xianyang-2020)`);
+    }
   });
 
   it('refuses an unknown policy id with POLICY_NOT_FOUND', () => {
@@ -63,21 +71,21 @@ describe('policy files', () => {
   });
 
   it('refuses an unreal benefit-year date and a YAML syntax error', () => {
-    expect(refusal(xianyangWith('end: "2019-12-31"', 'end: "2019-02-30"'))).toBe('policies/x.yaml: /benefitYear/end: "2019-02-30" is not a real date');
+    expect(refusal(xianyangWith('end: "2020-12-31"', 'end: "2020-02-30"'))).toBe('policies/x.yaml: /benefitYear/end: "2020-02-30" is not a real date');
     expect(refusal('id: [unclosed')).toMatch(/^policies\/x\.yaml: line 1: /);
   });
 
   it('a new region is a new file: a made-up region computes from its own figures', () => {
     // Deductible 8,000; 55% up to 50,000 then 75%; eligible 60,000: 42,000 × 55% + 10,000 × 75% = 30,600.
     const text = xianyang
-      .replace('id: xianyang-2019', 'id: newtown-2019')
+      .replace('id: xianyang-2020', 'id: newtown-2020')
       .replace('amountFen: 1000000', 'amountFen: 800000')
       .replace('upToFen: 3000000\n      ratioBp: 6000', 'upToFen: 5000000\n      ratioBp: 5500')
       .replace('upToFen: 10000000\n      ratioBp: 7000', 'upToFen: 6000000\n      ratioBp: 7500');
-    const policy = parsePolicy(text, 'policies/newtown-2019.yaml');
-    expect(policy.id).toBe('newtown-2019');
+    const policy = parsePolicy(text, 'policies/newtown-2020.yaml');
+    expect(policy.id).toBe('newtown-2020');
     // 50,000–60,000 at 75%; nothing reaches the third segment.
-    expect(computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [eligible('S1', '2019-05-01', yuan(60_000))] }).totals.criticalIllnessFen).toBe(yuan(30_600));
+    expect(computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [eligible('S1', '2020-05-01', yuan(60_000))] }).totals.criticalIllnessFen).toBe(yuan(30_600));
   });
 
   it('refuses a figure outside the range its seed allows, naming the key (issue 12 item 3)', () => {

@@ -4,16 +4,16 @@ import { textDigest } from '../../../services/rules/derive';
 import type { StoredFact, StoredSettlement, StoredStatus } from '../../../services/rules/person-facts';
 
 const policies = filePolicyResolver();
-const now = Date.parse('2019-05-01T00:00:00+08:00');
+const now = Date.parse('2020-05-01T00:00:00+08:00');
 
-/** Xianyang 2019 (seed 003): deductible 10,000 yuan, 60% up to 30,000; DIBAO: 5,000 and 65%. */
+/** Xianyang 2020 (seed 003): deductible 10,000 yuan, 60% up to 30,000; DIBAO: 5,000 and 65%. */
 const april: StoredSettlement = {
   kind: 'settlement', eventId: 'hs-1', key: 'H610400001/S1', reversesKey: null, fixmedinsCode: 'H610400001', setlId: 'S1', admdvs: '610402',
-  insuredType: 'RESIDENT', medType: '21', settledAt: '2019-04-02', setlTime: Date.parse('2019-04-02T10:00:00+08:00'),
+  insuredType: 'RESIDENT', medType: '21', settledAt: '2020-04-02', setlTime: Date.parse('2020-04-02T10:00:00+08:00'),
   totalFen: 5_000_000, fullOwnPayFen: 200_000, overLimitFen: 100_000, preSelfPayFen: 200_000, policyScopeFen: 4_500_000, basicPaidFen: 2_500_000,
   settledCriticalIllnessFen: 600_000, settledAssistanceFen: 0,
 };
-const dibaoFromMarch: StoredStatus = { kind: 'status', eventId: 'ca-1', version: 1, category: 'DIBAO', action: 'CERTIFY', from: '2019-03-01', to: null };
+const dibaoFromMarch: StoredStatus = { kind: 'status', eventId: 'ca-1', version: 1, category: 'DIBAO', action: 'CERTIFY', from: '2020-03-01', to: null };
 
 function derive(facts: StoredFact[], emitted: Map<SlotField, EmittedSlot> = new Map()) {
   return derivePerson({ personKey: 'pk1', facts, emitted, causes: [{ eventId: 'ca-1', occurredAt: now, description: 'DIBAO certified' }], policies, now });
@@ -24,7 +24,7 @@ describe('deriving a person\'s outputs', () => {
     // eligible 45,000 − 25,000 = 20,000; standard: 60% × (20,000 − 10,000) = 6,000 yuan = what was settled.
     const { outputs } = derive([april]);
     expect(outputs.map((o) => o.topic)).toEqual(['selfPay']);
-    expect(outputs[0]?.record).toMatchObject({ policyId: 'xianyang-2019', criticalIllnessFen: 600_000, selfPayTotalFen: 5_000_000 - 2_500_000 - 600_000 });
+    expect(outputs[0]?.record).toMatchObject({ policyId: 'xianyang-2020', criticalIllnessFen: 600_000, selfPayTotalFen: 5_000_000 - 2_500_000 - 600_000 });
   });
 
   it('a DIBAO certification back-dated to March pays the April settlement\'s difference', () => {
@@ -36,8 +36,8 @@ describe('deriving a person\'s outputs', () => {
       kind: 'SUPPLEMENTARY_PAYMENT', categoryApplied: 'DIBAO', causedBy: ['ca-1'], supersedes: null,
     });
     // The reason names the certification from the facts, not the record that happened to arrive last.
-    expect(adjustment?.reason).toContain('DIBAO applies on 2019-04-02');
-    expect(adjustment?.reason).toContain('DIBAO certified 2019-03-01–open');
+    expect(adjustment?.reason).toContain('DIBAO applies on 2020-04-02');
+    expect(adjustment?.reason).toContain('DIBAO certified 2020-03-01–open');
     // Kept: due and settled amounts, and the digest of category and reason (a change of either republishes).
     expect(emitted.get('a:H610400001/S1')?.values).toEqual([975_000, 0, 600_000, 0, textDigest(`DIBAO\u0000${adjustment?.reason ?? ''}`)]);
   });
@@ -49,7 +49,7 @@ describe('deriving a person\'s outputs', () => {
 
   it('a revocation back to the settled figures supersedes the earlier adjustment', () => {
     const first = derive([april, dibaoFromMarch]);
-    const revoked: StoredStatus = { ...dibaoFromMarch, eventId: 'ca-2', version: 2, action: 'REVOKE', to: '2019-03-15' };
+    const revoked: StoredStatus = { ...dibaoFromMarch, eventId: 'ca-2', version: 2, action: 'REVOKE', to: '2020-03-15' };
     const second = derive([april, revoked], first.emitted);
     const adjustment = second.outputs.find((o) => o.topic === 'benefitAdjustments')?.record;
     expect(adjustment).toMatchObject({ dueCriticalIllnessFen: 600_000, deltaFen: 0, kind: 'SETTLED_CORRECTLY', categoryApplied: null });
@@ -58,7 +58,7 @@ describe('deriving a person\'s outputs', () => {
 
   it('a reversal (冲销) cancels the settlement: nothing settled, nothing due', () => {
     const first = derive([april, dibaoFromMarch]);
-    const reversal: StoredSettlement = { ...april, eventId: 'hs-2', key: 'H610400001/R1', setlId: 'R1', reversesKey: 'H610400001/S1', settledAt: '2019-04-20' };
+    const reversal: StoredSettlement = { ...april, eventId: 'hs-2', key: 'H610400001/R1', setlId: 'R1', reversesKey: 'H610400001/S1', settledAt: '2020-04-20' };
     const second = derive([april, dibaoFromMarch, reversal], first.emitted);
     expect(second.outputs.find((o) => o.topic === 'benefitAdjustments')?.record).toMatchObject({
       settledCriticalIllnessFen: 0, dueCriticalIllnessFen: 0, deltaFen: 0, kind: 'SETTLED_CORRECTLY', reason: expect.stringContaining('reversed') as unknown,
@@ -69,7 +69,7 @@ describe('deriving a person\'s outputs', () => {
   it('reports a settlement in a division no policy covers instead of guessing', () => {
     const { outputs, problems } = derive([{ ...april, admdvs: '110105' }]);
     expect(outputs).toEqual([]);
-    expect(problems).toEqual([{ policyId: '', code: 'POLICY_NOT_FOUND', message: 'no policy for division 110105 on 2019-04-02 (settlement H610400001/S1)' }]);
+    expect(problems).toEqual([{ policyId: '', code: 'POLICY_NOT_FOUND', message: 'no policy for division 110105 on 2020-04-02 (settlement H610400001/S1)' }]);
   });
 
   it('computes an employee under a residents\' policy without a critical-illness tier, instead of reporting a problem (issue 16)', () => {
@@ -80,7 +80,7 @@ describe('deriving a person\'s outputs', () => {
     const { outputs, problems } = derive([employee, dibaoFromMarch]);
     expect(problems).toEqual([]);
     expect(outputs.find((o) => o.topic === 'selfPay')?.record).toMatchObject({
-      policyId: 'xianyang-2019', criticalIllnessFen: 0, assistanceFen: 0, selfPayTotalFen: 5_000_000 - 2_500_000, categories: ['DIBAO'],
+      policyId: 'xianyang-2020', criticalIllnessFen: 0, assistanceFen: 0, selfPayTotalFen: 5_000_000 - 2_500_000, categories: ['DIBAO'],
     });
     expect(outputs.find((o) => o.topic === 'benefitAdjustments')?.record).toMatchObject({
       setlId: 'S1', dueCriticalIllnessFen: 0, settledCriticalIllnessFen: 600_000, kind: 'OVERPAID_FOR_REVIEW', categoryApplied: null,

@@ -34,25 +34,25 @@ describe('a stored person (one Avro value)', () => {
   it('decodes to the facts and published slots it was encoded from', () => {
     const state: PersonState = {
       facts: new Map([
-        ['s:civil-affairs/DIBAO', { kind: 'status', eventId: 'e1', version: 2, category: 'DIBAO', action: 'CERTIFY', from: '2019-03-01', to: null }],
+        ['s:civil-affairs/DIBAO', { kind: 'status', eventId: 'e1', version: 2, category: 'DIBAO', action: 'CERTIFY', from: '2020-03-01', to: null }],
         ['h:H61040200001/S-1', {
           kind: 'settlement', eventId: 'e3', key: 'H61040200001/S-1', reversesKey: null, fixmedinsCode: 'H61040200001', setlId: 'S-1', admdvs: '610402',
-          insuredType: 'RESIDENT', medType: '21', settledAt: '2019-04-02', setlTime: 1_554_170_400_000, totalFen: 5_000_000_000, fullOwnPayFen: 200_000,
+          insuredType: 'RESIDENT', medType: '21', settledAt: '2020-04-02', setlTime: 1_585_792_800_000, totalFen: 5_000_000_000, fullOwnPayFen: 200_000,
           overLimitFen: 100_000, preSelfPayFen: 200_000, policyScopeFen: 4_500_000, basicPaidFen: 2_500_000, settledCriticalIllnessFen: 600_000, settledAssistanceFen: 0,
           diseaseCode: 'M00103',
         }],
         ['h:H61040200001/S-1R', {
           kind: 'settlement', eventId: 'e4', key: 'H61040200001/S-1R', reversesKey: 'H61040200001/S-1', fixmedinsCode: 'H61040200001', setlId: 'S-1R',
-          admdvs: '610402', insuredType: 'RESIDENT', medType: '21', settledAt: '2019-04-03', setlTime: 1_554_256_800_000, totalFen: -5_000_000_000,
+          admdvs: '610402', insuredType: 'RESIDENT', medType: '21', settledAt: '2020-04-03', setlTime: 1_585_879_200_000, totalFen: -5_000_000_000,
           fullOwnPayFen: -200_000, overLimitFen: -100_000, preSelfPayFen: -200_000, policyScopeFen: -4_500_000, basicPaidFen: -2_500_000,
           settledCriticalIllnessFen: -600_000, settledAssistanceFen: 0, diseaseCode: null,
         }],
-        ['c:610402/2019/R1', {
-          kind: 'contribution', eventId: 'e2', version: 1, key: '610402/2019/R1', admdvs: '610402', insuranceYear: 2019, insuredType: 'RESIDENT',
-          refund: false, contributionDueFen: 22_000, subsidisedFen: 0, paidAt: '2018-12-01',
+        ['c:610402/2020/R1', {
+          kind: 'contribution', eventId: 'e2', version: 1, key: '610402/2020/R1', admdvs: '610402', insuranceYear: 2020, insuredType: 'RESIDENT',
+          refund: false, contributionDueFen: 28_000, subsidisedFen: 0, paidAt: '2019-12-01',
         }],
       ]),
-      emitted: new Map([['y:xianyang-2019', { eventId: 'ytd-1', values: [100, 50, 0, 0, 50, 50, 1] }], ['a:H/S-1', { eventId: 'adj-1', values: [-300, 0, 1_000_000_000_000_000, 0] }], ['x:abc', { eventId: 'dl-1', values: [] }]]),
+      emitted: new Map([['y:xianyang-2020', { eventId: 'ytd-1', values: [100, 50, 0, 0, 50, 50, 1] }], ['a:H/S-1', { eventId: 'adj-1', values: [-300, 0, 1_000_000_000_000_000, 0] }], ['x:abc', { eventId: 'dl-1', values: [] }]]),
     };
     const back = decodePerson(encodePerson(state));
     const plain = (entries: Iterable<[string, object]>) => [...entries].map(([k, v]): [string, object] => [k, { ...v }]).sort(([a], [b]) => a.localeCompare(b));

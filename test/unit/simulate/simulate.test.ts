@@ -33,7 +33,7 @@ describe('hub simulate', () => {
 
   it('writes byte-identical files for the same seed', async () => {
     const [a, b] = [await tempDir(), await tempDir()];
-    const options = { people: 400, region: 'xianyang-2019', seed: 'same', badRate: 0.02, today: '2026-06-01' };
+    const options = { people: 400, region: 'xianyang-2020', seed: 'same', badRate: 0.02, today: '2026-06-01' };
     await simulateRegion({ ...options, outDir: a });
     await simulateRegion({ ...options, outDir: b });
     const files = (await readdir(a)).sort();
@@ -114,6 +114,13 @@ describe('hub simulate', () => {
       expect({ file: feed.file, rows: imported.rows, accepted: imported.accepted, rejected: imported.rejected, duplicates: imported.duplicates })
         .toEqual({ file: feed.file, rows: feed.records, accepted: feed.good, rejected: feed.bad, duplicates: 0 });
     }
+  });
+
+  it('refuses a policy id that names no shipped policy, listing the known ones', async () => {
+    // xianyang-2019 was renamed xianyang-2020 (seed 003's unified scheme starts 2020年起).
+    const error = await simulateRegion({ people: 10, region: 'xianyang-2019', outDir: await tempDir(), today: '2026-06-01' }).catch((e: unknown) => e);
+    expect(isHubError(error, 'POLICY_NOT_FOUND')).toBe(true);
+    expect((error as Error).message).toBe('no policy "xianyang-2019" (known: anhui-huangshan-2022, jiangxi-2025, tibet-2017, wenzhou-2019, xianyang-2020); a region name with --year simulates any finished year');
   });
 
   it('refuses a year that is not over yet', async () => {
