@@ -68,9 +68,11 @@ function statusFeed(agency: 'civil-affairs' | 'rural-revitalization'): Feed<Stat
       record.validFrom, record.validTo ?? '', shanghaiDateTime(record.decidedAt),
     ],
     corrupt(row, random, year) {
-      const kind = random.pick(['wrong check digit', 'impossible date', 'unknown category', 'missing ID number'] as const);
+      const kind = random.pick(['wrong check digit', 'impossible date', 'unknown category', 'missing ID number', 'valid from before birth'] as const);
       if (kind === 'wrong check digit') row[at('身份证号')] = breakCheckDigit(row[at('身份证号')] ?? '');
       if (kind === 'impossible date') row[at('生效日期')] = `${year}-02-30`;
+      // The birth date is in the ID number (digits 7-14); a status cannot begin the year before it.
+      if (kind === 'valid from before birth') row[at('生效日期')] = `${Number((row[at('身份证号')] ?? '').slice(6, 10)) - 1}-01-01`;
       if (kind === 'unknown category') row[at('人员类别')] = agency === 'civil-affairs' ? '困难群众' : '一般农户';
       if (kind === 'missing ID number') row[at('身份证号')] = '';
       return kind;
