@@ -126,7 +126,7 @@ export function taxFeed(insuranceYear: number): Feed<Contribution> {
       yuan(c.subsidisedFen), shanghaiDateTime(c.paidAt), c.kind === 'PAYMENT' ? '缴费' : '退费',
     ],
     corrupt(row, random, year) {
-      const kind = random.pick(['wrong check digit', 'impossible date', 'paid more than due', 'unknown payment type'] as const);
+      const kind = random.pick(['wrong check digit', 'impossible date', 'paid more than due', 'unknown payment type', 'refund more than due'] as const);
       if (kind === 'wrong check digit') row[at('身份证号')] = breakCheckDigit(row[at('身份证号')] ?? '');
       if (kind === 'impossible date') row[at('缴费时间')] = `${year - 1}-02-30 09:30:00`;
       if (kind === 'paid more than due') {
@@ -134,6 +134,10 @@ export function taxFeed(insuranceYear: number): Feed<Contribution> {
         row[at('个人缴纳金额')] = yuan(Math.round(Number(row[at('应缴金额')] ?? '0') * 100) + 10_000);
       }
       if (kind === 'unknown payment type') row[at('缴费类型')] = '滞纳金';
+      if (kind === 'refund more than due') {
+        row[at('缴费类型')] = '退费';
+        row[at('个人缴纳金额')] = yuan(Math.round(Number(row[at('应缴金额')] ?? '0') * 100) * 10);
+      }
       return kind;
     },
   };

@@ -142,4 +142,22 @@ describe('agency definitions: smaller holes (issue 10, item 9)', () => {
     expect(await fieldsOf(agencies.tax, { ...validRaw.tax, insuranceYear: 2199 })).toContain('insuranceYear');
     expect(await fieldsOf(agencies['civil-affairs'], { ...validRaw['civil-affairs'], validFrom: '2150-01-01' })).toEqual(['validFrom']);
   });
+
+  it('refuses a refund larger than the contribution due, and takes one that gives back what was paid', async () => {
+    const refund = { ...validRaw.tax, kind: 'REFUND', paidAt: '2019-05-10 09:00:00' };
+    expect(await problemsOf(agencies.tax, { ...refund, paid: '2500.00' }))
+      .toEqual([{ field: 'paid', reason: 'a refund gives back more than the contribution due (paid and subsidised together exceed contributionDue)' }]);
+    expect(await fieldsOf(agencies.tax, { ...refund, paid: '200.00', subsidised: '50.01' })).toEqual(['paid']);
+    expect((await outcomeOf(agencies.tax, { ...refund, paid: '200.00', subsidised: '50.00' })).status).toBe('accepted');
+  });
+
+  it('refuses a status valid from before the birth date in the ID number, and takes one from the birth date on', async () => {
+    // 11010519491231002X: born 1949-12-31.
+    for (const agency of [agencies['civil-affairs'], agencies['rural-revitalization']]) {
+      const raw = validRaw[agency.id];
+      expect(await problemsOf(agency, { ...raw, idNumber: '11010519491231002X', validFrom: '1949-12-30', validTo: '1950-06-01' }))
+        .toEqual([{ field: 'validFrom', reason: 'is before the birth date in the ID number' }]);
+      expect((await outcomeOf(agency, { ...raw, idNumber: '11010519491231002X', validFrom: '1949-12-31', validTo: '1950-06-01' })).status).toBe('accepted');
+    }
+  });
 });
