@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { civilAffairs } from '../../../connectors';
@@ -66,5 +68,28 @@ describe('reading XLSX sheets as other generators write them', () => {
     expect((error as Error).message).toMatch(/cell A1 holds more than 1048576 characters/);
     const runs = `<row r="1"><c r="A1" t="inlineStr"><is>${Array.from({ length: 20 }, () => `<r><t>${piece}</t></r>`).join('')}</is></c></row>`;
     expect(((await rowsOf(runs).catch((e: unknown) => e)) as Error).message).toMatch(/cell A1 holds more than 1048576 characters/);
+  });
+});
+
+describe('XLSX parts on disk (issue 10, item 4)', () => {
+  /** Files ExcelJS's temporary-file helper names tmp-<pid>-…, in the system's temporary directory. */
+  const tempFiles = (): string[] => readdirSync(tmpdir()).filter((name) => name.startsWith(`tmp-${process.pid}-`));
+
+  it('removes the sheet\'s temporary file after an import and after a refused one', async () => {
+    const before = tempFiles();
+    expect(await rowsOf(`<row r="1">${inline('a')}</row>`)).toEqual([{ rowNumber: 1, cells: ['a'] }]);
+    const big = `<row r="1"><c r="A1" t="inlineStr"><is><t>${'x'.repeat(2 * 1024 * 1024)}</t></is></c></row>`;
+    expect(isHubError(await rowsOf(big).catch((e: unknown) => e), 'INPUT_INVALID')).toBe(true);
+    expect(tempFiles()).toEqual(before);
+  });
+
+  it('refuses a part that inflates like a zip bomb before it is written out, with a reason', async () => {
+    // 64 MiB of one letter is stored in about 64 KiB: a ratio of about 1,000.
+    const bomb = `<row r="1"><c r="A1" t="inlineStr"><is><t>${'x'.repeat(64 * 1024 * 1024)}</t></is></c></row>`;
+    const before = tempFiles();
+    const error = await rowsOf(bomb).catch((e: unknown) => e);
+    expect(isHubError(error, 'INPUT_INVALID')).toBe(true);
+    expect((error as Error).message).toMatch(/its part xl\/worksheets\/sheet1.xml inflates to more than 200 times its stored size/);
+    expect(tempFiles()).toEqual(before);
   });
 });
