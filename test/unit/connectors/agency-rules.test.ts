@@ -123,6 +123,8 @@ describe('agency definitions: smaller holes (issue 10, item 9)', () => {
   it('refuses NUL and control characters and JSON booleans in identifiers', async () => {
     expect(await fieldsOf(agencies['civil-affairs'], { ...validRaw['civil-affairs'], recordId: 'MZ-1\u0000' })).toEqual(['recordId']);
     expect(await fieldsOf(agencies.hospitals, { ...validRaw.hospitals, setl_id: 'S1\nS2' })).toEqual(['setl_id']);
+    // C1 controls are control characters too (U+0085 is a line break to some tools).
+    expect(await fieldsOf(agencies.hospitals, { ...validRaw.hospitals, mdtrt_id: 'M1\u0085' })).toEqual(['mdtrt_id']);
     expect(await fieldsOf(agencies['civil-affairs'], { ...validRaw['civil-affairs'], recordId: true })).toEqual(['recordId']);
     expect(await fieldsOf(agencies.hospitals, { ...validRaw.hospitals, psn_no: false })).toEqual(['psn_no']);
   });
@@ -141,6 +143,14 @@ describe('agency definitions: smaller holes (issue 10, item 9)', () => {
   it('refuses an insurance year far ahead and a certification from 2150', async () => {
     expect(await fieldsOf(agencies.tax, { ...validRaw.tax, insuranceYear: 2199 })).toContain('insuranceYear');
     expect(await fieldsOf(agencies['civil-affairs'], { ...validRaw['civil-affairs'], validFrom: '2150-01-01' })).toEqual(['validFrom']);
+  });
+
+  it('refuses invisible characters in identifiers: zero-width, direction overrides, line separators', async () => {
+    for (const character of ['\u200b', '\u200e', '\u202e', '\u2028', '\u2066', '\ufeff', '\u00ad']) {
+      expect(await problemsOf(agencies['civil-affairs'], { ...validRaw['civil-affairs'], recordId: `MZ-${character}1` }), `U+${character.charCodeAt(0).toString(16)}`)
+        .toEqual([{ field: 'recordId', reason: 'holds an invisible character (zero-width space, direction mark or override, line separator …)' }]);
+    }
+    expect((await outcomeOf(agencies['civil-affairs'], { ...validRaw['civil-affairs'], recordId: '民政-2019-一' })).status).toBe('accepted');
   });
 
   it('refuses a refund larger than the contribution due, and takes one that gives back what was paid', async () => {
