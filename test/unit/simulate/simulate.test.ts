@@ -106,7 +106,7 @@ describe('hub simulate', () => {
     expect(starts.filter((start) => start.validFrom < birthOf(start.id))).toEqual([]);
     // Children born after the usual start of a status are there, certified from birth on.
     expect(starts.filter((start) => start.validFrom === birthOf(start.id)).length).toBeGreaterThan(0);
-  });
+  }, 60_000);
 
   it('puts 3–8 % of people in poverty categories, with back-dated certifications and withheld subsidies', () => {
     expect(clean.summary.peopleInPoverty / clean.summary.people).toBeGreaterThanOrEqual(0.03);
