@@ -7,6 +7,7 @@ const statusByCode: Partial<Record<ErrorCode, number>> = {
   INPUT_INVALID: 400,
   USAGE: 400,
   AUTH_REQUIRED: 401,
+  TOO_MANY_FAILED_KEYS: 429,
   FORBIDDEN: 403,
   REQUEST_TOO_LARGE: 413,
   NOT_FOUND: 404,

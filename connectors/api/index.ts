@@ -5,3 +5,4 @@ export {
 export { startConnector, connectorRole, defaultConnectorPorts, type RunningConnector, type StartConnectorOptions } from './run-connector';
 export { classifyIntakeFailure, httpStatusOf } from './failures';
 export { runKeys } from './keys-role';
+export { createFailedKeyLimiter, clientOf, type FailedKeyLimiter, type FailedKeyLimits } from './failed-keys';

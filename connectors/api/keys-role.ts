@@ -19,6 +19,16 @@ function scopeOf(flags: readonly string[]): KeyScope | undefined {
   return { ...(institutions === undefined ? {} : { institutions }), ...(divisions === undefined ? {} : { divisions }) };
 }
 
+/** What a bound key is bound to, for `hub keys list`: an operator must see which keys write everywhere. */
+function boundTo(scope: KeyScope | undefined): string {
+  if (scope === undefined) return '';
+  const parts = [
+    ...(scope.institutions === undefined ? [] : [`institutions ${scope.institutions.join(',')}`]),
+    ...(scope.divisions === undefined ? [] : [`divisions ${scope.divisions.join(',')}`]),
+  ];
+  return `  (bound to ${parts.join('; ')})`;
+}
+
 /**
  * `hub keys`: agency API keys in HUB_AGENCY_KEYS_FILE. `issue` prints the new key alone on stdout
  * (so `KEY=$(hub keys issue tax)` works) and what it is on stderr; the key is never shown again.
@@ -31,16 +41,21 @@ export const runKeys: RoleMain = async (args, io) => {
   if (action === 'issue' && rest.length >= 1 && rest.length % 2 === 1) {
     const agency = agencyIds.find((id): id is AgencyId => id === rest[0]);
     if (agency === undefined) throw new HubError('USAGE', `unknown agency '${rest[0] ?? ''}'\n${usage}`);
-    const issued = await store.issue(agency, scopeOf(rest.slice(1)));
+    const scope = scopeOf(rest.slice(1));
+    // Only settlements name an institution: an institution-bound key of another agency would bind nothing.
+    if (scope?.institutions !== undefined && agency !== 'hospitals') {
+      throw new HubError('USAGE', `only hospitals' keys are bound to institutions (fixmedins_code); bind a ${agency} key with --division\n${usage}`);
+    }
+    const issued = await store.issue(agency, scope);
     io.stdout.write(`${issued.key}\n`);
     io.stderr.write(`issued ${issued.keyId} for ${issued.agency} at ${issued.issuedAt}; the key above is shown once: the hub keeps only its SHA-256 hash (${config.agencyKeysFile})\n`);
     return 0;
   }
   if (action === 'list' && rest.length === 0) {
     const keys = await store.list();
-    io.stdout.write(`${'KEY ID'.padEnd(18)} ${'AGENCY'.padEnd(22)} ${'ISSUED'.padEnd(26)} REVOKED\n`);
+    io.stdout.write(`${'KEY ID'.padEnd(18)} ${'AGENCY'.padEnd(22)} ${'ISSUED'.padEnd(26)} REVOKED (BOUND TO)\n`);
     for (const key of keys) {
-      io.stdout.write(`${key.keyId.padEnd(18)} ${key.agency.padEnd(22)} ${key.issuedAt.padEnd(26)} ${key.revokedAt ?? '-'}\n`);
+      io.stdout.write(`${key.keyId.padEnd(18)} ${key.agency.padEnd(22)} ${key.issuedAt.padEnd(26)} ${key.revokedAt ?? '-'}${boundTo(key.scope)}\n`);
     }
     return 0;
   }

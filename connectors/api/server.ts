@@ -6,6 +6,7 @@ import iconv from 'iconv-lite';
 import { LogController, fastify, type FastifyReply, type FastifyRequest } from 'fastify';
 import { HubError, isHubError, scrubIdNumbers, type HealthReport, type HubMetrics, type Logger } from '../../services/platform';
 import type { AgencyDefinition, ImportFileOptions, ImportSummary, Intake, IntakeOutcome, KeyHolder, RawRecord } from '../intake';
+import { createFailedKeyLimiter } from './failed-keys';
 import { classifyIntakeFailure, httpStatusOf } from './failures';
 
 /** The batch-file importer (connectors/intake/file-import.ts), handed in so tests can replace it. */
@@ -27,6 +28,14 @@ export interface ConnectorLimits {
    * of a body held a connection (and its buffered bytes) for as long as it liked.
    */
   readonly idleTimeoutMs: number;
+  /**
+   * Failed API keys (unknown, revoked or none) one source address may present at once before it is
+   * answered 429; they come back at this many per `failedKeyWindowMs`. Good keys are not counted.
+   */
+  readonly failedKeyAttempts: number;
+  readonly failedKeyWindowMs: number;
+  /** Most source addresses whose failed keys are remembered (the least recent are forgotten). */
+  readonly failedKeyAddresses: number;
 }
 
 export const defaultLimits: ConnectorLimits = Object.freeze({
@@ -36,6 +45,9 @@ export const defaultLimits: ConnectorLimits = Object.freeze({
   ingestTimeoutMs: 30_000,
   retryAfterSeconds: 5,
   idleTimeoutMs: 30_000,
+  failedKeyAttempts: 10,
+  failedKeyWindowMs: 60_000,
+  failedKeyAddresses: 10_000,
 });
 
 export interface ConnectorServerDependencies {
@@ -178,6 +190,9 @@ export function createConnectorServer(deps: ConnectorServerDependencies) {
   const serial = serialQueue();
   const serialIntake: Intake = { ingest: (items, channel) => serial(() => deps.intake.ingest(items, channel)) };
   const holders = new WeakMap<FastifyRequest, KeyHolder>();
+  const failedKeys = createFailedKeyLimiter({ attempts: limits.failedKeyAttempts, windowMs: limits.failedKeyWindowMs, maxAddresses: limits.failedKeyAddresses });
+  const presentedKey = (request: FastifyRequest): string | undefined => /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
+  const isAgencyRoute = (request: FastifyRequest): boolean => request.url.startsWith('/v1/');
 
   const app = fastify({
     loggerInstance: deps.logger,
@@ -211,6 +226,7 @@ export function createConnectorServer(deps: ConnectorServerDependencies) {
     if (status >= 500) request.log.error({ code: error.code, err: error }, 'request failed');
     else request.log.info({ code: error.code, reason: error.message }, 'request refused');
     if (status === 503) void reply.header('retry-after', String(limits.retryAfterSeconds));
+    if (status === 429) void reply.header('retry-after', String(typeof error.detail.retryAfterSeconds === 'number' ? error.detail.retryAfterSeconds : 1));
     if (status === 401) void reply.header('www-authenticate', `Bearer realm="hub-${agency.id}"`);
     return reply.code(status).send({ error: { code: error.code, message: error.message } });
   };
@@ -220,7 +236,21 @@ export function createConnectorServer(deps: ConnectorServerDependencies) {
     done(null, payload);
   });
 
+  // An address that presented too many failed keys is answered 429 before anything else is done
+  // for it, unless it presents a live key now: whoever holds one is never slowed by another's guesses.
+  app.addHook('onRequest', async (request) => {
+    if (!isAgencyRoute(request)) return;
+    const wait = failedKeys.retryAfterSeconds(request.ip);
+    if (wait === 0) return;
+    const key = presentedKey(request);
+    if (key !== undefined && (await deps.keys.verify(key)) !== undefined) return;
+    throw new HubError('TOO_MANY_FAILED_KEYS', `too many requests with an unknown, revoked or missing API key from this address; try again in ${wait} s`, {
+      detail: { retryAfterSeconds: wait },
+    });
+  });
+
   app.addHook('onResponse', (request, reply, done) => {
+    if (reply.statusCode === 401 && isAgencyRoute(request)) failedKeys.failed(request.ip);
     request.log.info({
       method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime),
       ...(holders.has(request) ? { keyId: holders.get(request)?.keyId } : {}),
@@ -267,9 +297,9 @@ export function createConnectorServer(deps: ConnectorServerDependencies) {
   // make the connector parse megabytes.
   void app.register((v1, _options, done) => {
     v1.addHook('onRequest', async (request) => {
-      const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-      if (match?.[1] === undefined) throw new HubError('AUTH_REQUIRED', 'send the agency API key as "Authorization: Bearer <key>"');
-      const holder = await deps.keys.verify(match[1]);
+      const key = presentedKey(request);
+      if (key === undefined) throw new HubError('AUTH_REQUIRED', 'send the agency API key as "Authorization: Bearer <key>"');
+      const holder = await deps.keys.verify(key);
       if (holder === undefined) throw new HubError('AUTH_REQUIRED', 'the API key is unknown or revoked');
       if (holder.agency !== agency.id) {
         throw new HubError('FORBIDDEN', `key ${holder.keyId} belongs to ${holder.agency}; it writes to that agency's connector only, not ${agency.id}`, {

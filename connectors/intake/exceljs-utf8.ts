@@ -1,4 +1,5 @@
 import { Module, createRequire } from 'node:module';
+import { createSheetEventRewriter, type SaxEvent } from './xlsx-sheet-events';
 
 /**
  * ExcelJS's streaming reader (4.4.0) decodes each inflated chunk of a sheet's XML on its own, so a
@@ -6,12 +7,12 @@ import { Module, createRequire } from 'node:module';
  * 纳�� in a real import. Its XML is fed through one small module, `lib/utils/parse-sax.js`; this
  * puts an equal module with a streaming decoder in Node's module cache before ExcelJS loads it.
  * Import this module before 'exceljs'. test/unit/import pins the fix with text across chunk ends.
+ * The same module puts worksheet events right before ExcelJS reads them (xlsx-sheet-events.ts).
  */
 const requireHere = createRequire(import.meta.url);
 const parseSaxPath = requireHere.resolve('exceljs/lib/utils/parse-sax.js');
 const requireExcel = createRequire(parseSaxPath);
 
-interface SaxEvent { eventType: 'opentag' | 'text' | 'closetag'; value: unknown }
 interface SaxesParserLike {
   on(event: 'error', handler: (error: Error) => void): void;
   on(event: 'opentag' | 'text' | 'closetag', handler: (value: unknown) => void): void;
@@ -48,6 +49,7 @@ async function* parseSax(source: AsyncIterable<Buffer | string> | NodeJS.Readabl
   let sinceTag = 0;
   let total = 0;
   let sharedStrings: boolean | undefined;
+  const rewrite = createSheetEventRewriter(maxXlsxTextChars);
   parser.on('error', (e) => { error = e; });
   parser.on('opentag', (value) => {
     sinceTag = 0;
@@ -67,13 +69,13 @@ async function* parseSax(source: AsyncIterable<Buffer | string> | NodeJS.Readabl
       throw new XlsxTooLarge(`its shared strings are longer than ${maxXlsxSharedStringsChars} characters`);
     }
     if (error !== undefined) throw error;
-    yield events;
+    yield rewrite(events);
     events = [];
   }
   const rest = decoder.decode();
   if (rest !== '') parser.write(rest);
   if (error !== undefined) throw error;
-  if (events.length > 0) yield events;
+  if (events.length > 0) yield rewrite(events);
 }
 
 const cached = new Module(parseSaxPath);

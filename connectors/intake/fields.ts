@@ -35,6 +35,10 @@ export class FieldReader {
     if (typeof this.raw[field] === 'boolean') { this.problem(field, 'must be text, not true or false'); return undefined; }
     const value = this.text(field);
     if (value !== undefined && controlCharacter.test(value)) { this.problem(field, 'holds a control character (NUL, tab, line break …)'); return undefined; }
+    if (value !== undefined && invisibleCharacter.test(value)) {
+      this.problem(field, 'holds an invisible character (zero-width space, direction mark or override, line separator …)');
+      return undefined;
+    }
     return value;
   }
 
@@ -140,9 +144,15 @@ export class FieldReader {
   }
 }
 
-// Control characters are what this pattern is for.
+// Control characters are what this pattern is for: C0, DEL and C1 (U+0080-U+009F, NEL among them).
 // eslint-disable-next-line no-control-regex
-const controlCharacter = /[\u0000-\u001f\u007f]/;
+const controlCharacter = /[\u0000-\u001f\u007f-\u009f]/;
+/**
+ * Characters that show as nothing or reorder what is shown: an identifier holding one looks like
+ * another (MZ-1 and MZ-\u200b1 are two records to the hub, one to a reader) or displays other than it
+ * reads (U+202E), and U+2028/U+2029 break lines in the tools that read the topics.
+ */
+const invisibleCharacter = /[\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]/;
 
 /** First two digits of GB/T 2260 division codes (provinces, and 71, 81, 82 as in ID numbers). */
 const provincePrefixes = new Set([

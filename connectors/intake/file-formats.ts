@@ -1,6 +1,7 @@
 import type { Stream } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
 import './exceljs-utf8';
+import { removeXlsxTempFiles } from './exceljs-entries';
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import { HubError, describeError } from '../../services/platform';
@@ -279,6 +280,8 @@ export async function* readXlsxRows(input: NodeJS.ReadableStream): AsyncGenerato
   } catch (error) {
     if (error instanceof HubError) throw error;
     throw new HubError('INPUT_INVALID', `the XLSX workbook cannot be read${lastRow > 0 ? ` after row ${lastRow}` : ''}: ${describeError(error)}`, { cause: error });
+  } finally {
+    removeXlsxTempFiles(input);
   }
 }
 

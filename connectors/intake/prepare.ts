@@ -215,6 +215,12 @@ export function prepareItems<K extends InboundTopicId>(
     refuseIdNumbersIn(fact, agency.idField, reader, today);
     const outside = outOfScope(item.scope, fact);
     if (outside !== undefined) reader.problem(outside.field, outside.reason);
+    // The birth date is in the ID number: nobody holds a status from before birth. The date itself
+    // is not quoted, as the reason goes to the dead-letter topic.
+    const validFrom = (fact as { validFrom?: unknown }).validFrom;
+    if (idCheck.ok && typeof validFrom === 'string' && validFrom !== '' && validFrom < idCheck.birthDate) {
+      reader.problem('validFrom', 'is before the birth date in the ID number');
+    }
     if (!idCheck.ok || reader.problems.length > 0) {
       rejected.push({ index, problems: reader.problems });
       const first = reader.problems[0];

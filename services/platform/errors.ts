@@ -20,6 +20,7 @@ export const errorCodes = {
   PROCESSING_FAILED: 'a record could not be processed',
   REDIS_UNAVAILABLE: 'Redis did not answer',
   AUTH_REQUIRED: 'no valid agency API key was presented',
+  TOO_MANY_FAILED_KEYS: 'too many requests with unknown, revoked or no API keys from one address; retry after the time given',
   FORBIDDEN: 'the API key is valid but not for this connector',
   REQUEST_INVALID: 'a request is malformed (not JSON, or not the documented shape)',
   REQUEST_TOO_LARGE: 'a request is larger than the configured limit',

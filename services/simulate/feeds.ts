@@ -68,9 +68,11 @@ function statusFeed(agency: 'civil-affairs' | 'rural-revitalization'): Feed<Stat
       record.validFrom, record.validTo ?? '', shanghaiDateTime(record.decidedAt),
     ],
     corrupt(row, random, year) {
-      const kind = random.pick(['wrong check digit', 'impossible date', 'unknown category', 'missing ID number'] as const);
+      const kind = random.pick(['wrong check digit', 'impossible date', 'unknown category', 'missing ID number', 'valid from before birth'] as const);
       if (kind === 'wrong check digit') row[at('身份证号')] = breakCheckDigit(row[at('身份证号')] ?? '');
       if (kind === 'impossible date') row[at('生效日期')] = `${year}-02-30`;
+      // The birth date is in the ID number (digits 7-14); a status cannot begin the year before it.
+      if (kind === 'valid from before birth') row[at('生效日期')] = `${Number((row[at('身份证号')] ?? '').slice(6, 10)) - 1}-01-01`;
       if (kind === 'unknown category') row[at('人员类别')] = agency === 'civil-affairs' ? '困难群众' : '一般农户';
       if (kind === 'missing ID number') row[at('身份证号')] = '';
       return kind;
@@ -124,7 +126,7 @@ export function taxFeed(insuranceYear: number): Feed<Contribution> {
       yuan(c.subsidisedFen), shanghaiDateTime(c.paidAt), c.kind === 'PAYMENT' ? '缴费' : '退费',
     ],
     corrupt(row, random, year) {
-      const kind = random.pick(['wrong check digit', 'impossible date', 'paid more than due', 'unknown payment type'] as const);
+      const kind = random.pick(['wrong check digit', 'impossible date', 'paid more than due', 'unknown payment type', 'refund more than due'] as const);
       if (kind === 'wrong check digit') row[at('身份证号')] = breakCheckDigit(row[at('身份证号')] ?? '');
       if (kind === 'impossible date') row[at('缴费时间')] = `${year - 1}-02-30 09:30:00`;
       if (kind === 'paid more than due') {
@@ -132,6 +134,10 @@ export function taxFeed(insuranceYear: number): Feed<Contribution> {
         row[at('个人缴纳金额')] = yuan(Math.round(Number(row[at('应缴金额')] ?? '0') * 100) + 10_000);
       }
       if (kind === 'unknown payment type') row[at('缴费类型')] = '滞纳金';
+      if (kind === 'refund more than due') {
+        row[at('缴费类型')] = '退费';
+        row[at('个人缴纳金额')] = yuan(Math.round(Number(row[at('应缴金额')] ?? '0') * 100) * 10);
+      }
       return kind;
     },
   };

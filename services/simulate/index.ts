@@ -6,7 +6,7 @@ export { regions, regionOf, type Region } from './regions';
 export { nationalIdNumber } from './people';
 export { Random } from './random';
 export { residentContributionFen } from './contributions';
-export { XlsxSheetWriter, type XlsxCell } from './xlsx-writer';
+export { XlsxSheetWriter, xlsxWorkbook, type XlsxCell } from './xlsx-writer';
 
 const usage = 'usage: hub simulate --people N --region ID --out DIR [--year Y] [--seed S] [--bad-rate R] [--only AGENCY,…]\n'
   + '  ID is a policy id (wenzhou-2019, jiangxi-2025, tibet-2017, xianyang-2020, anhui-huangshan-2022) or a region name with --year';

@@ -48,7 +48,7 @@ function officeTime(random: Random, date: string): number {
   return shanghaiInstant(date, random.int(8, 17), random.int(0, 59), random.int(0, 59));
 }
 
-function planStatus(random: Random, category: string, year: number): Status {
+function planStatus(random: Random, category: string, year: number, birthDate: string): Status {
   const agency = agencyOf(category);
   const yearStart = isoDate(year, 1, 1);
   const yearEnd = isoDate(year, 12, 31);
@@ -67,6 +67,13 @@ function planStatus(random: Random, category: string, year: number): Status {
     validFrom = isoDate(year, month, random.chance(0.7) ? 1 : random.int(2, daysInMonth(year, month)));
     const backDated = random.chance(0.35);
     decidedAt = officeTime(random, backDated ? latestDecision(addDays(validFrom, random.int(15, 90))) : addDays(validFrom, -random.int(1, 15)));
+  }
+  // Nobody holds a status before birth (the connectors refuse it: the birth date is in the ID
+  // number). A child born after the planned start is certified from birth, decided two weeks
+  // later, as a newborn's household is registered. No random draw here, so others stay as they were.
+  if (validFrom < birthDate) {
+    validFrom = birthDate;
+    decidedAt = Math.max(decidedAt, shanghaiInstant(addDays(birthDate, 14), 10));
   }
   const endChance = category === 'MONITORED' ? 0.3 : category === 'TEKUN' || category === 'ORPHAN' ? 0.03 : 0.08;
   let ending: Status['ending'];
@@ -87,9 +94,11 @@ function planStatus(random: Random, category: string, year: number): Status {
   }
   let correction: Status['correction'];
   if (random.chance(0.03)) {
-    const correctedFrom = addDays(validFrom, -30);
+    const earliest = agency === 'rural-revitalization' ? laterDate(birthDate, ruralFirstDay(year)) : birthDate;
+    const correctedFrom = laterDate(addDays(validFrom, -30), earliest);
     const correctedDecision = Math.min(decidedAt + random.int(10, 40) * 86_400_000, shanghaiInstant(yearEnd, 16));
-    correction = { validFrom: agency === 'rural-revitalization' ? laterDate(correctedFrom, ruralFirstDay(year)) : correctedFrom, decidedAt: correctedDecision };
+    // A correction moves the start earlier; one that cannot (the status began at birth) is not made.
+    if (correctedFrom < validFrom) correction = { validFrom: correctedFrom, decidedAt: correctedDecision };
   }
   return { agency, category, validFrom, decidedAt, ...(ending === undefined ? {} : { ending }), ...(correction === undefined ? {} : { correction }) };
 }
@@ -105,10 +114,10 @@ export function planStatuses(people: readonly Person[], region: Region, year: nu
     // Orphans are children; TEKUN mostly the old; the weights are otherwise the region's mix.
     let category = random.weighted(all);
     if (category === 'ORPHAN' && person.age >= 18) category = 'DIBAO';
-    const statuses = [planStatus(random, category, year)];
+    const statuses = [planStatus(random, category, year, person.birthDate)];
     if (random.chance(0.15)) {
       const other = random.weighted(agencyOf(category) === 'civil-affairs' ? rural : civilWeights.filter(([c]) => c !== 'ORPHAN'));
-      statuses.push(planStatus(random, other, year));
+      statuses.push(planStatus(random, other, year, person.birthDate));
     }
     byPerson.set(person.index, statuses);
   }

@@ -248,6 +248,21 @@ describe('connector push API against the local stack', () => {
       await offline.close();
     }
   });
+
+  it('answers 429 with Retry-After to an address that keeps presenting wrong keys, and still takes a good key from it (issue 10, item 9)', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i += 1) statuses.push((await push('rural-revitalization', [validRaw['rural-revitalization']], `wrong-key-${i}`)).status);
+    expect(statuses).toEqual(Array<number>(10).fill(401));
+    const refused = await fetch(`${connector('rural-revitalization').url}/v1/records`, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer wrong-key-10' }, body: '{"records":[]}',
+    });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(await refused.json()).toMatchObject({ error: { code: 'TOO_MANY_FAILED_KEYS' } });
+    const good = await push('rural-revitalization', [{ ...validRaw['rural-revitalization'], recordId: 'XC-90' }]);
+    expect(good).toMatchObject({ status: 200, body: { accepted: 1 } });
+    expect((await readTopic('ruralRevitalizationStatus')).map((p) => p.record.sourceRecordId)).toContain('XC-90');
+  });
 });
 
 describe('connector push API: batches larger than one Kafka message (issue 10, item 1)', () => {

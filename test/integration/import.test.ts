@@ -51,7 +51,7 @@ function feed(agency: FeedSummary['agency']): FeedSummary {
 beforeAll(async () => {
   await registerAllSchemas(env);
   // Seed and rate chosen so that every file, the small XLSX roster too, carries some bad records.
-  simulation = await simulateRegion({ people: 2_000, region: 'anhui-huangshan-2022', outDir, seed: 'it3', badRate: 0.04 });
+  simulation = await simulateRegion({ people: 2_000, region: 'anhui-huangshan-2022', outDir, seed: 'it4', badRate: 0.04 });
   kafka = connectKafka({ brokers: config.kafkaBrokers, clientId: `it-import-${runId}`, topicPrefix: config.topicPrefix, partitions: 3, replication: 1 }, createLogger({ level: 'warn', role: 'it-import' }));
 });
 

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics, type DeadLetter, type TopicRecords } from '../../schemas';
+import type { AgencyId } from '../../connectors/intake';
 import { agencies } from '../../connectors';
 import { startConnector, type RunningConnector } from '../../connectors/api';
 import { fileKeyStore } from '../../connectors/intake';
@@ -14,17 +15,20 @@ import { checkCharacter } from '../../services/identity';
 import { connectKafka, type HubKafka } from '../../services/kafka';
 import { createLogger, effectiveEnvironment, loadConfig } from '../../services/platform';
 import { createRegistryClient, createTopicCodec, registerAllSchemas } from '../../services/registry';
-import { XlsxSheetWriter } from '../../services/simulate';
+import { XlsxSheetWriter, xlsxWorkbook } from '../../services/simulate';
 import { readAtLeast } from '../support/read-settled';
 
 /**
  * Issue 10, item 10: mixed good and adversarial hospital settlements through both channels of the
- * real connector (the push API and uploaded CSV/XLSX files) on the real stack. Asserts that every good
+ * real connector (the push API and uploaded CSV/XLSX files, one XLSX as other generators write them:
+ * no cell references, text in rich-text runs), civil-affairs certifications and tax contributions
+ * through the push API, and a client presenting wrong keys beside the good ones, on the real stack.
+ * Asserts that every good
  * record is on its topic once, every bad one is refused with a reason and dead-lettered once, no clear
  * ID number or name is on any topic or Redis key of the run, and memory stays under a stated bound.
  *
  * Seeded and deterministic: HUB_FUZZ_SEED repeats a run (the seed is printed); HUB_FUZZ_RECORDS sizes
- * it (default 1,200 pushed records and 3 files of 300 rows, sized for CI on a shared machine).
+ * it (default 1,200 pushed settlements, 3 batches of 60 certifications and of 60 contributions, and 4 files of 300 rows, sized for CI on a shared machine).
  */
 const seed = Number(process.env.HUB_FUZZ_SEED ?? 20261127);
 const pushed = Number(process.env.HUB_FUZZ_RECORDS ?? 1_200);
@@ -43,6 +47,8 @@ const env = {
 const config = loadConfig(env, ['schemaRegistryUrl', 'kafkaBrokers', 'topicPrefix', 'redisUrl']);
 const registry = createRegistryClient(config.schemaRegistryUrl);
 const settlementsTopic = `${config.topicPrefix}${topics.hospitalSettlements.name}`;
+const civilTopic = `${config.topicPrefix}${topics.civilAffairsStatus.name}`;
+const taxTopic = `${config.topicPrefix}${topics.taxContributions.name}`;
 const deadLetterTopic = `${config.topicPrefix}${topics.deadLetters.name}`;
 
 /** mulberry32: a small seeded generator, so a run can be repeated from its seed. */
@@ -99,7 +105,7 @@ class JsonText {
 const jsonOf = (value: unknown): string => (value instanceof JsonText ? value.text : JSON.stringify(value));
 
 /** Ways a careless or hostile sender spoils a record; each must be refused. Both channels unless `jsonOnly`. */
-const spoilers: readonly { name: string; jsonOnly?: boolean; spoil(fields: Fields, person: Person): unknown }[] = [
+const spoilers: readonly { name: string; jsonOnly?: boolean; notGbk?: boolean; spoil(fields: Fields, person: Person): unknown }[] = [
   { name: 'wrong check character', spoil: (f, p) => ({ ...f, certno: `${p.idNumber.slice(0, 17)}${p.idNumber.endsWith('1') ? '2' : '1'}` }) },
   { name: 'ID number as a JSON number', jsonOnly: true, spoil: (f, p) => ({ ...f, certno: Number(p.idNumber) }) },
   { name: 'ID number in E+ form', spoil: (f, p) => ({ ...f, certno: Number(p.idNumber).toExponential(5).toUpperCase() }) },
@@ -110,6 +116,10 @@ const spoilers: readonly { name: string; jsonOnly?: boolean; spoil(fields: Field
   { name: 'settlement in the future', spoil: (f) => ({ ...f, setl_time: '2099-01-01 00:00:00' }) },
   { name: 'a 100 KB field', spoil: (f) => ({ ...f, mdtrt_id: 'm'.repeat(100 * 1024) }) },
   { name: 'a formula in a code', spoil: (f) => ({ ...f, med_type: '=HYPERLINK("http://x")' }) },
+  // GBK has none of these three characters (an encoder writes "?"), so they travel in UTF-8 only.
+  { name: 'a zero-width space in setl_id', notGbk: true, spoil: (f) => ({ ...f, setl_id: `${String(f.setl_id)}\u200b` }) },
+  { name: 'a direction override in mdtrt_id', notGbk: true, spoil: (f) => ({ ...f, mdtrt_id: `\u202e${String(f.mdtrt_id)}` }) },
+  { name: 'a C1 control in psn_no', notGbk: true, spoil: (f) => ({ ...f, psn_no: `${String(f.psn_no)}\u0085` }) },
   // These two are JSON text: the runtime's own JSON.stringify cannot write a value 5,000 deep.
   { name: 'a "__proto__" key', jsonOnly: true, spoil: (f) => new JsonText(`{"__proto__":{"polluted":1},${JSON.stringify(f).slice(1)}`) },
   { name: 'nested 5,000 deep', jsonOnly: true, spoil: (f) => new JsonText(`${JSON.stringify(f).slice(0, -1)},"remark":${'{"a":'.repeat(5_000)}1${'}'.repeat(5_000)}}`) },
@@ -120,17 +130,61 @@ const spoilers: readonly { name: string; jsonOnly?: boolean; spoil(fields: Field
 const withNoise = (fields: Fields, person: Person): Fields =>
   ({ ...fields, 姓名: person.name, psnName: person.name, remark: `患者${person.name} ${fullWidth(person.idNumber)}` });
 
+const birthOf = (person: Person): string => `${person.idNumber.slice(6, 10)}-${person.idNumber.slice(10, 12)}-${person.idNumber.slice(12, 14)}`;
+
+/** Civil-affairs certifications and tax contributions: good ones, and the ways each agency's go wrong. */
+const otherAgencies: Readonly<Record<'civil-affairs' | 'tax', {
+  readonly topic: string;
+  good(id: string, person: Person): Fields;
+  readonly spoilers: readonly { name: string; spoil(fields: Fields, person: Person): Fields }[];
+}>> = {
+  'civil-affairs': {
+    topic: civilTopic,
+    good: (id, person) => ({
+      recordId: id, version: 1, idNumber: person.idNumber, name: person.name, admdvs: '330302', category: pick(['DIBAO', 'TEKUN', 'DIBAO_EDGE']),
+      action: 'CERTIFY', validFrom: `2019-0${1 + Math.floor(random() * 9)}-01`, decidedAt: '2019-01-05 10:00:00',
+    }),
+    spoilers: [
+      { name: 'valid from before birth', spoil: (f, p) => ({ ...f, validFrom: `${Number(birthOf(p).slice(0, 4)) - 1}-06-01` }) },
+      { name: 'valid from the day before birth', spoil: (f, p) => ({ ...f, validFrom: new Date(Date.parse(birthOf(p)) - 86_400_000).toISOString().slice(0, 10) }) },
+      { name: 'ID number as recordId', spoil: (f, p) => ({ ...f, recordId: p.idNumber }) },
+      { name: 'a zero-width space in recordId', spoil: (f) => ({ ...f, recordId: `${String(f.recordId)}\u200b` }) },
+      { name: 'a certification from 2150', spoil: (f) => ({ ...f, validFrom: '2150-01-01' }) },
+      { name: 'division 000000', spoil: (f) => ({ ...f, admdvs: '000000' }) },
+    ],
+  },
+  tax: {
+    topic: taxTopic,
+    good: (id, person) => {
+      const refund = random() < 0.3;
+      return {
+        recordId: id, version: 1, idNumber: person.idNumber, name: person.name, admdvs: '330300', insuranceYear: 2019, insutype: '390',
+        kind: refund ? 'REFUND' : 'PAYMENT', contributionDue: '250.00', paid: refund ? '200.00' : '250.00', subsidised: refund ? '50.00' : '0',
+        paidAt: refund ? '2019-05-10 09:00:00' : '2018-11-10 09:00:00',
+      };
+    },
+    spoilers: [
+      { name: 'a refund of more than was due', spoil: (f) => ({ ...f, kind: 'REFUND', paid: '2500.00', subsidised: '0', paidAt: '2019-05-10 09:00:00' }) },
+      { name: 'a refund whose subsidy tips it over', spoil: (f) => ({ ...f, kind: 'REFUND', paid: '250.00', subsidised: '0.01', paidAt: '2019-05-10 09:00:00' }) },
+      { name: 'insurance year 2199', spoil: (f) => ({ ...f, insuranceYear: 2199 }) },
+      { name: 'a NUL in recordId', spoil: (f) => ({ ...f, recordId: `${String(f.recordId)}\u0000` }) },
+    ],
+  },
+};
+
 interface Planned { readonly good: Set<string>; bad: number }
 const plan: Planned = { good: new Set(), bad: 0 };
+/** Good records of the other agencies by topic; their bad ones count in plan.bad. */
+const otherGood = new Map<string, Set<string>>([[civilTopic, new Set()], [taxTopic, new Set()]]);
 let sequence = 0;
 /** One record: good (maybe noisy, maybe sent twice) or spoiled, by the seed. */
-function nextRecord(channel: 'json' | 'file'): { value: unknown; good: boolean; setlId: string; kind: string } {
+function nextRecord(channel: 'json' | 'file', gbk = false): { value: unknown; good: boolean; setlId: string; kind: string } {
   sequence += 1;
   const setlId = `F${seed}-${sequence}`;
   const person = pick(people);
   const fields = settlement(setlId, person);
   if (random() < 0.35) {
-    const spoiler = pick(spoilers.filter((s) => channel === 'json' || s.jsonOnly !== true));
+    const spoiler = pick(spoilers.filter((s) => (channel === 'json' || s.jsonOnly !== true) && !(gbk && s.notGbk === true)));
     return { value: spoiler.spoil(fields, person), good: false, setlId, kind: spoiler.name };
   }
   const noisy = channel === 'json' && random() < 0.3;
@@ -140,17 +194,23 @@ function nextRecord(channel: 'json' | 'file'): { value: unknown; good: boolean; 
 let kafka: HubKafka;
 let connector: RunningConnector;
 let key = '';
+const otherKeys = new Map<AgencyId, string>();
+const otherConnectors: RunningConnector[] = [];
 let peakRssMb = 0;
 let baseRssMb = 0;
 let sampler: NodeJS.Timeout | undefined;
 
 beforeAll(async () => {
-  process.stdout.write(`intake fuzz: seed ${seed} (HUB_FUZZ_SEED), ${pushed} pushed records, 3 files of ${fileRows} rows, memory bound ${memoryBoundMb} MiB\n`);
+  process.stdout.write(`intake fuzz: seed ${seed} (HUB_FUZZ_SEED), ${pushed} pushed records, 4 files of ${fileRows} rows, memory bound ${memoryBoundMb} MiB\n`);
   await registerAllSchemas(env);
   const logger = createLogger({ level: 'silent', role: 'intake-fuzz' });
   kafka = connectKafka({ brokers: config.kafkaBrokers, clientId: `it-fuzz-${runId}`, topicPrefix: config.topicPrefix, partitions: 3, replication: 1 }, logger);
   key = (await fileKeyStore(env.HUB_AGENCY_KEYS_FILE).issue('hospitals')).key;
   connector = await startConnector({ agency: agencies.hospitals, env, logger, port: 0 });
+  for (const agency of ['civil-affairs', 'tax'] as const) {
+    otherKeys.set(agency, (await fileKeyStore(env.HUB_AGENCY_KEYS_FILE).issue(agency)).key);
+    otherConnectors.push(await startConnector({ agency: agencies[agency], env, logger, port: 0 }));
+  }
   global.gc?.();
   baseRssMb = process.memoryUsage().rss / 2 ** 20;
   sampler = setInterval(() => { peakRssMb = Math.max(peakRssMb, process.memoryUsage().rss / 2 ** 20); }, 50);
@@ -159,6 +219,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (sampler !== undefined) clearInterval(sampler);
   await connector.close();
+  for (const other of otherConnectors) await other.close();
   await kafka.close();
   const admin = new Kafka({ clientId: `it-fuzz-${runId}-cleanup`, brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
@@ -172,7 +233,7 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-async function readTopic<K extends 'hospitalSettlements' | 'deadLetters'>(id: K): Promise<TopicRecords[K][]> {
+async function readTopic<K extends 'hospitalSettlements' | 'civilAffairsStatus' | 'taxContributions' | 'deadLetters'>(id: K): Promise<TopicRecords[K][]> {
   const name = `${config.topicPrefix}${topics[id].name}`;
   const codec = createTopicCodec(registry, id, name);
   return Promise.all((await kafka.readAll(name)).map((record) => codec.decode(record.value ?? Buffer.alloc(0))));
@@ -184,6 +245,18 @@ const csvCell = (text: string): string => (/[",\r\n]/.test(text) ? `"${text.repl
 
 describe('intake fuzz: both channels, good and adversarial records (issue 10, item 10)', () => {
   it('publishes every good record once, refuses and dead-letters every bad one once, leaks nothing, stays in memory', async () => {
+    // A client beside the agency that keeps presenting wrong keys: refused, then slowed with 429;
+    // the agency's own requests below are all answered 200 from the same address.
+    const wrongKeyStatuses: number[] = [];
+    for (let i = 0; i < 12; i += 1) {
+      const response = await fetch(`${connector.url}/v1/records`, {
+        method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer wrong-${seed}-${i}` }, body: '{"records":[]}',
+      });
+      wrongKeyStatuses.push(response.status);
+      if (response.status === 429) expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    }
+    expect(wrongKeyStatuses).toEqual([...Array<number>(10).fill(401), 429, 429]);
+
     // Channel 1: the push API, in batches of seeded sizes; some good records are sent twice.
     let remaining = pushed;
     while (remaining > 0) {
@@ -206,15 +279,55 @@ describe('intake fuzz: both channels, good and adversarial records (issue 10, it
       for (const record of batch) if (record.good) plan.good.add(record.setlId); else plan.bad += 1;
     }
 
-    // Channel 2: uploads, a UTF-8 CSV, a GBK CSV and an XLSX.
-    for (const form of ['csv-utf8', 'csv-gbk', 'xlsx'] as const) {
-      const rows = Array.from({ length: fileRows }, () => nextRecord('file'));
+    // The other agencies' push APIs: certifications (some from before birth) and contributions (some
+    // refunds of more than was due), in a few seeded batches each.
+    for (const [index, agency] of (['civil-affairs', 'tax'] as const).entries()) {
+      const other = otherAgencies[agency];
+      const url = otherConnectors[index]?.url ?? '';
+      for (let batchNumber = 0; batchNumber < 3; batchNumber += 1) {
+        const batch = Array.from({ length: Math.max(10, Math.floor(pushed / 20)) }, () => {
+          sequence += 1;
+          const id = `${agency === 'tax' ? 'T' : 'C'}${seed}-${sequence}`;
+          const person = pick(people);
+          const good = other.good(id, person);
+          if (random() >= 0.35) return { value: good, good: true, id, kind: 'good' };
+          const spoiler = pick(other.spoilers);
+          return { value: spoiler.spoil(good, person), good: false, id, kind: spoiler.name };
+        });
+        const response = await fetch(`${url}/v1/records`, {
+          method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${otherKeys.get(agency) ?? ''}` },
+          body: JSON.stringify({ records: batch.map((r) => r.value) }),
+        });
+        expect(response.status, agency).toBe(200);
+        const answer = (await response.json()) as { results: { status: string; problems?: { reason: string }[] }[] };
+        batch.forEach((record, i) => {
+          expect(answer.results[i]?.status, `${record.id} (${record.kind})`).toBe(record.good ? 'accepted' : 'rejected');
+          if (!record.good) expect(answer.results[i]?.problems?.[0]?.reason ?? '').not.toBe('');
+        });
+        for (const record of batch) if (record.good) otherGood.get(other.topic)?.add(record.id); else plan.bad += 1;
+      }
+    }
+
+    // Channel 2: uploads, a UTF-8 CSV, a GBK CSV, an XLSX, and an XLSX as other generators write it:
+    // no row or cell references, and each text cell in rich-text runs (with a phonetic guide).
+    for (const form of ['csv-utf8', 'csv-gbk', 'xlsx', 'xlsx-runs'] as const) {
+      const rows = Array.from({ length: fileRows }, () => nextRecord('file', form === 'csv-gbk'));
       const cellsOf = (value: unknown): string[] => header.map((field) => {
         const cell = (value as Fields)[field];
         return typeof cell === 'string' || typeof cell === 'number' ? String(cell) : '';
       });
       let body: Buffer;
-      if (form === 'xlsx') {
+      if (form === 'xlsx-runs') {
+        const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+        const runs = (text: string): string => {
+          const cut = Math.ceil(text.length / 2);
+          return `<c t="inlineStr"><is><r><rPr><b/></rPr><t xml:space="preserve">${escape(text.slice(0, cut))}</t></r><r><t xml:space="preserve">${escape(text.slice(cut))}</t></r>`
+            + '<rPh sb="0" eb="1"><t>ヨミ</t></rPh></is></c>';
+        };
+        const row = (cells: readonly string[]): string => `<row>${cells.map((cell) => (cell === '' ? '<c/>' : runs(cell))).join('')}</row>`;
+        body = xlsxWorkbook('结算', `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>${
+          [row(header), ...rows.map((r) => row(cellsOf(r.value)))].join('')}</sheetData></worksheet>`);
+      } else if (form === 'xlsx') {
         const sheet = new XlsxSheetWriter('结算');
         sheet.addRow(header);
         for (const row of rows) sheet.addRow(cellsOf(row.value));
@@ -223,7 +336,7 @@ describe('intake fuzz: both channels, good and adversarial records (issue 10, it
         const text = [header.join(','), ...rows.map((row) => cellsOf(row.value).map(csvCell).join(','))].join('\r\n');
         body = form === 'csv-gbk' ? iconv.encode(text, 'gbk') : Buffer.from(text, 'utf8');
       }
-      const response = await fetch(`${connector.url}/v1/files?format=${form === 'xlsx' ? 'xlsx' : 'csv'}`, {
+      const response = await fetch(`${connector.url}/v1/files?format=${form.startsWith('xlsx') ? 'xlsx' : 'csv'}`, {
         method: 'POST', headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${key}` }, body,
       });
       expect(response.status, form).toBe(200);
@@ -238,6 +351,12 @@ describe('intake fuzz: both channels, good and adversarial records (issue 10, it
     const published = await readAtLeast(() => readTopic('hospitalSettlements'), plan.good.size);
     expect(published).toHaveLength(plan.good.size);
     expect(new Set(published.map((record) => record.setl_id))).toEqual(plan.good);
+    for (const [id, topic] of [['civilAffairsStatus', civilTopic], ['taxContributions', taxTopic]] as const) {
+      const expected = otherGood.get(topic) ?? new Set<string>();
+      const records = await readAtLeast(() => readTopic(id), expected.size);
+      expect(records, topic).toHaveLength(expected.size);
+      expect(new Set(records.map((record) => record.sourceRecordId)), topic).toEqual(expected);
+    }
 
     // Every bad record dead-lettered once, with a reason.
     const letters: DeadLetter[] = await readAtLeast(() => readTopic('deadLetters'), plan.bad);
@@ -254,7 +373,7 @@ describe('intake fuzz: both channels, good and adversarial records (issue 10, it
     await admin.connect();
     const mine = (await admin.listTopics()).filter((topic) => topic.startsWith(config.topicPrefix));
     await admin.disconnect();
-    expect(mine).toEqual(expect.arrayContaining([settlementsTopic, deadLetterTopic]));
+    expect(mine).toEqual(expect.arrayContaining([settlementsTopic, civilTopic, taxTopic, deadLetterTopic]));
     const leaks: string[] = [];
     const check = (where: string, text: string): void => {
       const digits = folded(text);
@@ -283,7 +402,7 @@ describe('intake fuzz: both channels, good and adversarial records (issue 10, it
     expect(leaks).toEqual([]);
 
     // Memory: what the run added to the process stays under the bound.
-    process.stdout.write(`intake fuzz: seed ${seed}: ${plan.good.size} good, ${plan.bad} bad; RSS ${baseRssMb.toFixed(0)} -> peak ${peakRssMb.toFixed(0)} MiB\n`);
+    process.stdout.write(`intake fuzz: seed ${seed}: ${plan.good.size} good settlements, ${[...otherGood.values()].reduce((n, set) => n + set.size, 0)} good others, ${plan.bad} bad; RSS ${baseRssMb.toFixed(0)} -> peak ${peakRssMb.toFixed(0)} MiB\n`);
     expect(peakRssMb - baseRssMb).toBeLessThan(memoryBoundMb);
   });
 });

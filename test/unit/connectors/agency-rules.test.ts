@@ -123,6 +123,8 @@ describe('agency definitions: smaller holes (issue 10, item 9)', () => {
   it('refuses NUL and control characters and JSON booleans in identifiers', async () => {
     expect(await fieldsOf(agencies['civil-affairs'], { ...validRaw['civil-affairs'], recordId: 'MZ-1\u0000' })).toEqual(['recordId']);
     expect(await fieldsOf(agencies.hospitals, { ...validRaw.hospitals, setl_id: 'S1\nS2' })).toEqual(['setl_id']);
+    // C1 controls are control characters too (U+0085 is a line break to some tools).
+    expect(await fieldsOf(agencies.hospitals, { ...validRaw.hospitals, mdtrt_id: 'M1\u0085' })).toEqual(['mdtrt_id']);
     expect(await fieldsOf(agencies['civil-affairs'], { ...validRaw['civil-affairs'], recordId: true })).toEqual(['recordId']);
     expect(await fieldsOf(agencies.hospitals, { ...validRaw.hospitals, psn_no: false })).toEqual(['psn_no']);
   });
@@ -141,5 +143,31 @@ describe('agency definitions: smaller holes (issue 10, item 9)', () => {
   it('refuses an insurance year far ahead and a certification from 2150', async () => {
     expect(await fieldsOf(agencies.tax, { ...validRaw.tax, insuranceYear: 2199 })).toContain('insuranceYear');
     expect(await fieldsOf(agencies['civil-affairs'], { ...validRaw['civil-affairs'], validFrom: '2150-01-01' })).toEqual(['validFrom']);
+  });
+
+  it('refuses invisible characters in identifiers: zero-width, direction overrides, line separators', async () => {
+    for (const character of ['\u200b', '\u200e', '\u202e', '\u2028', '\u2066', '\ufeff', '\u00ad']) {
+      expect(await problemsOf(agencies['civil-affairs'], { ...validRaw['civil-affairs'], recordId: `MZ-${character}1` }), `U+${character.charCodeAt(0).toString(16)}`)
+        .toEqual([{ field: 'recordId', reason: 'holds an invisible character (zero-width space, direction mark or override, line separator …)' }]);
+    }
+    expect((await outcomeOf(agencies['civil-affairs'], { ...validRaw['civil-affairs'], recordId: '民政-2019-一' })).status).toBe('accepted');
+  });
+
+  it('refuses a refund larger than the contribution due, and takes one that gives back what was paid', async () => {
+    const refund = { ...validRaw.tax, kind: 'REFUND', paidAt: '2019-05-10 09:00:00' };
+    expect(await problemsOf(agencies.tax, { ...refund, paid: '2500.00' }))
+      .toEqual([{ field: 'paid', reason: 'a refund gives back more than the contribution due (paid and subsidised together exceed contributionDue)' }]);
+    expect(await fieldsOf(agencies.tax, { ...refund, paid: '200.00', subsidised: '50.01' })).toEqual(['paid']);
+    expect((await outcomeOf(agencies.tax, { ...refund, paid: '200.00', subsidised: '50.00' })).status).toBe('accepted');
+  });
+
+  it('refuses a status valid from before the birth date in the ID number, and takes one from the birth date on', async () => {
+    // 11010519491231002X: born 1949-12-31.
+    for (const agency of [agencies['civil-affairs'], agencies['rural-revitalization']]) {
+      const raw = validRaw[agency.id];
+      expect(await problemsOf(agency, { ...raw, idNumber: '11010519491231002X', validFrom: '1949-12-30', validTo: '1950-06-01' }))
+        .toEqual([{ field: 'validFrom', reason: 'is before the birth date in the ID number' }]);
+      expect((await outcomeOf(agency, { ...raw, idNumber: '11010519491231002X', validFrom: '1949-12-31', validTo: '1950-06-01' })).status).toBe('accepted');
+    }
   });
 });

@@ -108,6 +108,17 @@ describe('hub keys', () => {
     expect((await hub('keys', 'revoke', 'key-000000000000')).code).toBe(1);
   });
 
+  it('lists what a bound key is bound to, and refuses to bind another agency\'s key to institutions it never names', async () => {
+    const bound = await hub('keys', 'issue', 'hospitals', '--institution', 'H33030200001,H33030200002', '--division', '3303');
+    expect(bound.code).toBe(0);
+    const keyId = /issued (key-[0-9a-f]{12}) for hospitals/.exec(bound.stderr)?.[1] ?? '';
+    expect((await hub('keys', 'list')).stdout).toMatch(new RegExp(`^${keyId}\\s+hospitals\\s+\\S+\\s+-  \\(bound to institutions H33030200001,H33030200002; divisions 3303\\)$`, 'm'));
+    const civil = await hub('keys', 'issue', 'civil-affairs', '--institution', 'H33030200001');
+    expect(civil.code).toBe(2);
+    expect(civil.stderr).toContain("hub: USAGE: only hospitals' keys are bound to institutions (fixmedins_code); bind a civil-affairs key with --division");
+    expect(civil.stdout).toBe('');
+  });
+
   it('refuses an agency it does not know, with usage', async () => {
     const result = await hub('keys', 'issue', 'police');
     expect(result.code).toBe(2);

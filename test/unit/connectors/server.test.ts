@@ -7,7 +7,7 @@ import { PassThrough, Readable } from 'node:stream';
 import iconv from 'iconv-lite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { agencies, civilAffairs } from '../../../connectors';
-import { createConnectorServer, type ConnectorServer, type ConnectorServerDependencies, type ImportFile } from '../../../connectors/api';
+import { clientOf, createConnectorServer, createFailedKeyLimiter, type ConnectorServer, type ConnectorServerDependencies, type ImportFile } from '../../../connectors/api';
 import { importFile, memoryKeyStore, type Intake } from '../../../connectors/intake';
 import { createLogger, createMetrics, type HealthReport } from '../../../services/platform';
 import { decodePublished, inMemoryIntake, validRaw, zhangSan, type IntakeWorld } from './fixtures';
@@ -83,6 +83,61 @@ describe('connector push API: who may write', () => {
     expect(response.json()).toMatchObject({ error: { code: 'FORBIDDEN' } });
     expect(h.world.published).toEqual([]);
     expect(h.world.deadLetters).toEqual([]);
+  });
+});
+
+describe('connector push API: failed keys from one address (issue 10, item 9)', () => {
+  const from = (h: Harness, address: string, key: string | null) =>
+    h.app.inject({
+      method: 'POST', url: '/v1/records', remoteAddress: address,
+      headers: { 'content-type': 'application/json', ...(key === null ? {} : { authorization: `Bearer ${key}` }) },
+      payload: JSON.stringify({ records: [validRaw['civil-affairs']] }),
+    });
+
+  it('answers 429 with Retry-After once an address has presented too many failed keys, and still serves a good key from it', async () => {
+    const h = await harness();
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i += 1) statuses.push((await from(h, '203.0.113.7', i % 2 === 0 ? 'B'.repeat(43) : null)).statusCode);
+    expect(statuses).toEqual(Array<number>(10).fill(401));
+    const refused = await from(h, '203.0.113.7', 'C'.repeat(43));
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers['retry-after']).toBe('6');
+    expect(refused.json()).toEqual({ error: { code: 'TOO_MANY_FAILED_KEYS', message: 'too many requests with an unknown, revoked or missing API key from this address; try again in 6 s' } });
+    expect((await from(h, '203.0.113.7', null)).statusCode).toBe(429);
+    // The agency's own key from the same address, and a bad key from another address, are untouched.
+    expect((await from(h, '203.0.113.7', h.civilKey)).statusCode).toBe(200);
+    expect((await from(h, '198.51.100.1', 'B'.repeat(43))).statusCode).toBe(401);
+    expect(h.world.published).toHaveLength(1);
+  });
+
+  it('lets an address try again as its failed keys age', async () => {
+    const h = await harness({ limits: { failedKeyAttempts: 2, failedKeyWindowMs: 400 } });
+    expect((await from(h, '203.0.113.8', null)).statusCode).toBe(401);
+    expect((await from(h, '203.0.113.8', null)).statusCode).toBe(401);
+    expect((await from(h, '203.0.113.8', null)).statusCode).toBe(429);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await from(h, '203.0.113.8', null)).statusCode).toBe(401);
+  });
+});
+
+describe('failed-key limiter', () => {
+  it('remembers at most the configured number of addresses, the least recently failing forgotten first', () => {
+    const limiter = createFailedKeyLimiter({ attempts: 1, windowMs: 60_000, maxAddresses: 100 }, () => 0);
+    for (let i = 0; i < 10_000; i += 1) limiter.failed(`10.0.${Math.floor(i / 256)}.${i % 256}`);
+    expect(limiter.size).toBe(100);
+    expect(limiter.retryAfterSeconds('10.0.39.15')).toBe(60);
+    expect(limiter.retryAfterSeconds('10.0.0.0')).toBe(0);
+  });
+
+  it('counts an IPv6 host by its /64 and an IPv4-mapped address as IPv4', () => {
+    expect(clientOf('2001:db8:0:1::5')).toBe('2001:db8:0:1::/64');
+    expect(clientOf('2001:0db8:0000:0001:ffff:0:0:9')).toBe('2001:db8:0:1::/64');
+    expect(clientOf('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(clientOf('203.0.113.7')).toBe('203.0.113.7');
+    const limiter = createFailedKeyLimiter({ attempts: 1, windowMs: 60_000, maxAddresses: 100 }, () => 0);
+    limiter.failed('2001:db8:0:1::5');
+    expect(limiter.retryAfterSeconds('2001:db8:0:1:abcd::7')).toBe(60);
+    expect(limiter.retryAfterSeconds('2001:db8:0:2::5')).toBe(0);
   });
 });
 

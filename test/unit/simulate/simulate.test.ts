@@ -92,6 +92,22 @@ describe('hub simulate', () => {
     expect(totals.filter((total) => total >= 500_000).length / totals.length).toBeGreaterThan(0.005);
   });
 
+  it('certifies nobody from before the birth date in their ID number, children included', async () => {
+    const starts: { id: string; validFrom: string }[] = [];
+    for (const [file, format] of [['civil-affairs.csv', 'csv'], ['rural-revitalization.xlsx', 'xlsx']] as const) {
+      let header: readonly string[] = [];
+      for await (const row of readFileRows(createReadStream(join(clean.dir, file)), format, 'auto')) {
+        if (row.rowNumber === 1) { header = row.cells; continue; }
+        starts.push({ id: row.cells[header.indexOf('身份证号')] ?? '', validFrom: (row.cells[header.indexOf('生效日期')] ?? '').slice(0, 10) });
+      }
+    }
+    expect(starts.length).toBeGreaterThan(100);
+    const birthOf = (id: string): string => `${id.slice(6, 10)}-${id.slice(10, 12)}-${id.slice(12, 14)}`;
+    expect(starts.filter((start) => start.validFrom < birthOf(start.id))).toEqual([]);
+    // Children born after the usual start of a status are there, certified from birth on.
+    expect(starts.filter((start) => start.validFrom === birthOf(start.id)).length).toBeGreaterThan(0);
+  }, 60_000);
+
   it('puts 3–8 % of people in poverty categories, with back-dated certifications and withheld subsidies', () => {
     expect(clean.summary.peopleInPoverty / clean.summary.people).toBeGreaterThanOrEqual(0.03);
     expect(clean.summary.peopleInPoverty / clean.summary.people).toBeLessThanOrEqual(0.08);
