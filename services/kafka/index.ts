@@ -6,3 +6,4 @@ export {
 } from './client';
 export { boundRaw, createDeadLetterWriter, deadLetterId, maxDeadLetterRawBytes, type DeadLetterInput, type DeadLetterWriter } from './dead-letter';
 export { coPartitionedAssigner } from './co-partitioned-assigner';
+export { kafkaClientSecurity, kafkaSecurityFromConfig, kafkaSecurityKeys, type KafkaSecurity } from './security';
