@@ -30,7 +30,7 @@ export type PrincipalKind = 'operator' | 'connector' | 'service';
 
 export interface KafkaPrincipal {
   /** The SCRAM user name; the Kafka principal is `User:<name>`. */
-  readonly name: string;
+  readonly name: PrincipalName;
   readonly kind: PrincipalKind;
   /** What runs as this principal. */
   readonly runs: string;
