@@ -276,6 +276,10 @@ export async function ensureSecureKafka(options: SecureStackOptions = {}): Promi
     progress(`kafka (secure): up at ${address} (already running${pid === undefined ? ', not started by this checkout' : `, pid ${pid}`})`);
   } else {
     let spawned: Spawned | undefined;
+    if (pid === undefined && /SASL|authentication/i.test(first.detail)) {
+      // The port is the machine's, the credentials this checkout's: another checkout's broker holds it.
+      throw failure('kafka', `a Kafka at ${address} refuses this checkout's admin credentials (${first.detail}); another checkout's secure broker? Stop it there with 'hub stack down --secure'`);
+    }
     if (pid === undefined) {
       spawned = await startBroker(ctx, credentials);
       pid = spawned.pid;
