@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs, { Kafka, logLevel, type AclEntry, type Admin } from 'kafkajs';
 import { aclBindings, hubTopicNames, kafkaPrincipals, operatorPrincipal, type AclBinding, type AclOperation, type AclPatternType, type AclResourceType, type PrincipalName } from '../kafka/acls';
 import { kafkaClientSecurity, type KafkaSecurity } from '../kafka/security';
@@ -219,6 +220,16 @@ async function reconcileAcls(admin: Admin, topicPrefix: string): Promise<{ creat
   const extra = present.filter((entry) => !wanted.has(entryKey(entry)));
   if (missing.length > 0) await admin.createAcls({ acl: missing });
   if (extra.length > 0) await admin.deleteAcls({ filters: extra });
+  // The controller has committed the change; the broker's authorizer applies it when it has read
+  // the metadata log that far (seconds after a first start). Until then it would refuse what the
+  // ACLs allow: wait until the broker describes exactly the declared set.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const now = new Set((await describeAllAcls(admin)).map(entryKey));
+    if (now.size === wanted.size && [...wanted.keys()].every((key) => now.has(key))) break;
+    if (Date.now() > deadline) throw new Error(`the broker describes ${now.size} ACLs a minute after ${wanted.size} were declared`);
+    await sleep(250);
+  }
   return { created: missing.length, deleted: extra.length, total: wanted.size };
 }
 

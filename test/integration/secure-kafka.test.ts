@@ -197,10 +197,16 @@ describe('the secure local Kafka enforces the declared ACLs', () => {
     seenKeys.push(`hub:intake:fact:${ruralTopic}:${eventId}`);
 
     const codec = createTopicCodec(createRegistryClient(config.schemaRegistryUrl), 'ruralRevitalizationStatus', ruralTopic);
-    const raws = (await kafkaAs('rules').readAll(ruralTopic)).filter((raw) => raw.value !== null && raw.value[0] === 0);
-    const decoded = await Promise.all(raws.map((raw) => codec.decode(raw.value ?? Buffer.alloc(0))));
-    const mine = decoded.filter((value) => value.eventId === eventId);
-    expect(mine).toHaveLength(1);
+    const rules = kafkaAs('rules');
+    const published = async () => {
+      const raws = (await rules.readAll(ruralTopic)).filter((raw) => raw.value !== null && raw.value[0] === 0);
+      const decoded = await Promise.all(raws.map((raw) => codec.decode(raw.value ?? Buffer.alloc(0))));
+      return decoded.filter((value) => value.eventId === eventId);
+    };
+    // The transaction's commit marker lands a moment after the connector's answer; until then a
+    // read-committed reader's end is before the record.
+    await expect.poll(async () => (await published()).length, { timeout: 20_000 }).toBe(1);
+    const mine = await published();
     expect(mine[0]).toMatchObject({ personKey: derivePersonKey(validRaw['rural-revitalization'].idNumber, config.personKeySecret), category: 'MONITORED' });
   });
 });
