@@ -89,12 +89,9 @@ export async function spawnDetached(command: string, args: readonly string[], op
   }
 }
 
-/**
- * Runs a command to completion with its output appended to `logFile`; resolves to its exit code.
- * `shownArgs` is what the log's header line shows instead of `args` (arguments that carry secrets).
- */
-export async function runLogged(command: string, args: readonly string[], options: Omit<SpawnOptions, 'pidFile'> & { readonly shownArgs?: readonly string[] }): Promise<number> {
-  const fd = openLog(options.logFile, command, options.shownArgs ?? args);
+/** Runs a command to completion with its output appended to `logFile`; resolves to its exit code. */
+export async function runLogged(command: string, args: readonly string[], options: Omit<SpawnOptions, 'pidFile'>): Promise<number> {
+  const fd = openLog(options.logFile, command, args);
   try {
     const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', fd, fd] });
     return await new Promise<number>((resolvePromise, reject) => {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs, { Kafka, logLevel, type AclEntry, type Admin } from 'kafkajs';
@@ -10,7 +11,7 @@ import { failure, seconds, waitUntilHealthy, type ComponentStatus } from './comp
 import { findJava } from './java';
 import { kafkaClasspath, kafkaVersion } from './maven';
 import { displayPath, stackPaths, type StackPaths } from './paths';
-import { isOurProcess, removePidFile, runLogged, runningPid, spawnDetached, stopProcess, type Spawned } from './processes';
+import { isOurProcess, removePidFile, runningPid, spawnDetached, stopProcess, type Spawned } from './processes';
 import { probeKafka } from './probes';
 
 /**
@@ -74,6 +75,10 @@ function writeSecret(file: string, text: string): void {
   chmodSync(file, 0o600);
 }
 
+function saveCredentials(files: ReturnType<typeof secureKafkaFiles>, credentials: Record<string, string>): void {
+  writeSecret(files.credentials, `${JSON.stringify(credentials, null, 2)}\n`);
+}
+
 function readCredentials(file: string): Record<string, string> | undefined {
   if (!existsSync(file)) return undefined;
   const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
@@ -104,7 +109,10 @@ function ensureCredentials(files: ReturnType<typeof secureKafkaFiles>): { creden
     credentials[principal.name] = newPassword();
     added.push(principal.name);
   }
-  if (added.length > 0) writeSecret(files.credentials, `${JSON.stringify(credentials, null, 2)}\n`);
+  // Before a format the passwords are written now (the format creates the users); on a formatted
+  // broker only once the users exist (saveCredentials), or a failed addition would leave passwords
+  // behind that the broker never had.
+  if (added.length > 0 && !formatted) saveCredentials(files, credentials);
   return { credentials, added: formatted ? added : [] };
 }
 
@@ -117,6 +125,21 @@ async function javaForKafka(env: Environment) {
   const java = await findJava(env, { min: 11, max: 23 }, [env.HUB_KAFKA_JAVA]);
   if (java === undefined) throw failure('kafka', 'no Java 11 to 23 found for Kafka 3.9; set HUB_KAFKA_JAVA to a java binary');
   return java;
+}
+
+/**
+ * Runs one of Kafka's tools whose command line carries passwords (`secrets`): its output reaches
+ * the log with each of them replaced by ***, and the header line shows `shownArgs`.
+ */
+async function runWithSecrets(bin: string, args: readonly string[], shownArgs: readonly string[], secrets: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv; logFile: string }): Promise<number> {
+  const { code, output } = await new Promise<{ code: number; output: string }>((resolve) => {
+    execFile(bin, [...args], { cwd: options.cwd, env: options.env, timeout: 180_000, maxBuffer: 1 << 22 }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, output: `${stdout}${stderr}` });
+    });
+  });
+  const scrubbed = secrets.filter((secret) => secret !== '').reduce((text, secret) => text.replaceAll(secret, '***'), output);
+  appendFileSync(options.logFile, `\n==== ${new Date().toISOString()} ${bin} ${shownArgs.join(' ')}\n${scrubbed}`);
+  return code;
 }
 
 async function startBroker(ctx: ReturnType<typeof context>, credentials: Record<string, string>): Promise<Spawned> {
@@ -134,7 +157,7 @@ async function startBroker(ctx: ReturnType<typeof context>, credentials: Record<
     const base = ['kafka.tools.StorageTool', 'format', '--cluster-id', clusterId, '--config', files.properties, '--ignore-formatted'];
     const scram = Object.entries(credentials).flatMap(([name, password]) => ['--add-scram', `SCRAM-SHA-512=[name=${name},password=${password}]`]);
     const shown = Object.keys(credentials).flatMap((name) => ['--add-scram', `SCRAM-SHA-512=[name=${name},password=***]`]);
-    const code = await runLogged(java.bin, [...jvm, ...base, ...scram], { cwd: files.dir, env: ctx.raw, logFile: files.logFile, shownArgs: [...jvm, ...base, ...shown] });
+    const code = await runWithSecrets(java.bin, [...jvm, ...base, ...scram], [...jvm, ...base, ...shown], Object.values(credentials), { cwd: files.dir, env: ctx.raw, logFile: files.logFile });
     if (code !== 0) throw failure('kafka', `formatting the secure broker's storage failed (exit ${code})`, files.logFile);
   }
   progress(`kafka (secure): starting Kafka ${kafkaVersion} (KRaft, SASL/SCRAM-SHA-512, StandardAuthorizer, Java ${java.major}) on ${secureKafkaBrokers.join(',')}, controller 127.0.0.1:19093`);
@@ -143,30 +166,28 @@ async function startBroker(ctx: ReturnType<typeof context>, credentials: Record<
 
 /**
  * Creates SCRAM users on the running broker (principals declared after it was formatted), with
- * Kafka's own kafka-configs tool; passwords go through files of mode 600, never a command line.
+ * Kafka's own kafka-configs tool. The password is on the tool's command line for the moment it
+ * runs, as with `format --add-scram`; its output is scrubbed of it before it reaches the log.
  */
 async function addScramUsers(ctx: ReturnType<typeof context>, credentials: Record<string, string>, names: readonly string[]): Promise<void> {
   const { files } = ctx;
   const java = await javaForKafka(ctx.env);
   const classpath = await kafkaClasspath(ctx.paths, ctx.raw, ctx.progress);
+  const adminPassword = credentials[operatorPrincipal] ?? '';
   const adminConfig = join(files.dir, 'admin-client.properties');
   writeSecret(adminConfig, [
     'security.protocol=SASL_PLAINTEXT', 'sasl.mechanism=SCRAM-SHA-512',
-    `sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${operatorPrincipal}" password="${credentials[operatorPrincipal] ?? ''}";`, '',
+    `sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${operatorPrincipal}" password="${adminPassword}";`, '',
   ].join('\n'));
   try {
     for (const name of names) {
-      const configFile = join(files.dir, `scram-${name}.properties`);
-      writeSecret(configFile, `SCRAM-SHA-512=[password=${credentials[name] ?? ''}]\n`);
-      try {
-        const code = await runLogged(java.bin, [
-          ...javaArgs(ctx.paths, classpath, '128m'), 'kafka.admin.ConfigCommand', '--bootstrap-server', secureKafkaBrokers.join(','), '--command-config', adminConfig,
-          '--alter', '--entity-type', 'users', '--entity-name', name, '--add-config-file', configFile,
-        ], { cwd: files.dir, env: ctx.raw, logFile: files.logFile });
-        if (code !== 0) throw failure('kafka', `adding the SCRAM user ${name} to the secure broker failed (exit ${code})`, files.logFile);
-      } finally {
-        rmSync(configFile, { force: true });
-      }
+      const password = credentials[name] ?? '';
+      const args = [
+        ...javaArgs(ctx.paths, classpath, '128m'), 'kafka.admin.ConfigCommand', '--bootstrap-server', secureKafkaBrokers.join(','), '--command-config', adminConfig,
+        '--alter', '--entity-type', 'users', '--entity-name', name, '--add-config',
+      ];
+      const code = await runWithSecrets(java.bin, [...args, `SCRAM-SHA-512=[password=${password}]`], [...args, 'SCRAM-SHA-512=[password=***]'], [password, adminPassword], { cwd: files.dir, env: ctx.raw, logFile: files.logFile });
+      if (code !== 0) throw failure('kafka', `adding the SCRAM user ${name} to the secure broker failed (exit ${code})`, files.logFile);
       ctx.progress(`kafka (secure): added SCRAM user ${name}`);
     }
   } finally {
@@ -305,7 +326,10 @@ export async function ensureSecureKafka(options: SecureStackOptions = {}): Promi
     });
     progress(`kafka (secure): ready in ${seconds(startedAt)} s (pid ${pid}, log ${displayPath(files.logFile)})`);
   }
-  if (added.length > 0) await addScramUsers(ctx, credentials, added);
+  if (added.length > 0) {
+    await addScramUsers(ctx, credentials, added);
+    saveCredentials(files, credentials);
+  }
 
   const admin = new Kafka({ clientId: 'hub-stack-secure', brokers: [...secureKafkaBrokers], logLevel: logLevel.NOTHING, ...kafkaClientSecurity(adminSecurity) }).admin();
   try {
