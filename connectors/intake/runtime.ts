@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { topics } from '../../schemas';
 import { randomUUID } from 'node:crypto';
-import { createDeadLetterWriter, connectKafka, type HubKafka, type HubProducer, type TransactionalPublisher } from '../../services/kafka';
+import { createDeadLetterWriter, connectKafka, kafkaSecurityFromConfig, kafkaSecurityKeys, type HubKafka, type HubProducer, type TransactionalPublisher } from '../../services/kafka';
 import { loadConfig, type Environment, type Logger } from '../../services/platform';
 import { createRegistryClient, createTopicCodec, valueSubject } from '../../services/registry';
 import type { AgencyDefinition, InboundTopicId } from './agency';
@@ -29,11 +29,11 @@ export const factTopicConfig = { 'retention.ms': '-1', 'cleanup.policy': 'delete
 export async function openIntake<K extends InboundTopicId>(agency: AgencyDefinition<K>, env: Environment, logger: Logger): Promise<IntakeRuntime> {
   const config = loadConfig(env, [
     'kafkaBrokers', 'kafkaClientId', 'topicPrefix', 'topicPartitions', 'topicReplication', 'schemaRegistryUrl', 'redisUrl',
-    'personKeySecret', 'idEncryptionKey',
+    'personKeySecret', 'idEncryptionKey', ...kafkaSecurityKeys,
   ]);
   const kafka = connectKafka({
     brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-${agency.id}`, topicPrefix: config.topicPrefix,
-    partitions: config.topicPartitions, replication: config.topicReplication,
+    partitions: config.topicPartitions, replication: config.topicReplication, security: kafkaSecurityFromConfig(config),
   }, logger);
   const topicName = kafka.topicName(topics[agency.topic].name);
   const deadLetterTopic = kafka.topicName(topics.deadLetters.name);

@@ -17,7 +17,7 @@ const loadConnector = (agency: 'civil-affairs' | 'rural-revitalization' | 'hospi
   Promise.all([import('../../connectors'), import('../../connectors/api')]).then(([c, api]) => api.connectorRole(c.agencies[agency]));
 
 const roles: Readonly<Record<string, Role>> = {
-  stack: { summary: 'up | down | status: the local Kafka, schema registry, Redis and PostgreSQL', load: () => import('../stack').then((m) => m.runStack) },
+  stack: { summary: 'up | down | status [--secure]: the local Kafka, schema registry, Redis and PostgreSQL (--secure: the SASL/ACL Kafka beside them)', load: () => import('../stack').then((m) => m.runStack) },
   schemas: {
     summary: 'register | check: the Avro schemas in schemas/ against the registry',
     load: () => import('../registry').then((m) => m.runSchemas),

@@ -1,4 +1,4 @@
-import { connectKafka } from '../kafka';
+import { connectKafka, kafkaSecurityFromConfig, kafkaSecurityKeys } from '../kafka';
 import { HubError, createLifecycle, createLogger, createMetrics, loadConfig, type Environment, type Logger, type RoleMain } from '../platform';
 import { createRegistryClient } from '../registry';
 import { createPool, databaseUrl, ensureDatabase, type DeskPool } from './db';
@@ -11,6 +11,7 @@ import { runUsers } from './users-command';
 const configKeys = [
   'kafkaBrokers', 'kafkaClientId', 'kafkaSessionTimeoutMs', 'topicPrefix', 'topicPartitions', 'topicReplication', 'schemaRegistryUrl',
   'postgresUrl', 'redisUrl', 'idEncryptionKey', 'logLevel', 'shutdownGraceMs', 'deskPort', 'deskHost', 'deskDatabase', 'deskSessionMinutes', 'deskSecureCookie',
+  ...kafkaSecurityKeys,
 ] as const;
 
 /** A running desk: its HTTP address, its database and its consumer. */
@@ -44,6 +45,7 @@ export async function startDesk(env: Environment, logger: Logger, options: { ret
   const kafka = connectKafka({
     brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-desk`, topicPrefix: config.topicPrefix,
     partitions: config.topicPartitions, replication: config.topicReplication, sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+    security: kafkaSecurityFromConfig(config),
   }, logger);
   const metrics = createMetrics('desk');
   let consumer: ReadModelConsumer | undefined;

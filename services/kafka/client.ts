@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { coPartitionedAssigner } from './co-partitioned-assigner';
 import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer, type Producer, type Transaction, type IHeaders, type KafkaMessage, type LogEntry } from 'kafkajs';
 import { HubError, describeError, isHubError, type Logger } from '../platform';
+import { kafkaClientSecurity, type KafkaSecurity } from './security';
 
 /**
  * The hub's only contact with a Kafka client library. Everything else speaks in the types below
@@ -18,6 +19,8 @@ export interface KafkaSettings {
    * replaced after this long. Members heartbeat every tenth of it, inside long batches too.
    */
   readonly sessionTimeoutMs?: number;
+  /** SASL credentials and TLS (see security.ts); absent: plaintext, anonymous. */
+  readonly security?: KafkaSecurity;
 }
 
 export interface OutboundRecord {
@@ -358,6 +361,7 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
     logLevel: KafkaLogLevel.WARN,
     logCreator: kafkaLogger(logger),
     retry: { retries: 8, initialRetryTime: 200 },
+    ...kafkaClientSecurity(settings.security),
   });
   const transactionalProducer = (transactionalId: string): Producer => kafka.producer({
     transactionalId,

@@ -79,6 +79,19 @@ export const configSpec = {
     env: 'HUB_KAFKA_SESSION_TIMEOUT_MS', fallback: '10000', parse: parseInteger(6000, 300_000),
     doc: 'how long a consumer that stopped answering keeps its partitions before the group moves them',
   }),
+  kafkaSaslMechanism: key({
+    env: 'HUB_KAFKA_SASL_MECHANISM', fallback: '', parse: (raw: string) => parseOneOf(['', 'scram-sha-512', 'scram-sha-256', 'plain'] as const)(raw.trim().toLowerCase()),
+    doc: 'SASL mechanism towards Kafka: scram-sha-512, scram-sha-256 or plain (empty: no SASL); needs HUB_KAFKA_SASL_USERNAME and _PASSWORD',
+  }),
+  kafkaSaslUsername: key({ env: 'HUB_KAFKA_SASL_USERNAME', fallback: '', parse: (raw: string) => raw.trim(), doc: 'the Kafka principal this role connects as (with HUB_KAFKA_SASL_MECHANISM)' }),
+  kafkaSaslPassword: key({
+    env: 'HUB_KAFKA_SASL_PASSWORD', fallback: '', secret: true, parse: (raw: string) => raw,
+    doc: 'password of HUB_KAFKA_SASL_USERNAME (with HUB_KAFKA_SASL_MECHANISM)',
+  }),
+  kafkaTls: key({
+    env: 'HUB_KAFKA_TLS', fallback: 'false', parse: (raw: string) => parseOneOf(['true', 'false'] as const)(raw.trim()) === 'true',
+    doc: 'connect to Kafka over TLS (the system CAs, plus NODE_EXTRA_CA_CERTS); SASL_SSL with a SASL mechanism',
+  }),
   topicPrefix: key({
     env: 'HUB_TOPIC_PREFIX', fallback: '', parse: (raw: string) => raw.trim(),
     doc: 'prefix for every topic name (lets several hubs or test runs share one cluster)',
@@ -261,6 +274,6 @@ export function loadConfig<K extends ConfigKey = ConfigKey>(
 /** The table `hub config` prints: key, default, meaning. */
 export function describeConfig(): string {
   return Object.values(configSpec)
-    .map((spec: KeySpec<unknown>) => `${spec.env.padEnd(31)} ${(spec.secret === true ? '(secret, required)' : spec.fallback === '' ? '(empty)' : spec.fallback ?? '(required)').padEnd(42)} ${spec.doc}`)
+    .map((spec: KeySpec<unknown>) => `${spec.env.padEnd(31)} ${(spec.secret === true ? (spec.fallback === undefined ? '(secret, required)' : '(secret)') : spec.fallback === '' ? '(empty)' : spec.fallback ?? '(required)').padEnd(42)} ${spec.doc}`)
     .join('\n');
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { connectKafka, type HubConsumer, type HubKafka, type TransactionalConsumerOptions } from '../kafka';
+import { connectKafka, kafkaSecurityFromConfig, kafkaSecurityKeys, type HubConsumer, type HubKafka, type TransactionalConsumerOptions } from '../kafka';
 import {
   HubError, createLifecycle, createLogger, createMetrics, loadConfig, startOpsServer, type Environment, type Logger, type RoleMain,
 } from '../platform';
@@ -19,7 +19,7 @@ const defaultOpsPort = 9401;
 
 const configKeys = [
   'kafkaBrokers', 'kafkaClientId', 'kafkaSessionTimeoutMs', 'topicPrefix', 'topicPartitions', 'topicReplication', 'schemaRegistryUrl', 'redisUrl',
-  'logLevel', 'opsPort', 'shutdownGraceMs', 'rulesWorkers', 'rulesWorkerHeapMb',
+  'logLevel', 'opsPort', 'shutdownGraceMs', 'rulesWorkers', 'rulesWorkerHeapMb', ...kafkaSecurityKeys,
 ] as const;
 
 /** The live service: folds batches, `parallel` of them at once. */
@@ -73,6 +73,7 @@ export async function openRules(env: Environment, logger: Logger, givenPolicies?
   const kafka = connectKafka({
     brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-rules`, topicPrefix: config.topicPrefix,
     partitions: config.topicPartitions, replication: config.topicReplication, sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+    security: kafkaSecurityFromConfig(config),
   }, logger);
   const topicNames = rulesTopicNames(config.topicPrefix);
   await kafka.ensureTopics([...inboundIds, ...outputIds].map((id) => ({ name: topicNames[id], config: factTopicConfig })));

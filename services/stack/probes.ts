@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
+import { kafkaClientSecurity, type KafkaSecurity } from '../kafka/security';
 import { describeError } from '../platform';
 import { connectPg } from './pg-client';
 
@@ -9,9 +10,10 @@ export interface Probe {
   readonly detail: string;
 }
 
-/** Kafka answers a metadata request (describeCluster) with at least one broker. */
-export async function probeKafka(brokers: readonly string[]): Promise<Probe> {
+/** Kafka answers a metadata request (describeCluster) with at least one broker; `security` for a listener that asks for SASL. */
+export async function probeKafka(brokers: readonly string[], security?: KafkaSecurity): Promise<Probe> {
   const kafka = new Kafka({
+    ...kafkaClientSecurity(security),
     clientId: 'hub-stack-probe',
     brokers: [...brokers],
     logLevel: logLevel.NOTHING,

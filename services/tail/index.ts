@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { topics, type TopicId } from '../../schemas';
-import { connectKafka, type InboundRecord } from '../kafka';
+import { connectKafka, kafkaSecurityFromConfig, kafkaSecurityKeys, type InboundRecord } from '../kafka';
 import { HubError, createLifecycle, createLogger, loadConfig, type RoleMain } from '../platform';
 import { createRegistryClient, createTopicCodec, type TopicCodec } from '../registry';
 
@@ -69,12 +69,12 @@ export function tailLine(record: InboundRecord, value: unknown): string {
  */
 export const runTail: RoleMain = async (args, io) => {
   const options = parseTailArgs(args);
-  const config = loadConfig(io.env, ['kafkaBrokers', 'kafkaClientId', 'topicPrefix', 'topicPartitions', 'topicReplication', 'schemaRegistryUrl', 'logLevel']);
+  const config = loadConfig(io.env, ['kafkaBrokers', 'kafkaClientId', 'topicPrefix', 'topicPartitions', 'topicReplication', 'schemaRegistryUrl', 'logLevel', ...kafkaSecurityKeys]);
   // Records go to stdout; the log (stderr) says only what went wrong unless asked for more.
   const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, role: 'tail' });
   const kafka = connectKafka({
     brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-tail`, topicPrefix: config.topicPrefix,
-    partitions: config.topicPartitions, replication: config.topicReplication,
+    partitions: config.topicPartitions, replication: config.topicReplication, security: kafkaSecurityFromConfig(config),
   }, logger);
   const topicName = kafka.topicName(topics[options.topic].name);
   const codec = createTopicCodec(createRegistryClient(config.schemaRegistryUrl), options.topic, topicName) as TopicCodec<unknown>;

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { topics, type DeliveryReceipt, type QuarterlyWarning } from '../../schemas';
 import { agencyEndpoints, type AgencyEndpoint } from '../../connectors/agency-delivery/agencies';
 import { deliveryQueue, type DeliverySettings } from '../../connectors/agency-delivery/webhook';
-import { connectKafka, type HubKafka, type HubProducer } from '../kafka';
+import { connectKafka, kafkaSecurityFromConfig, kafkaSecurityKeys, type HubKafka, type HubProducer } from '../kafka';
 import { HubError, loadConfig, type Environment, type HubConfig, type Logger } from '../platform';
 import { listPolicies, loadPolicy, type Policy } from '../policy';
 import { createRegistryClient, createTopicCodec, type TopicCodec } from '../registry';
@@ -15,6 +15,7 @@ import { runWarnings, warnPersons, type RunDependencies, type RunSummary } from 
 const configKeys = [
   'kafkaBrokers', 'kafkaClientId', 'kafkaSessionTimeoutMs', 'topicPrefix', 'topicPartitions', 'topicReplication', 'schemaRegistryUrl', 'redisUrl',
   'logLevel', 'idEncryptionKey', 'warningsGraceDays', 'warningsRegions', 'warningsImmediateRegions', 'deliveryAttempts', 'deliveryBackoffMs', 'deliveryTimeoutMs', 'deliveryConcurrency',
+  ...kafkaSecurityKeys,
 ] as const;
 
 /** Where the warnings service keeps its own keys in Redis (apart from the rules state it reads). */
@@ -56,6 +57,7 @@ export async function openWarnings(env: Environment, logger: Logger, givenPolici
   const kafka = connectKafka({
     brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-warnings`, topicPrefix: config.topicPrefix,
     partitions: config.topicPartitions, replication: config.topicReplication, sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+    security: kafkaSecurityFromConfig(config),
   }, logger);
   const warningsTopic = kafka.topicName(topics.quarterlyWarnings.name);
   const receiptsTopic = kafka.topicName(topics.deliveryReceipts.name);
