@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
@@ -46,7 +46,7 @@ interface ComposeService {
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const text = (path: string): string => readFileSync(join(root, path), 'utf8');
-const k8sFiles = ['namespace.yaml', 'kafka.yaml', 'topics.yaml', 'users.yaml', 'config.yaml', 'secrets.example.yaml', 'hub.yaml', 'schema-registry.yaml'];
+const k8sFiles = readdirSync(join(root, 'deploy', 'k8s')).filter((file) => file.endsWith('.yaml')).sort();
 const manifests: Manifest[] = k8sFiles.flatMap((file) => parseAllDocuments(text(`deploy/k8s/${file}`)).map((doc) => doc.toJS() as Manifest).filter((doc) => doc !== null));
 const ofKind = (kind: string): Manifest[] => manifests.filter((m) => m.kind === kind);
 const compose = parse(text('deploy/compose/compose.yaml'), { merge: true }) as { services: Record<string, ComposeService> };
@@ -150,6 +150,10 @@ describe('deployment files against the code', () => {
       for (const key of keys) expect(knownKeys.has(key) || nodeVariables.has(key), `${name}: ${key}`).toBe(true);
       expect(() => loadConfig(literal(values), Object.keys(configSpec).filter((k) => literal(values)[configSpec[k as keyof typeof configSpec].env] !== undefined) as (keyof typeof configSpec)[])).not.toThrow();
     }
+    // The image's own defaults (deploy/Dockerfile ENV).
+    const imageKeys = [...text('deploy/Dockerfile').matchAll(/\b(HUB_[A-Z0-9_]+)=/g)].map((m) => m[1] ?? '');
+    expect(imageKeys.length).toBeGreaterThan(0);
+    for (const key of imageKeys) expect(knownKeys.has(key), `deploy/Dockerfile: ${key}`).toBe(true);
     for (const [name, service] of composeRoles) {
       const values = composeEnvironment(service);
       for (const key of Object.keys(values)) expect(knownKeys.has(key) || nodeVariables.has(key), `${name}: ${key}`).toBe(true);
