@@ -4,8 +4,11 @@
 // compose service `kafka-setup`; existing topics and ACLs are left as they are, so it can run again.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Kafka, AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } from 'kafkajs';
+// kafkajs is CommonJS: Node gives an ES module its default export only.
+import kafkajs from 'kafkajs';
 import { parseAllDocuments } from 'yaml';
+
+const { Kafka, AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
 
 const resourceTypes = { topic: AclResourceTypes.TOPIC, group: AclResourceTypes.GROUP, cluster: AclResourceTypes.CLUSTER, transactionalId: AclResourceTypes.TRANSACTIONAL_ID };
 const patternTypes = { literal: ResourcePatternTypes.LITERAL, prefix: ResourcePatternTypes.PREFIXED };
@@ -81,8 +84,22 @@ async function main() {
   }
 }
 
+/** A cluster just formed may not know a new topic's leaders on every broker yet: try again a few times. */
+async function withRetries(attempts) {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await main();
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      if (attempt >= attempts) throw error;
+      process.stderr.write(`kafka-setup: ${reason}; again in 5 s (${attempt}/${attempts})\n`);
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+    }
+  }
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  main().catch((error) => {
+  withRetries(6).catch((error) => {
     process.stderr.write(`kafka-setup: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = 1;
   });
