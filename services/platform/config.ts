@@ -123,6 +123,10 @@ export const configSpec = {
     env: 'HUB_OPS_PORT', fallback: '0', parse: parseInteger(0, 65535),
     doc: 'port of the health and metrics endpoint of a long-running role (0: the role\'s own default)',
   }),
+  opsHost: key({
+    env: 'HUB_OPS_HOST', fallback: '127.0.0.1', parse: parseString,
+    doc: 'address the health and metrics endpoint of `hub rules` and `hub warnings` listens on (0.0.0.0 in a container, for probes and scrapes)',
+  }),
   shutdownGraceMs: key({
     env: 'HUB_SHUTDOWN_GRACE_MS', fallback: '15000', parse: parseInteger(100, 600_000),
     doc: 'how long SIGTERM waits for consumers to drain before the process exits',

@@ -15,11 +15,12 @@ import { createRulesService, type RulesService } from './rules-service';
 import { publishedSlots, slotDifferences, stateSlots } from './slots';
 import { checkStateLayout, dropAllState, dropOutbox, keepThrough, markStateLayout, partitionKeys, stateBehind, stateNamespace } from './state-store';
 
-const defaultOpsPort = 9401;
+/** Port of the health and metrics endpoint of `hub rules` when HUB_OPS_PORT is 0 (the default). */
+export const defaultOpsPort = 9401;
 
 const configKeys = [
   'kafkaBrokers', 'kafkaClientId', 'kafkaSessionTimeoutMs', 'topicPrefix', 'topicPartitions', 'topicReplication', 'schemaRegistryUrl', 'redisUrl',
-  'logLevel', 'opsPort', 'shutdownGraceMs', 'rulesWorkers', 'rulesWorkerHeapMb', ...kafkaSecurityKeys,
+  'logLevel', 'opsPort', 'opsHost', 'shutdownGraceMs', 'rulesWorkers', 'rulesWorkerHeapMb', ...kafkaSecurityKeys,
 ] as const;
 
 /** The live service: folds batches, `parallel` of them at once. */
@@ -181,6 +182,7 @@ export const runRules: RoleMain = async (args, io) => {
   lifecycle.onShutdown('rules workers', () => service.close());
   const ops = await startOpsServer({
     port: config.opsPort === 0 ? defaultOpsPort : config.opsPort,
+    host: config.opsHost,
     metrics,
     // Ready means assigned and consuming: a member rebalancing, or whose consumer gave up, is not.
     readiness: async () => {

@@ -38,9 +38,9 @@ function required(options: Map<string, string>, name: string): string {
 /** `hub warnings …` */
 export const runWarningsCommand: RoleMain = async (args, io) => {
   const [sub, ...rest] = args;
-  const config = loadConfig(io.env, ['logLevel', 'shutdownGraceMs', 'warningsOpsPort']);
+  const config = loadConfig(io.env, ['logLevel', 'shutdownGraceMs', 'warningsOpsPort', 'opsHost']);
   const logger = createLogger({ level: config.logLevel, role: 'warnings' });
-  if (sub === undefined) return serve(io, logger, config.shutdownGraceMs, config.warningsOpsPort);
+  if (sub === undefined) return serve(io, logger, config.shutdownGraceMs, { port: config.warningsOpsPort, host: config.opsHost });
   if (!['run', 'deliveries', 'export'].includes(sub)) throw new HubError('USAGE', usage);
   const runtime = await openWarnings(io.env, logger);
   try {
@@ -52,14 +52,14 @@ export const runWarningsCommand: RoleMain = async (args, io) => {
   }
 };
 
-async function serve(io: CliIo, logger: ReturnType<typeof createLogger>, graceMs: number, opsPort: number): Promise<number> {
+async function serve(io: CliIo, logger: ReturnType<typeof createLogger>, graceMs: number, opsAddress: { port: number; host: string }): Promise<number> {
   const lifecycle = createLifecycle(logger, graceMs);
   const runtime = await openWarnings(io.env, logger);
   lifecycle.onShutdown('kafka and redis', () => runtime.close());
   const service = await startWarningsService(runtime, logger);
   lifecycle.onShutdown('workers', () => service.stop());
   const ops = await startOpsServer({
-    port: opsPort, metrics: createMetrics('warnings'),
+    port: opsAddress.port, host: opsAddress.host, metrics: createMetrics('warnings'),
     readiness: async () => {
       const redis = await runtime.redis.ping().then(() => 'ok', (e: unknown) => String(e));
       return { ok: redis === 'ok', checks: { redis } };
