@@ -167,10 +167,6 @@ export const configSpec = {
     env: 'HUB_WARNINGS_REGIONS', fallback: '*', parse: parseString,
     doc: '`hub warnings`: the policies (regions) to schedule runs for, comma-separated ids, or * for every policy file',
   }),
-  warningsImmediateRegions: key({
-    env: 'HUB_WARNINGS_IMMEDIATE_REGIONS', fallback: '', parse: (raw: string) => raw.split(',').map((id) => id.trim()).filter((id) => id !== ''),
-    doc: 'regions (policy ids, comma-separated) whose people are warned as soon as their self-pay crosses the threshold mid-period, not at the period\'s end (empty: none)',
-  }),
   warningsOpsPort: key({
     env: 'HUB_WARNINGS_OPS_PORT', fallback: '9402', parse: parseInteger(0, 65535),
     doc: 'port of the health and metrics endpoint of `hub warnings`',

@@ -14,7 +14,7 @@ import { runWarnings, warnPersons, type RunDependencies, type RunSummary } from 
 
 const configKeys = [
   'kafkaBrokers', 'kafkaClientId', 'kafkaSessionTimeoutMs', 'topicPrefix', 'topicPartitions', 'topicReplication', 'schemaRegistryUrl', 'redisUrl',
-  'logLevel', 'idEncryptionKey', 'warningsGraceDays', 'warningsRegions', 'warningsImmediateRegions', 'deliveryAttempts', 'deliveryBackoffMs', 'deliveryTimeoutMs', 'deliveryConcurrency',
+  'logLevel', 'idEncryptionKey', 'warningsGraceDays', 'warningsRegions', 'deliveryAttempts', 'deliveryBackoffMs', 'deliveryTimeoutMs', 'deliveryConcurrency',
 ] as const;
 
 /** Where the warnings service keeps its own keys in Redis (apart from the rules state it reads). */

@@ -14,6 +14,7 @@ import { fileKeyStore, openIntake, type IntakeItem } from '../../connectors/inta
 import type { DeliveryReceipt, QuarterlyWarning } from '../../schemas';
 import { main } from '../../services/cli';
 import { decryptNationalId } from '../../services/identity';
+import { listPolicies, loadPolicy, parsePolicy, policyDirectory } from '../../services/policy';
 import { createLogger, effectiveEnvironment, loadConfig } from '../../services/platform';
 import { registerAllSchemas } from '../../services/registry';
 import { dropAllState, startRules, stateNamespace, type RulesRuntime } from '../../services/rules';
@@ -367,7 +368,7 @@ describe('quarterly warnings', () => {
   });
 });
 
-describe('the immediate alert (HUB_WARNINGS_IMMEDIATE_REGIONS)', () => {
+describe('the immediate alert (a policy\'s warning.immediate)', () => {
   const prefix = `it-warn-now-${randomUUID().slice(0, 8)}.`;
   let env: Record<string, string | undefined>;
   let rules: { runtime: RulesRuntime; stop(): Promise<void> } | undefined;
@@ -386,8 +387,12 @@ describe('the immediate alert (HUB_WARNINGS_IMMEDIATE_REGIONS)', () => {
   });
 
   it('warns a person the moment the self-pay crosses the threshold, and the period\'s run then sends nothing more', async () => {
-    env = { ...effectiveEnvironment(), HUB_TOPIC_PREFIX: prefix, HUB_TOPIC_PARTITIONS: '3', HUB_KAFKA_SESSION_TIMEOUT_MS: '6000', HUB_LOG_LEVEL: 'silent',
-      HUB_WARNINGS_IMMEDIATE_REGIONS: policyId };
+    env = { ...effectiveEnvironment(), HUB_TOPIC_PREFIX: prefix, HUB_TOPIC_PARTITIONS: '3', HUB_KAFKA_SESSION_TIMEOUT_MS: '6000', HUB_LOG_LEVEL: 'silent' };
+    // The shipped Huangshan file with its switch turned on, through the loader's validation.
+    const shipped = readFileSync(`${policyDirectory}${policyId}.yaml`, 'utf8');
+    expect(shipped).toContain('  immediate: false\n');
+    const policies = listPolicies().map((id) => (id === policyId ? parsePolicy(shipped.replace('  immediate: false\n', '  immediate: true\n'), `${id}.yaml`) : loadPolicy(id)));
+    expect(policies.find((p) => p.id === policyId)?.warning.immediate).toBe(true);
     const idKey = loadConfig(env, ['idEncryptionKey']).idEncryptionKey;
     await registerAllSchemas(env);
     const intake = await openIntake(hospitals, env, logger);
@@ -400,7 +405,7 @@ describe('the immediate alert (HUB_WARNINGS_IMMEDIATE_REGIONS)', () => {
       await intake.close();
     }
     rules = await startRules(env, logger);
-    runtime = await openWarnings(env, logger);
+    runtime = await openWarnings(env, logger, policies);
     service = await startWarningsService(runtime, logger);
     const live = runtime;
     const read = async () => Promise.all((await live.kafka.readAll(live.warningsCodec.topic)).map((m) => live.warningsCodec.decode(m.value ?? Buffer.alloc(0))));
