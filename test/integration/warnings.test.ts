@@ -8,16 +8,16 @@ import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { civilAffairs, hospitals } from '../../connectors';
-import { acceptReceipts, verify, writeExportFile, type AgencyWarning } from '../../connectors/agency-delivery';
+import { acceptReceipts, deliveryJobId, deliveryQueue, enqueueDeliveries, verify, writeExportFile, type AgencyWarning } from '../../connectors/agency-delivery';
 import { startConnector, type RunningConnector } from '../../connectors/api';
 import { fileKeyStore, openIntake, type IntakeItem } from '../../connectors/intake';
 import type { DeliveryReceipt, QuarterlyWarning } from '../../schemas';
 import { main } from '../../services/cli';
-import { decryptNationalId } from '../../services/identity';
+import { decryptNationalId, encryptNationalId } from '../../services/identity';
 import { listPolicies, loadPolicy, parsePolicy, policyDirectory } from '../../services/policy';
 import { createLogger, effectiveEnvironment, loadConfig } from '../../services/platform';
 import { registerAllSchemas } from '../../services/registry';
-import { dropAllState, startRules, stateNamespace, type RulesRuntime } from '../../services/rules';
+import { dropAllState, encodePerson, startRules, stateNamespace, type RulesRuntime, type StoredFact } from '../../services/rules';
 import {
   openWarnings, registerSchedulers, runKeys, startWarningsService, type RunningWarnings, type WarningsRuntime,
 } from '../../services/warnings';
@@ -417,5 +417,70 @@ describe('the immediate alert (a policy\'s warning.immediate)', () => {
     // No run happened: the warning came from the self-pay record, not the period's end.
     expect(await live.redis.exists(runKeys(live.namespace).done(policyId, '2022-Q2'))).toBe(0);
     expect(await live.run(policyId, '2022-Q2', { dryRun: false })).toMatchObject({ warned: 1, published: 0, unchanged: 1 });
+  });
+});
+
+describe('a rerun whose routing narrows (item 3 of the follow-up: the dropped agency is told)', () => {
+  const prefix = `it-warn-narrow-${randomUUID().slice(0, 8)}.`;
+  let runtime: WarningsRuntime | undefined;
+
+  afterAll(async () => {
+    if (runtime !== undefined) {
+      for (const key of [...await runtime.redis.keys(`${runtime.namespace}*`), ...await runtime.redis.keys(`${runtime.delivery.prefix}*`)]) await runtime.redis.del(key);
+      await dropAllState(runtime.redis, stateNamespace(prefix));
+      await runtime.close();
+    }
+  });
+
+  it('withdraws the warning from an agency that no longer receives the person, and corrects it for the one that does', async () => {
+    const env = { ...effectiveEnvironment(), HUB_TOPIC_PREFIX: prefix, HUB_TOPIC_PARTITIONS: '3', HUB_LOG_LEVEL: 'silent' };
+    const idKey = loadConfig(env, ['idEncryptionKey']).idEncryptionKey;
+    await registerAllSchemas(env);
+    // Huangshan's file with routing by category, as the other regions' files route: 低保 to civil
+    // affairs only, a person in no category to both.
+    const shipped = readFileSync(`${policyDirectory}${policyId}.yaml`, 'utf8');
+    expect(shipped).toContain('  routing: {}\n');
+    const narrowing = parsePolicy(shipped.replace('  routing: {}\n', '  routing:\n    CIVIL_AFFAIRS: [TEKUN, DIBAO]\n    RURAL_REVITALIZATION: [MONITORED]\n'), `${policyId}.yaml`);
+    runtime = await openWarnings(env, logger, [narrowing]);
+    const live = runtime;
+    // One person in the rules state's documented layout: a May stay leaving 14,000 yuan self-pay.
+    const personKey = 'narrowing-person-0001';
+    const stateKey = `${stateNamespace(prefix)}{p0}:person:${personKey}`;
+    const facts = new Map<`s:${string}` | `h:${string}` | `c:${string}`, StoredFact>([['h:H34100200001/N-1', {
+      kind: 'settlement', eventId: 'e-n-1', key: 'H34100200001/N-1', reversesKey: null, fixmedinsCode: 'H34100200001', setlId: 'N-1', admdvs: '341002',
+      insuredType: 'RESIDENT', medType: '21', settledAt: '2022-05-02', setlTime: Date.parse('2022-05-02T10:00:00+08:00'), totalFen: 1_500_000, fullOwnPayFen: 1_400_000,
+      overLimitFen: 0, preSelfPayFen: 0, policyScopeFen: 100_000, basicPaidFen: 100_000, settledCriticalIllnessFen: 0, settledAssistanceFen: 0,
+    }]]);
+    await live.redis.set(stateKey, encodePerson({ facts, emitted: new Map() }));
+    await live.redis.hset(`${live.namespace}:ids`, personKey, encryptNationalId(idNumber(1201), idKey, personKey));
+    const read = async () => Promise.all((await live.kafka.readAll(live.warningsCodec.topic)).map((m) => live.warningsCodec.decode(m.value ?? Buffer.alloc(0))));
+
+    expect(await live.run(policyId, '2022-Q2', { dryRun: false })).toMatchObject({ published: 1, warned: 1 });
+    const [first] = await read();
+    expect(first).toMatchObject({ warned: true, supersedes: null, routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'], selfPayFen: 1_400_000 });
+
+    // A 低保 certification back-dated to March arrives: the person is now civil affairs' alone.
+    facts.set('s:civil-affairs/N-DB', { kind: 'status', eventId: 'e-n-s', version: 1, category: 'DIBAO', action: 'CERTIFY', from: '2022-03-01', to: null });
+    await live.redis.set(stateKey, encodePerson({ facts, emitted: new Map() }));
+    expect(await live.run(policyId, '2022-Q2', { dryRun: false })).toMatchObject({ rerun: true, published: 2, corrections: 1, withdrawals: 1 });
+    const [, withdrawal, correction] = await read();
+    expect(withdrawal).toMatchObject({ supersedes: first?.eventId, warned: false, routedTo: ['RURAL_REVITALIZATION'] });
+    expect(withdrawal?.changes[0]).toBe('no longer routed to RURAL_REVITALIZATION: the person is now followed up by CIVIL_AFFAIRS');
+    expect(correction).toMatchObject({ supersedes: first?.eventId, warned: true, routedTo: ['CIVIL_AFFAIRS'], categories: ['DIBAO'] });
+    expect(correction?.changes).toContain('routedTo: CIVIL_AFFAIRS, RURAL_REVITALIZATION -> CIVIL_AFFAIRS');
+    // Each agency's deliveries follow its own records: rural revitalization gets the withdrawal.
+    const queue = deliveryQueue(live.delivery);
+    try {
+      const endpoints = new Map([...live.endpoints].map(([agency, endpoint]) => [agency, { ...endpoint, webhook: { url: 'http://127.0.0.1:9/', secret: 's'.repeat(40) } }] as const));
+      expect(await enqueueDeliveries(queue, live.delivery, endpoints, [withdrawal, correction].filter((w) => w !== undefined))).toBe(2);
+      expect((await queue.getJob(deliveryJobId(withdrawal?.eventId ?? '', 'RURAL_REVITALIZATION')))?.data.warning.warned).toBe(false);
+      expect(await queue.getJob(deliveryJobId(withdrawal?.eventId ?? '', 'CIVIL_AFFAIRS'))).toBeUndefined();
+      expect((await queue.getJob(deliveryJobId(correction?.eventId ?? '', 'CIVIL_AFFAIRS')))?.data.warning.routedTo).toEqual(['CIVIL_AFFAIRS']);
+    } finally {
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
+    // An unchanged rerun publishes nothing more.
+    expect((await live.run(policyId, '2022-Q2', { dryRun: false })).published).toBe(0);
   });
 });

@@ -105,4 +105,12 @@ describe('corrections', () => {
     expect(latestForAgency([first, correction, first], 'CIVIL_AFFAIRS', first.policyId, first.period)).toEqual([correction]);
     expect(latestForAgency([first, correction], 'RURAL_REVITALIZATION', first.policyId, first.period)).toEqual([]);
   });
+
+  it('leave a dropped agency the withdrawal addressed to it, and the others the correction, when routing narrows', () => {
+    const first: QuarterlyWarning = { ...sampleRecords.quarterlyWarnings, eventId: 'w-1', supersedes: null, warned: true, routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'] };
+    const withdrawal: QuarterlyWarning = { ...first, eventId: 'w-2', supersedes: 'w-1', warned: false, routedTo: ['RURAL_REVITALIZATION'] };
+    const correction: QuarterlyWarning = { ...first, eventId: 'w-3', supersedes: 'w-1', routedTo: ['CIVIL_AFFAIRS'] };
+    expect(latestForAgency([first, withdrawal, correction], 'CIVIL_AFFAIRS', first.policyId, first.period)).toEqual([correction]);
+    expect(latestForAgency([first, withdrawal, correction], 'RURAL_REVITALIZATION', first.policyId, first.period)).toEqual([withdrawal]);
+  });
 });
