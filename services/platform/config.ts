@@ -199,6 +199,10 @@ export const configSpec = {
     env: 'HUB_DELIVERY_TIMEOUT_MS', fallback: '10000', parse: parseInteger(100, 600_000),
     doc: 'how long a webhook POST may take before it counts as failed',
   }),
+  deliveryBatchSize: key({
+    env: 'HUB_DELIVERY_BATCH_SIZE', fallback: '100', parse: parseInteger(1, 1000),
+    doc: 'most warnings one webhook request carries (`warnings` in its body; 1: one warning per request)',
+  }),
   deliveryConcurrency: key({
     env: 'HUB_DELIVERY_CONCURRENCY', fallback: '16', parse: parseInteger(1, 1000),
     doc: 'webhook POSTs in flight at once per `hub warnings` instance',

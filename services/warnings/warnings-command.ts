@@ -119,9 +119,11 @@ async function deliveriesCommand(runtime: WarningsRuntime, args: readonly string
     if (options.has('--dead')) {
       const dead = await queue.getFailed();
       for (const job of dead) {
-        io.stdout.write(`${job.id ?? ''}  ${job.data.agency}  ${job.data.warning.period}  attempts ${job.attemptsMade}  ${new Date(job.finishedOn ?? 0).toISOString()}  ${job.failedReason}\n`);
+        const periods = [...new Set(job.data.warnings.map((w) => `${w.policyId} ${w.period}`))].join(', ');
+        io.stdout.write(`${job.id ?? ''}  ${job.data.agency}  ${job.data.warnings.length} warnings  ${periods}  attempts ${job.attemptsMade}  ${new Date(job.finishedOn ?? 0).toISOString()}  ${job.failedReason}\n`);
       }
-      io.stdout.write(`${dead.length} dead deliveries${dead.length > 0 ? '; retry with --retry JOB_ID or --retry all' : ''}\n`);
+      const warnings = dead.reduce((n, job) => n + job.data.warnings.length, 0);
+      io.stdout.write(`${dead.length} dead deliveries (${warnings} warnings)${dead.length > 0 ? '; retry with --retry JOB_ID or --retry all' : ''}\n`);
       return 0;
     }
     const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');

@@ -61,7 +61,8 @@ function status(id: string, recordId: string, category: string, validFrom: strin
   } };
 }
 
-interface Delivery { readonly id: string; readonly body: { deliveryId: string; agency: string; warning: AgencyWarning }; readonly valid: boolean }
+/** One warning as received, with the request that carried it (a request carries several). */
+interface Delivery { readonly id: string; readonly body: { deliveryId: string; agency: string; warnings: AgencyWarning[] }; readonly warning: AgencyWarning; readonly valid: boolean }
 
 /** A local receiver that checks the signature as an agency would, and can be told to fail. */
 function receiver(secret: string) {
@@ -76,7 +77,8 @@ function receiver(secret: string) {
       if (state.failing) { response.writeHead(503).end(); return; }
       const body = Buffer.concat(chunks);
       const valid = verify({ secret, body, timestamp: request.headers['x-hub-timestamp'] as string | undefined, signature: request.headers['x-hub-signature'] as string | undefined });
-      received.push({ id: String(request.headers['x-hub-delivery']), body: JSON.parse(body.toString('utf8')) as Delivery['body'], valid });
+      const parsed = JSON.parse(body.toString('utf8')) as Delivery['body'];
+      for (const warning of parsed.warnings) received.push({ id: String(request.headers['x-hub-delivery']), body: parsed, warning, valid });
       response.writeHead(valid ? 200 : 401).end();
     });
   });
@@ -233,20 +235,24 @@ describe('quarterly warnings', () => {
     await waitFor('civil affairs deliveries', () => (civil.received.length >= 4 ? true : undefined));
     await sleep(500);
     expect(civil.received.every((d) => d.valid)).toBe(true);
-    expect(civil.received.map((d) => d.body.warning.idNumber).sort()).toEqual([people.over, people.tekun, people.dibao, people.employee].sort());
-    expect(new Set(civil.received.map((d) => d.id)).size).toBe(civil.received.length);
-    expect(civil.received.find((d) => d.body.warning.idNumber === people.tekun)?.body.warning.warningId).toBe(byId.get(people.tekun)?.[0]?.eventId);
+    expect(civil.received.map((d) => d.warning.idNumber).sort()).toEqual([people.over, people.tekun, people.dibao, people.employee].sort());
+    expect(new Set(civil.received.map((d) => d.warning.warningId)).size).toBe(civil.received.length);
+    expect(civil.received.every((d) => d.body.agency === 'CIVIL_AFFAIRS' && d.id === d.body.deliveryId)).toBe(true);
+    expect(civil.received.find((d) => d.warning.idNumber === people.tekun)?.warning.warningId).toBe(byId.get(people.tekun)?.[0]?.eventId);
     // Nothing sealed leaves the hub: the body has the clear number for its own people, no cipher.
     expect(JSON.stringify(civil.received[0]?.body)).not.toContain('idCipher');
   });
 
   it('a failing webhook is retried, then dead, listed, retried by hand and delivered once', async () => {
-    // Rural revitalization answers 503: three attempts each of its four warnings (100 ms, 200 ms backoff), then dead.
-    await waitFor('four dead deliveries', async () => ((await service.deliveries.getFailedCount()) === 4 ? true : undefined));
-    expect(rural.attempts()).toBe(12);
+    // Rural revitalization answers 503: three attempts of each request carrying its four warnings (100 ms, 200 ms backoff), then dead.
+    const deadJobs = await waitFor('four warnings dead', async () => {
+      const failed = await service.deliveries.getFailed();
+      return failed.reduce((n, job) => n + job.data.warnings.length, 0) === 4 ? failed : undefined;
+    });
+    expect(rural.attempts()).toBe(3 * deadJobs.length);
     const dead = await cli(['warnings', 'deliveries', '--dead']);
     expect(dead.code).toBe(0);
-    expect(dead.out).toContain('4 dead deliveries');
+    expect(dead.out).toContain(`${deadJobs.length} dead deliveries (4 warnings)`);
     expect(dead.out).not.toContain(people.over);
     await waitFor('FAILED receipts', async () => ((await receipts()).filter((r) => r.status === 'FAILED').length === 4 ? true : undefined));
 
@@ -254,11 +260,11 @@ describe('quarterly warnings', () => {
     expect((await cli(['warnings', 'deliveries', '--retry', 'all'])).code).toBe(0);
     await waitFor('rural revitalization deliveries', () => (rural.received.length >= 4 ? true : undefined));
     await sleep(1000);
-    expect(rural.received.map((d) => d.body.warning.idNumber).sort()).toEqual([people.over, people.tekun, people.dibao, people.employee].sort());
+    expect(rural.received.map((d) => d.warning.idNumber).sort()).toEqual([people.over, people.tekun, people.dibao, people.employee].sort());
     expect(rural.received.every((d) => d.valid)).toBe(true);
     expect(await service.deliveries.getFailedCount()).toBe(0);
     const summary = await cli(['warnings', 'deliveries']);
-    expect(summary.out).toContain('delivered 8');
+    expect(summary.out).toContain(`delivered ${new Set([...civil.received, ...rural.received].map((d) => d.id)).size}`);
     expect(summary.out).toContain('dead 0');
   });
 
@@ -282,7 +288,7 @@ describe('quarterly warnings', () => {
     ]));
     expect(correction?.changes.some((change) => change.startsWith('routedTo'))).toBe(false);
     expect((await runtime.run(policyId, '2022-Q2', { dryRun: false })).published).toBe(0);
-    await waitFor('the correction delivered to civil affairs', () => (civil.received.some((d) => d.body.warning.warningId === correction?.eventId) ? true : undefined));
+    await waitFor('the correction delivered to civil affairs', () => (civil.received.some((d) => d.warning.warningId === correction?.eventId) ? true : undefined));
   });
 
   it('a receipt sent to the civil-affairs connector is joined to its warning and lands on warnings.delivery-receipts', async () => {
@@ -473,9 +479,9 @@ describe('a rerun whose routing narrows (item 3 of the follow-up: the dropped ag
     try {
       const endpoints = new Map([...live.endpoints].map(([agency, endpoint]) => [agency, { ...endpoint, webhook: { url: 'http://127.0.0.1:9/', secret: 's'.repeat(40) } }] as const));
       expect(await enqueueDeliveries(queue, live.delivery, endpoints, [withdrawal, correction].filter((w) => w !== undefined))).toBe(2);
-      expect((await queue.getJob(deliveryJobId(withdrawal?.eventId ?? '', 'RURAL_REVITALIZATION')))?.data.warning.warned).toBe(false);
+      expect((await queue.getJob(deliveryJobId(withdrawal?.eventId ?? '', 'RURAL_REVITALIZATION')))?.data.warnings.map((w) => w.warned)).toEqual([false]);
       expect(await queue.getJob(deliveryJobId(withdrawal?.eventId ?? '', 'CIVIL_AFFAIRS'))).toBeUndefined();
-      expect((await queue.getJob(deliveryJobId(correction?.eventId ?? '', 'CIVIL_AFFAIRS')))?.data.warning.routedTo).toEqual(['CIVIL_AFFAIRS']);
+      expect((await queue.getJob(deliveryJobId(correction?.eventId ?? '', 'CIVIL_AFFAIRS')))?.data.warnings.map((w) => w.routedTo)).toEqual([['CIVIL_AFFAIRS']]);
     } finally {
       await queue.obliterate({ force: true });
       await queue.close();
