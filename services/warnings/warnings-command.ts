@@ -106,7 +106,7 @@ async function deliveriesCommand(runtime: WarningsRuntime, args: readonly string
     const retry = options.get('--retry');
     if (retry !== undefined) {
       const ids = retry === 'all' ? (await queue.getFailed()).map((job) => job.id ?? '') : [retry];
-      if (ids.length === 0) throw new HubError('USAGE', `no delivery ${retry}`);
+      if (ids.length === 0) io.stdout.write('no dead deliveries to retry\n');
       for (const id of ids) {
         // The same retry as the desk's button (retryDeadDelivery): a fresh round of attempts, with the same backoff.
         const { outcome, state } = await retryDeadDelivery(queue, id);

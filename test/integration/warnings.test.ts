@@ -8,7 +8,7 @@ import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { civilAffairs, hospitals } from '../../connectors';
-import { acceptReceipts, deliveryJobId, deliveryQueue, enqueueDeliveries, verify, writeExportFile, type AgencyWarning } from '../../connectors/agency-delivery';
+import { acceptReceipts, deliveryJobId, deliveryQueue, enqueueDeliveries, retryDeadDelivery, verify, writeExportFile, type AgencyWarning } from '../../connectors/agency-delivery';
 import { startConnector, type RunningConnector } from '../../connectors/api';
 import { fileKeyStore, openIntake, type IntakeItem } from '../../connectors/intake';
 import type { DeliveryReceipt, QuarterlyWarning } from '../../schemas';
@@ -257,6 +257,11 @@ describe('quarterly warnings', () => {
     await waitFor('FAILED receipts', async () => ((await receipts()).filter((r) => r.status === 'FAILED').length === 4 ? true : undefined));
 
     rural.state.failing = false;
+    // The desk's retry names one warning (`<warningId>.<AGENCY>`): it finds the request carrying it.
+    const overId = (await q2()).get(people.over)?.[0]?.eventId ?? '';
+    const carrier = deadJobs.find((job) => job.data.warnings.some((w) => w.eventId === overId));
+    expect(await retryDeadDelivery(service.deliveries, deliveryJobId(overId, 'RURAL_REVITALIZATION'))).toEqual({ outcome: 'QUEUED', state: 'waiting' });
+    expect(await service.deliveries.getJobState(carrier?.id ?? '')).not.toBe('failed');
     expect((await cli(['warnings', 'deliveries', '--retry', 'all'])).code).toBe(0);
     await waitFor('rural revitalization deliveries', () => (rural.received.length >= 4 ? true : undefined));
     await sleep(1000);
