@@ -1,19 +1,22 @@
 /**
- * `npm run bench:warnings` (`hub bench warnings [--person-years N] [--deliveries N] [--keep]`):
+ * `npm run bench:warnings` (`hub bench warnings [--person-years N] [--deliveries N] [--keep]
+ * [--profile DIR]`, or `--clean-up PREFIX` for what a kept run left):
  *
  * 1. Writes N person-years (default 1,000,000) of the Huangshan 2022 policy straight into the rules
  *    state under a fresh prefix, in the documented layout (encodePerson, `{p<n>}:person:<key>`):
- *    one to three stays each, amounts drawn from a seeded generator so that about a tenth are warned
- *    for 2022-Q2 (self-pay over 10,000 yuan to the end of June, or 特困/低保: one in twenty holds one). Their sealed ID numbers go
- *    into the warnings service's id directory.
- * 2. Times the warning run of 2022-Q2 over them (computing every person-year with the engine,
- *    publishing to Kafka) and prints the process's peak RSS.
- * 3. Delivers up to `--deliveries` (default 100,000) of its warnings to a local receiver that
- *    checks each signature: the warnings service's feed and delivery worker, as `hub warnings`
- *    runs them, timed until the receiver has them all.
+ *    one to three stays each, amounts drawn from a seeded generator so that about a tenth are
+ *    warned for 2022-Q2 (self-pay over 10,000 yuan to the end of June, or 特困/低保: one in twenty
+ *    holds one). Their sealed ID numbers go into the warnings service's id directory.
+ * 2. Times the warning run of 2022-Q2 over them (computing every person-year that could be warned
+ *    with the engine, publishing to Kafka) and prints the process's peak RSS and heap.
+ * 3. Delivers at least `--deliveries` (default 100,000) of its warnings to a local receiver that
+ *    checks each request's signature: the warnings service's feed and delivery worker, as `hub
+ *    warnings` runs them (HUB_DELIVERY_BATCH_SIZE warnings per request), timed from the service's
+ *    start until the receiver has them.
  *
- * Targets (issue 16): the run under 20 s; 100,000 deliveries under 60 s. Everything it wrote is
- * deleted at the end unless --keep.
+ * Targets (issue 16): the run under 20 s; 100,000 deliveries under 60 s. Everything it wrote
+ * (Redis keys, topics, consumer groups) is deleted at the end unless --keep. `--profile DIR` writes
+ * a CPU profile of the run and one of the delivery (open them in Chrome's DevTools).
  */
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
