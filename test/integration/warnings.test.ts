@@ -170,6 +170,8 @@ describe('quarterly warnings', () => {
       for (const key of [...keys, ...bull]) await runtime.redis.del(key);
       await dropAllState(runtime.redis, stateNamespace(prefix));
       await runtime.redis.del(`${stateNamespace(prefix)}:layout`);
+      // The connectors' duplicate guards of this test's records.
+      for (const key of await runtime.redis.keys(`hub:intake:fact:${prefix}*`)) await runtime.redis.del(key);
       await runtime.close();
     }
     civil.server.close();
@@ -393,6 +395,8 @@ describe('the immediate alert (a policy\'s warning.immediate)', () => {
       for (const key of [...await runtime.redis.keys(`${runtime.namespace}*`), ...await runtime.redis.keys(`${runtime.delivery.prefix}*`)]) await runtime.redis.del(key);
       await dropAllState(runtime.redis, stateNamespace(prefix));
       await runtime.redis.del(`${stateNamespace(prefix)}:layout`);
+      // The connectors' duplicate guards of this test's records.
+      for (const key of await runtime.redis.keys(`hub:intake:fact:${prefix}*`)) await runtime.redis.del(key);
       await runtime.close();
     }
   });
