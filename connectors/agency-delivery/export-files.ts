@@ -48,18 +48,20 @@ export function exportRow(w: AgencyWarning): string[] {
 
 /**
  * The latest record per person of one region-period routed to an agency, from the topic's records
- * in order: a record is replaced by one that supersedes it.
+ * in order: a record is replaced by one that supersedes it. Only the agency's own records count: when
+ * routing narrows, the dropped agency's latest word is the withdrawal addressed to it, not the
+ * correction the others received.
  */
 export function latestForAgency(records: readonly QuarterlyWarning[], agency: AgencyCode, policyId: string, period: string): QuarterlyWarning[] {
   const latest = new Map<string, QuarterlyWarning>();
   for (const record of records) {
-    if (record.policyId !== policyId || record.period !== period) continue;
+    if (record.policyId !== policyId || record.period !== period || !record.routedTo.includes(agency)) continue;
     const current = latest.get(record.personKey);
     // A replayed copy (same event id) or a record older than the one kept changes nothing.
     if (current !== undefined && (current.eventId === record.eventId || record.supersedes === null)) continue;
     latest.set(record.personKey, record);
   }
-  return [...latest.values()].filter((r) => r.routedTo.includes(agency)).sort((a, b) => a.personKey.localeCompare(b.personKey));
+  return [...latest.values()].sort((a, b) => a.personKey.localeCompare(b.personKey));
 }
 
 const csvCell = (value: string): string => (/[",\r\n]/.test(value) || /^[=+\-@]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);

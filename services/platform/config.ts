@@ -184,10 +184,6 @@ export const configSpec = {
     env: 'HUB_WARNINGS_REGIONS', fallback: '*', parse: parseString,
     doc: '`hub warnings`: the policies (regions) to schedule runs for, comma-separated ids, or * for every policy file',
   }),
-  warningsImmediateRegions: key({
-    env: 'HUB_WARNINGS_IMMEDIATE_REGIONS', fallback: '', parse: (raw: string) => raw.split(',').map((id) => id.trim()).filter((id) => id !== ''),
-    doc: 'regions (policy ids, comma-separated) whose people are warned as soon as their self-pay crosses the threshold mid-period, not at the period\'s end (empty: none)',
-  }),
   warningsOpsPort: key({
     env: 'HUB_WARNINGS_OPS_PORT', fallback: '9402', parse: parseInteger(0, 65535),
     doc: 'port of the health and metrics endpoint of `hub warnings`',
@@ -219,6 +215,10 @@ export const configSpec = {
   deliveryTimeoutMs: key({
     env: 'HUB_DELIVERY_TIMEOUT_MS', fallback: '10000', parse: parseInteger(100, 600_000),
     doc: 'how long a webhook POST may take before it counts as failed',
+  }),
+  deliveryBatchSize: key({
+    env: 'HUB_DELIVERY_BATCH_SIZE', fallback: '100', parse: parseInteger(1, 1000),
+    doc: 'most warnings one webhook request carries (`warnings` in its body; 1: one warning per request)',
   }),
   deliveryConcurrency: key({
     env: 'HUB_DELIVERY_CONCURRENCY', fallback: '16', parse: parseInteger(1, 1000),

@@ -202,6 +202,7 @@ export const policySchema = {
         basis: { enum: ['TOTAL', 'IN_SCOPE'] },
         window: { enum: warningWindows },
         cadence: { enum: ['QUARTERLY', 'MONTHLY'] },
+        immediate: { type: 'boolean', description: 'warn a person at once when the self-pay crosses the threshold mid-period (default false: at the period\'s run)' },
         alwaysReported: { type: 'array', items: { enum: categories }, uniqueItems: true },
         routing: {
           type: 'object', additionalProperties: false,

@@ -5,10 +5,11 @@ import { createRegistryClient, createTopicCodec } from '../registry';
 import { periodOf } from './periods';
 import { personYearsFor } from './person-years';
 import type { WarningsRuntime } from './runtime';
+import { scheduledPolicies } from './scheduler';
 import { runKeys } from './warning-run';
 
 /**
- * The immediate alert (off by default; HUB_WARNINGS_IMMEDIATE_REGIONS names the regions): a person
+ * The immediate alert (off by default; a policy's `warning.immediate: true` switches it on): a person
  * whose self-pay to date crosses the threshold mid-period is warned at once instead of up to three
  * months later. It follows the rules service's `benefits.self-pay` records (one whenever a
  * person-year's totals change); a record over the threshold on the policy's basis, in a period not
@@ -16,7 +17,8 @@ import { runKeys } from './warning-run';
  * Always-reported categories wait for the period's run: their warning is not urgent by amount.
  */
 export async function startImmediateAlerts(runtime: WarningsRuntime, logger: Logger): Promise<HubConsumer | undefined> {
-  const regions = new Set(runtime.config.warningsImmediateRegions.map((id) => runtime.policy(id).id));
+  // The regions this instance schedules (HUB_WARNINGS_REGIONS) whose policy switches the alert on.
+  const regions = new Set(scheduledPolicies(runtime).filter((id) => runtime.policy(id).warning.immediate));
   if (regions.size === 0) return undefined;
   const topic = runtime.kafka.topicName(topics.selfPay.name);
   await runtime.kafka.ensureTopics([{ name: topic }]);

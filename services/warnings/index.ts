@@ -6,7 +6,7 @@
 export { runWarningsCommand, describe as describeRun, table as runTable } from './warnings-command';
 export { openWarnings, warningsNamespace, bullPrefix, type WarningsRuntime } from './runtime';
 export { startWarningsService, type RunningWarnings } from './service';
-export { runWarnings, runKeys, type RunSummary, type RunRow, type WarningIndexEntry } from './warning-run';
+export { runWarnings, runKeys, cannotBeWarned, type RunSummary, type RunRow, type WarningIndexEntry } from './warning-run';
 export { registerSchedulers, runDue, runQueue, runWorker, schedulerId, runQueueName } from './scheduler';
 export { periodBounds, periodOf, duePeriods, dueAt, schedulePattern, addDays, type PeriodBounds, type Cadence } from './periods';
 export { createIdDirectory, type IdDirectory } from './id-directory';

@@ -14,7 +14,7 @@ import { runWarnings, warnPersons, type RunDependencies, type RunSummary } from 
 
 const configKeys = [
   'kafkaBrokers', 'kafkaClientId', 'kafkaSessionTimeoutMs', 'topicPrefix', 'topicPartitions', 'topicReplication', 'schemaRegistryUrl', 'redisUrl',
-  'logLevel', 'idEncryptionKey', 'warningsGraceDays', 'warningsRegions', 'warningsImmediateRegions', 'deliveryAttempts', 'deliveryBackoffMs', 'deliveryTimeoutMs', 'deliveryConcurrency',
+  'logLevel', 'idEncryptionKey', 'warningsGraceDays', 'warningsRegions', 'deliveryAttempts', 'deliveryBackoffMs', 'deliveryTimeoutMs', 'deliveryConcurrency', 'deliveryBatchSize',
   ...kafkaSecurityKeys,
 ] as const;
 
@@ -85,7 +85,7 @@ export async function openWarnings(env: Environment, logger: Logger, givenPolici
     config, kafka, redis, bullConnection, namespace, policies, resolver, directory, endpoints, warningsCodec, receiptsCodec, policy,
     delivery: {
       connection: bullConnection, prefix: bullPrefix(config.topicPrefix), attempts: config.deliveryAttempts, backoffMs: config.deliveryBackoffMs,
-      timeoutMs: config.deliveryTimeoutMs, concurrency: config.deliveryConcurrency,
+      timeoutMs: config.deliveryTimeoutMs, concurrency: config.deliveryConcurrency, batchSize: config.deliveryBatchSize,
     },
     producer: getProducer,
     async warnNow(policyId, period, persons) {

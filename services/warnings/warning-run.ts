@@ -121,20 +121,28 @@ export async function runWarnings(deps: RunDependencies, policy: Policy, period:
     const hadSent = (await redis.exists(sentKey)) === 1;
     const seen = hadSent ? new Set<string>() : undefined;
     let page = 0;
+    // One page is published while the next is computed; each page is recorded after its own send.
+    let publishing: Promise<void> = Promise.resolve();
     for await (const persons of personYearsOf(redis, deps.topicPrefix, policy, deps.policies)) {
       summary.personYears += persons.length;
       for (const person of persons) seen?.add(person.personKey);
-      const decided = decide(persons, policy, period, summary);
-      await handle(deps, summary, decided, sentKey, keys.index, options.dryRun, page, now);
+      const previous = hadSent ? await sentOf(redis, sentKey, persons.map((p) => p.personKey)) : new Map<string, SentWarning>();
+      const decided = decide(persons, policy, period, summary, previous);
+      await publishing;
+      publishing = handle(deps, summary, decided, previous, sentKey, keys.index, options.dryRun, page, now);
+      // Settled at once when the page publishes nothing; a failure surfaces at the next await.
+      publishing.catch(() => undefined);
       page += 1;
     }
+    await publishing;
     if (seen !== undefined) {
       // People warned before who have left the region-year altogether (every settlement reversed away).
-      const gone: Decision[] = [];
-      for (const [personKey] of Object.entries(await redis.hgetall(sentKey))) {
-        if (!seen.has(personKey)) gone.push({ personKey, verdict: noVerdict(policy, period), settlements: [], values: emptyValues });
+      const previous = new Map<string, SentWarning>();
+      for (const [personKey, raw] of Object.entries(await redis.hgetall(sentKey))) {
+        if (!seen.has(personKey)) previous.set(personKey, JSON.parse(raw) as SentWarning);
       }
-      if (gone.length > 0) await handle(deps, summary, gone, sentKey, keys.index, options.dryRun, page, now);
+      const gone: Decision[] = [...previous.keys()].map((personKey) => ({ personKey, verdict: noVerdict(policy, period), settlements: [], values: emptyValues }));
+      if (gone.length > 0) await handle(deps, summary, gone, previous, sentKey, keys.index, options.dryRun, page, now);
     }
     summary.finishedAt = now();
     if (!options.dryRun) {
@@ -163,9 +171,11 @@ export async function warnPersons(deps: RunDependencies, policy: Policy, period:
     unchanged: 0, problems: {}, rows: [], startedAt: now(), finishedAt: 0,
   };
   await deps.directory.caughtUp();
+  const sentKey = keys.sent(policy.id, period);
+  const previous = await sentOf(deps.redis, sentKey, persons.map((p) => p.personKey));
   // Only warnings: a person not (or no longer) over the line waits for the period's run.
-  const decided = decide(persons, policy, period, summary).filter((d) => d.verdict.warn);
-  await handle(deps, summary, decided, keys.sent(policy.id, period), keys.index, false, 0, now);
+  const decided = decide(persons, policy, period, summary, previous).filter((d) => d.verdict.warn);
+  await handle(deps, summary, decided, previous, sentKey, keys.index, false, 0, now);
   summary.finishedAt = now();
   return summary;
 }
@@ -177,10 +187,39 @@ interface Decision {
   readonly values: WarningValues;
 }
 
-function decide(persons: readonly PersonYear[], policy: Policy, period: string, summary: RunSummary): Decision[] {
+/** What was sent before for some people of a region-period, by person key (absent: nothing). */
+async function sentOf(redis: Redis, sentKey: string, personKeys: readonly string[]): Promise<Map<string, SentWarning>> {
+  const found = new Map<string, SentWarning>();
+  if (personKeys.length === 0) return found;
+  const raws = await redis.hmget(sentKey, ...personKeys);
+  personKeys.forEach((key, i) => { const raw = raws[i]; if (raw !== null && raw !== undefined) found.set(key, JSON.parse(raw) as SentWarning); });
+  return found;
+}
+
+/**
+ * True when a person cannot be warned for the period whatever the year's computation says, so it
+ * need not be computed: no status at all (so no always-reported category, and no category whose
+ * tiers could matter), and on the TOTAL basis the sum of total − basic over every settlement up to
+ * the period's end is not above the threshold. The self-pay after the three tiers is that sum less
+ * what critical illness and assistance paid, which is never negative (each settlement pays the
+ * growth of a benefit to date that never falls), over a subset of those settlements (the window,
+ * without the cancelled ones). A person the hub warned before is always computed: a withdrawal
+ * may be due. In a population of whom a tenth are warned this skips most of the engine's work.
+ */
+export function cannotBeWarned(person: PersonYear, policy: Policy, windowTo: string): boolean {
+  if (policy.warning.basis !== 'TOTAL' || person.statuses.length > 0) return false;
+  let ceilingFen = 0;
+  for (const settlement of person.settlements) {
+    if (settlement.settledAt <= windowTo) ceilingFen += Math.max(0, settlement.totalFen - settlement.basicPaidFen);
+  }
+  return ceilingFen <= policy.warning.thresholdFen;
+}
+
+function decide(persons: readonly PersonYear[], policy: Policy, period: string, summary: RunSummary, previous: ReadonlyMap<string, SentWarning>): Decision[] {
   const windowTo = periodBounds(policy.warning.cadence, period).last;
   const decisions: Decision[] = [];
   for (const person of persons) {
+    if (!previous.has(person.personKey) && cannotBeWarned(person, policy, windowTo)) continue;
     // As of the period's end: a settlement (or a reversal) settled after it is not yet known then.
     const asOf = person.settlements.filter((s) => s.settledAt <= windowTo);
     const byKey = new Map(person.settlements.map((s) => [s.key, s]));
@@ -205,21 +244,21 @@ function decide(persons: readonly PersonYear[], policy: Policy, period: string, 
 }
 
 async function handle(
-  deps: RunDependencies, summary: RunSummary, decisions: readonly Decision[], sentKey: string, indexKey: string,
+  deps: RunDependencies, summary: RunSummary, decisions: readonly Decision[], previous: ReadonlyMap<string, SentWarning>, sentKey: string, indexKey: string,
   dryRun: boolean, page: number, now: () => number,
 ): Promise<void> {
   const { redis } = deps;
-  const previous = decisions.length === 0 ? [] : await redis.hmget(sentKey, ...decisions.map((d) => d.personKey));
-  const out: { decision: Decision; record: Omit<Parameters<typeof warningRecord>[0], 'idCipher'>; action: RunRow['action']; sent: SentWarning }[] = [];
-  decisions.forEach((decision, i) => {
-    const raw = previous[i];
-    const before = raw === null || raw === undefined ? undefined : (JSON.parse(raw) as SentWarning);
+  // `sent` is what the person-period's record of what was sent becomes; a withdrawal from a dropped
+  // agency (below) leaves it to the correction published beside it (`replacesSent` false).
+  const out: { decision: Decision; record: Omit<Parameters<typeof warningRecord>[0], 'idCipher'>; action: RunRow['action']; sent: SentWarning; replacesSent: boolean }[] = [];
+  decisions.forEach((decision) => {
+    const before = previous.get(decision.personKey);
     const warned = decision.verdict.warn;
     if (warned) summary.warned += 1;
     if (before === undefined && !warned) return;
     if (before !== undefined && before.warned === warned && (!warned || sameValues(before.values, decision.values))) {
       summary.unchanged += 1;
-      if (dryRun && warned) out.push({ decision, action: 'UNCHANGED', sent: before, record: recordOptions(decision, before, warned, null, [], now) });
+      if (dryRun && warned) out.push({ decision, action: 'UNCHANGED', sent: before, replacesSent: false, record: recordOptions(decision, before, warned, null, [], now) });
       return;
     }
     if (before !== undefined && !before.warned && !warned) return;
@@ -229,7 +268,19 @@ async function handle(
     const eventId = before === undefined
       ? stableId('warn', [summary.policyId, summary.period, decision.personKey])
       : stableId('warn', [summary.policyId, summary.period, decision.personKey, JSON.stringify(values), warned ? 1 : 0, before.eventId]);
-    out.push({ decision, action, sent: { eventId, warned, values }, record: recordOptions(decision, before, warned, eventId, changes, now) });
+    // Routing that narrows (a category ended, a region's routing changed): an agency that had the
+    // warning and no longer receives the person is told so by a withdrawal of its own, published
+    // before the correction the others receive; both name the warning they replace.
+    const dropped = before === undefined || !before.warned || !warned ? [] : before.values.routedTo.filter((agency) => !values.routedTo.includes(agency));
+    if (before !== undefined && dropped.length > 0) {
+      const withdrawalId = stableId('warn', [summary.policyId, summary.period, decision.personKey, 'withdrawn', dropped.join(','), before.eventId]);
+      const record = recordOptions(decision, before, false, withdrawalId, [`no longer routed to ${dropped.join(', ')}: the person is now followed up by ${values.routedTo.join(', ')}`, ...changes], now);
+      out.push({
+        decision, action: 'WITHDRAWAL', sent: { eventId: withdrawalId, warned: false, values }, replacesSent: false,
+        record: { ...record, verdict: { ...record.verdict, routedTo: dropped as WarningVerdict['routedTo'] } },
+      });
+    }
+    out.push({ decision, action, sent: { eventId, warned, values }, replacesSent: true, record: recordOptions(decision, before, warned, eventId, changes, now) });
   });
   if (out.length === 0) return;
 
@@ -257,7 +308,7 @@ async function handle(
   const indexPairs: string[] = [];
   for (const item of out) {
     if (item.action === 'UNCHANGED') continue;
-    sentPairs.push(item.decision.personKey, JSON.stringify(item.sent));
+    if (item.replacesSent) sentPairs.push(item.decision.personKey, JSON.stringify(item.sent));
     const entry: WarningIndexEntry = {
       personKey: item.decision.personKey, policyId: summary.policyId, period: summary.period, routedTo: item.record.verdict.routedTo, warned: item.sent.warned,
     };

@@ -106,7 +106,7 @@ async function deliveriesCommand(runtime: WarningsRuntime, args: readonly string
     const retry = options.get('--retry');
     if (retry !== undefined) {
       const ids = retry === 'all' ? (await queue.getFailed()).map((job) => job.id ?? '') : [retry];
-      if (ids.length === 0) throw new HubError('USAGE', `no delivery ${retry}`);
+      if (ids.length === 0) io.stdout.write('no dead deliveries to retry\n');
       for (const id of ids) {
         // The same retry as the desk's button (retryDeadDelivery): a fresh round of attempts, with the same backoff.
         const { outcome, state } = await retryDeadDelivery(queue, id);
@@ -119,9 +119,11 @@ async function deliveriesCommand(runtime: WarningsRuntime, args: readonly string
     if (options.has('--dead')) {
       const dead = await queue.getFailed();
       for (const job of dead) {
-        io.stdout.write(`${job.id ?? ''}  ${job.data.agency}  ${job.data.warning.period}  attempts ${job.attemptsMade}  ${new Date(job.finishedOn ?? 0).toISOString()}  ${job.failedReason}\n`);
+        const periods = [...new Set(job.data.warnings.map((w) => `${w.policyId} ${w.period}`))].join(', ');
+        io.stdout.write(`${job.id ?? ''}  ${job.data.agency}  ${job.data.warnings.length} warnings  ${periods}  attempts ${job.attemptsMade}  ${new Date(job.finishedOn ?? 0).toISOString()}  ${job.failedReason}\n`);
       }
-      io.stdout.write(`${dead.length} dead deliveries${dead.length > 0 ? '; retry with --retry JOB_ID or --retry all' : ''}\n`);
+      const warnings = dead.reduce((n, job) => n + job.data.warnings.length, 0);
+      io.stdout.write(`${dead.length} dead deliveries (${warnings} warnings)${dead.length > 0 ? '; retry with --retry JOB_ID or --retry all' : ''}\n`);
       return 0;
     }
     const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');

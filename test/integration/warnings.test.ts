@@ -8,15 +8,16 @@ import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { civilAffairs, hospitals } from '../../connectors';
-import { acceptReceipts, verify, writeExportFile, type AgencyWarning } from '../../connectors/agency-delivery';
+import { acceptReceipts, deliveryJobId, deliveryQueue, enqueueDeliveries, retryDeadDelivery, verify, writeExportFile, type AgencyWarning } from '../../connectors/agency-delivery';
 import { startConnector, type RunningConnector } from '../../connectors/api';
 import { fileKeyStore, openIntake, type IntakeItem } from '../../connectors/intake';
 import type { DeliveryReceipt, QuarterlyWarning } from '../../schemas';
 import { main } from '../../services/cli';
-import { decryptNationalId } from '../../services/identity';
+import { decryptNationalId, encryptNationalId } from '../../services/identity';
+import { listPolicies, loadPolicy, parsePolicy, policyDirectory } from '../../services/policy';
 import { createLogger, effectiveEnvironment, loadConfig } from '../../services/platform';
 import { registerAllSchemas } from '../../services/registry';
-import { dropAllState, startRules, stateNamespace, type RulesRuntime } from '../../services/rules';
+import { dropAllState, encodePerson, startRules, stateNamespace, type RulesRuntime, type StoredFact } from '../../services/rules';
 import {
   openWarnings, registerSchedulers, runKeys, startWarningsService, type RunningWarnings, type WarningsRuntime,
 } from '../../services/warnings';
@@ -60,7 +61,8 @@ function status(id: string, recordId: string, category: string, validFrom: strin
   } };
 }
 
-interface Delivery { readonly id: string; readonly body: { deliveryId: string; agency: string; warning: AgencyWarning }; readonly valid: boolean }
+/** One warning as received, with the request that carried it (a request carries several). */
+interface Delivery { readonly id: string; readonly body: { deliveryId: string; agency: string; warnings: AgencyWarning[] }; readonly warning: AgencyWarning; readonly valid: boolean }
 
 /** A local receiver that checks the signature as an agency would, and can be told to fail. */
 function receiver(secret: string) {
@@ -75,7 +77,8 @@ function receiver(secret: string) {
       if (state.failing) { response.writeHead(503).end(); return; }
       const body = Buffer.concat(chunks);
       const valid = verify({ secret, body, timestamp: request.headers['x-hub-timestamp'] as string | undefined, signature: request.headers['x-hub-signature'] as string | undefined });
-      received.push({ id: String(request.headers['x-hub-delivery']), body: JSON.parse(body.toString('utf8')) as Delivery['body'], valid });
+      const parsed = JSON.parse(body.toString('utf8')) as Delivery['body'];
+      for (const warning of parsed.warnings) received.push({ id: String(request.headers['x-hub-delivery']), body: parsed, warning, valid });
       response.writeHead(valid ? 200 : 401).end();
     });
   });
@@ -167,6 +170,8 @@ describe('quarterly warnings', () => {
       for (const key of [...keys, ...bull]) await runtime.redis.del(key);
       await dropAllState(runtime.redis, stateNamespace(prefix));
       await runtime.redis.del(`${stateNamespace(prefix)}:layout`);
+      // The connectors' duplicate guards of this test's records.
+      for (const key of await runtime.redis.keys(`hub:intake:fact:${prefix}*`)) await runtime.redis.del(key);
       await runtime.close();
     }
     civil.server.close();
@@ -232,32 +237,41 @@ describe('quarterly warnings', () => {
     await waitFor('civil affairs deliveries', () => (civil.received.length >= 4 ? true : undefined));
     await sleep(500);
     expect(civil.received.every((d) => d.valid)).toBe(true);
-    expect(civil.received.map((d) => d.body.warning.idNumber).sort()).toEqual([people.over, people.tekun, people.dibao, people.employee].sort());
-    expect(new Set(civil.received.map((d) => d.id)).size).toBe(civil.received.length);
-    expect(civil.received.find((d) => d.body.warning.idNumber === people.tekun)?.body.warning.warningId).toBe(byId.get(people.tekun)?.[0]?.eventId);
+    expect(civil.received.map((d) => d.warning.idNumber).sort()).toEqual([people.over, people.tekun, people.dibao, people.employee].sort());
+    expect(new Set(civil.received.map((d) => d.warning.warningId)).size).toBe(civil.received.length);
+    expect(civil.received.every((d) => d.body.agency === 'CIVIL_AFFAIRS' && d.id === d.body.deliveryId)).toBe(true);
+    expect(civil.received.find((d) => d.warning.idNumber === people.tekun)?.warning.warningId).toBe(byId.get(people.tekun)?.[0]?.eventId);
     // Nothing sealed leaves the hub: the body has the clear number for its own people, no cipher.
     expect(JSON.stringify(civil.received[0]?.body)).not.toContain('idCipher');
   });
 
   it('a failing webhook is retried, then dead, listed, retried by hand and delivered once', async () => {
-    // Rural revitalization answers 503: three attempts each of its four warnings (100 ms, 200 ms backoff), then dead.
-    await waitFor('four dead deliveries', async () => ((await service.deliveries.getFailedCount()) === 4 ? true : undefined));
-    expect(rural.attempts()).toBe(12);
+    // Rural revitalization answers 503: three attempts of each request carrying its four warnings (100 ms, 200 ms backoff), then dead.
+    const deadJobs = await waitFor('four warnings dead', async () => {
+      const failed = await service.deliveries.getFailed();
+      return failed.reduce((n, job) => n + job.data.warnings.length, 0) === 4 ? failed : undefined;
+    });
+    expect(rural.attempts()).toBe(3 * deadJobs.length);
     const dead = await cli(['warnings', 'deliveries', '--dead']);
     expect(dead.code).toBe(0);
-    expect(dead.out).toContain('4 dead deliveries');
+    expect(dead.out).toContain(`${deadJobs.length} dead deliveries (4 warnings)`);
     expect(dead.out).not.toContain(people.over);
     await waitFor('FAILED receipts', async () => ((await receipts()).filter((r) => r.status === 'FAILED').length === 4 ? true : undefined));
 
     rural.state.failing = false;
+    // The desk's retry names one warning (`<warningId>.<AGENCY>`): it finds the request carrying it.
+    const overId = (await q2()).get(people.over)?.[0]?.eventId ?? '';
+    const carrier = deadJobs.find((job) => job.data.warnings.some((w) => w.eventId === overId));
+    expect(await retryDeadDelivery(service.deliveries, deliveryJobId(overId, 'RURAL_REVITALIZATION'))).toEqual({ outcome: 'QUEUED', state: 'waiting' });
+    expect(await service.deliveries.getJobState(carrier?.id ?? '')).not.toBe('failed');
     expect((await cli(['warnings', 'deliveries', '--retry', 'all'])).code).toBe(0);
     await waitFor('rural revitalization deliveries', () => (rural.received.length >= 4 ? true : undefined));
     await sleep(1000);
-    expect(rural.received.map((d) => d.body.warning.idNumber).sort()).toEqual([people.over, people.tekun, people.dibao, people.employee].sort());
+    expect(rural.received.map((d) => d.warning.idNumber).sort()).toEqual([people.over, people.tekun, people.dibao, people.employee].sort());
     expect(rural.received.every((d) => d.valid)).toBe(true);
     expect(await service.deliveries.getFailedCount()).toBe(0);
     const summary = await cli(['warnings', 'deliveries']);
-    expect(summary.out).toContain('delivered 8');
+    expect(summary.out).toContain(`delivered ${new Set([...civil.received, ...rural.received].map((d) => d.id)).size}`);
     expect(summary.out).toContain('dead 0');
   });
 
@@ -281,7 +295,7 @@ describe('quarterly warnings', () => {
     ]));
     expect(correction?.changes.some((change) => change.startsWith('routedTo'))).toBe(false);
     expect((await runtime.run(policyId, '2022-Q2', { dryRun: false })).published).toBe(0);
-    await waitFor('the correction delivered to civil affairs', () => (civil.received.some((d) => d.body.warning.warningId === correction?.eventId) ? true : undefined));
+    await waitFor('the correction delivered to civil affairs', () => (civil.received.some((d) => d.warning.warningId === correction?.eventId) ? true : undefined));
   });
 
   it('a receipt sent to the civil-affairs connector is joined to its warning and lands on warnings.delivery-receipts', async () => {
@@ -367,7 +381,7 @@ describe('quarterly warnings', () => {
   });
 });
 
-describe('the immediate alert (HUB_WARNINGS_IMMEDIATE_REGIONS)', () => {
+describe('the immediate alert (a policy\'s warning.immediate)', () => {
   const prefix = `it-warn-now-${randomUUID().slice(0, 8)}.`;
   let env: Record<string, string | undefined>;
   let rules: { runtime: RulesRuntime; stop(): Promise<void> } | undefined;
@@ -381,13 +395,19 @@ describe('the immediate alert (HUB_WARNINGS_IMMEDIATE_REGIONS)', () => {
       for (const key of [...await runtime.redis.keys(`${runtime.namespace}*`), ...await runtime.redis.keys(`${runtime.delivery.prefix}*`)]) await runtime.redis.del(key);
       await dropAllState(runtime.redis, stateNamespace(prefix));
       await runtime.redis.del(`${stateNamespace(prefix)}:layout`);
+      // The connectors' duplicate guards of this test's records.
+      for (const key of await runtime.redis.keys(`hub:intake:fact:${prefix}*`)) await runtime.redis.del(key);
       await runtime.close();
     }
   });
 
   it('warns a person the moment the self-pay crosses the threshold, and the period\'s run then sends nothing more', async () => {
-    env = { ...effectiveEnvironment(), HUB_TOPIC_PREFIX: prefix, HUB_TOPIC_PARTITIONS: '3', HUB_KAFKA_SESSION_TIMEOUT_MS: '6000', HUB_LOG_LEVEL: 'silent',
-      HUB_WARNINGS_IMMEDIATE_REGIONS: policyId };
+    env = { ...effectiveEnvironment(), HUB_TOPIC_PREFIX: prefix, HUB_TOPIC_PARTITIONS: '3', HUB_KAFKA_SESSION_TIMEOUT_MS: '6000', HUB_LOG_LEVEL: 'silent' };
+    // The shipped Huangshan file with its switch turned on, through the loader's validation.
+    const shipped = readFileSync(`${policyDirectory}${policyId}.yaml`, 'utf8');
+    expect(shipped).toContain('  immediate: false\n');
+    const policies = listPolicies().map((id) => (id === policyId ? parsePolicy(shipped.replace('  immediate: false\n', '  immediate: true\n'), `${id}.yaml`) : loadPolicy(id)));
+    expect(policies.find((p) => p.id === policyId)?.warning.immediate).toBe(true);
     const idKey = loadConfig(env, ['idEncryptionKey']).idEncryptionKey;
     await registerAllSchemas(env);
     const intake = await openIntake(hospitals, env, logger);
@@ -400,7 +420,7 @@ describe('the immediate alert (HUB_WARNINGS_IMMEDIATE_REGIONS)', () => {
       await intake.close();
     }
     rules = await startRules(env, logger);
-    runtime = await openWarnings(env, logger);
+    runtime = await openWarnings(env, logger, policies);
     service = await startWarningsService(runtime, logger);
     const live = runtime;
     const read = async () => Promise.all((await live.kafka.readAll(live.warningsCodec.topic)).map((m) => live.warningsCodec.decode(m.value ?? Buffer.alloc(0))));
@@ -412,5 +432,70 @@ describe('the immediate alert (HUB_WARNINGS_IMMEDIATE_REGIONS)', () => {
     // No run happened: the warning came from the self-pay record, not the period's end.
     expect(await live.redis.exists(runKeys(live.namespace).done(policyId, '2022-Q2'))).toBe(0);
     expect(await live.run(policyId, '2022-Q2', { dryRun: false })).toMatchObject({ warned: 1, published: 0, unchanged: 1 });
+  });
+});
+
+describe('a rerun whose routing narrows (item 3 of the follow-up: the dropped agency is told)', () => {
+  const prefix = `it-warn-narrow-${randomUUID().slice(0, 8)}.`;
+  let runtime: WarningsRuntime | undefined;
+
+  afterAll(async () => {
+    if (runtime !== undefined) {
+      for (const key of [...await runtime.redis.keys(`${runtime.namespace}*`), ...await runtime.redis.keys(`${runtime.delivery.prefix}*`)]) await runtime.redis.del(key);
+      await dropAllState(runtime.redis, stateNamespace(prefix));
+      await runtime.close();
+    }
+  });
+
+  it('withdraws the warning from an agency that no longer receives the person, and corrects it for the one that does', async () => {
+    const env = { ...effectiveEnvironment(), HUB_TOPIC_PREFIX: prefix, HUB_TOPIC_PARTITIONS: '3', HUB_LOG_LEVEL: 'silent' };
+    const idKey = loadConfig(env, ['idEncryptionKey']).idEncryptionKey;
+    await registerAllSchemas(env);
+    // Huangshan's file with routing by category, as the other regions' files route: 低保 to civil
+    // affairs only, a person in no category to both.
+    const shipped = readFileSync(`${policyDirectory}${policyId}.yaml`, 'utf8');
+    expect(shipped).toContain('  routing: {}\n');
+    const narrowing = parsePolicy(shipped.replace('  routing: {}\n', '  routing:\n    CIVIL_AFFAIRS: [TEKUN, DIBAO]\n    RURAL_REVITALIZATION: [MONITORED]\n'), `${policyId}.yaml`);
+    runtime = await openWarnings(env, logger, [narrowing]);
+    const live = runtime;
+    // One person in the rules state's documented layout: a May stay leaving 14,000 yuan self-pay.
+    const personKey = 'narrowing-person-0001';
+    const stateKey = `${stateNamespace(prefix)}{p0}:person:${personKey}`;
+    const facts = new Map<`s:${string}` | `h:${string}` | `c:${string}`, StoredFact>([['h:H34100200001/N-1', {
+      kind: 'settlement', eventId: 'e-n-1', key: 'H34100200001/N-1', reversesKey: null, fixmedinsCode: 'H34100200001', setlId: 'N-1', admdvs: '341002',
+      insuredType: 'RESIDENT', medType: '21', settledAt: '2022-05-02', setlTime: Date.parse('2022-05-02T10:00:00+08:00'), totalFen: 1_500_000, fullOwnPayFen: 1_400_000,
+      overLimitFen: 0, preSelfPayFen: 0, policyScopeFen: 100_000, basicPaidFen: 100_000, settledCriticalIllnessFen: 0, settledAssistanceFen: 0,
+    }]]);
+    await live.redis.set(stateKey, encodePerson({ facts, emitted: new Map() }));
+    await live.redis.hset(`${live.namespace}:ids`, personKey, encryptNationalId(idNumber(1201), idKey, personKey));
+    const read = async () => Promise.all((await live.kafka.readAll(live.warningsCodec.topic)).map((m) => live.warningsCodec.decode(m.value ?? Buffer.alloc(0))));
+
+    expect(await live.run(policyId, '2022-Q2', { dryRun: false })).toMatchObject({ published: 1, warned: 1 });
+    const [first] = await read();
+    expect(first).toMatchObject({ warned: true, supersedes: null, routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'], selfPayFen: 1_400_000 });
+
+    // A 低保 certification back-dated to March arrives: the person is now civil affairs' alone.
+    facts.set('s:civil-affairs/N-DB', { kind: 'status', eventId: 'e-n-s', version: 1, category: 'DIBAO', action: 'CERTIFY', from: '2022-03-01', to: null });
+    await live.redis.set(stateKey, encodePerson({ facts, emitted: new Map() }));
+    expect(await live.run(policyId, '2022-Q2', { dryRun: false })).toMatchObject({ rerun: true, published: 2, corrections: 1, withdrawals: 1 });
+    const [, withdrawal, correction] = await read();
+    expect(withdrawal).toMatchObject({ supersedes: first?.eventId, warned: false, routedTo: ['RURAL_REVITALIZATION'] });
+    expect(withdrawal?.changes[0]).toBe('no longer routed to RURAL_REVITALIZATION: the person is now followed up by CIVIL_AFFAIRS');
+    expect(correction).toMatchObject({ supersedes: first?.eventId, warned: true, routedTo: ['CIVIL_AFFAIRS'], categories: ['DIBAO'] });
+    expect(correction?.changes).toContain('routedTo: CIVIL_AFFAIRS, RURAL_REVITALIZATION -> CIVIL_AFFAIRS');
+    // Each agency's deliveries follow its own records: rural revitalization gets the withdrawal.
+    const queue = deliveryQueue(live.delivery);
+    try {
+      const endpoints = new Map([...live.endpoints].map(([agency, endpoint]) => [agency, { ...endpoint, webhook: { url: 'http://127.0.0.1:9/', secret: 's'.repeat(40) } }] as const));
+      expect(await enqueueDeliveries(queue, live.delivery, endpoints, [withdrawal, correction].filter((w) => w !== undefined))).toBe(2);
+      expect((await queue.getJob(deliveryJobId(withdrawal?.eventId ?? '', 'RURAL_REVITALIZATION')))?.data.warnings.map((w) => w.warned)).toEqual([false]);
+      expect(await queue.getJob(deliveryJobId(withdrawal?.eventId ?? '', 'CIVIL_AFFAIRS'))).toBeUndefined();
+      expect((await queue.getJob(deliveryJobId(correction?.eventId ?? '', 'CIVIL_AFFAIRS')))?.data.warnings.map((w) => w.routedTo)).toEqual([['CIVIL_AFFAIRS']]);
+    } finally {
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
+    // An unchanged rerun publishes nothing more.
+    expect((await live.run(policyId, '2022-Q2', { dryRun: false })).published).toBe(0);
   });
 });

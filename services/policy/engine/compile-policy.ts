@@ -242,6 +242,7 @@ function compileVersion(document: PolicyDocument, file: string, prefix: string):
       basis: warning.basis,
       window: warning.window,
       cadence: warning.cadence,
+      immediate: warning.immediate ?? false,
       alwaysReported: Object.freeze([...warning.alwaysReported]),
       routing: Object.freeze(routing),
       uncategorised: Object.freeze([...warning.uncategorised]),

@@ -105,6 +105,8 @@ export interface PolicyDocument {
     readonly basis: SelfPayBasis;
     readonly window: WarningWindow;
     readonly cadence: WarningCadence;
+    /** The immediate alert; absent: false. */
+    readonly immediate?: boolean;
     readonly alwaysReported: readonly Category[];
     readonly routing: Readonly<Partial<Record<Agency, readonly Category[]>>>;
     readonly uncategorised: readonly Agency[];

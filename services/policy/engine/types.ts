@@ -104,6 +104,11 @@ export interface WarningRule {
   readonly basis: SelfPayBasis;
   readonly window: WarningWindow;
   readonly cadence: WarningCadence;
+  /**
+   * The immediate alert: a person whose self-pay to date crosses the threshold mid-period is warned
+   * at once for the open period, not only at its run. Off unless the policy file switches it on.
+   */
+  readonly immediate: boolean;
   readonly alwaysReported: readonly Category[];
   readonly routing: ReadonlyArray<readonly [Agency, readonly Category[]]>;
   /** Where a warning for a person holding none of the routed categories goes. */

@@ -116,4 +116,11 @@ describe('policy files', () => {
     expect(refusal(wenzhou.replace('          ratioBonusBp: 500\n          removesLimit: true', '          ratioBonusBp: 4500\n          removesLimit: true')))
       .toBe('policies/x.yaml: /versions/0/criticalIllness/tilts/0: segment 0\'s tilted ratio 10500 bp is above 100%');
   });
+
+  it('the immediate alert is a policy switch: off in every shipped file, off when absent, on when set, a non-boolean refused (issue 16 item 7)', () => {
+    for (const id of listPolicies()) expect(loadPolicy(id).warning.immediate).toBe(false);
+    expect(parsePolicy(xianyangWith('  immediate: false\n', ''), 'policies/x.yaml').warning.immediate).toBe(false);
+    expect(parsePolicy(xianyangWith('  immediate: false\n', '  immediate: true\n'), 'policies/x.yaml').warning.immediate).toBe(true);
+    expect(refusal(xianyangWith('  immediate: false\n', '  immediate: "yes"\n'))).toBe('policies/x.yaml: /warning/immediate: must be boolean');
+  });
 });

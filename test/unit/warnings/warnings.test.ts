@@ -1,8 +1,10 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fenToYuan, latestForAgency, readReceipt, sign, verify, yuanToFen } from '../../../connectors/agency-delivery';
 import type { QuarterlyWarning } from '../../../schemas';
-import { loadPolicy } from '../../../services/policy';
-import { duePeriods, dueAt, periodBounds, periodOf, schedulePattern } from '../../../services/warnings';
+import { computeYear, loadPolicy, warningVerdict } from '../../../services/policy';
+import { engineSettlements, type StoredSettlement } from '../../../services/rules';
+import { cannotBeWarned, duePeriods, dueAt, periodBounds, periodOf, schedulePattern } from '../../../services/warnings';
 import { describeChanges, type WarningValues } from '../../../services/warnings/warning-record';
 import { sampleRecords } from '../../support/sample-records';
 
@@ -104,5 +106,43 @@ describe('corrections', () => {
     const correction: QuarterlyWarning = { ...first, eventId: 'w-2', supersedes: 'w-1', selfPayFen: 1 };
     expect(latestForAgency([first, correction, first], 'CIVIL_AFFAIRS', first.policyId, first.period)).toEqual([correction]);
     expect(latestForAgency([first, correction], 'RURAL_REVITALIZATION', first.policyId, first.period)).toEqual([]);
+  });
+
+  it('leave a dropped agency the withdrawal addressed to it, and the others the correction, when routing narrows', () => {
+    const first: QuarterlyWarning = { ...sampleRecords.quarterlyWarnings, eventId: 'w-1', supersedes: null, warned: true, routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'] };
+    const withdrawal: QuarterlyWarning = { ...first, eventId: 'w-2', supersedes: 'w-1', warned: false, routedTo: ['RURAL_REVITALIZATION'] };
+    const correction: QuarterlyWarning = { ...first, eventId: 'w-3', supersedes: 'w-1', routedTo: ['CIVIL_AFFAIRS'] };
+    expect(latestForAgency([first, withdrawal, correction], 'CIVIL_AFFAIRS', first.policyId, first.period)).toEqual([correction]);
+    expect(latestForAgency([first, withdrawal, correction], 'RURAL_REVITALIZATION', first.policyId, first.period)).toEqual([withdrawal]);
+  });
+});
+
+describe('the run\'s shortcut past the engine', () => {
+  const policy = loadPolicy('anhui-huangshan-2022');
+  const stay = (n: number, settledAt: string, totalFen: number, basicPaidFen: number, policyScopeFen: number): StoredSettlement => ({
+    kind: 'settlement', eventId: `e-${n}`, key: `H1/S-${n}`, reversesKey: null, fixmedinsCode: 'H1', setlId: `S-${n}`, admdvs: '341002', insuredType: 'RESIDENT',
+    medType: '21', settledAt, setlTime: Date.parse(`${settledAt}T10:00:00+08:00`), totalFen, fullOwnPayFen: totalFen - policyScopeFen, overLimitFen: 0,
+    preSelfPayFen: 0, policyScopeFen, basicPaidFen, settledCriticalIllnessFen: 0, settledAssistanceFen: 0,
+  });
+  const verdictOf = (settlements: StoredSettlement[]) => warningVerdict(policy, { statuses: [] }, computeYear(policy, {
+    insuredType: 'RESIDENT', statuses: [], settlements: engineSettlements(settlements.filter((s) => s.settledAt <= '2022-06-30')),
+  }), '2022-Q2');
+
+  it('skips at 10,000.00 yuan of total minus basic up to the period\'s end, not at 10,000.01, and counts nothing after it', () => {
+    expect(cannotBeWarned({ personKey: 'p', policy, insuredType: 'RESIDENT', statuses: [], settlements: [stay(1, '2022-05-02', 1_100_000, 100_000, 100_000)] }, policy, '2022-06-30')).toBe(true);
+    expect(cannotBeWarned({ personKey: 'p', policy, insuredType: 'RESIDENT', statuses: [], settlements: [stay(1, '2022-05-02', 1_100_001, 100_000, 100_000)] }, policy, '2022-06-30')).toBe(false);
+    expect(cannotBeWarned({ personKey: 'p', policy, insuredType: 'RESIDENT', statuses: [], settlements: [stay(1, '2022-07-01', 9_000_000, 100_000, 100_000)] }, policy, '2022-06-30')).toBe(true);
+    expect(cannotBeWarned({ personKey: 'p', policy, insuredType: 'RESIDENT', statuses: [{ category: 'DIBAO', from: '2022-01-01', to: null }], settlements: [] }, policy, '2022-06-30')).toBe(false);
+  });
+
+  it('never skips a person the engine would warn', () => {
+    const arbitraryStay = fc.record({
+      month: fc.integer({ min: 1, max: 12 }), day: fc.integer({ min: 1, max: 28 }), scope: fc.integer({ min: 0, max: 3_000_000 }),
+      own: fc.integer({ min: 0, max: 1_500_000 }), basicBp: fc.integer({ min: 0, max: 10_000 }),
+    });
+    fc.assert(fc.property(fc.array(arbitraryStay, { minLength: 1, maxLength: 5 }), (stays) => {
+      const settlements = stays.map((s, n) => stay(n, `2022-${String(s.month).padStart(2, '0')}-${String(s.day).padStart(2, '0')}`, s.scope + s.own, Math.floor(s.scope * s.basicBp / 10_000), s.scope));
+      if (cannotBeWarned({ personKey: 'p', policy, insuredType: 'RESIDENT', statuses: [], settlements }, policy, '2022-06-30')) expect(verdictOf(settlements).warn).toBe(false);
+    }), { numRuns: 500, seed: 16 });
   });
 });
