@@ -88,4 +88,52 @@ describe('deriving a person\'s outputs', () => {
     // A resident in the same region is still computed with the tilt.
     expect(derive([april]).problems).toEqual([]);
   });
+
+  describe('a bad fact is left out, reported once, and the rest of the person-year computed (issue 10 item 5)', () => {
+    const reversalOf = (original: StoredSettlement, setlId: string, day: string, changes: Partial<StoredSettlement> = {}): StoredSettlement => ({
+      ...original, eventId: `hs-${setlId}`, key: `H610400001/${setlId}`, setlId, reversesKey: original.key, settledAt: day, ...changes,
+    });
+    const may: StoredSettlement = { ...april, eventId: 'hs-5', key: 'H610400001/S5', setlId: 'S5', settledAt: '2019-05-02', setlTime: Date.parse('2019-05-02T10:00:00+08:00') };
+
+    it('a reversal whose amounts differ from its original is left out: the settlement stands and DIBAO still pays its difference', () => {
+      const short = reversalOf(april, 'R1', '2019-04-20', { totalFen: 4_000_000, policyScopeFen: 3_500_000 });
+      const { outputs, problems } = derive([april, dibaoFromMarch, short]);
+      expect(outputs.find((o) => o.topic === 'benefitAdjustments')?.record).toMatchObject({ setlId: 'S1', dueCriticalIllnessFen: 975_000, deltaFen: 375_000 });
+      expect(problems).toEqual([{
+        policyId: 'xianyang-2019', code: 'REVERSAL_MISMATCH',
+        message: 'reversal H610400001/R1 of H610400001/S1 left out: medfee_sumamt: a reversal repeats the amounts of H610400001/S1 (5000000), got 4000000',
+        fact: { eventId: 'hs-R1', field: 'medfee_sumamt' },
+      }]);
+    });
+
+    it('a second reversal of a settlement is left out; the first cancels it and the other settlements are computed', () => {
+      const first = reversalOf(april, 'R1', '2019-04-20');
+      const second = reversalOf(april, 'R2', '2019-04-25');
+      const { outputs, problems } = derive([april, may, dibaoFromMarch, second, first]);
+      const adjustments = outputs.filter((o) => o.topic === 'benefitAdjustments').map((o) => o.record);
+      // S1 reversed; S5 alone under DIBAO: 65% × (20,000 − 5,000) = 9,750 yuan due, 6,000 settled.
+      expect(adjustments).toMatchObject([{ setlId: 'S5', dueCriticalIllnessFen: 975_000, deltaFen: 375_000 }]);
+      expect(problems).toEqual([{
+        policyId: 'xianyang-2019', code: 'REVERSAL_DUPLICATE', message: 'reversal H610400001/R2 of H610400001/S1 left out: orig_setl_id: "H610400001/S1" is already reversed by H610400001/R1',
+        fact: { eventId: 'hs-R2', field: 'orig_setl_id' },
+      }]);
+    });
+
+    it('a reversal that does not repeat what the funds paid, or names a reversal, is left out; one whose original is unknown waits without a word', () => {
+      const paidOther = reversalOf(april, 'R1', '2019-04-20', { settledCriticalIllnessFen: 500_000 });
+      const ofReversal = reversalOf(paidOther, 'R2', '2019-04-21');
+      const orphan = reversalOf({ ...april, key: 'H610400001/S9' }, 'R9', '2019-04-22');
+      const { outputs, problems } = derive([april, dibaoFromMarch, paidOther, ofReversal, orphan]);
+      expect(outputs.find((o) => o.topic === 'benefitAdjustments')?.record).toMatchObject({ setlId: 'S1', deltaFen: 375_000 });
+      expect(problems.map((p) => [p.code, p.message])).toEqual([
+        ['REVERSAL_MISMATCH', 'reversal H610400001/R1 of H610400001/S1 left out: hifmi_pay: a reversal repeats the hifmi_pay of H610400001/S1 (600000), got 500000'],
+        ['INPUT_INVALID', 'reversal H610400001/R2 of H610400001/R1 left out: orig_setl_id: H610400001/R1 is itself a reversal, not a settlement'],
+      ]);
+    });
+
+    it('a reversal dated before its original is left out', () => {
+      const { problems } = derive([april, dibaoFromMarch, reversalOf(april, 'R1', '2019-03-20')]);
+      expect(problems.map((p) => p.code)).toEqual(['REVERSAL_MISMATCH']);
+    });
+  });
 });
