@@ -112,6 +112,69 @@ describe('the rules service', () => {
     }
   }, 240_000);
 
+  it('a reversal that does not repeat its original and a second reversal are dead-lettered once each, and the rest of the person-year is still computed and paid (issue 10 item 5)', async () => {
+    const prefix = `it-rules-${randomUUID().slice(0, 8)}.`;
+    const env = hubEnv(prefix);
+    await registerAllSchemas(env);
+    const id = idNumber(903);
+    const settlement = (setlId: string, time: string, yuanAmounts: { total: string; fullOwn: string; overLimit: string; pre: string; scope: string; basic: string; ci: string; part: string }, reverses: string | null = null): IntakeItem => ({
+      rawFormat: 'json', position: 'records[0]', raw: {
+        fixmedins_code: 'H61040200001', setl_id: setlId, mdtrt_id: `M-${setlId}`, psn_no: 'P903', certno: id, insutype: '390', insu_admdvs: '610402',
+        med_type: '21', setl_time: time, medfee_sumamt: yuanAmounts.total, fulamt_ownpay_amt: yuanAmounts.fullOwn, overlmt_selfpay: yuanAmounts.overLimit,
+        preselfpay_amt: yuanAmounts.pre, inscp_scp_amt: yuanAmounts.scope, hifp_pay: yuanAmounts.basic, hifmi_pay: yuanAmounts.ci, maf_pay: '0.00',
+        psn_part_amt: yuanAmounts.part, is_reversal: reverses !== null, orig_setl_id: reverses, dise_codg: null,
+      },
+    });
+    const april = { total: '50000.00', fullOwn: '2000.00', overLimit: '1000.00', pre: '2000.00', scope: '45000.00', basic: '25000.00', ci: '6000.00', part: '19000.00' };
+    const may = { total: '10000.00', fullOwn: '0.00', overLimit: '0.00', pre: '0.00', scope: '10000.00', basic: '6000.00', ci: '0.00', part: '4000.00' };
+    // The reversal of May's settlement arrives before it (it waits); April's is reversed with other
+    // amounts (5,000 yuan less in scope), May's twice.
+    await publish(env, { hospitals: [
+      settlement('R-MAY-1', '2019-05-10 09:00:00', may, 'S-MAY'),
+      settlement('S-APRIL', '2019-04-02 10:00:00', april),
+      settlement('R-APRIL', '2019-04-20 10:00:00', { ...april, total: '45000.00', scope: '40000.00', part: '14000.00' }, 'S-APRIL'),
+      settlement('S-MAY', '2019-05-03 10:00:00', may),
+      settlement('R-MAY-2', '2019-05-12 09:00:00', may, 'S-MAY'),
+    ], civilAffairs: [{ rawFormat: 'json', position: 'records[0]', raw: {
+      recordId: 'MZ-903', version: 1, idNumber: id, admdvs: '610402', category: 'DIBAO', action: 'CERTIFY', validFrom: '2019-03-01', validTo: null, decidedAt: '2019-05-20 09:00:00',
+    } }] });
+    const service = await startRules(env, logger);
+    try {
+      const registry = createRegistryClient(String(env.HUB_SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7'));
+      const codec = <K extends 'benefitAdjustments' | 'selfPay' | 'deadLetters'>(topic: K) => createTopicCodec(registry, topic, `${prefix}${topics[topic].name}`);
+      const readAll = async <T,>(c: { topic: string; decode(b: Buffer): Promise<T> }): Promise<T[]> =>
+        Promise.all((await service.runtime.kafka.readAll(c.topic)).map((m) => c.decode(m.value ?? Buffer.alloc(0))));
+      const adjustments = codec('benefitAdjustments');
+      const selfPay = codec('selfPay');
+      const deadLetters = codec('deadLetters');
+      const fromRules = async (): Promise<DeadLetter[]> => (await readAll(deadLetters)).filter((d) => d.origin === 'rules');
+      const lastBySetlId = async (): Promise<Map<string, BenefitAdjustment>> => new Map((await readAll(adjustments)).map((a) => [a.setlId, a]));
+      await drained(service.runtime);
+
+      // April stands (its reversal is refused): DIBAO from March, 65% × (20,000 − 5,000) = 9,750 yuan
+      // due, 6,000 settled: 补支付 3,750 yuan. May is cancelled by its first reversal: nothing due.
+      expect([...(await lastBySetlId()).values()].map((a) => [a.setlId, a.dueCriticalIllnessFen, a.deltaFen])).toEqual([['S-APRIL', 975_000, 375_000]]);
+      expect((await readAll(selfPay)).at(-1)).toMatchObject({ settlementCount: 1, criticalIllnessFen: 975_000, medfeeFen: 5_000_000 });
+      const refused = (await fromRules()).map((d) => [d.errorCode, d.field, d.errorMessage]).sort();
+      expect(refused).toEqual([
+        ['REVERSAL_DUPLICATE', 'orig_setl_id', 'reversal H61040200001/R-MAY-2 of H61040200001/S-MAY left out: orig_setl_id: "H61040200001/S-MAY" is already reversed by H61040200001/R-MAY-1'],
+        ['REVERSAL_MISMATCH', 'medfee_sumamt', 'reversal H61040200001/R-APRIL of H61040200001/S-APRIL left out: medfee_sumamt: a reversal repeats the amounts of H61040200001/S-APRIL (5000000), got 4500000'],
+      ]);
+
+      // A later settlement is still computed and paid, and the refused facts are not reported again:
+      // cumulative eligible 20,000 + 4,000; 65% × (24,000 − 5,000) = 12,350 yuan, 2,600 of it for June.
+      await publish(env, { hospitals: [settlement('S-JUNE', '2019-06-05 10:00:00', may)] });
+      await drained(service.runtime);
+      expect((await lastBySetlId()).get('S-JUNE')).toMatchObject({ dueCriticalIllnessFen: 260_000, settledCriticalIllnessFen: 0, deltaFen: 260_000, categoryApplied: 'DIBAO' });
+      const letters = await fromRules();
+      expect(letters).toHaveLength(2);
+      // No clear ID number in what the dead letters carry.
+      for (const letter of letters) expect(`${letter.errorMessage} ${letter.raw.toString('utf8')}`).not.toContain(id);
+    } finally {
+      await service.stop();
+    }
+  }, 240_000);
+
   describe('on a stream of 40 people', () => {
     const prefix = `it-rules-${randomUUID().slice(0, 8)}.`;
     const env = hubEnv(prefix);
