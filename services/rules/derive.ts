@@ -161,6 +161,11 @@ export function derivePerson(options: {
   causes: readonly Cause[];
   policies: PolicyResolver;
   now: number;
+  /**
+   * Contribution records this recomputation took from the person (a newer version names another
+   * person): a subsidy correction published for one is answered with one saying nothing is owed.
+   */
+  withdrawn?: readonly StoredContribution[];
 }): Derivation {
   const { personKey, facts, causes, now } = options;
   const emitted = new Map(options.emitted);
@@ -257,6 +262,23 @@ export function derivePerson(options: {
     } catch (error) {
       problems.push(yearProblem(policy, error));
     }
+  }
+  for (const contribution of options.withdrawn ?? []) {
+    const slot: SlotField = `u:${contribution.key}`;
+    const previous = emitted.get(slot);
+    const values = subsidyValues(0, 0, 'NONE');
+    if (previous === undefined || sameValues(previous.values, values)) continue;
+    const eventId = stableId('sub', [personKey, slot, ...values, previous.eventId]);
+    outputs.push({
+      topic: 'subsidyCorrections',
+      record: {
+        ...envelope(eventId), personKey, policyId: options.policies.policyFor(contribution.admdvs, `${contribution.insuranceYear}-07-01`)?.id ?? '',
+        insuranceYear: contribution.insuranceYear, category: 'NONE', contributionRecordId: contribution.key, contributionEventId: contribution.eventId,
+        entitledSubsidyFen: 0, receivedSubsidyFen: 0, deltaFen: 0, kind: 'CORRECT',
+        reason: 'a newer version of this contribution record names another person: nothing is owed for it here',
+      },
+    });
+    emitted.set(slot, { eventId, values });
   }
   return { outputs, emitted, problems };
 }

@@ -9,7 +9,18 @@ import { shanghaiDate } from '../platform/dates';
  * records came in. Folding is order-independent (a higher source version replaces a lower one, a
  * reversal waits for its original), so any arrival order converges to the same facts.
  */
-export type StoredFact = StoredStatus | StoredSettlement | StoredContribution;
+export type StoredFact = StoredStatus | StoredSettlement | StoredContribution | StoredWithdrawal;
+
+/**
+ * What is left of a status or contribution record under a person once a newer version of it named
+ * another person (the connector's WITHDRAWN record): its version, so that an older version arriving
+ * later does not bring it back, and nothing for the engine.
+ */
+export interface StoredWithdrawal {
+  readonly kind: 'withdrawal';
+  readonly eventId: string;
+  readonly version: number;
+}
 
 export interface StoredStatus {
   readonly kind: 'status';
@@ -79,8 +90,10 @@ export function medicalTypeOf(medType: string): MedicalType {
 
 
 
-export function statusFact(agency: 'civil-affairs' | 'rural-revitalization', record: CivilAffairsStatusChange | RuralRevitalizationStatusChange): [FactField, StoredStatus] {
-  return [`s:${agency}/${record.sourceRecordId}`, {
+export function statusFact(agency: 'civil-affairs' | 'rural-revitalization', record: CivilAffairsStatusChange | RuralRevitalizationStatusChange): [FactField, StoredStatus | StoredWithdrawal] {
+  const field: FactField = `s:${agency}/${record.sourceRecordId}`;
+  if (record.action === 'WITHDRAWN') return [field, { kind: 'withdrawal', eventId: record.eventId, version: record.sourceVersion }];
+  return [field, {
     kind: 'status', eventId: record.eventId, version: record.sourceVersion, category: record.category, action: record.action,
     from: record.validFrom, to: record.validTo,
   }];
@@ -99,8 +112,9 @@ export function settlementFact(record: HospitalSettlement): [FactField, StoredSe
   }];
 }
 
-export function contributionFact(record: TaxContribution): [FactField, StoredContribution] {
+export function contributionFact(record: TaxContribution): [FactField, StoredContribution | StoredWithdrawal] {
   const key = record.sourceRecordId;
+  if (record.kind === 'WITHDRAWN') return [`c:${key}`, { kind: 'withdrawal', eventId: record.eventId, version: record.sourceVersion }];
   return [`c:${key}`, {
     kind: 'contribution', eventId: record.eventId, version: record.sourceVersion, key, admdvs: record.admdvs,
     insuranceYear: record.insuranceYear, insuredType: insuredTypeOf(record.insutype), refund: record.kind === 'REFUND',
@@ -110,13 +124,15 @@ export function contributionFact(record: TaxContribution): [FactField, StoredCon
 
 /**
  * Whether `incoming` replaces `current` under the same field: a higher source version does; for
- * settlements, which have no versions, the first one stays (a resend is the same fact). Ties keep
- * the current one, so folding is independent of arrival order.
+ * settlements, which have no versions, the first one stays (a resend is the same fact). At the same
+ * version a withdrawal wins (that version names another person), otherwise the smaller event id:
+ * folding is independent of arrival order.
  */
 export function supersedes(incoming: StoredFact, current: StoredFact | undefined): boolean {
   if (current === undefined) return true;
   if (incoming.kind === 'settlement' || current.kind === 'settlement') return false;
   if (incoming.version !== current.version) return incoming.version > current.version;
+  if ((incoming.kind === 'withdrawal') !== (current.kind === 'withdrawal')) return incoming.kind === 'withdrawal';
   return incoming.eventId < current.eventId;
 }
 

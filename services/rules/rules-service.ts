@@ -8,7 +8,7 @@ import { HubError } from '../platform/errors';
 import type { HubMetrics, Logger } from '../platform';
 import type { TopicCodec } from '../registry';
 import { derivePerson, type Cause, type PolicyResolver, type RulesOutput, type SlotField } from './derive';
-import { contributionFact, settlementFact, statusFact, supersedes, type FactField, type StoredFact } from './person-facts';
+import { contributionFact, settlementFact, statusFact, supersedes, type FactField, type StoredContribution, type StoredFact } from './person-facts';
 import { beginBatch, commitState, encodePerson, joinByTopic, loadPersons, outboxField, outboxOutputs, partitionKeys, type OutboxField, type PartitionKeys } from './state-store';
 
 export type InboundTopicId = 'civilAffairsStatus' | 'ruralRevitalizationStatus' | 'hospitalSettlements' | 'taxContributions';
@@ -68,6 +68,7 @@ function toFact(decoded: Decoded): [FactField, StoredFact, string] {
       const r = decoded.record;
       const [field, fact] = statusFact(agency, r);
       const span = `${r.validFrom}–${r.validTo ?? 'open'}`;
+      if (fact.kind === 'withdrawal') return [field, fact, `record ${r.sourceRecordId} of ${agency} withdrawn: version ${r.sourceVersion} names another person`];
       return [field, fact, `${r.category} ${r.action === 'CERTIFY' ? 'certified' : r.action === 'REVOKE' ? 'revoked' : 'risk eliminated'} ${span} by ${agency}`];
     }
     case 'hospitalSettlements': {
@@ -76,6 +77,7 @@ function toFact(decoded: Decoded): [FactField, StoredFact, string] {
     }
     case 'taxContributions': {
       const [field, fact] = contributionFact(decoded.record);
+      if (fact.kind === 'withdrawal') return [field, fact, `contribution record ${decoded.record.sourceRecordId} withdrawn: version ${decoded.record.sourceVersion} names another person`];
       return [field, fact, `contribution record ${fact.key} for ${fact.insuranceYear}`];
     }
   }
@@ -174,6 +176,7 @@ export function createRulesService(deps: RulesDependencies): RulesService {
         const state = states[i];
         if (state === undefined) return;
         const causes: Cause[] = [];
+        const withdrawn: StoredContribution[] = [];
         for (const value of byPerson.get(personKey) ?? []) {
           const [field, fact, description] = toFact(value);
           const current = state.facts.get(field);
@@ -188,11 +191,12 @@ export function createRulesService(deps: RulesDependencies): RulesService {
             }
             continue;
           }
+          if (fact.kind === 'withdrawal' && current?.kind === 'contribution') withdrawn.push(current);
           state.facts.set(field, fact);
           causes.push({ eventId: value.record.eventId, occurredAt: value.record.occurredAt, description });
         }
         if (causes.length === 0) return;
-        const derivation = derivePerson({ personKey, facts: [...state.facts.values()], emitted: state.emitted, causes, policies: deps.policies, now: at });
+        const derivation = derivePerson({ personKey, facts: [...state.facts.values()], emitted: state.emitted, causes, policies: deps.policies, now: at, withdrawn });
         outputs.push(...derivation.outputs);
         // A person-year the hub cannot compute is reported once, not again at each new fact about it.
         // A fact left out is reported once whatever the words (they may name another fact that changes).
