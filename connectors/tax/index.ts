@@ -37,4 +37,5 @@ export const tax = defineAgency({
     };
   },
   factKey: (fact) => `${fact.sourceRecordId}#${fact.sourceVersion}`,
+  withdrawal: (record) => ({ ...record, kind: 'WITHDRAWN' }),
 });
