@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { derivePerson, filePolicyResolver, type EmittedSlot, type SlotField } from '../../../services/rules';
 import { textDigest } from '../../../services/rules/derive';
-import type { StoredFact, StoredSettlement, StoredStatus } from '../../../services/rules/person-facts';
+import type { StoredContribution, StoredFact, StoredSettlement, StoredStatus } from '../../../services/rules/person-facts';
 
 const policies = filePolicyResolver();
 const now = Date.parse('2019-05-01T00:00:00+08:00');
@@ -135,5 +135,21 @@ describe('deriving a person\'s outputs', () => {
       const { problems } = derive([april, dibaoFromMarch, reversalOf(april, 'R1', '2019-03-20')]);
       expect(problems.map((p) => p.code)).toEqual(['REVERSAL_MISMATCH']);
     });
+  });
+
+  it('answers a subsidy correction of a contribution record taken from the person with one owing nothing, once (issue 10 item 6)', () => {
+    const contribution: StoredContribution = {
+      kind: 'contribution', eventId: 'sw-1', version: 1, key: 'SW-1', admdvs: '341002', insuranceYear: 2022, insuredType: 'RESIDENT', refund: false,
+      contributionDueFen: 32_000, subsidisedFen: 0, paidAt: '2022-01-10',
+    };
+    const tekun: StoredStatus = { kind: 'status', eventId: 'ca-9', version: 1, category: 'TEKUN', action: 'CERTIFY', from: '2022-01-01', to: null };
+    const first = derive([contribution, tekun]);
+    // TEKUN in Huangshan: subsidised in full (004 三(二)2).
+    expect(first.outputs.map((o) => o.record)).toMatchObject([{ contributionRecordId: 'SW-1', entitledSubsidyFen: 32_000, deltaFen: 32_000, kind: 'UNDER_SUBSIDISED' }]);
+    const withdrawn = derivePerson({ personKey: 'pk1', facts: [tekun, { kind: 'withdrawal', eventId: 'w', version: 2 }], emitted: first.emitted, causes: [], policies, now, withdrawn: [contribution] });
+    expect(withdrawn.outputs.map((o) => o.record)).toMatchObject([{
+      policyId: 'anhui-huangshan-2022', contributionRecordId: 'SW-1', entitledSubsidyFen: 0, receivedSubsidyFen: 0, deltaFen: 0, kind: 'CORRECT',
+    }]);
+    expect(derivePerson({ personKey: 'pk1', facts: [tekun], emitted: withdrawn.emitted, causes: [], policies, now, withdrawn: [contribution] }).outputs).toEqual([]);
   });
 });
