@@ -217,6 +217,11 @@ describe('the rules service', () => {
         }
         return last;
       };
+      // Both people's years and the subsidy correction, before the group's lag is asked (it may be read before the group joined).
+      await waitFor('both people\'s self-pay and the subsidy correction', async () => {
+        const now = await outcome();
+        return now.size === 2 && [...now.values()].some((o) => o.subsidy !== undefined) ? true : undefined;
+      });
       await drained(service.runtime);
       const keys = [...(await outcome()).keys()];
       expect(keys).toHaveLength(2);
