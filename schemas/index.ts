@@ -95,7 +95,8 @@ export type RuralRevitalizationCategory = (typeof ruralRevitalizationCategories)
 export interface CivilAffairsStatusChange extends Envelope, SourceRecordRef, PersonRef {
   admdvs: string;
   category: CivilAffairsCategory;
-  action: 'CERTIFY' | 'REVOKE';
+  /** WITHDRAWN: the connector's record that a newer version of the source record names another person. */
+  action: 'CERTIFY' | 'REVOKE' | 'WITHDRAWN';
   validFrom: string;
   validTo: string | null;
 }
@@ -103,7 +104,7 @@ export interface CivilAffairsStatusChange extends Envelope, SourceRecordRef, Per
 export interface RuralRevitalizationStatusChange extends Envelope, SourceRecordRef, PersonRef {
   admdvs: string;
   category: RuralRevitalizationCategory;
-  action: 'CERTIFY' | 'REVOKE' | 'RISK_ELIMINATED';
+  action: 'CERTIFY' | 'REVOKE' | 'RISK_ELIMINATED' | 'WITHDRAWN';
   validFrom: string;
   validTo: string | null;
 }
@@ -136,7 +137,7 @@ export interface TaxContribution extends Envelope, SourceRecordRef, PersonRef {
   admdvs: string;
   insuranceYear: number;
   insutype: string;
-  kind: 'PAYMENT' | 'REFUND';
+  kind: 'PAYMENT' | 'REFUND' | 'WITHDRAWN';
   contributionDueFen: number;
   paidFen: number;
   subsidisedFen: number;

@@ -18,4 +18,5 @@ export const civilAffairs = defineAgency({
     return { fact, occurredAt };
   },
   factKey: (fact) => `${fact.sourceRecordId}#${fact.sourceVersion}`,
+  withdrawal: (record) => ({ ...record, action: 'WITHDRAWN' }),
 });

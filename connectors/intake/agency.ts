@@ -27,6 +27,12 @@ export interface AgencyDefinition<K extends InboundTopicId = InboundTopicId> {
   read(reader: FieldReader, today: string): { fact: AgencyFact<K>; occurredAt: number };
   /** Identity of the fact: same key and same content is a duplicate; same key, other content, a conflict. */
   factKey(fact: AgencyFact<K>): string;
+  /**
+   * For agencies whose records have versions (sourceRecordId, sourceVersion) that may correct the
+   * ID number: the record that withdraws a source record from a person an older version named,
+   * made from the newest version (its action or kind WITHDRAWN). See source-versions.ts.
+   */
+  withdrawal?(record: TopicRecords[K]): TopicRecords[K];
 }
 
 export function defineAgency<K extends InboundTopicId>(definition: AgencyDefinition<K>): AgencyDefinition<K> {

@@ -2,6 +2,7 @@ export { agencyIds, defineAgency, type AgencyId, type AgencyDefinition, type Age
 export { FieldReader, yuanToFen, toIsoDate, toMillis, shanghaiDate, type FieldProblem, type RawRecord } from './fields';
 export { createIntake, type Intake, type IntakeItem, type IntakeOutcome, type SeenFacts, type IntakeDependencies } from './pipeline';
 export { redisSeenFacts } from './seen-facts';
+export { redisSourceVersions, type SourceVersions, type SourceVersionAnswer, type SourceVersionClaim } from './source-versions';
 export { openIntake, factTopicConfig, type IntakeRuntime } from './runtime';
 export { fileKeyStore, memoryKeyStore, type AgencyKeyStore, type AgencyKeyInfo, type IssuedAgencyKey, type KeyHolder, type KeyScope, outOfScope } from './keys';
 export { importFile, importedBefore, describeSummary, maskIdNumber, defaultReportPath, type ImportSummary, type ImportFileOptions } from './file-import';

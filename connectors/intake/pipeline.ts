@@ -3,9 +3,11 @@ import type { IdentitySecrets } from '../../services/identity';
 import type { DeadLetterInput, DeadLetterWriter, TransactionalPublisher } from '../../services/kafka';
 import { HubError } from '../../services/platform';
 import type { TopicCodec } from '../../services/registry';
-import type { AgencyDefinition, InboundTopicId } from './agency';
+import { createHash } from 'node:crypto';
+import type { AgencyDefinition, AgencyFact, InboundTopicId } from './agency';
 import type { FieldProblem } from './fields';
 import { fingerprint, prepareItems, sealRaw, type IntakeItem, type PreparedBatch, type PreparedFact } from './prepare';
+import type { SourceVersions } from './source-versions';
 
 export type { IntakeItem, PreparedBatch, PreparedFact } from './prepare';
 
@@ -36,6 +38,12 @@ export interface IntakeDependencies<K extends InboundTopicId> {
   readonly codec: TopicCodec<TopicRecords[K]>;
   readonly deadLetters: DeadLetterWriter;
   readonly seen: SeenFacts;
+  /**
+   * Which person each version of a versioned agency's records named (source-versions.ts): a newer
+   * version naming another person withdraws the record from the one an older version named.
+   * Without it, versions are not followed across people.
+   */
+  readonly sources?: SourceVersions;
   readonly now?: () => number;
   /**
    * The subject's latest schema, when it can be encoded without the registry (a plain Avro schema
@@ -81,6 +89,13 @@ export interface Intake {
 interface BatchInFlight {
   /** Resolves once Kafka acknowledged the batch's facts; rejects with the error if it did not. */
   readonly published: Promise<void>;
+}
+
+/** A source record to withdraw from a person an older version of it named. */
+interface Withdrawal<K extends InboundTopicId> {
+  readonly item: PreparedFact<K>;
+  readonly personKey: string;
+  readonly idCipher: string;
 }
 
 interface InFlightFact {
@@ -187,12 +202,65 @@ export function createIntake<K extends InboundTopicId>(deps: IntakeDependencies<
         });
       }
     });
+    const withdrawals = await followVersions(fresh, outcomes, positionOf, itemOf, letters);
     for (const item of fresh) inFlight.set(item.eventId, { contentHash: item.contentHash, batch });
 
     const before = sendTurn;
     const sent = deferred<void>();
     sendTurn = sent.promise;
-    return { fresh, relied, before, sent };
+    return { fresh, relied, before, sent, withdrawals };
+  };
+
+  /**
+   * Step 2's last part, for versioned records: claims each fresh record's version in the index and
+   * answers what publishing it means. A record that would give a person back what a newer version
+   * took from them (an older version naming another person), or a version already received for
+   * another person, is refused; the newest version brings the withdrawals of the others.
+   */
+  const followVersions = async (
+    fresh: PreparedFact<K>[], outcomes: IntakeOutcome[], positionOf: (index: number) => string, itemOf: (index: number) => IntakeItem | undefined,
+    letters: DeadLetterInput[],
+  ): Promise<Withdrawal<K>[]> => {
+    const versioned = fresh.filter((item) => item.source !== undefined);
+    if (deps.sources === undefined || versioned.length === 0) return [];
+    const answers = await deps.sources.claim(versioned.map((item) => ({
+      recordId: item.source?.recordId ?? '', version: item.source?.version ?? 0, personKey: item.personKey, idCipher: item.source?.idCipher ?? '',
+    })));
+    const withdrawals: Withdrawal<K>[] = [];
+    const refused = new Set<PreparedFact<K>>();
+    versioned.forEach((item, i) => {
+      const answer = answers[i];
+      if (answer === undefined || answer.status === 'older') return;
+      if (answer.status === 'newest') {
+        for (const other of answer.others) withdrawals.push({ item, ...other });
+        return;
+      }
+      const reason = answer.status === 'stale'
+        ? `is older than version ${answer.newest} of this record, which names another person: an older version changes nothing`
+        : 'this version of the record was already received for another person: send the correction as a new version';
+      const problems = [{ field: 'version', reason }];
+      outcomes[item.index] = { status: 'rejected', position: positionOf(item.index), problems };
+      const original = itemOf(item.index);
+      const raw = original?.raw ?? {};
+      letters.push({
+        origin: agency.id, errorCode: 'INPUT_INVALID', errorMessage: `version: ${reason}`, field: 'version', rawFormat: original?.rawFormat ?? 'json',
+        raw: sealRaw(agency, deps.secrets, raw, item.personKey), fingerprint: fingerprint(raw), key: item.personKey,
+        ...(item.source === undefined ? {} : { sourceRecordId: item.source.recordId }),
+      });
+      refused.add(item);
+    });
+    if (refused.size > 0) fresh.splice(0, fresh.length, ...fresh.filter((item) => !refused.has(item)));
+    return withdrawals;
+  };
+
+  /** The WITHDRAWN record of a source record for a person an older version of it named. */
+  const withdrawalRecord = async (withdrawal: Withdrawal<K>): Promise<{ key: string; value: Buffer }> => {
+    const { item, personKey, idCipher } = withdrawal;
+    const newest = item.record ?? await deps.codec.decode(item.value ?? Buffer.alloc(0));
+    const withdrawn = agency.withdrawal?.(newest) ?? newest;
+    const eventId = `${agency.id}:${createHash('sha256').update(`withdrawal\u0000${agency.factKey(newest as unknown as AgencyFact<K>)}\u0000${personKey}`).digest('hex').slice(0, 32)}`;
+    const record = Object.assign({}, withdrawn, { eventId, personKey, idCipher });
+    return { key: personKey, value: await deps.codec.encode(record) };
   };
 
   /** Steps 2 to 4 for a prepared batch. Called in call order (the turns are taken synchronously). */
@@ -207,7 +275,7 @@ export function createIntake<K extends InboundTopicId>(deps: IntakeDependencies<
 
     const checked = checkTurn.then(() => check(positionOf, itemOf, outcomes, prepared.facts, letters, batch));
     checkTurn = checked.catch(() => undefined);
-    const { fresh, relied, before, sent } = await checked;
+    const { fresh, relied, before, sent, withdrawals } = await checked;
     const eventIds = fresh.map((item) => item.eventId);
 
     // Step 3. The send waits for every earlier send to settle, so sends stay in call order.
@@ -222,6 +290,8 @@ export function createIntake<K extends InboundTopicId>(deps: IntakeDependencies<
           key: item.personKey,
           value: item.value ?? await deps.codec.encode(item.record as TopicRecords[K]),
         })));
+        // In the same transaction as the newest version: both are on the topics, or neither.
+        for (const withdrawal of withdrawals) encoded.push(await withdrawalRecord(withdrawal));
       } catch (error) {
         failure = { error };
       }

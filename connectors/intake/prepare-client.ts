@@ -81,8 +81,10 @@ function toBatch(response: PrepareResponse, topic: string): PreparedBatch {
   for (let k = 0; k < indexes.length; k += 1) {
     const end = ends[k] ?? start;
     const problem = failed.get(k);
+    const source = response.sources[k];
     facts[k] = {
       index: indexes[k] ?? 0, eventId: eventIds[k] ?? '', personKey: personKeys[k] ?? '', contentHash: contentHashes[k] ?? '',
+      ...(source === undefined || source === null ? {} : { source }),
       ...(problem === undefined ? { value: Buffer.from(values, start, end - start) } : { encodeError: encodeFailure(topic, problem) }),
     };
     start = end;

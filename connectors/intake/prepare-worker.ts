@@ -45,6 +45,8 @@ export interface PrepareResponse {
   readonly eventIds: readonly string[];
   readonly personKeys: readonly string[];
   readonly contentHashes: readonly string[];
+  /** Per valid record of a versioned agency: its record id, version and sealed ID number; empty otherwise. */
+  readonly sources: readonly ({ recordId: string; version: number; idCipher: string } | null)[];
   readonly values: ArrayBuffer;
   readonly ends: Uint32Array;
   /** [position among the valid records, message] for records that do not fit the schema. */
@@ -75,6 +77,7 @@ function prepare(request: PrepareRequest): { response: PrepareResponse; transfer
   const eventIds: string[] = new Array<string>(count);
   const personKeys: string[] = new Array<string>(count);
   const contentHashes: string[] = new Array<string>(count);
+  const sources: ({ recordId: string; version: number; idCipher: string } | null)[] = new Array<{ recordId: string; version: number; idCipher: string } | null>(count).fill(null);
   const encodeErrors: [number, string][] = [];
   let out = Buffer.allocUnsafeSlow(Math.max(64 * 1024, count * 512));
   let position = 0;
@@ -85,6 +88,7 @@ function prepare(request: PrepareRequest): { response: PrepareResponse; transfer
     eventIds[k] = fact.eventId;
     personKeys[k] = fact.personKey;
     contentHashes[k] = fact.contentHash;
+    if (fact.source !== undefined) sources[k] = fact.source;
     let problem: string | undefined;
     // As the codec does: a record that does not fit the schema is refused, not half-written.
     const valid = type.isValid(fact.record, {
@@ -113,7 +117,7 @@ function prepare(request: PrepareRequest): { response: PrepareResponse; transfer
   }
   const values = out.buffer;
   return {
-    response: { id: request.id, rejected, letters, indexes, eventIds, personKeys, contentHashes, values, ends, encodeErrors },
+    response: { id: request.id, rejected, letters, indexes, eventIds, personKeys, contentHashes, sources, values, ends, encodeErrors },
     transfer: [values],
   };
 }

@@ -36,6 +36,8 @@ export interface PreparedFact<K extends InboundTopicId = InboundTopicId> {
   readonly value?: Buffer;
   /** Why the worker could not encode it: fails the batch if the record is to be sent. */
   readonly encodeError?: unknown;
+  /** The agency's record id and version, and the sealed ID number, of a versioned record (see source-versions.ts). */
+  readonly source?: { readonly recordId: string; readonly version: number; readonly idCipher: string };
 }
 
 export interface PreparedRejection {
@@ -251,7 +253,11 @@ export function prepareItems<K extends InboundTopicId>(
     const record = Object.assign({}, fact, {
       eventId, source, occurredAt, recordedAt, personKey: person.personKey, idCipher: person.idCipher,
     }) as unknown as TopicRecords[K];
-    facts.push({ index, eventId, personKey: person.personKey, contentHash, record });
+    const versioned = agency.withdrawal === undefined ? undefined : fact as { sourceRecordId?: unknown; sourceVersion?: unknown };
+    const sourceRef = versioned !== undefined && typeof versioned.sourceRecordId === 'string' && typeof versioned.sourceVersion === 'number'
+      ? { recordId: versioned.sourceRecordId, version: versioned.sourceVersion, idCipher: person.idCipher }
+      : undefined;
+    facts.push({ index, eventId, personKey: person.personKey, contentHash, record, ...(sourceRef === undefined ? {} : { source: sourceRef }) });
   }
   return { rejected, facts, letters };
 }

@@ -7,6 +7,7 @@ import { createRegistryClient, createTopicCodec, valueSubject } from '../../serv
 import type { AgencyDefinition, InboundTopicId } from './agency';
 import { createIntake, type Intake } from './pipeline';
 import { redisSeenFacts } from './seen-facts';
+import { redisSourceVersions } from './source-versions';
 
 /** An intake wired to the real services, and what to close when done. */
 export interface IntakeRuntime {
@@ -52,6 +53,7 @@ export async function openIntake<K extends InboundTopicId>(agency: AgencyDefinit
     codec: createTopicCodec(registry, agency.topic, topicName),
     deadLetters: createDeadLetterWriter({ producer, topic: deadLetterTopic, encode: (letter) => deadLetterCodec.encode(letter), source: `${agency.id}:connector` }),
     seen: redisSeenFacts(redis, topicName),
+    ...(agency.withdrawal === undefined ? {} : { sources: redisSourceVersions(redis, topicName, agency.id) }),
     // As the codec's fast encoder decides: a plain Avro schema with a numeric id needs no registry to encode.
     async writerSchema() {
       const metadata = await registry.getLatestSchemaMetadata(valueSubject(topicName));

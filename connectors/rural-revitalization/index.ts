@@ -20,4 +20,5 @@ export const ruralRevitalization = defineAgency({
     return { fact, occurredAt };
   },
   factKey: (fact) => `${fact.sourceRecordId}#${fact.sourceVersion}`,
+  withdrawal: (record) => ({ ...record, action: 'WITHDRAWN' }),
 });

@@ -39,4 +39,5 @@ export const tax = defineAgency({
     };
   },
   factKey: (fact) => `${fact.sourceRecordId}#${fact.sourceVersion}`,
+  withdrawal: (record) => ({ ...record, kind: 'WITHDRAWN' }),
 });

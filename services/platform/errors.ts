@@ -9,6 +9,8 @@ export const errorCodes = {
   ID_INVALID: 'a national ID number failed validation',
   CRYPTO_FAILED: 'encryption or decryption failed',
   INPUT_INVALID: 'an input record failed validation',
+  REVERSAL_MISMATCH: 'a reversal (冲销) does not repeat the settlement it reverses, or is dated before it',
+  REVERSAL_DUPLICATE: 'a settlement is reversed already by another reversal',
   POLICY_INVALID: 'a policy file failed validation',
   POLICY_NOT_FOUND: 'no policy with that id',
   SCHEMA_INCOMPATIBLE: 'a schema change is not backward compatible',

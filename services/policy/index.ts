@@ -19,6 +19,8 @@ export {
   warningVerdict,
   parseFacts,
   checkFacts,
+  screenFacts,
+  screenContributions,
   resolvePopulation,
   compilePolicy,
   categories,

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { BenefitAdjustment, SelfPayYearToDate, SubsidyCorrection } from '../../schemas';
-import { computeSubsidy, computeYear, resolvePopulation, type InsuredType, type Policy, type SettlementResult, type Status } from '../policy';
 import {
-  engineContributions, engineSettlements, engineStatuses, type StoredContribution, type StoredFact, type StoredSettlement,
+  computeSubsidy, computeYear, resolvePopulation, screenContributions, screenFacts, type InsuredType, type Policy, type SettlementResult, type Status,
+} from '../policy';
+import {
+  engineContributions, engineSettlements, engineStatuses, screenSettlements, wireNameOf, type StoredContribution, type StoredFact, type StoredSettlement,
 } from './person-facts';
 
 /**
@@ -29,6 +31,8 @@ export interface PersonYearProblem {
   readonly policyId: string;
   readonly code: string;
   readonly message: string;
+  /** The fact to blame, when one is: it is left out and the rest of the person-year computed. */
+  readonly fact?: { readonly eventId: string; readonly field: string };
 }
 
 export interface Derivation {
@@ -74,8 +78,11 @@ interface PersonYear {
   contributions: StoredContribution[];
 }
 
-/** Groups settlements and contributions by the policy (region and benefit year) they fall under. */
-function personYears(facts: readonly StoredFact[], policies: PolicyResolver, problems: PersonYearProblem[]): PersonYear[] {
+/**
+ * Groups settlements and contributions by the policy (region and benefit year) they fall under.
+ * `settlements` are those screenSettlements hands on: every reversal's original is among them.
+ */
+function personYears(settlements: readonly StoredSettlement[], facts: readonly StoredFact[], policies: PolicyResolver, problems: PersonYearProblem[]): PersonYear[] {
   const years = new Map<string, PersonYear>();
   const yearOf = (policy: Policy): PersonYear => {
     let year = years.get(policy.id);
@@ -85,7 +92,6 @@ function personYears(facts: readonly StoredFact[], policies: PolicyResolver, pro
     }
     return year;
   };
-  const settlements = facts.filter((f): f is StoredSettlement => f.kind === 'settlement');
   const originals = new Map(settlements.filter((s) => s.reversesKey === null).map((s) => [s.key, s]));
   for (const settlement of settlements) {
     // A reversal belongs to its original's year, even when it is settled in the next one.
@@ -107,6 +113,11 @@ function personYears(facts: readonly StoredFact[], policies: PolicyResolver, pro
     yearOf(policy).contributions.push(contribution);
   }
   return [...years.values()].sort((a, b) => a.policy.id.localeCompare(b.policy.id));
+}
+
+/** How a refused settlement is named in its dead letter. */
+function settlementName(settlement: StoredSettlement): string {
+  return settlement.reversesKey === null ? `settlement ${settlement.key}` : `reversal ${settlement.key} of ${settlement.reversesKey}`;
 }
 
 /** Why a policy cannot compute a year for an insured type; null when it covers the type. */
@@ -150,17 +161,27 @@ export function derivePerson(options: {
   causes: readonly Cause[];
   policies: PolicyResolver;
   now: number;
+  /**
+   * Contribution records this recomputation took from the person (a newer version names another
+   * person): a subsidy correction published for one is answered with one saying nothing is owed.
+   */
+  withdrawn?: readonly StoredContribution[];
 }): Derivation {
   const { personKey, facts, causes, now } = options;
   const emitted = new Map(options.emitted);
   const outputs: RulesOutput[] = [];
   const problems: PersonYearProblem[] = [];
+  const screened = screenSettlements(facts.filter((f): f is StoredSettlement => f.kind === 'settlement'));
+  // A bad fact is left out, reported once (as a problem) and the rest of the person's year computed.
+  for (const { settlement, code, field, reason } of screened.refused) {
+    problems.push({ policyId: '', code, message: `${settlementName(settlement)} left out: ${field}: ${reason}`, fact: { eventId: settlement.eventId, field } });
+  }
   const statuses = engineStatuses(facts);
   const causedBy = causes.map((c) => c.eventId);
   const occurredAt = causes.reduce((latest, c) => Math.max(latest, c.occurredAt), 0) || now;
   const envelope = (eventId: string) => ({ eventId, source: 'hub:rules', occurredAt, recordedAt: now });
 
-  for (const year of personYears(facts, options.policies, problems)) {
+  for (const year of personYears(screened.settlements, facts, options.policies, problems)) {
     const { policy } = year;
     const benefitYear = Number(policy.benefitYear.start.slice(0, 4));
     const stored = new Map(year.settlements.map((s) => [s.key, s]));
@@ -171,7 +192,16 @@ export function derivePerson(options: {
       continue;
     }
     try {
-      const result = computeYear(policy, { insuredType, statuses, settlements: engineSettlements(year.settlements) });
+      const engineFacts = screenFacts(policy, { insuredType, statuses, settlements: engineSettlements(year.settlements) });
+      for (const refused of engineFacts.refused) {
+        const settlement = refused.id === null ? undefined : stored.get(refused.id);
+        const field = wireNameOf[refused.field] ?? refused.field;
+        // Statuses are the person's, not the year's: one problem whatever year meets them.
+        problems.push(settlement === undefined
+          ? { policyId: '', code: refused.code, message: `a status left out: ${refused.field}: ${refused.reason}` }
+          : { policyId: policy.id, code: refused.code, message: `${settlementName(settlement)} left out: ${field}: ${refused.reason}`, fact: { eventId: settlement.eventId, field } });
+      }
+      const result = computeYear(policy, engineFacts.facts);
       for (const settlement of result.settlements) {
         const original = stored.get(settlement.id);
         if (original === undefined || original.reversesKey !== null) continue;
@@ -201,7 +231,12 @@ export function derivePerson(options: {
           emitted.set(slot, { eventId, values: kept });
         }
       }
-      const subsidy = computeSubsidy(policy, { statuses, contributions: engineContributions(year.contributions) });
+      const contributions = screenContributions(policy, engineContributions(year.contributions));
+      for (const refused of contributions.refused) {
+        const eventId = year.contributions.find((c) => c.key === refused.id)?.eventId ?? '';
+        problems.push({ policyId: policy.id, code: 'INPUT_INVALID', message: `contribution record ${refused.id} left out: ${refused.field}: ${refused.reason}`, fact: { eventId, field: refused.field } });
+      }
+      const subsidy = computeSubsidy(policy, { statuses: engineFacts.facts.statuses, contributions: contributions.contributions });
       for (const contribution of subsidy.contributions) {
         const slot: SlotField = `u:${contribution.id}`;
         const previous = emitted.get(slot);
@@ -227,6 +262,23 @@ export function derivePerson(options: {
     } catch (error) {
       problems.push(yearProblem(policy, error));
     }
+  }
+  for (const contribution of options.withdrawn ?? []) {
+    const slot: SlotField = `u:${contribution.key}`;
+    const previous = emitted.get(slot);
+    const values = subsidyValues(0, 0, 'NONE');
+    if (previous === undefined || sameValues(previous.values, values)) continue;
+    const eventId = stableId('sub', [personKey, slot, ...values, previous.eventId]);
+    outputs.push({
+      topic: 'subsidyCorrections',
+      record: {
+        ...envelope(eventId), personKey, policyId: options.policies.policyFor(contribution.admdvs, `${contribution.insuranceYear}-07-01`)?.id ?? '',
+        insuranceYear: contribution.insuranceYear, category: 'NONE', contributionRecordId: contribution.key, contributionEventId: contribution.eventId,
+        entitledSubsidyFen: 0, receivedSubsidyFen: 0, deltaFen: 0, kind: 'CORRECT',
+        reason: 'a newer version of this contribution record names another person: nothing is owed for it here',
+      },
+    });
+    emitted.set(slot, { eventId, values });
   }
   return { outputs, emitted, problems };
 }

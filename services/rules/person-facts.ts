@@ -9,7 +9,18 @@ import { shanghaiDate } from '../platform/dates';
  * records came in. Folding is order-independent (a higher source version replaces a lower one, a
  * reversal waits for its original), so any arrival order converges to the same facts.
  */
-export type StoredFact = StoredStatus | StoredSettlement | StoredContribution;
+export type StoredFact = StoredStatus | StoredSettlement | StoredContribution | StoredWithdrawal;
+
+/**
+ * What is left of a status or contribution record under a person once a newer version of it named
+ * another person (the connector's WITHDRAWN record): its version, so that an older version arriving
+ * later does not bring it back, and nothing for the engine.
+ */
+export interface StoredWithdrawal {
+  readonly kind: 'withdrawal';
+  readonly eventId: string;
+  readonly version: number;
+}
 
 export interface StoredStatus {
   readonly kind: 'status';
@@ -79,8 +90,10 @@ export function medicalTypeOf(medType: string): MedicalType {
 
 
 
-export function statusFact(agency: 'civil-affairs' | 'rural-revitalization', record: CivilAffairsStatusChange | RuralRevitalizationStatusChange): [FactField, StoredStatus] {
-  return [`s:${agency}/${record.sourceRecordId}`, {
+export function statusFact(agency: 'civil-affairs' | 'rural-revitalization', record: CivilAffairsStatusChange | RuralRevitalizationStatusChange): [FactField, StoredStatus | StoredWithdrawal] {
+  const field: FactField = `s:${agency}/${record.sourceRecordId}`;
+  if (record.action === 'WITHDRAWN') return [field, { kind: 'withdrawal', eventId: record.eventId, version: record.sourceVersion }];
+  return [field, {
     kind: 'status', eventId: record.eventId, version: record.sourceVersion, category: record.category, action: record.action,
     from: record.validFrom, to: record.validTo,
   }];
@@ -99,8 +112,9 @@ export function settlementFact(record: HospitalSettlement): [FactField, StoredSe
   }];
 }
 
-export function contributionFact(record: TaxContribution): [FactField, StoredContribution] {
+export function contributionFact(record: TaxContribution): [FactField, StoredContribution | StoredWithdrawal] {
   const key = record.sourceRecordId;
+  if (record.kind === 'WITHDRAWN') return [`c:${key}`, { kind: 'withdrawal', eventId: record.eventId, version: record.sourceVersion }];
   return [`c:${key}`, {
     kind: 'contribution', eventId: record.eventId, version: record.sourceVersion, key, admdvs: record.admdvs,
     insuranceYear: record.insuranceYear, insuredType: insuredTypeOf(record.insutype), refund: record.kind === 'REFUND',
@@ -110,13 +124,15 @@ export function contributionFact(record: TaxContribution): [FactField, StoredCon
 
 /**
  * Whether `incoming` replaces `current` under the same field: a higher source version does; for
- * settlements, which have no versions, the first one stays (a resend is the same fact). Ties keep
- * the current one, so folding is independent of arrival order.
+ * settlements, which have no versions, the first one stays (a resend is the same fact). At the same
+ * version a withdrawal wins (that version names another person), otherwise the smaller event id:
+ * folding is independent of arrival order.
  */
 export function supersedes(incoming: StoredFact, current: StoredFact | undefined): boolean {
   if (current === undefined) return true;
   if (incoming.kind === 'settlement' || current.kind === 'settlement') return false;
   if (incoming.version !== current.version) return incoming.version > current.version;
+  if ((incoming.kind === 'withdrawal') !== (current.kind === 'withdrawal')) return incoming.kind === 'withdrawal';
   return incoming.eventId < current.eventId;
 }
 
@@ -140,20 +156,68 @@ export function engineStatuses(facts: Iterable<StoredFact>): Status[] {
   return statuses.sort((a, b) => a.from.localeCompare(b.from) || a.category.localeCompare(b.category) || String(a.to).localeCompare(String(b.to)));
 }
 
+/** A settlement the rules service keeps but does not hand the engine, and why. */
+export interface RefusedSettlement {
+  readonly settlement: StoredSettlement;
+  readonly code: 'INPUT_INVALID' | 'REVERSAL_MISMATCH' | 'REVERSAL_DUPLICATE';
+  /** The offending field, by the national interface's name (hifmi_pay, orig_setl_id, …). */
+  readonly field: string;
+  readonly reason: string;
+}
+
+/** What the engine does not see of a settlement, which a reversal must repeat too. */
+const repeatedBeyondEngine = [
+  ['medType', 'med_type'], ['insuredType', 'insutype'], ['settledCriticalIllnessFen', 'hifmi_pay'], ['settledAssistanceFen', 'maf_pay'],
+] as const;
+
 /**
- * Settlements for the engine, for one benefit year. A reversal is passed only once its original is
- * known (a reversal that overtook its original waits for it); both then cancel.
+ * A person's settlements as the rules service hands them on: a reversal waits (neither handed on
+ * nor refused) until the settlement it names is known, since out of order is normal; one that names
+ * a reversal, or does not repeat what the engine does not see of its original (the medical-type
+ * code, the insured type, what the critical-illness and assistance funds paid), is refused. The
+ * engine screens the rest (screenFacts): amounts, dates, a second reversal.
+ */
+export function screenSettlements(settlements: readonly StoredSettlement[]): { settlements: StoredSettlement[]; refused: RefusedSettlement[] } {
+  const byKey = new Map(settlements.map((s) => [s.key, s]));
+  const kept: StoredSettlement[] = [];
+  const refused: RefusedSettlement[] = [];
+  for (const settlement of settlements) {
+    if (settlement.reversesKey === null) { kept.push(settlement); continue; }
+    const original = byKey.get(settlement.reversesKey);
+    if (original === undefined) continue; // waits for its original
+    if (original.reversesKey !== null) {
+      refused.push({ settlement, code: 'INPUT_INVALID', field: 'orig_setl_id', reason: `${original.key} is itself a reversal, not a settlement` });
+      continue;
+    }
+    const differing = repeatedBeyondEngine.find(([field]) => settlement[field] !== original[field]);
+    if (differing !== undefined) {
+      const [field, wireName] = differing;
+      refused.push({ settlement, code: 'REVERSAL_MISMATCH', field: wireName, reason: `a reversal repeats the ${wireName} of ${original.key} (${original[field]}), got ${settlement[field]}` });
+      continue;
+    }
+    kept.push(settlement);
+  }
+  return { settlements: kept, refused };
+}
+
+/** The national interface's name of an engine settlement field, for refusals the engine words. */
+export const wireNameOf: Readonly<Record<string, string>> = {
+  id: 'setl_id', settledAt: 'setl_time', medicalType: 'med_type', totalFen: 'medfee_sumamt', fullOwnPayFen: 'fulamt_ownpay_amt',
+  overLimitFen: 'overlmt_selfpay', preSelfPayFen: 'preselfpay_amt', policyScopeFen: 'inscp_scp_amt', basicPaidFen: 'hifp_pay', reversesId: 'orig_setl_id',
+};
+
+/**
+ * Settlements for the engine, for one benefit year: those `screenSettlements` hands on (a reversal
+ * only once its original is known; both then cancel). The engine's own screen (screenFacts) then
+ * leaves out what it cannot compute with.
  */
 export function engineSettlements(settlements: readonly StoredSettlement[]): Settlement[] {
-  const known = new Set(settlements.filter((s) => s.reversesKey === null).map((s) => s.key));
-  return settlements
-    .filter((s) => s.reversesKey === null || known.has(s.reversesKey))
-    .map((s) => ({
-      id: s.key, settledAt: s.settledAt, medicalType: medicalTypeOf(s.medType), totalFen: s.totalFen, fullOwnPayFen: s.fullOwnPayFen,
-      overLimitFen: s.overLimitFen, preSelfPayFen: s.preSelfPayFen, policyScopeFen: s.policyScopeFen, basicPaidFen: s.basicPaidFen,
-      ...(s.reversesKey === null ? {} : { reversesId: s.reversesKey }),
-      ...(s.diseaseCode === undefined || s.diseaseCode === null ? {} : { diseaseCode: s.diseaseCode }),
-    }));
+  return screenSettlements(settlements).settlements.map((s) => ({
+    id: s.key, settledAt: s.settledAt, medicalType: medicalTypeOf(s.medType), totalFen: s.totalFen, fullOwnPayFen: s.fullOwnPayFen,
+    overLimitFen: s.overLimitFen, preSelfPayFen: s.preSelfPayFen, policyScopeFen: s.policyScopeFen, basicPaidFen: s.basicPaidFen,
+    ...(s.reversesKey === null ? {} : { reversesId: s.reversesKey }),
+    ...(s.diseaseCode === undefined || s.diseaseCode === null ? {} : { diseaseCode: s.diseaseCode }),
+  }));
 }
 
 /** Contribution records for the engine. Refunds are not subsidised contributions and are left out. */

@@ -86,6 +86,17 @@ interface StoredPerson {
 }
 
 const personType = avro.Type.forSchema(personSchema as avro.Schema);
+
+/**
+ * A withdrawal (of a status or a contribution record, under its own field) is kept in the list of
+ * statuses with this action and empty status fields: the layout stays as it was, and state written
+ * before withdrawals existed reads the same.
+ */
+const withdrawn = 'WITHDRAWN';
+
+function withdrawalEntry(field: FactField, eventId: string, version: number): StoredStatus & { field: FactField } {
+  return { field, kind: 'status', eventId, version, category: '' as StoredStatus['category'], action: withdrawn as StoredStatus['action'], from: '', to: null };
+}
 let scratch = Buffer.allocUnsafe(64 * 1024);
 
 /** A person's state as stored. */
@@ -93,6 +104,7 @@ export function encodePerson(state: PersonState): Buffer {
   const stored: StoredPerson = { statuses: [], settlements: [], contributions: [], emitted: [] };
   for (const [field, fact] of state.facts) {
     if (fact.kind === 'status') stored.statuses.push({ ...fact, field });
+    else if (fact.kind === 'withdrawal') stored.statuses.push(withdrawalEntry(field, fact.eventId, fact.version));
     else if (fact.kind === 'settlement') stored.settlements.push(fact);
     else stored.contributions.push(fact);
   }
@@ -115,7 +127,9 @@ export function decodePerson(value: Buffer | null): PersonState {
   const emitted = new Map<SlotField, EmittedSlot>();
   if (value === null) return { facts, emitted };
   const stored = personType.fromBuffer(value) as StoredPerson;
-  for (const { field, ...status } of stored.statuses) facts.set(field, status);
+  for (const { field, ...status } of stored.statuses) {
+    facts.set(field, (status.action as string) === withdrawn ? { kind: 'withdrawal', eventId: status.eventId, version: status.version } : status);
+  }
   for (const settlement of stored.settlements) facts.set(`h:${settlement.key}`, settlement);
   for (const contribution of stored.contributions) facts.set(`c:${contribution.key}`, contribution);
   for (const { slot, eventId, values } of stored.emitted) emitted.set(slot, { eventId, values });

@@ -8,7 +8,7 @@ import { HubError } from '../platform/errors';
 import type { HubMetrics, Logger } from '../platform';
 import type { TopicCodec } from '../registry';
 import { derivePerson, type Cause, type PolicyResolver, type RulesOutput, type SlotField } from './derive';
-import { contributionFact, settlementFact, statusFact, supersedes, type FactField, type StoredFact } from './person-facts';
+import { contributionFact, settlementFact, statusFact, supersedes, type FactField, type StoredContribution, type StoredFact } from './person-facts';
 import { beginBatch, commitState, encodePerson, joinByTopic, loadPersons, outboxField, outboxOutputs, partitionKeys, type OutboxField, type PartitionKeys } from './state-store';
 
 export type InboundTopicId = 'civilAffairsStatus' | 'ruralRevitalizationStatus' | 'hospitalSettlements' | 'taxContributions';
@@ -68,6 +68,7 @@ function toFact(decoded: Decoded): [FactField, StoredFact, string] {
       const r = decoded.record;
       const [field, fact] = statusFact(agency, r);
       const span = `${r.validFrom}–${r.validTo ?? 'open'}`;
+      if (fact.kind === 'withdrawal') return [field, fact, `record ${r.sourceRecordId} of ${agency} withdrawn: version ${r.sourceVersion} names another person`];
       return [field, fact, `${r.category} ${r.action === 'CERTIFY' ? 'certified' : r.action === 'REVOKE' ? 'revoked' : 'risk eliminated'} ${span} by ${agency}`];
     }
     case 'hospitalSettlements': {
@@ -76,6 +77,7 @@ function toFact(decoded: Decoded): [FactField, StoredFact, string] {
     }
     case 'taxContributions': {
       const [field, fact] = contributionFact(decoded.record);
+      if (fact.kind === 'withdrawal') return [field, fact, `contribution record ${decoded.record.sourceRecordId} withdrawn: version ${decoded.record.sourceVersion} names another person`];
       return [field, fact, `contribution record ${fact.key} for ${fact.insuranceYear}`];
     }
   }
@@ -117,8 +119,9 @@ export function createRulesService(deps: RulesDependencies): RulesService {
     return [...byTopic.entries()].map(([topic, records]) => ({ topic: deps.topicNames[topic], records }));
   };
 
-  const deadLetter = (origin: string, fields: { code: string; message: string; record?: InboundRecord; personKey?: string }): PublishedOutput => {
-    const raw = fields.record?.value ?? Buffer.from(JSON.stringify({ personKey: fields.personKey }), 'utf8');
+  const deadLetter = (origin: string, fields: { code: string; message: string; record?: InboundRecord; personKey?: string; fact?: { eventId: string; field: string } }): PublishedOutput => {
+    // A fact left out of a person's year is named by its event id (its record is on its topic).
+    const raw = fields.record?.value ?? Buffer.from(JSON.stringify(fields.fact === undefined ? { personKey: fields.personKey } : { personKey: fields.personKey, eventId: fields.fact.eventId }), 'utf8');
     const input = {
       origin, errorCode: fields.code, errorMessage: fields.message, rawFormat: 'avro' as const, raw,
       ...(fields.record === undefined ? { fingerprint: `${fields.personKey ?? ''}\u0000${fields.message}` } : {
@@ -131,7 +134,7 @@ export function createRulesService(deps: RulesDependencies): RulesService {
       record: {
         eventId: deadLetterId(input), source: 'hub:rules', occurredAt: fields.record?.timestamp ?? at, recordedAt: at, origin,
         sourceTopic: fields.record?.topic ?? null, sourcePartition: fields.record?.partition ?? null, sourceOffset: fields.record?.offset ?? null,
-        sourceRecordId: fields.personKey ?? null, errorCode: fields.code, errorMessage: fields.message, field: null,
+        sourceRecordId: fields.personKey ?? null, errorCode: fields.code, errorMessage: fields.message, field: fields.fact?.field ?? null,
         rawFormat: fields.record === undefined ? 'json' : 'avro', raw,
       },
     };
@@ -140,7 +143,7 @@ export function createRulesService(deps: RulesDependencies): RulesService {
   const fold = async (redis: Redis, keys: PartitionKeys, topic: string, records: readonly InboundRecord[]) => {
     const outputs: PublishedOutput[] = [];
     // Each person's facts of the batch, in offset order, people in order of first appearance.
-    const byPerson = new Map<string, Decoded[]>();
+    const byPerson = new Map<string, (Decoded & { inbound: InboundRecord })[]>();
     const topicId = topicIdByName.get(topic);
     for (const record of records) {
       if (topicId === undefined || record.value === null) {
@@ -154,9 +157,10 @@ export function createRulesService(deps: RulesDependencies): RulesService {
         outputs.push(deadLetter('rules', { code: 'DESERIALIZE_FAILED', message: error instanceof Error ? error.message : String(error), record }));
         continue;
       }
+      const entry = { ...value, inbound: record };
       const list = byPerson.get(value.record.personKey);
-      if (list === undefined) byPerson.set(value.record.personKey, [value]);
-      else list.push(value);
+      if (list === undefined) byPerson.set(value.record.personKey, [entry]);
+      else list.push(entry);
     }
     // A batch's people are loaded, folded and derived a slice at a time: what is kept across
     // slices is only the changed people, encoded, so a batch's memory does not grow with its
@@ -172,22 +176,37 @@ export function createRulesService(deps: RulesDependencies): RulesService {
         const state = states[i];
         if (state === undefined) return;
         const causes: Cause[] = [];
+        const withdrawn: StoredContribution[] = [];
         for (const value of byPerson.get(personKey) ?? []) {
           const [field, fact, description] = toFact(value);
-          if (!supersedes(fact, state.facts.get(field))) continue;
+          const current = state.facts.get(field);
+          if (!supersedes(fact, current)) {
+            // A settlement id is one record: another record under it (a reversal and a settlement
+            // sharing a setl_id) would vanish unseen. A resend of the same record is no news.
+            if (fact.kind === 'settlement' && current !== undefined && current.eventId !== fact.eventId) {
+              outputs.push(deadLetter('rules', {
+                code: 'INPUT_INVALID', message: `${fact.key} is already the ${current.kind === 'settlement' && current.reversesKey !== null ? 'reversal' : 'settlement'} folded for this person; this other record under the same setl_id is left out`,
+                record: value.inbound,
+              }));
+            }
+            continue;
+          }
+          if (fact.kind === 'withdrawal' && current?.kind === 'contribution') withdrawn.push(current);
           state.facts.set(field, fact);
           causes.push({ eventId: value.record.eventId, occurredAt: value.record.occurredAt, description });
         }
         if (causes.length === 0) return;
-        const derivation = derivePerson({ personKey, facts: [...state.facts.values()], emitted: state.emitted, causes, policies: deps.policies, now: at });
+        const derivation = derivePerson({ personKey, facts: [...state.facts.values()], emitted: state.emitted, causes, policies: deps.policies, now: at, withdrawn });
         outputs.push(...derivation.outputs);
         // A person-year the hub cannot compute is reported once, not again at each new fact about it.
+        // A fact left out is reported once whatever the words (they may name another fact that changes).
         for (const problem of derivation.problems) {
-          const slot: SlotField = `x:${createHash('sha256').update(`${problem.policyId}\u0000${problem.code}\u0000${problem.message}`).digest('hex').slice(0, 24)}`;
+          const identity = problem.fact === undefined ? `${problem.policyId}\u0000${problem.code}\u0000${problem.message}` : `fact\u0000${problem.code}\u0000${problem.fact.eventId}`;
+          const slot: SlotField = `x:${createHash('sha256').update(identity).digest('hex').slice(0, 24)}`;
           if (derivation.emitted.has(slot)) continue;
           deps.logger.debug({ personKey, policyId: problem.policyId, code: problem.code }, problem.message);
           problems.set(problem.code, (problems.get(problem.code) ?? 0) + 1);
-          const letter = deadLetter('rules', { code: problem.code, message: problem.message, personKey });
+          const letter = deadLetter('rules', { code: problem.code, message: problem.message, personKey, ...(problem.fact === undefined ? {} : { fact: problem.fact }) });
           outputs.push(letter);
           derivation.emitted.set(slot, { eventId: letter.record.eventId, values: [] });
         }

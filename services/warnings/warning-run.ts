@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { QuarterlyWarning } from '../../schemas';
 import type { HubProducer } from '../kafka';
 import { HubError, type Logger } from '../platform';
-import { computeYear, warningVerdict, type Policy, type WarningVerdict } from '../policy';
+import { computeYear, screenFacts, warningVerdict, type Policy, type WarningVerdict } from '../policy';
 import { engineSettlements, type PolicyResolver } from '../rules';
 import type { IdDirectory } from './id-directory';
 import { periodBounds } from './periods';
@@ -224,7 +224,8 @@ function decide(persons: readonly PersonYear[], policy: Policy, period: string, 
     const asOf = person.settlements.filter((s) => s.settledAt <= windowTo);
     const byKey = new Map(person.settlements.map((s) => [s.key, s]));
     try {
-      const year = computeYear(policy, { insuredType: person.insuredType, statuses: person.statuses, settlements: engineSettlements(asOf) });
+      // A fact the rules service leaves out (a reversal that does not match its original) is left out here too.
+      const year = computeYear(policy, screenFacts(policy, { insuredType: person.insuredType, statuses: person.statuses, settlements: engineSettlements(asOf) }).facts);
       const verdict = warningVerdict(policy, { statuses: person.statuses }, year, period);
       const settlements = warningSettlements(verdict, year, (id) => {
         const stored = byKey.get(id);

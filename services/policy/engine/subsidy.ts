@@ -32,16 +32,40 @@ function entitledFen(entitlement: SubsidyEntitlement, dueFen: number): number {
   }
 }
 
-function checkContribution(policy: Policy, contribution: Contribution, i: number): void {
-  const at = `contributions[${i}]`;
-  if (contribution.id === '') throw inputError(`${at}.id`, 'must not be empty');
+/** Why a contribution record cannot be computed with; undefined when it can. */
+function contributionProblem(policy: Policy, contribution: Contribution): { field: string; reason: string } | undefined {
+  if (contribution.id === '') return { field: 'id', reason: 'must not be empty' };
   const year = Number(policy.benefitYear.start.slice(0, 4));
-  if (contribution.insuranceYear !== year) throw inputError(`${at}.insuranceYear`, `${contribution.insuranceYear} is not the insurance year of policy ${policy.id} (${year})`);
-  if (!isRealDate(contribution.paidAt)) throw inputError(`${at}.paidAt`, `"${contribution.paidAt}" is not a real date`);
+  if (contribution.insuranceYear !== year) return { field: 'insuranceYear', reason: `${contribution.insuranceYear} is not the insurance year of policy ${policy.id} (${year})` };
+  if (!isRealDate(contribution.paidAt)) return { field: 'paidAt', reason: `"${contribution.paidAt}" is not a real date` };
   for (const field of ['contributionDueFen', 'subsidisedFen'] as const) {
     const value = contribution[field];
-    if (!Number.isSafeInteger(value) || value < 0 || value > MAX_AMOUNT_FEN) throw inputError(`${at}.${field}`, `${value} is not a whole, non-negative number of fen`);
+    if (!Number.isSafeInteger(value) || value < 0 || value > MAX_AMOUNT_FEN) return { field, reason: `${value} is not a whole, non-negative number of fen` };
   }
+  return undefined;
+}
+
+function checkContribution(policy: Policy, contribution: Contribution, i: number): void {
+  const problem = contributionProblem(policy, contribution);
+  if (problem !== undefined) throw inputError(`contributions[${i}].${problem.field}`, problem.reason);
+}
+
+/**
+ * Splits contribution records into those `computeSubsidy` computes with and those it would refuse,
+ * so that one bad record does not stop the others' subsidies.
+ */
+export function screenContributions(policy: Policy, contributions: readonly Contribution[]): {
+  readonly contributions: Contribution[];
+  readonly refused: { readonly index: number; readonly id: string; readonly field: string; readonly reason: string }[];
+} {
+  const kept: Contribution[] = [];
+  const refused: { index: number; id: string; field: string; reason: string }[] = [];
+  contributions.forEach((contribution, index) => {
+    const problem = contributionProblem(policy, contribution);
+    if (problem === undefined) kept.push(contribution);
+    else refused.push({ index, id: contribution.id, ...problem });
+  });
+  return { contributions: kept, refused };
 }
 
 /** The subsidies a rule accepts as right for a contribution: its range, or the entitlement alone. */

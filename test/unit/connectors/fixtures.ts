@@ -1,6 +1,6 @@
 import type { TopicRecords } from '../../../schemas';
 import {
-  createIntake, type AgencyDefinition, type InboundTopicId, type Intake, type RawRecord, type SeenFacts,
+  createIntake, type AgencyDefinition, type InboundTopicId, type Intake, type RawRecord, type SeenFacts, type SourceVersions,
 } from '../../../connectors/intake';
 import { checkCharacter, type IdentitySecrets } from '../../../services/identity';
 import type { DeadLetterInput, DeadLetterWriter, OutboundBatch, OutboundRecord, TransactionalPublisher } from '../../../services/kafka';
@@ -106,7 +106,7 @@ export function jsonCodec<T>(topic: string): TopicCodec<T> {
 }
 
 /** The real pipeline over in-memory fakes of Kafka, the registry, Redis and the dead-letter writer. */
-export function inMemoryIntake<K extends InboundTopicId>(agency: AgencyDefinition<K>, now: () => number = () => fixedNow): IntakeWorld {
+export function inMemoryIntake<K extends InboundTopicId>(agency: AgencyDefinition<K>, now: () => number = () => fixedNow, sources?: SourceVersions): IntakeWorld {
   const published: { topic: string; record: OutboundRecord }[] = [];
   const deadLetters: DeadLetterInput[] = [];
   const seenMap = new Map<string, string>();
@@ -136,6 +136,7 @@ export function inMemoryIntake<K extends InboundTopicId>(agency: AgencyDefinitio
   };
   const intake = createIntake({
     agency, secrets, publisher, codec: jsonCodec<TopicRecords[K]>(`test.${agency.id}`), deadLetters: letters.writer, seen: seen, now,
+    ...(sources === undefined ? {} : { sources }),
   });
   return { intake, published, deadLetters, seen: seenMap, failNextSend: (error) => { failure = error; } };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeYear, loadPolicy, parsePolicy, warningVerdict, type YearResult } from '../../../services/policy';
+import { computeYear, loadPolicy, parsePolicy, screenFacts, warningVerdict, type Settlement, type YearResult } from '../../../services/policy';
 import { eligible, reversal, settlement, yuan } from './helpers';
 
 /** A made-up policy with 100% ratios, where a tilt's catch-up can meet assistance already paid. */
@@ -47,6 +47,38 @@ describe('policy engine', () => {
       .toThrow('settlements[2].reversesId: "R1" is itself a reversal');
     expect(() => computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [s1, r1, reversal('R2', '2020-02-03', s1)] }))
       .toThrow('settlements[2].reversesId: "S1" is already reversed by settlements[1]');
+  });
+
+  it('leaves out what it cannot compute with, and computes the rest of the year: a reversal with other amounts, a second reversal, one before its original', () => {
+    const policy = loadPolicy('xianyang-2020');
+    // Xianyang 2020, standard: deductible 10,000 yuan, then 60% up to 30,000 yuan.
+    const s1 = eligible('S1', '2020-02-01', yuan(15_000));
+    const s2 = eligible('S2', '2020-03-01', yuan(15_000));
+    const r1 = reversal('R1', '2020-02-05', s1);
+    const late = reversal('R0', '2020-02-09', s1);
+    const short: Settlement = { ...reversal('R2', '2020-03-05', s2), policyScopeFen: yuan(20_000), totalFen: yuan(20_000) };
+    const early = reversal('R3', '2020-02-20', s2);
+    const facts = { insuredType: 'RESIDENT' as const, statuses: [], settlements: [s1, late, r1, s2, short, early] };
+    const { facts: kept, refused } = screenFacts(policy, facts);
+    expect(refused.map((r) => [r.id, r.code, r.field, r.reason])).toEqual([
+      ['R2', 'REVERSAL_MISMATCH', 'totalFen', 'a reversal repeats the amounts of S2 (3000000), got 2000000'],
+      ['R3', 'REVERSAL_MISMATCH', 'settledAt', '"2020-02-20" is before the settlement it reverses (S2, "2020-03-01")'],
+      // The earliest reversal is the one that counts, whatever order they came in.
+      ['R0', 'REVERSAL_DUPLICATE', 'reversesId', '"S1" is already reversed by R1'],
+    ]);
+    expect(kept.settlements.map((s) => s.id)).toEqual(['S1', 'R1', 'S2']);
+    // S1 is cancelled by R1; S2 alone: 60% × (15,000 − 10,000) = 3,000 yuan.
+    const year = computeYear(policy, kept);
+    expect(year.totals.criticalIllnessFen).toBe(yuan(3_000));
+    expect(() => computeYear(policy, facts)).toThrow('settlements[4].totalFen: a reversal repeats the amounts of S2 (3000000), got 2000000');
+  });
+
+  it('computes a settlement whose total is one fen off the sum of its parts, as the connector accepts it', () => {
+    const policy = loadPolicy('xianyang-2020');
+    const s1 = eligible('S1', '2020-02-01', yuan(15_000));
+    const year = computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [{ ...s1, totalFen: s1.totalFen + 1 }] });
+    expect(year.totals.criticalIllnessFen).toBe(yuan(3_000));
+    expect(screenFacts(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [{ ...s1, totalFen: s1.totalFen + 2 }] }).refused.map((r) => r.field)).toEqual(['totalFen']);
   });
 
   it('pays a year of a thousand settlements the tilted due on the cumulative amount, the tilt catching up from June', () => {

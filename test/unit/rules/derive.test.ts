@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { derivePerson, filePolicyResolver, type EmittedSlot, type SlotField } from '../../../services/rules';
 import { textDigest } from '../../../services/rules/derive';
-import type { StoredFact, StoredSettlement, StoredStatus } from '../../../services/rules/person-facts';
+import type { StoredContribution, StoredFact, StoredSettlement, StoredStatus } from '../../../services/rules/person-facts';
 
 const policies = filePolicyResolver();
 const now = Date.parse('2020-05-01T00:00:00+08:00');
@@ -87,5 +87,69 @@ describe('deriving a person\'s outputs', () => {
     });
     // A resident in the same region is still computed with the tilt.
     expect(derive([april]).problems).toEqual([]);
+  });
+
+  describe('a bad fact is left out, reported once, and the rest of the person-year computed (issue 10 item 5)', () => {
+    const reversalOf = (original: StoredSettlement, setlId: string, day: string, changes: Partial<StoredSettlement> = {}): StoredSettlement => ({
+      ...original, eventId: `hs-${setlId}`, key: `H610400001/${setlId}`, setlId, reversesKey: original.key, settledAt: day, ...changes,
+    });
+    const may: StoredSettlement = { ...april, eventId: 'hs-5', key: 'H610400001/S5', setlId: 'S5', settledAt: '2020-05-02', setlTime: Date.parse('2020-05-02T10:00:00+08:00') };
+
+    it('a reversal whose amounts differ from its original is left out: the settlement stands and DIBAO still pays its difference', () => {
+      const short = reversalOf(april, 'R1', '2020-04-20', { totalFen: 4_000_000, policyScopeFen: 3_500_000 });
+      const { outputs, problems } = derive([april, dibaoFromMarch, short]);
+      expect(outputs.find((o) => o.topic === 'benefitAdjustments')?.record).toMatchObject({ setlId: 'S1', dueCriticalIllnessFen: 975_000, deltaFen: 375_000 });
+      expect(problems).toEqual([{
+        policyId: 'xianyang-2020', code: 'REVERSAL_MISMATCH',
+        message: 'reversal H610400001/R1 of H610400001/S1 left out: medfee_sumamt: a reversal repeats the amounts of H610400001/S1 (5000000), got 4000000',
+        fact: { eventId: 'hs-R1', field: 'medfee_sumamt' },
+      }]);
+    });
+
+    it('a second reversal of a settlement is left out; the first cancels it and the other settlements are computed', () => {
+      const first = reversalOf(april, 'R1', '2020-04-20');
+      const second = reversalOf(april, 'R2', '2020-04-25');
+      const { outputs, problems } = derive([april, may, dibaoFromMarch, second, first]);
+      const adjustments = outputs.filter((o) => o.topic === 'benefitAdjustments').map((o) => o.record);
+      // S1 reversed; S5 alone under DIBAO: 65% × (20,000 − 5,000) = 9,750 yuan due, 6,000 settled.
+      expect(adjustments).toMatchObject([{ setlId: 'S5', dueCriticalIllnessFen: 975_000, deltaFen: 375_000 }]);
+      expect(problems).toEqual([{
+        policyId: 'xianyang-2020', code: 'REVERSAL_DUPLICATE', message: 'reversal H610400001/R2 of H610400001/S1 left out: orig_setl_id: "H610400001/S1" is already reversed by H610400001/R1',
+        fact: { eventId: 'hs-R2', field: 'orig_setl_id' },
+      }]);
+    });
+
+    it('a reversal that does not repeat what the funds paid, or names a reversal, is left out; one whose original is unknown waits without a word', () => {
+      const paidOther = reversalOf(april, 'R1', '2020-04-20', { settledCriticalIllnessFen: 500_000 });
+      const ofReversal = reversalOf(paidOther, 'R2', '2020-04-21');
+      const orphan = reversalOf({ ...april, key: 'H610400001/S9' }, 'R9', '2020-04-22');
+      const { outputs, problems } = derive([april, dibaoFromMarch, paidOther, ofReversal, orphan]);
+      expect(outputs.find((o) => o.topic === 'benefitAdjustments')?.record).toMatchObject({ setlId: 'S1', deltaFen: 375_000 });
+      expect(problems.map((p) => [p.code, p.message])).toEqual([
+        ['REVERSAL_MISMATCH', 'reversal H610400001/R1 of H610400001/S1 left out: hifmi_pay: a reversal repeats the hifmi_pay of H610400001/S1 (600000), got 500000'],
+        ['INPUT_INVALID', 'reversal H610400001/R2 of H610400001/R1 left out: orig_setl_id: H610400001/R1 is itself a reversal, not a settlement'],
+      ]);
+    });
+
+    it('a reversal dated before its original is left out', () => {
+      const { problems } = derive([april, dibaoFromMarch, reversalOf(april, 'R1', '2020-03-20')]);
+      expect(problems.map((p) => p.code)).toEqual(['REVERSAL_MISMATCH']);
+    });
+  });
+
+  it('answers a subsidy correction of a contribution record taken from the person with one owing nothing, once (issue 10 item 6)', () => {
+    const contribution: StoredContribution = {
+      kind: 'contribution', eventId: 'sw-1', version: 1, key: 'SW-1', admdvs: '341002', insuranceYear: 2022, insuredType: 'RESIDENT', refund: false,
+      contributionDueFen: 32_000, subsidisedFen: 0, paidAt: '2022-01-10',
+    };
+    const tekun: StoredStatus = { kind: 'status', eventId: 'ca-9', version: 1, category: 'TEKUN', action: 'CERTIFY', from: '2022-01-01', to: null };
+    const first = derive([contribution, tekun]);
+    // TEKUN in Huangshan: subsidised in full (004 三(二)2).
+    expect(first.outputs.map((o) => o.record)).toMatchObject([{ contributionRecordId: 'SW-1', entitledSubsidyFen: 32_000, deltaFen: 32_000, kind: 'UNDER_SUBSIDISED' }]);
+    const withdrawn = derivePerson({ personKey: 'pk1', facts: [tekun, { kind: 'withdrawal', eventId: 'w', version: 2 }], emitted: first.emitted, causes: [], policies, now, withdrawn: [contribution] });
+    expect(withdrawn.outputs.map((o) => o.record)).toMatchObject([{
+      policyId: 'anhui-huangshan-2022', contributionRecordId: 'SW-1', entitledSubsidyFen: 0, receivedSubsidyFen: 0, deltaFen: 0, kind: 'CORRECT',
+    }]);
+    expect(derivePerson({ personKey: 'pk1', facts: [tekun], emitted: withdrawn.emitted, causes: [], policies, now, withdrawn: [contribution] }).outputs).toEqual([]);
   });
 });

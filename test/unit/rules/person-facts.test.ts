@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { engineSettlements, engineStatuses, medicalTypeOf } from '../../../services/rules';
-import { supersedes, type StoredFact, type StoredSettlement, type StoredStatus } from '../../../services/rules/person-facts';
+import { supersedes, type StoredFact, type StoredSettlement, type StoredStatus, type StoredWithdrawal } from '../../../services/rules/person-facts';
 
 const status = (over: Partial<StoredStatus>): StoredStatus => ({
   kind: 'status', eventId: 'e', version: 1, category: 'DIBAO', action: 'CERTIFY', from: '2019-03-01', to: null, ...over,
@@ -91,5 +91,17 @@ describe('folding a person\'s facts', () => {
     expect(['21', '22', '24', '2114'].map(medicalTypeOf)).toEqual(['INPATIENT', 'INPATIENT', 'INPATIENT', 'INPATIENT']);
     expect(['14', '15', '1401'].map(medicalTypeOf)).toEqual(['OUTPATIENT_CHRONIC', 'OUTPATIENT_CHRONIC', 'OUTPATIENT_CHRONIC']);
     expect(['11', '13', '41', '51'].map(medicalTypeOf)).toEqual(['OUTPATIENT_GENERAL', 'OUTPATIENT_GENERAL', 'OUTPATIENT_GENERAL', 'OUTPATIENT_GENERAL']);
+  });
+
+  it('a withdrawal replaces the version it names and every older one, and no older version brings the record back (issue 10 item 6)', () => {
+    const withdrawal: StoredWithdrawal = { kind: 'withdrawal', eventId: 'w', version: 2 };
+    expect(supersedes(withdrawal, status({ version: 1 }))).toBe(true);
+    expect(supersedes(status({ version: 1 }), withdrawal)).toBe(false);
+    // At the same version the withdrawal wins, whichever came first: that version names another person.
+    expect(supersedes(withdrawal, status({ version: 2, eventId: 'a' }))).toBe(true);
+    expect(supersedes(status({ version: 2, eventId: 'a' }), withdrawal)).toBe(false);
+    // A newer version for this person again (corrected back) replaces the withdrawal.
+    expect(supersedes(status({ version: 3 }), withdrawal)).toBe(true);
+    expect(engineStatuses([withdrawal, status({ eventId: 'other' })])).toEqual([{ category: 'DIBAO', from: '2019-03-01', to: null }]);
   });
 });

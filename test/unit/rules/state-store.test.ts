@@ -60,6 +60,19 @@ describe('a stored person (one Avro value)', () => {
     expect(plain(back.emitted)).toStrictEqual(plain(state.emitted));
   });
 
+  it('keeps a withdrawn status or contribution record as a withdrawal under its own field, with its version (issue 10 item 6)', () => {
+    const state: PersonState = {
+      facts: new Map([
+        ['s:civil-affairs/MZ-1', { kind: 'withdrawal', eventId: 'w1', version: 2 }],
+        ['c:SW-1', { kind: 'withdrawal', eventId: 'w2', version: 3 }],
+        ['s:civil-affairs/MZ-2', { kind: 'status', eventId: 'e1', version: 1, category: 'TEKUN', action: 'CERTIFY', from: '2022-01-01', to: null }],
+      ]),
+      emitted: new Map(),
+    };
+    const back = decodePerson(encodePerson(state));
+    expect([...back.facts].sort(([a], [b]) => a.localeCompare(b))).toStrictEqual([...state.facts].sort(([a], [b]) => a.localeCompare(b)));
+  });
+
   it('that was never stored has no facts and nothing published', () => {
     const none = decodePerson(null);
     expect(none.facts.size).toBe(0);
