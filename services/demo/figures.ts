@@ -55,12 +55,12 @@ export async function storyFigures(options: {
   kafka: HubKafka; registry: RegistryClient; topicPrefix: string; policyId: string; period: string;
 }): Promise<StoryFigures> {
   const { kafka, registry, topicPrefix: prefix, policyId, period } = options;
-  const [adjustmentRecords, subsidyRecords, warningRecords, receiptRecords] = await Promise.all([
-    readTopic(kafka, registry, prefix, 'benefitAdjustments'),
-    readTopic(kafka, registry, prefix, 'subsidyCorrections'),
-    readTopic(kafka, registry, prefix, 'quarterlyWarnings'),
-    readTopic(kafka, registry, prefix, 'deliveryReceipts'),
-  ]);
+  // One topic after another: a client's first calls made at once would each connect an admin client
+  // of their own, and only the last one is closed with the client.
+  const adjustmentRecords = await readTopic(kafka, registry, prefix, 'benefitAdjustments');
+  const subsidyRecords = await readTopic(kafka, registry, prefix, 'subsidyCorrections');
+  const warningRecords = await readTopic(kafka, registry, prefix, 'quarterlyWarnings');
+  const receiptRecords = await readTopic(kafka, registry, prefix, 'deliveryReceipts');
   const adjustments = latest(adjustmentRecords, (a) => `${a.personKey} ${a.fixmedinsCode}/${a.setlId}`).filter((a) => a.policyId === policyId);
   const subsidies = latest(subsidyRecords, (s) => `${s.personKey} ${s.contributionRecordId}`).filter((s) => s.policyId === policyId);
   const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);

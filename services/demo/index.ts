@@ -153,7 +153,9 @@ export const runDemo: RoleMain = async (args, io) => {
   const closers: { name: string; close: () => Promise<void> }[] = [];
   const stopAll = async (): Promise<void> => {
     for (const closer of closers.splice(0).reverse()) {
+      const begun = Date.now();
       await closer.close().catch((error: unknown) => { logger.error({ component: closer.name, err: error }, 'close failed'); });
+      logger.debug({ component: closer.name, ms: Date.now() - begun }, 'closed');
     }
   };
 
@@ -266,7 +268,8 @@ export const runDemo: RoleMain = async (args, io) => {
       return 0;
     }
     say(`serving the desk at ${desk.url} until Ctrl-C (the stack keeps running afterwards).`);
-    const lifecycle = createLifecycle(logger, config.shutdownGraceMs);
+    // The demo stops seven roles one after another (each consumer leaves its group): more than one role's grace.
+    const lifecycle = createLifecycle(logger, Math.max(config.shutdownGraceMs, 90_000));
     lifecycle.onShutdown('demo', stopAll);
     await lifecycle.stopped;
     await lifecycle.shutdown('stopped');
