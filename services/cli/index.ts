@@ -49,7 +49,7 @@ const roles: Readonly<Record<string, Role>> = {
     load: () => import('../simulate').then((m) => m.runSimulate),
   },
   demo: {
-    summary: '[--people N] [--region POLICY_ID]: run the hub end to end on a synthetic region',
+    summary: '[--people N] [--region POLICY_ID] [--period P] [--namespace NAME] [--exit]: the whole story on a synthetic region, then serve the desk until Ctrl-C',
     load: () => import('../demo').then((m) => m.runDemo),
   },
   tail: {

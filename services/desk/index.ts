@@ -1,6 +1,6 @@
 export { runDesk, startDesk, openDeskDatabase, type RunningDesk } from './run-desk';
 export { applyRecord, deskTopicIds, type DeskRecord, type DeskTopicId } from './projection';
-export { addUser, disableUser, listUsers, type DeskUser } from './users';
+export { addUser, disableUser, listUsers, setPassword, checkLogin, type DeskUser } from './users';
 export { roles, type Role } from './roles';
 export { formatFen, describeOutcome } from './labels';
 export { databaseUrl, dropDatabase, createPool, ensureDatabase, type DeskPool } from './db';

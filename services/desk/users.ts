@@ -51,3 +51,17 @@ export async function checkLogin(db: Queryable, username: string, password: stri
   if (row === undefined || !ok || row.disabled || !isRole(row.role)) return null;
   return { id: row.id, username: row.username, displayName: row.display_name, role: row.role, disabled: row.disabled, createdAt: '' };
 }
+
+/**
+ * Sets an existing account's password (and enables it); false when no account has that username.
+ * Sessions opened with the old password are ended.
+ */
+export async function setPassword(db: Queryable, username: string, password: string): Promise<boolean> {
+  const problem = passwordProblem(password);
+  if (problem !== null) throw new HubError('INPUT_INVALID', `password: ${problem}`);
+  const result = await db.query<{ id: number }>('update users set password_hash = $1, disabled = false where username = $2 returning id', [await hashPassword(password), username]);
+  const id = result.rows[0]?.id;
+  if (id === undefined) return false;
+  await db.query('delete from sessions where user_id = $1', [id]);
+  return true;
+}
