@@ -27,6 +27,18 @@ export default tseslint.config(
     },
   },
   {
+    // One face for Kafka: everything else speaks services/kafka's types, so another client touches
+    // that folder alone. The wrapper's own unit tests build its fakes from kafkajs's types, and the
+    // stack test checks the local broker with a plain client, independent of the wrapper.
+    files: ['**/*.ts'],
+    ignores: ['services/kafka/**', 'test/unit/kafka/**', 'test/integration/stack.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'kafkajs', message: 'Only services/kafka imports kafkajs: use its HubKafka, producers and consumers.' }],
+      }],
+    },
+  },
+  {
     // The policy engine is pure: (policy, facts) -> result. No I/O, no clock, no randomness.
     files: ['services/policy/engine/**/*.ts'],
     rules: {
