@@ -35,7 +35,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { civilAffairs, hospitals, ruralRevitalization, tax } from '../connectors';
+import { agencies } from '../connectors';
 import { formatOfFileName, importFile, openIntake, type AgencyDefinition } from '../connectors/intake';
 import { topics, type HospitalSettlement } from '../schemas';
 import { partitionOfKey, type HubProducer } from '../services/kafka';
@@ -215,9 +215,7 @@ async function simulated(env: Environment, people: number, out: NodeJS.WritableS
 }
 
 async function importRegion(env: Environment, dir: string, summary: SimulationSummary, logger: Logger, out: NodeJS.WritableStream): Promise<void> {
-  const byAgency: Readonly<Record<string, AgencyDefinition>> = {
-    'civil-affairs': civilAffairs, 'rural-revitalization': ruralRevitalization, hospitals, tax,
-  };
+  const byAgency: Readonly<Record<string, AgencyDefinition>> = agencies;
   for (const feed of summary.feeds) {
     const agency = byAgency[feed.agency];
     const format = formatOfFileName(feed.file);

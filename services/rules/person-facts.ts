@@ -1,5 +1,5 @@
 import type {
-  CivilAffairsStatusChange, HospitalSettlement, RuralRevitalizationStatusChange, TaxContribution,
+  CivilAffairsStatusChange, HospitalSettlement, RuralRevitalizationStatusChange, StatusAgencyId, TaxContribution,
 } from '../../schemas';
 import type { Category, Contribution, InsuredType, MedicalType, Settlement, Status } from '../policy';
 import { shanghaiDate } from '../platform/dates';
@@ -79,7 +79,7 @@ export function medicalTypeOf(medType: string): MedicalType {
 
 
 
-export function statusFact(agency: 'civil-affairs' | 'rural-revitalization', record: CivilAffairsStatusChange | RuralRevitalizationStatusChange): [FactField, StoredStatus] {
+export function statusFact(agency: StatusAgencyId, record: CivilAffairsStatusChange | RuralRevitalizationStatusChange): [FactField, StoredStatus] {
   return [`s:${agency}/${record.sourceRecordId}`, {
     kind: 'status', eventId: record.eventId, version: record.sourceVersion, category: record.category, action: record.action,
     from: record.validFrom, to: record.validTo,

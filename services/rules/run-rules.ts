@@ -4,7 +4,7 @@ import { connectKafka, type HubConsumer, type HubKafka, type TransactionalConsum
 import {
   HubError, createLifecycle, createLogger, createMetrics, loadConfig, startOpsServer, type Environment, type Logger, type RoleMain,
 } from '../platform';
-import { factTopicConfig } from '../../connectors/intake';
+import { topicSpec } from '../../schemas';
 import { createRegistryClient } from '../registry';
 import type { PolicyResolver, RulesOutput } from './derive';
 import { reconcileWithPublished } from './reconcile';
@@ -75,7 +75,7 @@ export async function openRules(env: Environment, logger: Logger, givenPolicies?
     partitions: config.topicPartitions, replication: config.topicReplication, sessionTimeoutMs: config.kafkaSessionTimeoutMs,
   }, logger);
   const topicNames = rulesTopicNames(config.topicPrefix);
-  await kafka.ensureTopics([...inboundIds, ...outputIds].map((id) => ({ name: topicNames[id], config: factTopicConfig })));
+  await kafka.ensureTopics([...inboundIds, ...outputIds].map((id) => topicSpec(id, config.topicPrefix)));
   const counts = await Promise.all(inboundIds.map(async (id) => [topicNames[id], (await kafka.endOffsets(topicNames[id])).size] as const));
   if (new Set(counts.map(([, n]) => n)).size !== 1) {
     await kafka.close();

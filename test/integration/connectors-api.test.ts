@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import iconv from 'iconv-lite';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { topics, type DeadLetter, type TopicRecords } from '../../schemas';
+import { agencyIds, topics, type DeadLetter, type TopicRecords } from '../../schemas';
 import { agencies } from '../../connectors';
 import { startConnector, type RunningConnector } from '../../connectors/api';
 import { fileKeyStore, type AgencyId, type InboundTopicId } from '../../connectors/intake';
@@ -34,7 +34,6 @@ const { redisUrl } = config;
 const logger = createLogger({ level: 'warn', role: 'connectors-api-test' });
 const registry = createRegistryClient(config.schemaRegistryUrl);
 
-const agencyIds: readonly AgencyId[] = ['civil-affairs', 'rural-revitalization', 'hospitals', 'tax'];
 const connectors = new Map<AgencyId, RunningConnector>();
 const keys = new Map<AgencyId, string>();
 let kafka: HubKafka;
