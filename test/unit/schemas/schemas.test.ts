@@ -54,3 +54,23 @@ describe('the table of topics and agencies', () => {
     expect(topicSpec('quarterlyWarnings', '')).toEqual({ name: 'warnings.quarterly', config: {} });
   });
 });
+
+describe('money on the wire', () => {
+  it('says in the doc of every field holding fen that it holds fen', () => {
+    type Field = { name: string; type: unknown; doc?: string };
+    const undocumented: string[] = [];
+    const visit = (where: string, type: unknown): void => {
+      if (Array.isArray(type)) { for (const branch of type) visit(where, branch); return; }
+      if (typeof type !== 'object' || type === null) return;
+      const { fields, items } = type as { fields?: Field[]; items?: unknown };
+      if (items !== undefined) visit(where, items);
+      for (const field of fields ?? []) {
+        const money = /Fen$|_amt$|_sumamt$|_pay$|^overlmt_selfpay$/.test(field.name);
+        if (money && !/\(fen, 分\)/.test(field.doc ?? '')) undocumented.push(`${where}.${field.name}`);
+        visit(`${where}.${field.name}`, field.type);
+      }
+    };
+    for (const id of Object.keys(topics) as TopicId[]) visit(topics[id].schema, JSON.parse(schemaText(topics[id].schema)) as unknown);
+    expect(undocumented).toEqual([]);
+  });
+});
