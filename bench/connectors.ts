@@ -17,10 +17,10 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
 import type * as ConnectorApi from '../connectors/api';
 import { hospitals } from '../connectors';
 import { fileKeyStore, importFile, openIntake, readFileRows } from '../connectors/intake';
+import { connectKafka } from '../services/kafka';
 import { createLogger, effectiveEnvironment, loadConfig, type Environment } from '../services/platform';
 import { registerAllSchemas } from '../services/registry';
 
@@ -174,13 +174,11 @@ async function forgetSeenFacts(redis: Redis, prefix: string): Promise<void> {
 
 async function deleteBenchTopics(): Promise<void> {
   const config = loadConfig(baseEnv, ['kafkaBrokers']);
-  const admin = new Kafka({ clientId: 'bench-cleanup', brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
+  const kafka = connectKafka({ brokers: config.kafkaBrokers, clientId: 'bench-cleanup', topicPrefix: '', partitions: 1, replication: 1 }, logger);
   try {
-    const names = (await admin.listTopics()).filter((name) => prefixes.some((prefix) => name.startsWith(prefix)));
-    if (names.length > 0) await admin.deleteTopics({ topics: names });
+    for (const prefix of prefixes) await kafka.deleteTopics(await kafka.topicsStartingWith(prefix));
   } finally {
-    await admin.disconnect();
+    await kafka.close();
   }
 }
 

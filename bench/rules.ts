@@ -35,11 +35,10 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Kafka, Partitioners, logLevel, type PartitionMetadata } from 'kafkajs';
-import { civilAffairs, hospitals, ruralRevitalization, tax } from '../connectors';
+import { agencies } from '../connectors';
 import { formatOfFileName, importFile, openIntake, type AgencyDefinition } from '../connectors/intake';
 import { topics, type HospitalSettlement } from '../schemas';
-import type { HubProducer } from '../services/kafka';
+import { partitionOfKey, type HubProducer } from '../services/kafka';
 import { HubError, createLogger, loadConfig, type Environment, type Logger, type RoleMain } from '../services/platform';
 import { createRegistryClient, createTopicCodec, registerAllSchemas, type TopicCodec } from '../services/registry';
 import { dropAllState, openRules, type RulesRuntime } from '../services/rules';
@@ -216,9 +215,7 @@ async function simulated(env: Environment, people: number, out: NodeJS.WritableS
 }
 
 async function importRegion(env: Environment, dir: string, summary: SimulationSummary, logger: Logger, out: NodeJS.WritableStream): Promise<void> {
-  const byAgency: Readonly<Record<string, AgencyDefinition>> = {
-    'civil-affairs': civilAffairs, 'rural-revitalization': ruralRevitalization, hospitals, tax,
-  };
+  const byAgency: Readonly<Record<string, AgencyDefinition>> = agencies;
   for (const feed of summary.feeds) {
     const agency = byAgency[feed.agency];
     const format = formatOfFileName(feed.file);
@@ -290,39 +287,29 @@ function settlementsCodec(env: Environment, runtime: RulesRuntime): TopicCodec<H
 
 async function benchLatency(env: Environment, runtime: RulesRuntime, runId: string, options: Options, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<void> {
   const out = io.stdout;
-  const config = loadConfig(env, ['kafkaBrokers']);
   const codec = settlementsCodec(env, runtime);
   const producer: HubProducer = await runtime.kafka.createProducer();
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
   let measuring = false;
   let warmSeen = 0;
-  // A read_committed reader of the self-pay topic that starts at its end (a group of its own).
-  const kafka = new Kafka({ clientId: 'bench-rules-reader', brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING });
-  const reader = kafka.consumer({ groupId: `${runtime.groupId}-bench-reader-${randomUUID().slice(0, 8)}`, readUncommitted: false, maxWaitTimeInMs: 100 });
   const child = startRulesChild(env, io.stderr, heapArgs(options));
+  let reader: { stop(): Promise<void> } | undefined;
   try {
     await child.running;
     await Promise.race([waitCaughtUp(runtime, 10 * 60_000), child.failed]);
-    await reader.connect();
-    await reader.subscribe({ topic: runtime.kafka.topicName(topics.selfPay.name), fromBeginning: false });
-    const joined = new Promise<void>((resolve) => { reader.on(reader.events.GROUP_JOIN, () => resolve()); });
-    await reader.run({
-      autoCommit: false,
-      eachBatch: ({ batch }) => {
-        const at = Date.now();
-        for (const message of batch.messages) {
-          const key = message.key?.toString('utf8');
-          const sent = key === undefined ? undefined : sentAt.get(key);
-          if (key === undefined || sent === undefined) continue;
-          sentAt.delete(key);
-          if (measuring) latencies.push(at - sent);
-          else warmSeen += 1;
-        }
-        return Promise.resolve();
-      },
+    // A read_committed reader of the self-pay topic that starts at its end (a group of its own).
+    reader = await runtime.kafka.follow(runtime.kafka.topicName(topics.selfPay.name), (records) => {
+      const at = Date.now();
+      for (const record of records) {
+        const key = record.key ?? undefined;
+        const sent = key === undefined ? undefined : sentAt.get(key);
+        if (key === undefined || sent === undefined) continue;
+        sentAt.delete(key);
+        if (measuring) latencies.push(at - sent);
+        else warmSeen += 1;
+      }
     });
-    await joined;
     await sleep(1_000);
 
     let n = 0;
@@ -360,19 +347,10 @@ async function benchLatency(env: Environment, runtime: RulesRuntime, runId: stri
     const p99 = percentile(sorted, 99);
     out.write(`LATENCY at ${int(options.rate)} events/s for ${options.seconds} s, produce -> committed self-pay output: p50 ${percentile(sorted, 50)} ms, p95 ${percentile(sorted, 95)} ms, p99 ${p99} ms, max ${sorted.at(-1) ?? Number.NaN} ms (target p99 < 500 ms: ${p99 < 500 && missing === 0 ? 'met' : 'missed'})\n`);
   } finally {
-    await reader.disconnect().catch(() => undefined);
+    await reader?.stop().catch(() => undefined);
     await producer.close();
     await child.stop();
   }
-}
-
-/** The partition the producers' default partitioner (murmur2 of the key) gives a key. */
-function partitionerFor(partitions: number): (key: string) => number {
-  const partitioner = Partitioners.DefaultPartitioner();
-  const partitionMetadata: PartitionMetadata[] = Array.from({ length: partitions }, (_, partitionId) => ({
-    partitionErrorCode: 0, partitionId, leader: 0, replicas: [0], isr: [0], offlineReplicas: [],
-  }));
-  return (key) => partitioner({ topic: 'bench', partitionMetadata, message: { key, value: null } });
 }
 
 async function usedMemory(runtime: RulesRuntime): Promise<number> {
@@ -395,7 +373,7 @@ async function benchMemory(env: Environment, runtime: RulesRuntime, runId: strin
   }
   if (templates.length === 0) throw new Error('memory: no folded state to copy (run the throughput part first)');
   const partitions = (await runtime.kafka.endOffsets(runtime.inboundTopics[0] ?? '')).size;
-  const partitionOf = partitionerFor(partitions);
+  const partitionOf = partitionOfKey(partitions);
   const personKey = (i: number): string => `bench-${runId}-mem-${i}`;
   const keyOf = (i: number): string => { const key = personKey(i); return `${namespace}{p${partitionOf(key)}}:person:${key}`; };
 
@@ -452,21 +430,12 @@ async function benchMemory(env: Environment, runtime: RulesRuntime, runId: strin
 }
 
 async function cleanUp(env: Environment, prefix: string, runtime: RulesRuntime, out: NodeJS.WritableStream): Promise<void> {
-  const config = loadConfig(env, ['kafkaBrokers']);
   await dropAllState(runtime.redis, runtime.namespace);
   for await (const keys of runtime.redis.scanStream({ match: `hub:intake:fact:${prefix}*`, count: 5_000 }) as AsyncIterable<string[]>) {
     if (keys.length > 0) await runtime.redis.unlink(...keys);
   }
-  const admin = new Kafka({ clientId: 'bench-rules-cleanup', brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const names = (await admin.listTopics()).filter((name) => name.startsWith(prefix));
-    if (names.length > 0) await admin.deleteTopics({ topics: names });
-    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((id) => id.startsWith(prefix));
-    if (groups.length > 0) await admin.deleteGroups(groups).catch(() => undefined);
-  } finally {
-    await admin.disconnect();
-  }
+  await runtime.kafka.deleteTopics(await runtime.kafka.topicsStartingWith(prefix));
+  for (const group of await runtime.kafka.groupsStartingWith(prefix)) await runtime.kafka.deleteGroup(group).catch(() => undefined);
   out.write(`cleaned up: topics, groups and Redis keys of ${prefix}\n`);
 }
 

@@ -22,9 +22,9 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { Session } from 'node:inspector/promises';
-import { Kafka, logLevel } from 'kafkajs';
 import { Redis } from 'ioredis';
 import { encryptNationalId, checkCharacter } from '../services/identity';
+import { connectKafka } from '../services/kafka';
 import { HubError, createLogger, effectiveEnvironment, loadConfig, type RoleMain } from '../services/platform';
 import { registerAllSchemas } from '../services/registry';
 import { encodePerson, stateNamespace, type PersonState, type StoredFact } from '../services/rules';
@@ -64,15 +64,15 @@ async function cleanUp(env: Record<string, string | undefined>, prefix: string):
   } finally {
     redis.disconnect();
   }
-  const admin = new Kafka({ clientId: 'bench-warnings-cleanup', brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
+  const kafka = connectKafka(
+    { brokers: config.kafkaBrokers, clientId: 'bench-warnings-cleanup', topicPrefix: prefix, partitions: 1, replication: 1 },
+    createLogger({ level: 'warn', role: 'bench' }),
+  );
   try {
-    const names = (await admin.listTopics()).filter((name) => name.startsWith(prefix));
-    if (names.length > 0) await admin.deleteTopics({ topics: names });
-    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((id) => id.startsWith(prefix));
-    if (groups.length > 0) await admin.deleteGroups(groups).catch(() => undefined);
+    await kafka.deleteTopics(await kafka.topicsStartingWith(prefix));
+    for (const group of await kafka.groupsStartingWith(prefix)) await kafka.deleteGroup(group).catch(() => undefined);
   } finally {
-    await admin.disconnect();
+    await kafka.close();
   }
 }
 

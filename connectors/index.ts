@@ -6,7 +6,7 @@ import { tax } from './tax';
 
 export { civilAffairs, hospitals, ruralRevitalization, tax };
 
-/** The four connectors, by agency id. */
+/** The four connectors, by agency id (schemas' agencyTable names the agencies and their topics). */
 export const agencies: Readonly<Record<AgencyId, AgencyDefinition>> = {
   'civil-affairs': civilAffairs,
   'rural-revitalization': ruralRevitalization,

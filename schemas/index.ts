@@ -4,25 +4,71 @@ import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
 
 /**
- * The hub's topics and the Avro schema of each. Kafka is the system of record: inbound topics
+ * Settings of a topic the hub keeps for good: Kafka is the system of record, and the rules state
+ * and the desk's read model are folded again from these topics.
+ */
+const keptForever = { 'retention.ms': '-1', 'cleanup.policy': 'delete' } as const;
+
+/**
+ * The hub's topics, their direction, their settings and the Avro schema of each: the one table the
+ * rest of the hub derives topic ids and settings from. Kafka is the system of record: inbound topics
  * (one per agency, so an agency's credentials can write only its own) carry facts; outbound topics
  * carry the hub's decisions. Every record is keyed by the person key and registered under the
  * subject `<topic>-value` (TopicNameStrategy) with BACKWARD compatibility.
  */
 export const topics = {
-  civilAffairsStatus: { name: 'civil-affairs.status-changes', schema: 'civil-affairs-status-change', direction: 'inbound' },
-  ruralRevitalizationStatus: { name: 'rural-revitalization.status-changes', schema: 'rural-revitalization-status-change', direction: 'inbound' },
-  hospitalSettlements: { name: 'hospitals.settlements', schema: 'hospital-settlement', direction: 'inbound' },
-  taxContributions: { name: 'tax.contributions', schema: 'tax-contribution', direction: 'inbound' },
-  benefitAdjustments: { name: 'benefits.adjustments', schema: 'benefit-adjustment', direction: 'outbound' },
-  subsidyCorrections: { name: 'benefits.subsidy-corrections', schema: 'subsidy-correction', direction: 'outbound' },
-  selfPay: { name: 'benefits.self-pay', schema: 'self-pay', direction: 'outbound' },
-  quarterlyWarnings: { name: 'warnings.quarterly', schema: 'quarterly-warning', direction: 'outbound' },
-  deliveryReceipts: { name: 'warnings.delivery-receipts', schema: 'delivery-receipt', direction: 'outbound' },
-  deadLetters: { name: 'hub.dead-letters', schema: 'dead-letter', direction: 'outbound' },
-} as const;
+  civilAffairsStatus: { name: 'civil-affairs.status-changes', schema: 'civil-affairs-status-change', direction: 'inbound', config: keptForever },
+  ruralRevitalizationStatus: { name: 'rural-revitalization.status-changes', schema: 'rural-revitalization-status-change', direction: 'inbound', config: keptForever },
+  hospitalSettlements: { name: 'hospitals.settlements', schema: 'hospital-settlement', direction: 'inbound', config: keptForever },
+  taxContributions: { name: 'tax.contributions', schema: 'tax-contribution', direction: 'inbound', config: keptForever },
+  benefitAdjustments: { name: 'benefits.adjustments', schema: 'benefit-adjustment', direction: 'outbound', config: keptForever },
+  subsidyCorrections: { name: 'benefits.subsidy-corrections', schema: 'subsidy-correction', direction: 'outbound', config: keptForever },
+  selfPay: { name: 'benefits.self-pay', schema: 'self-pay', direction: 'outbound', config: keptForever },
+  quarterlyWarnings: { name: 'warnings.quarterly', schema: 'quarterly-warning', direction: 'outbound', config: keptForever },
+  deliveryReceipts: { name: 'warnings.delivery-receipts', schema: 'delivery-receipt', direction: 'outbound', config: keptForever },
+  deadLetters: { name: 'hub.dead-letters', schema: 'dead-letter', direction: 'outbound', config: keptForever },
+} as const satisfies Readonly<Record<string, { name: string; schema: string; direction: 'inbound' | 'outbound'; config: Readonly<Record<string, string>> }>>;
 
 export type TopicId = keyof typeof topics;
+
+/** The topics agencies write facts to, one per agency. */
+export type InboundTopicId = { [K in TopicId]: (typeof topics)[K]['direction'] extends 'inbound' ? K : never }[TopicId];
+
+/** The inbound topic ids, in the table's order. */
+export const inboundTopicIds: readonly InboundTopicId[] = (Object.keys(topics) as TopicId[]).filter((id): id is InboundTopicId => topics[id].direction === 'inbound');
+
+/** A topic's full name under a prefix and its settings, as `ensureTopics` takes them. */
+export function topicSpec(id: TopicId, prefix: string): { name: string; config: Readonly<Record<string, string>> } {
+  return { name: `${prefix}${topics[id].name}`, config: topics[id].config };
+}
+
+/**
+ * The agencies: each writes one inbound topic through its connector (the id names the connector,
+ * its API keys and its `hub` role); those that certify statuses also receive the quarterly warnings,
+ * under their warning code.
+ */
+export const agencyTable = {
+  'civil-affairs': { topic: 'civilAffairsStatus', warningCode: 'CIVIL_AFFAIRS' },
+  'rural-revitalization': { topic: 'ruralRevitalizationStatus', warningCode: 'RURAL_REVITALIZATION' },
+  hospitals: { topic: 'hospitalSettlements', warningCode: null },
+  tax: { topic: 'taxContributions', warningCode: null },
+} as const satisfies Readonly<Record<string, { topic: InboundTopicId; warningCode: string | null }>>;
+
+export type AgencyId = keyof typeof agencyTable;
+/** Compiles only while every inbound topic has its agency. */
+const everyInboundTopicHasAnAgency: [Exclude<InboundTopicId, (typeof agencyTable)[AgencyId]['topic']>] extends [never] ? true : false = true;
+void everyInboundTopicHasAnAgency;
+/** The agencies that certify statuses and receive warnings. */
+export type StatusAgencyId = { [A in AgencyId]: (typeof agencyTable)[A]['warningCode'] extends null ? never : A }[AgencyId];
+/** An agency as the warnings name it. */
+export type AgencyCode = NonNullable<(typeof agencyTable)[AgencyId]['warningCode']>;
+
+/** The agency ids, in the table's order. */
+export const agencyIds = Object.keys(agencyTable) as AgencyId[];
+/** The warning codes, in the table's order. */
+export const agencyCodes: readonly AgencyCode[] = agencyIds.flatMap((id) => agencyTable[id].warningCode ?? []);
+/** The agency that writes an inbound topic. */
+export const agencyOfTopic = Object.fromEntries(agencyIds.map((id) => [agencyTable[id].topic, id])) as Readonly<Record<InboundTopicId, AgencyId>>;
 
 const schemaDir = dirname(fileURLToPath(import.meta.url));
 
@@ -190,8 +236,6 @@ export interface SelfPayYearToDate extends Envelope {
   selfPayInScopeFen: number;
   categories: string[];
 }
-
-export type AgencyCode = 'CIVIL_AFFAIRS' | 'RURAL_REVITALIZATION';
 
 export interface QuarterlyWarning extends Envelope, PersonRef {
   policyId: string;

@@ -1,19 +1,16 @@
-import type { AgencyCode } from '../../schemas';
+import { agencyCodes, agencyIds, agencyTable, type AgencyCode, type StatusAgencyId } from '../../schemas';
 import { HubError, loadConfig, type Environment } from '../../services/platform';
 
 /** How the hub reaches an agency that receives warnings: its webhook, or none (it collects export files). */
 export interface AgencyEndpoint {
   readonly agency: AgencyCode;
   /** The agency's connector id, which its API keys name. */
-  readonly connector: 'civil-affairs' | 'rural-revitalization';
+  readonly connector: StatusAgencyId;
   readonly label: string;
   readonly webhook: { readonly url: string; readonly secret: string } | undefined;
 }
 
-export const agencyConnector: Readonly<Record<AgencyCode, AgencyEndpoint['connector']>> = {
-  CIVIL_AFFAIRS: 'civil-affairs',
-  RURAL_REVITALIZATION: 'rural-revitalization',
-};
+export const agencyConnector = Object.fromEntries(agencyCodes.map((code) => [code, agencyIds.find((id) => agencyTable[id].warningCode === code)])) as Readonly<Record<AgencyCode, StatusAgencyId>>;
 
 export const agencyOfConnector = (connector: string): AgencyCode | undefined =>
   (Object.keys(agencyConnector) as AgencyCode[]).find((code) => agencyConnector[code] === connector);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ConnectorServer } from '../api/server';
 import type { Redis } from 'ioredis';
-import { civilAffairsCategories, ruralRevitalizationCategories, topics, type AgencyCode, type DeliveryReceipt, type FollowUpOutcome } from '../../schemas';
+import { civilAffairsCategories, ruralRevitalizationCategories, topics, topicSpec, type AgencyCode, type DeliveryReceipt, type FollowUpOutcome } from '../../schemas';
 import type { HubKafka, HubProducer } from '../../services/kafka';
 import { HubError, loadConfig, type Environment, type Logger } from '../../services/platform';
 import { createRegistryClient, createTopicCodec } from '../../services/registry';
@@ -161,7 +161,7 @@ export async function registerReceiptsRoute(app: ConnectorServer, options: {
   if (agency === undefined) return;
   const config = loadConfig(options.env, ['schemaRegistryUrl', 'topicPrefix']);
   const topic = options.kafka.topicName(topics.deliveryReceipts.name);
-  await options.kafka.ensureTopics([{ name: topic }]);
+  await options.kafka.ensureTopics([topicSpec('deliveryReceipts', options.kafka.settings.topicPrefix)]);
   const codec = createTopicCodec(createRegistryClient(config.schemaRegistryUrl), 'deliveryReceipts', topic);
   const channel = agencyEndpoints(options.env).get(agency)?.webhook === undefined ? 'EXPORT_FILE' : 'WEBHOOK';
   const deps: ReceiptDependencies = {

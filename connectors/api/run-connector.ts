@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { topics } from '../../schemas';
+import { topicSpec, topics } from '../../schemas';
 import {
   HubError, createLifecycle, createLogger, createMetrics, describeError, loadConfig,
   type Environment, type HealthReport, type Logger, type RoleMain,
 } from '../../services/platform';
-import { factTopicConfig, heapCapped, fileKeyStore, importFile, openIntake, type AgencyDefinition, type AgencyId, type IntakeRuntime } from '../intake';
+import { heapCapped, fileKeyStore, importFile, openIntake, type AgencyDefinition, type AgencyId, type IntakeRuntime } from '../intake';
 import { createConnectorServer, type ConnectorServer } from './server';
 import { registerReceiptsRoute } from '../agency-delivery/receipts';
 
@@ -82,7 +82,7 @@ export async function startConnector(options: StartConnectorOptions): Promise<Ru
   const metrics = createMetrics(agency.id);
   const readiness = async (): Promise<HealthReport> => {
     const checks: Record<string, string> = {};
-    const kafkaOk = await check('kafka', () => runtime.kafka.ensureTopics([{ name: topicName, config: factTopicConfig }]), checks);
+    const kafkaOk = await check('kafka', () => runtime.kafka.ensureTopics([topicSpec(agency.topic, runtime.kafka.settings.topicPrefix)]), checks);
     const redisOk = await check('redis', () => runtime.redis.ping(), checks);
     return { ok: kafkaOk && redisOk, checks };
   };

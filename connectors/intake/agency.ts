@@ -1,10 +1,9 @@
-import type { Envelope, PersonRef, TopicRecords } from '../../schemas';
+import type { Envelope, InboundTopicId, PersonRef, TopicRecords } from '../../schemas';
 import type { FieldReader } from './fields';
 
-export const agencyIds = ['civil-affairs', 'rural-revitalization', 'hospitals', 'tax'] as const;
-export type AgencyId = (typeof agencyIds)[number];
+import type { AgencyId } from '../../schemas';
 
-export type InboundTopicId = 'civilAffairsStatus' | 'ruralRevitalizationStatus' | 'hospitalSettlements' | 'taxContributions';
+export { agencyIds, type AgencyId, type InboundTopicId } from '../../schemas';
 
 /** A record as the agency describes it, before the hub adds its envelope and pseudonymises it. */
 export type AgencyFact<K extends InboundTopicId> = Omit<TopicRecords[K], keyof Envelope | keyof PersonRef>;

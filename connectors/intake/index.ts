@@ -3,7 +3,7 @@ export { FieldReader, yuanToFen, toIsoDate, toMillis, shanghaiDate, type FieldPr
 export { createIntake, type Intake, type IntakeItem, type IntakeOutcome, type SeenFacts, type IntakeDependencies } from './pipeline';
 export { redisSeenFacts } from './seen-facts';
 export { redisSourceVersions, type SourceVersions, type SourceVersionAnswer, type SourceVersionClaim } from './source-versions';
-export { openIntake, factTopicConfig, type IntakeRuntime } from './runtime';
+export { openIntake, type IntakeRuntime } from './runtime';
 export { fileKeyStore, memoryKeyStore, type AgencyKeyStore, type AgencyKeyInfo, type IssuedAgencyKey, type KeyHolder, type KeyScope, outOfScope } from './keys';
 export { importFile, importedBefore, describeSummary, maskIdNumber, defaultReportPath, type ImportSummary, type ImportFileOptions } from './file-import';
 export { detectEncoding, readFileRows, formatOfFileName, type FileFormat, type EncodingChoice, type TextEncoding, type FileRow } from './file-formats';

@@ -2,11 +2,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import avro from 'avsc';
 import { avroOptions } from '../../schemas';
 import type { DeadLetterInput } from '../../services/kafka';
-import { civilAffairs } from '../civil-affairs';
-import { hospitals } from '../hospitals';
-import { ruralRevitalization } from '../rural-revitalization';
-import { tax } from '../tax';
-import type { AgencyDefinition, AgencyId } from './agency';
+// The connectors' table itself (it imports only the four agency definitions, which stay lean).
+import { agencies } from '../index';
+import type { AgencyId } from './agency';
 import { loadFileMapping, rowToRaw } from './file-mapping';
 import { prepareItems, type IntakeItem, type PreparedRejection } from './prepare';
 
@@ -54,10 +52,6 @@ export interface PrepareResponse {
   /** Set instead of the above when the batch could not be prepared at all. */
   readonly failure?: string;
 }
-
-const agencies: Record<AgencyId, AgencyDefinition> = {
-  'civil-affairs': civilAffairs, 'rural-revitalization': ruralRevitalization, hospitals, tax,
-};
 
 const data = workerData as PrepareWorkerData;
 const port = parentPort;

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { topics } from '../../schemas';
+import { topicSpec, topics } from '../../schemas';
 import { randomUUID } from 'node:crypto';
 import { createDeadLetterWriter, connectKafka, kafkaSecurityFromConfig, kafkaSecurityKeys, type HubKafka, type HubProducer, type TransactionalPublisher } from '../../services/kafka';
 import { loadConfig, type Environment, type Logger } from '../../services/platform';
@@ -20,9 +20,6 @@ export interface IntakeRuntime {
   close(): Promise<void>;
 }
 
-/** Topic settings for the facts the hub keeps: forever, since Kafka is the system of record. */
-export const factTopicConfig = { 'retention.ms': '-1', 'cleanup.policy': 'delete' } as const;
-
 /**
  * Opens an agency's intake against the configured Kafka, registry and Redis. Creates the agency's
  * topic and the dead-letter topic when missing (schemas must be registered: `hub schemas register`).
@@ -38,7 +35,7 @@ export async function openIntake<K extends InboundTopicId>(agency: AgencyDefinit
   }, logger);
   const topicName = kafka.topicName(topics[agency.topic].name);
   const deadLetterTopic = kafka.topicName(topics.deadLetters.name);
-  await kafka.ensureTopics([{ name: topicName, config: factTopicConfig }, { name: deadLetterTopic, config: factTopicConfig }]);
+  await kafka.ensureTopics([topicSpec(agency.topic, config.topicPrefix), topicSpec('deadLetters', config.topicPrefix)]);
   const registry = createRegistryClient(config.schemaRegistryUrl);
   const producer = await kafka.createProducer();
   // One transactional id per process: connectors of one agency may run side by side, and an intake

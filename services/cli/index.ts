@@ -1,3 +1,4 @@
+import type { AgencyId } from '../../schemas';
 import { HubError, describeConfig, effectiveEnvironment, loadConfig, reportFatal, type CliIo, type RoleMain } from '../platform';
 
 /**
@@ -13,7 +14,7 @@ const notBuilt = (role: string): RoleMain => () =>
   Promise.reject(new HubError('NOT_BUILT', `'hub ${role}' is not built yet`));
 
 /** A connector role: the agency's push API (connectors/api), loaded with the agency's definition. */
-const loadConnector = (agency: 'civil-affairs' | 'rural-revitalization' | 'hospitals' | 'tax'): Promise<RoleMain> =>
+const loadConnector = (agency: AgencyId): Promise<RoleMain> =>
   Promise.all([import('../../connectors'), import('../../connectors/api')]).then(([c, api]) => api.connectorRole(c.agencies[agency]));
 
 const roles: Readonly<Record<string, Role>> = {

@@ -15,7 +15,7 @@ export interface FailedDelivery {
   retryOutcome: string | null;
 }
 
-export async function failedDeliveries(db: Queryable, agency: 'CIVIL_AFFAIRS' | 'RURAL_REVITALIZATION' | null, limit: number): Promise<FailedDelivery[]> {
+export async function failedDeliveries(db: Queryable, agency: AgencyCode | null, limit: number): Promise<FailedDelivery[]> {
   const { rows } = await db.query<{ warning_id: string; person_key: string; period: string; agency: string; channel: string; attempt: number; detail: string | null; failed_at: string; retry_at: string | null; retry_outcome: string | null }>(
     `select d.warning_id, w.person_key, w.period, d.agency, d.channel, d.attempt, d.detail,
             to_char(d.updated_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') as failed_at,

@@ -1,3 +1,4 @@
+import type { AgencyCode } from '../../schemas';
 import type { Queryable } from './db';
 import { currentWarning, filterClause } from './warning-list';
 
@@ -21,7 +22,7 @@ export interface Overview {
 
 type Counted = { key: string; count: number };
 
-export async function periodOverview(db: Queryable, period: string, agency: 'CIVIL_AFFAIRS' | 'RURAL_REVITALIZATION' | null): Promise<Overview> {
+export async function periodOverview(db: Queryable, period: string, agency: AgencyCode | null): Promise<Overview> {
   const params: unknown[] = [];
   const where = filterClause({ period, agency: agency ?? undefined }, params);
   const scope = `where ${currentWarning}${agency === 'CIVIL_AFFAIRS' ? ' and routed_civil' : agency === 'RURAL_REVITALIZATION' ? ' and routed_rural' : ''}`;

@@ -1,3 +1,4 @@
+import type { AgencyCode } from '../../schemas';
 import type { Queryable } from './db';
 import { outcomesSql, toWarningRow, type WarningRow } from './warning-list';
 
@@ -20,7 +21,7 @@ export interface PersonTimeline {
   }[] })[];
 }
 
-export async function personTimeline(db: Queryable, personKey: string, agency: 'CIVIL_AFFAIRS' | 'RURAL_REVITALIZATION' | null): Promise<PersonTimeline | null> {
+export async function personTimeline(db: Queryable, personKey: string, agency: AgencyCode | null): Promise<PersonTimeline | null> {
   const scope = agency === 'CIVIL_AFFAIRS' ? ' and routed_civil' : agency === 'RURAL_REVITALIZATION' ? ' and routed_rural' : '';
   const [warnings, statuses, settlements, adjustments, subsidies, selfPay] = await Promise.all([
     // Every record of the person's warnings, corrected and withdrawn ones too: the timeline is the history.
@@ -72,7 +73,7 @@ export async function personTimeline(db: Queryable, personKey: string, agency: '
 }
 
 /** The sealed ID of a person as the desk holds it (from a warning, else a status change). */
-export async function sealedIdOf(db: Queryable, personKey: string, agency: 'CIVIL_AFFAIRS' | 'RURAL_REVITALIZATION' | null): Promise<string | null> {
+export async function sealedIdOf(db: Queryable, personKey: string, agency: AgencyCode | null): Promise<string | null> {
   const scope = agency === 'CIVIL_AFFAIRS' ? ' and routed_civil' : agency === 'RURAL_REVITALIZATION' ? ' and routed_rural' : '';
   const { rows } = await db.query<{ id_cipher: string }>(`select id_cipher from warnings where person_key = $1${scope} limit 1`, [personKey]);
   return rows[0]?.id_cipher ?? null;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { topics } from '../../schemas';
+import { topics, topicSpec } from '../../schemas';
 import type { HubConsumer, HubKafka, InboundRecord } from '../kafka';
 import { HubError, type Logger } from '../platform';
 import { createTopicCodec, type RegistryClient } from '../registry';
@@ -59,7 +59,7 @@ export async function createReadModelConsumer(deps: ReadModelDeps): Promise<Read
   }));
   const groupId = await readModelGroupId(pool, deps.topicPrefix);
   // The warnings topics may not exist before the warnings service first runs: create them empty.
-  await kafka.ensureTopics([...names.keys()].map((name) => ({ name })));
+  await kafka.ensureTopics(deskTopicIds.map((id) => topicSpec(id, deps.topicPrefix)));
 
   const decode = async (record: InboundRecord): Promise<DeskRecord | undefined> => {
     const topic = names.get(record.topic);

@@ -1,3 +1,4 @@
+import type { AgencyCode } from '../../schemas';
 /**
  * The desk's roles and what each may do. One table, so the page, the API and the tests agree.
  * Agency viewers see only warnings routed to their agency; clear ID numbers only to bureau staff
@@ -23,6 +24,6 @@ export function can(role: Role, permission: Permission): boolean {
 }
 
 /** The agency an agency viewer is limited to; null for bureau roles. */
-export function agencyScope(role: Role): 'CIVIL_AFFAIRS' | 'RURAL_REVITALIZATION' | null {
+export function agencyScope(role: Role): AgencyCode | null {
   return roles[role].agency;
 }

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { agencyCodes, type AgencyCode } from '../../schemas';
 import { decryptNationalId } from '../identity';
 import { HubError, isHubError, type Logger } from '../platform';
 import { appendAudit, auditPage, recentFailedLogins } from './audit-log';
@@ -45,7 +46,7 @@ const period = { type: 'string', pattern: '^\\d{4}-(Q[1-4]|\\d{2})$' } as const;
 const code = { type: 'string', pattern: '^[A-Z_]{2,40}$' } as const;
 const personKey = { type: 'string', pattern: '^[A-Za-z0-9_-]{8,128}$' } as const;
 const warningFilterSchema = {
-  period, policyId: { type: 'string', pattern: '^[a-z0-9-]{2,64}$' }, category: code, agency: { enum: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'] },
+  period, policyId: { type: 'string', pattern: '^[a-z0-9-]{2,64}$' }, category: code, agency: { enum: agencyCodes },
   reason: code, deliveryStatus: { enum: ['PENDING', 'DELIVERED', 'FAILED', 'ACKNOWLEDGED'] }, followUpStatus: { enum: ['NONE', 'STARTED', 'CLOSED', 'RECEIVED', 'ASSISTANCE_GIVEN', 'CERTIFIED', 'NO_ACTION'] },
   personKey,
 } as const;
@@ -245,10 +246,10 @@ export async function buildDeskServer(deps: DeskServerDeps): Promise<FastifyInst
     return { rows: await failedDeliveries(pool, scope, 500), answers: await answerCounts(pool, scope) };
   });
   app.post('/api/deliveries/retry', {
-    schema: { body: { type: 'object', additionalProperties: false, required: ['warningId', 'agency'], properties: { warningId: { type: 'string', maxLength: 200 }, agency: { enum: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'] } } } },
+    schema: { body: { type: 'object', additionalProperties: false, required: ['warningId', 'agency'], properties: { warningId: { type: 'string', maxLength: 200 }, agency: { enum: agencyCodes } } } },
   }, async (request) => {
     const u = user(request, 'retry');
-    const body = request.body as { warningId: string; agency: 'CIVIL_AFFAIRS' | 'RURAL_REVITALIZATION' };
+    const body = request.body as { warningId: string; agency: AgencyCode };
     if (deps.retrier === undefined) throw new HubError('UNAVAILABLE', '本预警台未连接送达队列，无法重试');
     const outcome = await retryDelivery(pool, u, body.warningId, body.agency, deps.retrier);
     if (outcome === null) throw notFound('这条送达不是失败状态，无需重试');

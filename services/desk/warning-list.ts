@@ -1,3 +1,4 @@
+import type { AgencyCode } from '../../schemas';
 import { HubError } from '../platform';
 import type { Queryable } from './db';
 
@@ -10,7 +11,7 @@ export interface WarningFilter {
   readonly period: string;
   readonly policyId?: string | undefined;
   readonly category?: string | undefined;
-  readonly agency?: 'CIVIL_AFFAIRS' | 'RURAL_REVITALIZATION' | undefined;
+  readonly agency?: AgencyCode | undefined;
   readonly reason?: string | undefined;
   readonly deliveryStatus?: string | undefined;
   readonly followUpStatus?: string | undefined;
@@ -155,7 +156,7 @@ export async function warningPage(db: Queryable, request: WarningPageRequest): P
 }
 
 /** One warning, or null; an agency scope hides warnings not routed to that agency. */
-export async function findWarning(db: Queryable, warningId: string, agency: 'CIVIL_AFFAIRS' | 'RURAL_REVITALIZATION' | null): Promise<WarningRow | null> {
+export async function findWarning(db: Queryable, warningId: string, agency: AgencyCode | null): Promise<WarningRow | null> {
   const scope = agency === 'CIVIL_AFFAIRS' ? ' and routed_civil' : agency === 'RURAL_REVITALIZATION' ? ' and routed_rural' : '';
   const { rows } = await db.query<Row>(`select ${columns} from warnings where warning_id = $1${scope}`, [warningId]);
   return rows[0] === undefined ? null : toWarningRow(rows[0], agency);

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { DeadLetter } from '../../schemas';
 import { maskIdShaped } from '../identity';
-import type { HubProducer, OutboundBatch } from './client';
+import type { HubProducer } from './producer';
+import type { OutboundBatch } from './records';
 
 /** What is known about a record the hub could not take. */
 export interface DeadLetterInput {

@@ -1,12 +1,12 @@
 import { Redis } from 'ioredis';
-import { topics, type TopicRecords } from '../../schemas';
+import { inboundTopicIds, topics, type InboundTopicId, type TopicRecords } from '../../schemas';
 import type { HubConfig } from '../platform';
 // Not '../registry', whose index loads @confluentinc/schemaregistry: fold workers stay lean.
 import { createTopicCodec, type TopicCodec } from '../registry/codec';
 import type { RegistryClient } from '../registry/lean-client';
-import type { InboundTopicId, OutputTopicId } from './rules-service';
+import type { OutputTopicId } from './rules-service';
 
-export const inboundIds: readonly InboundTopicId[] = ['civilAffairsStatus', 'ruralRevitalizationStatus', 'hospitalSettlements', 'taxContributions'];
+export const inboundIds: readonly InboundTopicId[] = inboundTopicIds;
 export const outputIds: readonly OutputTopicId[] = ['benefitAdjustments', 'subsidyCorrections', 'selfPay', 'deadLetters'];
 
 /** The full name (prefix included) of each topic the rules service reads or writes. */

@@ -1,5 +1,5 @@
 import type {
-  CivilAffairsStatusChange, HospitalSettlement, RuralRevitalizationStatusChange, TaxContribution,
+  CivilAffairsStatusChange, HospitalSettlement, RuralRevitalizationStatusChange, StatusAgencyId, TaxContribution,
 } from '../../schemas';
 import type { Category, Contribution, InsuredType, MedicalType, Settlement, Status } from '../policy';
 import { shanghaiDate } from '../platform/dates';
@@ -90,7 +90,7 @@ export function medicalTypeOf(medType: string): MedicalType {
 
 
 
-export function statusFact(agency: 'civil-affairs' | 'rural-revitalization', record: CivilAffairsStatusChange | RuralRevitalizationStatusChange): [FactField, StoredStatus | StoredWithdrawal] {
+export function statusFact(agency: StatusAgencyId, record: CivilAffairsStatusChange | RuralRevitalizationStatusChange): [FactField, StoredStatus | StoredWithdrawal] {
   const field: FactField = `s:${agency}/${record.sourceRecordId}`;
   if (record.action === 'WITHDRAWN') return [field, { kind: 'withdrawal', eventId: record.eventId, version: record.sourceVersion }];
   return [field, {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { CivilAffairsStatusChange, DeadLetter, HospitalSettlement, RuralRevitalizationStatusChange, TaxContribution, TopicRecords } from '../../schemas';
+import { inboundTopicIds, type CivilAffairsStatusChange, type DeadLetter, type HospitalSettlement, type InboundTopicId, type RuralRevitalizationStatusChange, type TaxContribution, type TopicRecords } from '../../schemas';
 // From its own file, not '../kafka': the fold workers run this module and need no kafkajs.
 import { deadLetterId } from '../kafka/dead-letter';
 import type { InboundRecord, OutboundBatch } from '../kafka';
@@ -11,7 +11,7 @@ import { derivePerson, type Cause, type PolicyResolver, type RulesOutput, type S
 import { contributionFact, settlementFact, statusFact, supersedes, type FactField, type StoredContribution, type StoredFact } from './person-facts';
 import { beginBatch, commitState, encodePerson, joinByTopic, loadPersons, outboxField, outboxOutputs, partitionKeys, type OutboxField, type PartitionKeys } from './state-store';
 
-export type InboundTopicId = 'civilAffairsStatus' | 'ruralRevitalizationStatus' | 'hospitalSettlements' | 'taxContributions';
+export type { InboundTopicId };
 export type OutputTopicId = 'benefitAdjustments' | 'subsidyCorrections' | 'selfPay' | 'deadLetters';
 
 export interface RulesDependencies {
@@ -93,7 +93,7 @@ export function createRulesService(deps: RulesDependencies): RulesService {
   const now = deps.now ?? Date.now;
   const mode = deps.mode ?? 'live';
   const topicIdByName = new Map<string, InboundTopicId>(
-    (['civilAffairsStatus', 'ruralRevitalizationStatus', 'hospitalSettlements', 'taxContributions'] as const).map((id) => [deps.topicNames[id], id]),
+    inboundTopicIds.map((id) => [deps.topicNames[id], id]),
   );
 
   const encode = async (outputs: readonly PublishedOutput[]): Promise<OutboundBatch[]> => {

@@ -4,7 +4,7 @@ import { connectKafka, kafkaSecurityFromConfig, kafkaSecurityKeys, type HubConsu
 import {
   HubError, createLifecycle, createLogger, createMetrics, loadConfig, startOpsServer, type Environment, type Logger, type RoleMain,
 } from '../platform';
-import { factTopicConfig } from '../../connectors/intake';
+import { topicSpec } from '../../schemas';
 import { createRegistryClient } from '../registry';
 import type { PolicyResolver, RulesOutput } from './derive';
 import { reconcileWithPublished } from './reconcile';
@@ -77,7 +77,7 @@ export async function openRules(env: Environment, logger: Logger, givenPolicies?
     security: kafkaSecurityFromConfig(config),
   }, logger);
   const topicNames = rulesTopicNames(config.topicPrefix);
-  await kafka.ensureTopics([...inboundIds, ...outputIds].map((id) => ({ name: topicNames[id], config: factTopicConfig })));
+  await kafka.ensureTopics([...inboundIds, ...outputIds].map((id) => topicSpec(id, config.topicPrefix)));
   const counts = await Promise.all(inboundIds.map(async (id) => [topicNames[id], (await kafka.endOffsets(topicNames[id])).size] as const));
   if (new Set(counts.map(([, n]) => n)).size !== 1) {
     await kafka.close();

@@ -1,3 +1,4 @@
+import type { StatusAgencyId } from '../../schemas';
 import { shanghaiDateTime } from './calendar';
 import type { Contribution } from './contributions';
 import type { Random } from './random';
@@ -54,7 +55,7 @@ function labelOf(labels: Readonly<Record<string, readonly string[]>>, category: 
   return variants[last % variants.length] ?? category;
 }
 
-function statusFeed(agency: 'civil-affairs' | 'rural-revitalization'): Feed<StatusRecord> {
+function statusFeed(agency: StatusAgencyId): Feed<StatusRecord> {
   const columns = ['业务编号', '版本号', '行政区划代码', '身份证号', '姓名', '人员类别', '业务类型', '生效日期', '终止日期', '审批时间'];
   const labels = agency === 'civil-affairs' ? civilLabels : ruralLabels;
   const at = (name: string): number => column(columns, name);

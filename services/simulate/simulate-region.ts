@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { agencyIds, type AgencyId } from '../../schemas';
 import { HubError } from '../platform';
 import { listPolicies } from '../policy';
 import { shanghaiDate } from './calendar';
@@ -13,8 +14,9 @@ import { settlementMonths } from './settlements';
 import { planStatuses, statusRecords } from './statuses';
 import { XlsxSheetWriter, type XlsxCell } from './xlsx-writer';
 
-export const feedAgencies = ['civil-affairs', 'rural-revitalization', 'hospitals', 'tax'] as const;
-export type FeedAgency = (typeof feedAgencies)[number];
+/** One feed per agency. */
+export const feedAgencies: readonly AgencyId[] = agencyIds;
+export type FeedAgency = AgencyId;
 
 export interface SimulationOptions {
   readonly people: number;

@@ -1,9 +1,10 @@
+import type { StatusAgencyId } from '../../schemas';
 import { addDays, daysInMonth, earlierDate, isoDate, laterDate, shanghaiInstant } from './calendar';
 import type { Person } from './people';
 import { Random } from './random';
 import type { Region } from './regions';
 
-export type StatusAgency = 'civil-affairs' | 'rural-revitalization';
+export type StatusAgency = StatusAgencyId;
 
 /**
  * A poverty status as the certifying agency holds it. `decidedAt` may fall after `validFrom`: a

@@ -1,6 +1,5 @@
 import { Redis } from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
-import { kafkaClientSecurity, type KafkaSecurity } from '../kafka/security';
+import { describeKafkaCluster, type KafkaSecurity } from '../kafka';
 import { describeError } from '../platform';
 import { connectPg } from './pg-client';
 
@@ -12,25 +11,12 @@ export interface Probe {
 
 /** Kafka answers a metadata request (describeCluster) with at least one broker; `security` for a listener that asks for SASL. */
 export async function probeKafka(brokers: readonly string[], security?: KafkaSecurity): Promise<Probe> {
-  const kafka = new Kafka({
-    ...kafkaClientSecurity(security),
-    clientId: 'hub-stack-probe',
-    brokers: [...brokers],
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 1_500,
-    requestTimeout: 3_000,
-    retry: { retries: 0 },
-  });
-  const admin = kafka.admin();
   try {
-    await admin.connect();
-    const cluster = await admin.describeCluster();
-    if (cluster.brokers.length === 0) return { healthy: false, detail: 'no broker in the cluster metadata' };
-    return { healthy: true, detail: `${cluster.brokers.length} broker(s), cluster ${cluster.clusterId}` };
+    const cluster = await describeKafkaCluster(brokers, security);
+    if (cluster.brokers === 0) return { healthy: false, detail: 'no broker in the cluster metadata' };
+    return { healthy: true, detail: `${cluster.brokers} broker(s), cluster ${cluster.clusterId}` };
   } catch (error) {
     return { healthy: false, detail: describeError(error) };
-  } finally {
-    await admin.disconnect().catch(() => undefined);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { topics } from '../../schemas';
+import { topics, topicSpec } from '../../schemas';
 import type { HubKafka, HubConsumer } from '../kafka';
 import { HubError, type Logger } from '../platform';
 import { createTopicCodec, type RegistryClient } from '../registry';
@@ -39,7 +39,7 @@ export function createIdDirectory(options: {
   let consumer: HubConsumer | undefined;
   let starting: Promise<void> | undefined;
   let topicsEnsured: Promise<void> | undefined;
-  const ensureTopics = (): Promise<void> => (topicsEnsured ??= kafka.ensureTopics(topicNames.map((name) => ({ name }))));
+  const ensureTopics = (): Promise<void> => (topicsEnsured ??= kafka.ensureTopics(sourceIds.map((id) => topicSpec(id, kafka.settings.topicPrefix))));
   return {
     start() {
       starting ??= (async () => {

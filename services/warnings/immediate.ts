@@ -1,4 +1,4 @@
-import { topics } from '../../schemas';
+import { topics, topicSpec } from '../../schemas';
 import type { HubConsumer } from '../kafka';
 import { shanghaiDate, type Logger } from '../platform';
 import { createRegistryClient, createTopicCodec } from '../registry';
@@ -21,7 +21,7 @@ export async function startImmediateAlerts(runtime: WarningsRuntime, logger: Log
   const regions = new Set(scheduledPolicies(runtime).filter((id) => runtime.policy(id).warning.immediate));
   if (regions.size === 0) return undefined;
   const topic = runtime.kafka.topicName(topics.selfPay.name);
-  await runtime.kafka.ensureTopics([{ name: topic }]);
+  await runtime.kafka.ensureTopics([topicSpec('selfPay', runtime.kafka.settings.topicPrefix)]);
   const partitions = (await runtime.kafka.endOffsets(runtime.kafka.topicName(topics.hospitalSettlements.name))).size;
   const codec = createTopicCodec(createRegistryClient(runtime.config.schemaRegistryUrl), 'selfPay', topic);
   const keys = runKeys(runtime.namespace);

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { topics, type DeliveryReceipt, type QuarterlyWarning } from '../../schemas';
+import { topics, topicSpec, type DeliveryReceipt, type QuarterlyWarning } from '../../schemas';
 import { agencyEndpoints, type AgencyEndpoint } from '../../connectors/agency-delivery/agencies';
 import { deliveryQueue, type DeliverySettings } from '../../connectors/agency-delivery/webhook';
 import { connectKafka, kafkaSecurityFromConfig, kafkaSecurityKeys, type HubKafka, type HubProducer } from '../kafka';
@@ -61,7 +61,7 @@ export async function openWarnings(env: Environment, logger: Logger, givenPolici
   }, logger);
   const warningsTopic = kafka.topicName(topics.quarterlyWarnings.name);
   const receiptsTopic = kafka.topicName(topics.deliveryReceipts.name);
-  await kafka.ensureTopics([{ name: warningsTopic }, { name: receiptsTopic }]);
+  await kafka.ensureTopics([topicSpec('quarterlyWarnings', config.topicPrefix), topicSpec('deliveryReceipts', config.topicPrefix)]);
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 5 });
   const bullConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   const registry = createRegistryClient(config.schemaRegistryUrl);

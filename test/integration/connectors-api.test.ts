@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
 import { Redis } from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { topics, type DeadLetter, type TopicRecords } from '../../schemas';
+import { agencyIds, topics, type DeadLetter, type TopicRecords } from '../../schemas';
 import { agencies } from '../../connectors';
 import { startConnector, type RunningConnector } from '../../connectors/api';
 import { fileKeyStore, type AgencyId, type InboundTopicId } from '../../connectors/intake';
@@ -35,7 +34,6 @@ const { redisUrl } = config;
 const logger = createLogger({ level: 'warn', role: 'connectors-api-test' });
 const registry = createRegistryClient(config.schemaRegistryUrl);
 
-const agencyIds: readonly AgencyId[] = ['civil-affairs', 'rural-revitalization', 'hospitals', 'tax'];
 const connectors = new Map<AgencyId, RunningConnector>();
 const keys = new Map<AgencyId, string>();
 let kafka: HubKafka;
@@ -86,13 +84,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const running of connectors.values()) await running.close();
-  await kafka.close();
   // Leave the shared stack as found: this run's topics, and the facts it marked seen in Redis.
-  const admin = new Kafka({ clientId: `connectors-api-test-${runId}-cleanup`, brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  const mine = (await admin.listTopics()).filter((topic) => topic.startsWith(config.topicPrefix));
-  await admin.deleteTopics({ topics: mine }).catch(() => undefined);
-  await admin.disconnect();
+  await kafka.deleteTopics(await kafka.topicsStartingWith(config.topicPrefix)).catch(() => undefined);
+  await kafka.close();
   const redis = new Redis(redisUrl);
   const seenKeys = await redis.keys(`hub:intake:fact:${config.topicPrefix}*`);
   if (seenKeys.length > 0) await redis.del(...seenKeys);
@@ -384,10 +378,7 @@ describe('no clear ID number or name on a topic or in Redis (issue 10, item 3)',
     expect(await upload.json()).toMatchObject({ rows: 2, rejected: 2 });
 
     const people = [wang, zhao, zhangSan, liSi];
-    const admin = new Kafka({ clientId: `connectors-api-test-${runId}-scan`, brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    const mine = (await admin.listTopics()).filter((topic) => topic.startsWith(config.topicPrefix));
-    await admin.disconnect();
+    const mine = await kafka.topicsStartingWith(config.topicPrefix);
     expect(mine.length).toBeGreaterThanOrEqual(5);
     // Wait for the letters of this case, so the scan sees them.
     await readAtLeast(() => kafka.readAll(topicOf('deadLetters')), lettersBefore + 16);

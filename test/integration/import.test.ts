@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { topics, type TopicId, type TopicRecords } from '../../schemas';
+import { agencyIds, agencyTable, topics, type TopicId, type TopicRecords } from '../../schemas';
 import { readAtLeast } from '../support/read-settled';
 import { runHub } from '../support/run-hub';
 import { connectKafka, type HubKafka } from '../../services/kafka';
@@ -38,10 +38,6 @@ async function readTopic<K extends TopicId>(id: K): Promise<TopicRecords[K][]> {
   return Promise.all(records.map((record) => codec.decode(record.value ?? Buffer.alloc(0))));
 }
 
-const topicOfAgency = {
-  'civil-affairs': 'civilAffairsStatus', 'rural-revitalization': 'ruralRevitalizationStatus', hospitals: 'hospitalSettlements', tax: 'taxContributions',
-} as const;
-
 function feed(agency: FeedSummary['agency']): FeedSummary {
   const found = simulation.feeds.find((f) => f.agency === agency);
   if (found === undefined) throw new Error(`no ${agency} feed`);
@@ -65,7 +61,7 @@ afterAll(async () => {
 });
 
 describe('hub import', () => {
-  it.each(['civil-affairs', 'rural-revitalization', 'hospitals', 'tax'] as const)(
+  it.each(agencyIds)(
     'publishes every good record of the simulated %s file, dead-letters the planted bad ones, and adds nothing on a second import',
     async (agency) => {
       const { file, good, bad, records } = feed(agency);
@@ -78,7 +74,7 @@ describe('hub import', () => {
       expect(first.code).toBe(3);
       expect(first.stdout).toContain(`${records} rows: ${good} accepted, 0 duplicates, ${bad} rejected; rejected rows in ${join(outDir, `${agency}.rejected.csv`)}`);
 
-      const published = await readAtLeast(() => readTopic(topicOfAgency[agency]), good);
+      const published = await readAtLeast(() => readTopic(agencyTable[agency].topic), good);
       expect(published.length).toBe(good);
       expect(new Set(published.map((record) => record.eventId)).size).toBe(good);
       expect(published.every((record) => /^[0-9a-f]{64}$/.test(record.personKey) && record.source === `${agency}:file:${file}`)).toBe(true);
@@ -97,7 +93,7 @@ describe('hub import', () => {
       const second = await hub(['import', agency, path]);
       expect(second.code).toBe(3);
       expect(second.stdout).toContain(`${records} rows: 0 accepted, ${good} duplicates, ${bad} rejected`);
-      expect((await readTopic(topicOfAgency[agency])).length).toBe(good);
+      expect((await readTopic(agencyTable[agency].topic)).length).toBe(good);
     },
   );
 

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
 import { Redis } from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics, type DeadLetter, type TopicRecords } from '../../schemas';
 import type { AgencyId } from '../../connectors/intake';
@@ -220,12 +219,8 @@ afterAll(async () => {
   if (sampler !== undefined) clearInterval(sampler);
   await connector.close();
   for (const other of otherConnectors) await other.close();
+  await kafka.deleteTopics(await kafka.topicsStartingWith(config.topicPrefix)).catch(() => undefined);
   await kafka.close();
-  const admin = new Kafka({ clientId: `it-fuzz-${runId}-cleanup`, brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  const mine = (await admin.listTopics()).filter((topic) => topic.startsWith(config.topicPrefix));
-  await admin.deleteTopics({ topics: mine }).catch(() => undefined);
-  await admin.disconnect();
   const redis = new Redis(config.redisUrl);
   for await (const batch of redis.scanStream({ match: `*${config.topicPrefix}*`, count: 1_000 }) as AsyncIterable<string[]>) {
     if (batch.length > 0) await redis.unlink(...batch);
@@ -369,10 +364,7 @@ describe('intake fuzz: both channels, good and adversarial records (issue 10, it
     }
 
     // No clear ID number or name on any topic of the run, nor in any Redis key of it.
-    const admin = new Kafka({ clientId: `it-fuzz-${runId}-scan`, brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    const mine = (await admin.listTopics()).filter((topic) => topic.startsWith(config.topicPrefix));
-    await admin.disconnect();
+    const mine = await kafka.topicsStartingWith(config.topicPrefix);
     expect(mine).toEqual(expect.arrayContaining([settlementsTopic, civilTopic, taxTopic, deadLetterTopic]));
     const leaks: string[] = [];
     const check = (where: string, text: string): void => {

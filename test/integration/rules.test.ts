@@ -10,12 +10,15 @@ import { topics, type BenefitAdjustment, type DeadLetter, type SelfPayYearToDate
 import type { InboundRecord } from '../../services/kafka';
 import { createLogger } from '../../services/platform';
 import { createTopicCodec, createRegistryClient, registerAllSchemas } from '../../services/registry';
+import { Random } from '../../services/simulate';
 import { openRules, publishedSlots, rebuild, startRules, stateSlots, slotDifferences, type RulesRuntime, type SlotValues } from '../../services/rules';
 import { agencyRecords, idNumber } from '../support/person-events';
 import { drained, hubEnv, inboundOf, publish, referenceFold, sleep, waitFor } from '../support/rules-harness';
 
 const logger = createLogger({ level: 'silent', role: 'test' });
 const hubBin = join(import.meta.dirname, '../../bin/hub.mjs');
+/** The kill test's ops port and kill times come from this seed (HUB_RULES_TEST_SEED, printed), so a failing run can be repeated. */
+const seed = Number(process.env.HUB_RULES_TEST_SEED ?? Date.now() % 1_000_000);
 
 describe('the rules service', () => {
   it('refuses state of an older key layout until a rebuild carries it over', async () => {
@@ -313,7 +316,9 @@ describe('the rules service', () => {
       const killEnv = hubEnv(`it-rules-${randomUUID().slice(0, 8)}.`);
       await registerAllSchemas(killEnv);
       const killRuntime = await openRules(killEnv, logger);
-      const opsPort = String(20000 + Math.floor(Math.random() * 10000));
+      const random = new Random('rules-kill', seed);
+      console.log(`rules kill test: seed ${seed} (HUB_RULES_TEST_SEED)`);
+      const opsPort = String(random.int(20000, 29999));
       // Instances alternate between folding on two worker threads and on the main thread: each
       // takes over the state and outbox the other left behind.
       let started = 0;
@@ -328,7 +333,7 @@ describe('the rules service', () => {
       try {
         for (let round = 0; round < rounds; round += 1) {
           await publish(killEnv, { civilAffairs: chunk(records.civilAffairs, round), hospitals: chunk(records.hospitals, round), tax: chunk(records.tax, round) });
-          await sleep(300 + Math.floor(Math.random() * 2500));
+          await sleep(random.int(300, 2799));
           child.kill('SIGKILL');
           await new Promise((resolve) => child.once('exit', resolve));
           child = start();

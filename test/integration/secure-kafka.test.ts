@@ -15,7 +15,8 @@ import { derivePersonKey } from '../../services/identity';
 import { aclBindings, connectKafka, kafkaClientSecurity, kafkaPrincipals, kafkaSecurityFromConfig, kafkaSecurityKeys, type HubKafka, type KafkaSecurity, type PrincipalName } from '../../services/kafka';
 import { createLogger, effectiveEnvironment, loadConfig } from '../../services/platform';
 import { createRegistryClient, createTopicCodec, registerAllSchemas } from '../../services/registry';
-import { describeAllAcls, ensureSecureKafka, kafkaToolCommand, stackPaths, stopSecureKafka, type SecureKafka } from '../../services/stack';
+import { describeAllAcls } from '../../services/kafka';
+import { ensureSecureKafka, kafkaToolCommand, stackPaths, stopSecureKafka, type SecureKafka } from '../../services/stack';
 import { validRaw } from '../unit/connectors/fixtures';
 
 /**

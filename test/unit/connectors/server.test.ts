@@ -362,8 +362,10 @@ describe('connector health', () => {
 
   it('lets a request in flight finish when it is closed, and refuses new ones', async () => {
     let release: () => void = () => undefined;
+    let arrived: () => void = () => undefined;
+    const inIntake = new Promise<void>((resolve) => { arrived = resolve; });
     const world = inMemoryIntake(civilAffairs);
-    const slow: Intake = { ingest: async (items, channel) => { await new Promise<void>((resolve) => { release = resolve; }); return world.intake.ingest(items, channel); } };
+    const slow: Intake = { ingest: async (items, channel) => { arrived(); await new Promise<void>((resolve) => { release = resolve; }); return world.intake.ingest(items, channel); } };
     const h = await harness({ intake: slow });
     await h.app.listen({ port: 0, host: '127.0.0.1' });
     const address = h.app.server.address();
@@ -372,7 +374,8 @@ describe('connector health', () => {
       method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${h.civilKey}` },
       body: JSON.stringify({ records: [validRaw['civil-affairs']] }),
     });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Closed once the request is in the intake, not after a guessed delay.
+    await inIntake;
     const closed = h.app.close();
     release();
     const response = await inFlight;

@@ -2,14 +2,12 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { topics, type TopicId } from '../../../schemas';
+import { topics } from '../../../schemas';
 import { agencies } from '../../../connectors';
 import { defaultConnectorPorts } from '../../../connectors/api';
-import { factTopicConfig } from '../../../connectors/intake';
 import { usage } from '../../../services/cli';
 import { configSpec, loadConfig, type Environment } from '../../../services/platform';
 import { defaultOpsPort } from '../../../services/rules';
-import { inboundIds, outputIds } from '../../../services/rules/fold-dependencies';
 import { aclBindingKey, aclBindings, clusterResourceName, kafkaPrincipals, operatorPrincipal } from '../../../services/kafka';
 // The compose cluster's setup script maps the same manifests to Kafka's topics and ACLs.
 import { aclsOf, topicsOf } from '../../../deploy/compose/kafka-setup.mjs';
@@ -65,7 +63,6 @@ const cliRoles = new Set([...usage().matchAll(/^ {2}(\S+)/gm)].map((m) => m[1]))
 const configMap = ofKind('ConfigMap').find((m) => m.metadata.name === 'hub-config')?.data ?? {};
 const nodeVariables = new Set(['NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS']);
 const knownKeys = new Set<string>(Object.values(configSpec).map((spec) => spec.env));
-const topicName = (id: TopicId): string => topics[id].name;
 
 /** The variables a Deployment's container sees: its ConfigMap and Secrets (by their example's keys) and its own env. */
 function podEnvironment(container: Container): { keys: string[]; values: Record<string, string> } {
@@ -112,7 +109,6 @@ const topicAcls = (user: Manifest): { name: string; operations: string[] }[] =>
   ((user.spec as { authorization?: { acls: Acl[] } }).authorization?.acls ?? [])
     .filter((acl) => acl.resource.type === 'topic')
     .map((acl) => ({ name: acl.resource.name ?? '', operations: acl.operations }));
-const sorted = (ids: readonly TopicId[]): string[] => [...new Set(ids.map(topicName))].sort();
 
 describe('deployment files against the code', () => {
   it('finds the workloads it checks', () => {
@@ -131,11 +127,10 @@ describe('deployment files against the code', () => {
       expect(topic.replicas, topic.topicName).toBe(k8s.topicReplication);
       for (const config of composeConfigs) expect([config.topicPartitions, config.topicReplication]).toEqual([topic.partitions, topic.replicas]);
     }
-    // The topics the code itself creates as kept forever (connectors/intake, services/rules) keep that config.
-    const factTopics = sorted([...Object.values(agencies).map((a) => a.topic), 'deadLetters', ...inboundIds, ...outputIds]);
-    for (const name of factTopics) {
-      const config = declared.find((t) => t.topicName === name)?.config ?? {};
-      for (const [key, value] of Object.entries(factTopicConfig)) expect(String(config[key]), `${name} ${key}`).toBe(value);
+    // Every topic keeps the settings the code creates it with (schemas/index.ts).
+    for (const topic of Object.values(topics)) {
+      const config = declared.find((t) => t.topicName === topic.name)?.config ?? {};
+      for (const [key, value] of Object.entries(topic.config)) expect(String(config[key]), `${topic.name} ${key}`).toBe(value);
     }
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { avroType, daysToIsoDate, isoDateToDays, schemaText, topics, type TopicId } from '../../../schemas';
+import { agencyCodes, agencyIds, agencyOfTopic, avroType, daysToIsoDate, inboundTopicIds, isoDateToDays, schemaText, topicSpec, topics, type TopicId } from '../../../schemas';
 import { sampleRecords } from '../../support/sample-records';
 
 describe('Avro schemas', () => {
@@ -36,5 +36,41 @@ describe('Avro schemas', () => {
     const type = avroType('civil-affairs-status-change');
     const buffer = type.toBuffer(sampleRecords.civilAffairsStatus);
     expect(type.fromBuffer(buffer)).toMatchObject({ validFrom: '2019-03-01', validTo: null });
+  });
+});
+
+describe('the table of topics and agencies', () => {
+  it('derives the inbound topics, each written by one agency, and the agencies that receive warnings', () => {
+    expect(inboundTopicIds).toEqual(['civilAffairsStatus', 'ruralRevitalizationStatus', 'hospitalSettlements', 'taxContributions']);
+    expect(agencyIds).toEqual(['civil-affairs', 'rural-revitalization', 'hospitals', 'tax']);
+    expect(agencyOfTopic).toEqual({ civilAffairsStatus: 'civil-affairs', ruralRevitalizationStatus: 'rural-revitalization', hospitalSettlements: 'hospitals', taxContributions: 'tax' });
+    expect(agencyCodes).toEqual(['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION']);
+  });
+
+  it('keeps facts, decisions and dead letters for good, and names a topic under its prefix', () => {
+    const kept = (Object.keys(topics) as TopicId[]).filter((id) => (topics[id].config as Readonly<Record<string, string>>)['retention.ms'] === '-1');
+    expect(kept).toEqual(['civilAffairsStatus', 'ruralRevitalizationStatus', 'hospitalSettlements', 'taxContributions', 'benefitAdjustments', 'subsidyCorrections', 'selfPay', 'deadLetters']);
+    expect(topicSpec('taxContributions', 'p.')).toEqual({ name: 'p.tax.contributions', config: { 'retention.ms': '-1', 'cleanup.policy': 'delete' } });
+    expect(topicSpec('quarterlyWarnings', '')).toEqual({ name: 'warnings.quarterly', config: {} });
+  });
+});
+
+describe('money on the wire', () => {
+  it('says in the doc of every field holding fen that it holds fen', () => {
+    type Field = { name: string; type: unknown; doc?: string };
+    const undocumented: string[] = [];
+    const visit = (where: string, type: unknown): void => {
+      if (Array.isArray(type)) { for (const branch of type) visit(where, branch); return; }
+      if (typeof type !== 'object' || type === null) return;
+      const { fields, items } = type as { fields?: Field[]; items?: unknown };
+      if (items !== undefined) visit(where, items);
+      for (const field of fields ?? []) {
+        const money = /Fen$|_amt$|_sumamt$|_pay$|^overlmt_selfpay$/.test(field.name);
+        if (money && !/\(fen, 分\)/.test(field.doc ?? '')) undocumented.push(`${where}.${field.name}`);
+        visit(`${where}.${field.name}`, field.type);
+      }
+    };
+    for (const id of Object.keys(topics) as TopicId[]) visit(topics[id].schema, JSON.parse(schemaText(topics[id].schema)) as unknown);
+    expect(undocumented).toEqual([]);
   });
 });
