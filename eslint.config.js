@@ -10,8 +10,16 @@ import { builtinModules } from 'node:module';
  * module a hand list forgets (worker_threads, zlib, dns, util) is fenced too.
  */
 const ioModules = [
-  'node:*', ...builtinModules.flatMap((name) => [name, `${name}/*`]),
-  'kafkajs', 'ioredis', 'bullmq', 'pg', 'fastify', 'pino', 'prom-client', '@confluentinc/*',
+  'node:*',
+  ...builtinModules.flatMap((name) => [name, `${name}/*`]),
+  'kafkajs',
+  'ioredis',
+  'bullmq',
+  'pg',
+  'fastify',
+  'pino',
+  'prom-client',
+  '@confluentinc/*',
 ];
 
 export default tseslint.config(
@@ -39,27 +47,32 @@ export default tseslint.config(
     files: ['**/*.ts'],
     ignores: ['services/kafka/**', 'test/unit/kafka/**', 'test/integration/stack.test.ts', 'test/integration/secure-kafka.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [{ name: 'kafkajs', message: 'Only services/kafka imports kafkajs: use its HubKafka, producers and consumers.' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'kafkajs', message: 'Only services/kafka imports kafkajs: use its HubKafka, producers and consumers.' }],
+        },
+      ],
     },
   },
   {
     // The policy engine is pure: (policy, facts) -> result. No I/O, no clock, no randomness.
     files: ['services/policy/engine/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [{ group: ioModules, message: 'The policy engine is pure: hand I/O in from the caller.' }],
-      }],
-      'no-restricted-globals': ['error',
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [{ group: ioModules, message: 'The policy engine is pure: hand I/O in from the caller.' }],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
         { name: 'Date', message: 'The policy engine keeps no clock: dates come in as ISO strings.' },
         { name: 'process', message: 'The policy engine reads no environment.' },
         { name: 'fetch', message: 'The policy engine does no I/O.' },
         { name: 'setTimeout', message: 'The policy engine keeps no clock.' },
       ],
-      'no-restricted-properties': ['error',
-        { object: 'Math', property: 'random', message: 'The policy engine is deterministic.' },
-      ],
+      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'The policy engine is deterministic.' }],
     },
   },
   {
@@ -74,6 +87,10 @@ export default tseslint.config(
     // The warning desk's page script: plain browser JavaScript, served as is.
     files: ['services/desk/public/**/*.js'],
     ...tseslint.configs.disableTypeChecked,
-    languageOptions: { sourceType: 'script', globals: { ...globals.browser, echarts: 'readonly' }, parserOptions: { projectService: false, project: null } },
+    languageOptions: {
+      sourceType: 'script',
+      globals: { ...globals.browser, echarts: 'readonly' },
+      parserOptions: { projectService: false, project: null },
+    },
   },
 );

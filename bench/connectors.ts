@@ -48,7 +48,9 @@ const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`
 /** Peak RSS while `work` runs, sampled every 50 ms (the process's lifetime peak would include the set-up). */
 async function withPeakRss<T>(work: () => Promise<T>): Promise<{ result: T; peakRss: number }> {
   let peak = process.memoryUsage.rss();
-  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, 50);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 50);
   try {
     const result = await work();
     peak = Math.max(peak, process.memoryUsage.rss());
@@ -71,7 +73,26 @@ function settlementFile(): string {
   const file = join(dir, 'hospitals.csv');
   if (!existsSync(file)) {
     console.log(`generating ${file} (${people} people, about ${Math.round(people * 4.9).toLocaleString('en-US')} settlements) ...`);
-    const run = spawnSync(process.execPath, ['bin/hub.mjs', 'simulate', '--people', String(people), '--region', 'xianyang-2020', '--out', dir, '--only', 'hospitals', '--seed', 'bench', '--bad-rate', '0'], { stdio: 'inherit' });
+    const run = spawnSync(
+      process.execPath,
+      [
+        'bin/hub.mjs',
+        'simulate',
+        '--people',
+        String(people),
+        '--region',
+        'xianyang-2020',
+        '--out',
+        dir,
+        '--only',
+        'hospitals',
+        '--seed',
+        'bench',
+        '--bad-rate',
+        '0',
+      ],
+      { stdio: 'inherit' },
+    );
     if (run.status !== 0) throw new Error('hub simulate failed');
   }
   return file;
@@ -86,18 +107,26 @@ async function benchFileImport(file: string): Promise<{ rates: number[]; peakRss
     const runtime = await openIntake(hospitals, env, logger);
     try {
       const started = process.hrtime.bigint();
-      const { result, peakRss: peak } = await withPeakRss(() => importFile({
-        agency: hospitals, input: createReadStream(file), format: 'csv', batchSize,
-        // Without `offload`, the import prepares on the main thread through `ingest`.
-        intake: fileWorker ? runtime.intake : { ingest: (items, channel) => runtime.intake.ingest(items, channel) },
-        reportPath: join(tmpdir(), `bench-${runId}.rejected.csv`), channel: 'file:bench',
-      }));
+      const { result, peakRss: peak } = await withPeakRss(() =>
+        importFile({
+          agency: hospitals,
+          input: createReadStream(file),
+          format: 'csv',
+          batchSize,
+          // Without `offload`, the import prepares on the main thread through `ingest`.
+          intake: fileWorker ? runtime.intake : { ingest: (items, channel) => runtime.intake.ingest(items, channel) },
+          reportPath: join(tmpdir(), `bench-${runId}.rejected.csv`),
+          channel: 'file:bench',
+        }),
+      );
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const rate = result.accepted / seconds;
       rates.push(rate);
       peakRss = Math.max(peakRss, peak);
       rows = result.rows;
-      console.log(`  file round ${round}: ${result.rows} rows, ${result.accepted} accepted in ${seconds.toFixed(1)} s = ${Math.round(rate).toLocaleString('en-US')} records/s, peak RSS ${mib(peak)}`);
+      console.log(
+        `  file round ${round}: ${result.rows} rows, ${result.accepted} accepted in ${seconds.toFixed(1)} s = ${Math.round(rate).toLocaleString('en-US')} records/s, peak RSS ${mib(peak)}`,
+      );
     } finally {
       await forgetSeenFacts(runtime.redis, env.HUB_TOPIC_PREFIX ?? '');
       await runtime.close();
@@ -111,9 +140,14 @@ async function jsonRecords(file: string, count: number): Promise<Record<string, 
   const records: Record<string, string>[] = [];
   let header: readonly string[] | undefined;
   for await (const row of readFileRows(createReadStream(file), 'csv', 'utf-8')) {
-    if (header === undefined) { header = row.cells; continue; }
+    if (header === undefined) {
+      header = row.cells;
+      continue;
+    }
     const record: Record<string, string> = {};
-    header.forEach((name, i) => { record[name] = row.cells[i] ?? ''; });
+    header.forEach((name, i) => {
+      record[name] = row.cells[i] ?? '';
+    });
     records.push(record);
     if (records.length >= count) break;
   }
@@ -156,7 +190,9 @@ async function benchPushApi(file: string): Promise<number[] | string> {
       await Promise.all(Array.from({ length: pushConcurrency }, () => worker()));
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       rates.push(accepted / seconds);
-      console.log(`  push round ${round}: ${accepted} accepted in ${seconds.toFixed(1)} s = ${Math.round(accepted / seconds).toLocaleString('en-US')} records/s`);
+      console.log(
+        `  push round ${round}: ${accepted} accepted in ${seconds.toFixed(1)} s = ${Math.round(accepted / seconds).toLocaleString('en-US')} records/s`,
+      );
     } finally {
       await forgetSeenFacts(connector.runtime.redis, env.HUB_TOPIC_PREFIX ?? '');
       await connector.close();
@@ -174,7 +210,10 @@ async function forgetSeenFacts(redis: Redis, prefix: string): Promise<void> {
 
 async function deleteBenchTopics(): Promise<void> {
   const config = loadConfig(baseEnv, ['kafkaBrokers']);
-  const kafka = connectKafka({ brokers: config.kafkaBrokers, clientId: 'bench-cleanup', topicPrefix: '', partitions: 1, replication: 1 }, logger);
+  const kafka = connectKafka(
+    { brokers: config.kafkaBrokers, clientId: 'bench-cleanup', topicPrefix: '', partitions: 1, replication: 1 },
+    logger,
+  );
   try {
     for (const prefix of prefixes) await kafka.deleteTopics(await kafka.topicsStartingWith(prefix));
   } finally {
@@ -186,14 +225,21 @@ async function main(): Promise<void> {
   const file = settlementFile();
   console.log(`RSS before importing: ${mib(process.memoryUsage.rss())} (Node, tsx and the Kafka, Redis and registry clients loaded)`);
   const info = JSON.parse(readFileSync(join(file, '..', 'simulation.json'), 'utf8')) as { feeds: { records: number }[] };
-  console.log(`bench:connectors — ${info.feeds[0]?.records.toLocaleString('en-US') ?? '?'} hospital settlements, ${rounds} rounds, batches of ${batchSize}, file prepare ${fileWorker ? 'in a worker thread' : 'on the main thread'}`);
+  console.log(
+    `bench:connectors — ${info.feeds[0]?.records.toLocaleString('en-US') ?? '?'} hospital settlements, ${rounds} rounds, batches of ${batchSize}, file prepare ${fileWorker ? 'in a worker thread' : 'on the main thread'}`,
+  );
   try {
     const fileResult = await benchFileImport(file);
     const push = await benchPushApi(file);
     console.log('');
-    console.log(`file -> topic   median ${Math.round(median(fileResult.rates)).toLocaleString('en-US')} records/s over ${rounds} rounds of ${fileResult.rows.toLocaleString('en-US')} rows (target ${targetPerSecond.toLocaleString('en-US')}: ${median(fileResult.rates) >= targetPerSecond ? 'met' : 'missed'}); peak RSS ${mib(fileResult.peakRss)}`);
+    console.log(
+      `file -> topic   median ${Math.round(median(fileResult.rates)).toLocaleString('en-US')} records/s over ${rounds} rounds of ${fileResult.rows.toLocaleString('en-US')} rows (target ${targetPerSecond.toLocaleString('en-US')}: ${median(fileResult.rates) >= targetPerSecond ? 'met' : 'missed'}); peak RSS ${mib(fileResult.peakRss)}`,
+    );
     if (typeof push === 'string') console.log(`push -> topic   not measured: ${push}`);
-    else console.log(`push -> topic   median ${Math.round(median(push)).toLocaleString('en-US')} records/s over ${rounds} rounds of ${pushRecords.toLocaleString('en-US')} records (${pushBatch} per request, ${pushConcurrency} in flight)`);
+    else
+      console.log(
+        `push -> topic   median ${Math.round(median(push)).toLocaleString('en-US')} records/s over ${rounds} rounds of ${pushRecords.toLocaleString('en-US')} records (${pushBatch} per request, ${pushConcurrency} in flight)`,
+      );
   } finally {
     await deleteBenchTopics().catch((error: unknown) => console.error(`could not delete the bench topics: ${String(error)}`));
   }

@@ -1,6 +1,14 @@
 import { HubError, type RoleMain } from '../services/platform';
 import {
-  computeYear, listPolicies, loadPolicy, type Category, type MedicalType, type PersonYearFacts, type Policy, type Settlement, type Status,
+  computeYear,
+  listPolicies,
+  loadPolicy,
+  type Category,
+  type MedicalType,
+  type PersonYearFacts,
+  type Policy,
+  type Settlement,
+  type Status,
 } from '../services/policy';
 
 /**
@@ -24,7 +32,16 @@ function seededRandom(seed: number): () => number {
   };
 }
 
-const tiltedCategories: readonly Category[] = ['TEKUN', 'DIBAO', 'DIBAO_EDGE', 'ORPHAN', 'RELAPSED_POVERTY', 'MONITORED', 'POOR_REGISTERED', 'ILLNESS_POVERTY'];
+const tiltedCategories: readonly Category[] = [
+  'TEKUN',
+  'DIBAO',
+  'DIBAO_EDGE',
+  'ORPHAN',
+  'RELAPSED_POVERTY',
+  'MONITORED',
+  'POOR_REGISTERED',
+  'ILLNESS_POVERTY',
+];
 const medicalTypeMix: readonly MedicalType[] = ['INPATIENT', 'INPATIENT', 'OUTPATIENT_CHRONIC', 'OUTPATIENT_CHRONIC', 'OUTPATIENT_GENERAL'];
 
 function dateIn(policy: Policy, dayOfYear: number): string {
@@ -55,7 +72,9 @@ export function syntheticPersonYear(policy: Policy, random: () => number): Perso
   const settlements: Settlement[] = [];
   days.forEach((day, i) => {
     const inpatient = random() < 0.5;
-    const policyScopeFen = Math.floor((inpatient ? 300_000 + random() * 6_000_000 : 20_000 + random() * 400_000) * (random() < 0.05 ? 10 : 1));
+    const policyScopeFen = Math.floor(
+      (inpatient ? 300_000 + random() * 6_000_000 : 20_000 + random() * 400_000) * (random() < 0.05 ? 10 : 1),
+    );
     const basicPaidFen = Math.floor(policyScopeFen * (0.5 + random() * 0.25));
     const fullOwnPayFen = Math.floor(random() * policyScopeFen * 0.2);
     const overLimitFen = random() < 0.2 ? Math.floor(random() * 50_000) : 0;
@@ -65,13 +84,23 @@ export function syntheticPersonYear(policy: Policy, random: () => number): Perso
       settledAt: dateIn(policy, day),
       medicalType: medicalTypeMix[Math.floor(random() * medicalTypeMix.length)] ?? 'INPATIENT',
       totalFen: fullOwnPayFen + overLimitFen + preSelfPayFen + policyScopeFen,
-      fullOwnPayFen, overLimitFen, preSelfPayFen, policyScopeFen, basicPaidFen,
+      fullOwnPayFen,
+      overLimitFen,
+      preSelfPayFen,
+      policyScopeFen,
+      basicPaidFen,
     };
     settlements.push(settlement);
     // dateIn wraps days within a month, so three days later can read as earlier: a reversal is
     // never dated before the settlement it reverses (the engine refuses that).
     const reversedAt = dateIn(policy, Math.min(359, day + 3));
-    if (random() < 0.03) settlements.push({ ...settlement, id: `R${i}`, settledAt: reversedAt < settlement.settledAt ? settlement.settledAt : reversedAt, reversesId: settlement.id });
+    if (random() < 0.03)
+      settlements.push({
+        ...settlement,
+        id: `R${i}`,
+        settledAt: reversedAt < settlement.settledAt ? settlement.settledAt : reversedAt,
+        reversesId: settlement.id,
+      });
   });
   return population.code === population.insuredType
     ? { insuredType: population.insuredType, statuses, settlements }
@@ -81,7 +110,7 @@ export function syntheticPersonYear(policy: Policy, random: () => number): Perso
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] ?? 0 : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
 function option(args: readonly string[], name: string, fallback: number): number {
@@ -106,7 +135,9 @@ export const runEngineBench: RoleMain = (args, io) => {
   });
   const settlements = work.reduce((sum, { facts }) => sum + facts.settlements.length, 0);
   const tilted = work.filter(({ facts }) => facts.statuses.length > 0).length;
-  io.stdout.write(`engine bench: ${people} person-years, ${settlements} settlements (${(settlements / people).toFixed(1)} per person), ${((tilted / people) * 100).toFixed(1)}% in a category, ${policies.length} policies, seed ${seed}\n`);
+  io.stdout.write(
+    `engine bench: ${people} person-years, ${settlements} settlements (${(settlements / people).toFixed(1)} per person), ${((tilted / people) * 100).toFixed(1)}% in a category, ${policies.length} policies, seed ${seed}\n`,
+  );
 
   // Warm-up lets the JIT settle before timing.
   for (const { policy, facts } of work.slice(0, 5_000)) computeYear(policy, facts);
@@ -119,8 +150,12 @@ export const runEngineBench: RoleMain = (args, io) => {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     personYearRates.push(people / seconds);
     settlementRates.push(settlements / seconds);
-    io.stdout.write(`round ${round}: ${(seconds * 1000).toFixed(0)} ms, ${Math.round(people / seconds).toLocaleString('en')} person-years/s, ${Math.round(settlements / seconds).toLocaleString('en')} settlements/s\n`);
+    io.stdout.write(
+      `round ${round}: ${(seconds * 1000).toFixed(0)} ms, ${Math.round(people / seconds).toLocaleString('en')} person-years/s, ${Math.round(settlements / seconds).toLocaleString('en')} settlements/s\n`,
+    );
   }
-  io.stdout.write(`median over ${rounds} rounds (one core): ${Math.round(median(personYearRates)).toLocaleString('en')} person-years/s, ${Math.round(median(settlementRates)).toLocaleString('en')} settlements/s (checksum ${checksum % 1_000_007})\n`);
+  io.stdout.write(
+    `median over ${rounds} rounds (one core): ${Math.round(median(personYearRates)).toLocaleString('en')} person-years/s, ${Math.round(median(settlementRates)).toLocaleString('en')} settlements/s (checksum ${checksum % 1_000_007})\n`,
+  );
   return Promise.resolve(0);
 };

@@ -19,7 +19,10 @@ const config = loadConfig(effectiveEnvironment(process.env), ['kafkaBrokers', 't
 const brokers = config.kafkaBrokers.join(',');
 const logger = createLogger({ level: 'warn', role: 'bench', destination: process.stderr });
 const prefix = `bench-kcat-${randomUUID().slice(0, 8)}.`;
-const kafka = connectKafka({ brokers: config.kafkaBrokers, clientId: 'bench-kcat', topicPrefix: prefix, partitions: config.topicPartitions, replication: 1 }, logger);
+const kafka = connectKafka(
+  { brokers: config.kafkaBrokers, clientId: 'bench-kcat', topicPrefix: prefix, partitions: config.topicPartitions, replication: 1 },
+  logger,
+);
 
 const keyOf = (i: number): string => `person-${String(i).padStart(8, '0')}`;
 const valueOf = (i: number): string => `${String(i).padStart(10, '0')}${'x'.repeat(Math.max(0, valueBytes - 10))}`;
@@ -38,7 +41,9 @@ async function main(): Promise<void> {
   const rawTopic = `${prefix}raw`;
   const hubTopic = `${prefix}hub`;
   await kafka.ensureTopics([{ name: rawTopic }, { name: hubTopic }]);
-  console.log(`bench:kcat — ${int(records)} records of ${valueBytes} bytes, ${config.topicPartitions} partitions, topics ${rawTopic} and ${hubTopic}`);
+  console.log(
+    `bench:kcat — ${int(records)} records of ${valueBytes} bytes, ${config.topicPartitions} partitions, topics ${rawTopic} and ${hubTopic}`,
+  );
 
   // kcat reads key:value lines from its standard input, built before its clock starts.
   const lines = Array.from({ length: records }, (_, i) => `${keyOf(i)}:${valueOf(i)}\n`).join('');
@@ -61,15 +66,19 @@ async function main(): Promise<void> {
     ['consume', perSecond(kcatRead, kcatConsume.ms), perSecond(hubRead, hubConsumeMs)],
   ] as const;
   for (const [what, raw, hub] of rows) {
-    console.log(`${what.padEnd(8)} kcat ${int(raw).padStart(9)} records/s   hub ${int(hub).padStart(9)} records/s   hub/kcat ${(hub / raw).toFixed(2)}`);
+    console.log(
+      `${what.padEnd(8)} kcat ${int(raw).padStart(9)} records/s   hub ${int(hub).padStart(9)} records/s   hub/kcat ${(hub / raw).toFixed(2)}`,
+    );
   }
   if (kcatRead !== records || hubRead !== records) console.log(`read back: kcat ${int(kcatRead)}, hub ${int(hubRead)} of ${int(records)}`);
-  console.log('(kcat times include starting the process and connecting; the hub\'s do not include connecting)');
+  console.log("(kcat times include starting the process and connecting; the hub's do not include connecting)");
 }
 
 try {
   await main();
 } finally {
-  await kafka.deleteTopics(await kafka.topicsStartingWith(prefix)).catch((error: unknown) => console.error(`could not delete the bench topics: ${String(error)}`));
+  await kafka
+    .deleteTopics(await kafka.topicsStartingWith(prefix))
+    .catch((error: unknown) => console.error(`could not delete the bench topics: ${String(error)}`));
   await kafka.close();
 }

@@ -135,21 +135,32 @@ function heapArgs(options: Options): string[] {
 function startRulesChild(env: Environment, stderr: NodeJS.WritableStream, extraArgs: readonly string[] = []): RulesChild {
   const opsPort = String(20_000 + Math.floor(Math.random() * 10_000));
   const child = spawn(process.execPath, [...extraArgs, hubBin, 'rules'], {
-    env: { ...process.env, ...env, HUB_OPS_PORT: opsPort, HUB_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env, HUB_OPS_PORT: opsPort, HUB_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
   let peak = 0;
   let stopping = false;
   const warnings = new Map<string, number>();
   /** The last lines the service wrote that are not its JSON log (V8's fatal errors, stack traces). */
   const lastWords: string[] = [];
-  const timer = setInterval(() => { peak = Math.max(peak, readRss(child.pid)); }, 100);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => { clearInterval(timer); resolve(); }));
+  const timer = setInterval(() => {
+    peak = Math.max(peak, readRss(child.pid));
+  }, 100);
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      clearInterval(timer);
+      resolve();
+    }),
+  );
   const running = new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`hub rules exited (${String(code)}) before running`)));
     if (child.stderr === null) return;
     for (const stream of [child.stderr]) {
       createInterface({ input: stream }).on('line', (line) => {
-        if (line.includes('"rules service running"')) { resolve(Date.now()); return; }
+        if (line.includes('"rules service running"')) {
+          resolve(Date.now());
+          return;
+        }
         if (!line.startsWith('{')) {
           lastWords.push(line);
           if (lastWords.length > 12) lastWords.shift();
@@ -168,7 +179,12 @@ function startRulesChild(env: Environment, stderr: NodeJS.WritableStream, extraA
   running.catch(() => undefined);
   const failed = new Promise<never>((_resolve, reject) => {
     child.once('exit', (code, signal) => {
-      if (!stopping) reject(new Error(`hub rules exited (${signal ?? String(code)}) during the bench:\n${lastWords.filter((l) => l.trim() !== '').join('\n')}`));
+      if (!stopping)
+        reject(
+          new Error(
+            `hub rules exited (${signal ?? String(code)}) during the bench:\n${lastWords.filter((l) => l.trim() !== '').join('\n')}`,
+          ),
+        );
     });
   });
   failed.catch(() => undefined);
@@ -178,7 +194,11 @@ function startRulesChild(env: Environment, stderr: NodeJS.WritableStream, extraA
     running,
     peakRss: () => Math.max(peak, readRss(child.pid)),
     rss: () => readRss(child.pid),
-    warnings: () => [...warnings].sort((a, b) => b[1] - a[1]).map(([message, count]) => `${count} × ${message.slice(0, 120)}`).join('; ') || 'none',
+    warnings: () =>
+      [...warnings]
+        .sort((a, b) => b[1] - a[1])
+        .map(([message, count]) => `${count} × ${message.slice(0, 120)}`)
+        .join('; ') || 'none',
     async stop() {
       stopping = true;
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -204,7 +224,11 @@ async function inboundCount(runtime: RulesRuntime): Promise<number> {
   return total;
 }
 
-async function simulated(env: Environment, people: number, out: NodeJS.WritableStream): Promise<{ dir: string; summary: SimulationSummary }> {
+async function simulated(
+  env: Environment,
+  people: number,
+  out: NodeJS.WritableStream,
+): Promise<{ dir: string; summary: SimulationSummary }> {
   const dir = join(env.HUB_STATE_DIR ?? '.hub', 'bench', `rules-${people}`);
   const summaryFile = join(dir, 'simulation.json');
   if (!existsSync(summaryFile)) {
@@ -214,7 +238,13 @@ async function simulated(env: Environment, people: number, out: NodeJS.WritableS
   return { dir, summary: JSON.parse(readFileSync(summaryFile, 'utf8')) as SimulationSummary };
 }
 
-async function importRegion(env: Environment, dir: string, summary: SimulationSummary, logger: Logger, out: NodeJS.WritableStream): Promise<void> {
+async function importRegion(
+  env: Environment,
+  dir: string,
+  summary: SimulationSummary,
+  logger: Logger,
+  out: NodeJS.WritableStream,
+): Promise<void> {
   const byAgency: Readonly<Record<string, AgencyDefinition>> = agencies;
   for (const feed of summary.feeds) {
     const agency = byAgency[feed.agency];
@@ -224,9 +254,16 @@ async function importRegion(env: Environment, dir: string, summary: SimulationSu
     try {
       const started = Date.now();
       const result = await importFile({
-        agency, input: createReadStream(join(dir, feed.file)), format, intake: runtime.intake, reportPath: join(dir, `${feed.agency}.rejected.csv`), channel: 'file:bench',
+        agency,
+        input: createReadStream(join(dir, feed.file)),
+        format,
+        intake: runtime.intake,
+        reportPath: join(dir, `${feed.agency}.rejected.csv`),
+        channel: 'file:bench',
       });
-      out.write(`  imported ${feed.file}: ${int(result.accepted)} accepted, ${result.duplicates} duplicates, ${result.rejected} rejected in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+      out.write(
+        `  imported ${feed.file}: ${int(result.accepted)} accepted, ${result.duplicates} duplicates, ${result.rejected} rejected in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+      );
     } finally {
       await runtime.close();
     }
@@ -240,7 +277,12 @@ async function resetRules(runtime: RulesRuntime): Promise<void> {
   await dropAllState(runtime.redis, runtime.namespace);
 }
 
-async function benchThroughput(env: Environment, runtime: RulesRuntime, options: Options, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<void> {
+async function benchThroughput(
+  env: Environment,
+  runtime: RulesRuntime,
+  options: Options,
+  io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
+): Promise<void> {
   const out = io.stdout;
   const events = await inboundCount(runtime);
   const rates: number[] = [];
@@ -256,14 +298,18 @@ async function benchThroughput(env: Environment, runtime: RulesRuntime, options:
       const seconds = (done - running) / 1000;
       rates.push(events / seconds);
       rss.push(child.peakRss());
-      out.write(`  round ${round}: ${int(events)} events in ${seconds.toFixed(1)} s = ${int(events / seconds)} events/s (start-up ${((running - spawned) / 1000).toFixed(1)} s not counted); peak RSS ${mib(child.peakRss())}\n`);
+      out.write(
+        `  round ${round}: ${int(events)} events in ${seconds.toFixed(1)} s = ${int(events / seconds)} events/s (start-up ${((running - spawned) / 1000).toFixed(1)} s not counted); peak RSS ${mib(child.peakRss())}\n`,
+      );
       out.write(`    service warnings: ${child.warnings()}\n`);
     } finally {
       await child.stop();
     }
   }
   const rate = median(rates);
-  out.write(`THROUGHPUT median ${int(rate)} events/s over ${options.rounds} rounds of ${int(events)} events (target 10,000: ${rate >= 10_000 ? 'met' : 'missed'}); rules service peak RSS ${mib(Math.max(...rss))}\n`);
+  out.write(
+    `THROUGHPUT median ${int(rate)} events/s over ${options.rounds} rounds of ${int(events)} events (target 10,000: ${rate >= 10_000 ? 'met' : 'missed'}); rules service peak RSS ${mib(Math.max(...rss))}\n`,
+  );
 }
 
 /** A settlement of 2020 in Xianyang for `personKey`; `n` makes its ids unique. */
@@ -272,20 +318,51 @@ function settlement(runId: string, personKey: string, n: number, now: number): H
   const basic = Math.floor(scope * 0.55);
   const setlTime = Date.parse('2020-03-01T02:00:00Z') + (n % 250) * 86_400_000;
   return {
-    eventId: `bench-${runId}-settlement-${n}`, source: 'hospitals:bench', occurredAt: setlTime, recordedAt: now,
-    personKey, idCipher: 'bench', fixmedins_code: 'H61040200001', setl_id: `B${runId}-${n}`, mdtrt_id: `M${runId}-${n}`, psn_no: `P${n}`,
-    insutype: '390', insu_admdvs: '610402', med_type: n % 5 === 0 ? '14' : '21', setl_time: setlTime,
-    medfee_sumamt: scope + 20_000, fulamt_ownpay_amt: 10_000, overlmt_selfpay: 0, preselfpay_amt: 10_000, inscp_scp_amt: scope,
-    hifp_pay: basic, hifmi_pay: 0, maf_pay: 0, psn_part_amt: scope + 20_000 - basic, is_reversal: false, orig_setl_id: null, dise_codg: null,
+    eventId: `bench-${runId}-settlement-${n}`,
+    source: 'hospitals:bench',
+    occurredAt: setlTime,
+    recordedAt: now,
+    personKey,
+    idCipher: 'bench',
+    fixmedins_code: 'H61040200001',
+    setl_id: `B${runId}-${n}`,
+    mdtrt_id: `M${runId}-${n}`,
+    psn_no: `P${n}`,
+    insutype: '390',
+    insu_admdvs: '610402',
+    med_type: n % 5 === 0 ? '14' : '21',
+    setl_time: setlTime,
+    medfee_sumamt: scope + 20_000,
+    fulamt_ownpay_amt: 10_000,
+    overlmt_selfpay: 0,
+    preselfpay_amt: 10_000,
+    inscp_scp_amt: scope,
+    hifp_pay: basic,
+    hifmi_pay: 0,
+    maf_pay: 0,
+    psn_part_amt: scope + 20_000 - basic,
+    is_reversal: false,
+    orig_setl_id: null,
+    dise_codg: null,
   };
 }
 
 function settlementsCodec(env: Environment, runtime: RulesRuntime): TopicCodec<HospitalSettlement> {
   const config = loadConfig(env, ['schemaRegistryUrl']);
-  return createTopicCodec(createRegistryClient(config.schemaRegistryUrl), 'hospitalSettlements', runtime.kafka.topicName(topics.hospitalSettlements.name));
+  return createTopicCodec(
+    createRegistryClient(config.schemaRegistryUrl),
+    'hospitalSettlements',
+    runtime.kafka.topicName(topics.hospitalSettlements.name),
+  );
 }
 
-async function benchLatency(env: Environment, runtime: RulesRuntime, runId: string, options: Options, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<void> {
+async function benchLatency(
+  env: Environment,
+  runtime: RulesRuntime,
+  runId: string,
+  options: Options,
+  io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
+): Promise<void> {
   const out = io.stdout;
   const codec = settlementsCodec(env, runtime);
   const producer: HubProducer = await runtime.kafka.createProducer();
@@ -336,16 +413,23 @@ async function benchLatency(env: Environment, runtime: RulesRuntime, runId: stri
     const tickMs = 10;
     while (sent < total) {
       const due = Math.min(total, Math.floor(((Date.now() - started) * options.rate) / 1000)) - sent;
-      if (due > 0) { await produce(due); sent += due; }
+      if (due > 0) {
+        await produce(due);
+        sent += due;
+      }
       await sleep(tickMs);
     }
     const produceSeconds = (Date.now() - started) / 1000;
     for (let i = 0; i < 600 && sentAt.size > 0; i += 1) await sleep(100);
     const missing = sentAt.size;
     const sorted = [...latencies].sort((a, b) => a - b);
-    out.write(`  produced ${int(sent)} settlements in ${produceSeconds.toFixed(1)} s (${int(sent / produceSeconds)}/s), each for a person of its own; ${int(sorted.length)} outputs seen${missing > 0 ? `, ${missing} not seen within 60 s` : ''}; rules service RSS ${mib(child.rss())}\n`);
+    out.write(
+      `  produced ${int(sent)} settlements in ${produceSeconds.toFixed(1)} s (${int(sent / produceSeconds)}/s), each for a person of its own; ${int(sorted.length)} outputs seen${missing > 0 ? `, ${missing} not seen within 60 s` : ''}; rules service RSS ${mib(child.rss())}\n`,
+    );
     const p99 = percentile(sorted, 99);
-    out.write(`LATENCY at ${int(options.rate)} events/s for ${options.seconds} s, produce -> committed self-pay output: p50 ${percentile(sorted, 50)} ms, p95 ${percentile(sorted, 95)} ms, p99 ${p99} ms, max ${sorted.at(-1) ?? Number.NaN} ms (target p99 < 500 ms: ${p99 < 500 && missing === 0 ? 'met' : 'missed'})\n`);
+    out.write(
+      `LATENCY at ${int(options.rate)} events/s for ${options.seconds} s, produce -> committed self-pay output: p50 ${percentile(sorted, 50)} ms, p95 ${percentile(sorted, 95)} ms, p99 ${p99} ms, max ${sorted.at(-1) ?? Number.NaN} ms (target p99 < 500 ms: ${p99 < 500 && missing === 0 ? 'met' : 'missed'})\n`,
+    );
   } finally {
     await reader?.stop().catch(() => undefined);
     await producer.close();
@@ -358,7 +442,13 @@ async function usedMemory(runtime: RulesRuntime): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? Number.NaN);
 }
 
-async function benchMemory(env: Environment, runtime: RulesRuntime, runId: string, options: Options, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<void> {
+async function benchMemory(
+  env: Environment,
+  runtime: RulesRuntime,
+  runId: string,
+  options: Options,
+  io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
+): Promise<void> {
   const out = io.stdout;
   const { redis, namespace } = runtime;
   // Templates: the person values folded from the simulated region (one benefit year each).
@@ -375,7 +465,10 @@ async function benchMemory(env: Environment, runtime: RulesRuntime, runId: strin
   const partitions = (await runtime.kafka.endOffsets(runtime.inboundTopics[0] ?? '')).size;
   const partitionOf = partitionOfKey(partitions);
   const personKey = (i: number): string => `bench-${runId}-mem-${i}`;
-  const keyOf = (i: number): string => { const key = personKey(i); return `${namespace}{p${partitionOf(key)}}:person:${key}`; };
+  const keyOf = (i: number): string => {
+    const key = personKey(i);
+    return `${namespace}{p${partitionOf(key)}}:person:${key}`;
+  };
 
   const before = await usedMemory(runtime);
   const started = Date.now();
@@ -394,8 +487,12 @@ async function benchMemory(env: Environment, runtime: RulesRuntime, runId: strin
     for (let i = from; i < Math.min(options.personYears, from + chunk); i += 1) pipeline.memory('USAGE', keyOf(i), 'SAMPLES', '0');
     for (const [, bytes] of (await pipeline.exec()) ?? []) usage += Number(bytes ?? 0);
   }
-  out.write(`  wrote ${int(options.personYears)} person-years (clones of ${int(templates.length)} folded people, ${(templates.reduce((s, t) => s + t.length, 0) / templates.length).toFixed(0)} bytes each) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-  out.write(`REDIS ${(usage / options.personYears).toFixed(0)} bytes per person-year (MEMORY USAGE summed: ${mib(usage)}); INFO used_memory delta ${mib(after - before)} = ${((after - before) / options.personYears).toFixed(0)} bytes per person-year (includes the key table and any concurrent writer)\n`);
+  out.write(
+    `  wrote ${int(options.personYears)} person-years (clones of ${int(templates.length)} folded people, ${(templates.reduce((s, t) => s + t.length, 0) / templates.length).toFixed(0)} bytes each) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+  );
+  out.write(
+    `REDIS ${(usage / options.personYears).toFixed(0)} bytes per person-year (MEMORY USAGE summed: ${mib(usage)}); INFO used_memory delta ${mib(after - before)} = ${((after - before) / options.personYears).toFixed(0)} bytes per person-year (includes the key table and any concurrent writer)\n`,
+  );
 
   // Settlements for random people of the million, pre-loaded; then the service folds them.
   const codec = settlementsCodec(env, runtime);
@@ -403,7 +500,10 @@ async function benchMemory(env: Environment, runtime: RulesRuntime, runId: strin
   const topic = runtime.kafka.topicName(topics.hospitalSettlements.name);
   try {
     let seed = 12_345;
-    const random = (): number => { seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0; return seed / 4_294_967_296; };
+    const random = (): number => {
+      seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;
+      return seed / 4_294_967_296;
+    };
     for (let from = 0; from < options.memoryEvents; from += 2_000) {
       const records: { key: string; value: Buffer }[] = [];
       for (let n = from; n < Math.min(options.memoryEvents, from + 2_000); n += 1) {
@@ -422,8 +522,12 @@ async function benchMemory(env: Environment, runtime: RulesRuntime, runId: strin
     const done = await Promise.race([waitCaughtUp(runtime, 30 * 60_000), child.failed]);
     const seconds = (done - running) / 1000;
     const peak = child.peakRss();
-    out.write(`  folded ${int(options.memoryEvents)} settlements for random people of the ${int(options.personYears)} in ${seconds.toFixed(1)} s = ${int(options.memoryEvents / seconds)} events/s\n`);
-    out.write(`MEMORY rules service RSS with ${int(options.personYears)} person-years in state: ${mib(idle)} on start, ${mib(child.rss())} after folding, peak ${mib(peak)} (target < 512 MiB: ${peak < 512 * 1024 * 1024 ? 'met' : 'missed'})\n`);
+    out.write(
+      `  folded ${int(options.memoryEvents)} settlements for random people of the ${int(options.personYears)} in ${seconds.toFixed(1)} s = ${int(options.memoryEvents / seconds)} events/s\n`,
+    );
+    out.write(
+      `MEMORY rules service RSS with ${int(options.personYears)} person-years in state: ${mib(idle)} on start, ${mib(child.rss())} after folding, peak ${mib(peak)} (target < 512 MiB: ${peak < 512 * 1024 * 1024 ? 'met' : 'missed'})\n`,
+    );
   } finally {
     await child.stop();
   }
@@ -448,11 +552,15 @@ export const runRulesBench: RoleMain = async (args, io) => {
   const logger = createLogger({ level: 'warn', role: 'bench', destination: process.stderr });
   const out = io.stdout;
   const benchConfig = loadConfig(env, ['topicPartitions', 'rulesWorkers', 'rulesWorkerHeapMb']);
-  out.write(`bench rules: prefix ${prefix}; ${benchConfig.topicPartitions} partitions per topic; service main-thread heap ${options.serviceHeapMb === undefined ? "Node's default" : `--max-old-space-size=${options.serviceHeapMb}`}; ${benchConfig.rulesWorkers} fold workers of ${benchConfig.rulesWorkerHeapMb} MiB heap (HUB_RULES_WORKERS, HUB_RULES_WORKER_HEAP_MB)\n`);
+  out.write(
+    `bench rules: prefix ${prefix}; ${benchConfig.topicPartitions} partitions per topic; service main-thread heap ${options.serviceHeapMb === undefined ? "Node's default" : `--max-old-space-size=${options.serviceHeapMb}`}; ${benchConfig.rulesWorkers} fold workers of ${benchConfig.rulesWorkerHeapMb} MiB heap (HUB_RULES_WORKERS, HUB_RULES_WORKER_HEAP_MB)\n`,
+  );
   if (options.prefix === undefined) {
     await registerAllSchemas(env);
     const { dir, summary } = await simulated(env, options.people, out);
-    out.write(`region: ${summary.region} ${summary.year}, ${int(summary.people)} people, ${summary.feeds.map((f) => `${f.agency} ${int(f.records)}`).join(', ')}\n`);
+    out.write(
+      `region: ${summary.region} ${summary.year}, ${int(summary.people)} people, ${summary.feeds.map((f) => `${f.agency} ${int(f.records)}`).join(', ')}\n`,
+    );
     await importRegion(env, dir, summary, logger, out);
   }
   const runtime = await openRules(env, logger);
@@ -463,7 +571,10 @@ export const runRulesBench: RoleMain = async (args, io) => {
     if (!options.skip.has('latency')) await benchLatency(env, runtime, runId, options, io);
     if (!options.skip.has('memory')) await benchMemory(env, runtime, runId, options, io);
   } finally {
-    if (!options.keep) await cleanUp(env, prefix, runtime, out).catch((error: unknown) => { io.stderr.write(`clean-up failed: ${String(error)}\n`); });
+    if (!options.keep)
+      await cleanUp(env, prefix, runtime, out).catch((error: unknown) => {
+        io.stderr.write(`clean-up failed: ${String(error)}\n`);
+      });
     await runtime.close();
   }
   return 0;

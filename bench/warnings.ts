@@ -45,7 +45,10 @@ function option(args: readonly string[], name: string, fallback: number): number
 /** A deterministic generator (LCG), so every run writes the same people. */
 function generator(seed: number): () => number {
   let state = seed >>> 0;
-  return () => { state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0; return state / 4_294_967_296; };
+  return () => {
+    state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
+    return state / 4_294_967_296;
+  };
 }
 
 function idNumber(i: number): string {
@@ -59,7 +62,8 @@ async function cleanUp(env: Record<string, string | undefined>, prefix: string):
   const redis = new Redis(config.redisUrl);
   try {
     for (const match of [`${stateNamespace(prefix)}*`, `hub:warnings:${prefix}*`, `hub:bull:${prefix}*`]) {
-      for await (const keys of redis.scanStream({ match, count: 5_000 }) as AsyncIterable<string[]>) if (keys.length > 0) await redis.unlink(...keys);
+      for await (const keys of redis.scanStream({ match, count: 5_000 }) as AsyncIterable<string[]>)
+        if (keys.length > 0) await redis.unlink(...keys);
     }
   } finally {
     redis.disconnect();
@@ -102,7 +106,8 @@ export const runWarningsBench: RoleMain = async (args, io) => {
   const leftover = args.indexOf('--clean-up');
   if (leftover !== -1) {
     const prefix = args[leftover + 1] ?? '';
-    if (!/^bench-warn-[0-9a-f]{8}\.$/.test(prefix)) throw new HubError('USAGE', 'hub bench warnings --clean-up bench-warn-XXXXXXXX. (a prefix this bench made)');
+    if (!/^bench-warn-[0-9a-f]{8}\.$/.test(prefix))
+      throw new HubError('USAGE', 'hub bench warnings --clean-up bench-warn-XXXXXXXX. (a prefix this bench made)');
     await cleanUp(effectiveEnvironment(io.env), prefix);
     out.write(`cleaned up ${prefix}\n`);
     return 0;
@@ -120,9 +125,15 @@ export const runWarningsBench: RoleMain = async (args, io) => {
     request.on('data', (c: Buffer) => chunks.push(c));
     request.on('end', () => {
       const body = Buffer.concat(chunks);
-      const ok = verify({ secret, body, timestamp: request.headers['x-hub-timestamp'] as string | undefined, signature: request.headers['x-hub-signature'] as string | undefined });
+      const ok = verify({
+        secret,
+        body,
+        timestamp: request.headers['x-hub-timestamp'] as string | undefined,
+        signature: request.headers['x-hub-signature'] as string | undefined,
+      });
       // A request carries up to HUB_DELIVERY_BATCH_SIZE warnings; each counts once.
-      if (ok) received += (JSON.parse(body.toString('utf8')) as { warnings: unknown[] }).warnings.length; else invalid += 1;
+      if (ok) received += (JSON.parse(body.toString('utf8')) as { warnings: unknown[] }).warnings.length;
+      else invalid += 1;
       requests += 1;
       response.writeHead(ok ? 200 : 401).end();
     });
@@ -131,15 +142,28 @@ export const runWarningsBench: RoleMain = async (args, io) => {
   const address = receiver.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   const env = {
-    ...effectiveEnvironment(io.env), HUB_TOPIC_PREFIX: prefix, HUB_LOG_LEVEL: 'warn', HUB_WARNINGS_REGIONS: 'anhui-huangshan-2022',
-    HUB_CIVIL_AFFAIRS_WEBHOOK_URL: `http://127.0.0.1:${port}/warnings`, HUB_CIVIL_AFFAIRS_WEBHOOK_SECRET: secret,
+    ...effectiveEnvironment(io.env),
+    HUB_TOPIC_PREFIX: prefix,
+    HUB_LOG_LEVEL: 'warn',
+    HUB_WARNINGS_REGIONS: 'anhui-huangshan-2022',
+    HUB_CIVIL_AFFAIRS_WEBHOOK_URL: `http://127.0.0.1:${port}/warnings`,
+    HUB_CIVIL_AFFAIRS_WEBHOOK_SECRET: secret,
     HUB_DELIVERY_CONCURRENCY: io.env.HUB_DELIVERY_CONCURRENCY ?? '64',
   };
   const logger = createLogger({ level: 'warn', role: 'bench' });
-  const runtime = await registerAllSchemas(env).then(() => openWarnings(env, logger)).catch((error: unknown) => { receiver.close(); throw error; });
+  const runtime = await registerAllSchemas(env)
+    .then(() => openWarnings(env, logger))
+    .catch((error: unknown) => {
+      receiver.close();
+      throw error;
+    });
   let peakRss = process.memoryUsage().rss;
   let peakHeap = process.memoryUsage().heapUsed;
-  const sampler = setInterval(() => { const m = process.memoryUsage(); peakRss = Math.max(peakRss, m.rss); peakHeap = Math.max(peakHeap, m.heapUsed); }, 100);
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    peakRss = Math.max(peakRss, m.rss);
+    peakHeap = Math.max(peakHeap, m.heapUsed);
+  }, 100);
   const namespace = stateNamespace(prefix);
   try {
     out.write(`warnings bench: ${int(personYears)} person-years of anhui-huangshan-2022, prefix ${prefix}\n`);
@@ -154,7 +178,16 @@ export const runWarningsBench: RoleMain = async (args, io) => {
         const personKey = `bench-${i.toString(36).padStart(8, '0')}`;
         const facts = new Map<`s:${string}` | `h:${string}` | `c:${string}`, StoredFact>();
         const categorised = random() < 0.05;
-        if (categorised) facts.set('s:civil-affairs/B', { kind: 'status', eventId: `e-s-${i}`, version: 1, category: random() < 0.3 ? 'TEKUN' : 'DIBAO', action: 'CERTIFY', from: '2022-01-01', to: null });
+        if (categorised)
+          facts.set('s:civil-affairs/B', {
+            kind: 'status',
+            eventId: `e-s-${i}`,
+            version: 1,
+            category: random() < 0.3 ? 'TEKUN' : 'DIBAO',
+            action: 'CERTIFY',
+            from: '2022-01-01',
+            to: null,
+          });
         const stays = 1 + Math.floor(random() * 3);
         let ownPay = 0;
         for (let n = 0; n < stays; n += 1) {
@@ -166,9 +199,25 @@ export const runWarningsBench: RoleMain = async (args, io) => {
           const key = `H34100200001/B${i}-${n}`;
           const settledAt = `2022-${String(month).padStart(2, '0')}-${String(1 + (i % 28)).padStart(2, '0')}`;
           facts.set(`h:${key}`, {
-            kind: 'settlement', eventId: `e-h-${i}-${n}`, key, reversesKey: null, fixmedinsCode: 'H34100200001', setlId: `B${i}-${n}`, admdvs: '341002',
-            insuredType: 'RESIDENT', medType: '21', settledAt, setlTime: Date.parse(`${settledAt}T10:00:00+08:00`), totalFen: scope + own, fullOwnPayFen: own,
-            overLimitFen: 0, preSelfPayFen: 0, policyScopeFen: scope, basicPaidFen: basic, settledCriticalIllnessFen: 0, settledAssistanceFen: 0,
+            kind: 'settlement',
+            eventId: `e-h-${i}-${n}`,
+            key,
+            reversesKey: null,
+            fixmedinsCode: 'H34100200001',
+            setlId: `B${i}-${n}`,
+            admdvs: '341002',
+            insuredType: 'RESIDENT',
+            medType: '21',
+            settledAt,
+            setlTime: Date.parse(`${settledAt}T10:00:00+08:00`),
+            totalFen: scope + own,
+            fullOwnPayFen: own,
+            overLimitFen: 0,
+            preSelfPayFen: 0,
+            policyScopeFen: scope,
+            basicPaidFen: basic,
+            settledCriticalIllnessFen: 0,
+            settledAssistanceFen: 0,
           });
         }
         const state: PersonState = { facts, emitted: new Map() };
@@ -180,7 +229,9 @@ export const runWarningsBench: RoleMain = async (args, io) => {
       if (ids.length > 0) pipeline.hset(`${runtime.namespace}:ids`, ...ids);
       await pipeline.exec();
     }
-    out.write(`  wrote ${int(personYears)} person-years and their sealed ID numbers (${int(overOwnPay)} with over 10,000 yuan paid out of scope alone) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    out.write(
+      `  wrote ${int(personYears)} person-years and their sealed ID numbers (${int(overOwnPay)} with over 10,000 yuan paid out of scope alone) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    );
 
     const profile = profiler(args);
     await profile.start();
@@ -188,7 +239,9 @@ export const runWarningsBench: RoleMain = async (args, io) => {
     const summary = await runtime.run('anhui-huangshan-2022', '2022-Q2', { dryRun: false });
     const runSeconds = (Date.now() - runStarted) / 1000;
     await profile.stop('run');
-    out.write(`RUN ${int(summary.personYears)} person-years in ${runSeconds.toFixed(1)} s (${int(summary.personYears / runSeconds)}/s): ${int(summary.warned)} warned, ${int(summary.published)} published; peak RSS ${mib(peakRss)}, heap ${mib(peakHeap)} (target 1,000,000 in < 20 s: ${summary.personYears >= 1_000_000 ? (runSeconds < 20 ? 'met' : 'missed') : `${(runSeconds * 1_000_000 / Math.max(1, summary.personYears)).toFixed(0)} s at this rate, ${runSeconds * 1_000_000 / Math.max(1, summary.personYears) < 20 ? 'on pace' : 'off pace'}`})\n`);
+    out.write(
+      `RUN ${int(summary.personYears)} person-years in ${runSeconds.toFixed(1)} s (${int(summary.personYears / runSeconds)}/s): ${int(summary.warned)} warned, ${int(summary.published)} published; peak RSS ${mib(peakRss)}, heap ${mib(peakHeap)} (target 1,000,000 in < 20 s: ${summary.personYears >= 1_000_000 ? (runSeconds < 20 ? 'met' : 'missed') : `${((runSeconds * 1_000_000) / Math.max(1, summary.personYears)).toFixed(0)} s at this rate, ${(runSeconds * 1_000_000) / Math.max(1, summary.personYears) < 20 ? 'on pace' : 'off pace'}`})\n`,
+    );
 
     // Delivery: the first `deliveries` warnings go to civil affairs (uncategorised and 特困/低保 persons all route there).
     const expected = Math.min(deliveries, summary.published);
@@ -199,8 +252,10 @@ export const runWarningsBench: RoleMain = async (args, io) => {
       const deadline = Date.now() + 600_000;
       while (received < expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
       const seconds = (Date.now() - deliveryStarted) / 1000;
-      out.write(`DELIVERY ${int(received)} warnings delivered in ${int(requests)} signed requests in ${seconds.toFixed(1)} s (${int(received / seconds)}/s), ${invalid} with a bad signature; peak RSS ${mib(peakRss)}, heap ${mib(peakHeap)}`
-        + ` (target 100,000 in < 60 s: ${received >= 100_000 ? (seconds < 60 ? 'met' : 'missed') : `${int(received)} delivered, ${seconds * 100_000 / Math.max(1, received) < 60 ? 'on pace' : 'off pace'}`})\n`);
+      out.write(
+        `DELIVERY ${int(received)} warnings delivered in ${int(requests)} signed requests in ${seconds.toFixed(1)} s (${int(received / seconds)}/s), ${invalid} with a bad signature; peak RSS ${mib(peakRss)}, heap ${mib(peakHeap)}` +
+          ` (target 100,000 in < 60 s: ${received >= 100_000 ? (seconds < 60 ? 'met' : 'missed') : `${int(received)} delivered, ${(seconds * 100_000) / Math.max(1, received) < 60 ? 'on pace' : 'off pace'}`})\n`,
+      );
     } finally {
       await profile.stop('delivery');
       await service.stop();

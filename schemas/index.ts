@@ -17,8 +17,18 @@ const keptForever = { 'retention.ms': '-1', 'cleanup.policy': 'delete' } as cons
  * subject `<topic>-value` (TopicNameStrategy) with BACKWARD compatibility.
  */
 export const topics = {
-  civilAffairsStatus: { name: 'civil-affairs.status-changes', schema: 'civil-affairs-status-change', direction: 'inbound', config: keptForever },
-  ruralRevitalizationStatus: { name: 'rural-revitalization.status-changes', schema: 'rural-revitalization-status-change', direction: 'inbound', config: keptForever },
+  civilAffairsStatus: {
+    name: 'civil-affairs.status-changes',
+    schema: 'civil-affairs-status-change',
+    direction: 'inbound',
+    config: keptForever,
+  },
+  ruralRevitalizationStatus: {
+    name: 'rural-revitalization.status-changes',
+    schema: 'rural-revitalization-status-change',
+    direction: 'inbound',
+    config: keptForever,
+  },
   hospitalSettlements: { name: 'hospitals.settlements', schema: 'hospital-settlement', direction: 'inbound', config: keptForever },
   taxContributions: { name: 'tax.contributions', schema: 'tax-contribution', direction: 'inbound', config: keptForever },
   benefitAdjustments: { name: 'benefits.adjustments', schema: 'benefit-adjustment', direction: 'outbound', config: keptForever },
@@ -27,7 +37,9 @@ export const topics = {
   quarterlyWarnings: { name: 'warnings.quarterly', schema: 'quarterly-warning', direction: 'outbound', config: keptForever },
   deliveryReceipts: { name: 'warnings.delivery-receipts', schema: 'delivery-receipt', direction: 'outbound', config: keptForever },
   deadLetters: { name: 'hub.dead-letters', schema: 'dead-letter', direction: 'outbound', config: keptForever },
-} as const satisfies Readonly<Record<string, { name: string; schema: string; direction: 'inbound' | 'outbound'; config: Readonly<Record<string, string>> }>>;
+} as const satisfies Readonly<
+  Record<string, { name: string; schema: string; direction: 'inbound' | 'outbound'; config: Readonly<Record<string, string>> }>
+>;
 
 export type TopicId = keyof typeof topics;
 
@@ -35,7 +47,9 @@ export type TopicId = keyof typeof topics;
 export type InboundTopicId = { [K in TopicId]: (typeof topics)[K]['direction'] extends 'inbound' ? K : never }[TopicId];
 
 /** The inbound topic ids, in the table's order. */
-export const inboundTopicIds: readonly InboundTopicId[] = (Object.keys(topics) as TopicId[]).filter((id): id is InboundTopicId => topics[id].direction === 'inbound');
+export const inboundTopicIds: readonly InboundTopicId[] = (Object.keys(topics) as TopicId[]).filter(
+  (id): id is InboundTopicId => topics[id].direction === 'inbound',
+);
 
 /** A topic's full name under a prefix and its settings, as `ensureTopics` takes them. */
 export function topicSpec(id: TopicId, prefix: string): { name: string; config: Readonly<Record<string, string>> } {
@@ -56,7 +70,8 @@ export const agencyTable = {
 
 export type AgencyId = keyof typeof agencyTable;
 /** Compiles only while every inbound topic has its agency. */
-const everyInboundTopicHasAnAgency: [Exclude<InboundTopicId, (typeof agencyTable)[AgencyId]['topic']>] extends [never] ? true : false = true;
+const everyInboundTopicHasAnAgency: [Exclude<InboundTopicId, (typeof agencyTable)[AgencyId]['topic']>] extends [never] ? true : false =
+  true;
 void everyInboundTopicHasAnAgency;
 /** The agencies that certify statuses and receive warnings. */
 export type StatusAgencyId = { [A in AgencyId]: (typeof agencyTable)[A]['warningCode'] extends null ? never : A }[AgencyId];
@@ -68,7 +83,9 @@ export const agencyIds = Object.keys(agencyTable) as AgencyId[];
 /** The warning codes, in the table's order. */
 export const agencyCodes: readonly AgencyCode[] = agencyIds.flatMap((id) => agencyTable[id].warningCode ?? []);
 /** The agency that writes an inbound topic. */
-export const agencyOfTopic = Object.fromEntries(agencyIds.map((id) => [agencyTable[id].topic, id])) as Readonly<Record<InboundTopicId, AgencyId>>;
+export const agencyOfTopic = Object.fromEntries(agencyIds.map((id) => [agencyTable[id].topic, id])) as Readonly<
+  Record<InboundTopicId, AgencyId>
+>;
 
 const schemaDir = dirname(fileURLToPath(import.meta.url));
 

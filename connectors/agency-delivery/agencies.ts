@@ -10,22 +10,50 @@ export interface AgencyEndpoint {
   readonly webhook: { readonly url: string; readonly secret: string } | undefined;
 }
 
-export const agencyConnector = Object.fromEntries(agencyCodes.map((code) => [code, agencyIds.find((id) => agencyTable[id].warningCode === code)])) as Readonly<Record<AgencyCode, StatusAgencyId>>;
+export const agencyConnector = Object.fromEntries(
+  agencyCodes.map((code) => [code, agencyIds.find((id) => agencyTable[id].warningCode === code)]),
+) as Readonly<Record<AgencyCode, StatusAgencyId>>;
 
 export const agencyOfConnector = (connector: string): AgencyCode | undefined =>
   (Object.keys(agencyConnector) as AgencyCode[]).find((code) => agencyConnector[code] === connector);
 
 /** The agencies' delivery settings from the validated configuration; a URL without a good secret is refused. */
 export function agencyEndpoints(env: Environment): ReadonlyMap<AgencyCode, AgencyEndpoint> {
-  const config = loadConfig(env, ['civilAffairsWebhookUrl', 'civilAffairsWebhookSecret', 'ruralRevitalizationWebhookUrl', 'ruralRevitalizationWebhookSecret']);
+  const config = loadConfig(env, [
+    'civilAffairsWebhookUrl',
+    'civilAffairsWebhookSecret',
+    'ruralRevitalizationWebhookUrl',
+    'ruralRevitalizationWebhookSecret',
+  ]);
   const endpoint = (agency: AgencyCode, label: string, url: string, secret: string, secretEnv: string): AgencyEndpoint => {
     if (url !== '' && secret.length < 32) {
-      throw new HubError('CONFIG_INVALID', `${secretEnv}: a webhook needs a shared secret of at least 32 characters`, { catastrophic: true, detail: { key: secretEnv } });
+      throw new HubError('CONFIG_INVALID', `${secretEnv}: a webhook needs a shared secret of at least 32 characters`, {
+        catastrophic: true,
+        detail: { key: secretEnv },
+      });
     }
     return { agency, connector: agencyConnector[agency], label, webhook: url === '' ? undefined : { url, secret } };
   };
   return new Map([
-    ['CIVIL_AFFAIRS', endpoint('CIVIL_AFFAIRS', '民政 civil affairs', config.civilAffairsWebhookUrl, config.civilAffairsWebhookSecret, 'HUB_CIVIL_AFFAIRS_WEBHOOK_SECRET')],
-    ['RURAL_REVITALIZATION', endpoint('RURAL_REVITALIZATION', '乡村振兴 rural revitalization', config.ruralRevitalizationWebhookUrl, config.ruralRevitalizationWebhookSecret, 'HUB_RURAL_REVITALIZATION_WEBHOOK_SECRET')],
+    [
+      'CIVIL_AFFAIRS',
+      endpoint(
+        'CIVIL_AFFAIRS',
+        '民政 civil affairs',
+        config.civilAffairsWebhookUrl,
+        config.civilAffairsWebhookSecret,
+        'HUB_CIVIL_AFFAIRS_WEBHOOK_SECRET',
+      ),
+    ],
+    [
+      'RURAL_REVITALIZATION',
+      endpoint(
+        'RURAL_REVITALIZATION',
+        '乡村振兴 rural revitalization',
+        config.ruralRevitalizationWebhookUrl,
+        config.ruralRevitalizationWebhookSecret,
+        'HUB_RURAL_REVITALIZATION_WEBHOOK_SECRET',
+      ),
+    ],
   ]);
 }

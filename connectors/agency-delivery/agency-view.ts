@@ -33,11 +33,25 @@ export interface AgencyWarning {
 
 export function agencyView(warning: QuarterlyWarning, idEncryptionKey: Buffer): AgencyWarning {
   return {
-    warningId: warning.eventId, supersedes: warning.supersedes, warned: warning.warned, changes: warning.changes, policyId: warning.policyId,
-    period: warning.period, windowFrom: warning.windowFrom, windowTo: warning.windowTo,
-    idNumber: decryptNationalId(warning.idCipher, idEncryptionKey, warning.personKey), personKey: warning.personKey,
-    categories: warning.categories, reasons: warning.reasons, basis: warning.basis, medfeeFen: warning.medfeeFen, basicFen: warning.basicFen,
-    criticalIllnessFen: warning.criticalIllnessFen, assistanceFen: warning.assistanceFen, selfPayFen: warning.selfPayFen,
-    thresholdFen: warning.thresholdFen, settlements: warning.settlements,
+    warningId: warning.eventId,
+    supersedes: warning.supersedes,
+    warned: warning.warned,
+    changes: warning.changes,
+    policyId: warning.policyId,
+    period: warning.period,
+    windowFrom: warning.windowFrom,
+    windowTo: warning.windowTo,
+    idNumber: decryptNationalId(warning.idCipher, idEncryptionKey, warning.personKey),
+    personKey: warning.personKey,
+    categories: warning.categories,
+    reasons: warning.reasons,
+    basis: warning.basis,
+    medfeeFen: warning.medfeeFen,
+    basicFen: warning.basicFen,
+    criticalIllnessFen: warning.criticalIllnessFen,
+    assistanceFen: warning.assistanceFen,
+    selfPayFen: warning.selfPayFen,
+    thresholdFen: warning.thresholdFen,
+    settlements: warning.settlements,
   };
 }

@@ -18,10 +18,20 @@ import { agencyConnector } from './agencies';
 export type ExportFormat = 'xlsx' | 'csv';
 export type ExportEncoding = 'utf-8' | 'gbk';
 
-const reasonText: Readonly<Record<string, string>> = { ALWAYS_REPORTED_CATEGORY: '特困/低保人员', SELF_PAY_OVER_THRESHOLD: '个人自付超过1万元' };
+const reasonText: Readonly<Record<string, string>> = {
+  ALWAYS_REPORTED_CATEGORY: '特困/低保人员',
+  SELF_PAY_OVER_THRESHOLD: '个人自付超过1万元',
+};
 const categoryText: Readonly<Record<string, string>> = {
-  TEKUN: '特困', DIBAO: '低保', DIBAO_EDGE: '低保边缘', ORPHAN: '孤儿', ILLNESS_POVERTY: '因病致贫重病患者', RELAPSED_POVERTY: '返贫致贫人口',
-  MONITORED: '防止返贫监测对象', LIFTED: '脱贫人口', POOR_REGISTERED: '建档立卡贫困人口',
+  TEKUN: '特困',
+  DIBAO: '低保',
+  DIBAO_EDGE: '低保边缘',
+  ORPHAN: '孤儿',
+  ILLNESS_POVERTY: '因病致贫重病患者',
+  RELAPSED_POVERTY: '返贫致贫人口',
+  MONITORED: '防止返贫监测对象',
+  LIFTED: '脱贫人口',
+  POOR_REGISTERED: '建档立卡贫困人口',
 };
 
 /** Integer fen as yuan text with two decimals: 1000001 → "10000.01". */
@@ -32,16 +42,47 @@ export function fenToYuan(fen: number): string {
 }
 
 export const exportHeaders = [
-  '预警编号', '状态', '更正的预警编号', '更正内容', '统计期', '统计起始日', '统计截止日', '公民身份号码', '人员类别', '预警原因', '自付口径',
-  '医疗总费用(元)', '基本医保支付(元)', '大病保险支付(元)', '医疗救助支付(元)', '个人自付(元)', '预警线(元)', '结算笔数', '结算编号',
+  '预警编号',
+  '状态',
+  '更正的预警编号',
+  '更正内容',
+  '统计期',
+  '统计起始日',
+  '统计截止日',
+  '公民身份号码',
+  '人员类别',
+  '预警原因',
+  '自付口径',
+  '医疗总费用(元)',
+  '基本医保支付(元)',
+  '大病保险支付(元)',
+  '医疗救助支付(元)',
+  '个人自付(元)',
+  '预警线(元)',
+  '结算笔数',
+  '结算编号',
 ] as const;
 
 export function exportRow(w: AgencyWarning): string[] {
   return [
-    w.warningId, w.warned ? (w.supersedes === null ? '预警' : '更正') : '撤销', w.supersedes ?? '', w.changes.join('; '), w.period, w.windowFrom, w.windowTo,
-    w.idNumber, w.categories.map((c) => categoryText[c] ?? c).join('、'), w.reasons.map((r) => reasonText[r] ?? r).join('、'),
-    w.basis === 'TOTAL' ? '全部自付' : '政策范围内自付', fenToYuan(w.medfeeFen), fenToYuan(w.basicFen), fenToYuan(w.criticalIllnessFen),
-    fenToYuan(w.assistanceFen), fenToYuan(w.selfPayFen), fenToYuan(w.thresholdFen), String(w.settlements.length),
+    w.warningId,
+    w.warned ? (w.supersedes === null ? '预警' : '更正') : '撤销',
+    w.supersedes ?? '',
+    w.changes.join('; '),
+    w.period,
+    w.windowFrom,
+    w.windowTo,
+    w.idNumber,
+    w.categories.map((c) => categoryText[c] ?? c).join('、'),
+    w.reasons.map((r) => reasonText[r] ?? r).join('、'),
+    w.basis === 'TOTAL' ? '全部自付' : '政策范围内自付',
+    fenToYuan(w.medfeeFen),
+    fenToYuan(w.basicFen),
+    fenToYuan(w.criticalIllnessFen),
+    fenToYuan(w.assistanceFen),
+    fenToYuan(w.selfPayFen),
+    fenToYuan(w.thresholdFen),
+    String(w.settlements.length),
     w.settlements.map((s) => `${s.fixmedinsCode}/${s.setlId}`).join(' '),
   ];
 }
@@ -52,7 +93,12 @@ export function exportRow(w: AgencyWarning): string[] {
  * routing narrows, the dropped agency's latest word is the withdrawal addressed to it, not the
  * correction the others received.
  */
-export function latestForAgency(records: readonly QuarterlyWarning[], agency: AgencyCode, policyId: string, period: string): QuarterlyWarning[] {
+export function latestForAgency(
+  records: readonly QuarterlyWarning[],
+  agency: AgencyCode,
+  policyId: string,
+  period: string,
+): QuarterlyWarning[] {
   const latest = new Map<string, QuarterlyWarning>();
   for (const record of records) {
     if (record.policyId !== policyId || record.period !== period || !record.routedTo.includes(agency)) continue;
@@ -68,11 +114,18 @@ const csvCell = (value: string): string => (/[",\r\n]/.test(value) || /^[=+\-@]/
 
 /** Writes the agency's file of one period; returns its path. The clear ID numbers exist only in this file. */
 export async function writeExportFile(options: {
-  records: readonly QuarterlyWarning[]; agency: AgencyCode; policyId: string; period: string; format: ExportFormat; encoding: ExportEncoding;
-  dir: string; idEncryptionKey: Buffer;
+  records: readonly QuarterlyWarning[];
+  agency: AgencyCode;
+  policyId: string;
+  period: string;
+  format: ExportFormat;
+  encoding: ExportEncoding;
+  dir: string;
+  idEncryptionKey: Buffer;
 }): Promise<{ path: string; rows: number }> {
   const { agency, policyId, period, format, encoding, dir } = options;
-  if (format === 'xlsx' && encoding !== 'utf-8') throw new HubError('USAGE', 'an XLSX file has no encoding to choose: --encoding applies to CSV');
+  if (format === 'xlsx' && encoding !== 'utf-8')
+    throw new HubError('USAGE', 'an XLSX file has no encoding to choose: --encoding applies to CSV');
   const rows = latestForAgency(options.records, agency, policyId, period).map((r) => exportRow(agencyView(r, options.idEncryptionKey)));
   const base = `warnings-${agencyConnector[agency]}-${policyId}-${period}`;
   if (format === 'xlsx') {
@@ -82,13 +135,20 @@ export async function writeExportFile(options: {
     sheet.addRow([...exportHeaders]).font = { bold: true };
     // Text cells: an ID number or amount must not become a number Excel rounds.
     for (const row of rows) sheet.addRow(row);
-    sheet.columns.forEach((column) => { column.numFmt = '@'; column.width = 18; });
+    sheet.columns.forEach((column) => {
+      column.numFmt = '@';
+      column.width = 18;
+    });
     await workbook.xlsx.writeFile(path);
     chmodSync(path, 0o600);
     return { path, rows: rows.length };
   }
   const text = [[...exportHeaders], ...rows].map((row) => row.map(csvCell).join(',')).join('\r\n') + '\r\n';
   const path = join(dir, `${base}${encoding === 'gbk' ? '.gbk' : ''}.csv`);
-  writeFileSync(path, encoding === 'gbk' ? iconv.encode(text, 'gbk') : Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text, 'utf8')]), { mode: 0o600 });
+  writeFileSync(
+    path,
+    encoding === 'gbk' ? iconv.encode(text, 'gbk') : Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text, 'utf8')]),
+    { mode: 0o600 },
+  );
   return { path, rows: rows.length };
 }

@@ -6,7 +6,25 @@ export { sign, verify, signatureHeader, timestampHeader, deliveryIdHeader, defau
 export { agencyEndpoints, agencyConnector, agencyOfConnector, type AgencyEndpoint } from './agencies';
 export { agencyView, type AgencyWarning } from './agency-view';
 export {
-  deliveryQueue, deliveryWorker, enqueueDeliveries, retryDeadDelivery, type RetryOutcome, postWarnings, deliveryReceipts, deliveryJobId, deliveryQueueName, type DeliveryJobData, type DeliverySettings,
+  deliveryQueue,
+  deliveryWorker,
+  enqueueDeliveries,
+  retryDeadDelivery,
+  type RetryOutcome,
+  postWarnings,
+  deliveryReceipts,
+  deliveryJobId,
+  deliveryQueueName,
+  type DeliveryJobData,
+  type DeliverySettings,
 } from './webhook';
-export { writeExportFile, latestForAgency, exportHeaders, exportRow, fenToYuan, type ExportFormat, type ExportEncoding } from './export-files';
+export {
+  writeExportFile,
+  latestForAgency,
+  exportHeaders,
+  exportRow,
+  fenToYuan,
+  type ExportFormat,
+  type ExportEncoding,
+} from './export-files';
 export { acceptReceipts, readReceipt, registerReceiptsRoute, yuanToFen, type ReceiptInput, type ReceiptsAnswer } from './receipts';

@@ -1,7 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { ConnectorServer } from '../api/server';
 import type { Redis } from 'ioredis';
-import { civilAffairsCategories, ruralRevitalizationCategories, topics, topicSpec, type AgencyCode, type DeliveryReceipt, type FollowUpOutcome } from '../../schemas';
+import {
+  civilAffairsCategories,
+  ruralRevitalizationCategories,
+  topics,
+  topicSpec,
+  type AgencyCode,
+  type DeliveryReceipt,
+  type FollowUpOutcome,
+} from '../../schemas';
 import type { HubKafka, HubProducer } from '../../services/kafka';
 import { HubError, loadConfig, type Environment, type Logger } from '../../services/platform';
 import { createRegistryClient, createTopicCodec } from '../../services/registry';
@@ -37,9 +45,15 @@ export interface ReceiptsAnswer {
 
 const outcomes: readonly FollowUpOutcome[] = ['RECEIVED', 'ASSISTANCE_GIVEN', 'CERTIFIED', 'NO_ACTION'];
 const statusOf: Readonly<Record<FollowUpOutcome, DeliveryReceipt['status']>> = {
-  RECEIVED: 'ACKNOWLEDGED', CERTIFIED: 'FOLLOW_UP_STARTED', ASSISTANCE_GIVEN: 'FOLLOW_UP_CLOSED', NO_ACTION: 'FOLLOW_UP_CLOSED',
+  RECEIVED: 'ACKNOWLEDGED',
+  CERTIFIED: 'FOLLOW_UP_STARTED',
+  ASSISTANCE_GIVEN: 'FOLLOW_UP_CLOSED',
+  NO_ACTION: 'FOLLOW_UP_CLOSED',
 };
-const categoriesOf: Readonly<Record<AgencyCode, readonly string[]>> = { CIVIL_AFFAIRS: civilAffairsCategories, RURAL_REVITALIZATION: ruralRevitalizationCategories };
+const categoriesOf: Readonly<Record<AgencyCode, readonly string[]>> = {
+  CIVIL_AFFAIRS: civilAffairsCategories,
+  RURAL_REVITALIZATION: ruralRevitalizationCategories,
+};
 const maxReceipts = 10_000;
 
 /** Yuan text to integer fen without floating point; undefined when malformed. */
@@ -50,7 +64,8 @@ export function yuanToFen(text: string): number | undefined {
 }
 
 function text(value: unknown, field: string, max = 200): string {
-  if (typeof value !== 'string' || value.trim() === '' || value.length > max) throw new HubError('INPUT_INVALID', `${field}: a text of 1 to ${max} characters is required`, { detail: { field } });
+  if (typeof value !== 'string' || value.trim() === '' || value.length > max)
+    throw new HubError('INPUT_INVALID', `${field}: a text of 1 to ${max} characters is required`, { detail: { field } });
   return value.trim();
 }
 
@@ -61,7 +76,8 @@ export function readReceipt(raw: unknown, agency: AgencyCode): ReceiptInput & { 
   const receiptId = text(r.receiptId, 'receiptId', 64);
   const warningId = text(r.warningId, 'warningId', 80);
   const outcome = outcomes.find((o) => o === r.outcome);
-  if (outcome === undefined) throw new HubError('INPUT_INVALID', `outcome: one of ${outcomes.join(', ')}`, { detail: { field: 'outcome' } });
+  if (outcome === undefined)
+    throw new HubError('INPUT_INVALID', `outcome: one of ${outcomes.join(', ')}`, { detail: { field: 'outcome' } });
   let assistanceFen: number | null = null;
   const base = { receiptId, warningId, outcome };
   const extra: { assistanceKind?: string; assistanceAmount?: string; certifiedCategory?: string; reason?: string } = {};
@@ -69,13 +85,18 @@ export function readReceipt(raw: unknown, agency: AgencyCode): ReceiptInput & { 
     extra.assistanceKind = text(r.assistanceKind, 'assistanceKind', 100);
     extra.assistanceAmount = text(r.assistanceAmount, 'assistanceAmount', 20);
     const fen = yuanToFen(extra.assistanceAmount);
-    if (fen === undefined) throw new HubError('INPUT_INVALID', 'assistanceAmount: yuan with at most two decimals, such as "1500.00"', { detail: { field: 'assistanceAmount' } });
+    if (fen === undefined)
+      throw new HubError('INPUT_INVALID', 'assistanceAmount: yuan with at most two decimals, such as "1500.00"', {
+        detail: { field: 'assistanceAmount' },
+      });
     assistanceFen = fen;
   }
   if (outcome === 'CERTIFIED') {
     extra.certifiedCategory = text(r.certifiedCategory, 'certifiedCategory', 40);
     if (!categoriesOf[agency].includes(extra.certifiedCategory)) {
-      throw new HubError('INPUT_INVALID', `certifiedCategory: one of ${categoriesOf[agency].join(', ')}`, { detail: { field: 'certifiedCategory' } });
+      throw new HubError('INPUT_INVALID', `certifiedCategory: one of ${categoriesOf[agency].join(', ')}`, {
+        detail: { field: 'certifiedCategory' },
+      });
     }
   }
   if (outcome === 'NO_ACTION') extra.reason = text(r.reason, 'reason', 500);
@@ -83,13 +104,18 @@ export function readReceipt(raw: unknown, agency: AgencyCode): ReceiptInput & { 
   if (r.decidedAt !== undefined && r.decidedAt !== null) {
     const match = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})$/.exec(typeof r.decidedAt === 'string' ? r.decidedAt : '');
     decidedAtMs = match === null ? Number.NaN : Date.parse(`${match[1]}T${match[2]}+08:00`);
-    if (Number.isNaN(decidedAtMs)) throw new HubError('INPUT_INVALID', 'decidedAt: \'YYYY-MM-DD HH:mm:ss\' (Asia/Shanghai)', { detail: { field: 'decidedAt' } });
+    if (Number.isNaN(decidedAtMs))
+      throw new HubError('INPUT_INVALID', "decidedAt: 'YYYY-MM-DD HH:mm:ss' (Asia/Shanghai)", { detail: { field: 'decidedAt' } });
   }
   return { ...base, ...extra, assistanceFen, decidedAtMs };
 }
 
 /** The join data the warning run keeps per warning (services/warnings warning-run.ts `index`). */
-interface IndexEntry { personKey: string; period: string; routedTo: string[] }
+interface IndexEntry {
+  personKey: string;
+  period: string;
+  routedTo: string[];
+}
 
 export interface ReceiptDependencies {
   readonly agency: AgencyCode;
@@ -109,15 +135,17 @@ export async function acceptReceipts(deps: ReceiptDependencies, body: unknown): 
   const now = (deps.now ?? Date.now)();
   const rejected: ReceiptsAnswer['rejected'] = [];
   const accepted: { position: string; receipt: DeliveryReceipt }[] = [];
-  const parsed = list.map((raw: unknown, index) => {
-    try {
-      return { position: `receipts[${index}]`, input: readReceipt(raw, deps.agency) };
-    } catch (error) {
-      const e = error instanceof HubError ? error : new HubError('INPUT_INVALID', String(error));
-      rejected.push({ position: `receipts[${index}]`, code: e.code, message: e.message });
-      return undefined;
-    }
-  }).filter((p) => p !== undefined);
+  const parsed = list
+    .map((raw: unknown, index) => {
+      try {
+        return { position: `receipts[${index}]`, input: readReceipt(raw, deps.agency) };
+      } catch (error) {
+        const e = error instanceof HubError ? error : new HubError('INPUT_INVALID', String(error));
+        rejected.push({ position: `receipts[${index}]`, code: e.code, message: e.message });
+        return undefined;
+      }
+    })
+    .filter((p) => p !== undefined);
   const entries = parsed.length === 0 ? [] : await deps.redis.hmget(deps.indexKey, ...parsed.map((p) => p.input.warningId));
   parsed.forEach(({ position, input }, i) => {
     const raw = entries[i];
@@ -134,10 +162,24 @@ export async function acceptReceipts(deps: ReceiptDependencies, body: unknown): 
     accepted.push({
       position,
       receipt: {
-        eventId, source: `${deps.agency}:api:receipts`, occurredAt: input.decidedAtMs ?? now, recordedAt: now, warningId: input.warningId,
-        agency: deps.agency, channel: deps.channel, status: statusOf[input.outcome], attempt: 0, detail: null, outcome: input.outcome,
-        assistanceKind: input.assistanceKind ?? null, assistanceFen: input.assistanceFen, certifiedCategory: input.certifiedCategory ?? null,
-        reason: input.reason ?? null, agencyRecordId: input.receiptId, personKey: entry.personKey, period: entry.period,
+        eventId,
+        source: `${deps.agency}:api:receipts`,
+        occurredAt: input.decidedAtMs ?? now,
+        recordedAt: now,
+        warningId: input.warningId,
+        agency: deps.agency,
+        channel: deps.channel,
+        status: statusOf[input.outcome],
+        attempt: 0,
+        detail: null,
+        outcome: input.outcome,
+        assistanceKind: input.assistanceKind ?? null,
+        assistanceFen: input.assistanceFen,
+        certifiedCategory: input.certifiedCategory ?? null,
+        reason: input.reason ?? null,
+        agencyRecordId: input.receiptId,
+        personKey: entry.personKey,
+        period: entry.period,
       },
     });
   });
@@ -153,10 +195,18 @@ export async function acceptReceipts(deps: ReceiptDependencies, body: unknown): 
  * agency key itself, as the connector's records route does (Bearer key of this agency only).
  * Other connectors get nothing.
  */
-export async function registerReceiptsRoute(app: ConnectorServer, options: {
-  connector: string; env: Environment; kafka: HubKafka; producer: HubProducer; redis: Redis; logger: Logger;
-  keys: { verify(presented: string): Promise<{ keyId: string; agency: string } | undefined> };
-}): Promise<void> {
+export async function registerReceiptsRoute(
+  app: ConnectorServer,
+  options: {
+    connector: string;
+    env: Environment;
+    kafka: HubKafka;
+    producer: HubProducer;
+    redis: Redis;
+    logger: Logger;
+    keys: { verify(presented: string): Promise<{ keyId: string; agency: string } | undefined> };
+  },
+): Promise<void> {
   const agency = agencyOfConnector(options.connector);
   if (agency === undefined) return;
   const config = loadConfig(options.env, ['schemaRegistryUrl', 'topicPrefix']);
@@ -165,7 +215,10 @@ export async function registerReceiptsRoute(app: ConnectorServer, options: {
   const codec = createTopicCodec(createRegistryClient(config.schemaRegistryUrl), 'deliveryReceipts', topic);
   const channel = agencyEndpoints(options.env).get(agency)?.webhook === undefined ? 'EXPORT_FILE' : 'WEBHOOK';
   const deps: ReceiptDependencies = {
-    agency, redis: options.redis, indexKey: `hub:warnings:${config.topicPrefix}:index`, channel,
+    agency,
+    redis: options.redis,
+    indexKey: `hub:warnings:${config.topicPrefix}:index`,
+    channel,
     publish: async (receipts) => {
       const records = await Promise.all(receipts.map(async (r) => ({ key: r.personKey ?? r.warningId, value: await codec.encode(r) })));
       await options.producer.send(topic, records);
@@ -175,7 +228,8 @@ export async function registerReceiptsRoute(app: ConnectorServer, options: {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
     const holder = match?.[1] === undefined ? undefined : await options.keys.verify(match[1]);
     if (holder === undefined) throw new HubError('AUTH_REQUIRED', 'send the agency API key as "Authorization: Bearer <key>"');
-    if (holder.agency !== options.connector) throw new HubError('FORBIDDEN', `key ${holder.keyId} belongs to ${holder.agency}, not ${options.connector}`);
+    if (holder.agency !== options.connector)
+      throw new HubError('FORBIDDEN', `key ${holder.keyId} belongs to ${holder.agency}, not ${options.connector}`);
     const answer = await acceptReceipts(deps, request.body);
     options.logger.info({ keyId: holder.keyId, accepted: answer.accepted, rejected: answer.rejected.length }, 'receipts');
     return reply.code(answer.rejected.length > 0 && answer.accepted === 0 ? 422 : 200).send(answer);

@@ -18,7 +18,12 @@ export function sign(secret: string, timestamp: number, body: string | Buffer): 
 
 /** What a receiver does: true when the signature is the body's and the timestamp within the window. */
 export function verify(options: {
-  secret: string; body: string | Buffer; timestamp: string | undefined; signature: string | undefined; now?: number; skewSeconds?: number;
+  secret: string;
+  body: string | Buffer;
+  timestamp: string | undefined;
+  signature: string | undefined;
+  now?: number;
+  skewSeconds?: number;
 }): boolean {
   const { timestamp, signature } = options;
   if (timestamp === undefined || signature === undefined || !/^\d{1,12}$/.test(timestamp)) return false;

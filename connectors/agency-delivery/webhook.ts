@@ -61,7 +61,10 @@ export type RetryOutcome = 'QUEUED' | 'NOT_FOUND' | 'NOT_DEAD';
  * waiting or retrying on its own would be delivered twice. The operator's `hub warnings deliveries
  * --retry` and the desk's retry button both come here.
  */
-export async function retryDeadDelivery(queue: Queue<DeliveryJobData>, jobId: string): Promise<{ outcome: RetryOutcome; state: string | null }> {
+export async function retryDeadDelivery(
+  queue: Queue<DeliveryJobData>,
+  jobId: string,
+): Promise<{ outcome: RetryOutcome; state: string | null }> {
   let job = await queue.getJob(jobId);
   if (job === undefined) {
     const carrier = await (await queue.client).hget(carriersKey(queue), jobId);
@@ -79,7 +82,10 @@ export async function retryDeadDelivery(queue: Queue<DeliveryJobData>, jobId: st
  * is left out. Returns how many warning deliveries were enqueued.
  */
 export async function enqueueDeliveries(
-  queue: Queue<DeliveryJobData>, settings: DeliverySettings, endpoints: ReadonlyMap<AgencyCode, AgencyEndpoint>, warnings: readonly QuarterlyWarning[],
+  queue: Queue<DeliveryJobData>,
+  settings: DeliverySettings,
+  endpoints: ReadonlyMap<AgencyCode, AgencyEndpoint>,
+  warnings: readonly QuarterlyWarning[],
 ): Promise<number> {
   const wanted: { agency: AgencyCode; warning: QuarterlyWarning }[] = [];
   for (const warning of warnings) {
@@ -103,9 +109,13 @@ export async function enqueueDeliveries(
     for (let from = 0; from < list.length; from += size) {
       const batch = list.slice(from, from + size);
       const [only] = batch;
-      const jobId = batch.length === 1 && only !== undefined
-        ? deliveryJobId(only.eventId, agency)
-        : `batch.${agency}.${createHash('sha256').update(batch.map((w) => w.eventId).join('\u0000')).digest('hex').slice(0, 32)}`;
+      const jobId =
+        batch.length === 1 && only !== undefined
+          ? deliveryJobId(only.eventId, agency)
+          : `batch.${agency}.${createHash('sha256')
+              .update(batch.map((w) => w.eventId).join('\u0000'))
+              .digest('hex')
+              .slice(0, 32)}`;
       jobs.push({
         name: 'deliver',
         data: { agency, warnings: batch },
@@ -125,7 +135,8 @@ export async function enqueueDeliveries(
   // Recorded after the jobs exist: a crash in between enqueues the same batches again on the replay
   // (same ids, so BullMQ keeps one of each) rather than losing them.
   const carriers: Record<string, string> = {};
-  for (const job of jobs) for (const warning of job.data.warnings) carriers[deliveryJobId(warning.eventId, job.data.agency)] = job.opts.jobId;
+  for (const job of jobs)
+    for (const warning of job.data.warnings) carriers[deliveryJobId(warning.eventId, job.data.agency)] = job.opts.jobId;
   await redis.hset(carriersKey(queue), carriers);
   return Object.keys(carriers).length;
 }
@@ -137,31 +148,58 @@ const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 256 }), http
 function post(url: URL, headers: Record<string, string>, body: Buffer, timeoutMs: number): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     const secure = url.protocol === 'https:';
-    const request = (secure ? httpsRequest : httpRequest)(url, { method: 'POST', headers: { ...headers, 'content-length': String(body.length) }, agent: secure ? agents.https : agents.http, timeout: timeoutMs }, (response: IncomingMessage) => {
-      response.resume();
-      response.on('end', () => { resolve(response.statusCode ?? 0); });
-      response.on('error', reject);
+    const request = (secure ? httpsRequest : httpRequest)(
+      url,
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-length': String(body.length) },
+        agent: secure ? agents.https : agents.http,
+        timeout: timeoutMs,
+      },
+      (response: IncomingMessage) => {
+        response.resume();
+        response.on('end', () => {
+          resolve(response.statusCode ?? 0);
+        });
+        response.on('error', reject);
+      },
+    );
+    request.on('timeout', () => {
+      request.destroy(new Error(`no answer within ${timeoutMs} ms`));
     });
-    request.on('timeout', () => { request.destroy(new Error(`no answer within ${timeoutMs} ms`)); });
     request.on('error', reject);
     request.end(body);
   });
 }
 
 /** Posts one delivery (its warnings in one request); a non-2xx answer or a timeout throws, and BullMQ retries. */
-export async function postWarnings(endpoint: AgencyEndpoint, job: { id: string; data: DeliveryJobData }, idEncryptionKey: Buffer, timeoutMs: number, now = Date.now()): Promise<number> {
+export async function postWarnings(
+  endpoint: AgencyEndpoint,
+  job: { id: string; data: DeliveryJobData },
+  idEncryptionKey: Buffer,
+  timeoutMs: number,
+  now = Date.now(),
+): Promise<number> {
   const webhook = endpoint.webhook;
   if (webhook === undefined) throw new HubError('CONFIG_INVALID', `${endpoint.connector} has no webhook configured`);
-  const body = Buffer.from(JSON.stringify({ deliveryId: job.id, agency: job.data.agency, warnings: job.data.warnings.map((w) => agencyView(w, idEncryptionKey)) }), 'utf8');
+  const body = Buffer.from(
+    JSON.stringify({ deliveryId: job.id, agency: job.data.agency, warnings: job.data.warnings.map((w) => agencyView(w, idEncryptionKey)) }),
+    'utf8',
+  );
   const timestamp = Math.floor(now / 1000);
   let status: number;
   try {
-    status = await post(new URL(webhook.url), {
-      'content-type': 'application/json; charset=utf-8',
-      [timestampHeader]: String(timestamp),
-      [signatureHeader]: sign(webhook.secret, timestamp, body),
-      [deliveryIdHeader]: job.id,
-    }, body, timeoutMs);
+    status = await post(
+      new URL(webhook.url),
+      {
+        'content-type': 'application/json; charset=utf-8',
+        [timestampHeader]: String(timestamp),
+        [signatureHeader]: sign(webhook.secret, timestamp, body),
+        [deliveryIdHeader]: job.id,
+      },
+      body,
+      timeoutMs,
+    );
   } catch (error) {
     throw new HubError('UNAVAILABLE', `${endpoint.connector} webhook did not answer: ${describeError(error)}`);
   }
@@ -170,38 +208,72 @@ export async function postWarnings(endpoint: AgencyEndpoint, job: { id: string; 
 }
 
 /** The delivery receipts the hub writes itself, one per warning of a job: delivered, or dead after its attempts. */
-export function deliveryReceipts(job: Job<DeliveryJobData>, status: 'DELIVERED' | 'FAILED', detail: string | null, now: number): DeliveryReceipt[] {
+export function deliveryReceipts(
+  job: Job<DeliveryJobData>,
+  status: 'DELIVERED' | 'FAILED',
+  detail: string | null,
+  now: number,
+): DeliveryReceipt[] {
   const attempt = status === 'DELIVERED' ? job.attemptsMade + 1 : job.attemptsMade;
   return job.data.warnings.map((warning) => ({
-    eventId: `rcpt-${deliveryJobId(warning.eventId, job.data.agency)}-${status}-${attempt}`, source: 'hub:agency-delivery', occurredAt: now, recordedAt: now,
-    warningId: warning.eventId, agency: job.data.agency, channel: 'WEBHOOK', status, attempt, detail,
-    outcome: null, assistanceKind: null, assistanceFen: null, certifiedCategory: null, reason: null, agencyRecordId: null,
-    personKey: warning.personKey, period: warning.period,
+    eventId: `rcpt-${deliveryJobId(warning.eventId, job.data.agency)}-${status}-${attempt}`,
+    source: 'hub:agency-delivery',
+    occurredAt: now,
+    recordedAt: now,
+    warningId: warning.eventId,
+    agency: job.data.agency,
+    channel: 'WEBHOOK',
+    status,
+    attempt,
+    detail,
+    outcome: null,
+    assistanceKind: null,
+    assistanceFen: null,
+    certifiedCategory: null,
+    reason: null,
+    agencyRecordId: null,
+    personKey: warning.personKey,
+    period: warning.period,
   }));
 }
 
 /** The worker that posts deliveries; `onReceipt` publishes what happened to each warning. */
 export function deliveryWorker(options: {
-  settings: DeliverySettings; endpoints: ReadonlyMap<AgencyCode, AgencyEndpoint>; idEncryptionKey: Buffer; logger: Logger;
+  settings: DeliverySettings;
+  endpoints: ReadonlyMap<AgencyCode, AgencyEndpoint>;
+  idEncryptionKey: Buffer;
+  logger: Logger;
   onReceipt: (receipt: DeliveryReceipt) => Promise<void>;
 }): Worker<DeliveryJobData> {
   const { settings, endpoints, logger } = options;
-  const worker = new Worker<DeliveryJobData>(deliveryQueueName, async (job) => {
-    const endpoint = endpoints.get(job.data.agency);
-    if (endpoint === undefined) throw new HubError('CONFIG_INVALID', `no endpoint for ${job.data.agency}`);
-    const status = await postWarnings(endpoint, { id: job.id ?? '', data: job.data }, options.idEncryptionKey, settings.timeoutMs);
-    await Promise.all(deliveryReceipts(job, 'DELIVERED', `HTTP ${status}`, Date.now()).map((receipt) => options.onReceipt(receipt)));
-    return status;
-  }, { connection: settings.connection, prefix: settings.prefix, concurrency: settings.concurrency });
+  const worker = new Worker<DeliveryJobData>(
+    deliveryQueueName,
+    async (job) => {
+      const endpoint = endpoints.get(job.data.agency);
+      if (endpoint === undefined) throw new HubError('CONFIG_INVALID', `no endpoint for ${job.data.agency}`);
+      const status = await postWarnings(endpoint, { id: job.id ?? '', data: job.data }, options.idEncryptionKey, settings.timeoutMs);
+      await Promise.all(deliveryReceipts(job, 'DELIVERED', `HTTP ${status}`, Date.now()).map((receipt) => options.onReceipt(receipt)));
+      return status;
+    },
+    { connection: settings.connection, prefix: settings.prefix, concurrency: settings.concurrency },
+  );
   worker.on('failed', (job, error) => {
     if (job === undefined) return;
     const dead = job.attemptsMade >= (job.opts.attempts ?? 1);
-    logger.warn({ job: job.id, agency: job.data.agency, warnings: job.data.warnings.length, attempt: job.attemptsMade, dead, reason: error.message }, dead ? 'delivery dead' : 'delivery failed; will retry');
+    logger.warn(
+      { job: job.id, agency: job.data.agency, warnings: job.data.warnings.length, attempt: job.attemptsMade, dead, reason: error.message },
+      dead ? 'delivery dead' : 'delivery failed; will retry',
+    );
     if (dead) {
-      void Promise.all(deliveryReceipts(job, 'FAILED', error.message, Date.now()).map((receipt) => options.onReceipt(receipt)))
-        .catch((e: unknown) => { logger.error({ err: e }, 'cannot publish a dead delivery receipt'); });
+      void Promise.all(deliveryReceipts(job, 'FAILED', error.message, Date.now()).map((receipt) => options.onReceipt(receipt))).catch(
+        (e: unknown) => {
+          logger.error({ err: e }, 'cannot publish a dead delivery receipt');
+        },
+      );
     }
   });
-  worker.on('error', (error) => { logger.error({ err: error }, 'delivery worker error'); });
+  worker.on('error', (error) => {
+    logger.error({ err: error }, 'delivery worker error');
+  });
   return worker;
 }

@@ -36,10 +36,19 @@ export function classifyIntakeFailure(error: unknown): HubError {
   const name = error instanceof Error ? error.name : '';
   const message = scrubIdNumbers(describeError(error));
   if (name.startsWith('KafkaJS')) {
-    return new HubError('KAFKA_UNAVAILABLE', `Kafka did not take the records (${message}); send them again later (a resend is recognised)`, { cause: error });
+    return new HubError(
+      'KAFKA_UNAVAILABLE',
+      `Kafka did not take the records (${message}); send them again later (a resend is recognised)`,
+      { cause: error },
+    );
   }
-  if (name === 'MaxRetriesPerRequestError' || /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT/i.test(message)) {
-    return new HubError('REDIS_UNAVAILABLE', `the connector's store did not answer (${message}); send the records again later`, { cause: error });
+  if (
+    name === 'MaxRetriesPerRequestError' ||
+    /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT/i.test(message)
+  ) {
+    return new HubError('REDIS_UNAVAILABLE', `the connector's store did not answer (${message}); send the records again later`, {
+      cause: error,
+    });
   }
   return new HubError('PROCESSING_FAILED', `the records could not be processed: ${message}`, { cause: error });
 }

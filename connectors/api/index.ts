@@ -1,6 +1,12 @@
 export {
-  createConnectorServer, defaultLimits,
-  type ConnectorServer, type ConnectorServerDependencies, type ConnectorLimits, type RecordsAnswer, type FileAnswer, type ImportFile,
+  createConnectorServer,
+  defaultLimits,
+  type ConnectorServer,
+  type ConnectorServerDependencies,
+  type ConnectorLimits,
+  type RecordsAnswer,
+  type FileAnswer,
+  type ImportFile,
 } from './server';
 export { startConnector, connectorRole, defaultConnectorPorts, type RunningConnector, type StartConnectorOptions } from './run-connector';
 export { classifyIntakeFailure, httpStatusOf } from './failures';

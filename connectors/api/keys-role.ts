@@ -9,7 +9,10 @@ function scopeOf(flags: readonly string[]): KeyScope | undefined {
   let divisions: string[] | undefined;
   for (let i = 0; i < flags.length; i += 2) {
     const [flag, value] = [flags[i], flags[i + 1]];
-    const list = (value ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
+    const list = (value ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
     if (list.length === 0) throw new HubError('USAGE', `${flag ?? ''} needs a value\n${usage}`);
     if (flag === '--institution' && list.every((code) => /^[A-Z0-9]{6,20}$/.test(code))) institutions = [...(institutions ?? []), ...list];
     else if (flag === '--division' && list.every((prefix) => /^\d{2,6}$/.test(prefix))) divisions = [...(divisions ?? []), ...list];
@@ -44,18 +47,25 @@ export const runKeys: RoleMain = async (args, io) => {
     const scope = scopeOf(rest.slice(1));
     // Only settlements name an institution: an institution-bound key of another agency would bind nothing.
     if (scope?.institutions !== undefined && agency !== 'hospitals') {
-      throw new HubError('USAGE', `only hospitals' keys are bound to institutions (fixmedins_code); bind a ${agency} key with --division\n${usage}`);
+      throw new HubError(
+        'USAGE',
+        `only hospitals' keys are bound to institutions (fixmedins_code); bind a ${agency} key with --division\n${usage}`,
+      );
     }
     const issued = await store.issue(agency, scope);
     io.stdout.write(`${issued.key}\n`);
-    io.stderr.write(`issued ${issued.keyId} for ${issued.agency} at ${issued.issuedAt}; the key above is shown once: the hub keeps only its SHA-256 hash (${config.agencyKeysFile})\n`);
+    io.stderr.write(
+      `issued ${issued.keyId} for ${issued.agency} at ${issued.issuedAt}; the key above is shown once: the hub keeps only its SHA-256 hash (${config.agencyKeysFile})\n`,
+    );
     return 0;
   }
   if (action === 'list' && rest.length === 0) {
     const keys = await store.list();
     io.stdout.write(`${'KEY ID'.padEnd(18)} ${'AGENCY'.padEnd(22)} ${'ISSUED'.padEnd(26)} REVOKED (BOUND TO)\n`);
     for (const key of keys) {
-      io.stdout.write(`${key.keyId.padEnd(18)} ${key.agency.padEnd(22)} ${key.issuedAt.padEnd(26)} ${key.revokedAt ?? '-'}${boundTo(key.scope)}\n`);
+      io.stdout.write(
+        `${key.keyId.padEnd(18)} ${key.agency.padEnd(22)} ${key.issuedAt.padEnd(26)} ${key.revokedAt ?? '-'}${boundTo(key.scope)}\n`,
+      );
     }
     return 0;
   }

@@ -93,7 +93,11 @@ export interface RecordsAnswer {
 
 /** The routes and the methods each takes: another method on one of them is a 405, not a 404. */
 const methodsOf: Readonly<Record<string, readonly string[]>> = {
-  '/v1/records': ['POST'], '/v1/files': ['POST'], '/healthz': ['GET', 'HEAD'], '/readyz': ['GET', 'HEAD'], '/metrics': ['GET', 'HEAD'],
+  '/v1/records': ['POST'],
+  '/v1/files': ['POST'],
+  '/healthz': ['GET', 'HEAD'],
+  '/readyz': ['GET', 'HEAD'],
+  '/metrics': ['GET', 'HEAD'],
 };
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -145,7 +149,9 @@ function recordsOf(body: unknown, maxRecords: number): RawRecord[] {
   const records = body.records;
   if (!Array.isArray(records)) throw new HubError('REQUEST_INVALID', 'the body must have a "records" array');
   if (records.length > maxRecords) {
-    throw new HubError('REQUEST_TOO_LARGE', `${records.length} records in one request; at most ${maxRecords}: send several requests`, { detail: { maxRecords } });
+    throw new HubError('REQUEST_TOO_LARGE', `${records.length} records in one request; at most ${maxRecords}: send several requests`, {
+      detail: { maxRecords },
+    });
   }
   // A record that is not an object is refused alone, by the intake (prepare.ts), like any bad record.
   return records as RawRecord[];
@@ -190,8 +196,13 @@ export function createConnectorServer(deps: ConnectorServerDependencies) {
   const serial = serialQueue();
   const serialIntake: Intake = { ingest: (items, channel) => serial(() => deps.intake.ingest(items, channel)) };
   const holders = new WeakMap<FastifyRequest, KeyHolder>();
-  const failedKeys = createFailedKeyLimiter({ attempts: limits.failedKeyAttempts, windowMs: limits.failedKeyWindowMs, maxAddresses: limits.failedKeyAddresses });
-  const presentedKey = (request: FastifyRequest): string | undefined => /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
+  const failedKeys = createFailedKeyLimiter({
+    attempts: limits.failedKeyAttempts,
+    windowMs: limits.failedKeyWindowMs,
+    maxAddresses: limits.failedKeyAddresses,
+  });
+  const presentedKey = (request: FastifyRequest): string | undefined =>
+    /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
   const isAgencyRoute = (request: FastifyRequest): boolean => request.url.startsWith('/v1/');
 
   const app = fastify({
@@ -210,15 +221,20 @@ export function createConnectorServer(deps: ConnectorServerDependencies) {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     serverFactory: (handler) => {
-      const server = deps.tls === undefined ? createServer(handler) : createHttpsServer({ cert: deps.tls.cert, key: deps.tls.key }, handler);
+      const server =
+        deps.tls === undefined ? createServer(handler) : createHttpsServer({ cert: deps.tls.cert, key: deps.tls.key }, handler);
       // Set here: fastify's connectionTimeout option does not reach a server made by serverFactory.
-      server.setTimeout(limits.idleTimeoutMs, (socket) => { socket.destroy(); });
+      server.setTimeout(limits.idleTimeoutMs, (socket) => {
+        socket.destroy();
+      });
       return server;
     },
   });
 
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => { parseJsonBody(request, body as Buffer, done); });
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    parseJsonBody(request, body as Buffer, done);
+  });
 
   const sendError = (request: FastifyRequest, reply: FastifyReply, error: HubError): FastifyReply => {
     const status = httpStatusOf(error.code);
@@ -226,7 +242,8 @@ export function createConnectorServer(deps: ConnectorServerDependencies) {
     if (status >= 500) request.log.error({ code: error.code, err: error }, 'request failed');
     else request.log.info({ code: error.code, reason: error.message }, 'request refused');
     if (status === 503) void reply.header('retry-after', String(limits.retryAfterSeconds));
-    if (status === 429) void reply.header('retry-after', String(typeof error.detail.retryAfterSeconds === 'number' ? error.detail.retryAfterSeconds : 1));
+    if (status === 429)
+      void reply.header('retry-after', String(typeof error.detail.retryAfterSeconds === 'number' ? error.detail.retryAfterSeconds : 1));
     if (status === 401) void reply.header('www-authenticate', `Bearer realm="hub-${agency.id}"`);
     return reply.code(status).send({ error: { code: error.code, message: error.message } });
   };
@@ -244,17 +261,27 @@ export function createConnectorServer(deps: ConnectorServerDependencies) {
     if (wait === 0) return;
     const key = presentedKey(request);
     if (key !== undefined && (await deps.keys.verify(key)) !== undefined) return;
-    throw new HubError('TOO_MANY_FAILED_KEYS', `too many requests with an unknown, revoked or missing API key from this address; try again in ${wait} s`, {
-      detail: { retryAfterSeconds: wait },
-    });
+    throw new HubError(
+      'TOO_MANY_FAILED_KEYS',
+      `too many requests with an unknown, revoked or missing API key from this address; try again in ${wait} s`,
+      {
+        detail: { retryAfterSeconds: wait },
+      },
+    );
   });
 
   app.addHook('onResponse', (request, reply, done) => {
     if (reply.statusCode === 401 && isAgencyRoute(request)) failedKeys.failed(request.ip);
-    request.log.info({
-      method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime),
-      ...(holders.has(request) ? { keyId: holders.get(request)?.keyId } : {}),
-    }, 'request');
+    request.log.info(
+      {
+        method: request.method,
+        path: request.url.split('?')[0],
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+        ...(holders.has(request) ? { keyId: holders.get(request)?.keyId } : {}),
+      },
+      'request',
+    );
     done();
   });
 
@@ -262,11 +289,20 @@ export function createConnectorServer(deps: ConnectorServerDependencies) {
     if (isHubError(error)) return sendError(request, reply, error);
     const statusCode = (error as { statusCode?: unknown }).statusCode;
     const message = error instanceof Error ? scrubIdNumbers(error.message) : 'request failed';
-    if (statusCode === 413) return sendError(request, reply, new HubError('REQUEST_TOO_LARGE', `the body is larger than ${limits.bodyLimitBytes} bytes`));
+    if (statusCode === 413)
+      return sendError(request, reply, new HubError('REQUEST_TOO_LARGE', `the body is larger than ${limits.bodyLimitBytes} bytes`));
     if (statusCode === 415) {
-      return sendError(request, reply, new HubError('UNSUPPORTED_MEDIA_TYPE', `content-type ${request.headers['content-type'] ?? '(none)'} is not read here: send application/json`));
+      return sendError(
+        request,
+        reply,
+        new HubError(
+          'UNSUPPORTED_MEDIA_TYPE',
+          `content-type ${request.headers['content-type'] ?? '(none)'} is not read here: send application/json`,
+        ),
+      );
     }
-    if (error instanceof SyntaxError) return sendError(request, reply, new HubError('REQUEST_INVALID', `the body is not valid JSON: ${message}`));
+    if (error instanceof SyntaxError)
+      return sendError(request, reply, new HubError('REQUEST_INVALID', `the body is not valid JSON: ${message}`));
     if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
       return sendError(request, reply, new HubError('REQUEST_INVALID', message));
     }
@@ -291,7 +327,8 @@ export function createConnectorServer(deps: ConnectorServerDependencies) {
   });
 
   app.get('/metrics', async (_request, reply) =>
-    reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
+    reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
 
   // Everything an agency sends: authenticated before the body is read, so an unknown caller cannot
   // make the connector parse megabytes.
@@ -302,9 +339,13 @@ export function createConnectorServer(deps: ConnectorServerDependencies) {
       const holder = await deps.keys.verify(key);
       if (holder === undefined) throw new HubError('AUTH_REQUIRED', 'the API key is unknown or revoked');
       if (holder.agency !== agency.id) {
-        throw new HubError('FORBIDDEN', `key ${holder.keyId} belongs to ${holder.agency}; it writes to that agency's connector only, not ${agency.id}`, {
-          detail: { keyId: holder.keyId, keyAgency: holder.agency },
-        });
+        throw new HubError(
+          'FORBIDDEN',
+          `key ${holder.keyId} belongs to ${holder.agency}; it writes to that agency's connector only, not ${agency.id}`,
+          {
+            detail: { keyId: holder.keyId, keyAgency: holder.agency },
+          },
+        );
       }
       holders.set(request, holder);
     });
@@ -314,11 +355,23 @@ export function createConnectorServer(deps: ConnectorServerDependencies) {
       const holder = holders.get(request);
       const channel = `api:${holder?.keyId ?? 'unknown'}`;
       const scope = holder?.scope;
-      const items = records.map((raw, index) => ({ raw, rawFormat: 'json' as const, position: `records[${index}]`, ...(scope === undefined ? {} : { scope }) }));
+      const items = records.map((raw, index) => ({
+        raw,
+        rawFormat: 'json' as const,
+        position: `records[${index}]`,
+        ...(scope === undefined ? {} : { scope }),
+      }));
       let outcomes: IntakeOutcome[];
       try {
-        outcomes = await withTimeout(serialIntake.ingest(items, channel), limits.ingestTimeoutMs, () =>
-          new HubError('KAFKA_UNAVAILABLE', `the records were not confirmed on the topic within ${limits.ingestTimeoutMs} ms; send them again later (a resend is recognised)`));
+        outcomes = await withTimeout(
+          serialIntake.ingest(items, channel),
+          limits.ingestTimeoutMs,
+          () =>
+            new HubError(
+              'KAFKA_UNAVAILABLE',
+              `the records were not confirmed on the topic within ${limits.ingestTimeoutMs} ms; send them again later (a resend is recognised)`,
+            ),
+        );
       } catch (error) {
         throw classifyIntakeFailure(error);
       }
@@ -329,23 +382,37 @@ export function createConnectorServer(deps: ConnectorServerDependencies) {
         results: outcomes,
       };
       countOutcomes(answer.accepted, answer.duplicates, answer.rejected);
-      request.log.info({ keyId: holder?.keyId, records: records.length, accepted: answer.accepted, duplicates: answer.duplicates, rejected: answer.rejected }, 'records taken');
+      request.log.info(
+        {
+          keyId: holder?.keyId,
+          records: records.length,
+          accepted: answer.accepted,
+          duplicates: answer.duplicates,
+          rejected: answer.rejected,
+        },
+        'records taken',
+      );
       return answer;
     });
 
     void v1.register((files, _options, filesDone) => {
       // A batch file is streamed to the importer, never held whole in memory.
       files.removeAllContentTypeParsers();
-      files.addContentTypeParser('*', (_request, payload, parsed) => { parsed(null, payload); });
+      files.addContentTypeParser('*', (_request, payload, parsed) => {
+        parsed(null, payload);
+      });
       files.post('/v1/files', async (request, reply) => {
         const query = request.query as Record<string, unknown>;
         const format = fileFormats.find((f) => f === query.format);
         if (format === undefined) throw new HubError('REQUEST_INVALID', `give ?format=${fileFormats.join('|')}`);
         const encoding = query.encoding === undefined ? undefined : fileEncodings.find((e) => e === query.encoding);
-        if (query.encoding !== undefined && encoding === undefined) throw new HubError('REQUEST_INVALID', `encoding must be one of ${fileEncodings.join(', ')}`);
+        if (query.encoding !== undefined && encoding === undefined)
+          throw new HubError('REQUEST_INVALID', `encoding must be one of ${fileEncodings.join(', ')}`);
         const declared = Number(request.headers['content-length'] ?? 0);
-        if (declared > limits.fileLimitBytes) throw new HubError('REQUEST_TOO_LARGE', `the file is larger than ${limits.fileLimitBytes} bytes`);
-        if (deps.importFile === undefined) return reply.code(501).send({ error: { code: 'NOT_BUILT', message: 'file import is not available in this connector' } });
+        if (declared > limits.fileLimitBytes)
+          throw new HubError('REQUEST_TOO_LARGE', `the file is larger than ${limits.fileLimitBytes} bytes`);
+        if (deps.importFile === undefined)
+          return reply.code(501).send({ error: { code: 'NOT_BUILT', message: 'file import is not available in this connector' } });
         const body = request.body as NodeJS.ReadableStream;
         const input = body.pipe(new ByteLimit(limits.fileLimitBytes));
         body.on('error', (error: Error) => input.destroy(error));
@@ -369,17 +436,29 @@ export function createConnectorServer(deps: ConnectorServerDependencies) {
         try {
           const scope = holders.get(request)?.scope;
           summary = await deps.importFile({
-            agency, input, format, intake: collecting, channel: `file-api:${keyId}`, ...(encoding === undefined ? {} : { encoding }),
+            agency,
+            input,
+            format,
+            intake: collecting,
+            channel: `file-api:${keyId}`,
+            ...(encoding === undefined ? {} : { encoding }),
             ...(scope === undefined ? {} : { scope }),
           });
         } catch (error) {
           throw classifyIntakeFailure(error);
         }
         countOutcomes(summary.accepted, summary.duplicates, summary.rejected);
-        request.log.info({ keyId, rows: summary.rows, accepted: summary.accepted, duplicates: summary.duplicates, rejected: summary.rejected }, 'file taken');
+        request.log.info(
+          { keyId, rows: summary.rows, accepted: summary.accepted, duplicates: summary.duplicates, rejected: summary.rejected },
+          'file taken',
+        );
         const answer: FileAnswer = {
-          rows: summary.rows, accepted: summary.accepted, duplicates: summary.duplicates, rejected: summary.rejected,
-          rejections, rejectionsTruncated: truncated,
+          rows: summary.rows,
+          accepted: summary.accepted,
+          duplicates: summary.duplicates,
+          rejected: summary.rejected,
+          rejections,
+          rejectionsTruncated: truncated,
         };
         return answer;
       });

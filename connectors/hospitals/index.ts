@@ -43,7 +43,8 @@ export const hospitals = defineAgency({
         reader.problem('medfee_sumamt', `is ${medfee_sumamt} fen but its four parts add up to ${parts} fen`);
       }
       if (hifp_pay > inscp_scp_amt) reader.problem('hifp_pay', 'is more than the in-scope amount (inscp_scp_amt) it could pay');
-      if (hifp_pay + hifmi_pay + maf_pay > medfee_sumamt) reader.problem('maf_pay', 'the funds together pay more than the total (medfee_sumamt)');
+      if (hifp_pay + hifmi_pay + maf_pay > medfee_sumamt)
+        reader.problem('maf_pay', 'the funds together pay more than the total (medfee_sumamt)');
       if (psn_part_amt > medfee_sumamt - hifp_pay - hifmi_pay - maf_pay + 1) {
         reader.problem('psn_part_amt', 'is more than what is left after the funds paid');
       }
@@ -55,9 +56,26 @@ export const hospitals = defineAgency({
 
     return {
       fact: {
-        fixmedins_code, setl_id, mdtrt_id, psn_no, insutype, insu_admdvs, med_type, setl_time,
-        medfee_sumamt, fulamt_ownpay_amt, overlmt_selfpay, preselfpay_amt, inscp_scp_amt, hifp_pay, hifmi_pay, maf_pay, psn_part_amt,
-        is_reversal, orig_setl_id, dise_codg,
+        fixmedins_code,
+        setl_id,
+        mdtrt_id,
+        psn_no,
+        insutype,
+        insu_admdvs,
+        med_type,
+        setl_time,
+        medfee_sumamt,
+        fulamt_ownpay_amt,
+        overlmt_selfpay,
+        preselfpay_amt,
+        inscp_scp_amt,
+        hifp_pay,
+        hifmi_pay,
+        maf_pay,
+        psn_part_amt,
+        is_reversal,
+        orig_setl_id,
+        dise_codg,
       },
       occurredAt: setl_time,
     };

@@ -53,7 +53,11 @@ function bound(entry: ZipEntry, files: () => Set<string> | undefined): void {
       return;
     }
     if (stored > 0 && inflated > ratioFloorBytes && inflated > stored * maxXlsxInflateRatio) {
-      callback(new XlsxTooLarge(`its part ${entry.path} inflates to more than ${maxXlsxInflateRatio} times its stored size (a zip bomb, not a spreadsheet)`));
+      callback(
+        new XlsxTooLarge(
+          `its part ${entry.path} inflates to more than ${maxXlsxInflateRatio} times its stored size (a zip bomb, not a spreadsheet)`,
+        ),
+      );
       return;
     }
     transform.call(this, chunk, encoding, callback);
@@ -64,13 +68,17 @@ function bound(entry: ZipEntry, files: () => Set<string> | undefined): void {
     const path = (destination as unknown as { path?: unknown }).path;
     if (typeof path === 'string') files()?.add(path);
     // A pipe does not pass an error on: the temporary file's writer would wait for the end for ever.
-    entry.once('error', (error) => { (destination as unknown as Writable).destroy(error); });
+    entry.once('error', (error) => {
+      (destination as unknown as Writable).destroy(error);
+    });
     return pipe.call(this, destination, options) as T;
   };
 }
 
 const requireExcel = createRequire(createRequire(import.meta.url).resolve('exceljs/lib/stream/xlsx/workbook-reader.js'));
-const unzipper = requireExcel('unzipper') as { Parse: (options?: object) => NodeJS.ReadWriteStream & { push(chunk: unknown, encoding?: BufferEncoding): boolean } };
+const unzipper = requireExcel('unzipper') as {
+  Parse: (options?: object) => NodeJS.ReadWriteStream & { push(chunk: unknown, encoding?: BufferEncoding): boolean };
+};
 const marker = Symbol.for('medsec-hub.bounded-unzipper');
 const unzipperMarked = unzipper as unknown as Record<symbol, boolean>;
 if (unzipperMarked[marker] !== true) {

@@ -41,7 +41,7 @@ export class XlsxTooLarge extends Error {
 }
 
 async function* parseSax(source: AsyncIterable<Buffer | string> | NodeJS.ReadableStream): AsyncGenerator<SaxEvent[]> {
-  const iterable = (Symbol.asyncIterator in source ? source : (source as NodeJS.ReadableStream).pipe(new PassThrough()));
+  const iterable = Symbol.asyncIterator in source ? source : (source as NodeJS.ReadableStream).pipe(new PassThrough());
   const parser = new SaxesParser();
   const decoder = new TextDecoder('utf-8');
   let error: Error | undefined;
@@ -50,14 +50,19 @@ async function* parseSax(source: AsyncIterable<Buffer | string> | NodeJS.Readabl
   let total = 0;
   let sharedStrings: boolean | undefined;
   const rewrite = createSheetEventRewriter(maxXlsxTextChars);
-  parser.on('error', (e) => { error = e; });
+  parser.on('error', (e) => {
+    error = e;
+  });
   parser.on('opentag', (value) => {
     sinceTag = 0;
     sharedStrings ??= (value as { name?: unknown }).name === 'sst';
     events.push({ eventType: 'opentag', value });
   });
   parser.on('text', (value) => events.push({ eventType: 'text', value }));
-  parser.on('closetag', (value) => { sinceTag = 0; events.push({ eventType: 'closetag', value }); });
+  parser.on('closetag', (value) => {
+    sinceTag = 0;
+    events.push({ eventType: 'closetag', value });
+  });
   for await (const chunk of iterable) {
     // stream: true keeps an incomplete multi-byte sequence for the next chunk instead of replacing it.
     const text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });

@@ -32,9 +32,15 @@ export class FieldReader {
    * NUL or other control characters, which pass through to the topics and break the tools reading them.
    */
   private identifierText(field: string): string | undefined {
-    if (typeof this.raw[field] === 'boolean') { this.problem(field, 'must be text, not true or false'); return undefined; }
+    if (typeof this.raw[field] === 'boolean') {
+      this.problem(field, 'must be text, not true or false');
+      return undefined;
+    }
     const value = this.text(field);
-    if (value !== undefined && controlCharacter.test(value)) { this.problem(field, 'holds a control character (NUL, tab, line break …)'); return undefined; }
+    if (value !== undefined && controlCharacter.test(value)) {
+      this.problem(field, 'holds a control character (NUL, tab, line break …)');
+      return undefined;
+    }
     if (value !== undefined && invisibleCharacter.test(value)) {
       this.problem(field, 'holds an invisible character (zero-width space, direction mark or override, line separator …)');
       return undefined;
@@ -45,15 +51,24 @@ export class FieldReader {
   /** A required text field, at most `max` characters. */
   string(field: string, max = 64): string {
     const value = this.identifierText(field);
-    if (value === undefined) { if (!this.has(field)) this.problem(field, 'is required'); return ''; }
-    if (value.length > max) { this.problem(field, `is longer than ${max} characters`); return ''; }
+    if (value === undefined) {
+      if (!this.has(field)) this.problem(field, 'is required');
+      return '';
+    }
+    if (value.length > max) {
+      this.problem(field, `is longer than ${max} characters`);
+      return '';
+    }
     return value;
   }
 
   optionalString(field: string, max = 64): string | null {
     const value = this.identifierText(field);
     if (value === undefined) return null;
-    if (value.length > max) { this.problem(field, `is longer than ${max} characters`); return null; }
+    if (value.length > max) {
+      this.problem(field, `is longer than ${max} characters`);
+      return null;
+    }
     return value;
   }
 
@@ -80,10 +95,19 @@ export class FieldReader {
 
   integer(field: string, min: number, max: number): number {
     const value = this.text(field);
-    if (value === undefined) { this.problem(field, 'is required'); return 0; }
-    if (!/^-?\d+$/.test(value)) { this.problem(field, `"${value}" is not a whole number`); return 0; }
+    if (value === undefined) {
+      this.problem(field, 'is required');
+      return 0;
+    }
+    if (!/^-?\d+$/.test(value)) {
+      this.problem(field, `"${value}" is not a whole number`);
+      return 0;
+    }
     const n = Number(value);
-    if (n < min || n > max) { this.problem(field, `${n} is outside ${min}..${max}`); return 0; }
+    if (n < min || n > max) {
+      this.problem(field, `${n} is outside ${min}..${max}`);
+      return 0;
+    }
     return n;
   }
 
@@ -109,7 +133,10 @@ export class FieldReader {
   /** An ISO calendar date that exists (2019-02-30 does not). */
   date(field: string): string {
     const value = this.text(field);
-    if (value === undefined) { this.problem(field, 'is required'); return ''; }
+    if (value === undefined) {
+      this.problem(field, 'is required');
+      return '';
+    }
     const iso = toIsoDate(value);
     if (iso === undefined) this.problem(field, `"${value}" is not a real date (YYYY-MM-DD)`);
     return iso ?? '';
@@ -119,14 +146,20 @@ export class FieldReader {
     const value = this.text(field);
     if (value === undefined) return null;
     const iso = toIsoDate(value);
-    if (iso === undefined) { this.problem(field, `"${value}" is not a real date (YYYY-MM-DD)`); return null; }
+    if (iso === undefined) {
+      this.problem(field, `"${value}" is not a real date (YYYY-MM-DD)`);
+      return null;
+    }
     return iso;
   }
 
   /** A point in time; without an offset it is read in Asia/Shanghai (+08:00), as agencies write it. */
   timestamp(field: string): number {
     const value = this.text(field);
-    if (value === undefined) { this.problem(field, 'is required'); return 0; }
+    if (value === undefined) {
+      this.problem(field, 'is required');
+      return 0;
+    }
     const millis = toMillis(value);
     if (millis === undefined) this.problem(field, `"${value}" is not a real time (YYYY-MM-DD HH:mm:ss)`);
     return millis ?? 0;
@@ -135,11 +168,23 @@ export class FieldReader {
   /** Yuan with at most two decimals (as the national interfaces send them), returned as integer fen. */
   yuanAsFen(field: string, options: { allowNegative?: boolean } = {}): number {
     const value = this.text(field);
-    if (value === undefined) { this.problem(field, 'is required'); return 0; }
+    if (value === undefined) {
+      this.problem(field, 'is required');
+      return 0;
+    }
     const fen = yuanToFen(value);
-    if (fen === undefined) { this.problem(field, `"${value}" is not an amount in yuan with at most two decimals`); return 0; }
-    if (fen < 0 && options.allowNegative !== true) { this.problem(field, 'must not be negative'); return 0; }
-    if (Math.abs(fen) > maxAmountFen) { this.problem(field, `is more than ${maxAmountFen / 100} yuan, more than any one record of the hub carries`); return 0; }
+    if (fen === undefined) {
+      this.problem(field, `"${value}" is not an amount in yuan with at most two decimals`);
+      return 0;
+    }
+    if (fen < 0 && options.allowNegative !== true) {
+      this.problem(field, 'must not be negative');
+      return 0;
+    }
+    if (Math.abs(fen) > maxAmountFen) {
+      this.problem(field, `is more than ${maxAmountFen / 100} yuan, more than any one record of the hub carries`);
+      return 0;
+    }
     return fen;
   }
 }
@@ -156,8 +201,40 @@ const invisibleCharacter = /[\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-
 
 /** First two digits of GB/T 2260 division codes (provinces, and 71, 81, 82 as in ID numbers). */
 const provincePrefixes = new Set([
-  '11', '12', '13', '14', '15', '21', '22', '23', '31', '32', '33', '34', '35', '36', '37',
-  '41', '42', '43', '44', '45', '46', '50', '51', '52', '53', '54', '61', '62', '63', '64', '65', '71', '81', '82',
+  '11',
+  '12',
+  '13',
+  '14',
+  '15',
+  '21',
+  '22',
+  '23',
+  '31',
+  '32',
+  '33',
+  '34',
+  '35',
+  '36',
+  '37',
+  '41',
+  '42',
+  '43',
+  '44',
+  '45',
+  '46',
+  '50',
+  '51',
+  '52',
+  '53',
+  '54',
+  '61',
+  '62',
+  '63',
+  '64',
+  '65',
+  '71',
+  '81',
+  '82',
 ]);
 
 /** 100 million yuan: above any settlement or contribution; 10^13 yuan was accepted. */
@@ -186,14 +263,19 @@ export function toIsoDate(text: string): string | undefined {
 }
 
 export function toMillis(text: string): number | undefined {
-  const match = /^(\d{4}-\d{1,2}-\d{1,2}|\d{4}\/\d{1,2}\/\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/.exec(text.trim());
+  const match =
+    /^(\d{4}-\d{1,2}-\d{1,2}|\d{4}\/\d{1,2}\/\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/.exec(
+      text.trim(),
+    );
   if (match === null) return undefined;
   const date = toIsoDate(match[1] ?? '');
   if (date === undefined) return undefined;
   const [hour, minute, second] = [Number(match[2] ?? 0), Number(match[3] ?? 0), Number(match[4] ?? 0)];
   if (hour > 23 || minute > 59 || second > 59) return undefined;
   const zone = match[5] === undefined ? '+08:00' : match[5] === 'Z' ? 'Z' : match[5].replace(/^([+-]\d{2})(\d{2})$/, '$1:$2');
-  const millis = Date.parse(`${date}T${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}:${String(second).padStart(2, '0')}${zone}`);
+  const millis = Date.parse(
+    `${date}T${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}:${String(second).padStart(2, '0')}${zone}`,
+  );
   return Number.isNaN(millis) ? undefined : millis;
 }
 

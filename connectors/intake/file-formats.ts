@@ -56,13 +56,22 @@ function isValidUtf8(bytes: Uint8Array, complete: boolean): boolean {
   let i = 0;
   while (i < bytes.length) {
     const lead = bytes[i] ?? 0;
-    if (lead < 0x80) { i += 1; continue; }
+    if (lead < 0x80) {
+      i += 1;
+      continue;
+    }
     let length: number;
     let min: number;
-    if (lead >= 0xc2 && lead <= 0xdf) { length = 2; min = 0x80; }
-    else if (lead >= 0xe0 && lead <= 0xef) { length = 3; min = 0x800; }
-    else if (lead >= 0xf0 && lead <= 0xf4) { length = 4; min = 0x10000; }
-    else return false;
+    if (lead >= 0xc2 && lead <= 0xdf) {
+      length = 2;
+      min = 0x80;
+    } else if (lead >= 0xe0 && lead <= 0xef) {
+      length = 3;
+      min = 0x800;
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+      length = 4;
+      min = 0x10000;
+    } else return false;
     if (i + length > bytes.length) return !complete && checkContinuations(bytes, i + 1, bytes.length);
     if (!checkContinuations(bytes, i + 1, i + length)) return false;
     let codePoint = lead & (0xff >> (length + 1));
@@ -118,7 +127,11 @@ export async function* decodeText(
     try {
       return (decoder as Decoder).write(chunk);
     } catch (error) {
-      throw new HubError('INPUT_INVALID', `the file is not valid UTF-8 near byte ${offset}${choice === 'auto' ? ' (its start looked like UTF-8)' : ''}: pass --encoding gbk if it is a GBK export`, { cause: error });
+      throw new HubError(
+        'INPUT_INVALID',
+        `the file is not valid UTF-8 near byte ${offset}${choice === 'auto' ? ' (its start looked like UTF-8)' : ''}: pass --encoding gbk if it is a GBK export`,
+        { cause: error },
+      );
     }
   };
   const choose = (complete: boolean): string => {
@@ -176,12 +189,25 @@ export async function* readCsvRowBatches(
 ): AsyncGenerator<FileRow[]> {
   // max_record_size bounds what the parser holds for one row: a 200 MB cell (or a quote never closed)
   // took a connector to 1.24 GB; past the bound the file is refused from that row on.
-  const parser = parseCsv({ relax_column_count: true, relax_quotes: true, skip_empty_lines: false, trim: false, max_record_size: maxCsvRecordChars });
+  const parser = parseCsv({
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_empty_lines: false,
+    trim: false,
+    max_record_size: maxCsvRecordChars,
+  });
   let records: string[][] = [];
   let failure: Error | undefined;
-  parser.on('data', (record: string[]) => { records.push(record); });
-  parser.on('error', (error) => { failure ??= error; });
-  const ended = new Promise<void>((resolve) => { parser.once('end', resolve); parser.once('error', () => resolve()); });
+  parser.on('data', (record: string[]) => {
+    records.push(record);
+  });
+  parser.on('error', (error) => {
+    failure ??= error;
+  });
+  const ended = new Promise<void>((resolve) => {
+    parser.once('end', resolve);
+    parser.once('error', () => resolve());
+  });
   let rowNumber = 0;
   // Rows parsed before a failure are handed on first, and the failure raised after them: what was
   // read of a file that breaks off is imported, and the import can say how far it got.
@@ -254,7 +280,11 @@ export function cellText(value: CellValue): string {
 export async function* readXlsxRows(input: NodeJS.ReadableStream): AsyncGenerator<FileRow> {
   // ExcelJS's reader takes a classic stream; the cast names the only thing it uses (pipe).
   const workbook = new ExcelJS.stream.xlsx.WorkbookReader(input as unknown as Stream, {
-    worksheets: 'emit', sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', entries: 'ignore',
+    worksheets: 'emit',
+    sharedStrings: 'cache',
+    styles: 'cache',
+    hyperlinks: 'ignore',
+    entries: 'ignore',
   });
   let lastRow = 0;
   try {
@@ -268,7 +298,11 @@ export async function* readXlsxRows(input: NodeJS.ReadableStream): AsyncGenerato
         // ExcelJS rows are 1-based and sparse: index 0 is unused, gaps are empty cells.
         for (let column = 1; column < values.length; column += 1) {
           const value = values[column];
-          if (typeof value === 'number' || (typeof value === 'object' && value !== null && 'result' in value && typeof value.result === 'number')) numericColumns.push(column - 1);
+          if (
+            typeof value === 'number' ||
+            (typeof value === 'object' && value !== null && 'result' in value && typeof value.result === 'number')
+          )
+            numericColumns.push(column - 1);
           cells.push(cellText(value));
         }
         if (cells.every((cell) => cell.trim() === '')) continue;
@@ -279,7 +313,11 @@ export async function* readXlsxRows(input: NodeJS.ReadableStream): AsyncGenerato
     }
   } catch (error) {
     if (error instanceof HubError) throw error;
-    throw new HubError('INPUT_INVALID', `the XLSX workbook cannot be read${lastRow > 0 ? ` after row ${lastRow}` : ''}: ${describeError(error)}`, { cause: error });
+    throw new HubError(
+      'INPUT_INVALID',
+      `the XLSX workbook cannot be read${lastRow > 0 ? ` after row ${lastRow}` : ''}: ${describeError(error)}`,
+      { cause: error },
+    );
   } finally {
     removeXlsxTempFiles(input);
   }

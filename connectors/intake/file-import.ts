@@ -4,7 +4,15 @@ import { basename, dirname, extname, join } from 'node:path';
 import { HubError, isHubError } from '../../services/platform';
 import type { AgencyDefinition } from './agency';
 import type { KeyScope } from './keys';
-import { csvLine, numericIdCell, readFileRowBatches, type EncodingChoice, type FileFormat, type FileRow, type TextEncoding } from './file-formats';
+import {
+  csvLine,
+  numericIdCell,
+  readFileRowBatches,
+  type EncodingChoice,
+  type FileFormat,
+  type FileRow,
+  type TextEncoding,
+} from './file-formats';
 import { loadFileMapping, resolveHeader, rowToRaw, type FileMapping, type ResolvedHeader } from './file-mapping';
 import type { Intake, IntakeItem, IntakeOutcome } from './pipeline';
 import { startPrepareWorker, type PrepareWorker } from './prepare-client';
@@ -96,10 +104,14 @@ class RejectionReport {
     private readonly agency: AgencyDefinition,
   ) {
     this.stream = createWriteStream(path, { encoding: 'utf8' });
-    this.stream.on('error', (error) => { this.failure = error; });
+    this.stream.on('error', (error) => {
+      this.failure = error;
+    });
     const names = new Set(agency.nameFields);
     this.kept = headerCells.map((_, column) => column).filter((column) => !names.has(header.fields[column] ?? ''));
-    this.stream.write(`\uFEFF${csvLine(['行号 row', ...this.kept.map((column) => headerCells[column] ?? ''), '问题字段 field', '原因 reason'])}`);
+    this.stream.write(
+      `\uFEFF${csvLine(['行号 row', ...this.kept.map((column) => headerCells[column] ?? ''), '问题字段 field', '原因 reason'])}`,
+    );
   }
 
   async add(row: FileRow, problems: readonly { field: string; reason: string }[]): Promise<void> {
@@ -119,7 +131,10 @@ class RejectionReport {
   async close(): Promise<void> {
     if (!this.stream.writableEnded) {
       this.stream.end();
-      if (this.failure === undefined) await once(this.stream, 'finish').catch((error: unknown) => { this.failure = error as Error; });
+      if (this.failure === undefined)
+        await once(this.stream, 'finish').catch((error: unknown) => {
+          this.failure = error as Error;
+        });
     }
     if (this.failure !== undefined) throw this.reportError(this.failure);
   }
@@ -176,8 +191,12 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
   };
 
   const { scope } = options;
-  const toItem = (row: FileRow, resolved: ResolvedHeader): IntakeItem =>
-    ({ raw: rowToRaw(mapping, resolved.fields, row.cells), rawFormat, position: `row ${row.rowNumber}`, ...(scope === undefined ? {} : { scope }) });
+  const toItem = (row: FileRow, resolved: ResolvedHeader): IntakeItem => ({
+    raw: rowToRaw(mapping, resolved.fields, row.cells),
+    rawFormat,
+    position: `row ${row.rowNumber}`,
+    ...(scope === undefined ? {} : { scope }),
+  });
 
   // With an intake that can publish batches prepared elsewhere, rows are mapped, validated,
   // pseudonymised and encoded in a worker thread; the intake's publish stage stays on this thread.
@@ -189,15 +208,27 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
   const ingest = async (rows: readonly FileRow[], resolved: ResolvedHeader): Promise<{ outcomes: Promise<IntakeOutcome[]> }> => {
     if (offload !== undefined) preparer ??= startPrepareWorker(offload, resolved.fields, rawFormat, channel);
     const worker = preparer === undefined ? undefined : await preparer;
-    if (offload === undefined || worker === undefined) return { outcomes: intake.ingest(rows.map((row) => toItem(row, resolved)), channel) };
+    if (offload === undefined || worker === undefined)
+      return {
+        outcomes: intake.ingest(
+          rows.map((row) => toItem(row, resolved)),
+          channel,
+        ),
+      };
     const prepared = worker.prepare(rows.map((row) => row.cells));
-    const started = publishOrder.then(() => prepared).then((batch) => ({
-      result: offload.publish(
-        batch, rows.length,
-        (index) => `row ${rows[index]?.rowNumber ?? ''}`,
-        (index) => { const row = rows[index]; return row === undefined ? undefined : toItem(row, resolved); },
-      ),
-    }));
+    const started = publishOrder
+      .then(() => prepared)
+      .then((batch) => ({
+        result: offload.publish(
+          batch,
+          rows.length,
+          (index) => `row ${rows[index]?.rowNumber ?? ''}`,
+          (index) => {
+            const row = rows[index];
+            return row === undefined ? undefined : toItem(row, resolved);
+          },
+        ),
+      }));
     publishOrder = started.catch(() => undefined);
     return { outcomes: started.then((turn) => turn.result) };
   };
@@ -314,16 +345,21 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
 function partlyImported(error: unknown, counts: Omit<ImportSummary, 'reportPath'>, reportPath: string | null): unknown {
   if (!isHubError(error)) return error;
   const summary: ImportSummary = { ...counts, reportPath };
-  return new HubError(error.code, `${error.message}; the rows before it were imported (${describeSummary(summary)}), the rest of the file was not`, {
-    cause: error, detail: { ...error.detail, imported: summary },
-  });
+  return new HubError(
+    error.code,
+    `${error.message}; the rows before it were imported (${describeSummary(summary)}), the rest of the file was not`,
+    {
+      cause: error,
+      detail: { ...error.detail, imported: summary },
+    },
+  );
 }
 
 /** The counts of an import that stopped part-way, when the error says so. */
 export function importedBefore(error: unknown): ImportSummary | undefined {
   if (!isHubError(error)) return undefined;
   const imported = error.detail.imported;
-  return typeof imported === 'object' && imported !== null ? imported as ImportSummary : undefined;
+  return typeof imported === 'object' && imported !== null ? (imported as ImportSummary) : undefined;
 }
 
 /** The one-line summary printed after an import. */

@@ -19,16 +19,46 @@ class CataloguingReader extends FieldReader {
   private note(field: string, required: boolean): void {
     this.seen.set(field, (this.seen.get(field) ?? false) || required);
   }
-  override string(field: string, max?: number): string { this.note(field, true); return super.string(field, max); }
-  override optionalString(field: string, max?: number): string | null { this.note(field, false); return super.optionalString(field, max); }
-  override code(field: string, pattern: RegExp, what: string): string { this.note(field, true); return super.code(field, pattern, what); }
-  override integer(field: string, min: number, max: number): number { this.note(field, true); return super.integer(field, min, max); }
-  override oneOf<T extends string>(field: string, values: readonly T[]): T { this.note(field, true); return super.oneOf(field, values); }
-  override boolean(field: string): boolean { this.note(field, false); return super.boolean(field); }
-  override date(field: string): string { this.note(field, true); return super.date(field); }
-  override optionalDate(field: string): string | null { this.note(field, false); return super.optionalDate(field); }
-  override timestamp(field: string): number { this.note(field, true); return super.timestamp(field); }
-  override yuanAsFen(field: string, options?: { allowNegative?: boolean }): number { this.note(field, true); return super.yuanAsFen(field, options); }
+  override string(field: string, max?: number): string {
+    this.note(field, true);
+    return super.string(field, max);
+  }
+  override optionalString(field: string, max?: number): string | null {
+    this.note(field, false);
+    return super.optionalString(field, max);
+  }
+  override code(field: string, pattern: RegExp, what: string): string {
+    this.note(field, true);
+    return super.code(field, pattern, what);
+  }
+  override integer(field: string, min: number, max: number): number {
+    this.note(field, true);
+    return super.integer(field, min, max);
+  }
+  override oneOf<T extends string>(field: string, values: readonly T[]): T {
+    this.note(field, true);
+    return super.oneOf(field, values);
+  }
+  override boolean(field: string): boolean {
+    this.note(field, false);
+    return super.boolean(field);
+  }
+  override date(field: string): string {
+    this.note(field, true);
+    return super.date(field);
+  }
+  override optionalDate(field: string): string | null {
+    this.note(field, false);
+    return super.optionalDate(field);
+  }
+  override timestamp(field: string): number {
+    this.note(field, true);
+    return super.timestamp(field);
+  }
+  override yuanAsFen(field: string, options?: { allowNegative?: boolean }): number {
+    this.note(field, true);
+    return super.yuanAsFen(field, options);
+  }
 }
 
 export function fieldCatalogue(agency: AgencyDefinition): FieldCatalogue {
@@ -60,7 +90,11 @@ export interface FileMapping {
  * required-field stars and parenthesised notes such as units (医疗费总额(元)) ignored.
  */
 export function normaliseHeader(text: string): string {
-  return text.normalize('NFKC').toLowerCase().replace(/\([^)]*\)/g, '').replace(/[\s_\-*\uFEFF]/g, '');
+  return text
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/\([^)]*\)/g, '')
+    .replace(/[\s_\-*\uFEFF]/g, '');
 }
 
 /** A value label as compared: full-width forms folded and spaces ignored. */
@@ -138,7 +172,8 @@ export function parseFileMapping(agency: AgencyDefinition, text: string, file: s
   for (const [field, value] of Object.entries(defaultSection as Record<string, unknown>)) {
     checkField('defaults', field);
     if (field === agency.idField) fail(`defaults.${field}`, 'cannot have a default: every record names its person');
-    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') fail(`defaults.${field}`, 'must be text or a number');
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean')
+      fail(`defaults.${field}`, 'must be text or a number');
     defaults.set(field, String(value));
   }
   return { agencyId: agency.id, file, catalogue, headerToField, values, defaults, spellings };
@@ -155,7 +190,10 @@ export function loadFileMapping(agency: AgencyDefinition): FileMapping {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new HubError('CONFIG_INVALID', `${path}: cannot read the mapping file of ${agency.id}: ${describeError(error)}`, { catastrophic: true, cause: error });
+    throw new HubError('CONFIG_INVALID', `${path}: cannot read the mapping file of ${agency.id}: ${describeError(error)}`, {
+      catastrophic: true,
+      cause: error,
+    });
   }
   const mapping = parseFileMapping(agency, text, `connectors/${agency.id}/mapping.yaml`);
   mappingCache.set(agency.id, mapping);
@@ -177,7 +215,9 @@ export function resolveHeader(mapping: FileMapping, headerCells: readonly string
   headerCells.forEach((cell) => {
     const field = mapping.headerToField.get(normaliseHeader(cell));
     if (field !== undefined && headerOfField.has(field)) {
-      throw new HubError('INPUT_INVALID', `columns "${headerOfField.get(field) ?? ''}" and "${cell.trim()}" both give ${field}: keep one`, { detail: { field } });
+      throw new HubError('INPUT_INVALID', `columns "${headerOfField.get(field) ?? ''}" and "${cell.trim()}" both give ${field}: keep one`, {
+        detail: { field },
+      });
     }
     fields.push(field);
     if (field !== undefined) headerOfField.set(field, cell.trim());

@@ -39,11 +39,18 @@ export function heapCapCommand(options: {
 /** `role`, run in a child Node process with the connector heap cap when this one has none (see heapCapCommand). */
 export function heapCapped(role: RoleMain): RoleMain {
   return async (args, io) => {
-    const command = heapCapCommand({ argv: process.argv, execArgv: process.execArgv, heapLimitMb: getHeapStatistics().heap_size_limit / 2 ** 20, env: io.env });
+    const command = heapCapCommand({
+      argv: process.argv,
+      execArgv: process.execArgv,
+      heapLimitMb: getHeapStatistics().heap_size_limit / 2 ** 20,
+      env: io.env,
+    });
     if (command === undefined) return role(args, io);
     const child = spawn(process.execPath, command.args, { stdio: 'inherit', env: { ...process.env, [cappedMarker]: '1' } });
     // SIGTERM and SIGINT go to the child, which drains and exits; this process waits for it.
-    const forward = (signal: NodeJS.Signals): void => { child.kill(signal); };
+    const forward = (signal: NodeJS.Signals): void => {
+      child.kill(signal);
+    };
     process.on('SIGTERM', forward);
     process.on('SIGINT', forward);
     try {

@@ -9,10 +9,11 @@ import { loadFileMapping } from './file-mapping';
 import { heapCapped } from './heap-cap';
 import { openIntake } from './runtime';
 
-const usage = 'usage: hub import <agency> FILE [--format csv|xlsx] [--encoding auto|utf-8|gbk] [--report PATH] [--batch-size N]\n'
-  + '  exit 0: imported, nothing rejected; 3: imported, some rows rejected (see the report);\n'
-  + '  2: the file or the command line cannot be used (nothing imported); 1: a service failed (the message says how far the import got);\n'
-  + '  4: the file breaks off part-way (an invalid byte, an unclosed quote): the rows before were imported, the rest was not';
+const usage =
+  'usage: hub import <agency> FILE [--format csv|xlsx] [--encoding auto|utf-8|gbk] [--report PATH] [--batch-size N]\n' +
+  '  exit 0: imported, nothing rejected; 3: imported, some rows rejected (see the report);\n' +
+  '  2: the file or the command line cannot be used (nothing imported); 1: a service failed (the message says how far the import got);\n' +
+  '  4: the file breaks off part-way (an invalid byte, an unclosed quote): the rows before were imported, the rest was not';
 
 /** Exit code of an import that ran but refused some rows: scripts can tell it from a clean run and from a failure. */
 export const exitRowsRejected = 3;
@@ -36,7 +37,8 @@ function parseArgs(args: readonly string[], agencies: Readonly<Record<AgencyId, 
     if (arg.startsWith('--')) {
       const [name, inline] = arg.split('=', 2) as [string, string | undefined];
       const value = inline ?? args[i + 1];
-      if (!['--format', '--encoding', '--report', '--batch-size'].includes(name)) throw new HubError('USAGE', `unknown option ${name}\n${usage}`);
+      if (!['--format', '--encoding', '--report', '--batch-size'].includes(name))
+        throw new HubError('USAGE', `unknown option ${name}\n${usage}`);
       if (value === undefined) throw new HubError('USAGE', `${name} needs a value\n${usage}`);
       flags.set(name, value);
       if (inline === undefined) i += 1;
@@ -45,16 +47,21 @@ function parseArgs(args: readonly string[], agencies: Readonly<Record<AgencyId, 
   const [agencyId, file, ...extra] = positional;
   if (agencyId === undefined || file === undefined || extra.length > 0) throw new HubError('USAGE', usage);
   const agency = (agencies as Readonly<Record<string, AgencyDefinition>>)[agencyId];
-  if (agency === undefined) throw new HubError('USAGE', `unknown agency '${agencyId}' (one of ${Object.keys(agencies).join(', ')})\n${usage}`);
+  if (agency === undefined)
+    throw new HubError('USAGE', `unknown agency '${agencyId}' (one of ${Object.keys(agencies).join(', ')})\n${usage}`);
   const formatFlag = flags.get('--format');
-  if (formatFlag !== undefined && formatFlag !== 'csv' && formatFlag !== 'xlsx') throw new HubError('USAGE', `--format is csv or xlsx, not '${formatFlag}'`);
+  if (formatFlag !== undefined && formatFlag !== 'csv' && formatFlag !== 'xlsx')
+    throw new HubError('USAGE', `--format is csv or xlsx, not '${formatFlag}'`);
   const format = formatFlag ?? formatOfFileName(file);
-  if (format === undefined) throw new HubError('USAGE', `cannot tell the format of ${basename(file)} from its name: pass --format csv or --format xlsx`);
+  if (format === undefined)
+    throw new HubError('USAGE', `cannot tell the format of ${basename(file)} from its name: pass --format csv or --format xlsx`);
   const encoding = flags.get('--encoding') ?? 'auto';
-  if (encoding !== 'auto' && encoding !== 'utf-8' && encoding !== 'gbk') throw new HubError('USAGE', `--encoding is auto, utf-8 or gbk, not '${encoding}'`);
+  if (encoding !== 'auto' && encoding !== 'utf-8' && encoding !== 'gbk')
+    throw new HubError('USAGE', `--encoding is auto, utf-8 or gbk, not '${encoding}'`);
   const batchFlag = flags.get('--batch-size');
   const batchSize = batchFlag === undefined ? undefined : Number(batchFlag);
-  if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000)) throw new HubError('USAGE', '--batch-size is a whole number from 1 to 100000');
+  if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000))
+    throw new HubError('USAGE', '--batch-size is a whole number from 1 to 100000');
   return { agency, file, format, encoding, reportPath: flags.get('--report') ?? defaultReportPath(file), batchSize };
 }
 
@@ -118,14 +125,18 @@ export function importCommand(agencies: Readonly<Record<AgencyId, AgencyDefiniti
         reportPath: options.reportPath,
         channel: `file:${basename(options.file)}`,
         onProgress: (rows) => progress.update(rows),
-        onEncoding: (encoding) => { encodingUsed = encoding; },
+        onEncoding: (encoding) => {
+          encodingUsed = encoding;
+        },
         ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
       });
       progress.finish();
       const seconds = progress.elapsedSeconds();
       const rate = Math.round(summary.rows / Math.max(seconds, 0.001));
       const encoding = options.format === 'csv' ? `, ${encodingUsed || options.encoding}` : '';
-      io.stdout.write(`${options.agency.id} ${basename(options.file)} (${options.format}${encoding}): ${describeSummary(summary)} in ${seconds.toFixed(1)} s (${rate} rows/s)\n`);
+      io.stdout.write(
+        `${options.agency.id} ${basename(options.file)} (${options.format}${encoding}): ${describeSummary(summary)} in ${seconds.toFixed(1)} s (${rate} rows/s)\n`,
+      );
       logger.debug({ agency: options.agency.id, file: basename(options.file), ...summary, seconds }, 'import finished');
       return summary.rejected > 0 ? exitRowsRejected : 0;
     } catch (error) {

@@ -4,9 +4,34 @@ export { createIntake, type Intake, type IntakeItem, type IntakeOutcome, type Se
 export { redisSeenFacts } from './seen-facts';
 export { redisSourceVersions, type SourceVersions, type SourceVersionAnswer, type SourceVersionClaim } from './source-versions';
 export { openIntake, type IntakeRuntime } from './runtime';
-export { fileKeyStore, memoryKeyStore, type AgencyKeyStore, type AgencyKeyInfo, type IssuedAgencyKey, type KeyHolder, type KeyScope, outOfScope } from './keys';
-export { importFile, importedBefore, describeSummary, maskIdNumber, defaultReportPath, type ImportSummary, type ImportFileOptions } from './file-import';
-export { detectEncoding, readFileRows, formatOfFileName, type FileFormat, type EncodingChoice, type TextEncoding, type FileRow } from './file-formats';
+export {
+  fileKeyStore,
+  memoryKeyStore,
+  type AgencyKeyStore,
+  type AgencyKeyInfo,
+  type IssuedAgencyKey,
+  type KeyHolder,
+  type KeyScope,
+  outOfScope,
+} from './keys';
+export {
+  importFile,
+  importedBefore,
+  describeSummary,
+  maskIdNumber,
+  defaultReportPath,
+  type ImportSummary,
+  type ImportFileOptions,
+} from './file-import';
+export {
+  detectEncoding,
+  readFileRows,
+  formatOfFileName,
+  type FileFormat,
+  type EncodingChoice,
+  type TextEncoding,
+  type FileRow,
+} from './file-formats';
 export { loadFileMapping, parseFileMapping, fieldCatalogue, type FileMapping, type FieldCatalogue } from './file-mapping';
 export { importCommand, exitRowsRejected } from './import-command';
 export { defaultConnectorHeapMb, heapCapCommand, heapCapped } from './heap-cap';

@@ -70,15 +70,29 @@ function newKey(agency: AgencyId, now: () => number, scope: KeyScope | undefined
   const key = randomBytes(32).toString('base64url');
   const keyId = `key-${randomBytes(6).toString('hex')}`;
   const bound = scope === undefined || (scope.institutions === undefined && scope.divisions === undefined) ? {} : { scope };
-  const stored: StoredKey = { keyId, agency, ...bound, issuedAt: new Date(now()).toISOString(), revokedAt: null, sha256: hashKey(key).toString('hex') };
+  const stored: StoredKey = {
+    keyId,
+    agency,
+    ...bound,
+    issuedAt: new Date(now()).toISOString(),
+    revokedAt: null,
+    sha256: hashKey(key).toString('hex'),
+  };
   return { stored, key };
 }
 
 function info(stored: StoredKey): AgencyKeyInfo {
-  return { keyId: stored.keyId, agency: stored.agency, ...(stored.scope === undefined ? {} : { scope: stored.scope }), issuedAt: stored.issuedAt, revokedAt: stored.revokedAt };
+  return {
+    keyId: stored.keyId,
+    agency: stored.agency,
+    ...(stored.scope === undefined ? {} : { scope: stored.scope }),
+    issuedAt: stored.issuedAt,
+    revokedAt: stored.revokedAt,
+  };
 }
 
-const isList = (value: unknown): boolean => value === undefined || (Array.isArray(value) && value.every((item) => typeof item === 'string'));
+const isList = (value: unknown): boolean =>
+  value === undefined || (Array.isArray(value) && value.every((item) => typeof item === 'string'));
 
 function findHolder(keys: readonly StoredKey[], presented: string): KeyHolder | undefined {
   if (!keyPattern.test(presented)) return undefined;
@@ -97,21 +111,41 @@ function parseKeyFile(text: string, path: string): KeyFile {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new HubError('CONFIG_INVALID', `${path} is not JSON: ${describeError(error)}`, { catastrophic: true, detail: { key: 'HUB_AGENCY_KEYS_FILE' } });
+    throw new HubError('CONFIG_INVALID', `${path} is not JSON: ${describeError(error)}`, {
+      catastrophic: true,
+      detail: { key: 'HUB_AGENCY_KEYS_FILE' },
+    });
   }
   const keys = (parsed as { keys?: unknown }).keys;
   if (typeof parsed !== 'object' || parsed === null || !Array.isArray(keys)) {
-    throw new HubError('CONFIG_INVALID', `${path} is not an agency key file (expected {"version":1,"keys":[…]})`, { catastrophic: true, detail: { key: 'HUB_AGENCY_KEYS_FILE' } });
+    throw new HubError('CONFIG_INVALID', `${path} is not an agency key file (expected {"version":1,"keys":[…]})`, {
+      catastrophic: true,
+      detail: { key: 'HUB_AGENCY_KEYS_FILE' },
+    });
   }
   const valid = keys.every((entry: unknown) => {
     const k = entry as Partial<Record<keyof StoredKey, unknown>>;
-    return typeof entry === 'object' && entry !== null && typeof k.keyId === 'string' && typeof k.issuedAt === 'string'
-      && typeof k.sha256 === 'string' && /^[0-9a-f]{64}$/.test(k.sha256)
-      && agencyIds.some((id) => id === k.agency) && (k.revokedAt === null || typeof k.revokedAt === 'string')
-      && (k.scope === undefined || (typeof k.scope === 'object' && k.scope !== null
-        && isList((k.scope as KeyScope).institutions) && isList((k.scope as KeyScope).divisions)));
+    return (
+      typeof entry === 'object' &&
+      entry !== null &&
+      typeof k.keyId === 'string' &&
+      typeof k.issuedAt === 'string' &&
+      typeof k.sha256 === 'string' &&
+      /^[0-9a-f]{64}$/.test(k.sha256) &&
+      agencyIds.some((id) => id === k.agency) &&
+      (k.revokedAt === null || typeof k.revokedAt === 'string') &&
+      (k.scope === undefined ||
+        (typeof k.scope === 'object' &&
+          k.scope !== null &&
+          isList((k.scope as KeyScope).institutions) &&
+          isList((k.scope as KeyScope).divisions)))
+    );
   });
-  if (!valid) throw new HubError('CONFIG_INVALID', `${path} has a malformed key entry`, { catastrophic: true, detail: { key: 'HUB_AGENCY_KEYS_FILE' } });
+  if (!valid)
+    throw new HubError('CONFIG_INVALID', `${path} has a malformed key entry`, {
+      catastrophic: true,
+      detail: { key: 'HUB_AGENCY_KEYS_FILE' },
+    });
   return { version: 1, keys: keys as StoredKey[] };
 }
 

@@ -71,7 +71,12 @@ export interface IntakeOffload {
    * Publishes a prepared batch of `size` items. Calls take their turns in call order, as `ingest`'s
    * do. `itemOf` gives an item back (for the rare dead letter of a conflict), `positionOf` its position.
    */
-  publish(batch: PreparedBatch, size: number, positionOf: (index: number) => string, itemOf: (index: number) => IntakeItem | undefined): Promise<IntakeOutcome[]>;
+  publish(
+    batch: PreparedBatch,
+    size: number,
+    positionOf: (index: number) => string,
+    itemOf: (index: number) => IntakeItem | undefined,
+  ): Promise<IntakeOutcome[]>;
 }
 
 export interface Intake {
@@ -112,7 +117,10 @@ interface Deferred<T> {
 function deferred<T>(): Deferred<T> {
   let resolve: (value: T) => void = () => undefined;
   let reject: (error: unknown) => void = () => undefined;
-  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
   // Handled here so that a failure nobody waits for is not an unhandled rejection; waiters still see it.
   promise.catch(() => undefined);
   return { promise, resolve, reject };
@@ -154,8 +162,12 @@ export function createIntake<K extends InboundTopicId>(deps: IntakeDependencies<
 
   /** Step 2, run in call order. Also takes the batch's place in the send order. */
   const check = async (
-    positionOf: (index: number) => string, itemOf: (index: number) => IntakeItem | undefined,
-    outcomes: IntakeOutcome[], prepared: readonly PreparedFact<K>[], letters: DeadLetterInput[], batch: BatchInFlight,
+    positionOf: (index: number) => string,
+    itemOf: (index: number) => IntakeItem | undefined,
+    outcomes: IntakeOutcome[],
+    prepared: readonly PreparedFact<K>[],
+    letters: DeadLetterInput[],
+    batch: BatchInFlight,
   ) => {
     // Redis knew these batches' facts before the lookup below was sent, so it answers for them.
     const known = remembered;
@@ -192,13 +204,21 @@ export function createIntake<K extends InboundTopicId>(deps: IntakeDependencies<
       } else if (earlier === item.contentHash) {
         outcomes[item.index] = { status: 'duplicate', position, eventId };
       } else {
-        const problems = [{ field: 'sourceVersion', reason: 'this record id and version were already received with other content: send a new version' }];
+        const problems = [
+          { field: 'sourceVersion', reason: 'this record id and version were already received with other content: send a new version' },
+        ];
         outcomes[item.index] = { status: 'rejected', position, problems };
         const original = itemOf(item.index);
         const raw = original?.raw ?? {};
         letters.push({
-          origin: agency.id, errorCode: 'INPUT_INVALID', errorMessage: problems[0]?.reason ?? '', field: 'sourceVersion',
-          rawFormat: original?.rawFormat ?? 'json', raw: sealRaw(agency, deps.secrets, raw, personKey), fingerprint: fingerprint(raw), key: personKey,
+          origin: agency.id,
+          errorCode: 'INPUT_INVALID',
+          errorMessage: problems[0]?.reason ?? '',
+          field: 'sourceVersion',
+          rawFormat: original?.rawFormat ?? 'json',
+          raw: sealRaw(agency, deps.secrets, raw, personKey),
+          fingerprint: fingerprint(raw),
+          key: personKey,
         });
       }
     });
@@ -218,14 +238,22 @@ export function createIntake<K extends InboundTopicId>(deps: IntakeDependencies<
    * another person, is refused; the newest version brings the withdrawals of the others.
    */
   const followVersions = async (
-    fresh: PreparedFact<K>[], outcomes: IntakeOutcome[], positionOf: (index: number) => string, itemOf: (index: number) => IntakeItem | undefined,
+    fresh: PreparedFact<K>[],
+    outcomes: IntakeOutcome[],
+    positionOf: (index: number) => string,
+    itemOf: (index: number) => IntakeItem | undefined,
     letters: DeadLetterInput[],
   ): Promise<Withdrawal<K>[]> => {
     const versioned = fresh.filter((item) => item.source !== undefined);
     if (deps.sources === undefined || versioned.length === 0) return [];
-    const answers = await deps.sources.claim(versioned.map((item) => ({
-      recordId: item.source?.recordId ?? '', version: item.source?.version ?? 0, personKey: item.personKey, idCipher: item.source?.idCipher ?? '',
-    })));
+    const answers = await deps.sources.claim(
+      versioned.map((item) => ({
+        recordId: item.source?.recordId ?? '',
+        version: item.source?.version ?? 0,
+        personKey: item.personKey,
+        idCipher: item.source?.idCipher ?? '',
+      })),
+    );
     const withdrawals: Withdrawal<K>[] = [];
     const refused = new Set<PreparedFact<K>>();
     versioned.forEach((item, i) => {
@@ -235,16 +263,23 @@ export function createIntake<K extends InboundTopicId>(deps: IntakeDependencies<
         for (const other of answer.others) withdrawals.push({ item, ...other });
         return;
       }
-      const reason = answer.status === 'stale'
-        ? `is older than version ${answer.newest} of this record, which names another person: an older version changes nothing`
-        : 'this version of the record was already received for another person: send the correction as a new version';
+      const reason =
+        answer.status === 'stale'
+          ? `is older than version ${answer.newest} of this record, which names another person: an older version changes nothing`
+          : 'this version of the record was already received for another person: send the correction as a new version';
       const problems = [{ field: 'version', reason }];
       outcomes[item.index] = { status: 'rejected', position: positionOf(item.index), problems };
       const original = itemOf(item.index);
       const raw = original?.raw ?? {};
       letters.push({
-        origin: agency.id, errorCode: 'INPUT_INVALID', errorMessage: `version: ${reason}`, field: 'version', rawFormat: original?.rawFormat ?? 'json',
-        raw: sealRaw(agency, deps.secrets, raw, item.personKey), fingerprint: fingerprint(raw), key: item.personKey,
+        origin: agency.id,
+        errorCode: 'INPUT_INVALID',
+        errorMessage: `version: ${reason}`,
+        field: 'version',
+        rawFormat: original?.rawFormat ?? 'json',
+        raw: sealRaw(agency, deps.secrets, raw, item.personKey),
+        fingerprint: fingerprint(raw),
+        key: item.personKey,
         ...(item.source === undefined ? {} : { sourceRecordId: item.source.recordId }),
       });
       refused.add(item);
@@ -256,16 +291,22 @@ export function createIntake<K extends InboundTopicId>(deps: IntakeDependencies<
   /** The WITHDRAWN record of a source record for a person an older version of it named. */
   const withdrawalRecord = async (withdrawal: Withdrawal<K>): Promise<{ key: string; value: Buffer }> => {
     const { item, personKey, idCipher } = withdrawal;
-    const newest = item.record ?? await deps.codec.decode(item.value ?? Buffer.alloc(0));
+    const newest = item.record ?? (await deps.codec.decode(item.value ?? Buffer.alloc(0)));
     const withdrawn = agency.withdrawal?.(newest) ?? newest;
-    const eventId = `${agency.id}:${createHash('sha256').update(`withdrawal\u0000${agency.factKey(newest as unknown as AgencyFact<K>)}\u0000${personKey}`).digest('hex').slice(0, 32)}`;
+    const eventId = `${agency.id}:${createHash('sha256')
+      .update(`withdrawal\u0000${agency.factKey(newest as unknown as AgencyFact<K>)}\u0000${personKey}`)
+      .digest('hex')
+      .slice(0, 32)}`;
     const record = Object.assign({}, withdrawn, { eventId, personKey, idCipher });
     return { key: personKey, value: await deps.codec.encode(record) };
   };
 
   /** Steps 2 to 4 for a prepared batch. Called in call order (the turns are taken synchronously). */
   const publish = async (
-    prepared: PreparedBatch<K>, size: number, positionOf: (index: number) => string, itemOf: (index: number) => IntakeItem | undefined,
+    prepared: PreparedBatch<K>,
+    size: number,
+    positionOf: (index: number) => string,
+    itemOf: (index: number) => IntakeItem | undefined,
   ): Promise<IntakeOutcome[]> => {
     const outcomes: IntakeOutcome[] = new Array<IntakeOutcome>(size);
     for (const { index, problems } of prepared.rejected) outcomes[index] = { status: 'rejected', position: positionOf(index), problems };
@@ -286,10 +327,12 @@ export function createIntake<K extends InboundTopicId>(deps: IntakeDependencies<
       failure = { error: unencodable.encodeError };
     } else {
       try {
-        encoded = await Promise.all(fresh.map(async (item) => ({
-          key: item.personKey,
-          value: item.value ?? await deps.codec.encode(item.record as TopicRecords[K]),
-        })));
+        encoded = await Promise.all(
+          fresh.map(async (item) => ({
+            key: item.personKey,
+            value: item.value ?? (await deps.codec.encode(item.record as TopicRecords[K])),
+          })),
+        );
         // In the same transaction as the newest version: both are on the topics, or neither.
         for (const withdrawal of withdrawals) encoded.push(await withdrawalRecord(withdrawal));
       } catch (error) {
@@ -336,17 +379,29 @@ export function createIntake<K extends InboundTopicId>(deps: IntakeDependencies<
   };
 
   const { writerSchema } = deps;
-  const offload: IntakeOffload | undefined = writerSchema === undefined ? undefined : {
-    agency, secrets: deps.secrets, topic: deps.codec.topic, now, writerSchema,
-    publish: (prepared, size, positionOf, itemOf) => publish(prepared as PreparedBatch<K>, size, positionOf, itemOf),
-  };
+  const offload: IntakeOffload | undefined =
+    writerSchema === undefined
+      ? undefined
+      : {
+          agency,
+          secrets: deps.secrets,
+          topic: deps.codec.topic,
+          now,
+          writerSchema,
+          publish: (prepared, size, positionOf, itemOf) => publish(prepared as PreparedBatch<K>, size, positionOf, itemOf),
+        };
 
   return {
     ...(offload === undefined ? {} : { offload }),
     async ingest(items, channel) {
       // Step 1, here on the calling thread: no shared state.
       const prepared = prepareItems(agency, deps.secrets, items, channel, now());
-      return await publish(prepared, items.length, (index) => items[index]?.position ?? '', (index) => items[index]);
+      return await publish(
+        prepared,
+        items.length,
+        (index) => items[index]?.position ?? '',
+        (index) => items[index],
+      );
     },
   };
 }

@@ -18,7 +18,10 @@ export interface PrepareWorker {
  * through `ingest`).
  */
 export async function startPrepareWorker(
-  offload: IntakeOffload, fields: readonly (string | undefined)[], rawFormat: IntakeItem['rawFormat'], channel: string,
+  offload: IntakeOffload,
+  fields: readonly (string | undefined)[],
+  rawFormat: IntakeItem['rawFormat'],
+  channel: string,
 ): Promise<PrepareWorker | undefined> {
   // A registry that cannot answer now is left to the main-thread path, whose codec reports it as before.
   const schema = await offload.writerSchema().catch(() => null);
@@ -65,7 +68,7 @@ export async function startPrepareWorker(
     },
     async close() {
       worker.removeAllListeners('exit');
-      broken ??= new HubError('PROCESSING_FAILED', 'the import\'s prepare worker was closed');
+      broken ??= new HubError('PROCESSING_FAILED', "the import's prepare worker was closed");
       for (const waiter of pending.values()) waiter.reject(broken);
       pending.clear();
       await worker.terminate();
@@ -83,13 +86,19 @@ function toBatch(response: PrepareResponse, topic: string): PreparedBatch {
     const problem = failed.get(k);
     const source = response.sources[k];
     facts[k] = {
-      index: indexes[k] ?? 0, eventId: eventIds[k] ?? '', personKey: personKeys[k] ?? '', contentHash: contentHashes[k] ?? '',
+      index: indexes[k] ?? 0,
+      eventId: eventIds[k] ?? '',
+      personKey: personKeys[k] ?? '',
+      contentHash: contentHashes[k] ?? '',
       ...(source === undefined || source === null ? {} : { source }),
       ...(problem === undefined ? { value: Buffer.from(values, start, end - start) } : { encodeError: encodeFailure(topic, problem) }),
     };
     start = end;
   }
   // Buffers arrive as plain Uint8Arrays: the dead-letter writer wants Buffers.
-  const letters = response.letters.map((letter) => ({ ...letter, raw: Buffer.from(letter.raw.buffer, letter.raw.byteOffset, letter.raw.byteLength) }));
+  const letters = response.letters.map((letter) => ({
+    ...letter,
+    raw: Buffer.from(letter.raw.buffer, letter.raw.byteOffset, letter.raw.byteLength),
+  }));
   return { rejected: response.rejected, facts, letters };
 }

@@ -63,7 +63,11 @@ const fields = data.fields.map((field) => field ?? undefined);
 const type = avro.Type.forSchema(JSON.parse(data.schema) as avro.Schema, avroOptions());
 
 function prepare(request: PrepareRequest): { response: PrepareResponse; transfer: ArrayBuffer[] } {
-  const items: IntakeItem[] = request.rows.map((cells) => ({ raw: rowToRaw(mapping, fields, cells), rawFormat: data.rawFormat, position: '' }));
+  const items: IntakeItem[] = request.rows.map((cells) => ({
+    raw: rowToRaw(mapping, fields, cells),
+    rawFormat: data.rawFormat,
+    position: '',
+  }));
   const { rejected, facts, letters } = prepareItems(agency, secrets, items, data.channel, request.recordedAt);
   const count = facts.length;
   const indexes = new Int32Array(count);
@@ -71,7 +75,11 @@ function prepare(request: PrepareRequest): { response: PrepareResponse; transfer
   const eventIds: string[] = new Array<string>(count);
   const personKeys: string[] = new Array<string>(count);
   const contentHashes: string[] = new Array<string>(count);
-  const sources: ({ recordId: string; version: number; idCipher: string } | null)[] = new Array<{ recordId: string; version: number; idCipher: string } | null>(count).fill(null);
+  const sources: ({ recordId: string; version: number; idCipher: string } | null)[] = new Array<{
+    recordId: string;
+    version: number;
+    idCipher: string;
+  } | null>(count).fill(null);
   const encodeErrors: [number, string][] = [];
   let out = Buffer.allocUnsafeSlow(Math.max(64 * 1024, count * 512));
   let position = 0;
@@ -86,7 +94,9 @@ function prepare(request: PrepareRequest): { response: PrepareResponse; transfer
     let problem: string | undefined;
     // As the codec does: a record that does not fit the schema is refused, not half-written.
     const valid = type.isValid(fact.record, {
-      errorHook: (path, _value, wanted) => { problem ??= `invalid value at ${path.join('.') || '(record)'}, expected ${wanted.typeName}`; },
+      errorHook: (path, _value, wanted) => {
+        problem ??= `invalid value at ${path.join('.') || '(record)'}, expected ${wanted.typeName}`;
+      },
     });
     if (!valid) {
       encodeErrors.push([k, problem ?? 'the record does not match the schema']);

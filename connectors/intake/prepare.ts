@@ -1,6 +1,13 @@
 import { createHash, hash } from 'node:crypto';
 import type { TopicRecords } from '../../schemas';
-import { containsNationalId, encryptNationalId, maskIdShaped, pseudonymiseNormalized, validateNationalId, type IdentitySecrets } from '../../services/identity';
+import {
+  containsNationalId,
+  encryptNationalId,
+  maskIdShaped,
+  pseudonymiseNormalized,
+  validateNationalId,
+  type IdentitySecrets,
+} from '../../services/identity';
 import type { DeadLetterInput } from '../../services/kafka';
 import { shanghaiDate } from '../../services/platform';
 import type { AgencyDefinition, InboundTopicId } from './agency';
@@ -55,7 +62,9 @@ export interface PreparedBatch<K extends InboundTopicId = InboundTopicId> {
 
 /** Identifies a record as received, for stable dead-letter ids; a one-way hash, so no ID number leaks. */
 export function fingerprint(raw: RawRecord): string {
-  return createHash('sha256').update(JSON.stringify(shallow(raw, 0)) ?? 'undefined').digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(shallow(raw, 0)) ?? 'undefined')
+    .digest('hex');
 }
 
 /** Most levels of nesting a record may have: agencies send flat records; 10,000 levels overflowed the stack. */
@@ -125,7 +134,10 @@ export function sealRaw(agency: AgencyDefinition, secrets: IdentitySecrets, raw:
   const copy: Record<string, unknown> = {};
   let otherFields = 0;
   for (const field of Object.keys(raw)) {
-    if (!known.has(field)) { otherFields += 1; continue; }
+    if (!known.has(field)) {
+      otherFields += 1;
+      continue;
+    }
     // Every field is scrubbed: a record often fails because the ID number sits in the wrong field.
     copy[field] = scrubValue(raw[field]);
   }
@@ -150,7 +162,11 @@ const exponentForm = /^\s*[+-]?\d+(?:\.\d*)?[eE][+-]?\d+\s*$/;
  */
 export function readIdNumber(value: unknown, today: string): ReturnType<typeof validateNationalId> {
   if (typeof value === 'number') {
-    return { ok: false, rejection: 'CHARACTERS', reason: 'must be text (a JSON string in quotes): a number loses the last digits of an ID number' };
+    return {
+      ok: false,
+      rejection: 'CHARACTERS',
+      reason: 'must be text (a JSON string in quotes): a number loses the last digits of an ID number',
+    };
   }
   if (value !== undefined && value !== null && typeof value !== 'string') {
     return { ok: false, rejection: 'CHARACTERS', reason: 'must be text' };
@@ -158,8 +174,10 @@ export function readIdNumber(value: unknown, today: string): ReturnType<typeof v
   const text = value ?? '';
   if (exponentForm.test(text)) {
     return {
-      ok: false, rejection: 'CHARACTERS',
-      reason: 'is a number in E+ notation, as Excel shows an ID column not formatted as text: its last digits are lost; format the column as text (文本) and enter the numbers again',
+      ok: false,
+      rejection: 'CHARACTERS',
+      reason:
+        'is a number in E+ notation, as Excel shows an ID column not formatted as text: its last digits are lost; format the column as text (文本) and enter the numbers again',
     };
   }
   return validateNationalId(text, today);
@@ -174,7 +192,10 @@ function refuseIdNumbersIn(fact: object, idField: string, reader: FieldReader, t
   for (const [field, value] of Object.entries(fact)) {
     if (field === idField || typeof value !== 'string') continue;
     if (containsNationalId(value, today)) {
-      reader.problem(field, 'holds a national ID number: identifiers are passed on in clear, so they must not carry one; send the agency\'s own number');
+      reader.problem(
+        field,
+        "holds a national ID number: identifiers are passed on in clear, so they must not carry one; send the agency's own number",
+      );
     }
   }
 }
@@ -187,7 +208,11 @@ export const recordSource = (agency: AgencyDefinition, channel: string): string 
 
 /** Every item validated; the accepted ones pseudonymised, hashed and enveloped. */
 export function prepareItems<K extends InboundTopicId>(
-  agency: AgencyDefinition<K>, secrets: IdentitySecrets, items: readonly IntakeItem[], channel: string, recordedAt: number,
+  agency: AgencyDefinition<K>,
+  secrets: IdentitySecrets,
+  items: readonly IntakeItem[],
+  channel: string,
+  recordedAt: number,
 ): { rejected: PreparedRejection[]; facts: (PreparedFact<K> & { record: TopicRecords[K] })[]; letters: DeadLetterInput[] } {
   const today = shanghaiDate(recordedAt);
   const rejected: PreparedRejection[] = [];
@@ -202,10 +227,15 @@ export function prepareItems<K extends InboundTopicId>(
       rejected.push({ index, problems: [shape] });
       const isObject = typeof item.raw === 'object' && item.raw !== null && !Array.isArray(item.raw);
       letters.push({
-        origin: agency.id, errorCode: 'INPUT_INVALID', errorMessage: maskIdShaped(`${shape.field}: ${shape.reason}`), field: shape.field,
+        origin: agency.id,
+        errorCode: 'INPUT_INVALID',
+        errorMessage: maskIdShaped(`${shape.field}: ${shape.reason}`),
+        field: shape.field,
         rawFormat: item.rawFormat,
         // Not an object: only its kind is kept (a bare string or number may be an ID number or a name).
-        raw: isObject ? sealRaw(agency, secrets, item.raw, undefined) : Buffer.from(JSON.stringify({ '[record removed]': Array.isArray(item.raw) ? 'array' : typeof item.raw })),
+        raw: isObject
+          ? sealRaw(agency, secrets, item.raw, undefined)
+          : Buffer.from(JSON.stringify({ '[record removed]': Array.isArray(item.raw) ? 'array' : typeof item.raw })),
         fingerprint: fingerprint(item.raw),
       });
       continue;
@@ -226,7 +256,8 @@ export function prepareItems<K extends InboundTopicId>(
     if (!idCheck.ok || reader.problems.length > 0) {
       rejected.push({ index, problems: reader.problems });
       const first = reader.problems[0];
-      const sourceRecordId = (fact as { sourceRecordId?: string; setl_id?: string }).sourceRecordId ?? (fact as { setl_id?: string }).setl_id;
+      const sourceRecordId =
+        (fact as { sourceRecordId?: string; setl_id?: string }).sourceRecordId ?? (fact as { setl_id?: string }).setl_id;
       letters.push({
         origin: agency.id,
         errorCode: 'INPUT_INVALID',
@@ -251,13 +282,26 @@ export function prepareItems<K extends InboundTopicId>(
     // a slow dictionary-mode object here (measured ~12 µs a record, and slower to encode after).
     // Same result: the envelope fields are written last and win, as they did in the spread.
     const record = Object.assign({}, fact, {
-      eventId, source, occurredAt, recordedAt, personKey: person.personKey, idCipher: person.idCipher,
+      eventId,
+      source,
+      occurredAt,
+      recordedAt,
+      personKey: person.personKey,
+      idCipher: person.idCipher,
     }) as unknown as TopicRecords[K];
-    const versioned = agency.withdrawal === undefined ? undefined : fact as { sourceRecordId?: unknown; sourceVersion?: unknown };
-    const sourceRef = versioned !== undefined && typeof versioned.sourceRecordId === 'string' && typeof versioned.sourceVersion === 'number'
-      ? { recordId: versioned.sourceRecordId, version: versioned.sourceVersion, idCipher: person.idCipher }
-      : undefined;
-    facts.push({ index, eventId, personKey: person.personKey, contentHash, record, ...(sourceRef === undefined ? {} : { source: sourceRef }) });
+    const versioned = agency.withdrawal === undefined ? undefined : (fact as { sourceRecordId?: unknown; sourceVersion?: unknown });
+    const sourceRef =
+      versioned !== undefined && typeof versioned.sourceRecordId === 'string' && typeof versioned.sourceVersion === 'number'
+        ? { recordId: versioned.sourceRecordId, version: versioned.sourceVersion, idCipher: person.idCipher }
+        : undefined;
+    facts.push({
+      index,
+      eventId,
+      personKey: person.personKey,
+      contentHash,
+      record,
+      ...(sourceRef === undefined ? {} : { source: sourceRef }),
+    });
   }
   return { rejected, facts, letters };
 }

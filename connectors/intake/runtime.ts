@@ -1,7 +1,15 @@
 import { Redis } from 'ioredis';
 import { topicSpec, topics } from '../../schemas';
 import { randomUUID } from 'node:crypto';
-import { createDeadLetterWriter, connectKafka, kafkaSecurityFromConfig, kafkaSecurityKeys, type HubKafka, type HubProducer, type TransactionalPublisher } from '../../services/kafka';
+import {
+  createDeadLetterWriter,
+  connectKafka,
+  kafkaSecurityFromConfig,
+  kafkaSecurityKeys,
+  type HubKafka,
+  type HubProducer,
+  type TransactionalPublisher,
+} from '../../services/kafka';
 import { loadConfig, type Environment, type Logger } from '../../services/platform';
 import { createRegistryClient, createTopicCodec, valueSubject } from '../../services/registry';
 import type { AgencyDefinition, InboundTopicId } from './agency';
@@ -24,15 +32,34 @@ export interface IntakeRuntime {
  * Opens an agency's intake against the configured Kafka, registry and Redis. Creates the agency's
  * topic and the dead-letter topic when missing (schemas must be registered: `hub schemas register`).
  */
-export async function openIntake<K extends InboundTopicId>(agency: AgencyDefinition<K>, env: Environment, logger: Logger): Promise<IntakeRuntime> {
+export async function openIntake<K extends InboundTopicId>(
+  agency: AgencyDefinition<K>,
+  env: Environment,
+  logger: Logger,
+): Promise<IntakeRuntime> {
   const config = loadConfig(env, [
-    'kafkaBrokers', 'kafkaClientId', 'topicPrefix', 'topicPartitions', 'topicReplication', 'schemaRegistryUrl', 'redisUrl',
-    'personKeySecret', 'idEncryptionKey', ...kafkaSecurityKeys,
+    'kafkaBrokers',
+    'kafkaClientId',
+    'topicPrefix',
+    'topicPartitions',
+    'topicReplication',
+    'schemaRegistryUrl',
+    'redisUrl',
+    'personKeySecret',
+    'idEncryptionKey',
+    ...kafkaSecurityKeys,
   ]);
-  const kafka = connectKafka({
-    brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-${agency.id}`, topicPrefix: config.topicPrefix,
-    partitions: config.topicPartitions, replication: config.topicReplication, security: kafkaSecurityFromConfig(config),
-  }, logger);
+  const kafka = connectKafka(
+    {
+      brokers: config.kafkaBrokers,
+      clientId: `${config.kafkaClientId}-${agency.id}`,
+      topicPrefix: config.topicPrefix,
+      partitions: config.topicPartitions,
+      replication: config.topicReplication,
+      security: kafkaSecurityFromConfig(config),
+    },
+    logger,
+  );
   const topicName = kafka.topicName(topics[agency.topic].name);
   const deadLetterTopic = kafka.topicName(topics.deadLetters.name);
   await kafka.ensureTopics([topicSpec(agency.topic, config.topicPrefix), topicSpec('deadLetters', config.topicPrefix)]);
@@ -48,22 +75,32 @@ export async function openIntake<K extends InboundTopicId>(agency: AgencyDefinit
     secrets: { personKeySecret: config.personKeySecret, idEncryptionKey: config.idEncryptionKey },
     publisher,
     codec: createTopicCodec(registry, agency.topic, topicName),
-    deadLetters: createDeadLetterWriter({ producer, topic: deadLetterTopic, encode: (letter) => deadLetterCodec.encode(letter), source: `${agency.id}:connector` }),
+    deadLetters: createDeadLetterWriter({
+      producer,
+      topic: deadLetterTopic,
+      encode: (letter) => deadLetterCodec.encode(letter),
+      source: `${agency.id}:connector`,
+    }),
     seen: redisSeenFacts(redis, topicName),
     ...(agency.withdrawal === undefined ? {} : { sources: redisSourceVersions(redis, topicName, agency.id) }),
     // As the codec's fast encoder decides: a plain Avro schema with a numeric id needs no registry to encode.
     async writerSchema() {
       const metadata = await registry.getLatestSchemaMetadata(valueSubject(topicName));
-      const plain = (metadata.schemaType ?? 'AVRO') === 'AVRO'
-        && (metadata.references ?? []).length === 0
-        && (metadata.ruleSet?.domainRules ?? []).length === 0
-        && (metadata.ruleSet?.migrationRules ?? []).length === 0
-        && (metadata.ruleSet?.encodingRules ?? []).length === 0;
+      const plain =
+        (metadata.schemaType ?? 'AVRO') === 'AVRO' &&
+        (metadata.references ?? []).length === 0 &&
+        (metadata.ruleSet?.domainRules ?? []).length === 0 &&
+        (metadata.ruleSet?.migrationRules ?? []).length === 0 &&
+        (metadata.ruleSet?.encodingRules ?? []).length === 0;
       return plain && typeof metadata.id === 'number' ? { id: metadata.id, schema: metadata.schema } : null;
     },
   });
   return {
-    intake, kafka, producer, publisher, redis,
+    intake,
+    kafka,
+    producer,
+    publisher,
+    redis,
     async close() {
       await kafka.close();
       redis.disconnect();

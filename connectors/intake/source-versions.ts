@@ -88,7 +88,7 @@ export function redisSourceVersions(redis: Redis, topic: string, agencyId: strin
       const keys = claims.map((c) => prefix + hash('sha256', `${agencyId}\u0000${c.recordId}`, 'hex'));
       const args: (string | number)[] = [ttlSeconds];
       for (const c of claims) args.push(c.version, c.personKey, c.idCipher);
-      const raw = await redis.eval(claimScript, keys.length, ...keys, ...args) as string[][];
+      const raw = (await redis.eval(claimScript, keys.length, ...keys, ...args)) as string[][];
       return raw.map((answer): SourceVersionAnswer => {
         switch (answer[0]) {
           case 'n': {
@@ -96,9 +96,12 @@ export function redisSourceVersions(redis: Redis, topic: string, agencyId: strin
             for (let j = 1; j + 1 < answer.length; j += 2) others.push({ personKey: answer[j] ?? '', idCipher: answer[j + 1] ?? '' });
             return { status: 'newest', others };
           }
-          case 'o': return { status: 'older' };
-          case 's': return { status: 'stale', newest: Number(answer[1]) };
-          default: return { status: 'conflict' };
+          case 'o':
+            return { status: 'older' };
+          case 's':
+            return { status: 'stale', newest: Number(answer[1]) };
+          default:
+            return { status: 'conflict' };
         }
       });
     },

@@ -68,7 +68,8 @@ export function createSheetEventRewriter(maxCellChars: number): (events: readonl
 
   const countCellText = (text: string): void => {
     cellChars += text.length;
-    if (cellChars > maxCellChars) throw new XlsxSheetInvalid(`cell ${columnLetters(column)}${row} holds more than ${maxCellChars} characters (Excel allows 32,767)`);
+    if (cellChars > maxCellChars)
+      throw new XlsxSheetInvalid(`cell ${columnLetters(column)}${row} holds more than ${maxCellChars} characters (Excel allows 32,767)`);
   };
 
   return (events) => {
@@ -76,11 +77,17 @@ export function createSheetEventRewriter(maxCellChars: number): (events: readonl
     const out: SaxEvent[] = [];
     for (const event of events) {
       if (sheet === undefined && event.eventType === 'opentag') sheet = nodeOf(event.value).name === 'worksheet';
-      if (sheet !== true) { out.push(event); continue; }
+      if (sheet !== true) {
+        out.push(event);
+        continue;
+      }
 
       if (inline !== undefined) {
         // Inside an inline string: only its runs' text goes on, as one text event before </is>.
-        if (event.eventType === 'opentag') { inline.stack.push(nodeOf(event.value).name); continue; }
+        if (event.eventType === 'opentag') {
+          inline.stack.push(nodeOf(event.value).name);
+          continue;
+        }
         if (event.eventType === 'text') {
           if (inline.stack.at(-1) === 't' && !inline.stack.includes('rPh')) {
             countCellText(event.value as string);
@@ -88,7 +95,10 @@ export function createSheetEventRewriter(maxCellChars: number): (events: readonl
           }
           continue;
         }
-        if (inline.stack.length > 0) { inline.stack.pop(); continue; }
+        if (inline.stack.length > 0) {
+          inline.stack.pop();
+          continue;
+        }
         // </is>. ExcelJS decodes entities in an inline string's text once more; the parser has
         // decoded them already, so an ampersand is escaped for that second pass to give it back.
         out.push({ eventType: 'text', value: inline.text.replace(/&/g, '&amp;') }, event);
@@ -104,7 +114,8 @@ export function createSheetEventRewriter(maxCellChars: number): (events: readonl
             row += 1;
           } else {
             const number = typeof given === 'string' && /^\d{1,7}$/.test(given) ? Number(given) : Number.NaN;
-            if (!(number >= 1 && number <= maxRow)) throw new XlsxSheetInvalid(`the row after row ${row} has the reference "${quoted(given)}", which is not a row number`);
+            if (!(number >= 1 && number <= maxRow))
+              throw new XlsxSheetInvalid(`the row after row ${row} has the reference "${quoted(given)}", which is not a row number`);
             row = number;
           }
           node.attributes.r = String(row);
@@ -116,7 +127,8 @@ export function createSheetEventRewriter(maxCellChars: number): (events: readonl
           } else {
             const match = typeof given === 'string' ? /^\$?([A-Z]{1,3})\$?(\d{1,7})$/.exec(given) : null;
             const number = match === null ? Number.NaN : columnNumber(match[1] ?? '');
-            if (!(number >= 1 && number <= maxColumn)) throw new XlsxSheetInvalid(`a cell of row ${row} has the reference "${quoted(given)}", which is not a cell reference`);
+            if (!(number >= 1 && number <= maxColumn))
+              throw new XlsxSheetInvalid(`a cell of row ${row} has the reference "${quoted(given)}", which is not a cell reference`);
             column = number;
           }
           if (column > maxColumn) throw new XlsxSheetInvalid(`row ${row} has more than ${maxColumn} cells`);
@@ -133,7 +145,10 @@ export function createSheetEventRewriter(maxCellChars: number): (events: readonl
       }
       if (event.eventType === 'closetag') {
         const name = nodeOf(event.value).name;
-        if (name === 'c') { inCell = false; inValue = 0; }
+        if (name === 'c') {
+          inCell = false;
+          inValue = 0;
+        }
         if (inCell && (name === 'v' || name === 'f') && inValue > 0) inValue -= 1;
         out.push(event);
         continue;

@@ -14,8 +14,13 @@ export const ruralRevitalization = defineAgency({
   idField: 'idNumber',
   nameFields: ['name'],
   read: (reader, today) => {
-    const { fact, occurredAt } = readStatusFields(reader, today, ruralRevitalizationCategories, ['CERTIFY', 'REVOKE', 'RISK_ELIMINATED'] as const);
-    if (fact.action === 'RISK_ELIMINATED' && fact.category !== 'MONITORED') reader.problem('action', 'risk elimination (风险消除) ends a MONITORED status only');
+    const { fact, occurredAt } = readStatusFields(reader, today, ruralRevitalizationCategories, [
+      'CERTIFY',
+      'REVOKE',
+      'RISK_ELIMINATED',
+    ] as const);
+    if (fact.action === 'RISK_ELIMINATED' && fact.category !== 'MONITORED')
+      reader.problem('action', 'risk elimination (风险消除) ends a MONITORED status only');
     if (fact.action !== 'CERTIFY' && fact.validTo === null) reader.problem('validTo', 'an ending names the day the status ends');
     return { fact, occurredAt };
   },

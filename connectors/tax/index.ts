@@ -25,7 +25,8 @@ export const tax = defineAgency({
     const paidAt = reader.timestamp('paidAt');
     if (reader.problems.length === 0 && paidFen + subsidisedFen > contributionDueFen) {
       // A refund (退费) gives back what was paid for the year: never more than the contribution due.
-      if (kind === 'REFUND') reader.problem('paid', 'a refund gives back more than the contribution due (paid and subsidised together exceed contributionDue)');
+      if (kind === 'REFUND')
+        reader.problem('paid', 'a refund gives back more than the contribution due (paid and subsidised together exceed contributionDue)');
       else reader.problem('subsidised', 'paid and subsidised together exceed the contribution due');
     }
     if (paidAt > 0) {

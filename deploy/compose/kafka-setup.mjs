@@ -10,18 +10,32 @@ import { parseAllDocuments } from 'yaml';
 
 const { Kafka, AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
 
-const resourceTypes = { topic: AclResourceTypes.TOPIC, group: AclResourceTypes.GROUP, cluster: AclResourceTypes.CLUSTER, transactionalId: AclResourceTypes.TRANSACTIONAL_ID };
+const resourceTypes = {
+  topic: AclResourceTypes.TOPIC,
+  group: AclResourceTypes.GROUP,
+  cluster: AclResourceTypes.CLUSTER,
+  transactionalId: AclResourceTypes.TRANSACTIONAL_ID,
+};
 const patternTypes = { literal: ResourcePatternTypes.LITERAL, prefix: ResourcePatternTypes.PREFIXED };
 const operationTypes = {
-  All: AclOperationTypes.ALL, Read: AclOperationTypes.READ, Write: AclOperationTypes.WRITE, Create: AclOperationTypes.CREATE,
-  Delete: AclOperationTypes.DELETE, Alter: AclOperationTypes.ALTER, Describe: AclOperationTypes.DESCRIBE,
-  ClusterAction: AclOperationTypes.CLUSTER_ACTION, DescribeConfigs: AclOperationTypes.DESCRIBE_CONFIGS,
-  AlterConfigs: AclOperationTypes.ALTER_CONFIGS, IdempotentWrite: AclOperationTypes.IDEMPOTENT_WRITE,
+  All: AclOperationTypes.ALL,
+  Read: AclOperationTypes.READ,
+  Write: AclOperationTypes.WRITE,
+  Create: AclOperationTypes.CREATE,
+  Delete: AclOperationTypes.DELETE,
+  Alter: AclOperationTypes.ALTER,
+  Describe: AclOperationTypes.DESCRIBE,
+  ClusterAction: AclOperationTypes.CLUSTER_ACTION,
+  DescribeConfigs: AclOperationTypes.DESCRIBE_CONFIGS,
+  AlterConfigs: AclOperationTypes.ALTER_CONFIGS,
+  IdempotentWrite: AclOperationTypes.IDEMPOTENT_WRITE,
 };
 
 /** The documents of a YAML stream of a given kind. */
 export function manifests(text, kind) {
-  return parseAllDocuments(text).map((doc) => doc.toJS()).filter((doc) => doc?.kind === kind);
+  return parseAllDocuments(text)
+    .map((doc) => doc.toJS())
+    .filter((doc) => doc?.kind === kind);
 }
 
 /** KafkaTopic resources as kafkajs createTopics entries. */
@@ -36,25 +50,27 @@ export function topicsOf(text) {
 
 /** KafkaUser resources' ACLs as kafkajs createAcls entries (principal User:<name>, any host, allow). */
 export function aclsOf(text) {
-  return manifests(text, 'KafkaUser').flatMap((user) => (user.spec.authorization?.acls ?? []).flatMap((rule) => {
-    const { type, name, patternType = 'literal' } = rule.resource;
-    const operations = rule.operations ?? [rule.operation];
-    return operations.map((operation) => {
-      const entry = {
-        resourceType: resourceTypes[type],
-        resourceName: type === 'cluster' ? 'kafka-cluster' : name,
-        resourcePatternType: patternTypes[patternType],
-        principal: `User:${user.metadata.name}`,
-        host: rule.host ?? '*',
-        operation: operationTypes[operation],
-        permissionType: AclPermissionTypes.ALLOW,
-      };
-      for (const [field, value] of Object.entries(entry)) {
-        if (value === undefined) throw new Error(`KafkaUser ${user.metadata.name}: cannot map ${field} of ${JSON.stringify(rule)}`);
-      }
-      return entry;
-    });
-  }));
+  return manifests(text, 'KafkaUser').flatMap((user) =>
+    (user.spec.authorization?.acls ?? []).flatMap((rule) => {
+      const { type, name, patternType = 'literal' } = rule.resource;
+      const operations = rule.operations ?? [rule.operation];
+      return operations.map((operation) => {
+        const entry = {
+          resourceType: resourceTypes[type],
+          resourceName: type === 'cluster' ? 'kafka-cluster' : name,
+          resourcePatternType: patternTypes[patternType],
+          principal: `User:${user.metadata.name}`,
+          host: rule.host ?? '*',
+          operation: operationTypes[operation],
+          permissionType: AclPermissionTypes.ALLOW,
+        };
+        for (const [field, value] of Object.entries(entry)) {
+          if (value === undefined) throw new Error(`KafkaUser ${user.metadata.name}: cannot map ${field} of ${JSON.stringify(rule)}`);
+        }
+        return entry;
+      });
+    }),
+  );
 }
 
 async function main() {
@@ -78,7 +94,9 @@ async function main() {
     if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
     const acls = aclsOf(readFileSync(need('HUB_USERS_FILE'), 'utf8'));
     await admin.createAcls({ acl: acls });
-    process.stdout.write(`kafka-setup: ${missing.length} topic(s) created, ${declared.length - missing.length} present; ${acls.length} ACL entries applied\n`);
+    process.stdout.write(
+      `kafka-setup: ${missing.length} topic(s) created, ${declared.length - missing.length} present; ${acls.length} ACL entries applied\n`,
+    );
   } finally {
     await admin.disconnect();
   }

@@ -10,34 +10,50 @@ interface Role {
   readonly load?: () => Promise<RoleMain>;
 }
 
-const notBuilt = (role: string): RoleMain => () =>
-  Promise.reject(new HubError('NOT_BUILT', `'hub ${role}' is not built yet`));
+const notBuilt =
+  (role: string): RoleMain =>
+  () =>
+    Promise.reject(new HubError('NOT_BUILT', `'hub ${role}' is not built yet`));
 
 /** A connector role: the agency's push API (connectors/api), loaded with the agency's definition. */
 const loadConnector = (agency: AgencyId): Promise<RoleMain> =>
   Promise.all([import('../../connectors'), import('../../connectors/api')]).then(([c, api]) => api.connectorRole(c.agencies[agency]));
 
 const roles: Readonly<Record<string, Role>> = {
-  stack: { summary: 'up | down | status [--secure]: the local Kafka, schema registry, Redis and PostgreSQL (--secure: the SASL/ACL Kafka beside them)', load: () => import('../stack').then((m) => m.runStack) },
+  stack: {
+    summary:
+      'up | down | status [--secure]: the local Kafka, schema registry, Redis and PostgreSQL (--secure: the SASL/ACL Kafka beside them)',
+    load: () => import('../stack').then((m) => m.runStack),
+  },
   schemas: {
     summary: 'register | check: the Avro schemas in schemas/ against the registry',
     load: () => import('../registry').then((m) => m.runSchemas),
   },
   'civil-affairs': { summary: 'connector for civil affairs (民政) certifications', load: () => loadConnector('civil-affairs') },
-  'rural-revitalization': { summary: 'connector for rural revitalization (乡村振兴) statuses', load: () => loadConnector('rural-revitalization') },
+  'rural-revitalization': {
+    summary: 'connector for rural revitalization (乡村振兴) statuses',
+    load: () => loadConnector('rural-revitalization'),
+  },
   hospitals: { summary: 'connector for hospital settlements (结算)', load: () => loadConnector('hospitals') },
   tax: { summary: 'connector for tax bureau (税务) contribution records', load: () => loadConnector('tax') },
-  keys: { summary: 'issue <agency> | list | revoke <key-id>: agency API keys of the connectors', load: () => import('../../connectors/api').then((m) => m.runKeys) },
+  keys: {
+    summary: 'issue <agency> | list | revoke <key-id>: agency API keys of the connectors',
+    load: () => import('../../connectors/api').then((m) => m.runKeys),
+  },
   import: {
-    summary: '<agency> FILE [--format csv|xlsx] [--encoding auto|utf-8|gbk] [--report PATH]: import a batch file into an agency\'s topic',
-    load: () => Promise.all([import('../../connectors'), import('../../connectors/intake')]).then(([connectors, intake]) => intake.importCommand(connectors.agencies)),
+    summary: "<agency> FILE [--format csv|xlsx] [--encoding auto|utf-8|gbk] [--report PATH]: import a batch file into an agency's topic",
+    load: () =>
+      Promise.all([import('../../connectors'), import('../../connectors/intake')]).then(([connectors, intake]) =>
+        intake.importCommand(connectors.agencies),
+      ),
   },
   rules: {
     summary: '[--rebuild]: the rules service: recompute tilted benefits when facts change',
     load: () => import('../rules').then((m) => m.runRules),
   },
   warnings: {
-    summary: '[run --region R --period P [--dry-run] | deliveries [--dead] [--retry ID] | export …]: quarterly warnings to civil affairs and rural revitalization',
+    summary:
+      '[run --region R --period P [--dry-run] | deliveries [--dead] [--retry ID] | export …]: quarterly warnings to civil affairs and rural revitalization',
     load: () => import('../warnings').then((m) => m.runWarningsCommand),
   },
   desk: {
@@ -46,19 +62,23 @@ const roles: Readonly<Record<string, Role>> = {
   },
   calc: { summary: '--policy ID [--input FILE]: compute one person-year as JSON', load: () => import('../policy').then((m) => m.runCalc) },
   simulate: {
-    summary: '--people N --region ID --out DIR [--year Y] [--seed S] [--bad-rate R]: generate a synthetic region\'s agency feeds',
+    summary: "--people N --region ID --out DIR [--year Y] [--seed S] [--bad-rate R]: generate a synthetic region's agency feeds",
     load: () => import('../simulate').then((m) => m.runSimulate),
   },
   demo: {
-    summary: '[--people N] [--region POLICY_ID] [--period P] [--namespace NAME] [--exit]: the whole story on a synthetic region, then serve the desk until Ctrl-C',
+    summary:
+      '[--people N] [--region POLICY_ID] [--period P] [--namespace NAME] [--exit]: the whole story on a synthetic region, then serve the desk until Ctrl-C',
     load: () => import('../demo').then((m) => m.runDemo),
   },
   tail: {
-    summary: 'TOPIC [--follow] [--key PERSON_KEY] [--last N]: print a topic\'s records decoded, one JSON object a line',
+    summary: "TOPIC [--follow] [--key PERSON_KEY] [--last N]: print a topic's records decoded, one JSON object a line",
     load: () => import('../tail').then((m) => m.runTail),
   },
   bench: { summary: 'engine | …: benchmarks that print their figures', load: () => import('../../bench').then((m) => m.runBench) },
-  config: { summary: '[check]: every configuration key with its default; check validates the environment', load: () => Promise.resolve(runConfig) },
+  config: {
+    summary: '[check]: every configuration key with its default; check validates the environment',
+    load: () => Promise.resolve(runConfig),
+  },
 };
 
 /** `hub config` prints the keys; `hub config check` validates the environment as a role would. */

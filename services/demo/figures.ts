@@ -52,7 +52,11 @@ export function latestWarnings(records: readonly QuarterlyWarning[]): QuarterlyW
 }
 
 export async function storyFigures(options: {
-  kafka: HubKafka; registry: RegistryClient; topicPrefix: string; policyId: string; period: string;
+  kafka: HubKafka;
+  registry: RegistryClient;
+  topicPrefix: string;
+  policyId: string;
+  period: string;
 }): Promise<StoryFigures> {
   const { kafka, registry, topicPrefix: prefix, policyId, period } = options;
   // One topic after another: a client's first calls made at once would each connect an admin client
@@ -61,7 +65,9 @@ export async function storyFigures(options: {
   const subsidyRecords = await readTopic(kafka, registry, prefix, 'subsidyCorrections');
   const warningRecords = await readTopic(kafka, registry, prefix, 'quarterlyWarnings');
   const receiptRecords = await readTopic(kafka, registry, prefix, 'deliveryReceipts');
-  const adjustments = latest(adjustmentRecords, (a) => `${a.personKey} ${a.fixmedinsCode}/${a.setlId}`).filter((a) => a.policyId === policyId);
+  const adjustments = latest(adjustmentRecords, (a) => `${a.personKey} ${a.fixmedinsCode}/${a.setlId}`).filter(
+    (a) => a.policyId === policyId,
+  );
   const subsidies = latest(subsidyRecords, (s) => `${s.personKey} ${s.contributionRecordId}`).filter((s) => s.policyId === policyId);
   const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
   const supplementary = adjustments.filter((a) => a.kind === 'SUPPLEMENTARY_PAYMENT');
@@ -72,27 +78,32 @@ export async function storyFigures(options: {
   const current = latestWarnings(ofPeriod);
   const ids = new Set(ofPeriod.map((w) => w.eventId));
   const receipts = receiptRecords.filter((r) => ids.has(r.warningId));
-  const byAgency = Object.fromEntries(agencies.map((agency) => {
-    const figures: AgencyFigures = { warned: 0, byReason: {}, routed: 0, delivered: 0, dead: 0, answers: {}, assistanceFen: 0 };
-    for (const w of current.filter((x) => x.routedTo.includes(agency))) {
-      figures.warned += 1;
-      for (const reason of w.reasons) figures.byReason[reason] = (figures.byReason[reason] ?? 0) + 1;
-    }
-    figures.routed = ofPeriod.filter((w) => w.routedTo.includes(agency)).length;
-    // The hub's own word on each delivery: delivered, or dead (FAILED) unless delivered after a retry.
-    const mine = receipts.filter((r) => r.agency === agency);
-    const deliveredIds = new Set(mine.filter((r) => r.status === 'DELIVERED').map((r) => r.warningId));
-    const deadIds = new Set(mine.filter((r) => r.status === 'FAILED' && !deliveredIds.has(r.warningId)).map((r) => r.warningId));
-    figures.delivered = deliveredIds.size;
-    figures.dead = deadIds.size;
-    // The agency's answers: each receipt once (the same receiptId sent again is the same event id).
-    for (const answer of latest(mine.filter((r) => r.outcome !== null), (r: DeliveryReceipt) => r.eventId)) {
-      const outcome = answer.outcome ?? '';
-      figures.answers[outcome] = (figures.answers[outcome] ?? 0) + 1;
-      figures.assistanceFen += answer.assistanceFen ?? 0;
-    }
-    return [agency, figures];
-  })) as Record<AgencyCode, AgencyFigures>;
+  const byAgency = Object.fromEntries(
+    agencies.map((agency) => {
+      const figures: AgencyFigures = { warned: 0, byReason: {}, routed: 0, delivered: 0, dead: 0, answers: {}, assistanceFen: 0 };
+      for (const w of current.filter((x) => x.routedTo.includes(agency))) {
+        figures.warned += 1;
+        for (const reason of w.reasons) figures.byReason[reason] = (figures.byReason[reason] ?? 0) + 1;
+      }
+      figures.routed = ofPeriod.filter((w) => w.routedTo.includes(agency)).length;
+      // The hub's own word on each delivery: delivered, or dead (FAILED) unless delivered after a retry.
+      const mine = receipts.filter((r) => r.agency === agency);
+      const deliveredIds = new Set(mine.filter((r) => r.status === 'DELIVERED').map((r) => r.warningId));
+      const deadIds = new Set(mine.filter((r) => r.status === 'FAILED' && !deliveredIds.has(r.warningId)).map((r) => r.warningId));
+      figures.delivered = deliveredIds.size;
+      figures.dead = deadIds.size;
+      // The agency's answers: each receipt once (the same receiptId sent again is the same event id).
+      for (const answer of latest(
+        mine.filter((r) => r.outcome !== null),
+        (r: DeliveryReceipt) => r.eventId,
+      )) {
+        const outcome = answer.outcome ?? '';
+        figures.answers[outcome] = (figures.answers[outcome] ?? 0) + 1;
+        figures.assistanceFen += answer.assistanceFen ?? 0;
+      }
+      return [agency, figures];
+    }),
+  ) as Record<AgencyCode, AgencyFigures>;
   return {
     supplementary: { count: supplementary.length, fen: sum(supplementary.map((a) => a.deltaFen)) },
     overpaidForReview: { count: overpaid.length, fen: -sum(overpaid.map((a) => a.deltaFen)) },

@@ -9,7 +9,14 @@ import { startDesk, type RunningDesk } from '../desk';
 import { connectKafka } from '../kafka';
 import { loadPolicy } from '../policy';
 import {
-  HubError, createLifecycle, createLogger, effectiveEnvironment, loadConfig, type Environment, type Logger, type RoleMain,
+  HubError,
+  createLifecycle,
+  createLogger,
+  effectiveEnvironment,
+  loadConfig,
+  type Environment,
+  type Logger,
+  type RoleMain,
 } from '../platform';
 import { createRegistryClient, registerAllSchemas } from '../registry';
 import { startRules } from '../rules';
@@ -21,7 +28,14 @@ import { ensureDemoLogins, type DemoLogin } from './logins';
 import { pushFile } from './push-client';
 import { startStandInAgency, type StandInAgency, type StandInDelivery } from './stand-in-agency';
 
-export { startStandInAgency, verifiedAsReadmeSays, type StandInAgency, type StandInDelivery, type StandInWarning, type ReceiptPolicy } from './stand-in-agency';
+export {
+  startStandInAgency,
+  verifiedAsReadmeSays,
+  type StandInAgency,
+  type StandInDelivery,
+  type StandInWarning,
+  type ReceiptPolicy,
+} from './stand-in-agency';
 export { storyFigures, latestWarnings, type StoryFigures, type AgencyFigures } from './figures';
 export { pushFile, type PushSummary } from './push-client';
 
@@ -38,7 +52,10 @@ const channels: Readonly<Record<AgencyId, 'push' | 'file'>> = {
   tax: 'file',
 };
 
-const agencyLabel: Readonly<Record<AgencyCode, string>> = { CIVIL_AFFAIRS: 'civil affairs 民政', RURAL_REVITALIZATION: 'rural revitalization 乡村振兴' };
+const agencyLabel: Readonly<Record<AgencyCode, string>> = {
+  CIVIL_AFFAIRS: 'civil affairs 民政',
+  RURAL_REVITALIZATION: 'rural revitalization 乡村振兴',
+};
 
 interface DemoFlags {
   readonly people: number;
@@ -54,17 +71,29 @@ function parseFlags(args: readonly string[]): DemoFlags {
   let exit = false;
   for (let i = 0; i < args.length; i += 1) {
     const name = args[i] ?? '';
-    if (name === '--exit') { exit = true; continue; }
+    if (name === '--exit') {
+      exit = true;
+      continue;
+    }
     const value = args[i + 1];
-    if (!['--people', '--region', '--seed', '--period', '--namespace'].includes(name) || value === undefined) throw new HubError('USAGE', usage);
+    if (!['--people', '--region', '--seed', '--period', '--namespace'].includes(name) || value === undefined)
+      throw new HubError('USAGE', usage);
     values.set(name, value);
     i += 1;
   }
   const people = Number(values.get('--people') ?? '2000');
   if (!Number.isInteger(people) || people < 1) throw new HubError('USAGE', `--people is a whole number\n${usage}`);
   const namespace = values.get('--namespace') ?? 'demo';
-  if (!/^[a-z][a-z0-9-]{0,30}$/.test(namespace)) throw new HubError('USAGE', `--namespace is 1-31 of a-z, 0-9 and -, starting with a letter\n${usage}`);
-  return { people, region: values.get('--region') ?? 'anhui-huangshan-2022', seed: values.get('--seed') ?? '1', period: values.get('--period'), namespace, exit };
+  if (!/^[a-z][a-z0-9-]{0,30}$/.test(namespace))
+    throw new HubError('USAGE', `--namespace is 1-31 of a-z, 0-9 and -, starting with a letter\n${usage}`);
+  return {
+    people,
+    region: values.get('--region') ?? 'anhui-huangshan-2022',
+    seed: values.get('--seed') ?? '1',
+    period: values.get('--period'),
+    namespace,
+    exit,
+  };
 }
 
 /** The answers the stand-in agencies send: civil affairs gives temporary assistance to people over the line, everyone else is acknowledged. */
@@ -74,13 +103,22 @@ function civilAffairsAnswer(delivery: StandInDelivery): Record<string, unknown> 
   if (w.warned && w.reasons.includes('SELF_PAY_OVER_THRESHOLD')) {
     // 临时救助 of a tenth of the self-pay, in whole yuan, at most 5,000 yuan.
     const fen = Math.min(Math.floor(w.selfPayFen / 10 / 100) * 100, 500_000);
-    return { receiptId, warningId: w.warningId, outcome: 'ASSISTANCE_GIVEN', assistanceKind: '临时救助', assistanceAmount: (fen / 100).toFixed(2) };
+    return {
+      receiptId,
+      warningId: w.warningId,
+      outcome: 'ASSISTANCE_GIVEN',
+      assistanceKind: '临时救助',
+      assistanceAmount: (fen / 100).toFixed(2),
+    };
   }
   return { receiptId, warningId: w.warningId, outcome: 'RECEIVED' };
 }
 
-const ruralAnswer = (delivery: StandInDelivery): Record<string, unknown> =>
-  ({ receiptId: `XC-R-${delivery.warning.warningId}`, warningId: delivery.warning.warningId, outcome: 'RECEIVED' });
+const ruralAnswer = (delivery: StandInDelivery): Record<string, unknown> => ({
+  receiptId: `XC-R-${delivery.warning.warningId}`,
+  warningId: delivery.warning.warningId,
+  outcome: 'RECEIVED',
+});
 
 /** Starts the desk on the configured port, or on any free port when that one is taken (a desk already running there). */
 async function startDeskSomewhere(env: Environment, logger: Logger): Promise<RunningDesk> {
@@ -119,7 +157,9 @@ export const runDemo: RoleMain = async (args, io) => {
   // A period of another form or outside the cadence is refused here, before anything starts.
   periodBounds(policy.warning.cadence, period);
   const started = Date.now();
-  const say = (line: string): void => { io.stdout.write(`${line}\n`); };
+  const say = (line: string): void => {
+    io.stdout.write(`${line}\n`);
+  };
   let stepStarted: number | undefined;
   /** A step's heading, after the seconds the step before it took. */
   const step = (line: string): void => {
@@ -130,7 +170,12 @@ export const runDemo: RoleMain = async (args, io) => {
   };
 
   step('1/8 local stack');
-  await ensureStack({ env: io.env, progress: (line) => { io.stderr.write(`  ${line}\n`); } });
+  await ensureStack({
+    env: io.env,
+    progress: (line) => {
+      io.stderr.write(`  ${line}\n`);
+    },
+  });
   // On a fresh clone the stack has just written the generated secrets: read them now.
   const base = effectiveEnvironment(io.env);
   const baseConfig = loadConfig(base, ['stateDir', 'logLevel', 'deskPort']);
@@ -154,7 +199,9 @@ export const runDemo: RoleMain = async (args, io) => {
   const stopAll = async (): Promise<void> => {
     for (const closer of closers.splice(0).reverse()) {
       const begun = Date.now();
-      await closer.close().catch((error: unknown) => { logger.error({ component: closer.name, err: error }, 'close failed'); });
+      await closer.close().catch((error: unknown) => {
+        logger.error({ component: closer.name, err: error }, 'close failed');
+      });
       logger.debug({ component: closer.name, ms: Date.now() - begun }, 'closed');
     }
   };
@@ -174,7 +221,8 @@ export const runDemo: RoleMain = async (args, io) => {
     const keyStore = fileKeyStore(join(dir, 'agency-keys.json'));
     for (const key of await keyStore.list()) if (key.revokedAt === null) await keyStore.revoke(key.keyId);
     const keys = new Map<AgencyId, string>();
-    for (const agency of ['hospitals', 'civil-affairs', 'rural-revitalization'] as const) keys.set(agency, (await keyStore.issue(agency)).key);
+    for (const agency of ['hospitals', 'civil-affairs', 'rural-revitalization'] as const)
+      keys.set(agency, (await keyStore.issue(agency)).key);
     const connectors = new Map<AgencyId, RunningConnector>();
     for (const agency of ['hospitals', 'civil-affairs', 'rural-revitalization'] as const) {
       const connector = await startConnector({ agency: agencies[agency], env, logger, port: 0 });
@@ -187,19 +235,35 @@ export const runDemo: RoleMain = async (args, io) => {
       const connector = connectors.get(feed.agency);
       const key = keys.get(feed.agency);
       if (channels[feed.agency] === 'push' && connector !== undefined && key !== undefined) {
-        const pushed = await pushFile({ agency, file: join(outDir, feed.file), format: feed.format, connectorUrl: connector.url, apiKey: key });
+        const pushed = await pushFile({
+          agency,
+          file: join(outDir, feed.file),
+          format: feed.format,
+          connectorUrl: connector.url,
+          apiKey: key,
+        });
         intakeTotals.set(feed.agency, { ...pushed, how: `push API, ${pushed.requests} requests to ${connector.url}/v1/records` });
       } else {
         const runtime = await openIntake(agency, env, logger);
         try {
-          const summary = await importFile({ agency, input: createReadStream(join(outDir, feed.file)), format: feed.format, intake: runtime.intake });
-          intakeTotals.set(feed.agency, { ...summary, how: `file import of ${feed.file}${summary.rejected > 0 ? ` (rejections: ${shown(summary.reportPath ?? '-')})` : ''}` });
+          const summary = await importFile({
+            agency,
+            input: createReadStream(join(outDir, feed.file)),
+            format: feed.format,
+            intake: runtime.intake,
+          });
+          intakeTotals.set(feed.agency, {
+            ...summary,
+            how: `file import of ${feed.file}${summary.rejected > 0 ? ` (rejections: ${shown(summary.reportPath ?? '-')})` : ''}`,
+          });
         } finally {
           await runtime.close();
         }
       }
       const t = intakeTotals.get(feed.agency);
-      say(`  ${feed.agency.padEnd(21)} ${String(t?.accepted ?? 0).padStart(7)} accepted ${String(t?.duplicates ?? 0).padStart(7)} duplicates ${String(t?.rejected ?? 0).padStart(5)} rejected   ${t?.how ?? ''}`);
+      say(
+        `  ${feed.agency.padEnd(21)} ${String(t?.accepted ?? 0).padStart(7)} accepted ${String(t?.duplicates ?? 0).padStart(7)} duplicates ${String(t?.rejected ?? 0).padStart(5)} rejected   ${t?.how ?? ''}`,
+      );
     }
 
     step('5/8 rules service: folding every fact and recomputing each person-year');
@@ -208,27 +272,41 @@ export const runDemo: RoleMain = async (args, io) => {
     await waitUntil(600_000, async () => {
       const lags = await rules.runtime.kafka.consumerLag(rules.runtime.groupId, rules.runtime.inboundTopics).catch(() => []);
       return lags.length > 0 && lags.every((l) => l.lag === 0 && (l.committed !== '-1' || l.end === '0'));
-    }).then((done) => { if (!done) throw new HubError('UNAVAILABLE', 'the rules service did not catch up with the topics within 10 minutes'); });
+    }).then((done) => {
+      if (!done) throw new HubError('UNAVAILABLE', 'the rules service did not catch up with the topics within 10 minutes');
+    });
     say('  every fact folded');
 
     step('6/8 stand-in agencies and the desk');
     const standIns: Record<AgencyCode, StandInAgency> = {
       CIVIL_AFFAIRS: await startStandInAgency({
-        name: 'civil-affairs', secret: secrets.civil, connectorUrl: connectors.get('civil-affairs')?.url ?? '', apiKey: keys.get('civil-affairs') ?? '',
-        receiptFor: civilAffairsAnswer, logFile: join(dir, 'civil-affairs-received.jsonl'),
+        name: 'civil-affairs',
+        secret: secrets.civil,
+        connectorUrl: connectors.get('civil-affairs')?.url ?? '',
+        apiKey: keys.get('civil-affairs') ?? '',
+        receiptFor: civilAffairsAnswer,
+        logFile: join(dir, 'civil-affairs-received.jsonl'),
       }),
       RURAL_REVITALIZATION: await startStandInAgency({
-        name: 'rural-revitalization', secret: secrets.rural, connectorUrl: connectors.get('rural-revitalization')?.url ?? '', apiKey: keys.get('rural-revitalization') ?? '',
-        receiptFor: ruralAnswer, logFile: join(dir, 'rural-revitalization-received.jsonl'),
+        name: 'rural-revitalization',
+        secret: secrets.rural,
+        connectorUrl: connectors.get('rural-revitalization')?.url ?? '',
+        apiKey: keys.get('rural-revitalization') ?? '',
+        receiptFor: ruralAnswer,
+        logFile: join(dir, 'rural-revitalization-received.jsonl'),
       }),
     };
     for (const standIn of Object.values(standIns)) closers.push({ name: `${standIn.name} stand-in`, close: () => standIn.close() });
     env = {
       ...env,
-      HUB_CIVIL_AFFAIRS_WEBHOOK_URL: `${standIns.CIVIL_AFFAIRS.url}/hub-warnings`, HUB_CIVIL_AFFAIRS_WEBHOOK_SECRET: secrets.civil,
-      HUB_RURAL_REVITALIZATION_WEBHOOK_URL: `${standIns.RURAL_REVITALIZATION.url}/hub-warnings`, HUB_RURAL_REVITALIZATION_WEBHOOK_SECRET: secrets.rural,
+      HUB_CIVIL_AFFAIRS_WEBHOOK_URL: `${standIns.CIVIL_AFFAIRS.url}/hub-warnings`,
+      HUB_CIVIL_AFFAIRS_WEBHOOK_SECRET: secrets.civil,
+      HUB_RURAL_REVITALIZATION_WEBHOOK_URL: `${standIns.RURAL_REVITALIZATION.url}/hub-warnings`,
+      HUB_RURAL_REVITALIZATION_WEBHOOK_SECRET: secrets.rural,
     };
-    say(`  civil affairs at ${standIns.CIVIL_AFFAIRS.url}/hub-warnings, rural revitalization at ${standIns.RURAL_REVITALIZATION.url}/hub-warnings (signatures checked as the README says)`);
+    say(
+      `  civil affairs at ${standIns.CIVIL_AFFAIRS.url}/hub-warnings, rural revitalization at ${standIns.RURAL_REVITALIZATION.url}/hub-warnings (signatures checked as the README says)`,
+    );
     const desk = await startDeskSomewhere(env, logger);
     closers.push({ name: 'desk', close: () => desk.stop() });
     const logins: DemoLogin[] = await ensureDemoLogins(desk.pool, join(dir, 'desk-logins.json'));
@@ -240,12 +318,18 @@ export const runDemo: RoleMain = async (args, io) => {
     const service = await startWarningsService(warnings, logger);
     closers.push({ name: 'warnings service', close: () => service.stop() });
     const run: RunSummary = await warnings.run(policy.id, period, { dryRun: false });
-    say(`  ${run.personYears} person-years judged, ${run.warned} people warned; published ${run.published} (${run.corrections} corrections, ${run.withdrawals} withdrawals), ${run.unchanged} unchanged${run.rerun ? ` (${period} was closed by an earlier run: only changes are sent)` : ''}`);
+    say(
+      `  ${run.personYears} person-years judged, ${run.warned} people warned; published ${run.published} (${run.corrections} corrections, ${run.withdrawals} withdrawals), ${run.unchanged} unchanged${run.rerun ? ` (${period} was closed by an earlier run: only changes are sent)` : ''}`,
+    );
 
-    const kafka = connectKafka({ brokers: config.kafkaBrokers, clientId: 'hub-demo', topicPrefix: config.topicPrefix, partitions: 1, replication: 1 }, logger);
+    const kafka = connectKafka(
+      { brokers: config.kafkaBrokers, clientId: 'hub-demo', topicPrefix: config.topicPrefix, partitions: 1, replication: 1 },
+      logger,
+    );
     closers.push({ name: 'kafka', close: () => kafka.close() });
     const registry = createRegistryClient(config.schemaRegistryUrl);
-    const figuresNow = (): Promise<StoryFigures> => storyFigures({ kafka, registry, topicPrefix: config.topicPrefix, policyId: policy.id, period });
+    const figuresNow = (): Promise<StoryFigures> =>
+      storyFigures({ kafka, registry, topicPrefix: config.topicPrefix, policyId: policy.id, period });
     let figures = await figuresNow();
     const delivered = await waitUntil(180_000, async () => {
       figures = await figuresNow();
@@ -261,10 +345,22 @@ export const runDemo: RoleMain = async (args, io) => {
     figures = await figuresNow();
 
     step('8/8 summary');
-    printSummary(say, { flags, policyId: policy.id, period, intakeTotals, figures, standIns, delivered, desk, logins, dir: shown(dir), outDir: shown(outDir) });
+    printSummary(say, {
+      flags,
+      policyId: policy.id,
+      period,
+      intakeTotals,
+      figures,
+      standIns,
+      delivered,
+      desk,
+      logins,
+      dir: shown(dir),
+      outDir: shown(outDir),
+    });
     say(`done in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
     if (flags.exit) {
-      say('--exit: stopping the demo\'s roles; the stack keeps running (\'npx hub stack status\', \'npx hub stack down\').');
+      say("--exit: stopping the demo's roles; the stack keeps running ('npx hub stack status', 'npx hub stack down').");
       return 0;
     }
     say(`serving the desk at ${desk.url} until Ctrl-C (the stack keeps running afterwards).`);
@@ -300,30 +396,46 @@ function printSummary(say: (line: string) => void, input: SummaryInput): void {
   say('');
   say(`records (this run)        accepted  duplicates  rejected`);
   for (const [agency, t] of input.intakeTotals) {
-    say(`  ${agency.padEnd(22)} ${String(t.accepted).padStart(8)} ${String(t.duplicates).padStart(11)} ${String(t.rejected).padStart(9)}   ${channels[agency] === 'push' ? 'push API' : 'file import'}`);
+    say(
+      `  ${agency.padEnd(22)} ${String(t.accepted).padStart(8)} ${String(t.duplicates).padStart(11)} ${String(t.rejected).padStart(9)}   ${channels[agency] === 'push' ? 'push API' : 'file import'}`,
+    );
   }
   say('  (duplicates: records the hub already had from an earlier run; rejected records are dead-lettered on hub.dead-letters)');
-  say(`supplementary payments (补支付)   ${figures.supplementary.count} settlements, ${yuan(figures.supplementary.fen)} (${figures.supplementary.fen} fen) owed to people`);
+  say(
+    `supplementary payments (补支付)   ${figures.supplementary.count} settlements, ${yuan(figures.supplementary.fen)} (${figures.supplementary.fen} fen) owed to people`,
+  );
   say(`participation subsidies missing  ${figures.subsidiesMissing.count} contribution records, ${yuan(figures.subsidiesMissing.fen)}`);
-  say(`warnings ${input.policyId} ${input.period}: ${figures.warned} people warned (${figures.warningRecords} warning records on the topic)`);
+  say(
+    `warnings ${input.policyId} ${input.period}: ${figures.warned} people warned (${figures.warningRecords} warning records on the topic)`,
+  );
   for (const agency of ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'] as const) {
     const a = figures.byAgency[agency];
-    const reasons = Object.entries(a.byReason).sort().map(([reason, n]) => `${reason} ${n}`).join(', ');
+    const reasons = Object.entries(a.byReason)
+      .sort()
+      .map(([reason, n]) => `${reason} ${n}`)
+      .join(', ');
     say(`  to ${agencyLabel[agency].padEnd(30)} ${String(a.warned).padStart(5)} people${reasons === '' ? '' : `: ${reasons}`}`);
   }
   say(`deliveries (signed webhooks)${input.delivered ? '' : ' — still in progress when the summary was taken'}`);
   for (const agency of ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'] as const) {
     const a = figures.byAgency[agency];
     const s = standIns[agency].stats();
-    say(`  ${agencyLabel[agency].padEnd(30)} ${a.delivered} of ${a.routed} delivered, ${a.dead} dead; the stand-in stored ${s.received} this run (signature verified on each; ${s.refused} refused, ${s.repeated} repeats)`);
+    say(
+      `  ${agencyLabel[agency].padEnd(30)} ${a.delivered} of ${a.routed} delivered, ${a.dead} dead; the stand-in stored ${s.received} this run (signature verified on each; ${s.refused} refused, ${s.repeated} repeats)`,
+    );
   }
   say('receipts (回执) joined to their warnings');
   for (const agency of ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'] as const) {
     const a = figures.byAgency[agency];
     const s = standIns[agency].stats();
-    const answers = Object.entries(a.answers).sort().map(([outcome, n]) => `${outcome} ${n}`).join(', ');
-    say(`  ${agencyLabel[agency].padEnd(30)} ${answers === '' ? 'none' : answers}${a.assistanceFen > 0 ? `; assistance given ${yuan(a.assistanceFen)}` : ''}`
-      + `; this run sent ${s.receiptsSent}, accepted ${s.receiptsAccepted}, refused ${s.receiptsRejected}${s.receiptFailures > 0 ? `, not taken ${s.receiptFailures} (${s.lastReceiptError ?? ''})` : ''}`);
+    const answers = Object.entries(a.answers)
+      .sort()
+      .map(([outcome, n]) => `${outcome} ${n}`)
+      .join(', ');
+    say(
+      `  ${agencyLabel[agency].padEnd(30)} ${answers === '' ? 'none' : answers}${a.assistanceFen > 0 ? `; assistance given ${yuan(a.assistanceFen)}` : ''}` +
+        `; this run sent ${s.receiptsSent}, accepted ${s.receiptsAccepted}, refused ${s.receiptsRejected}${s.receiptFailures > 0 ? `, not taken ${s.receiptFailures} (${s.lastReceiptError ?? ''})` : ''}`,
+    );
   }
   say('where to look');
   say(`  desk (预警台)   ${input.desk.url}/`);

@@ -16,7 +16,11 @@ export const demoUsers = [
   { username: 'auditor', role: 'AUDITOR', displayName: '演示 审计员' },
 ] as const;
 
-export interface DemoLogin { readonly username: string; readonly role: string; readonly password: string }
+export interface DemoLogin {
+  readonly username: string;
+  readonly role: string;
+  readonly password: string;
+}
 
 const generated = (): string => `Demo${randomBytes(6).toString('hex')}7`;
 
@@ -37,7 +41,7 @@ export async function ensureDemoLogins(pool: DeskPool, file: string): Promise<De
   const logins: DemoLogin[] = [];
   for (const user of demoUsers) {
     const password = stored[user.username] ?? generated();
-    if (await checkLogin(pool, user.username, password) === null) {
+    if ((await checkLogin(pool, user.username, password)) === null) {
       const updated = await setPassword(pool, user.username, password);
       if (!updated) await addUser(pool, { username: user.username, displayName: user.displayName, role: user.role, password });
     }

@@ -27,7 +27,11 @@ export interface PushOptions {
   readonly batchSize?: number;
 }
 
-interface RecordsAnswer { accepted: number; duplicates: number; rejected: number }
+interface RecordsAnswer {
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+}
 
 /** The header is the first row that names every field the agency requires (title rows may sit above it). */
 const headerSearchRows = 10;
@@ -47,17 +51,21 @@ export async function pushFile(options: PushOptions): Promise<PushSummary> {
     let response: Response;
     try {
       response = await fetch(new URL('/v1/records', options.connectorUrl), {
-        method: 'POST', body: JSON.stringify({ records }),
+        method: 'POST',
+        body: JSON.stringify({ records }),
         headers: { authorization: `Bearer ${options.apiKey}`, 'content-type': 'application/json' },
         signal: AbortSignal.timeout(120_000),
       });
     } catch (error) {
       throw new HubError('UNAVAILABLE', `${options.agency.id} connector did not answer: ${describeError(error)}`, { cause: error });
     }
-    const answer = await response.json().catch(() => ({})) as Partial<RecordsAnswer> & { error?: { message?: string }; message?: string };
+    const answer = (await response.json().catch(() => ({}))) as Partial<RecordsAnswer> & { error?: { message?: string }; message?: string };
     // 422: every record of the request was refused (each by position); still an answer with counts.
     if (!response.ok && response.status !== 422) {
-      throw new HubError('UNAVAILABLE', `${options.agency.id} connector answered ${response.status}: ${answer.error?.message ?? answer.message ?? ''}`);
+      throw new HubError(
+        'UNAVAILABLE',
+        `${options.agency.id} connector answered ${response.status}: ${answer.error?.message ?? answer.message ?? ''}`,
+      );
     }
     totals.records += records.length;
     totals.accepted += answer.accepted ?? 0;
@@ -70,8 +78,12 @@ export async function pushFile(options: PushOptions): Promise<PushSummary> {
     rowsSeen += 1;
     if (fields === undefined) {
       const resolved = resolveHeader(mapping, row.cells);
-      if (resolved.missing.length === 0) { fields = resolved.header.fields; continue; }
-      if (rowsSeen >= headerSearchRows) throw new HubError('INPUT_INVALID', `${options.file}: no header row naming the fields ${options.agency.id} requires`);
+      if (resolved.missing.length === 0) {
+        fields = resolved.header.fields;
+        continue;
+      }
+      if (rowsSeen >= headerSearchRows)
+        throw new HubError('INPUT_INVALID', `${options.file}: no header row naming the fields ${options.agency.id} requires`);
       continue;
     }
     if (row.cells.every((cell) => cell.trim() === '')) continue;

@@ -83,7 +83,12 @@ export interface StandInOptions {
 export function verifiedAsReadmeSays(rawBody: Buffer, headers: IncomingHttpHeaders, secret: string, nowMs = Date.now()): boolean {
   const ts = headerValue(headers['x-hub-timestamp']);
   if (!/^\d+$/.test(ts ?? '') || Math.abs(nowMs / 1000 - Number(ts)) > 300) return false;
-  const want = Buffer.from(`sha256=${createHmac('sha256', secret).update(`${ts ?? ''}.`).update(rawBody).digest('hex')}`);
+  const want = Buffer.from(
+    `sha256=${createHmac('sha256', secret)
+      .update(`${ts ?? ''}.`)
+      .update(rawBody)
+      .digest('hex')}`,
+  );
   const got = Buffer.from(headerValue(headers['x-hub-signature']) ?? '');
   return want.length === got.length && timingSafeEqual(want, got);
 }
@@ -99,12 +104,20 @@ function isWarning(value: unknown): value is StandInWarning {
 
 function isDelivery(value: unknown): value is { deliveryId: string; agency: string; warnings: StandInWarning[] } {
   const v = value as { deliveryId?: unknown; agency?: unknown; warnings?: unknown } | null;
-  return typeof v === 'object' && v !== null && typeof v.deliveryId === 'string' && typeof v.agency === 'string'
-    && Array.isArray(v.warnings) && v.warnings.length > 0 && v.warnings.every(isWarning);
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.deliveryId === 'string' &&
+    typeof v.agency === 'string' &&
+    Array.isArray(v.warnings) &&
+    v.warnings.length > 0 &&
+    v.warnings.every(isWarning)
+  );
 }
 
 /** A national ID number as an agency's log would keep it beside the hub's person key: first 3 and last 4. */
-const masked = (id: string): string => (id.length <= 7 ? '*'.repeat(id.length) : `${id.slice(0, 3)}${'*'.repeat(id.length - 7)}${id.slice(-4)}`);
+const masked = (id: string): string =>
+  id.length <= 7 ? '*'.repeat(id.length) : `${id.slice(0, 3)}${'*'.repeat(id.length - 7)}${id.slice(-4)}`;
 
 /** Starts a stand-in agency on 127.0.0.1 (an ephemeral port unless given); its webhook is `<url>/hub-warnings`. */
 export async function startStandInAgency(options: StandInOptions, port = 0): Promise<StandInAgency> {
@@ -123,11 +136,12 @@ export async function startStandInAgency(options: StandInOptions, port = 0): Pro
     for (let attempt = 1; ; attempt += 1) {
       try {
         const response = await fetch(new URL('/v1/receipts', options.connectorUrl), {
-          method: 'POST', body: JSON.stringify({ receipts }),
+          method: 'POST',
+          body: JSON.stringify({ receipts }),
           headers: { authorization: `Bearer ${options.apiKey}`, 'content-type': 'application/json' },
           signal: AbortSignal.timeout(30_000),
         });
-        const answer = await response.json().catch(() => ({})) as { accepted?: number; rejected?: unknown[]; message?: string };
+        const answer = (await response.json().catch(() => ({}))) as { accepted?: number; rejected?: unknown[]; message?: string };
         // 422: none accepted (each refused by position); anything else not 2xx is the connector's trouble: try again.
         if (response.ok || response.status === 422) {
           counts.receiptsSent += receipts.length;
@@ -147,7 +161,10 @@ export async function startStandInAgency(options: StandInOptions, port = 0): Pro
     }
   };
   const flush = (): void => {
-    if (timer !== undefined) { clearTimeout(timer); timer = undefined; }
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
     while (pending.length > 0) {
       const batch = pending.splice(0, batchSize);
       sending = sending.then(() => post(batch));
@@ -194,12 +211,22 @@ export async function startStandInAgency(options: StandInOptions, port = 0): Pro
         return;
       }
       seen.add(body.deliveryId);
-      const deliveries: StandInDelivery[] = body.warnings.map((warning) => ({ deliveryId: body.deliveryId, agency: body.agency, warning, rawBody, headers: request.headers }));
+      const deliveries: StandInDelivery[] = body.warnings.map((warning) => ({
+        deliveryId: body.deliveryId,
+        agency: body.agency,
+        warning,
+        rawBody,
+        headers: request.headers,
+      }));
       received.push(...deliveries);
       if (options.logFile !== undefined) {
         const receivedAt = new Date().toISOString();
-        const lines = body.warnings.map(({ idNumber, ...rest }) =>
-          `${JSON.stringify({ deliveryId: body.deliveryId, agency: body.agency, receivedAt, warning: { ...rest, idNumber: masked(idNumber) } })}\n`).join('');
+        const lines = body.warnings
+          .map(
+            ({ idNumber, ...rest }) =>
+              `${JSON.stringify({ deliveryId: body.deliveryId, agency: body.agency, receivedAt, warning: { ...rest, idNumber: masked(idNumber) } })}\n`,
+          )
+          .join('');
         const file = options.logFile;
         logWrites = logWrites.then(() => appendFile(file, lines, { mode: 0o600 })).catch(() => undefined);
       }
@@ -212,15 +239,22 @@ export async function startStandInAgency(options: StandInOptions, port = 0): Pro
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => { server.off('error', reject); resolve(); });
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
   }).catch((error: unknown) => {
-    throw new HubError('UNAVAILABLE', `the ${options.name} stand-in cannot listen on 127.0.0.1:${port}: ${describeError(error)}`, { cause: error });
+    throw new HubError('UNAVAILABLE', `the ${options.name} stand-in cannot listen on 127.0.0.1:${port}: ${describeError(error)}`, {
+      cause: error,
+    });
   });
   const address = server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : port}`;
 
   return {
-    name: options.name, url, received,
+    name: options.name,
+    url,
+    received,
     stats: () => ({ received: received.length, ...counts, lastReceiptError }),
     async settled() {
       flush();
@@ -232,7 +266,9 @@ export async function startStandInAgency(options: StandInOptions, port = 0): Pro
       await sending;
       await logWrites;
       server.closeAllConnections();
-      await new Promise<void>((resolve) => { server.close(() => resolve()); });
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+      });
     },
   };
 }

@@ -17,25 +17,67 @@ export interface AuditEntry {
 }
 
 export async function appendAudit(db: Queryable, entry: AuditEntry): Promise<void> {
-  await db.query('insert into audit_log (actor, role, action, person_key, warning_id, reason, detail) values ($1, $2, $3, $4, $5, $6, $7)',
-    [entry.actor, entry.role, entry.action, entry.personKey ?? null, entry.warningId ?? null, entry.reason ?? null, JSON.stringify(entry.detail ?? {})]);
+  await db.query(
+    'insert into audit_log (actor, role, action, person_key, warning_id, reason, detail) values ($1, $2, $3, $4, $5, $6, $7)',
+    [
+      entry.actor,
+      entry.role,
+      entry.action,
+      entry.personKey ?? null,
+      entry.warningId ?? null,
+      entry.reason ?? null,
+      JSON.stringify(entry.detail ?? {}),
+    ],
+  );
 }
 
 /** Failed logins of a username within the last `minutes`: the login throttle counts these. */
 export async function recentFailedLogins(db: Queryable, username: string, minutes: number): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
-    `select count(*)::int as n from audit_log where action = 'LOGIN_FAILED' and actor = $1 and at > now() - make_interval(mins => $2)`, [username, minutes]);
+    `select count(*)::int as n from audit_log where action = 'LOGIN_FAILED' and actor = $1 and at > now() - make_interval(mins => $2)`,
+    [username, minutes],
+  );
   return rows[0]?.n ?? 0;
 }
 
 export interface AuditRow {
-  id: number; at: string; actor: string; role: string | null; action: string; personKey: string | null; warningId: string | null; reason: string | null; detail: unknown;
+  id: number;
+  at: string;
+  actor: string;
+  role: string | null;
+  action: string;
+  personKey: string | null;
+  warningId: string | null;
+  reason: string | null;
+  detail: unknown;
 }
 
 /** Newest first, in keyset pages by id. */
 export async function auditPage(db: Queryable, beforeId: number | undefined, limit: number): Promise<AuditRow[]> {
-  const { rows } = await db.query<{ id: number; at: string; actor: string; role: string | null; action: string; person_key: string | null; warning_id: string | null; reason: string | null; detail: unknown }>(
+  const { rows } = await db.query<{
+    id: number;
+    at: string;
+    actor: string;
+    role: string | null;
+    action: string;
+    person_key: string | null;
+    warning_id: string | null;
+    reason: string | null;
+    detail: unknown;
+  }>(
     `select id, to_char(at at time zone 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS') as at, actor, role, action, person_key, warning_id, reason, detail
-     from audit_log where ($1::bigint is null or id < $1) order by id desc limit $2`, [beforeId ?? null, limit]);
-  return rows.map((r) => ({ id: r.id, at: r.at, actor: r.actor, role: r.role, action: r.action, personKey: r.person_key, warningId: r.warning_id, reason: r.reason, detail: r.detail }));
+     from audit_log where ($1::bigint is null or id < $1) order by id desc limit $2`,
+    [beforeId ?? null, limit],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    at: r.at,
+    actor: r.actor,
+    role: r.role,
+    action: r.action,
+    personKey: r.person_key,
+    warningId: r.warning_id,
+    reason: r.reason,
+    detail: r.detail,
+  }));
 }

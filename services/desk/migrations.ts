@@ -256,7 +256,9 @@ export async function migrate(pool: DeskPool): Promise<number> {
   return inTransaction(pool, async (client) => {
     // Transaction-scoped: released at commit or rollback.
     await client.query('select pg_advisory_xact_lock(7301301)');
-    await client.query('create table if not exists desk_migrations (id int primary key, name text not null, applied_at timestamptz not null default now())');
+    await client.query(
+      'create table if not exists desk_migrations (id int primary key, name text not null, applied_at timestamptz not null default now())',
+    );
     const done = new Set((await client.query<{ id: number }>('select id from desk_migrations')).rows.map((r) => r.id));
     let applied = 0;
     for (const step of steps) {

@@ -27,24 +27,47 @@ export async function periodOverview(db: Queryable, period: string, agency: Agen
   const where = filterClause({ period, agency: agency ?? undefined }, params);
   const scope = `where ${currentWarning}${agency === 'CIVIL_AFFAIRS' ? ' and routed_civil' : agency === 'RURAL_REVITALIZATION' ? ' and routed_rural' : ''}`;
   const [totals, region, category, agencies, reason, delivery, trend, owed] = await Promise.all([
-    db.query<{ total: number; self_pay: number }>(`select count(*)::int as total, coalesce(sum(self_pay_fen), 0)::bigint as self_pay from warnings where ${where}`, params),
+    db.query<{ total: number; self_pay: number }>(
+      `select count(*)::int as total, coalesce(sum(self_pay_fen), 0)::bigint as self_pay from warnings where ${where}`,
+      params,
+    ),
     db.query<Counted>(`select policy_id as key, count(*)::int as count from warnings where ${where} group by 1 order by 2 desc`, params),
-    db.query<Counted>(`select c as key, count(*)::int as count from warnings, unnest(categories) c where ${where} group by 1 order by 2 desc`, params),
-    db.query<Counted>(`select key, count::int from (select 'CIVIL_AFFAIRS' as key, count(*) filter (where routed_civil) as count from warnings where ${where}
-                 union all select 'RURAL_REVITALIZATION', count(*) filter (where routed_rural) from warnings where ${where}) a`, params),
-    db.query<Counted>(`select r as key, count(*)::int as count from warnings, unnest(reasons) r where ${where} group by 1 order by 2 desc`, params),
-    db.query<Counted>(`select delivery_status as key, count(*)::int as count from warnings where ${where} group by 1 order by 2 desc`, params),
+    db.query<Counted>(
+      `select c as key, count(*)::int as count from warnings, unnest(categories) c where ${where} group by 1 order by 2 desc`,
+      params,
+    ),
+    db.query<Counted>(
+      `select key, count::int from (select 'CIVIL_AFFAIRS' as key, count(*) filter (where routed_civil) as count from warnings where ${where}
+                 union all select 'RURAL_REVITALIZATION', count(*) filter (where routed_rural) from warnings where ${where}) a`,
+      params,
+    ),
+    db.query<Counted>(
+      `select r as key, count(*)::int as count from warnings, unnest(reasons) r where ${where} group by 1 order by 2 desc`,
+      params,
+    ),
+    db.query<Counted>(
+      `select delivery_status as key, count(*)::int as count from warnings where ${where} group by 1 order by 2 desc`,
+      params,
+    ),
     db.query<{ period: string; count: number; self_pay: number }>(
-      `select period, count(*)::int as count, sum(self_pay_fen)::bigint as self_pay from warnings ${scope} group by 1 order by 1`),
-    agency !== null ? null : db.query<{ fund: string; owed: number; paid: number; items: number }>(
-      `select fund, coalesce(sum(amount_fen) filter (where not paid), 0)::bigint as owed, coalesce(sum(amount_fen) filter (where paid), 0)::bigint as paid, count(*)::int as items
-       from (${owedItemsSql}) o group by fund order by fund`),
+      `select period, count(*)::int as count, sum(self_pay_fen)::bigint as self_pay from warnings ${scope} group by 1 order by 1`,
+    ),
+    agency !== null
+      ? null
+      : db.query<{ fund: string; owed: number; paid: number; items: number }>(
+          `select fund, coalesce(sum(amount_fen) filter (where not paid), 0)::bigint as owed, coalesce(sum(amount_fen) filter (where paid), 0)::bigint as paid, count(*)::int as items
+       from (${owedItemsSql}) o group by fund order by fund`,
+        ),
   ]);
   return {
     period,
     total: totals.rows[0]?.total ?? 0,
     selfPayFen: totals.rows[0]?.self_pay ?? 0,
-    byRegion: region.rows, byCategory: category.rows, byAgency: agencies.rows, byReason: reason.rows, byDelivery: delivery.rows,
+    byRegion: region.rows,
+    byCategory: category.rows,
+    byAgency: agencies.rows,
+    byReason: reason.rows,
+    byDelivery: delivery.rows,
     trend: trend.rows.map((r) => ({ period: r.period, count: r.count, selfPayFen: r.self_pay })),
     owed: owed === null ? null : owed.rows.map((r) => ({ fund: r.fund, owedFen: r.owed, paidFen: r.paid, items: r.items })),
   };

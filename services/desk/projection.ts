@@ -1,13 +1,26 @@
 import type {
-  BenefitAdjustment, CivilAffairsStatusChange, DeliveryReceipt, HospitalSettlement, QuarterlyWarning,
-  RuralRevitalizationStatusChange, SelfPayYearToDate, SubsidyCorrection, TopicRecords,
+  BenefitAdjustment,
+  CivilAffairsStatusChange,
+  DeliveryReceipt,
+  HospitalSettlement,
+  QuarterlyWarning,
+  RuralRevitalizationStatusChange,
+  SelfPayYearToDate,
+  SubsidyCorrection,
+  TopicRecords,
 } from '../../schemas';
 import type { Queryable } from './db';
 
 /** The topics the desk's read model is made of. */
 export const deskTopicIds = [
-  'quarterlyWarnings', 'deliveryReceipts', 'benefitAdjustments', 'subsidyCorrections', 'selfPay',
-  'civilAffairsStatus', 'ruralRevitalizationStatus', 'hospitalSettlements',
+  'quarterlyWarnings',
+  'deliveryReceipts',
+  'benefitAdjustments',
+  'subsidyCorrections',
+  'selfPay',
+  'civilAffairsStatus',
+  'ruralRevitalizationStatus',
+  'hospitalSettlements',
 ] as const;
 export type DeskTopicId = (typeof deskTopicIds)[number];
 
@@ -23,7 +36,8 @@ const ts = (ms: number): Date => new Date(ms);
  * other, so the consumer serialises them with a lock per warning (see lockWarnings).
  */
 export function touchedWarnings(item: DeskRecord): string[] {
-  if (item.topic === 'quarterlyWarnings') return item.record.supersedes === null ? [item.record.eventId] : [item.record.eventId, item.record.supersedes];
+  if (item.topic === 'quarterlyWarnings')
+    return item.record.supersedes === null ? [item.record.eventId] : [item.record.eventId, item.record.supersedes];
   if (item.topic === 'deliveryReceipts') return [item.record.warningId];
   return [];
 }
@@ -35,14 +49,22 @@ export function touchedWarnings(item: DeskRecord): string[] {
  */
 export async function applyRecord(db: Queryable, item: DeskRecord): Promise<void> {
   switch (item.topic) {
-    case 'quarterlyWarnings': return applyWarning(db, item.record);
-    case 'deliveryReceipts': return applyReceipt(db, item.record);
-    case 'benefitAdjustments': return applyAdjustment(db, item.record);
-    case 'subsidyCorrections': return applySubsidyCorrection(db, item.record);
-    case 'selfPay': return applySelfPay(db, item.record);
-    case 'civilAffairsStatus': return applyStatus(db, 'CIVIL_AFFAIRS', item.record);
-    case 'ruralRevitalizationStatus': return applyStatus(db, 'RURAL_REVITALIZATION', item.record);
-    case 'hospitalSettlements': return applySettlement(db, item.record);
+    case 'quarterlyWarnings':
+      return applyWarning(db, item.record);
+    case 'deliveryReceipts':
+      return applyReceipt(db, item.record);
+    case 'benefitAdjustments':
+      return applyAdjustment(db, item.record);
+    case 'subsidyCorrections':
+      return applySubsidyCorrection(db, item.record);
+    case 'selfPay':
+      return applySelfPay(db, item.record);
+    case 'civilAffairsStatus':
+      return applyStatus(db, 'CIVIL_AFFAIRS', item.record);
+    case 'ruralRevitalizationStatus':
+      return applyStatus(db, 'RURAL_REVITALIZATION', item.record);
+    case 'hospitalSettlements':
+      return applySettlement(db, item.record);
   }
 }
 
@@ -60,10 +82,33 @@ async function applyWarning(db: Queryable, w: QuarterlyWarning): Promise<void> {
        occurred_at = excluded.occurred_at, recorded_at = excluded.recorded_at, settlements = excluded.settlements, warned = excluded.warned,
        supersedes = excluded.supersedes, changes = excluded.changes
      where excluded.recorded_at >= warnings.recorded_at`,
-    [w.eventId, w.personKey, w.idCipher, w.policyId, w.period, w.windowFrom, w.windowTo, w.categories, w.categories[0] ?? 'NONE', w.reasons, w.basis,
-      w.selfPayFen, w.thresholdFen, w.medfeeFen, w.basicFen, w.criticalIllnessFen, w.assistanceFen,
-      w.routedTo.includes('CIVIL_AFFAIRS'), w.routedTo.includes('RURAL_REVITALIZATION'), ts(w.occurredAt), ts(w.recordedAt),
-      JSON.stringify(w.settlements), w.warned, w.supersedes, w.changes],
+    [
+      w.eventId,
+      w.personKey,
+      w.idCipher,
+      w.policyId,
+      w.period,
+      w.windowFrom,
+      w.windowTo,
+      w.categories,
+      w.categories[0] ?? 'NONE',
+      w.reasons,
+      w.basis,
+      w.selfPayFen,
+      w.thresholdFen,
+      w.medfeeFen,
+      w.basicFen,
+      w.criticalIllnessFen,
+      w.assistanceFen,
+      w.routedTo.includes('CIVIL_AFFAIRS'),
+      w.routedTo.includes('RURAL_REVITALIZATION'),
+      ts(w.occurredAt),
+      ts(w.recordedAt),
+      JSON.stringify(w.settlements),
+      w.warned,
+      w.supersedes,
+      w.changes,
+    ],
   );
   // superseded_by is derived from whichever records name a warning, never written from one side
   // only: applied to this record and to the one it supersedes, in either order the rows agree.
@@ -81,8 +126,22 @@ async function applyReceipt(db: Queryable, r: DeliveryReceipt): Promise<void> {
     `insert into receipts (event_id, warning_id, agency, channel, status, attempt, detail, occurred_at, outcome, assistance_kind, assistance_fen,
        certified_category, reason, agency_record_id) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)
      on conflict (event_id) do nothing`,
-    [r.eventId, r.warningId, r.agency, r.channel, r.status, r.attempt, r.detail, ts(r.occurredAt), r.outcome, r.assistanceKind, r.assistanceFen,
-      r.certifiedCategory, r.reason, r.agencyRecordId],
+    [
+      r.eventId,
+      r.warningId,
+      r.agency,
+      r.channel,
+      r.status,
+      r.attempt,
+      r.detail,
+      ts(r.occurredAt),
+      r.outcome,
+      r.assistanceKind,
+      r.assistanceFen,
+      r.certifiedCategory,
+      r.reason,
+      r.agencyRecordId,
+    ],
   );
   // The delivery state is derived from the whole history, so receipts arriving out of order agree.
   await db.query(
@@ -141,8 +200,23 @@ async function applyAdjustment(db: Queryable, a: BenefitAdjustment): Promise<voi
        delta_fen = excluded.delta_fen, kind = excluded.kind, category_applied = excluded.category_applied, reason = excluded.reason,
        recorded_at = excluded.recorded_at
      where (excluded.recorded_at, excluded.event_id) >= (adjustments.recorded_at, adjustments.event_id)`,
-    [a.setlId, a.eventId, a.personKey, a.policyId, a.benefitYear, a.fixmedinsCode, a.settledCriticalIllnessFen, a.settledAssistanceFen,
-      a.dueCriticalIllnessFen, a.dueAssistanceFen, a.deltaFen, a.kind, a.categoryApplied, a.reason, ts(a.recordedAt)],
+    [
+      a.setlId,
+      a.eventId,
+      a.personKey,
+      a.policyId,
+      a.benefitYear,
+      a.fixmedinsCode,
+      a.settledCriticalIllnessFen,
+      a.settledAssistanceFen,
+      a.dueCriticalIllnessFen,
+      a.dueAssistanceFen,
+      a.deltaFen,
+      a.kind,
+      a.categoryApplied,
+      a.reason,
+      ts(a.recordedAt),
+    ],
   );
 }
 
@@ -156,8 +230,20 @@ async function applySubsidyCorrection(db: Queryable, s: SubsidyCorrection): Prom
        received_subsidy_fen = excluded.received_subsidy_fen, delta_fen = excluded.delta_fen, kind = excluded.kind, reason = excluded.reason,
        recorded_at = excluded.recorded_at
      where (excluded.recorded_at, excluded.event_id) >= (subsidy_corrections.recorded_at, subsidy_corrections.event_id)`,
-    [s.contributionRecordId, s.eventId, s.personKey, s.policyId, s.insuranceYear, s.category, s.entitledSubsidyFen, s.receivedSubsidyFen,
-      s.deltaFen, s.kind, s.reason, ts(s.recordedAt)],
+    [
+      s.contributionRecordId,
+      s.eventId,
+      s.personKey,
+      s.policyId,
+      s.insuranceYear,
+      s.category,
+      s.entitledSubsidyFen,
+      s.receivedSubsidyFen,
+      s.deltaFen,
+      s.kind,
+      s.reason,
+      ts(s.recordedAt),
+    ],
   );
 }
 
@@ -177,7 +263,19 @@ async function applyStatus(db: Queryable, agency: string, s: CivilAffairsStatusC
   await db.query(
     `insert into status_changes (event_id, person_key, agency, admdvs, category, action, valid_from, valid_to, source_record_id, source_version, occurred_at)
      values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) on conflict (event_id) do nothing`,
-    [s.eventId, s.personKey, agency, s.admdvs, s.category, s.action, s.validFrom, s.validTo, s.sourceRecordId, s.sourceVersion, ts(s.occurredAt)],
+    [
+      s.eventId,
+      s.personKey,
+      agency,
+      s.admdvs,
+      s.category,
+      s.action,
+      s.validFrom,
+      s.validTo,
+      s.sourceRecordId,
+      s.sourceVersion,
+      ts(s.occurredAt),
+    ],
   );
 }
 
@@ -187,7 +285,20 @@ async function applySettlement(db: Queryable, s: HospitalSettlement): Promise<vo
     `insert into settlements (setl_id, person_key, fixmedins_code, insu_admdvs, med_type, setl_time, medfee_fen, basic_fen, critical_illness_fen,
        assistance_fen, self_pay_fen, is_reversal, orig_setl_id)
      values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) on conflict (setl_id) do nothing`,
-    [s.setl_id, s.personKey, s.fixmedins_code, s.insu_admdvs, s.med_type, ts(s.setl_time), s.medfee_sumamt, s.hifp_pay, s.hifmi_pay, s.maf_pay,
-      s.psn_part_amt, s.is_reversal, s.orig_setl_id],
+    [
+      s.setl_id,
+      s.personKey,
+      s.fixmedins_code,
+      s.insu_admdvs,
+      s.med_type,
+      ts(s.setl_time),
+      s.medfee_sumamt,
+      s.hifp_pay,
+      s.hifmi_pay,
+      s.maf_pay,
+      s.psn_part_amt,
+      s.is_reversal,
+      s.orig_setl_id,
+    ],
   );
 }

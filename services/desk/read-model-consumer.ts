@@ -46,17 +46,21 @@ export async function readModelGroupId(pool: DeskPool, topicPrefix: string): Pro
  * snapshot without that receipt, and the summary depended on timing (the replay test caught it).
  */
 async function lockWarnings(client: DeskClient, warningIds: Iterable<string>): Promise<void> {
-  const keys = [...new Set([...warningIds].map((id) => createHash('sha256').update(id).digest().readBigInt64BE(0)))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const keys = [...new Set([...warningIds].map((id) => createHash('sha256').update(id).digest().readBigInt64BE(0)))].sort((a, b) =>
+    a < b ? -1 : a > b ? 1 : 0,
+  );
   for (const key of keys) await client.query('select pg_advisory_xact_lock($1::bigint)', [key.toString()]);
 }
 
 export async function createReadModelConsumer(deps: ReadModelDeps): Promise<ReadModelConsumer> {
   const { kafka, pool, logger } = deps;
   const names = new Map<string, DeskTopicId>(deskTopicIds.map((id) => [`${deps.topicPrefix}${topics[id].name}`, id]));
-  const codecs = new Map(deskTopicIds.map((id) => {
-    const name = `${deps.topicPrefix}${topics[id].name}`;
-    return [name, createTopicCodec(deps.registry, id, name)] as const;
-  }));
+  const codecs = new Map(
+    deskTopicIds.map((id) => {
+      const name = `${deps.topicPrefix}${topics[id].name}`;
+      return [name, createTopicCodec(deps.registry, id, name)] as const;
+    }),
+  );
   const groupId = await readModelGroupId(pool, deps.topicPrefix);
   // The warnings topics may not exist before the warnings service first runs: create them empty.
   await kafka.ensureTopics(deskTopicIds.map((id) => topicSpec(id, deps.topicPrefix)));
@@ -71,8 +75,15 @@ export async function createReadModelConsumer(deps: ReadModelDeps): Promise<Read
     } catch (error) {
       // One bad record must not stop the read model: it is skipped, its offset committed with the
       // batch, and named by position only (its payload may hold personal data) for someone to look at.
-      logger.error({ topic: record.topic, partition: record.partition, offset: record.offset, reason: error instanceof Error ? error.message : String(error) },
-        'desk read model skipped a record it cannot decode');
+      logger.error(
+        {
+          topic: record.topic,
+          partition: record.partition,
+          offset: record.offset,
+          reason: error instanceof Error ? error.message : String(error),
+        },
+        'desk read model skipped a record it cannot decode',
+      );
       deps.onUndecodable?.(record.topic);
       return undefined;
     }
@@ -84,22 +95,31 @@ export async function createReadModelConsumer(deps: ReadModelDeps): Promise<Read
     const decoded: { offset: bigint; item: DeskRecord | undefined }[] = [];
     for (const record of records) decoded.push({ offset: BigInt(record.offset), item: await decode(record) });
     const applied = await inTransaction(pool, async (client) => {
-      await lockWarnings(client, decoded.flatMap(({ item }) => (item === undefined ? [] : touchedWarnings(item))));
+      await lockWarnings(
+        client,
+        decoded.flatMap(({ item }) => (item === undefined ? [] : touchedWarnings(item))),
+      );
       const stored = await client.query<{ next_offset: string }>(
-        'select next_offset from consumer_offsets where topic = $1 and partition = $2 for update', [first.topic, first.partition]);
+        'select next_offset from consumer_offsets where topic = $1 and partition = $2 for update',
+        [first.topic, first.partition],
+      );
       const next = BigInt(stored.rows[0]?.next_offset ?? '0');
       let count = 0;
       let last = next - 1n;
       for (const { offset, item } of decoded) {
         if (offset < next) continue;
-        if (item !== undefined) { await applyRecord(client, item); count += 1; }
+        if (item !== undefined) {
+          await applyRecord(client, item);
+          count += 1;
+        }
         last = offset;
       }
       if (last >= next) {
         await client.query(
           `insert into consumer_offsets (topic, partition, next_offset) values ($1, $2, $3)
            on conflict (topic, partition) do update set next_offset = excluded.next_offset`,
-          [first.topic, first.partition, (last + 1n).toString()]);
+          [first.topic, first.partition, (last + 1n).toString()],
+        );
       }
       return count;
     });
@@ -111,7 +131,13 @@ export async function createReadModelConsumer(deps: ReadModelDeps): Promise<Read
     groupId,
     topicNames: [...names.keys()],
     async start() {
-      consumer = kafka.createConsumer({ groupId, topics: [...names.keys()], fromBeginning: true, handleBatch, partitionsConsumedConcurrently: 2 });
+      consumer = kafka.createConsumer({
+        groupId,
+        topics: [...names.keys()],
+        fromBeginning: true,
+        handleBatch,
+        partitionsConsumedConcurrently: 2,
+      });
       await consumer.start();
       logger.info({ group: groupId }, 'desk read model consuming');
     },
@@ -119,7 +145,9 @@ export async function createReadModelConsumer(deps: ReadModelDeps): Promise<Read
       await consumer?.stop();
     },
     async caughtUp() {
-      const stored = await pool.query<{ topic: string; partition: number; next_offset: string }>('select topic, partition, next_offset from consumer_offsets');
+      const stored = await pool.query<{ topic: string; partition: number; next_offset: string }>(
+        'select topic, partition, next_offset from consumer_offsets',
+      );
       const at = new Map(stored.rows.map((r) => [`${r.topic}/${r.partition}`, BigInt(r.next_offset)]));
       for (const name of names.keys()) {
         for (const [partition, end] of await kafka.endOffsets(name)) {

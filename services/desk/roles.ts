@@ -7,8 +7,24 @@ import type { AgencyCode } from '../../schemas';
 export const roles = {
   ANALYST: { label: '医保局分析员', agency: null, clearId: true, retry: true, markPaid: false, payments: true, audit: false },
   SUPERVISOR: { label: '医保局主管', agency: null, clearId: true, retry: true, markPaid: true, payments: true, audit: false },
-  CIVIL_AFFAIRS_VIEWER: { label: '民政部门查看员', agency: 'CIVIL_AFFAIRS', clearId: false, retry: false, markPaid: false, payments: false, audit: false },
-  RURAL_VIEWER: { label: '乡村振兴部门查看员', agency: 'RURAL_REVITALIZATION', clearId: false, retry: false, markPaid: false, payments: false, audit: false },
+  CIVIL_AFFAIRS_VIEWER: {
+    label: '民政部门查看员',
+    agency: 'CIVIL_AFFAIRS',
+    clearId: false,
+    retry: false,
+    markPaid: false,
+    payments: false,
+    audit: false,
+  },
+  RURAL_VIEWER: {
+    label: '乡村振兴部门查看员',
+    agency: 'RURAL_REVITALIZATION',
+    clearId: false,
+    retry: false,
+    markPaid: false,
+    payments: false,
+    audit: false,
+  },
   AUDITOR: { label: '审计员', agency: null, clearId: false, retry: false, markPaid: false, payments: true, audit: true },
 } as const;
 

@@ -1,5 +1,14 @@
 import { connectKafka, kafkaSecurityFromConfig, kafkaSecurityKeys } from '../kafka';
-import { HubError, createLifecycle, createLogger, createMetrics, loadConfig, type Environment, type Logger, type RoleMain } from '../platform';
+import {
+  HubError,
+  createLifecycle,
+  createLogger,
+  createMetrics,
+  loadConfig,
+  type Environment,
+  type Logger,
+  type RoleMain,
+} from '../platform';
 import { createRegistryClient } from '../registry';
 import { createPool, databaseUrl, ensureDatabase, type DeskPool } from './db';
 import { bullMqRetrier, type DeliveryRetrier } from './delivery-retrier';
@@ -9,8 +18,23 @@ import { buildDeskServer } from './server';
 import { runUsers } from './users-command';
 
 const configKeys = [
-  'kafkaBrokers', 'kafkaClientId', 'kafkaSessionTimeoutMs', 'topicPrefix', 'topicPartitions', 'topicReplication', 'schemaRegistryUrl',
-  'postgresUrl', 'redisUrl', 'idEncryptionKey', 'logLevel', 'shutdownGraceMs', 'deskPort', 'deskHost', 'deskDatabase', 'deskSessionMinutes', 'deskSecureCookie',
+  'kafkaBrokers',
+  'kafkaClientId',
+  'kafkaSessionTimeoutMs',
+  'topicPrefix',
+  'topicPartitions',
+  'topicReplication',
+  'schemaRegistryUrl',
+  'postgresUrl',
+  'redisUrl',
+  'idEncryptionKey',
+  'logLevel',
+  'shutdownGraceMs',
+  'deskPort',
+  'deskHost',
+  'deskDatabase',
+  'deskSessionMinutes',
+  'deskSecureCookie',
   ...kafkaSecurityKeys,
 ] as const;
 
@@ -42,11 +66,18 @@ export async function openDeskDatabase(env: Environment): Promise<DeskPool> {
 export async function startDesk(env: Environment, logger: Logger, options: { retrier?: DeliveryRetrier } = {}): Promise<RunningDesk> {
   const config = loadConfig(env, configKeys);
   const pool = await openDeskDatabase(env);
-  const kafka = connectKafka({
-    brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-desk`, topicPrefix: config.topicPrefix,
-    partitions: config.topicPartitions, replication: config.topicReplication, sessionTimeoutMs: config.kafkaSessionTimeoutMs,
-    security: kafkaSecurityFromConfig(config),
-  }, logger);
+  const kafka = connectKafka(
+    {
+      brokers: config.kafkaBrokers,
+      clientId: `${config.kafkaClientId}-desk`,
+      topicPrefix: config.topicPrefix,
+      partitions: config.topicPartitions,
+      replication: config.topicReplication,
+      sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+      security: kafkaSecurityFromConfig(config),
+    },
+    logger,
+  );
   const metrics = createMetrics('desk');
   let consumer: ReadModelConsumer | undefined;
   let applied = 0;
@@ -54,25 +85,43 @@ export async function startDesk(env: Environment, logger: Logger, options: { ret
   const retrier = options.retrier ?? bullMqRetrier(config.redisUrl, config.topicPrefix);
   try {
     consumer = await createReadModelConsumer({
-      kafka, registry: createRegistryClient(config.schemaRegistryUrl), pool, topicPrefix: config.topicPrefix, logger,
-      onApplied: (topic, count) => { applied += count; metrics.records.inc({ topic, outcome: 'ok' }, count); },
-      onUndecodable: (topic) => { metrics.records.inc({ topic, outcome: 'undecodable' }); },
+      kafka,
+      registry: createRegistryClient(config.schemaRegistryUrl),
+      pool,
+      topicPrefix: config.topicPrefix,
+      logger,
+      onApplied: (topic, count) => {
+        applied += count;
+        metrics.records.inc({ topic, outcome: 'ok' }, count);
+      },
+      onUndecodable: (topic) => {
+        metrics.records.inc({ topic, outcome: 'undecodable' });
+      },
     });
     await consumer.start();
     const app = await buildDeskServer({
-      pool, logger, idEncryptionKey: config.idEncryptionKey, sessionMinutes: config.deskSessionMinutes,
-      secureCookie: config.deskSecureCookie === 'true', retrier,
+      pool,
+      logger,
+      idEncryptionKey: config.idEncryptionKey,
+      sessionMinutes: config.deskSessionMinutes,
+      secureCookie: config.deskSecureCookie === 'true',
+      retrier,
     });
     app.get('/healthz', () => ({ ok: true }));
     app.get('/readyz', async (_request, reply) => {
-      const db = await pool.query('select 1').then(() => 'ok', (e: unknown) => String(e));
+      const db = await pool.query('select 1').then(
+        () => 'ok',
+        (e: unknown) => String(e),
+      );
       return reply.code(db === 'ok' ? 200 : 503).send({ ok: db === 'ok', checks: { postgres: db } });
     });
     app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
     const address = await app.listen({ port: config.deskPort, host: config.deskHost });
     const running = consumer;
     return {
-      url: address, pool, consumer: running,
+      url: address,
+      pool,
+      consumer: running,
       applied: () => applied,
       async stop() {
         await app.close();

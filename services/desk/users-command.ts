@@ -6,7 +6,9 @@ import { addUser, disableUser, listUsers } from './users';
 const usage = `usage: hub desk users add USERNAME --role ROLE [--name 显示名] [--password-stdin]
        hub desk users list
        hub desk users disable USERNAME
-roles: ${Object.entries(roles).map(([role, r]) => `${role} (${r.label})`).join(', ')}`;
+roles: ${Object.entries(roles)
+  .map(([role, r]) => `${role} (${r.label})`)
+  .join(', ')}`;
 
 async function readStdin(io: CliIo): Promise<string> {
   const chunks: Buffer[] = [];
@@ -27,9 +29,13 @@ export async function runUsers(args: readonly string[], io: CliIo): Promise<numb
     let name: string | undefined;
     let fromStdin = false;
     for (let i = 1; i < rest.length; i += 1) {
-      if (rest[i] === '--role') { role = rest[i + 1]; i += 1; }
-      else if (rest[i] === '--name') { name = rest[i + 1]; i += 1; }
-      else if (rest[i] === '--password-stdin') fromStdin = true;
+      if (rest[i] === '--role') {
+        role = rest[i + 1];
+        i += 1;
+      } else if (rest[i] === '--name') {
+        name = rest[i + 1];
+        i += 1;
+      } else if (rest[i] === '--password-stdin') fromStdin = true;
       else throw new HubError('USAGE', `unexpected argument '${rest[i] ?? ''}'\n${usage}`);
     }
     if (username === undefined || role === undefined) throw new HubError('USAGE', usage);
@@ -48,7 +54,9 @@ export async function runUsers(args: readonly string[], io: CliIo): Promise<numb
     const pool = await openDeskDatabase(io.env);
     try {
       for (const u of await listUsers(pool)) {
-        io.stdout.write(`${u.username.padEnd(20)} ${u.role.padEnd(22)} ${u.disabled ? 'disabled' : 'active  '} ${u.createdAt} ${u.displayName}\n`);
+        io.stdout.write(
+          `${u.username.padEnd(20)} ${u.role.padEnd(22)} ${u.disabled ? 'disabled' : 'active  '} ${u.createdAt} ${u.displayName}\n`,
+        );
       }
     } finally {
       await pool.end();
@@ -58,7 +66,7 @@ export async function runUsers(args: readonly string[], io: CliIo): Promise<numb
   if (action === 'disable' && rest.length === 1 && rest[0] !== undefined) {
     const pool = await openDeskDatabase(io.env);
     try {
-      if (!await disableUser(pool, rest[0])) throw new HubError('INPUT_INVALID', `no user ${rest[0]}`);
+      if (!(await disableUser(pool, rest[0]))) throw new HubError('INPUT_INVALID', `no user ${rest[0]}`);
       io.stdout.write(`disabled ${rest[0]}; their sessions are closed\n`);
     } finally {
       await pool.end();

@@ -55,8 +55,13 @@ export interface WarningRow {
 }
 
 export interface AgencyOutcome {
-  readonly agency: string; readonly outcome: string; readonly assistanceKind: string | null; readonly assistanceFen: number | null;
-  readonly certifiedCategory: string | null; readonly reason: string | null; readonly agencyRecordId: string | null;
+  readonly agency: string;
+  readonly outcome: string;
+  readonly assistanceKind: string | null;
+  readonly assistanceFen: number | null;
+  readonly certifiedCategory: string | null;
+  readonly reason: string | null;
+  readonly agencyRecordId: string | null;
 }
 
 /** The agencies' answers that are follow-up statuses of their own (filterable beside NONE, STARTED, CLOSED). */
@@ -75,8 +80,11 @@ export function encodeCursor(selfPayFen: number, warningId: string): string {
 function decodeCursor(cursor: string): [number, string] {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 2 && Number.isSafeInteger(value[0]) && typeof value[1] === 'string') return [value[0] as number, value[1]];
-  } catch { /* falls through to the error below */ }
+    if (Array.isArray(value) && value.length === 2 && Number.isSafeInteger(value[0]) && typeof value[1] === 'string')
+      return [value[0] as number, value[1]];
+  } catch {
+    /* falls through to the error below */
+  }
   throw new HubError('REQUEST_INVALID', 'after: not a cursor this desk issued', { detail: { field: 'after' } });
 }
 
@@ -94,21 +102,58 @@ const columns = `warning_id, person_key, policy_id, period, window_from, window_
   ${outcomesSql('warnings')}`;
 
 interface Row {
-  warning_id: string; person_key: string; policy_id: string; period: string; window_from: string; window_to: string; categories: string[];
-  reasons: string[]; self_pay_fen: number; threshold_fen: number; medfee_fen: number; basic_fen: number; critical_illness_fen: number;
-  assistance_fen: number; routed_civil: boolean; routed_rural: boolean; delivery_status: string; follow_up_status: string;
-  settlements: unknown[]; warned: boolean; supersedes: string | null; superseded_by: string | null; changes: string[];
-  superseded_by_warned: boolean | null; outcomes: AgencyOutcome[];
+  warning_id: string;
+  person_key: string;
+  policy_id: string;
+  period: string;
+  window_from: string;
+  window_to: string;
+  categories: string[];
+  reasons: string[];
+  self_pay_fen: number;
+  threshold_fen: number;
+  medfee_fen: number;
+  basic_fen: number;
+  critical_illness_fen: number;
+  assistance_fen: number;
+  routed_civil: boolean;
+  routed_rural: boolean;
+  delivery_status: string;
+  follow_up_status: string;
+  settlements: unknown[];
+  warned: boolean;
+  supersedes: string | null;
+  superseded_by: string | null;
+  changes: string[];
+  superseded_by_warned: boolean | null;
+  outcomes: AgencyOutcome[];
 }
 
 export function toWarningRow(r: Row, agency: string | null = null): WarningRow {
   return {
-    warningId: r.warning_id, personKey: r.person_key, policyId: r.policy_id, period: r.period, windowFrom: r.window_from, windowTo: r.window_to,
-    categories: r.categories, reasons: r.reasons, selfPayFen: r.self_pay_fen, thresholdFen: r.threshold_fen, medfeeFen: r.medfee_fen,
-    basicFen: r.basic_fen, criticalIllnessFen: r.critical_illness_fen, assistanceFen: r.assistance_fen,
+    warningId: r.warning_id,
+    personKey: r.person_key,
+    policyId: r.policy_id,
+    period: r.period,
+    windowFrom: r.window_from,
+    windowTo: r.window_to,
+    categories: r.categories,
+    reasons: r.reasons,
+    selfPayFen: r.self_pay_fen,
+    thresholdFen: r.threshold_fen,
+    medfeeFen: r.medfee_fen,
+    basicFen: r.basic_fen,
+    criticalIllnessFen: r.critical_illness_fen,
+    assistanceFen: r.assistance_fen,
     routedTo: [...(r.routed_civil ? ['CIVIL_AFFAIRS'] : []), ...(r.routed_rural ? ['RURAL_REVITALIZATION'] : [])],
-    deliveryStatus: r.delivery_status, followUpStatus: r.follow_up_status, outcomes: agency === null ? r.outcomes : r.outcomes.filter((o) => o.agency === agency),
-    settlements: r.settlements, warned: r.warned, supersedes: r.supersedes, supersededBy: r.superseded_by, changes: r.changes,
+    deliveryStatus: r.delivery_status,
+    followUpStatus: r.follow_up_status,
+    outcomes: agency === null ? r.outcomes : r.outcomes.filter((o) => o.agency === agency),
+    settlements: r.settlements,
+    warned: r.warned,
+    supersedes: r.supersedes,
+    supersededBy: r.superseded_by,
+    changes: r.changes,
     state: !r.warned || r.superseded_by_warned === false ? 'WITHDRAWN' : r.superseded_by !== null ? 'CORRECTED' : 'CURRENT',
   };
 }
@@ -116,7 +161,10 @@ export function toWarningRow(r: Row, agency: string | null = null): WarningRow {
 /** The WHERE clause of a filter and its parameters (shared by the list, the export and the overview). */
 export function filterClause(filter: WarningFilter, params: unknown[]): string {
   const where: string[] = [];
-  const param = (value: unknown): string => { params.push(value); return `$${params.length}`; };
+  const param = (value: unknown): string => {
+    params.push(value);
+    return `$${params.length}`;
+  };
   where.push(`period = ${param(filter.period)}`);
   // Lists, counts and money count only the latest word per person-period (see currentWarning).
   where.push(currentWarning);
@@ -129,7 +177,9 @@ export function filterClause(filter: WarningFilter, params: unknown[]): string {
   if (filter.followUpStatus !== undefined) {
     // An agency's answer (已接收, 已救助, …) is a follow-up status too; the older NONE/STARTED/CLOSED still filter as before.
     if ((followUpOutcomes as readonly string[]).includes(filter.followUpStatus)) {
-      where.push(`exists (select 1 from deliveries d where d.warning_id = warnings.warning_id and d.outcome = ${param(filter.followUpStatus)})`);
+      where.push(
+        `exists (select 1 from deliveries d where d.warning_id = warnings.warning_id and d.outcome = ${param(filter.followUpStatus)})`,
+      );
     } else where.push(`follow_up_status = ${param(filter.followUpStatus)}`);
   }
   if (filter.personKey !== undefined) where.push(`person_key = ${param(filter.personKey)}`);
@@ -148,7 +198,9 @@ export async function warningPage(db: Queryable, request: WarningPageRequest): P
   params.push(request.limit + 1);
   const direction = request.order === 'desc' ? 'desc' : 'asc';
   const { rows } = await db.query<Row>(
-    `select ${columns} from warnings where ${where} order by self_pay_fen ${direction}, warning_id ${direction} limit $${params.length}`, params);
+    `select ${columns} from warnings where ${where} order by self_pay_fen ${direction}, warning_id ${direction} limit $${params.length}`,
+    params,
+  );
   // An agency's list shows that agency's answers only (a warning routed to both carries both).
   const page = rows.slice(0, request.limit).map((r) => toWarningRow(r, request.agency ?? null));
   const last = page[page.length - 1];
@@ -168,6 +220,7 @@ export async function listPeriods(db: Queryable): Promise<string[]> {
   const { rows } = await db.query<{ period: string }>(
     `with recursive p as (select max(period) as period from warnings
        union all select (select max(period) from warnings where period < p.period) from p where p.period is not null)
-     select period from p where period is not null`);
+     select period from p where period is not null`,
+  );
   return rows.map((r) => r.period);
 }

@@ -16,13 +16,22 @@ export async function buildXlsx<T>(sheetName: string, columns: readonly XlsxColu
   const workbook = new ExcelJS.Workbook();
   workbook.creator = '医疗保障局预警台';
   const sheet = workbook.addWorksheet(sheetName, { views: [{ state: 'frozen', ySplit: 1 }] });
-  sheet.columns = columns.map((c, i) => ({ header: c.header, key: `c${i}`, width: c.width, style: c.money === true ? { numFmt: '#,##0.00' } : {} }));
+  sheet.columns = columns.map((c, i) => ({
+    header: c.header,
+    key: `c${i}`,
+    width: c.width,
+    style: c.money === true ? { numFmt: '#,##0.00' } : {},
+  }));
   sheet.getRow(1).font = { bold: true };
   for (const row of rows) {
-    sheet.addRow(Object.fromEntries(columns.map((c, i) => {
-      const value = c.value(row);
-      return [`c${i}`, c.money === true && typeof value === 'number' ? value / 100 : value];
-    })));
+    sheet.addRow(
+      Object.fromEntries(
+        columns.map((c, i) => {
+          const value = c.value(row);
+          return [`c${i}`, c.money === true && typeof value === 'number' ? value / 100 : value];
+        }),
+      ),
+    );
   }
   return Buffer.from(await workbook.xlsx.writeBuffer());
 }

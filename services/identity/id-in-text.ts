@@ -26,7 +26,8 @@ export function maskIdShaped(text: string): string {
   return text.replace(idInText, mask).replace(longRun, mask);
 }
 
-const fold = (text: string): string => text.replace(/[\uFF10-\uFF19]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xff10 + 48)).replace(/[Ｘｘx]/g, 'X');
+const fold = (text: string): string =>
+  text.replace(/[\uFF10-\uFF19]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xff10 + 48)).replace(/[Ｘｘx]/g, 'X');
 
 /**
  * True when `text` holds a valid national ID number in any of the forms above, or as 18 characters

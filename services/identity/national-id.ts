@@ -14,18 +14,44 @@ const checkCharacters = '10X98765432';
 
 /** First two digits: provinces, autonomous regions and municipalities (GB/T 2260), plus 71/81/82/83. */
 const provinceCodes = new Set([
-  '11', '12', '13', '14', '15', '21', '22', '23', '31', '32', '33', '34', '35', '36', '37',
-  '41', '42', '43', '44', '45', '46', '50', '51', '52', '53', '54', '61', '62', '63', '64', '65',
-  '71', '81', '82', '83',
+  '11',
+  '12',
+  '13',
+  '14',
+  '15',
+  '21',
+  '22',
+  '23',
+  '31',
+  '32',
+  '33',
+  '34',
+  '35',
+  '36',
+  '37',
+  '41',
+  '42',
+  '43',
+  '44',
+  '45',
+  '46',
+  '50',
+  '51',
+  '52',
+  '53',
+  '54',
+  '61',
+  '62',
+  '63',
+  '64',
+  '65',
+  '71',
+  '81',
+  '82',
+  '83',
 ]);
 
-export type IdRejection =
-  | 'EMPTY'
-  | 'LENGTH'
-  | 'CHARACTERS'
-  | 'REGION'
-  | 'BIRTH_DATE'
-  | 'CHECK_DIGIT';
+export type IdRejection = 'EMPTY' | 'LENGTH' | 'CHARACTERS' | 'REGION' | 'BIRTH_DATE' | 'CHECK_DIGIT';
 
 const reasons: Record<IdRejection, string> = {
   EMPTY: 'no ID number given',
@@ -37,8 +63,7 @@ const reasons: Record<IdRejection, string> = {
 };
 
 export type IdValidation =
-  | { ok: true; normalized: string; upgradedFromLegacy: boolean; birthDate: string }
-  | { ok: false; rejection: IdRejection; reason: string };
+  { ok: true; normalized: string; upgradedFromLegacy: boolean; birthDate: string } | { ok: false; rejection: IdRejection; reason: string };
 
 export function checkCharacter(first17: string): string {
   let sum = 0;

@@ -1,7 +1,15 @@
 import kafkajs, { Kafka, logLevel, type AclEntry, type Admin } from 'kafkajs';
 import { topics, type TopicId } from '../../schemas';
 import { HubError } from '../platform';
-import { aclBindings, hubTopicNames, kafkaPrincipals, type AclBinding, type AclOperation, type AclPatternType, type AclResourceType } from './acls';
+import {
+  aclBindings,
+  hubTopicNames,
+  kafkaPrincipals,
+  type AclBinding,
+  type AclOperation,
+  type AclPatternType,
+  type AclResourceType,
+} from './acls';
 import { kafkaClientSecurity, type KafkaSecurity } from './security';
 
 /**
@@ -15,31 +23,54 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
 
 const resourceTypes: Readonly<Record<AclResourceType, AclEntry['resourceType']>> = {
-  topic: AclResourceTypes.TOPIC, group: AclResourceTypes.GROUP, transactionalId: AclResourceTypes.TRANSACTIONAL_ID, cluster: AclResourceTypes.CLUSTER,
+  topic: AclResourceTypes.TOPIC,
+  group: AclResourceTypes.GROUP,
+  transactionalId: AclResourceTypes.TRANSACTIONAL_ID,
+  cluster: AclResourceTypes.CLUSTER,
 };
 const operations: Readonly<Record<AclOperation, AclEntry['operation']>> = {
-  Read: AclOperationTypes.READ, Write: AclOperationTypes.WRITE, Describe: AclOperationTypes.DESCRIBE, IdempotentWrite: AclOperationTypes.IDEMPOTENT_WRITE,
+  Read: AclOperationTypes.READ,
+  Write: AclOperationTypes.WRITE,
+  Describe: AclOperationTypes.DESCRIBE,
+  IdempotentWrite: AclOperationTypes.IDEMPOTENT_WRITE,
 };
-const patternTypes: Readonly<Record<AclPatternType, AclEntry['resourcePatternType']>> = { literal: ResourcePatternTypes.LITERAL, prefix: ResourcePatternTypes.PREFIXED };
+const patternTypes: Readonly<Record<AclPatternType, AclEntry['resourcePatternType']>> = {
+  literal: ResourcePatternTypes.LITERAL,
+  prefix: ResourcePatternTypes.PREFIXED,
+};
 
 function toEntry(binding: AclBinding): AclEntry {
   return {
-    resourceType: resourceTypes[binding.resourceType], resourceName: binding.resourceName, resourcePatternType: patternTypes[binding.patternType],
-    principal: binding.principal, host: '*', operation: operations[binding.operation], permissionType: AclPermissionTypes.ALLOW,
+    resourceType: resourceTypes[binding.resourceType],
+    resourceName: binding.resourceName,
+    resourcePatternType: patternTypes[binding.patternType],
+    principal: binding.principal,
+    host: '*',
+    operation: operations[binding.operation],
+    permissionType: AclPermissionTypes.ALLOW,
   };
 }
 
 /** A stable text of a kafkajs ACL entry, comparable with `toEntry` of a declared binding. */
-const entryKey = (e: AclEntry): string => [e.principal, e.host, e.resourceType, e.resourcePatternType, e.resourceName, e.operation, e.permissionType].join('|');
+const entryKey = (e: AclEntry): string =>
+  [e.principal, e.host, e.resourceType, e.resourcePatternType, e.resourceName, e.operation, e.permissionType].join('|');
 
 /** The ACLs a cluster holds, as kafkajs entries. */
 export async function describeAllAcls(admin: Admin): Promise<AclEntry[]> {
   const answer = await admin.describeAcls({
-    resourceType: AclResourceTypes.ANY, resourcePatternType: ResourcePatternTypes.ANY, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY,
+    resourceType: AclResourceTypes.ANY,
+    resourcePatternType: ResourcePatternTypes.ANY,
+    operation: AclOperationTypes.ANY,
+    permissionType: AclPermissionTypes.ANY,
   });
-  return answer.resources.flatMap((resource) => resource.acls.map((acl) => ({
-    resourceType: resource.resourceType, resourceName: resource.resourceName, resourcePatternType: resource.resourcePatternType, ...acl,
-  })));
+  return answer.resources.flatMap((resource) =>
+    resource.acls.map((acl) => ({
+      resourceType: resource.resourceType,
+      resourceName: resource.resourceName,
+      resourcePatternType: resource.resourcePatternType,
+      ...acl,
+    })),
+  );
 }
 
 /**
@@ -47,10 +78,12 @@ export async function describeAllAcls(admin: Admin): Promise<AclEntry[]> {
  * deletes what is not declared (the secure broker is the hub's alone). Returns how many of each.
  */
 async function reconcileAcls(admin: Admin, topicPrefix: string): Promise<{ created: number; deleted: number; total: number }> {
-  const wanted = new Map(aclBindings(kafkaPrincipals(topicPrefix)).map((binding) => {
-    const entry = toEntry(binding);
-    return [entryKey(entry), entry] as const;
-  }));
+  const wanted = new Map(
+    aclBindings(kafkaPrincipals(topicPrefix)).map((binding) => {
+      const entry = toEntry(binding);
+      return [entryKey(entry), entry] as const;
+    }),
+  );
   const present = await describeAllAcls(admin);
   const presentKeys = new Set(present.map(entryKey));
   const missing = [...wanted].filter(([key]) => !presentKeys.has(key)).map(([, entry]) => entry);
@@ -64,7 +97,8 @@ async function reconcileAcls(admin: Admin, topicPrefix: string): Promise<{ creat
   for (;;) {
     const now = new Set((await describeAllAcls(admin)).map(entryKey));
     if (now.size === wanted.size && [...wanted.keys()].every((key) => now.has(key))) break;
-    if (Date.now() > deadline) throw new HubError('UNAVAILABLE', `the broker describes ${now.size} ACLs a minute after ${wanted.size} were declared`);
+    if (Date.now() > deadline)
+      throw new HubError('UNAVAILABLE', `the broker describes ${now.size} ACLs a minute after ${wanted.size} were declared`);
     await sleep(250);
   }
   return { created: missing.length, deleted: extra.length, total: wanted.size };
@@ -78,22 +112,31 @@ async function ensureTopics(admin: Admin, topicPrefix: string, partitions: numbe
   await admin.createTopics({
     waitForLeaders: true,
     topics: missing.map(([id, name]) => ({
-      topic: name, numPartitions: partitions, replicationFactor: 1,
+      topic: name,
+      numPartitions: partitions,
+      replicationFactor: 1,
       configEntries: Object.entries(topics[id as TopicId].config).map(([key, value]) => ({ name: key, value })),
     })),
   });
   return missing.length;
 }
 
-
 /**
  * Creates the hub's missing topics under `topicPrefix` with their settings (schemas/index.ts) and
  * makes the cluster's ACLs exactly those declared in acls.ts, as the operator (`security`).
  */
 export async function provisionSecureCluster(
-  brokers: readonly string[], security: KafkaSecurity, topicPrefix: string, partitions: number,
+  brokers: readonly string[],
+  security: KafkaSecurity,
+  topicPrefix: string,
+  partitions: number,
 ): Promise<{ topics: number; acls: { created: number; deleted: number; total: number } }> {
-  const admin = new Kafka({ clientId: 'hub-stack-secure', brokers: [...brokers], logLevel: logLevel.NOTHING, ...kafkaClientSecurity(security) }).admin();
+  const admin = new Kafka({
+    clientId: 'hub-stack-secure',
+    brokers: [...brokers],
+    logLevel: logLevel.NOTHING,
+    ...kafkaClientSecurity(security),
+  }).admin();
   try {
     await admin.connect();
     const created = await ensureTopics(admin, topicPrefix, partitions);

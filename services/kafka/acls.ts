@@ -62,8 +62,14 @@ export const readerGroupPrefix = 'hub-read-';
 /** The name Kafka gives the cluster resource. */
 export const clusterResourceName = 'kafka-cluster';
 
-const literal = (type: AclResourceType, name: string, operations: readonly AclOperation[]): AclRule => ({ resource: { type, name, patternType: 'literal' }, operations });
-const prefixed = (type: AclResourceType, name: string, operations: readonly AclOperation[]): AclRule => ({ resource: { type, name, patternType: 'prefix' }, operations });
+const literal = (type: AclResourceType, name: string, operations: readonly AclOperation[]): AclRule => ({
+  resource: { type, name, patternType: 'literal' },
+  operations,
+});
+const prefixed = (type: AclResourceType, name: string, operations: readonly AclOperation[]): AclRule => ({
+  resource: { type, name, patternType: 'prefix' },
+  operations,
+});
 
 /**
  * Every principal and its ACLs for one topic prefix ('' in a deployment of its own).
@@ -92,7 +98,9 @@ export function kafkaPrincipals(topicPrefix = ''): readonly KafkaPrincipal[] {
   const idempotent = literal('cluster', clusterResourceName, ['IdempotentWrite']);
 
   const connectors = connectorPrincipals.map((name): KafkaPrincipal => ({
-    name, kind: 'connector', superUser: false,
+    name,
+    kind: 'connector',
+    superUser: false,
     runs: `hub ${name} (push API) and hub import ${name}`,
     acls: [
       write(connectorTopic[name]),
@@ -105,7 +113,10 @@ export function kafkaPrincipals(topicPrefix = ''): readonly KafkaPrincipal[] {
 
   const services: KafkaPrincipal[] = [
     {
-      name: 'rules', kind: 'service', superUser: false, runs: 'hub rules (and hub rules --rebuild)',
+      name: 'rules',
+      kind: 'service',
+      superUser: false,
+      runs: 'hub rules (and hub rules --rebuild)',
       acls: [
         ...inbound.map(read),
         ...rulesOutputs.map(readWrite),
@@ -117,29 +128,62 @@ export function kafkaPrincipals(topicPrefix = ''): readonly KafkaPrincipal[] {
       ],
     },
     {
-      name: 'warnings', kind: 'service', superUser: false, runs: 'hub warnings (runs, immediate alerts, id directory, and the delivery feed in the same process)',
+      name: 'warnings',
+      kind: 'service',
+      superUser: false,
+      runs: 'hub warnings (runs, immediate alerts, id directory, and the delivery feed in the same process)',
       acls: [
-        read('civilAffairsStatus'), read('ruralRevitalizationStatus'), read('hospitalSettlements'), read('selfPay'),
+        read('civilAffairsStatus'),
+        read('ruralRevitalizationStatus'),
+        read('hospitalSettlements'),
+        read('selfPay'),
         readWrite('quarterlyWarnings'),
         write('deliveryReceipts'),
-        group('hub-warnings-ids'), group('hub-warnings-immediate'), group('hub-warnings-delivery'), readers,
+        group('hub-warnings-ids'),
+        group('hub-warnings-immediate'),
+        group('hub-warnings-delivery'),
+        readers,
         idempotent,
       ],
     },
-    { name: 'delivery', kind: 'service', superUser: false, runs: 'webhook delivery of warnings and their receipts, when run apart from hub warnings',
+    {
+      name: 'delivery',
+      kind: 'service',
+      superUser: false,
+      runs: 'webhook delivery of warnings and their receipts, when run apart from hub warnings',
       acls: [read('quarterlyWarnings'), write('deliveryReceipts'), group('hub-warnings-delivery'), idempotent],
     },
     {
-      name: 'desk', kind: 'service', superUser: false, runs: 'hub desk (the read model)',
+      name: 'desk',
+      kind: 'service',
+      superUser: false,
+      runs: 'hub desk (the read model)',
       acls: [
-        ...(['quarterlyWarnings', 'deliveryReceipts', 'benefitAdjustments', 'subsidyCorrections', 'selfPay', 'civilAffairsStatus', 'ruralRevitalizationStatus', 'hospitalSettlements'] as const).map(read),
+        ...(
+          [
+            'quarterlyWarnings',
+            'deliveryReceipts',
+            'benefitAdjustments',
+            'subsidyCorrections',
+            'selfPay',
+            'civilAffairsStatus',
+            'ruralRevitalizationStatus',
+            'hospitalSettlements',
+          ] as const
+        ).map(read),
         prefixed('group', `${topicPrefix}hub-desk-`, ['Read', 'Describe']),
       ],
     },
   ];
 
   return [
-    { name: operatorPrincipal, kind: 'operator', superUser: true, runs: 'the operator: topics, ACLs, credentials, hub tail, the demo, and the broker itself (inter-broker and controller)', acls: [] },
+    {
+      name: operatorPrincipal,
+      kind: 'operator',
+      superUser: true,
+      runs: 'the operator: topics, ACLs, credentials, hub tail, the demo, and the broker itself (inter-broker and controller)',
+      acls: [],
+    },
     ...connectors,
     ...services,
   ];
@@ -156,9 +200,17 @@ export interface AclBinding {
 
 /** The principals' rules as individual Kafka ACL entries (what the authorizer stores and describes). */
 export function aclBindings(principals: readonly KafkaPrincipal[]): AclBinding[] {
-  return principals.flatMap((p) => p.acls.flatMap((rule) => rule.operations.map((operation) => ({
-    principal: `User:${p.name}`, resourceType: rule.resource.type, resourceName: rule.resource.name, patternType: rule.resource.patternType, operation,
-  }))));
+  return principals.flatMap((p) =>
+    p.acls.flatMap((rule) =>
+      rule.operations.map((operation) => ({
+        principal: `User:${p.name}`,
+        resourceType: rule.resource.type,
+        resourceName: rule.resource.name,
+        patternType: rule.resource.patternType,
+        operation,
+      })),
+    ),
+  );
 }
 
 /** A stable text of one entry, for comparing what a cluster or a manifest holds with what is declared. */

@@ -41,7 +41,10 @@ export interface KafkaAdmin {
 }
 
 /** The part of a kafkajs admin client the hub uses (a fake in the unit tests). */
-export type AdminPort = Pick<Admin, 'listTopics' | 'createTopics' | 'deleteTopics' | 'listGroups' | 'fetchOffsets' | 'fetchTopicOffsets' | 'deleteGroups' | 'describeGroups'>;
+export type AdminPort = Pick<
+  Admin,
+  'listTopics' | 'createTopics' | 'deleteTopics' | 'listGroups' | 'fetchOffsets' | 'fetchTopicOffsets' | 'deleteGroups' | 'describeGroups'
+>;
 
 export interface AdminDependencies {
   /** The connected admin client (connected on first use). */
@@ -62,7 +65,11 @@ const settlingErrors = new Set(['NOT_LEADER_FOR_PARTITION', 'LEADER_NOT_AVAILABL
  * Asks the brokers for a topic's offsets, again for a few seconds while it is still settling: just
  * after creation a broker may answer from metadata that does not yet know the new leader.
  */
-export async function fetchTopicOffsetsSettled(admin: Pick<AdminPort, 'fetchTopicOffsets'>, topic: string, waitMs = 250): Promise<Array<{ partition: number; offset: string; high: string; low: string }>> {
+export async function fetchTopicOffsetsSettled(
+  admin: Pick<AdminPort, 'fetchTopicOffsets'>,
+  topic: string,
+  waitMs = 250,
+): Promise<Array<{ partition: number; offset: string; high: string; low: string }>> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await admin.fetchTopicOffsets(topic);
@@ -115,7 +122,13 @@ export function kafkaAdmin(deps: AdminDependencies): KafkaAdmin {
         for (const partition of topic.partitions) {
           const end = ends.find((e) => e.partition === partition.partition)?.high ?? '0';
           const at = partition.offset === '-1' ? (ends.find((e) => e.partition === partition.partition)?.low ?? '0') : partition.offset;
-          result.push({ topic: topic.topic, partition: partition.partition, committed: partition.offset, end, lag: Number(BigInt(end) - BigInt(at)) });
+          result.push({
+            topic: topic.topic,
+            partition: partition.partition,
+            committed: partition.offset,
+            end,
+            lag: Number(BigInt(end) - BigInt(at)),
+          });
         }
       }
       return result;
@@ -145,17 +158,25 @@ export function kafkaAdmin(deps: AdminDependencies): KafkaAdmin {
     async setGroupOffsets(groupId, offsets) {
       const { groups } = await (await admin()).describeGroups([groupId]);
       const members = groups[0]?.members.length ?? 0;
-      if (members > 0) throw new HubError('USAGE', `group ${groupId} has ${members} active member(s): its offsets can only be set while it has none`);
+      if (members > 0)
+        throw new HubError('USAGE', `group ${groupId} has ${members} active member(s): its offsets can only be set while it has none`);
       // One transaction commits every topic's offsets, as the rules service commits its own. The
       // admin's setOffsets joins the group with a consumer and waits out an empty fetch per topic
       // (5 s each, a rebuild's longest step on empty topics).
       const producer = deps.newProducer(`${groupId}-set-offsets`);
       await producer.connect();
       try {
-        await inTransaction(producer, (transaction) => retryConcurrentTransactions(() => transaction.sendOffsets({
-          consumerGroupId: groupId,
-          topics: [...offsets].map(([topic, partitions]) => ({ topic, partitions: [...partitions].map(([partition, offset]) => ({ partition, offset })) })),
-        })));
+        await inTransaction(producer, (transaction) =>
+          retryConcurrentTransactions(() =>
+            transaction.sendOffsets({
+              consumerGroupId: groupId,
+              topics: [...offsets].map(([topic, partitions]) => ({
+                topic,
+                partitions: [...partitions].map(([partition, offset]) => ({ partition, offset })),
+              })),
+            }),
+          ),
+        );
       } finally {
         await producer.disconnect();
       }

@@ -55,17 +55,18 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
     retry: { retries: 8, initialRetryTime: 200 },
     ...kafkaClientSecurity(settings.security),
   });
-  const transactionalProducer = (transactionalId: string): Producer => kafka.producer({
-    transactionalId,
-    createPartitioner: Partitioners.DefaultPartitioner,
-    // A transaction begun right after the previous one's commit is often answered
-    // CONCURRENT_TRANSACTIONS while the broker writes the markers (a few ms); the client-wide
-    // 200 ms first back-off made that wait the largest part of a record's latency.
-    retry: { retries: 12, initialRetryTime: 10, maxRetryTime: 2_000 },
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-  });
+  const transactionalProducer = (transactionalId: string): Producer =>
+    kafka.producer({
+      transactionalId,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // A transaction begun right after the previous one's commit is often answered
+      // CONCURRENT_TRANSACTIONS while the broker writes the markers (a few ms); the client-wide
+      // 200 ms first back-off made that wait the largest part of a record's latency.
+      retry: { retries: 12, initialRetryTime: 10, maxRetryTime: 2_000 },
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
   let admin: Admin | undefined;
   const getAdmin = async (): Promise<Admin> => {
     if (admin === undefined) {
@@ -77,7 +78,11 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
   };
   const open: { close(): Promise<void> }[] = [];
   const { sessionTimeout, heartbeatInterval } = groupTimings(settings.sessionTimeoutMs);
-  const member = (options: Omit<ConsumerOptions, 'handleBatch'>, step: BatchStep, onJoin?: (assigned: readonly { topic: string; partition: number }[]) => void): HubConsumer => {
+  const member = (
+    options: Omit<ConsumerOptions, 'handleBatch'>,
+    step: BatchStep,
+    onJoin?: (assigned: readonly { topic: string; partition: number }[]) => void,
+  ): HubConsumer => {
     const consumer = kafka.consumer({
       groupId: options.groupId,
       allowAutoTopicCreation: false,
@@ -94,13 +99,27 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
   return {
     settings,
     topicName: (name) => `${settings.topicPrefix}${name}`,
-    ...kafkaAdmin({ admin: getAdmin, newProducer: transactionalProducer, partitions: settings.partitions, replication: settings.replication }),
+    ...kafkaAdmin({
+      admin: getAdmin,
+      newProducer: transactionalProducer,
+      partitions: settings.partitions,
+      replication: settings.replication,
+    }),
     // A throwaway group that commits nothing, so reading leaves no trace on the cluster.
-    ...topicReader({ admin: getAdmin, newReader: (maxWaitMs) => kafka.consumer({ groupId: `hub-read-${randomUUID()}`, allowAutoTopicCreation: false, maxWaitTimeInMs: maxWaitMs }) }),
+    ...topicReader({
+      admin: getAdmin,
+      newReader: (maxWaitMs) =>
+        kafka.consumer({ groupId: `hub-read-${randomUUID()}`, allowAutoTopicCreation: false, maxWaitTimeInMs: maxWaitMs }),
+    }),
 
     async createProducer() {
       // Idempotent: the broker drops retried duplicates. One request in flight keeps order on retry.
-      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+      const producer = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
       await connectOrUnavailable(producer, settings.brokers);
       const created = hubProducer(producer);
       open.push(created);
@@ -131,7 +150,11 @@ export function connectKafka(settings: KafkaSettings, logger: Logger): HubKafka 
 
     async close() {
       for (const item of open.splice(0).reverse()) {
-        try { await item.close(); } catch (error) { logger.warn({ err: error }, 'closing a Kafka client failed'); }
+        try {
+          await item.close();
+        } catch (error) {
+          logger.warn({ err: error }, 'closing a Kafka client failed');
+        }
       }
       if (admin !== undefined) await admin.disconnect();
       admin = undefined;

@@ -21,12 +21,17 @@ export const coPartitionedAssigner: PartitionAssigner = ({ cluster }) => ({
         plan.set(memberId, assignment);
       }
     }
-    return Promise.resolve([...plan.entries()].map(([memberId, assignment]) => ({
-      memberId,
-      memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment, userData: Buffer.alloc(0) }),
-    })));
+    return Promise.resolve(
+      [...plan.entries()].map(([memberId, assignment]) => ({
+        memberId,
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment, userData: Buffer.alloc(0) }),
+      })),
+    );
   },
   protocol({ topics }) {
-    return { name: 'HubCoPartitionedAssigner', metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }) };
+    return {
+      name: 'HubCoPartitionedAssigner',
+      metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }),
+    };
   },
 });

@@ -87,7 +87,12 @@ export interface BatchPosition {
 }
 
 /** What a member does with each partition's batch, in order. */
-export type BatchStep = (consumer: GroupConsumerPort, batch: BatchPosition, records: readonly InboundRecord[], context: BatchContext) => Promise<void>;
+export type BatchStep = (
+  consumer: GroupConsumerPort,
+  batch: BatchPosition,
+  records: readonly InboundRecord[],
+  context: BatchContext,
+) => Promise<void>;
 
 export interface GroupMemberDependencies {
   readonly logger: Logger;
@@ -119,20 +124,32 @@ export function groupMember(
   let assigned = 0;
   let crashedWith: Error | undefined;
   let reportCrash: (error: Error) => void = () => undefined;
-  const crashed = new Promise<Error>((resolve) => { reportCrash = resolve; });
+  const crashed = new Promise<Error>((resolve) => {
+    reportCrash = resolve;
+  });
   return {
-    status: () => ({ consuming: consuming && crashedWith === undefined, assigned, ...(crashedWith === undefined ? {} : { crashed: crashedWith }) }),
+    status: () => ({
+      consuming: consuming && crashedWith === undefined,
+      assigned,
+      ...(crashedWith === undefined ? {} : { crashed: crashedWith }),
+    }),
     crashed,
     async start() {
       consumer.on(consumer.events.GROUP_JOIN, (event) => {
-        const partitions = Object.entries(event.payload.memberAssignment).flatMap(([topic, numbers]) => numbers.map((partition) => ({ topic, partition })));
+        const partitions = Object.entries(event.payload.memberAssignment).flatMap(([topic, numbers]) =>
+          numbers.map((partition) => ({ topic, partition })),
+        );
         consuming = true;
         assigned = partitions.length;
         onJoin?.(partitions);
         options.onAssignment?.(partitions);
       });
-      consumer.on(consumer.events.REBALANCING, () => { consuming = false; });
-      consumer.on(consumer.events.STOP, () => { consuming = false; });
+      consumer.on(consumer.events.REBALANCING, () => {
+        consuming = false;
+      });
+      consumer.on(consumer.events.STOP, () => {
+        consuming = false;
+      });
       consumer.on(consumer.events.CRASH, (event) => {
         consuming = false;
         // kafkajs restarts the consumer after a retriable error and gives up after any other.
@@ -150,7 +167,14 @@ export function groupMember(
         const { topic, partition, batchSize, lastOffset } = event.payload;
         if (batchSize !== 0 || stopping) return;
         const through = (BigInt(lastOffset) + 1n).toString();
-        const context: BatchContext = { heartbeat: () => Promise.resolve(), resolveOffset: () => undefined, isStopping: () => stopping, through, topic, partition };
+        const context: BatchContext = {
+          heartbeat: () => Promise.resolve(),
+          resolveOffset: () => undefined,
+          isStopping: () => stopping,
+          through,
+          topic,
+          partition,
+        };
         step(consumer, { topic, partition, highWatermark: through, through }, [], context).catch((error: unknown) => {
           logger.debug({ err: error, topic, partition }, 'committing past transaction markers failed; the next batch commits past them');
         });
@@ -168,13 +192,22 @@ export function groupMember(
           const heartbeat = (): Promise<void> => payload.heartbeat();
           // kafkajs heartbeats between batches only: a batch longer than the session got its
           // member expelled. Heartbeat (kafkajs skips it when not yet due) while the batch runs.
-          const beating = setInterval(() => { heartbeat().catch(() => undefined); }, heartbeatIntervalMs);
+          const beating = setInterval(() => {
+            heartbeat().catch(() => undefined);
+          }, heartbeatIntervalMs);
           try {
             // The batch may end in transaction markers after its last record (lastOffset counts them):
             // its commit moves past them too, or the group's lag never reaches 0 on such a topic.
             const through = [BigInt(batch.lastOffset()) + 1n, BigInt(nextOffset(records))].reduce((x, y) => (x > y ? x : y)).toString();
             await step(consumer, { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, through }, records, {
-              heartbeat, resolveOffset: (offset) => { payload.resolveOffset(offset); }, isStopping: () => stopping, through, topic: batch.topic, partition: batch.partition,
+              heartbeat,
+              resolveOffset: (offset) => {
+                payload.resolveOffset(offset);
+              },
+              isStopping: () => stopping,
+              through,
+              topic: batch.topic,
+              partition: batch.partition,
             });
           } catch (error) {
             // The handler says going on is unsafe (lost state): stop for good instead of letting
@@ -182,7 +215,10 @@ export function groupMember(
             if (isHubError(error) && error.catastrophic && crashedWith === undefined) {
               crashedWith = error;
               consuming = false;
-              logger.error({ err: error, code: error.code, group: options.groupId }, 'the consumer stops: a batch cannot be processed safely');
+              logger.error(
+                { err: error, code: error.code, group: options.groupId },
+                'the consumer stops: a batch cannot be processed safely',
+              );
               reportCrash(error);
               void consumer.stop().catch(() => undefined);
             }

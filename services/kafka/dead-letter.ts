@@ -61,7 +61,9 @@ export function boundRaw(raw: Buffer, limit = maxDeadLetterRawBytes): Buffer {
   };
   const text = JSON.stringify(summary);
   // JSON escaping can grow the head (control characters become \u00xx): cut it again if it did.
-  return Buffer.byteLength(text) <= limit ? Buffer.from(text, 'utf8') : Buffer.from(JSON.stringify({ ...summary, head: summary.head.slice(0, Math.floor(headBytes / 6)) }), 'utf8');
+  return Buffer.byteLength(text) <= limit
+    ? Buffer.from(text, 'utf8')
+    : Buffer.from(JSON.stringify({ ...summary, head: summary.head.slice(0, Math.floor(headBytes / 6)) }), 'utf8');
 }
 
 /** A record id or field name is short; a sender's 1 MB "record id" is cut. */
@@ -91,25 +93,27 @@ export function createDeadLetterWriter(options: {
   const prepare = async (letters: readonly DeadLetterInput[]): Promise<OutboundBatch> => {
     if (letters.length === 0) return { topic: options.topic, records: [] };
     const recordedAt = now();
-    const records = await Promise.all(letters.map(async (input) => {
-      const letter: DeadLetter = {
-        eventId: deadLetterId(input),
-        source: options.source,
-        occurredAt: input.occurredAt ?? recordedAt,
-        recordedAt,
-        origin: input.origin,
-        sourceTopic: input.sourceTopic ?? null,
-        sourcePartition: input.sourcePartition ?? null,
-        sourceOffset: input.sourceOffset ?? null,
-        sourceRecordId: input.sourceRecordId === undefined ? null : boundText(input.sourceRecordId, maxIdentifierChars),
-        errorCode: input.errorCode,
-        errorMessage: boundText(input.errorMessage, maxErrorMessageChars),
-        field: input.field === undefined ? null : boundText(input.field, maxIdentifierChars),
-        rawFormat: input.rawFormat,
-        raw: boundRaw(input.raw),
-      };
-      return { key: input.key ?? input.origin, value: await options.encode(letter), headers: { 'hub-error-code': input.errorCode } };
-    }));
+    const records = await Promise.all(
+      letters.map(async (input) => {
+        const letter: DeadLetter = {
+          eventId: deadLetterId(input),
+          source: options.source,
+          occurredAt: input.occurredAt ?? recordedAt,
+          recordedAt,
+          origin: input.origin,
+          sourceTopic: input.sourceTopic ?? null,
+          sourcePartition: input.sourcePartition ?? null,
+          sourceOffset: input.sourceOffset ?? null,
+          sourceRecordId: input.sourceRecordId === undefined ? null : boundText(input.sourceRecordId, maxIdentifierChars),
+          errorCode: input.errorCode,
+          errorMessage: boundText(input.errorMessage, maxErrorMessageChars),
+          field: input.field === undefined ? null : boundText(input.field, maxIdentifierChars),
+          rawFormat: input.rawFormat,
+          raw: boundRaw(input.raw),
+        };
+        return { key: input.key ?? input.origin, value: await options.encode(letter), headers: { 'hub-error-code': input.errorCode } };
+      }),
+    );
     return { topic: options.topic, records };
   };
   return {
@@ -127,7 +131,10 @@ export function deadLetterId(input: DeadLetterInput): string {
   if (input.sourceTopic !== undefined && input.sourceOffset !== undefined) {
     hash.update(`${input.sourceTopic}/${input.sourcePartition ?? 0}/${input.sourceOffset}`);
   } else {
-    hash.update(input.sourceRecordId ?? '').update('\u0000').update(input.fingerprint ?? input.raw);
+    hash
+      .update(input.sourceRecordId ?? '')
+      .update('\u0000')
+      .update(input.fingerprint ?? input.raw);
   }
   return `dl-${hash.digest('hex').slice(0, 32)}`;
 }

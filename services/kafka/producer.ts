@@ -69,7 +69,12 @@ export function transactionalPublisher(producer: TransactionalProducerPort): Tra
 export function partitionOfKey(partitions: number): (key: string) => number {
   const partitioner = Partitioners.DefaultPartitioner();
   const partitionMetadata: PartitionMetadata[] = Array.from({ length: partitions }, (_, partitionId) => ({
-    partitionErrorCode: 0, partitionId, leader: 0, replicas: [0], isr: [0], offlineReplicas: [],
+    partitionErrorCode: 0,
+    partitionId,
+    leader: 0,
+    replicas: [0],
+    isr: [0],
+    offlineReplicas: [],
   }));
   return (key) => partitioner({ topic: 'any', partitionMetadata, message: { key, value: null } });
 }

@@ -46,23 +46,28 @@ export function topicReader(deps: TopicReaderDependencies): TopicReader {
         let idle: NodeJS.Timeout | undefined;
         const settle = (): void => {
           if (idle !== undefined) clearTimeout(idle);
-          if (remaining.size === 0) { resolve(); return; }
+          if (remaining.size === 0) {
+            resolve();
+            return;
+          }
           idle = setTimeout(resolve, deps.idleMs ?? 2_000);
         };
         settle();
-        reader.run({
-          autoCommit: false,
-          eachBatch: async ({ batch }) => {
-            const end = remaining.get(batch.partition);
-            for (const message of batch.messages) {
-              if (end === undefined || BigInt(message.offset) >= end) continue;
-              records.push(toInbound(batch.topic, batch.partition, message));
-            }
-            if (end !== undefined && BigInt(batch.lastOffset()) + 1n >= end) remaining.delete(batch.partition);
-            settle();
-            return Promise.resolve();
-          },
-        }).catch(reject);
+        reader
+          .run({
+            autoCommit: false,
+            eachBatch: async ({ batch }) => {
+              const end = remaining.get(batch.partition);
+              for (const message of batch.messages) {
+                if (end === undefined || BigInt(message.offset) >= end) continue;
+                records.push(toInbound(batch.topic, batch.partition, message));
+              }
+              if (end !== undefined && BigInt(batch.lastOffset()) + 1n >= end) remaining.delete(batch.partition);
+              settle();
+              return Promise.resolve();
+            },
+          })
+          .catch(reject);
       });
       await reader.disconnect();
       return records.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
@@ -74,7 +79,9 @@ export function topicReader(deps: TopicReaderDependencies): TopicReader {
       const reader = deps.newReader(100);
       await reader.connect();
       await reader.subscribe({ topics: [topic], fromBeginning: false });
-      const joined = new Promise<void>((resolve) => { reader.on(reader.events.GROUP_JOIN, () => resolve()); });
+      const joined = new Promise<void>((resolve) => {
+        reader.on(reader.events.GROUP_JOIN, () => resolve());
+      });
       await reader.run({
         autoCommit: false,
         eachBatch: ({ batch }) => {

@@ -49,7 +49,9 @@ export function toInbound(topic: string, partition: number, message: KafkaMessag
 }
 
 export function toMessage(record: OutboundRecord): WireMessage {
-  return record.headers === undefined ? { key: record.key, value: record.value } : { key: record.key, value: record.value, headers: { ...record.headers } };
+  return record.headers === undefined
+    ? { key: record.key, value: record.value }
+    : { key: record.key, value: record.value, headers: { ...record.headers } };
 }
 
 /** The offset after the last of `records` ('0' for none). */

@@ -29,14 +29,26 @@ export function kafkaSecurityFromConfig(config: SecurityConfig): KafkaSecurity {
   const { kafkaSaslMechanism: mechanism, kafkaSaslUsername: username, kafkaSaslPassword: password, kafkaTls: tls } = config;
   if (mechanism === '') {
     if (username !== '' || password !== '') {
-      throw new HubError('CONFIG_INVALID', 'HUB_KAFKA_SASL_MECHANISM: required when HUB_KAFKA_SASL_USERNAME or HUB_KAFKA_SASL_PASSWORD is set (scram-sha-512, scram-sha-256 or plain)', {
-        catastrophic: true, detail: { key: 'HUB_KAFKA_SASL_MECHANISM' },
-      });
+      throw new HubError(
+        'CONFIG_INVALID',
+        'HUB_KAFKA_SASL_MECHANISM: required when HUB_KAFKA_SASL_USERNAME or HUB_KAFKA_SASL_PASSWORD is set (scram-sha-512, scram-sha-256 or plain)',
+        {
+          catastrophic: true,
+          detail: { key: 'HUB_KAFKA_SASL_MECHANISM' },
+        },
+      );
     }
     return tls ? { tls } : {};
   }
-  for (const [key, value] of [['HUB_KAFKA_SASL_USERNAME', username], ['HUB_KAFKA_SASL_PASSWORD', password]] as const) {
-    if (value === '') throw new HubError('CONFIG_INVALID', `${key}: required with HUB_KAFKA_SASL_MECHANISM=${mechanism}`, { catastrophic: true, detail: { key } });
+  for (const [key, value] of [
+    ['HUB_KAFKA_SASL_USERNAME', username],
+    ['HUB_KAFKA_SASL_PASSWORD', password],
+  ] as const) {
+    if (value === '')
+      throw new HubError('CONFIG_INVALID', `${key}: required with HUB_KAFKA_SASL_MECHANISM=${mechanism}`, {
+        catastrophic: true,
+        detail: { key },
+      });
   }
   return { sasl: { mechanism, username, password }, ...(tls ? { tls } : {}) };
 }

@@ -70,7 +70,9 @@ export function transactionalConsumer(options: TransactionalConsumerOptions, dep
     const producer = producers.get(partition);
     if (producer === undefined) return;
     producers.delete(partition);
-    await producer.disconnect().catch((error: unknown) => { logger.debug({ err: error, partition }, 'disconnecting a transactional producer failed'); });
+    await producer.disconnect().catch((error: unknown) => {
+      logger.debug({ err: error, partition }, 'disconnecting a transactional producer failed');
+    });
   };
   // Batches of the same partition number (one per co-partitioned topic) share a transactional
   // producer, which runs one transaction at a time, and the handler's state for that number:
@@ -92,7 +94,10 @@ export function transactionalConsumer(options: TransactionalConsumerOptions, dep
     // A number revoked while its batch was being handled belongs to another member now: a new
     // producer would fence the new owner's. The batch is given up (kafkajs drops it as stale).
     if (!assignedNumbers.has(batch.partition)) {
-      throw new HubError('PRODUCER_FENCED', `partition number ${batch.partition} was revoked while its batch of ${batch.topic} was handled; the new owner publishes it`);
+      throw new HubError(
+        'PRODUCER_FENCED',
+        `partition number ${batch.partition} was revoked while its batch of ${batch.topic} was handled; the new owner publishes it`,
+      );
     }
     const producer = await producerFor(batch.partition);
     // The batch's own topic up to its end (past the markers after it), or further when the
@@ -103,10 +108,12 @@ export function transactionalConsumer(options: TransactionalConsumerOptions, dep
     try {
       await inTransaction(producer, async (transaction) => {
         await sendInTransaction(transaction, produceRequests(handled.outputs));
-        await retryConcurrentTransactions(() => transaction.sendOffsets({
-          consumerGroupId: options.groupId,
-          topics: offsets.map((o) => ({ topic: o.topic, partitions: [{ partition: batch.partition, offset: o.offset }] })),
-        }));
+        await retryConcurrentTransactions(() =>
+          transaction.sendOffsets({
+            consumerGroupId: options.groupId,
+            topics: offsets.map((o) => ({ topic: o.topic, partitions: [{ partition: batch.partition, offset: o.offset }] })),
+          }),
+        );
       });
     } catch (error) {
       // The producer may be fenced (another member took the partition number and gave it
@@ -114,38 +121,50 @@ export function transactionalConsumer(options: TransactionalConsumerOptions, dep
       // non-retriable error and leaves the process up consuming nothing; the hub's error is retriable.
       await dropProducer(batch.partition);
       const types = errorTypes(error);
-      logger.warn({ err: error, topic: batch.topic, partition: batch.partition, types }, 'transaction failed and was aborted; the batch will be retried with a new producer');
-      throw new HubError('PRODUCER_FENCED', `transaction of ${batch.topic}/${batch.partition} failed (${types.join(', ') || describeError(error)}): ${describeError(error)}`, { cause: error });
+      logger.warn(
+        { err: error, topic: batch.topic, partition: batch.partition, types },
+        'transaction failed and was aborted; the batch will be retried with a new producer',
+      );
+      throw new HubError(
+        'PRODUCER_FENCED',
+        `transaction of ${batch.topic}/${batch.partition} failed (${types.join(', ') || describeError(error)}): ${describeError(error)}`,
+        { cause: error },
+      );
     }
     options.onCommitted?.(batch.topic, batch.partition, context.through, batch.highWatermark);
     if (handled.committed !== undefined) {
-      await handled.committed().catch((error: unknown) => { logger.warn({ err: error, topic: batch.topic, partition: batch.partition }, 'the step after a committed transaction failed'); });
+      await handled.committed().catch((error: unknown) => {
+        logger.warn({ err: error, topic: batch.topic, partition: batch.partition }, 'the step after a committed transaction failed');
+      });
     }
   };
   const limit = options.maxRecordsPerTransaction ?? Number.POSITIVE_INFINITY;
-  const consumer = deps.member(async (_consumer, batch, all, context) => {
-    // A batch of markers alone is handed on too: the handler keeps its position past them.
-    if (all.length === 0) await inTurn(batch.partition, () => transact(batch, all, context));
-    for (let from = 0; from < all.length; from += limit) {
-      const records = all.slice(from, from + limit);
-      // Only the last slice of a batch commits past the markers that follow its records.
-      const through = from + limit < all.length ? nextOffset(records) : context.through;
-      await inTurn(batch.partition, () => transact(batch, records, { ...context, through }));
-      if (from + limit < all.length) {
-        context.resolveOffset(records[records.length - 1]?.offset ?? '0');
-        await context.heartbeat();
+  const consumer = deps.member(
+    async (_consumer, batch, all, context) => {
+      // A batch of markers alone is handed on too: the handler keeps its position past them.
+      if (all.length === 0) await inTurn(batch.partition, () => transact(batch, all, context));
+      for (let from = 0; from < all.length; from += limit) {
+        const records = all.slice(from, from + limit);
+        // Only the last slice of a batch commits past the markers that follow its records.
+        const through = from + limit < all.length ? nextOffset(records) : context.through;
+        await inTurn(batch.partition, () => transact(batch, records, { ...context, through }));
+        if (from + limit < all.length) {
+          context.resolveOffset(records[records.length - 1]?.offset ?? '0');
+          await context.heartbeat();
+        }
       }
-    }
-  }, (assigned) => {
-    // Producers of numbers this member lost are fenced by the new owner: forget them, after
-    // any batch of that number still in hand.
-    const kept = new Set(assigned.map((a) => a.partition));
-    assignedNumbers.clear();
-    for (const partition of kept) assignedNumbers.add(partition);
-    for (const partition of [...producers.keys()]) {
-      if (!kept.has(partition)) void inTurn(partition, () => dropProducer(partition)).catch(() => undefined);
-    }
-  });
+    },
+    (assigned) => {
+      // Producers of numbers this member lost are fenced by the new owner: forget them, after
+      // any batch of that number still in hand.
+      const kept = new Set(assigned.map((a) => a.partition));
+      assignedNumbers.clear();
+      for (const partition of kept) assignedNumbers.add(partition);
+      for (const partition of [...producers.keys()]) {
+        if (!kept.has(partition)) void inTurn(partition, () => dropProducer(partition)).catch(() => undefined);
+      }
+    },
+  );
   return {
     status: () => consumer.status(),
     crashed: consumer.crashed,

@@ -3,7 +3,10 @@ import type { ProduceRequest } from './records';
 /** The part of a kafkajs transaction the hub uses (a fake in the unit tests). */
 export interface TransactionPort {
   sendBatch(batch: { acks: number; topicMessages: ProduceRequest }): Promise<unknown>;
-  sendOffsets(offsets: { consumerGroupId: string; topics: { topic: string; partitions: { partition: number; offset: string }[] }[] }): Promise<void>;
+  sendOffsets(offsets: {
+    consumerGroupId: string;
+    topics: { topic: string; partitions: { partition: number; offset: string }[] }[];
+  }): Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;
 }
@@ -36,7 +39,10 @@ export async function retryConcurrentTransactions<T>(step: () => Promise<T>): Pr
 }
 
 /** Runs `steps` in one transaction of `producer` and commits it; aborts it when a step or the commit fails. */
-export async function inTransaction(producer: TransactionalProducerPort, steps: (transaction: TransactionPort) => Promise<void>): Promise<void> {
+export async function inTransaction(
+  producer: TransactionalProducerPort,
+  steps: (transaction: TransactionPort) => Promise<void>,
+): Promise<void> {
   const transaction = await producer.transaction();
   try {
     await steps(transaction);

@@ -31,8 +31,10 @@ export const errorCodes = {
   UNSUPPORTED_MEDIA_TYPE: 'the request body is of a content type or charset the route does not read',
   UNAVAILABLE: 'the service is shutting down or not ready; retry later',
   STATE_LAYOUT_CHANGED: 'the rules state in Redis is of another layout; run hub rules --rebuild',
-  STATE_LOST: 'the rules state in Redis is behind the offsets Kafka committed (lost or restored from an older copy); run hub rules --rebuild',
-  PRODUCER_FENCED: 'a transaction failed (another member took the partition, or the broker refused it); the batch is retried with a new producer',
+  STATE_LOST:
+    'the rules state in Redis is behind the offsets Kafka committed (lost or restored from an older copy); run hub rules --rebuild',
+  PRODUCER_FENCED:
+    'a transaction failed (another member took the partition, or the broker refused it); the batch is retried with a new producer',
   CONSUMER_CRASHED: 'the Kafka consumer stopped for good; a supervisor must restart the process',
 } as const;
 

@@ -1,5 +1,14 @@
 export { HubError, errorCodes, isHubError, describeError, type ErrorCode } from './errors';
-export { loadConfig, describeConfig, effectiveEnvironment, readEnvFile, configSpec, type HubConfig, type ConfigKey, type Environment } from './config';
+export {
+  loadConfig,
+  describeConfig,
+  effectiveEnvironment,
+  readEnvFile,
+  configSpec,
+  type HubConfig,
+  type ConfigKey,
+  type Environment,
+} from './config';
 export { shanghaiDate } from './dates';
 export { createLogger, scrubIdNumbers, redactPaths, type Logger } from './logger';
 export { createLifecycle, reportFatal, type Lifecycle } from './lifecycle';

@@ -20,7 +20,9 @@ export function createLifecycle(logger: Logger, graceMs: number, signals: readon
   const closers: Closer[] = [];
   let closing: Promise<void> | undefined;
   let resolveStopped: (reason: string) => void = () => undefined;
-  const stopped = new Promise<string>((resolve) => { resolveStopped = resolve; });
+  const stopped = new Promise<string>((resolve) => {
+    resolveStopped = resolve;
+  });
 
   const shutdown = (reason: string): Promise<void> => {
     if (closing !== undefined) return closing;
@@ -46,11 +48,15 @@ export function createLifecycle(logger: Logger, graceMs: number, signals: readon
     return closing;
   };
 
-  const onSignal = (signal: NodeJS.Signals): void => { void shutdown(signal); };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    void shutdown(signal);
+  };
   for (const signal of signals) process.on(signal, onSignal);
 
   return {
-    onShutdown: (name, close) => { closers.push({ name, close }); },
+    onShutdown: (name, close) => {
+      closers.push({ name, close });
+    },
     stopped,
     shutdown,
   };

@@ -7,8 +7,19 @@ export type { Logger } from 'pino';
  * The hub logs person keys; these paths are a second fence for the places a raw record is logged.
  */
 const sensitiveFields = [
-  'idNumber', 'nationalId', 'certno', 'psn_cert_no', 'mdtrt_cert_no', 'idCard', 'name', 'psnName', 'psn_name', 'fullName',
-  '身份证号', '姓名', '证件号码',
+  'idNumber',
+  'nationalId',
+  'certno',
+  'psn_cert_no',
+  'mdtrt_cert_no',
+  'idCard',
+  'name',
+  'psnName',
+  'psn_name',
+  'fullName',
+  '身份证号',
+  '姓名',
+  '证件号码',
 ];
 export const redactPaths = sensitiveFields.flatMap((field) => [field, `*.${field}`, `*.*.${field}`, `*[*].${field}`]);
 
@@ -24,7 +35,12 @@ function scrubDeep(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return scrubIdNumbers(value);
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (value instanceof Error) {
-    return { type: value.name, message: scrubIdNumbers(value.message), stack: value.stack === undefined ? undefined : scrubIdNumbers(value.stack), code: (value as { code?: unknown }).code };
+    return {
+      type: value.name,
+      message: scrubIdNumbers(value.message),
+      stack: value.stack === undefined ? undefined : scrubIdNumbers(value.stack),
+      code: (value as { code?: unknown }).code,
+    };
   }
   if (Array.isArray(value)) return value.map((item) => scrubDeep(item, depth + 1));
   const out: Record<string, unknown> = {};

@@ -21,9 +21,19 @@ export function createMetrics(role: string): HubMetrics {
   collectDefaultMetrics({ register: registry });
   return {
     registry,
-    records: new Counter({ name: 'hub_records_total', help: 'Records handled, by topic and outcome', labelNames: ['topic', 'outcome'], registers: [registry] }),
+    records: new Counter({
+      name: 'hub_records_total',
+      help: 'Records handled, by topic and outcome',
+      labelNames: ['topic', 'outcome'],
+      registers: [registry],
+    }),
     errors: new Counter({ name: 'hub_errors_total', help: 'Errors, by stable error code', labelNames: ['code'], registers: [registry] }),
-    consumerLag: new Gauge({ name: 'hub_consumer_lag', help: 'Consumer lag in records', labelNames: ['group', 'topic', 'partition'], registers: [registry] }),
+    consumerLag: new Gauge({
+      name: 'hub_consumer_lag',
+      help: 'Consumer lag in records',
+      labelNames: ['group', 'topic', 'partition'],
+      registers: [registry],
+    }),
   };
 }
 

@@ -1,6 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { HubError, isHubError, type CliIo, type RoleMain } from '../platform';
-import { computeSubsidy, computeYear, parseFacts, warningVerdict, type Category, type ContributionSubsidy, type WarningVerdict, type YearResult } from './engine';
+import {
+  computeSubsidy,
+  computeYear,
+  parseFacts,
+  warningVerdict,
+  type Category,
+  type ContributionSubsidy,
+  type WarningVerdict,
+  type YearResult,
+} from './engine';
 import { loadPolicy } from './policy-files';
 
 /** One settlement of the `hub calc` output (a public contract: keep the fields and their order). */
@@ -78,15 +87,18 @@ function parseArguments(args: readonly string[]): { policyId: string; inputFile:
   let period: string | undefined;
   for (let i = 0; i < args.length; i += 1) {
     const arg = args[i] ?? '';
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    if (flag !== '--policy' && flag !== '--input' && flag !== '--period') throw new HubError('USAGE', `hub calc: unknown argument "${arg}" (usage: hub calc --policy ID [--input FILE] [--period PERIOD])`);
+    const [flag, inline] =
+      arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    if (flag !== '--policy' && flag !== '--input' && flag !== '--period')
+      throw new HubError('USAGE', `hub calc: unknown argument "${arg}" (usage: hub calc --policy ID [--input FILE] [--period PERIOD])`);
     const value = inline ?? args[(i += 1)];
     if (value === undefined || value === '') throw new HubError('USAGE', `hub calc: ${flag} needs a value`);
     if (flag === '--policy') policyId = value;
     else if (flag === '--input') inputFile = value;
     else period = value;
   }
-  if (policyId === undefined) throw new HubError('USAGE', 'hub calc: --policy ID is required (usage: hub calc --policy ID [--input FILE] [--period PERIOD])');
+  if (policyId === undefined)
+    throw new HubError('USAGE', 'hub calc: --policy ID is required (usage: hub calc --policy ID [--input FILE] [--period PERIOD])');
   return { policyId, inputFile, period };
 }
 

@@ -34,7 +34,7 @@ export function parsePolicy(text: string, file: string): Policy {
     document = parseYaml(text, { uniqueKeys: true });
   } catch (error) {
     const where = error instanceof YAMLParseError && error.linePos !== undefined ? `line ${error.linePos[0].line}` : 'YAML';
-    const reason = error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error);
+    const reason = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
     throw new HubError('POLICY_INVALID', `${file}: ${where}: ${reason}`, { cause: error, detail: { file } });
   }
   if (!validateDocument(document)) {
@@ -60,7 +60,8 @@ export function loadPolicy(id: string): Policy {
   }
   const file = `policies/${id}.yaml`;
   const policy = parsePolicy(readFileSync(`${policyDirectory}${id}.yaml`, 'utf8'), file);
-  if (policy.id !== id) throw new HubError('POLICY_INVALID', `${file}: /id: "${policy.id}" does not match the file name`, { detail: { file, path: '/id' } });
+  if (policy.id !== id)
+    throw new HubError('POLICY_INVALID', `${file}: /id: "${policy.id}" does not match the file name`, { detail: { file, path: '/id' } });
   loaded.set(id, policy);
   return policy;
 }

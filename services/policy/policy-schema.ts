@@ -15,7 +15,9 @@ const basisPoints = { type: 'integer', minimum: 0, maximum: 10_000 } as const;
 const isoDate = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const;
 const categoryList = { type: 'array', items: { enum: categories }, minItems: 1, uniqueItems: true } as const;
 const medicalTypeList = {
-  type: 'object', additionalProperties: false, required: ['types'],
+  type: 'object',
+  additionalProperties: false,
+  required: ['types'],
   properties: { types: { type: 'array', items: { enum: medicalTypes }, minItems: 1, uniqueItems: true }, ...cited },
 } as const;
 /**
@@ -27,12 +29,17 @@ const criticalIllnessMedicalTypes = {
   properties: {
     ...medicalTypeList.properties,
     chronicDiseases: {
-      type: 'object', additionalProperties: false, required: ['lists', 'withoutCode'],
+      type: 'object',
+      additionalProperties: false,
+      required: ['lists', 'withoutCode'],
       properties: {
         lists: {
-          type: 'array', minItems: 1,
+          type: 'array',
+          minItems: 1,
           items: {
-            type: 'object', additionalProperties: false, required: ['name', 'codePrefixes'],
+            type: 'object',
+            additionalProperties: false,
+            required: ['name', 'codePrefixes'],
             properties: {
               name: { type: 'string', minLength: 1, description: 'the class or list as the documents name it, e.g. Ⅰ类门诊慢特病' },
               codePrefixes: {
@@ -50,38 +57,55 @@ const criticalIllnessMedicalTypes = {
   },
 } as const;
 const allowed = {
-  type: 'object', additionalProperties: false,
+  type: 'object',
+  additionalProperties: false,
   description: 'the range the seed allows for the figure beside it (不低于 = min), in its unit',
   properties: { min: { type: 'integer', minimum: 0 }, max: { type: 'integer', minimum: 0 }, ...cited },
 } as const;
 const deductible = {
-  type: 'object', additionalProperties: false,
+  type: 'object',
+  additionalProperties: false,
   properties: { amountFen: fen, ratioBp: basisPoints, parameter: { type: 'string', minLength: 1 }, ...cited },
 } as const;
 
 const criticalIllnessSchema = {
-  type: 'object', additionalProperties: false, required: ['medicalTypes', 'deductibles', 'segments'],
+  type: 'object',
+  additionalProperties: false,
+  required: ['medicalTypes', 'deductibles', 'segments'],
   properties: {
     medicalTypes: criticalIllnessMedicalTypes,
     deductibles: {
-      type: 'array', minItems: 1,
+      type: 'array',
+      minItems: 1,
       items: { ...deductible, required: ['population'], properties: { ...deductible.properties, population: { type: 'string' } } },
     },
     segments: {
-      type: 'array', minItems: 1,
+      type: 'array',
+      minItems: 1,
       items: {
-        type: 'object', additionalProperties: false, required: ['upToFen', 'ratioBp'],
+        type: 'object',
+        additionalProperties: false,
+        required: ['upToFen', 'ratioBp'],
         properties: { upToFen: { type: ['integer', 'null'], minimum: 1 }, ratioBp: basisPoints, allowed, ...cited },
       },
     },
     limit: {
-      type: 'object', additionalProperties: false,
-      properties: { yearlyCapFen: fen, eligibleCeilingFen: fen, eligibleCeilingMultiple: { type: 'integer', minimum: 1 }, allowed, ...cited },
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        yearlyCapFen: fen,
+        eligibleCeilingFen: fen,
+        eligibleCeilingMultiple: { type: 'integer', minimum: 1 },
+        allowed,
+        ...cited,
+      },
     },
     tilts: {
       type: 'array',
       items: {
-        type: 'object', additionalProperties: false, required: ['categories'],
+        type: 'object',
+        additionalProperties: false,
+        required: ['categories'],
         properties: {
           categories: categoryList,
           deductibleFactorBp: basisPoints,
@@ -96,20 +120,26 @@ const criticalIllnessSchema = {
   },
 } as const;
 const assistanceSchema = {
-  type: 'object', additionalProperties: false, required: ['medicalTypes', 'rules'],
+  type: 'object',
+  additionalProperties: false,
+  required: ['medicalTypes', 'rules'],
   properties: {
     medicalTypes: medicalTypeList,
     rules: {
       type: 'array',
       items: {
-        type: 'object', additionalProperties: false, required: ['categories', 'ratioBp', 'deductible', 'yearlyCap'],
+        type: 'object',
+        additionalProperties: false,
+        required: ['categories', 'ratioBp', 'deductible', 'yearlyCap'],
         properties: {
           categories: categoryList,
           ratioBp: basisPoints,
           allowed,
           deductible,
           yearlyCap: {
-            type: 'object', additionalProperties: false, required: ['amountFen'],
+            type: 'object',
+            additionalProperties: false,
+            required: ['amountFen'],
             properties: { amountFen: { type: ['integer', 'null'], minimum: 0 }, allowed, ...cited },
           },
           ...cited,
@@ -131,32 +161,43 @@ export const policySchema = {
     seed: { type: 'string', pattern: '^\\d{3}$' },
     region: { type: 'string', minLength: 1 },
     divisions: {
-      type: 'object', additionalProperties: false, required: ['codes'],
+      type: 'object',
+      additionalProperties: false,
+      required: ['codes'],
       properties: { codes: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: '^\\d{2,6}$' } }, ...cited },
     },
     document: { type: 'string', minLength: 1 },
     decisions: { type: 'array', items: { type: 'string', minLength: 1 } },
     benefitYear: {
-      type: 'object', additionalProperties: false, required: ['start', 'end'],
+      type: 'object',
+      additionalProperties: false,
+      required: ['start', 'end'],
       properties: { start: isoDate, end: isoDate, ...cited },
     },
     parameters: {
       type: 'object',
       propertyNames: { pattern: '^[a-zA-Z][a-zA-Z0-9]*$' },
       additionalProperties: {
-        type: 'object', additionalProperties: false, required: ['amountFen'],
+        type: 'object',
+        additionalProperties: false,
+        required: ['amountFen'],
         properties: { amountFen: fen, ...cited },
       },
     },
     populations: {
-      type: 'array', minItems: 1,
+      type: 'array',
+      minItems: 1,
       items: {
-        type: 'object', additionalProperties: false, required: ['code', 'insuredType'],
+        type: 'object',
+        additionalProperties: false,
+        required: ['code', 'insuredType'],
         properties: { code: { type: 'string', pattern: '^[A-Z][A-Z_]*$' }, insuredType: { enum: insuredTypes }, ...cited },
       },
     },
     eligibleBase: {
-      type: 'object', additionalProperties: false, required: ['adds'],
+      type: 'object',
+      additionalProperties: false,
+      required: ['adds'],
       properties: { adds: { type: 'array', items: { enum: eligibleParts }, uniqueItems: true }, ...cited },
     },
     criticalIllness: criticalIllnessSchema,
@@ -164,7 +205,9 @@ export const policySchema = {
     versions: {
       type: 'array',
       items: {
-        type: 'object', additionalProperties: false, required: ['from'],
+        type: 'object',
+        additionalProperties: false,
+        required: ['from'],
         properties: {
           from: isoDate,
           // A later version gives some critical-illness keys (never the medical types) and/or the assistance rules.
@@ -175,12 +218,16 @@ export const policySchema = {
       },
     },
     participationSubsidy: {
-      type: 'object', additionalProperties: false, required: ['rules'],
+      type: 'object',
+      additionalProperties: false,
+      required: ['rules'],
       properties: {
         rules: {
           type: 'array',
           items: {
-            type: 'object', additionalProperties: false, required: ['categories', 'insuredTypes', 'kind'],
+            type: 'object',
+            additionalProperties: false,
+            required: ['categories', 'insuredTypes', 'kind'],
             properties: {
               categories: categoryList,
               insuredTypes: { type: 'array', items: { enum: insuredTypes }, minItems: 1, uniqueItems: true },
@@ -195,17 +242,22 @@ export const policySchema = {
       },
     },
     warning: {
-      type: 'object', additionalProperties: false,
+      type: 'object',
+      additionalProperties: false,
       required: ['thresholdFen', 'basis', 'window', 'cadence', 'alwaysReported', 'routing', 'uncategorised'],
       properties: {
         thresholdFen: fen,
         basis: { enum: ['TOTAL', 'IN_SCOPE'] },
         window: { enum: warningWindows },
         cadence: { enum: ['QUARTERLY', 'MONTHLY'] },
-        immediate: { type: 'boolean', description: 'warn a person at once when the self-pay crosses the threshold mid-period (default false: at the period\'s run)' },
+        immediate: {
+          type: 'boolean',
+          description: "warn a person at once when the self-pay crosses the threshold mid-period (default false: at the period's run)",
+        },
         alwaysReported: { type: 'array', items: { enum: categories }, uniqueItems: true },
         routing: {
-          type: 'object', additionalProperties: false,
+          type: 'object',
+          additionalProperties: false,
           properties: Object.fromEntries(agencies.map((agency) => [agency, categoryList])),
         },
         uncategorised: { type: 'array', items: { enum: agencies }, uniqueItems: true },

@@ -57,7 +57,12 @@ interface WriterSchema {
  * the answer changes. Whatever the fast path does not implement — data-contract rules, schema
  * references, a schema without a numeric id — goes through AvroSerializer unchanged.
  */
-function fastEncoder<T>(client: RegistryClient, topicName: string, serialize: (record: T) => Promise<Buffer>, options: TopicCodecOptions): (record: T) => Promise<Buffer> {
+function fastEncoder<T>(
+  client: RegistryClient,
+  topicName: string,
+  serialize: (record: T) => Promise<Buffer>,
+  options: TopicCodecOptions,
+): (record: T) => Promise<Buffer> {
   const subject = valueSubject(topicName);
   const checkMs = options.latestCheckMs ?? 10_000;
   const now = options.now ?? Date.now;
@@ -72,12 +77,13 @@ function fastEncoder<T>(client: RegistryClient, topicName: string, serialize: (r
   const resolve = async (): Promise<WriterSchema | null> => {
     const metadata = await client.getLatestSchemaMetadata(subject);
     if (writer !== undefined && writer !== null && writer.metadata === metadata) return writer;
-    const plain = (metadata.schemaType ?? 'AVRO') === 'AVRO'
-      && typeof metadata.id === 'number'
-      && (metadata.references ?? []).length === 0
-      && (metadata.ruleSet?.domainRules ?? []).length === 0
-      && (metadata.ruleSet?.migrationRules ?? []).length === 0
-      && (metadata.ruleSet?.encodingRules ?? []).length === 0;
+    const plain =
+      (metadata.schemaType ?? 'AVRO') === 'AVRO' &&
+      typeof metadata.id === 'number' &&
+      (metadata.references ?? []).length === 0 &&
+      (metadata.ruleSet?.domainRules ?? []).length === 0 &&
+      (metadata.ruleSet?.migrationRules ?? []).length === 0 &&
+      (metadata.ruleSet?.encodingRules ?? []).length === 0;
     if (!plain || metadata.id === undefined) return null;
     let type = types.get(metadata.id);
     if (type === undefined) {
@@ -89,11 +95,15 @@ function fastEncoder<T>(client: RegistryClient, topicName: string, serialize: (r
 
   const current = async (): Promise<WriterSchema | null> => {
     if (writer !== undefined && now() - checkedAt < checkMs) return writer;
-    pending ??= resolve().then((found) => {
-      writer = found;
-      checkedAt = now();
-      return found;
-    }).finally(() => { pending = undefined; });
+    pending ??= resolve()
+      .then((found) => {
+        writer = found;
+        checkedAt = now();
+        return found;
+      })
+      .finally(() => {
+        pending = undefined;
+      });
     return pending;
   };
 
@@ -101,7 +111,9 @@ function fastEncoder<T>(client: RegistryClient, topicName: string, serialize: (r
   const misfit = (schema: WriterSchema, record: T): string => {
     let problem: string | undefined;
     schema.type.isValid(record, {
-      errorHook: (path, _value, type) => { problem ??= `invalid value at ${path.join('.') || '(record)'}, expected ${type.typeName}`; },
+      errorHook: (path, _value, type) => {
+        problem ??= `invalid value at ${path.join('.') || '(record)'}, expected ${type.typeName}`;
+      },
     });
     return problem ?? 'the record does not match the schema';
   };
@@ -151,20 +163,29 @@ function fastEncoder<T>(client: RegistryClient, topicName: string, serialize: (r
  * reader schema, as AvroDeserializer does. Writer schemas with references or rules, and anything not
  * in the wire format, go through AvroDeserializer unchanged.
  */
-function fastDecoder<T>(client: RegistryClient, topicName: string, deserialize: (payload: Buffer) => Promise<T>): (payload: Buffer) => Promise<T> {
+function fastDecoder<T>(
+  client: RegistryClient,
+  topicName: string,
+  deserialize: (payload: Buffer) => Promise<T>,
+): (payload: Buffer) => Promise<T> {
   const subject = valueSubject(topicName);
   const types = new Map<number, Promise<avro.Type | null>>();
   const writerType = (id: number): Promise<avro.Type | null> => {
     let type = types.get(id);
     if (type === undefined) {
       type = client.getBySubjectAndId(subject, id).then((info) => {
-        const plain = (info.schemaType ?? 'AVRO') === 'AVRO' && (info.references ?? []).length === 0
-          && (info.ruleSet?.domainRules ?? []).length === 0 && (info.ruleSet?.migrationRules ?? []).length === 0
-          && (info.ruleSet?.encodingRules ?? []).length === 0;
+        const plain =
+          (info.schemaType ?? 'AVRO') === 'AVRO' &&
+          (info.references ?? []).length === 0 &&
+          (info.ruleSet?.domainRules ?? []).length === 0 &&
+          (info.ruleSet?.migrationRules ?? []).length === 0 &&
+          (info.ruleSet?.encodingRules ?? []).length === 0;
         return plain ? avro.Type.forSchema(JSON.parse(info.schema) as avro.Schema, avroOptions()) : null;
       });
       // A failed lookup is not remembered: the next record asks again.
-      type.catch(() => { types.delete(id); });
+      type.catch(() => {
+        types.delete(id);
+      });
       types.set(id, type);
     }
     return type;
@@ -194,7 +215,9 @@ function confluentSerdes(client: RegistryClient, topicName: string) {
   let loaded: ReturnType<typeof load> | undefined;
   const serdes = (): ReturnType<typeof load> => {
     loaded ??= load();
-    loaded.catch(() => { loaded = undefined; });
+    loaded.catch(() => {
+      loaded = undefined;
+    });
     return loaded;
   };
   return {
@@ -204,7 +227,10 @@ function confluentSerdes(client: RegistryClient, topicName: string) {
 }
 
 export function createTopicCodec<K extends TopicId>(
-  client: RegistryClient, id: K, topicName: string = topics[id].name, options: TopicCodecOptions = {},
+  client: RegistryClient,
+  id: K,
+  topicName: string = topics[id].name,
+  options: TopicCodecOptions = {},
 ): TopicCodec<TopicRecords[K]> {
   const confluent = confluentSerdes(client, topicName);
   const serialize = (record: TopicRecords[K]): Promise<Buffer> => confluent.serialize(record);
@@ -233,10 +259,14 @@ export function createTopicCodec<K extends TopicId>(
 function registryError(error: unknown, topicName: string, action: string): HubError {
   const message = describeError(error);
   if (/40401|not found/i.test(message)) {
-    return new HubError('SCHEMA_NOT_FOUND', `no schema registered for ${valueSubject(topicName)}: run 'hub schemas register'`, { cause: error });
+    return new HubError('SCHEMA_NOT_FOUND', `no schema registered for ${valueSubject(topicName)}: run 'hub schemas register'`, {
+      cause: error,
+    });
   }
   if (/ECONNREFUSED|ENOTFOUND|timeout|socket hang up/i.test(message)) {
-    return new HubError('REGISTRY_UNAVAILABLE', `schema registry unreachable while trying to ${action} ${topicName}: ${message}`, { cause: error });
+    return new HubError('REGISTRY_UNAVAILABLE', `schema registry unreachable while trying to ${action} ${topicName}: ${message}`, {
+      cause: error,
+    });
   }
   return new HubError('PROCESSING_FAILED', `cannot ${action} a record of ${topicName}: ${message}`, { cause: error });
 }

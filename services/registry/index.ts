@@ -25,8 +25,10 @@ export const runSchemas: RoleMain = async (args, io) => {
   const [action, ...rest] = args;
   let dir: string | undefined;
   for (let i = 0; i < rest.length; i += 1) {
-    if (rest[i] === '--dir' && rest[i + 1] !== undefined) { dir = rest[i + 1]; i += 1; }
-    else throw new HubError('USAGE', `unexpected argument '${rest[i]}'\n${usage}`);
+    if (rest[i] === '--dir' && rest[i + 1] !== undefined) {
+      dir = rest[i + 1];
+      i += 1;
+    } else throw new HubError('USAGE', `unexpected argument '${rest[i]}'\n${usage}`);
   }
   const config = loadConfig(io.env, ['schemaRegistryUrl', 'topicPrefix']);
   const client = createRegistryClient(config.schemaRegistryUrl);
@@ -42,7 +44,9 @@ export const runSchemas: RoleMain = async (args, io) => {
     for (const result of results) io.stdout.write(`${result.subject.padEnd(48)} ${result.outcome}\n`);
     const refused = results.filter((r) => r.outcome === 'incompatible');
     if (refused.length > 0) {
-      io.stderr.write(`hub: SCHEMA_INCOMPATIBLE: the registry refuses ${refused.map((r) => r.subject).join(', ')} under BACKWARD compatibility\n`);
+      io.stderr.write(
+        `hub: SCHEMA_INCOMPATIBLE: the registry refuses ${refused.map((r) => r.subject).join(', ')} under BACKWARD compatibility\n`,
+      );
       return 1;
     }
     return 0;

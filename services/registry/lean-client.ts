@@ -45,7 +45,9 @@ export function createLeanRegistryClient(url: string, latestTtlSecs = 300, now: 
   /** Forgets a failed lookup, so the next call asks again. */
   const remember = <T>(map: Map<string, T>, key: string, entry: T, value: Promise<unknown>): void => {
     map.set(key, entry);
-    value.catch(() => { if (map.get(key) === entry) map.delete(key); });
+    value.catch(() => {
+      if (map.get(key) === entry) map.delete(key);
+    });
   };
 
   return {

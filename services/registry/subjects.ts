@@ -45,7 +45,11 @@ async function latestOf(client: Client, subject: string): Promise<{ schema: stri
 function canonicalJson(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonicalJson);
   if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonicalJson((value as Record<string, unknown>)[k])]));
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, canonicalJson((value as Record<string, unknown>)[k])]),
+  );
 }
 
 function sameSchema(a: string, b: string): boolean {
@@ -99,7 +103,11 @@ export async function registerSubjects(client: Client, plan: readonly SubjectPla
     } catch (error) {
       const message = describeError(error);
       if (/409|incompatible/i.test(message)) {
-        throw new HubError('SCHEMA_INCOMPATIBLE', `the registry refused ${item.subject}: not BACKWARD compatible with its latest version (${message})`, { cause: error, detail: { subject: item.subject } });
+        throw new HubError(
+          'SCHEMA_INCOMPATIBLE',
+          `the registry refused ${item.subject}: not BACKWARD compatible with its latest version (${message})`,
+          { cause: error, detail: { subject: item.subject } },
+        );
       }
       throw new HubError('REGISTRY_UNAVAILABLE', `cannot register ${item.subject}: ${message}`, { cause: error });
     }

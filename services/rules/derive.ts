@@ -1,10 +1,25 @@
 import { createHash } from 'node:crypto';
 import type { BenefitAdjustment, SelfPayYearToDate, SubsidyCorrection } from '../../schemas';
 import {
-  computeSubsidy, computeYear, resolvePopulation, screenContributions, screenFacts, type InsuredType, type Policy, type SettlementResult, type Status,
+  computeSubsidy,
+  computeYear,
+  resolvePopulation,
+  screenContributions,
+  screenFacts,
+  type InsuredType,
+  type Policy,
+  type SettlementResult,
+  type Status,
 } from '../policy';
 import {
-  engineContributions, engineSettlements, engineStatuses, screenSettlements, wireNameOf, type StoredContribution, type StoredFact, type StoredSettlement,
+  engineContributions,
+  engineSettlements,
+  engineStatuses,
+  screenSettlements,
+  wireNameOf,
+  type StoredContribution,
+  type StoredFact,
+  type StoredSettlement,
 } from './person-facts';
 
 /**
@@ -82,7 +97,12 @@ interface PersonYear {
  * Groups settlements and contributions by the policy (region and benefit year) they fall under.
  * `settlements` are those screenSettlements hands on: every reversal's original is among them.
  */
-function personYears(settlements: readonly StoredSettlement[], facts: readonly StoredFact[], policies: PolicyResolver, problems: PersonYearProblem[]): PersonYear[] {
+function personYears(
+  settlements: readonly StoredSettlement[],
+  facts: readonly StoredFact[],
+  policies: PolicyResolver,
+  problems: PersonYearProblem[],
+): PersonYear[] {
   const years = new Map<string, PersonYear>();
   const yearOf = (policy: Policy): PersonYear => {
     let year = years.get(policy.id);
@@ -99,7 +119,11 @@ function personYears(settlements: readonly StoredSettlement[], facts: readonly S
     if (anchor === undefined) continue; // waits for its original
     const policy = policies.policyFor(anchor.admdvs, anchor.settledAt);
     if (policy === undefined) {
-      problems.push({ policyId: '', code: 'POLICY_NOT_FOUND', message: `no policy for division ${anchor.admdvs} on ${anchor.settledAt} (settlement ${settlement.key})` });
+      problems.push({
+        policyId: '',
+        code: 'POLICY_NOT_FOUND',
+        message: `no policy for division ${anchor.admdvs} on ${anchor.settledAt} (settlement ${settlement.key})`,
+      });
       continue;
     }
     yearOf(policy).settlements.push(settlement);
@@ -107,7 +131,11 @@ function personYears(settlements: readonly StoredSettlement[], facts: readonly S
   for (const contribution of facts.filter((f): f is StoredContribution => f.kind === 'contribution')) {
     const policy = policies.policyFor(contribution.admdvs, `${contribution.insuranceYear}-07-01`);
     if (policy === undefined) {
-      problems.push({ policyId: '', code: 'POLICY_NOT_FOUND', message: `no policy for division ${contribution.admdvs} in ${contribution.insuranceYear} (contribution ${contribution.key})` });
+      problems.push({
+        policyId: '',
+        code: 'POLICY_NOT_FOUND',
+        message: `no policy for division ${contribution.admdvs} in ${contribution.insuranceYear} (contribution ${contribution.key})`,
+      });
       continue;
     }
     yearOf(policy).contributions.push(contribution);
@@ -151,7 +179,11 @@ function coverageProblem(policy: Policy, insuredType: InsuredType): PersonYearPr
 
 function yearProblem(policy: Policy, error: unknown): PersonYearProblem {
   const code = (error as { code?: unknown }).code;
-  return { policyId: policy.id, code: typeof code === 'string' ? code : 'PROCESSING_FAILED', message: error instanceof Error ? error.message : String(error) };
+  return {
+    policyId: policy.id,
+    code: typeof code === 'string' ? code : 'PROCESSING_FAILED',
+    message: error instanceof Error ? error.message : String(error),
+  };
 }
 
 export function derivePerson(options: {
@@ -174,7 +206,12 @@ export function derivePerson(options: {
   const screened = screenSettlements(facts.filter((f): f is StoredSettlement => f.kind === 'settlement'));
   // A bad fact is left out, reported once (as a problem) and the rest of the person's year computed.
   for (const { settlement, code, field, reason } of screened.refused) {
-    problems.push({ policyId: '', code, message: `${settlementName(settlement)} left out: ${field}: ${reason}`, fact: { eventId: settlement.eventId, field } });
+    problems.push({
+      policyId: '',
+      code,
+      message: `${settlementName(settlement)} left out: ${field}: ${reason}`,
+      fact: { eventId: settlement.eventId, field },
+    });
   }
   const statuses = engineStatuses(facts);
   const causedBy = causes.map((c) => c.eventId);
@@ -185,7 +222,10 @@ export function derivePerson(options: {
     const { policy } = year;
     const benefitYear = Number(policy.benefitYear.start.slice(0, 4));
     const stored = new Map(year.settlements.map((s) => [s.key, s]));
-    const insuredType = [...year.settlements, ...year.contributions].sort((a, b) => (a.kind === 'settlement' ? a.setlTime : 0) - (b.kind === 'settlement' ? b.setlTime : 0)).at(-1)?.insuredType ?? 'RESIDENT';
+    const insuredType =
+      [...year.settlements, ...year.contributions]
+        .sort((a, b) => (a.kind === 'settlement' ? a.setlTime : 0) - (b.kind === 'settlement' ? b.setlTime : 0))
+        .at(-1)?.insuredType ?? 'RESIDENT';
     const uncovered = coverageProblem(policy, insuredType);
     if (uncovered !== null) {
       problems.push(uncovered);
@@ -197,9 +237,16 @@ export function derivePerson(options: {
         const settlement = refused.id === null ? undefined : stored.get(refused.id);
         const field = wireNameOf[refused.field] ?? refused.field;
         // Statuses are the person's, not the year's: one problem whatever year meets them.
-        problems.push(settlement === undefined
-          ? { policyId: '', code: refused.code, message: `a status left out: ${refused.field}: ${refused.reason}` }
-          : { policyId: policy.id, code: refused.code, message: `${settlementName(settlement)} left out: ${field}: ${refused.reason}`, fact: { eventId: settlement.eventId, field } });
+        problems.push(
+          settlement === undefined
+            ? { policyId: '', code: refused.code, message: `a status left out: ${refused.field}: ${refused.reason}` }
+            : {
+                policyId: policy.id,
+                code: refused.code,
+                message: `${settlementName(settlement)} left out: ${field}: ${refused.reason}`,
+                fact: { eventId: settlement.eventId, field },
+              },
+        );
       }
       const result = computeYear(policy, engineFacts.facts);
       for (const settlement of result.settlements) {
@@ -209,9 +256,22 @@ export function derivePerson(options: {
         if (output !== undefined) outputs.push(output);
       }
       if (year.settlements.length > 0) {
-        const categories = [...new Set(statuses.filter((s) => s.from <= policy.benefitYear.end && (s.to === null || s.to > policy.benefitYear.start)).map((s) => s.category))].sort();
+        const categories = [
+          ...new Set(
+            statuses
+              .filter((s) => s.from <= policy.benefitYear.end && (s.to === null || s.to > policy.benefitYear.start))
+              .map((s) => s.category),
+          ),
+        ].sort();
         const totals = result.totals;
-        const values = [totals.totalFen, totals.basicPaidFen, totals.criticalIllnessFen, totals.assistanceFen, totals.selfPayFen, totals.inScopeSelfPayFen];
+        const values = [
+          totals.totalFen,
+          totals.basicPaidFen,
+          totals.criticalIllnessFen,
+          totals.assistanceFen,
+          totals.selfPayFen,
+          totals.inScopeSelfPayFen,
+        ];
         const slot: SlotField = `y:${policy.id}`;
         const previous = emitted.get(slot);
         const live = result.settlements.filter((s) => !s.cancelled);
@@ -222,10 +282,19 @@ export function derivePerson(options: {
           outputs.push({
             topic: 'selfPay',
             record: {
-              ...envelope(eventId), personKey, policyId: policy.id, benefitYear, settlementCount: live.length,
+              ...envelope(eventId),
+              personKey,
+              policyId: policy.id,
+              benefitYear,
+              settlementCount: live.length,
               lastSettledAt: lastSettledAt === 0 ? null : lastSettledAt,
-              medfeeFen: totals.totalFen, basicFen: totals.basicPaidFen, criticalIllnessFen: totals.criticalIllnessFen,
-              assistanceFen: totals.assistanceFen, selfPayTotalFen: totals.selfPayFen, selfPayInScopeFen: totals.inScopeSelfPayFen, categories,
+              medfeeFen: totals.totalFen,
+              basicFen: totals.basicPaidFen,
+              criticalIllnessFen: totals.criticalIllnessFen,
+              assistanceFen: totals.assistanceFen,
+              selfPayTotalFen: totals.selfPayFen,
+              selfPayInScopeFen: totals.inScopeSelfPayFen,
+              categories,
             },
           });
           emitted.set(slot, { eventId, values: kept });
@@ -234,7 +303,12 @@ export function derivePerson(options: {
       const contributions = screenContributions(policy, engineContributions(year.contributions));
       for (const refused of contributions.refused) {
         const eventId = year.contributions.find((c) => c.key === refused.id)?.eventId ?? '';
-        problems.push({ policyId: policy.id, code: 'INPUT_INVALID', message: `contribution record ${refused.id} left out: ${refused.field}: ${refused.reason}`, fact: { eventId, field: refused.field } });
+        problems.push({
+          policyId: policy.id,
+          code: 'INPUT_INVALID',
+          message: `contribution record ${refused.id} left out: ${refused.field}: ${refused.reason}`,
+          fact: { eventId, field: refused.field },
+        });
       }
       const subsidy = computeSubsidy(policy, { statuses: engineFacts.facts.statuses, contributions: contributions.contributions });
       for (const contribution of subsidy.contributions) {
@@ -247,14 +321,21 @@ export function derivePerson(options: {
         outputs.push({
           topic: 'subsidyCorrections',
           record: {
-            ...envelope(eventId), personKey, policyId: policy.id, insuranceYear: contribution.insuranceYear,
-            category: contribution.category ?? 'NONE', contributionRecordId: contribution.id,
-            contributionEventId: storedContribution?.eventId ?? '', entitledSubsidyFen: contribution.entitledSubsidyFen,
-            receivedSubsidyFen: contribution.receivedSubsidyFen, deltaFen: contribution.deltaFen,
+            ...envelope(eventId),
+            personKey,
+            policyId: policy.id,
+            insuranceYear: contribution.insuranceYear,
+            category: contribution.category ?? 'NONE',
+            contributionRecordId: contribution.id,
+            contributionEventId: storedContribution?.eventId ?? '',
+            entitledSubsidyFen: contribution.entitledSubsidyFen,
+            receivedSubsidyFen: contribution.receivedSubsidyFen,
+            deltaFen: contribution.deltaFen,
             kind: contribution.deltaFen > 0 ? 'UNDER_SUBSIDISED' : contribution.deltaFen < 0 ? 'OVER_SUBSIDISED' : 'CORRECT',
-            reason: contribution.category === null
-              ? `no category entitles this contribution to a subsidy; ${yuan(contribution.receivedSubsidyFen)} was subsidised`
-              : `${contribution.category} entitles to ${yuan(contribution.entitledSubsidyFen)}; ${yuan(contribution.receivedSubsidyFen)} was subsidised`,
+            reason:
+              contribution.category === null
+                ? `no category entitles this contribution to a subsidy; ${yuan(contribution.receivedSubsidyFen)} was subsidised`
+                : `${contribution.category} entitles to ${yuan(contribution.entitledSubsidyFen)}; ${yuan(contribution.receivedSubsidyFen)} was subsidised`,
           },
         });
         emitted.set(slot, { eventId, values });
@@ -272,9 +353,17 @@ export function derivePerson(options: {
     outputs.push({
       topic: 'subsidyCorrections',
       record: {
-        ...envelope(eventId), personKey, policyId: options.policies.policyFor(contribution.admdvs, `${contribution.insuranceYear}-07-01`)?.id ?? '',
-        insuranceYear: contribution.insuranceYear, category: 'NONE', contributionRecordId: contribution.key, contributionEventId: contribution.eventId,
-        entitledSubsidyFen: 0, receivedSubsidyFen: 0, deltaFen: 0, kind: 'CORRECT',
+        ...envelope(eventId),
+        personKey,
+        policyId: options.policies.policyFor(contribution.admdvs, `${contribution.insuranceYear}-07-01`)?.id ?? '',
+        insuranceYear: contribution.insuranceYear,
+        category: 'NONE',
+        contributionRecordId: contribution.key,
+        contributionEventId: contribution.eventId,
+        entitledSubsidyFen: 0,
+        receivedSubsidyFen: 0,
+        deltaFen: 0,
+        kind: 'CORRECT',
         reason: 'a newer version of this contribution record names another person: nothing is owed for it here',
       },
     });
@@ -303,34 +392,73 @@ function adjustment(
   const applied = result.criticalIllnessCategory ?? result.assistanceCategory;
   // From the person's facts alone, not from the batch that changed them: the final record reads
   // the same whatever order the facts arrived in (which records caused it is in causedBy).
-  const certified = applied === null ? undefined : statuses.find((s) => s.category === applied && s.from <= result.settledAt && (s.to === null || s.to > result.settledAt));
+  const certified =
+    applied === null
+      ? undefined
+      : statuses.find((s) => s.category === applied && s.from <= result.settledAt && (s.to === null || s.to > result.settledAt));
   const why = result.cancelled
     ? `settlement reversed (冲销): nothing due`
-    : `${applied === null ? 'no tilted category applies' : `${applied} applies`} on ${result.settledAt}: critical illness ${yuan(result.criticalIllnessFen)} due (${yuan(settledCriticalIllnessFen)} settled), assistance ${yuan(result.assistanceFen)} due (${yuan(settledAssistanceFen)} settled)`
-      + (certified === undefined ? '' : `; ${certified.category} certified ${certified.from}–${certified.to ?? 'open'}`);
-  const values = adjustmentValues(result.criticalIllnessFen, result.assistanceFen, settledCriticalIllnessFen, settledAssistanceFen, applied, why);
+    : `${applied === null ? 'no tilted category applies' : `${applied} applies`} on ${result.settledAt}: critical illness ${yuan(result.criticalIllnessFen)} due (${yuan(settledCriticalIllnessFen)} settled), assistance ${yuan(result.assistanceFen)} due (${yuan(settledAssistanceFen)} settled)` +
+      (certified === undefined ? '' : `; ${certified.category} certified ${certified.from}–${certified.to ?? 'open'}`);
+  const values = adjustmentValues(
+    result.criticalIllnessFen,
+    result.assistanceFen,
+    settledCriticalIllnessFen,
+    settledAssistanceFen,
+    applied,
+    why,
+  );
   if (sameValues(previous?.values, values) || (previous === undefined && deltaFen === 0)) return undefined;
   const eventId = stableId('adj', [personKey, slot, ...values, previous?.eventId ?? null]);
   emitted.set(slot, { eventId, values });
   return {
     topic: 'benefitAdjustments',
     record: {
-      ...envelope(eventId), personKey, policyId: policy.id, benefitYear, setlId: original.setlId, fixmedinsCode: original.fixmedinsCode,
-      settledCriticalIllnessFen, settledAssistanceFen, dueCriticalIllnessFen: result.criticalIllnessFen, dueAssistanceFen: result.assistanceFen,
-      deltaFen, kind: deltaFen > 0 ? 'SUPPLEMENTARY_PAYMENT' : deltaFen < 0 ? 'OVERPAID_FOR_REVIEW' : 'SETTLED_CORRECTLY',
-      categoryApplied: applied, reason: why, causedBy: [...causedBy],
+      ...envelope(eventId),
+      personKey,
+      policyId: policy.id,
+      benefitYear,
+      setlId: original.setlId,
+      fixmedinsCode: original.fixmedinsCode,
+      settledCriticalIllnessFen,
+      settledAssistanceFen,
+      dueCriticalIllnessFen: result.criticalIllnessFen,
+      dueAssistanceFen: result.assistanceFen,
+      deltaFen,
+      kind: deltaFen > 0 ? 'SUPPLEMENTARY_PAYMENT' : deltaFen < 0 ? 'OVERPAID_FOR_REVIEW' : 'SETTLED_CORRECTLY',
+      categoryApplied: applied,
+      reason: why,
+      causedBy: [...causedBy],
       supersedes: previous?.eventId ?? null,
     },
   };
 }
 
 /** What a state keeps of an adjustment slot: due and settled amounts, then the digest of its category and reason. */
-export function adjustmentValues(dueCriticalIllnessFen: number, dueAssistanceFen: number, settledCriticalIllnessFen: number, settledAssistanceFen: number, categoryApplied: string | null, reason: string): number[] {
-  return [dueCriticalIllnessFen, dueAssistanceFen, settledCriticalIllnessFen, settledAssistanceFen, textDigest(`${categoryApplied ?? ''}\u0000${reason}`)];
+export function adjustmentValues(
+  dueCriticalIllnessFen: number,
+  dueAssistanceFen: number,
+  settledCriticalIllnessFen: number,
+  settledAssistanceFen: number,
+  categoryApplied: string | null,
+  reason: string,
+): number[] {
+  return [
+    dueCriticalIllnessFen,
+    dueAssistanceFen,
+    settledCriticalIllnessFen,
+    settledAssistanceFen,
+    textDigest(`${categoryApplied ?? ''}\u0000${reason}`),
+  ];
 }
 
 /** What a state keeps of a self-pay slot: the totals, the live settlements, the last settlement time and the digest of the categories. */
-export function selfPayValues(totals: readonly number[], settlementCount: number, lastSettledAt: number | null, categories: readonly string[]): number[] {
+export function selfPayValues(
+  totals: readonly number[],
+  settlementCount: number,
+  lastSettledAt: number | null,
+  categories: readonly string[],
+): number[] {
   return [...totals, settlementCount, lastSettledAt ?? 0, textDigest(categories.join(','))];
 }
 

@@ -11,7 +11,10 @@ export const outputIds: readonly OutputTopicId[] = ['benefitAdjustments', 'subsi
 
 /** The full name (prefix included) of each topic the rules service reads or writes. */
 export function rulesTopicNames(topicPrefix: string): Readonly<Record<InboundTopicId | OutputTopicId, string>> {
-  return Object.fromEntries([...inboundIds, ...outputIds].map((id) => [id, `${topicPrefix}${topics[id].name}`])) as Record<InboundTopicId | OutputTopicId, string>;
+  return Object.fromEntries([...inboundIds, ...outputIds].map((id) => [id, `${topicPrefix}${topics[id].name}`])) as Record<
+    InboundTopicId | OutputTopicId,
+    string
+  >;
 }
 
 /**

@@ -46,7 +46,13 @@ export type ToWorker =
 
 export type FromWorker =
   | { readonly kind: 'ready' }
-  | { readonly kind: 'done'; readonly id: number; readonly outputs: readonly PackedOutputs[]; readonly offsets: RulesBatch['offsets']; readonly published: RulesBatch['published'] }
+  | {
+      readonly kind: 'done';
+      readonly id: number;
+      readonly outputs: readonly PackedOutputs[];
+      readonly offsets: RulesBatch['offsets'];
+      readonly published: RulesBatch['published'];
+    }
   | { readonly kind: 'failed'; readonly id: number; readonly message: string; readonly code?: ErrorCode; readonly catastrophic?: boolean }
   | { readonly kind: 'committed-offset'; readonly id: number; readonly topic: string; readonly partition: number };
 
@@ -101,12 +107,22 @@ export function packRecords(records: readonly InboundRecord[]): PackedRecords {
 export function unpackRecords(batch: PackedRecords): InboundRecord[] {
   const values = unpack(batch.values, batch.ends);
   return batch.offsets.map((offset, i) => ({
-    topic: batch.topic, partition: batch.partition, offset, key: null, value: values[i] ?? null, headers: {}, timestamp: batch.timestamps[i] ?? 0,
+    topic: batch.topic,
+    partition: batch.partition,
+    offset,
+    key: null,
+    value: values[i] ?? null,
+    headers: {},
+    timestamp: batch.timestamps[i] ?? 0,
   }));
 }
 
 export function packOutputs(outputs: readonly OutboundBatch[]): PackedOutputs[] {
-  return outputs.map((output) => ({ topic: output.topic, keys: output.records.map((r) => r.key), ...pack(output.records.map((r) => r.value)) }));
+  return outputs.map((output) => ({
+    topic: output.topic,
+    keys: output.records.map((r) => r.key),
+    ...pack(output.records.map((r) => r.value)),
+  }));
 }
 
 export function unpackOutputs(outputs: readonly PackedOutputs[]): OutboundBatch[] {
@@ -125,17 +141,27 @@ function runWorker(): void {
   const fold = foldDependencies(config, createLeanRegistryClient(config.schemaRegistryUrl));
   const asked = new Map<number, { resolve: (offset: bigint) => void; reject: (error: Error) => void }>();
   let nextAsk = 0;
-  const send = (message: FromWorker, transfer: ArrayBuffer[] = []): void => { port.postMessage(message, transfer); };
+  const send = (message: FromWorker, transfer: ArrayBuffer[] = []): void => {
+    port.postMessage(message, transfer);
+  };
   const service = createRulesService({
-    redis: fold.redis, redisFor: (partition) => fold.redisFor(partition), namespace: data.namespace, policies: filePolicyResolver(),
-    topicNames: fold.topicNames, decoders: fold.decoders, encoders: fold.encoders, logger, mode: 'live',
+    redis: fold.redis,
+    redisFor: (partition) => fold.redisFor(partition),
+    namespace: data.namespace,
+    policies: filePolicyResolver(),
+    topicNames: fold.topicNames,
+    decoders: fold.decoders,
+    encoders: fold.encoders,
+    logger,
+    mode: 'live',
     // Kafka is the main thread's: a batch that comes again after a failure asks it there.
-    committedOffset: (topic, partition) => new Promise<bigint>((resolve, reject) => {
-      const id = nextAsk;
-      nextAsk += 1;
-      asked.set(id, { resolve, reject });
-      send({ kind: 'committed-offset', id, topic, partition });
-    }),
+    committedOffset: (topic, partition) =>
+      new Promise<bigint>((resolve, reject) => {
+        const id = nextAsk;
+        nextAsk += 1;
+        asked.set(id, { resolve, reject });
+        send({ kind: 'committed-offset', id, topic, partition });
+      }),
   });
   port.on('message', (message: ToWorker) => {
     switch (message.kind) {
@@ -143,11 +169,19 @@ function runWorker(): void {
         service.handleBatch(unpackRecords(message.batch)).then(
           (batch) => {
             const packed = packOutputs(batch.outputs);
-            send({ kind: 'done', id: message.id, outputs: packed, offsets: batch.offsets, published: batch.published }, packed.map((p) => p.values.buffer as ArrayBuffer));
+            send(
+              { kind: 'done', id: message.id, outputs: packed, offsets: batch.offsets, published: batch.published },
+              packed.map((p) => p.values.buffer as ArrayBuffer),
+            );
           },
           (error: unknown) => {
             // A hub error keeps its code across the thread: STATE_LOST must stop the service, not be retried.
-            send({ kind: 'failed', id: message.id, message: error instanceof Error ? error.message : String(error), ...(isHubError(error) ? { code: error.code, catastrophic: error.catastrophic } : {}) });
+            send({
+              kind: 'failed',
+              id: message.id,
+              message: error instanceof Error ? error.message : String(error),
+              ...(isHubError(error) ? { code: error.code, catastrophic: error.catastrophic } : {}),
+            });
           },
         );
         return;
@@ -165,7 +199,14 @@ function runWorker(): void {
     }
   });
   // Ready once Redis answers: a worker that cannot reach it fails the start, not the first batch.
-  fold.redis.ping().then(() => { send({ kind: 'ready' }); }, (error: unknown) => { throw error; });
+  fold.redis.ping().then(
+    () => {
+      send({ kind: 'ready' });
+    },
+    (error: unknown) => {
+      throw error;
+    },
+  );
 }
 
 runWorker();

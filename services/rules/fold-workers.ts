@@ -40,7 +40,12 @@ interface Slot {
  * reach Redis and Kafka whole or not at all.
  */
 export function createFoldWorkers(options: FoldWorkersOptions): FoldWorkers {
-  const slots: Slot[] = Array.from({ length: options.count }, () => ({ inHand: 0, worker: undefined, ready: undefined, pending: new Map() }));
+  const slots: Slot[] = Array.from({ length: options.count }, () => ({
+    inHand: 0,
+    worker: undefined,
+    ready: undefined,
+    pending: new Map(),
+  }));
   let nextId = 0;
   let closing = false;
 
@@ -68,13 +73,22 @@ export function createFoldWorkers(options: FoldWorkersOptions): FoldWorkers {
             const waiter = slot.pending.get(message.id);
             slot.pending.delete(message.id);
             if (message.kind === 'done') waiter?.resolve(message);
-            else waiter?.reject(new HubError(message.code ?? 'PROCESSING_FAILED', `rules worker ${index}: ${message.message}`, { catastrophic: message.catastrophic ?? false }));
+            else
+              waiter?.reject(
+                new HubError(message.code ?? 'PROCESSING_FAILED', `rules worker ${index}: ${message.message}`, {
+                  catastrophic: message.catastrophic ?? false,
+                }),
+              );
             return;
           }
           case 'committed-offset':
             options.committedOffset(message.topic, message.partition).then(
-              (offset) => { worker.postMessage({ kind: 'committed-offset', id: message.id, offset: offset.toString() } satisfies ToWorker); },
-              (error: unknown) => { worker.postMessage({ kind: 'committed-offset', id: message.id, failure: String(error) } satisfies ToWorker); },
+              (offset) => {
+                worker.postMessage({ kind: 'committed-offset', id: message.id, offset: offset.toString() } satisfies ToWorker);
+              },
+              (error: unknown) => {
+                worker.postMessage({ kind: 'committed-offset', id: message.id, failure: String(error) } satisfies ToWorker);
+              },
             );
             return;
         }
@@ -88,8 +102,12 @@ export function createFoldWorkers(options: FoldWorkersOptions): FoldWorkers {
         failAll(error);
         if (!closing) options.logger.error({ err: error, worker: index }, 'rules worker stopped; its batches are retried on a new one');
       };
-      worker.on('error', (error) => { lost(new HubError('PROCESSING_FAILED', `rules worker ${index} failed: ${error.message}`, { cause: error })); });
-      worker.on('exit', (code) => { lost(new HubError('PROCESSING_FAILED', `rules worker ${index} exited (code ${code})`)); });
+      worker.on('error', (error) => {
+        lost(new HubError('PROCESSING_FAILED', `rules worker ${index} failed: ${error.message}`, { cause: error }));
+      });
+      worker.on('exit', (code) => {
+        lost(new HubError('PROCESSING_FAILED', `rules worker ${index} exited (code ${code})`));
+      });
     });
     ready.catch(() => undefined);
     slot.ready = ready;
@@ -104,7 +122,9 @@ export function createFoldWorkers(options: FoldWorkersOptions): FoldWorkers {
    */
   const workerFor = (): { slot: Slot; ready: Promise<Worker> } => {
     let index = 0;
-    slots.forEach((candidate, i) => { if (candidate.inHand < (slots[index]?.inHand ?? 0)) index = i; });
+    slots.forEach((candidate, i) => {
+      if (candidate.inHand < (slots[index]?.inHand ?? 0)) index = i;
+    });
     const slot = slots[index];
     if (slot === undefined) throw new Error(`no rules worker ${index}`);
     return { slot, ready: slot.ready ?? spawn(slot, index) };
@@ -139,15 +159,23 @@ export function createFoldWorkers(options: FoldWorkersOptions): FoldWorkers {
 
     async close() {
       closing = true;
-      await Promise.all(slots.map(async (slot) => {
-        const worker = slot.worker;
-        if (worker === undefined) return;
-        const exited = new Promise<void>((resolve) => worker.once('exit', () => { resolve(); }));
-        worker.postMessage({ kind: 'close' } satisfies ToWorker);
-        const timer = setTimeout(() => { void worker.terminate(); }, 5_000);
-        await exited;
-        clearTimeout(timer);
-      }));
+      await Promise.all(
+        slots.map(async (slot) => {
+          const worker = slot.worker;
+          if (worker === undefined) return;
+          const exited = new Promise<void>((resolve) =>
+            worker.once('exit', () => {
+              resolve();
+            }),
+          );
+          worker.postMessage({ kind: 'close' } satisfies ToWorker);
+          const timer = setTimeout(() => {
+            void worker.terminate();
+          }, 5_000);
+          await exited;
+          clearTimeout(timer);
+        }),
+      );
     },
   };
 }

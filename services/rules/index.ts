@@ -1,4 +1,13 @@
-export { runRules, defaultOpsPort, openRules, startRules, rebuild, rulesConsumerOptions, type RulesRuntime, type LiveRulesService } from './run-rules';
+export {
+  runRules,
+  defaultOpsPort,
+  openRules,
+  startRules,
+  rebuild,
+  rulesConsumerOptions,
+  type RulesRuntime,
+  type LiveRulesService,
+} from './run-rules';
 export { createRulesService, type RulesService, type RulesDependencies } from './rules-service';
 export { derivePerson, type PolicyResolver, type RulesOutput, type SlotField, type EmittedSlot } from './derive';
 export { filePolicyResolver } from './policy-resolver';

@@ -1,5 +1,9 @@
 import type {
-  CivilAffairsStatusChange, HospitalSettlement, RuralRevitalizationStatusChange, StatusAgencyId, TaxContribution,
+  CivilAffairsStatusChange,
+  HospitalSettlement,
+  RuralRevitalizationStatusChange,
+  StatusAgencyId,
+  TaxContribution,
 } from '../../schemas';
 import type { Category, Contribution, InsuredType, MedicalType, Settlement, Status } from '../policy';
 import { shanghaiDate } from '../platform/dates';
@@ -88,38 +92,74 @@ export function medicalTypeOf(medType: string): MedicalType {
   return 'OUTPATIENT_GENERAL';
 }
 
-
-
-export function statusFact(agency: StatusAgencyId, record: CivilAffairsStatusChange | RuralRevitalizationStatusChange): [FactField, StoredStatus | StoredWithdrawal] {
+export function statusFact(
+  agency: StatusAgencyId,
+  record: CivilAffairsStatusChange | RuralRevitalizationStatusChange,
+): [FactField, StoredStatus | StoredWithdrawal] {
   const field: FactField = `s:${agency}/${record.sourceRecordId}`;
   if (record.action === 'WITHDRAWN') return [field, { kind: 'withdrawal', eventId: record.eventId, version: record.sourceVersion }];
-  return [field, {
-    kind: 'status', eventId: record.eventId, version: record.sourceVersion, category: record.category, action: record.action,
-    from: record.validFrom, to: record.validTo,
-  }];
+  return [
+    field,
+    {
+      kind: 'status',
+      eventId: record.eventId,
+      version: record.sourceVersion,
+      category: record.category,
+      action: record.action,
+      from: record.validFrom,
+      to: record.validTo,
+    },
+  ];
 }
 
 export function settlementFact(record: HospitalSettlement): [FactField, StoredSettlement] {
   const key = `${record.fixmedins_code}/${record.setl_id}`;
-  return [`h:${key}`, {
-    kind: 'settlement', eventId: record.eventId, key,
-    reversesKey: record.is_reversal && record.orig_setl_id !== null ? `${record.fixmedins_code}/${record.orig_setl_id}` : null,
-    fixmedinsCode: record.fixmedins_code, setlId: record.setl_id, admdvs: record.insu_admdvs, insuredType: insuredTypeOf(record.insutype),
-    medType: record.med_type, settledAt: shanghaiDate(record.setl_time), setlTime: record.setl_time,
-    totalFen: record.medfee_sumamt, fullOwnPayFen: record.fulamt_ownpay_amt, overLimitFen: record.overlmt_selfpay,
-    preSelfPayFen: record.preselfpay_amt, policyScopeFen: record.inscp_scp_amt, basicPaidFen: record.hifp_pay,
-    settledCriticalIllnessFen: record.hifmi_pay, settledAssistanceFen: record.maf_pay, diseaseCode: record.dise_codg ?? null,
-  }];
+  return [
+    `h:${key}`,
+    {
+      kind: 'settlement',
+      eventId: record.eventId,
+      key,
+      reversesKey: record.is_reversal && record.orig_setl_id !== null ? `${record.fixmedins_code}/${record.orig_setl_id}` : null,
+      fixmedinsCode: record.fixmedins_code,
+      setlId: record.setl_id,
+      admdvs: record.insu_admdvs,
+      insuredType: insuredTypeOf(record.insutype),
+      medType: record.med_type,
+      settledAt: shanghaiDate(record.setl_time),
+      setlTime: record.setl_time,
+      totalFen: record.medfee_sumamt,
+      fullOwnPayFen: record.fulamt_ownpay_amt,
+      overLimitFen: record.overlmt_selfpay,
+      preSelfPayFen: record.preselfpay_amt,
+      policyScopeFen: record.inscp_scp_amt,
+      basicPaidFen: record.hifp_pay,
+      settledCriticalIllnessFen: record.hifmi_pay,
+      settledAssistanceFen: record.maf_pay,
+      diseaseCode: record.dise_codg ?? null,
+    },
+  ];
 }
 
 export function contributionFact(record: TaxContribution): [FactField, StoredContribution | StoredWithdrawal] {
   const key = record.sourceRecordId;
   if (record.kind === 'WITHDRAWN') return [`c:${key}`, { kind: 'withdrawal', eventId: record.eventId, version: record.sourceVersion }];
-  return [`c:${key}`, {
-    kind: 'contribution', eventId: record.eventId, version: record.sourceVersion, key, admdvs: record.admdvs,
-    insuranceYear: record.insuranceYear, insuredType: insuredTypeOf(record.insutype), refund: record.kind === 'REFUND',
-    contributionDueFen: record.contributionDueFen, subsidisedFen: record.subsidisedFen, paidAt: shanghaiDate(record.paidAt),
-  }];
+  return [
+    `c:${key}`,
+    {
+      kind: 'contribution',
+      eventId: record.eventId,
+      version: record.sourceVersion,
+      key,
+      admdvs: record.admdvs,
+      insuranceYear: record.insuranceYear,
+      insuredType: insuredTypeOf(record.insutype),
+      refund: record.kind === 'REFUND',
+      contributionDueFen: record.contributionDueFen,
+      subsidisedFen: record.subsidisedFen,
+      paidAt: shanghaiDate(record.paidAt),
+    },
+  ];
 }
 
 /**
@@ -153,7 +193,9 @@ export function engineStatuses(facts: Iterable<StoredFact>): Status[] {
     }
     if (to === null || to > record.from) statuses.push({ category: record.category, from: record.from, to });
   }
-  return statuses.sort((a, b) => a.from.localeCompare(b.from) || a.category.localeCompare(b.category) || String(a.to).localeCompare(String(b.to)));
+  return statuses.sort(
+    (a, b) => a.from.localeCompare(b.from) || a.category.localeCompare(b.category) || String(a.to).localeCompare(String(b.to)),
+  );
 }
 
 /** A settlement the rules service keeps but does not hand the engine, and why. */
@@ -167,7 +209,10 @@ export interface RefusedSettlement {
 
 /** What the engine does not see of a settlement, which a reversal must repeat too. */
 const repeatedBeyondEngine = [
-  ['medType', 'med_type'], ['insuredType', 'insutype'], ['settledCriticalIllnessFen', 'hifmi_pay'], ['settledAssistanceFen', 'maf_pay'],
+  ['medType', 'med_type'],
+  ['insuredType', 'insutype'],
+  ['settledCriticalIllnessFen', 'hifmi_pay'],
+  ['settledAssistanceFen', 'maf_pay'],
 ] as const;
 
 /**
@@ -177,22 +222,38 @@ const repeatedBeyondEngine = [
  * code, the insured type, what the critical-illness and assistance funds paid), is refused. The
  * engine screens the rest (screenFacts): amounts, dates, a second reversal.
  */
-export function screenSettlements(settlements: readonly StoredSettlement[]): { settlements: StoredSettlement[]; refused: RefusedSettlement[] } {
+export function screenSettlements(settlements: readonly StoredSettlement[]): {
+  settlements: StoredSettlement[];
+  refused: RefusedSettlement[];
+} {
   const byKey = new Map(settlements.map((s) => [s.key, s]));
   const kept: StoredSettlement[] = [];
   const refused: RefusedSettlement[] = [];
   for (const settlement of settlements) {
-    if (settlement.reversesKey === null) { kept.push(settlement); continue; }
+    if (settlement.reversesKey === null) {
+      kept.push(settlement);
+      continue;
+    }
     const original = byKey.get(settlement.reversesKey);
     if (original === undefined) continue; // waits for its original
     if (original.reversesKey !== null) {
-      refused.push({ settlement, code: 'INPUT_INVALID', field: 'orig_setl_id', reason: `${original.key} is itself a reversal, not a settlement` });
+      refused.push({
+        settlement,
+        code: 'INPUT_INVALID',
+        field: 'orig_setl_id',
+        reason: `${original.key} is itself a reversal, not a settlement`,
+      });
       continue;
     }
     const differing = repeatedBeyondEngine.find(([field]) => settlement[field] !== original[field]);
     if (differing !== undefined) {
       const [field, wireName] = differing;
-      refused.push({ settlement, code: 'REVERSAL_MISMATCH', field: wireName, reason: `a reversal repeats the ${wireName} of ${original.key} (${original[field]}), got ${settlement[field]}` });
+      refused.push({
+        settlement,
+        code: 'REVERSAL_MISMATCH',
+        field: wireName,
+        reason: `a reversal repeats the ${wireName} of ${original.key} (${original[field]}), got ${settlement[field]}`,
+      });
       continue;
     }
     kept.push(settlement);
@@ -202,8 +263,16 @@ export function screenSettlements(settlements: readonly StoredSettlement[]): { s
 
 /** The national interface's name of an engine settlement field, for refusals the engine words. */
 export const wireNameOf: Readonly<Record<string, string>> = {
-  id: 'setl_id', settledAt: 'setl_time', medicalType: 'med_type', totalFen: 'medfee_sumamt', fullOwnPayFen: 'fulamt_ownpay_amt',
-  overLimitFen: 'overlmt_selfpay', preSelfPayFen: 'preselfpay_amt', policyScopeFen: 'inscp_scp_amt', basicPaidFen: 'hifp_pay', reversesId: 'orig_setl_id',
+  id: 'setl_id',
+  settledAt: 'setl_time',
+  medicalType: 'med_type',
+  totalFen: 'medfee_sumamt',
+  fullOwnPayFen: 'fulamt_ownpay_amt',
+  overLimitFen: 'overlmt_selfpay',
+  preSelfPayFen: 'preselfpay_amt',
+  policyScopeFen: 'inscp_scp_amt',
+  basicPaidFen: 'hifp_pay',
+  reversesId: 'orig_setl_id',
 };
 
 /**
@@ -213,8 +282,15 @@ export const wireNameOf: Readonly<Record<string, string>> = {
  */
 export function engineSettlements(settlements: readonly StoredSettlement[]): Settlement[] {
   return screenSettlements(settlements).settlements.map((s) => ({
-    id: s.key, settledAt: s.settledAt, medicalType: medicalTypeOf(s.medType), totalFen: s.totalFen, fullOwnPayFen: s.fullOwnPayFen,
-    overLimitFen: s.overLimitFen, preSelfPayFen: s.preSelfPayFen, policyScopeFen: s.policyScopeFen, basicPaidFen: s.basicPaidFen,
+    id: s.key,
+    settledAt: s.settledAt,
+    medicalType: medicalTypeOf(s.medType),
+    totalFen: s.totalFen,
+    fullOwnPayFen: s.fullOwnPayFen,
+    overLimitFen: s.overLimitFen,
+    preSelfPayFen: s.preSelfPayFen,
+    policyScopeFen: s.policyScopeFen,
+    basicPaidFen: s.basicPaidFen,
     ...(s.reversesKey === null ? {} : { reversesId: s.reversesKey }),
     ...(s.diseaseCode === undefined || s.diseaseCode === null ? {} : { diseaseCode: s.diseaseCode }),
   }));
@@ -222,8 +298,14 @@ export function engineSettlements(settlements: readonly StoredSettlement[]): Set
 
 /** Contribution records for the engine. Refunds are not subsidised contributions and are left out. */
 export function engineContributions(contributions: readonly StoredContribution[]): Contribution[] {
-  return contributions.filter((c) => !c.refund).map((c) => ({
-    id: c.key, insuranceYear: c.insuranceYear, insuredType: c.insuredType, contributionDueFen: c.contributionDueFen,
-    subsidisedFen: c.subsidisedFen, paidAt: c.paidAt,
-  }));
+  return contributions
+    .filter((c) => !c.refund)
+    .map((c) => ({
+      id: c.key,
+      insuranceYear: c.insuranceYear,
+      insuredType: c.insuredType,
+      contributionDueFen: c.contributionDueFen,
+      subsidisedFen: c.subsidisedFen,
+      paidAt: c.paidAt,
+    }));
 }

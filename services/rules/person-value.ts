@@ -22,7 +22,10 @@ const nullableString = ['null', 'string'];
 const kind = (name: string, symbol: string) => ({ name: 'kind', type: { type: 'enum', name, symbols: [symbol] } });
 
 /** A field holding a list of records of one type. */
-const listOf = (name: string, recordName: string, fields: readonly object[]) => ({ name, type: { type: 'array', items: { type: 'record', name: recordName, fields } } });
+const listOf = (name: string, recordName: string, fields: readonly object[]) => ({
+  name,
+  type: { type: 'array', items: { type: 'record', name: recordName, fields } },
+});
 
 const personSchema = {
   type: 'record',
@@ -51,8 +54,17 @@ const personSchema = {
       { name: 'insuredType', type: 'string' },
       { name: 'medType', type: 'string' },
       { name: 'settledAt', type: 'string' },
-      ...['setlTime', 'totalFen', 'fullOwnPayFen', 'overLimitFen', 'preSelfPayFen', 'policyScopeFen', 'basicPaidFen', 'settledCriticalIllnessFen', 'settledAssistanceFen']
-        .map((name) => ({ name, type: 'long' })),
+      ...[
+        'setlTime',
+        'totalFen',
+        'fullOwnPayFen',
+        'overLimitFen',
+        'preSelfPayFen',
+        'policyScopeFen',
+        'basicPaidFen',
+        'settledCriticalIllnessFen',
+        'settledAssistanceFen',
+      ].map((name) => ({ name, type: 'long' })),
       // Added last, with a default (issue 12 item 5). The stored value carries no writer schema, so
       // state of the previous layout cannot be read with this one: stateLayout went from 2 to 3.
       { name: 'diseaseCode', type: nullableString, default: null },
@@ -95,7 +107,16 @@ const personType = avro.Type.forSchema(personSchema as avro.Schema);
 const withdrawn = 'WITHDRAWN';
 
 function withdrawalEntry(field: FactField, eventId: string, version: number): StoredStatus & { field: FactField } {
-  return { field, kind: 'status', eventId, version, category: '' as StoredStatus['category'], action: withdrawn as StoredStatus['action'], from: '', to: null };
+  return {
+    field,
+    kind: 'status',
+    eventId,
+    version,
+    category: '' as StoredStatus['category'],
+    action: withdrawn as StoredStatus['action'],
+    from: '',
+    to: null,
+  };
 }
 let scratch = Buffer.allocUnsafe(64 * 1024);
 
@@ -128,7 +149,10 @@ export function decodePerson(value: Buffer | null): PersonState {
   if (value === null) return { facts, emitted };
   const stored = personType.fromBuffer(value) as StoredPerson;
   for (const { field, ...status } of stored.statuses) {
-    facts.set(field, (status.action as string) === withdrawn ? { kind: 'withdrawal', eventId: status.eventId, version: status.version } : status);
+    facts.set(
+      field,
+      (status.action as string) === withdrawn ? { kind: 'withdrawal', eventId: status.eventId, version: status.version } : status,
+    );
   }
   for (const settlement of stored.settlements) facts.set(`h:${settlement.key}`, settlement);
   for (const contribution of stored.contributions) facts.set(`c:${contribution.key}`, contribution);

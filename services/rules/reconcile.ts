@@ -48,7 +48,11 @@ export async function reconcileWithPublished(options: {
       for (const [slot, published] of byPerson.get(personKey) ?? []) emitted.set(slot, published);
       const derivation = derivePerson({ personKey, facts: [...state.facts.values()], emitted, causes: [], policies, now });
       // SCAN may return a key twice: its records, derived twice alike, go out once.
-      for (const output of derivation.outputs) if (!seen.has(output.record.eventId)) { seen.add(output.record.eventId); outputs.push(output); }
+      for (const output of derivation.outputs)
+        if (!seen.has(output.record.eventId)) {
+          seen.add(output.record.eventId);
+          outputs.push(output);
+        }
       writes.set(key, encodePerson({ facts: state.facts, emitted: derivation.emitted }));
       persons += 1;
     });

@@ -1,6 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { inboundTopicIds, type CivilAffairsStatusChange, type DeadLetter, type HospitalSettlement, type InboundTopicId, type RuralRevitalizationStatusChange, type TaxContribution, type TopicRecords } from '../../schemas';
+import {
+  inboundTopicIds,
+  type CivilAffairsStatusChange,
+  type DeadLetter,
+  type HospitalSettlement,
+  type InboundTopicId,
+  type RuralRevitalizationStatusChange,
+  type TaxContribution,
+  type TopicRecords,
+} from '../../schemas';
 // From its own file, not '../kafka': the fold workers run this module and need no kafkajs.
 import { deadLetterId } from '../kafka/dead-letter';
 import type { InboundRecord, OutboundBatch } from '../kafka';
@@ -8,8 +17,27 @@ import { HubError } from '../platform/errors';
 import type { HubMetrics, Logger } from '../platform';
 import type { TopicCodec } from '../registry';
 import { derivePerson, type Cause, type PolicyResolver, type RulesOutput, type SlotField } from './derive';
-import { contributionFact, settlementFact, statusFact, supersedes, type FactField, type StoredContribution, type StoredFact } from './person-facts';
-import { beginBatch, commitState, encodePerson, joinByTopic, loadPersons, outboxField, outboxOutputs, partitionKeys, type OutboxField, type PartitionKeys } from './state-store';
+import {
+  contributionFact,
+  settlementFact,
+  statusFact,
+  supersedes,
+  type FactField,
+  type StoredContribution,
+  type StoredFact,
+} from './person-facts';
+import {
+  beginBatch,
+  commitState,
+  encodePerson,
+  joinByTopic,
+  loadPersons,
+  outboxField,
+  outboxOutputs,
+  partitionKeys,
+  type OutboxField,
+  type PartitionKeys,
+} from './state-store';
 
 export type { InboundTopicId };
 export type OutputTopicId = 'benefitAdjustments' | 'subsidyCorrections' | 'selfPay' | 'deadLetters';
@@ -68,8 +96,13 @@ function toFact(decoded: Decoded): [FactField, StoredFact, string] {
       const r = decoded.record;
       const [field, fact] = statusFact(agency, r);
       const span = `${r.validFrom}–${r.validTo ?? 'open'}`;
-      if (fact.kind === 'withdrawal') return [field, fact, `record ${r.sourceRecordId} of ${agency} withdrawn: version ${r.sourceVersion} names another person`];
-      return [field, fact, `${r.category} ${r.action === 'CERTIFY' ? 'certified' : r.action === 'REVOKE' ? 'revoked' : 'risk eliminated'} ${span} by ${agency}`];
+      if (fact.kind === 'withdrawal')
+        return [field, fact, `record ${r.sourceRecordId} of ${agency} withdrawn: version ${r.sourceVersion} names another person`];
+      return [
+        field,
+        fact,
+        `${r.category} ${r.action === 'CERTIFY' ? 'certified' : r.action === 'REVOKE' ? 'revoked' : 'risk eliminated'} ${span} by ${agency}`,
+      ];
     }
     case 'hospitalSettlements': {
       const [field, fact] = settlementFact(decoded.record);
@@ -77,7 +110,12 @@ function toFact(decoded: Decoded): [FactField, StoredFact, string] {
     }
     case 'taxContributions': {
       const [field, fact] = contributionFact(decoded.record);
-      if (fact.kind === 'withdrawal') return [field, fact, `contribution record ${decoded.record.sourceRecordId} withdrawn: version ${decoded.record.sourceVersion} names another person`];
+      if (fact.kind === 'withdrawal')
+        return [
+          field,
+          fact,
+          `contribution record ${decoded.record.sourceRecordId} withdrawn: version ${decoded.record.sourceVersion} names another person`,
+        ];
       return [field, fact, `contribution record ${fact.key} for ${fact.insuranceYear}`];
     }
   }
@@ -92,9 +130,7 @@ const personsPerSlice = 1_000;
 export function createRulesService(deps: RulesDependencies): RulesService {
   const now = deps.now ?? Date.now;
   const mode = deps.mode ?? 'live';
-  const topicIdByName = new Map<string, InboundTopicId>(
-    inboundTopicIds.map((id) => [deps.topicNames[id], id]),
-  );
+  const topicIdByName = new Map<string, InboundTopicId>(inboundTopicIds.map((id) => [deps.topicNames[id], id]));
 
   const encode = async (outputs: readonly PublishedOutput[]): Promise<OutboundBatch[]> => {
     const byTopic = new Map<OutputTopicId, { key: string; value: Buffer }[]>();
@@ -105,11 +141,12 @@ export function createRulesService(deps: RulesDependencies): RulesService {
         value = await deps.encoders.deadLetters.encode(output.record);
         key = output.record.sourceRecordId ?? output.record.origin;
       } else {
-        value = output.topic === 'benefitAdjustments'
-          ? await deps.encoders.benefitAdjustments.encode(output.record)
-          : output.topic === 'subsidyCorrections'
-            ? await deps.encoders.subsidyCorrections.encode(output.record)
-            : await deps.encoders.selfPay.encode(output.record);
+        value =
+          output.topic === 'benefitAdjustments'
+            ? await deps.encoders.benefitAdjustments.encode(output.record)
+            : output.topic === 'subsidyCorrections'
+              ? await deps.encoders.subsidyCorrections.encode(output.record)
+              : await deps.encoders.selfPay.encode(output.record);
         key = output.record.personKey;
       }
       const list = byTopic.get(output.topic);
@@ -119,23 +156,51 @@ export function createRulesService(deps: RulesDependencies): RulesService {
     return [...byTopic.entries()].map(([topic, records]) => ({ topic: deps.topicNames[topic], records }));
   };
 
-  const deadLetter = (origin: string, fields: { code: string; message: string; record?: InboundRecord; personKey?: string; fact?: { eventId: string; field: string } }): PublishedOutput => {
+  const deadLetter = (
+    origin: string,
+    fields: { code: string; message: string; record?: InboundRecord; personKey?: string; fact?: { eventId: string; field: string } },
+  ): PublishedOutput => {
     // A fact left out of a person's year is named by its event id (its record is on its topic).
-    const raw = fields.record?.value ?? Buffer.from(JSON.stringify(fields.fact === undefined ? { personKey: fields.personKey } : { personKey: fields.personKey, eventId: fields.fact.eventId }), 'utf8');
+    const raw =
+      fields.record?.value ??
+      Buffer.from(
+        JSON.stringify(
+          fields.fact === undefined ? { personKey: fields.personKey } : { personKey: fields.personKey, eventId: fields.fact.eventId },
+        ),
+        'utf8',
+      );
     const input = {
-      origin, errorCode: fields.code, errorMessage: fields.message, rawFormat: 'avro' as const, raw,
-      ...(fields.record === undefined ? { fingerprint: `${fields.personKey ?? ''}\u0000${fields.message}` } : {
-        sourceTopic: fields.record.topic, sourcePartition: fields.record.partition, sourceOffset: fields.record.offset,
-      }),
+      origin,
+      errorCode: fields.code,
+      errorMessage: fields.message,
+      rawFormat: 'avro' as const,
+      raw,
+      ...(fields.record === undefined
+        ? { fingerprint: `${fields.personKey ?? ''}\u0000${fields.message}` }
+        : {
+            sourceTopic: fields.record.topic,
+            sourcePartition: fields.record.partition,
+            sourceOffset: fields.record.offset,
+          }),
     };
     const at = now();
     return {
       topic: 'deadLetters',
       record: {
-        eventId: deadLetterId(input), source: 'hub:rules', occurredAt: fields.record?.timestamp ?? at, recordedAt: at, origin,
-        sourceTopic: fields.record?.topic ?? null, sourcePartition: fields.record?.partition ?? null, sourceOffset: fields.record?.offset ?? null,
-        sourceRecordId: fields.personKey ?? null, errorCode: fields.code, errorMessage: fields.message, field: fields.fact?.field ?? null,
-        rawFormat: fields.record === undefined ? 'json' : 'avro', raw,
+        eventId: deadLetterId(input),
+        source: 'hub:rules',
+        occurredAt: fields.record?.timestamp ?? at,
+        recordedAt: at,
+        origin,
+        sourceTopic: fields.record?.topic ?? null,
+        sourcePartition: fields.record?.partition ?? null,
+        sourceOffset: fields.record?.offset ?? null,
+        sourceRecordId: fields.personKey ?? null,
+        errorCode: fields.code,
+        errorMessage: fields.message,
+        field: fields.fact?.field ?? null,
+        rawFormat: fields.record === undefined ? 'json' : 'avro',
+        raw,
       },
     };
   };
@@ -154,7 +219,9 @@ export function createRulesService(deps: RulesDependencies): RulesService {
       try {
         value = { topic: topicId, record: await deps.decoders[topicId].decode(record.value) } as Decoded;
       } catch (error) {
-        outputs.push(deadLetter('rules', { code: 'DESERIALIZE_FAILED', message: error instanceof Error ? error.message : String(error), record }));
+        outputs.push(
+          deadLetter('rules', { code: 'DESERIALIZE_FAILED', message: error instanceof Error ? error.message : String(error), record }),
+        );
         continue;
       }
       const entry = { ...value, inbound: record };
@@ -184,10 +251,13 @@ export function createRulesService(deps: RulesDependencies): RulesService {
             // A settlement id is one record: another record under it (a reversal and a settlement
             // sharing a setl_id) would vanish unseen. A resend of the same record is no news.
             if (fact.kind === 'settlement' && current !== undefined && current.eventId !== fact.eventId) {
-              outputs.push(deadLetter('rules', {
-                code: 'INPUT_INVALID', message: `${fact.key} is already the ${current.kind === 'settlement' && current.reversesKey !== null ? 'reversal' : 'settlement'} folded for this person; this other record under the same setl_id is left out`,
-                record: value.inbound,
-              }));
+              outputs.push(
+                deadLetter('rules', {
+                  code: 'INPUT_INVALID',
+                  message: `${fact.key} is already the ${current.kind === 'settlement' && current.reversesKey !== null ? 'reversal' : 'settlement'} folded for this person; this other record under the same setl_id is left out`,
+                  record: value.inbound,
+                }),
+              );
             }
             continue;
           }
@@ -196,17 +266,33 @@ export function createRulesService(deps: RulesDependencies): RulesService {
           causes.push({ eventId: value.record.eventId, occurredAt: value.record.occurredAt, description });
         }
         if (causes.length === 0) return;
-        const derivation = derivePerson({ personKey, facts: [...state.facts.values()], emitted: state.emitted, causes, policies: deps.policies, now: at, withdrawn });
+        const derivation = derivePerson({
+          personKey,
+          facts: [...state.facts.values()],
+          emitted: state.emitted,
+          causes,
+          policies: deps.policies,
+          now: at,
+          withdrawn,
+        });
         outputs.push(...derivation.outputs);
         // A person-year the hub cannot compute is reported once, not again at each new fact about it.
         // A fact left out is reported once whatever the words (they may name another fact that changes).
         for (const problem of derivation.problems) {
-          const identity = problem.fact === undefined ? `${problem.policyId}\u0000${problem.code}\u0000${problem.message}` : `fact\u0000${problem.code}\u0000${problem.fact.eventId}`;
+          const identity =
+            problem.fact === undefined
+              ? `${problem.policyId}\u0000${problem.code}\u0000${problem.message}`
+              : `fact\u0000${problem.code}\u0000${problem.fact.eventId}`;
           const slot: SlotField = `x:${createHash('sha256').update(identity).digest('hex').slice(0, 24)}`;
           if (derivation.emitted.has(slot)) continue;
           deps.logger.debug({ personKey, policyId: problem.policyId, code: problem.code }, problem.message);
           problems.set(problem.code, (problems.get(problem.code) ?? 0) + 1);
-          const letter = deadLetter('rules', { code: problem.code, message: problem.message, personKey, ...(problem.fact === undefined ? {} : { fact: problem.fact }) });
+          const letter = deadLetter('rules', {
+            code: problem.code,
+            message: problem.message,
+            personKey,
+            ...(problem.fact === undefined ? {} : { fact: problem.fact }),
+          });
           outputs.push(letter);
           derivation.emitted.set(slot, { eventId: letter.record.eventId, values: [] });
         }
@@ -215,7 +301,10 @@ export function createRulesService(deps: RulesDependencies): RulesService {
     }
     // One line per batch, not one per person: each person-year is in the dead letters with its reason.
     if (problems.size > 0) {
-      deps.logger.warn({ topic, problems: Object.fromEntries(problems) }, 'person-years the hub cannot compute were sent to the dead letters');
+      deps.logger.warn(
+        { topic, problems: Object.fromEntries(problems) },
+        'person-years the hub cannot compute were sent to the dead letters',
+      );
     }
     return { outputs, persons };
   };
@@ -242,7 +331,10 @@ export function createRulesService(deps: RulesDependencies): RulesService {
         const pending: OutboxField[] = [];
         const committed = new Map<string, bigint>();
         for (const entry of outbox) {
-          if (entry.topic === topic && entry.offset < start) { done.push(entry.field); continue; }
+          if (entry.topic === topic && entry.offset < start) {
+            done.push(entry.field);
+            continue;
+          }
           let at = committed.get(entry.topic);
           if (at === undefined && deps.committedOffset !== undefined) {
             at = await deps.committedOffset(entry.topic, partition);
@@ -256,17 +348,26 @@ export function createRulesService(deps: RulesDependencies): RulesService {
         const offsets = new Map<string, bigint>();
         for (const entry of pending) if (entry.offset + 1n > (offsets.get(entry.topic) ?? -1n)) offsets.set(entry.topic, entry.offset + 1n);
         const published = pending.map((e) => e.field);
-        const answer = (outputs: readonly OutboundBatch[], alsoPublished: readonly string[] = []): RulesBatch => (mode === 'live'
-          ? { outputs, offsets: [...offsets].map(([t, o]) => ({ topic: t, offset: o.toString() })), published: [...published, ...alsoPublished] }
-          : nothing);
+        const answer = (outputs: readonly OutboundBatch[], alsoPublished: readonly string[] = []): RulesBatch =>
+          mode === 'live'
+            ? {
+                outputs,
+                offsets: [...offsets].map(([t, o]) => ({ topic: t, offset: o.toString() })),
+                published: [...published, ...alsoPublished],
+              }
+            : nothing;
         // The consumer reads on from the committed offset, so the state has folded up to the batch's
         // first offset at least, unless it was lost under the running service (Redis emptied, keys
         // deleted). Asked only then: a topic's first batch may start past offset 0 (retention).
         if (applied < start - 1n && mode === 'live' && deps.committedOffset !== undefined) {
-          const committedAt = committed.get(topic) ?? await deps.committedOffset(topic, partition);
+          const committedAt = committed.get(topic) ?? (await deps.committedOffset(topic, partition));
           if (applied < committedAt - 1n) {
             await redis.unwatch();
-            throw new HubError('STATE_LOST', `partition ${partition} of ${topic}: the state has folded up to offset ${applied}, Kafka committed ${committedAt}: the state was lost under the running service. Stop every 'hub rules' instance and run 'hub rules --rebuild'`, { catastrophic: true });
+            throw new HubError(
+              'STATE_LOST',
+              `partition ${partition} of ${topic}: the state has folded up to offset ${applied}, Kafka committed ${committedAt}: the state was lost under the running service. Stop every 'hub rules' instance and run 'hub rules --rebuild'`,
+              { catastrophic: true },
+            );
           }
         }
         const fresh = records.filter((r) => BigInt(r.offset) > applied);
@@ -278,7 +379,15 @@ export function createRulesService(deps: RulesDependencies): RulesService {
         const folded = await fold(redis, keys, topic, fresh);
         // Encoded before the commit: the outbox keeps the records as they will be produced.
         const outputs = mode === 'live' ? await encode(folded.outputs) : undefined;
-        const write = { keys, topic, lastOffset: end, seq: seq + 1, persons: folded.persons, drop: done, ...(outputs === undefined ? {} : { outputs }) };
+        const write = {
+          keys,
+          topic,
+          lastOffset: end,
+          seq: seq + 1,
+          persons: folded.persons,
+          drop: done,
+          ...(outputs === undefined ? {} : { outputs }),
+        };
         if (await commitState(redis, write, true)) {
           deps.metrics?.records.inc({ topic, outcome: 'ok' }, fresh.length);
           if (outputs === undefined) return nothing;

@@ -1,8 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { connectKafka, kafkaSecurityFromConfig, kafkaSecurityKeys, type HubConsumer, type HubKafka, type TransactionalConsumerOptions } from '../kafka';
 import {
-  HubError, createLifecycle, createLogger, createMetrics, loadConfig, startOpsServer, type Environment, type Logger, type RoleMain,
+  connectKafka,
+  kafkaSecurityFromConfig,
+  kafkaSecurityKeys,
+  type HubConsumer,
+  type HubKafka,
+  type TransactionalConsumerOptions,
+} from '../kafka';
+import {
+  HubError,
+  createLifecycle,
+  createLogger,
+  createMetrics,
+  loadConfig,
+  startOpsServer,
+  type Environment,
+  type Logger,
+  type RoleMain,
 } from '../platform';
 import { topicSpec } from '../../schemas';
 import { createRegistryClient } from '../registry';
@@ -13,14 +28,36 @@ import { foldDependencies, inboundIds, outputIds, rulesTopicNames } from './fold
 import { createFoldWorkers } from './fold-workers';
 import { createRulesService, type RulesService } from './rules-service';
 import { publishedSlots, slotDifferences, stateSlots } from './slots';
-import { checkStateLayout, dropAllState, dropOutbox, keepThrough, markStateLayout, partitionKeys, stateBehind, stateNamespace } from './state-store';
+import {
+  checkStateLayout,
+  dropAllState,
+  dropOutbox,
+  keepThrough,
+  markStateLayout,
+  partitionKeys,
+  stateBehind,
+  stateNamespace,
+} from './state-store';
 
 /** Port of the health and metrics endpoint of `hub rules` when HUB_OPS_PORT is 0 (the default). */
 export const defaultOpsPort = 9401;
 
 const configKeys = [
-  'kafkaBrokers', 'kafkaClientId', 'kafkaSessionTimeoutMs', 'topicPrefix', 'topicPartitions', 'topicReplication', 'schemaRegistryUrl', 'redisUrl',
-  'logLevel', 'opsPort', 'opsHost', 'shutdownGraceMs', 'rulesWorkers', 'rulesWorkerHeapMb', ...kafkaSecurityKeys,
+  'kafkaBrokers',
+  'kafkaClientId',
+  'kafkaSessionTimeoutMs',
+  'topicPrefix',
+  'topicPartitions',
+  'topicReplication',
+  'schemaRegistryUrl',
+  'redisUrl',
+  'logLevel',
+  'opsPort',
+  'opsHost',
+  'shutdownGraceMs',
+  'rulesWorkers',
+  'rulesWorkerHeapMb',
+  ...kafkaSecurityKeys,
 ] as const;
 
 /** The live service: folds batches, `parallel` of them at once. */
@@ -55,11 +92,24 @@ export interface RulesRuntime {
  * copy): an empty state looks like a fresh one, but the group would go on from the end of the
  * topics and derive from facts without their history. Only a rebuild can repair it.
  */
-async function checkStateCurrent(kafka: HubKafka, redis: Redis, groupId: string, namespace: string, topics: readonly string[]): Promise<void> {
+async function checkStateCurrent(
+  kafka: HubKafka,
+  redis: Redis,
+  groupId: string,
+  namespace: string,
+  topics: readonly string[],
+): Promise<void> {
   const lags = await kafka.consumerLag(groupId, topics);
-  const behind = await stateBehind(redis, namespace, lags.map((l) => ({ topic: l.topic, partition: l.partition, committed: BigInt(l.committed) })));
+  const behind = await stateBehind(
+    redis,
+    namespace,
+    lags.map((l) => ({ topic: l.topic, partition: l.partition, committed: BigInt(l.committed) })),
+  );
   if (behind.length === 0) return;
-  const shown = behind.slice(0, 8).map((b) => `${b.topic}/${b.partition} folded up to ${b.applied}, committed ${b.committed}`).join('; ');
+  const shown = behind
+    .slice(0, 8)
+    .map((b) => `${b.topic}/${b.partition} folded up to ${b.applied}, committed ${b.committed}`)
+    .join('; ');
   throw new HubError(
     'STATE_LOST',
     `the rules state under ${namespace} is behind the offsets group ${groupId} committed (${behind.length} partition(s): ${shown}${behind.length > 8 ? '; …' : ''}): it was lost or restored from an older copy. Stop every 'hub rules' instance and run 'hub rules --rebuild'`,
@@ -71,17 +121,28 @@ async function checkStateCurrent(kafka: HubKafka, redis: Redis, groupId: string,
 export async function openRules(env: Environment, logger: Logger, givenPolicies?: PolicyResolver): Promise<RulesRuntime> {
   const config = loadConfig(env, configKeys);
   const policies = givenPolicies ?? filePolicyResolver();
-  const kafka = connectKafka({
-    brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-rules`, topicPrefix: config.topicPrefix,
-    partitions: config.topicPartitions, replication: config.topicReplication, sessionTimeoutMs: config.kafkaSessionTimeoutMs,
-    security: kafkaSecurityFromConfig(config),
-  }, logger);
+  const kafka = connectKafka(
+    {
+      brokers: config.kafkaBrokers,
+      clientId: `${config.kafkaClientId}-rules`,
+      topicPrefix: config.topicPrefix,
+      partitions: config.topicPartitions,
+      replication: config.topicReplication,
+      sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+      security: kafkaSecurityFromConfig(config),
+    },
+    logger,
+  );
   const topicNames = rulesTopicNames(config.topicPrefix);
   await kafka.ensureTopics([...inboundIds, ...outputIds].map((id) => topicSpec(id, config.topicPrefix)));
   const counts = await Promise.all(inboundIds.map(async (id) => [topicNames[id], (await kafka.endOffsets(topicNames[id])).size] as const));
   if (new Set(counts.map(([, n]) => n)).size !== 1) {
     await kafka.close();
-    throw new HubError('CONFIG_INVALID', `the inbound topics must have equal partition counts to keep one person's facts together: ${counts.map(([t, n]) => `${t}=${n}`).join(', ')}`, { catastrophic: true });
+    throw new HubError(
+      'CONFIG_INVALID',
+      `the inbound topics must have equal partition counts to keep one person's facts together: ${counts.map(([t, n]) => `${t}=${n}`).join(', ')}`,
+      { catastrophic: true },
+    );
   }
   const partitions = counts[0]?.[1] ?? 0;
   const fold = foldDependencies(config, createRegistryClient(config.schemaRegistryUrl));
@@ -89,19 +150,39 @@ export async function openRules(env: Environment, logger: Logger, givenPolicies?
   const groupId = `${config.topicPrefix}hub-rules`;
   const stateKeys = stateNamespace(config.topicPrefix);
   const committedOffset = (topic: string, partition: number): Promise<bigint> => kafka.committedOffset(groupId, topic, partition);
-  const service = (mode: 'live' | 'rebuild', namespace = stateKeys): RulesService => createRulesService({
-    redis, redisFor: (partition) => fold.redisFor(partition), namespace, policies, topicNames, decoders: fold.decoders, encoders, logger, mode, committedOffset,
-  });
+  const service = (mode: 'live' | 'rebuild', namespace = stateKeys): RulesService =>
+    createRulesService({
+      redis,
+      redisFor: (partition) => fold.redisFor(partition),
+      namespace,
+      policies,
+      topicNames,
+      decoders: fold.decoders,
+      encoders,
+      logger,
+      mode,
+      committedOffset,
+    });
   return {
-    kafka, redis, groupId, policies,
+    kafka,
+    redis,
+    groupId,
+    policies,
     namespace: stateKeys,
     inboundTopics: inboundIds.map((id) => topicNames[id]),
     service,
     async liveService() {
       await checkStateLayout(redis, stateKeys, partitions);
-      await checkStateCurrent(kafka, redis, groupId, stateKeys, inboundIds.map((id) => topicNames[id]));
+      await checkStateCurrent(
+        kafka,
+        redis,
+        groupId,
+        stateKeys,
+        inboundIds.map((id) => topicNames[id]),
+      );
       // Workers read the policy files themselves; policies given in code stay on this thread.
-      if (config.rulesWorkers === 0 || givenPolicies !== undefined) return Object.assign(service('live'), { parallel: 1, close: () => Promise.resolve() });
+      if (config.rulesWorkers === 0 || givenPolicies !== undefined)
+        return Object.assign(service('live'), { parallel: 1, close: () => Promise.resolve() });
       const workers = createFoldWorkers({
         count: config.rulesWorkers,
         heapMb: config.rulesWorkerHeapMb,
@@ -161,21 +242,30 @@ export const runRules: RoleMain = async (args, io) => {
   // Polled at start, at each assignment and every 10 s; commits set it in between (onCommitted).
   const pollLag = (): void => {
     const asked = Date.now();
-    void runtime.kafka.consumerLag(runtime.groupId, runtime.inboundTopics).then((lags) => {
-      for (const lag of lags) {
-        if ((committedAt.get(`${lag.topic}/${lag.partition}`) ?? 0) >= asked - 2_000) continue;
-        metrics.consumerLag.set({ group: runtime.groupId, topic: lag.topic, partition: String(lag.partition) }, lag.lag);
-      }
-    }, () => undefined);
+    void runtime.kafka.consumerLag(runtime.groupId, runtime.inboundTopics).then(
+      (lags) => {
+        for (const lag of lags) {
+          if ((committedAt.get(`${lag.topic}/${lag.partition}`) ?? 0) >= asked - 2_000) continue;
+          metrics.consumerLag.set({ group: runtime.groupId, topic: lag.topic, partition: String(lag.partition) }, lag.lag);
+        }
+      },
+      () => undefined,
+    );
   };
   const options = rulesConsumerOptions(runtime, service, logger);
   const consumer = runtime.kafka.createTransactionalConsumer({
     ...options,
-    onAssignment: (assigned) => { options.onAssignment?.(assigned); pollLag(); },
+    onAssignment: (assigned) => {
+      options.onAssignment?.(assigned);
+      pollLag();
+    },
     // The lag as of each commit: it reads 0 as soon as the last batch is committed, not at the next poll.
     onCommitted: (topic, partition, next, highWatermark) => {
       committedAt.set(`${topic}/${partition}`, Date.now());
-      metrics.consumerLag.set({ group: runtime.groupId, topic, partition: String(partition) }, Math.max(0, Number(BigInt(highWatermark) - BigInt(next))));
+      metrics.consumerLag.set(
+        { group: runtime.groupId, topic, partition: String(partition) },
+        Math.max(0, Number(BigInt(highWatermark) - BigInt(next))),
+      );
     },
   });
   lifecycle.onShutdown('kafka and redis', () => runtime.close());
@@ -186,9 +276,17 @@ export const runRules: RoleMain = async (args, io) => {
     metrics,
     // Ready means assigned and consuming: a member rebalancing, or whose consumer gave up, is not.
     readiness: async () => {
-      const redis = await runtime.redis.ping().then(() => 'ok', (e: unknown) => String(e));
+      const redis = await runtime.redis.ping().then(
+        () => 'ok',
+        (e: unknown) => String(e),
+      );
       const status = consumer.status();
-      const kafka = status.crashed !== undefined ? `crashed: ${status.crashed.message}` : status.consuming ? 'ok' : 'not consuming (joining or rebalancing)';
+      const kafka =
+        status.crashed !== undefined
+          ? `crashed: ${status.crashed.message}`
+          : status.consuming
+            ? 'ok'
+            : 'not consuming (joining or rebalancing)';
       return { ok: redis === 'ok' && kafka === 'ok', checks: { redis, kafka, partitions: String(status.assigned) } };
     },
   });
@@ -199,7 +297,10 @@ export const runRules: RoleMain = async (args, io) => {
   // become visible to the admin only once its markers are written, so the answer may predate it.
   const lagTimer = setInterval(pollLag, 10_000);
   lagTimer.unref();
-  lifecycle.onShutdown('lag timer', () => { clearInterval(lagTimer); return Promise.resolve(); });
+  lifecycle.onShutdown('lag timer', () => {
+    clearInterval(lagTimer);
+    return Promise.resolve();
+  });
   await consumer.start();
   pollLag();
   logger.info({ group: runtime.groupId, ops: ops.port }, 'rules service running');
@@ -244,12 +345,17 @@ export function rulesConsumerOptions(runtime: RulesRuntime, service: LiveRulesSe
       // outbox and asks Kafka nothing. Should this be lost, the next batch asks Kafka instead.
       return { outputs: batch.outputs, offsets: batch.offsets, committed: () => dropOutbox(runtime.redis, keys, batch.published) };
     },
-    onAssignment: (assigned) => { logger.info({ partitions: assigned.length }, 'partitions assigned'); },
+    onAssignment: (assigned) => {
+      logger.info({ partitions: assigned.length }, 'partitions assigned');
+    },
   };
 }
 
 /** Starts a live rules service in this process (the CLI role adds signals, health and metrics). */
-export async function startRules(env: Environment, logger: Logger): Promise<{ runtime: RulesRuntime; consumer: HubConsumer; stop(): Promise<void> }> {
+export async function startRules(
+  env: Environment,
+  logger: Logger,
+): Promise<{ runtime: RulesRuntime; consumer: HubConsumer; stop(): Promise<void> }> {
   const runtime = await openRules(env, logger);
   let service: LiveRulesService;
   try {
@@ -260,7 +366,15 @@ export async function startRules(env: Environment, logger: Logger): Promise<{ ru
   }
   const consumer = runtime.kafka.createTransactionalConsumer(rulesConsumerOptions(runtime, service, logger));
   await consumer.start();
-  return { runtime, consumer, stop: async () => { await consumer.stop(); await service.close(); await runtime.close(); } };
+  return {
+    runtime,
+    consumer,
+    stop: async () => {
+      await consumer.stop();
+      await service.close();
+      await runtime.close();
+    },
+  };
 }
 
 /** Publishes a rebuild's records (not in a transaction: a rebuild that stops half way is run again). */
@@ -269,15 +383,30 @@ async function publishOutputs(runtime: RulesRuntime, outputs: readonly RulesOutp
   const codecs = runtime.outputs();
   const producer = await runtime.kafka.createProducer();
   try {
-    const send = async <T extends { personKey: string }>(codec: { topic: string; encode(record: T): Promise<Buffer> }, records: readonly T[]): Promise<void> => {
+    const send = async <T extends { personKey: string }>(
+      codec: { topic: string; encode(record: T): Promise<Buffer> },
+      records: readonly T[],
+    ): Promise<void> => {
       for (let from = 0; from < records.length; from += 500) {
         const slice = records.slice(from, from + 500);
-        await producer.send(codec.topic, await Promise.all(slice.map(async (record) => ({ key: record.personKey, value: await codec.encode(record) }))));
+        await producer.send(
+          codec.topic,
+          await Promise.all(slice.map(async (record) => ({ key: record.personKey, value: await codec.encode(record) }))),
+        );
       }
     };
-    await send(codecs.adjustments, outputs.flatMap((o) => (o.topic === 'benefitAdjustments' ? [o.record] : [])));
-    await send(codecs.subsidies, outputs.flatMap((o) => (o.topic === 'subsidyCorrections' ? [o.record] : [])));
-    await send(codecs.selfPay, outputs.flatMap((o) => (o.topic === 'selfPay' ? [o.record] : [])));
+    await send(
+      codecs.adjustments,
+      outputs.flatMap((o) => (o.topic === 'benefitAdjustments' ? [o.record] : [])),
+    );
+    await send(
+      codecs.subsidies,
+      outputs.flatMap((o) => (o.topic === 'subsidyCorrections' ? [o.record] : [])),
+    );
+    await send(
+      codecs.selfPay,
+      outputs.flatMap((o) => (o.topic === 'selfPay' ? [o.record] : [])),
+    );
   } finally {
     await producer.close();
   }
@@ -292,15 +421,21 @@ export async function rebuild(runtime: RulesRuntime, logger: Logger, out: NodeJS
   const dropped = await dropAllState(runtime.redis, runtime.namespace);
   await markStateLayout(runtime.redis, runtime.namespace);
   out.write(`dropped ${dropped} state keys\n`);
-  const ends = new Map(await Promise.all(runtime.inboundTopics.map(async (topic) => [topic, await runtime.kafka.endOffsets(topic)] as const)));
+  const ends = new Map(
+    await Promise.all(runtime.inboundTopics.map(async (topic) => [topic, await runtime.kafka.endOffsets(topic)] as const)),
+  );
   const remaining = new Set<string>();
-  for (const [topic, partitions] of ends) for (const [partition, end] of partitions) if (end !== '0') remaining.add(`${topic}/${partition}`);
+  for (const [topic, partitions] of ends)
+    for (const [partition, end] of partitions) if (end !== '0') remaining.add(`${topic}/${partition}`);
   const total = [...ends.values()].reduce((sum, partitions) => sum + [...partitions.values()].reduce((s, e) => s + Number(e), 0), 0);
   const started = Date.now();
   const service = runtime.service('rebuild');
   let folded = 0;
   await new Promise<void>((resolve, reject) => {
-    if (remaining.size === 0) { resolve(); return; }
+    if (remaining.size === 0) {
+      resolve();
+      return;
+    }
     const consumer = runtime.kafka.createConsumer({
       groupId: `${runtime.groupId}-rebuild-${randomUUID().slice(0, 8)}`,
       topics: runtime.inboundTopics,
@@ -315,7 +450,9 @@ export async function rebuild(runtime: RulesRuntime, logger: Logger, out: NodeJS
         if (within.length > 0) await service.handleBatch(within);
         folded += within.length;
         if (BigInt(context.through) >= end && remaining.delete(`${context.topic}/${context.partition}`) && remaining.size === 0) {
-          setImmediate(() => { void consumer.stop().then(resolve, reject); });
+          setImmediate(() => {
+            void consumer.stop().then(resolve, reject);
+          });
         }
       },
     });
@@ -329,12 +466,21 @@ export async function rebuild(runtime: RulesRuntime, logger: Logger, out: NodeJS
   // before the group is handed on (a crash in between leaves a rebuild to run again, which finds
   // those records published and publishes nothing more).
   const before = await publishedSlots(runtime.kafka, runtime.outputs());
-  const reconciled = await reconcileWithPublished({ redis: runtime.redis, namespace: runtime.namespace, policies: runtime.policies, published: before.latest, now: Date.now() });
+  const reconciled = await reconcileWithPublished({
+    redis: runtime.redis,
+    namespace: runtime.namespace,
+    policies: runtime.policies,
+    published: before.latest,
+    now: Date.now(),
+  });
   await publishOutputs(runtime, reconciled.outputs);
-  out.write(`${before.slots.size} output slots were published (${before.records} records); ${reconciled.outputs.length} record(s) published now for slots whose rebuilt values differed\n`);
+  out.write(
+    `${before.slots.size} output slots were published (${before.records} records); ${reconciled.outputs.length} record(s) published now for slots whose rebuilt values differed\n`,
+  );
   // The group continues from the end of each topic, past its last markers: so does the state.
   for (const [topic, partitions] of ends) {
-    for (const [partition, end] of partitions) await keepThrough(runtime.redis, partitionKeys(runtime.namespace, partition), topic, BigInt(end) - 1n);
+    for (const [partition, end] of partitions)
+      await keepThrough(runtime.redis, partitionKeys(runtime.namespace, partition), topic, BigInt(end) - 1n);
   }
   await runtime.kafka.setGroupOffsets(runtime.groupId, ends);
   out.write(`group ${runtime.groupId} continues from the end of the topics\n`);
@@ -348,6 +494,11 @@ export async function rebuild(runtime: RulesRuntime, logger: Logger, out: NodeJS
     return 0;
   }
   logger.warn({ differences: differences.length }, 'rebuilt state differs from what was published');
-  out.write(`${differences.length} slot(s) differ from what was published:\n${differences.slice(0, 50).map((d) => `  ${d}`).join('\n')}\n`);
+  out.write(
+    `${differences.length} slot(s) differ from what was published:\n${differences
+      .slice(0, 50)
+      .map((d) => `  ${d}`)
+      .join('\n')}\n`,
+  );
   return 1;
 }

@@ -5,7 +5,6 @@ import type { TopicCodec } from '../registry';
 import { adjustmentValues, selfPayValues, subsidyValues, type EmittedSlot } from './derive';
 import { decodePerson } from './state-store';
 
-
 /**
  * The final value of every output slot, `<personKey> <slot>` -> values: from the rules service's
  * state, or from what was published (the last record per slot). A rebuild, a second instance or a
@@ -15,13 +14,31 @@ export type SlotValues = Map<string, string>;
 
 /** A published record's slot and the values a state keeps of it (derive.ts), descriptive fields' digest included. */
 export function adjustmentSlot(r: BenefitAdjustment): [string, number[]] {
-  return [`${r.personKey} a:${r.fixmedinsCode}/${r.setlId}`, adjustmentValues(r.dueCriticalIllnessFen, r.dueAssistanceFen, r.settledCriticalIllnessFen, r.settledAssistanceFen, r.categoryApplied, r.reason)];
+  return [
+    `${r.personKey} a:${r.fixmedinsCode}/${r.setlId}`,
+    adjustmentValues(
+      r.dueCriticalIllnessFen,
+      r.dueAssistanceFen,
+      r.settledCriticalIllnessFen,
+      r.settledAssistanceFen,
+      r.categoryApplied,
+      r.reason,
+    ),
+  ];
 }
 export function subsidySlot(r: SubsidyCorrection): [string, number[]] {
   return [`${r.personKey} u:${r.contributionRecordId}`, subsidyValues(r.entitledSubsidyFen, r.receivedSubsidyFen, r.category)];
 }
 export function selfPaySlot(r: SelfPayYearToDate): [string, number[]] {
-  return [`${r.personKey} y:${r.policyId}`, selfPayValues([r.medfeeFen, r.basicFen, r.criticalIllnessFen, r.assistanceFen, r.selfPayTotalFen, r.selfPayInScopeFen], r.settlementCount, r.lastSettledAt, r.categories)];
+  return [
+    `${r.personKey} y:${r.policyId}`,
+    selfPayValues(
+      [r.medfeeFen, r.basicFen, r.criticalIllnessFen, r.assistanceFen, r.selfPayTotalFen, r.selfPayInScopeFen],
+      r.settlementCount,
+      r.lastSettledAt,
+      r.categories,
+    ),
+  ];
 }
 
 /** The slots as the state holds them. */
@@ -38,7 +55,8 @@ export async function stateSlots(redis: Redis, namespace: string): Promise<SlotV
       const personKey = key.slice(key.lastIndexOf(':person:') + ':person:'.length);
       const [error, value] = replies[i] ?? [null, null];
       if (error !== null) throw error;
-      for (const [slot, emitted] of decodePerson(value as Buffer | null).emitted) slots.set(`${personKey} ${slot}`, emitted.values.join(','));
+      for (const [slot, emitted] of decodePerson(value as Buffer | null).emitted)
+        slots.set(`${personKey} ${slot}`, emitted.values.join(','));
     });
   } while (cursor !== '0');
   return slots;
@@ -48,11 +66,14 @@ export async function stateSlots(redis: Redis, namespace: string): Promise<SlotV
  * The slots as published: the last record of each slot on the output topics, as values and, in
  * `latest`, as the event id and values a person's state keeps of a published slot.
  */
-export async function publishedSlots(kafka: HubKafka, outputs: {
-  adjustments: TopicCodec<BenefitAdjustment>;
-  subsidies: TopicCodec<SubsidyCorrection>;
-  selfPay: TopicCodec<SelfPayYearToDate>;
-}): Promise<{ slots: SlotValues; records: number; distinctIds: number; latest: Map<string, EmittedSlot> }> {
+export async function publishedSlots(
+  kafka: HubKafka,
+  outputs: {
+    adjustments: TopicCodec<BenefitAdjustment>;
+    subsidies: TopicCodec<SubsidyCorrection>;
+    selfPay: TopicCodec<SelfPayYearToDate>;
+  },
+): Promise<{ slots: SlotValues; records: number; distinctIds: number; latest: Map<string, EmittedSlot> }> {
   const slots: SlotValues = new Map();
   const latest = new Map<string, EmittedSlot>();
   const ids = new Set<string>();

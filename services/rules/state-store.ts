@@ -68,7 +68,10 @@ export async function checkStateLayout(redis: Redis, namespace: string, partitio
   const pipeline = redis.pipeline();
   for (let n = 0; n < partitions; n += 1) pipeline.exists(partitionKeys(namespace, n).applied);
   const replies = (await pipeline.exec()) ?? [];
-  const anyState = replies.some(([error, count]) => { if (error !== null) throw error; return count !== 0; });
+  const anyState = replies.some(([error, count]) => {
+    if (error !== null) throw error;
+    return count !== 0;
+  });
   if (found === null && !anyState) {
     await markStateLayout(redis, namespace);
     return;
@@ -97,7 +100,11 @@ export interface StateBehind {
  * missing their history, and publish wrong records as if right (a self-pay of 1 settlement for a
  * person with 12), while state that is ahead is only pending work.
  */
-export async function stateBehind(redis: Redis, namespace: string, committed: readonly { topic: string; partition: number; committed: bigint }[]): Promise<StateBehind[]> {
+export async function stateBehind(
+  redis: Redis,
+  namespace: string,
+  committed: readonly { topic: string; partition: number; committed: bigint }[],
+): Promise<StateBehind[]> {
   const partitions = [...new Set(committed.map((c) => c.partition))];
   const pipeline = redis.pipeline();
   for (const n of partitions) pipeline.hgetall(partitionKeys(namespace, n).applied);
@@ -195,7 +202,10 @@ export const outboxField = (seq: number, topic: string, offset: bigint): string 
 export function parseOutboxField(field: string): OutboxField {
   const bar = field.indexOf('|');
   const at = field.lastIndexOf('@');
-  if (bar < 0 || at < bar) throw new HubError('STATE_LAYOUT_CHANGED', `outbox entry '${field}' is not of layout ${stateLayout}: run 'hub rules --rebuild'`, { catastrophic: true });
+  if (bar < 0 || at < bar)
+    throw new HubError('STATE_LAYOUT_CHANGED', `outbox entry '${field}' is not of layout ${stateLayout}: run 'hub rules --rebuild'`, {
+      catastrophic: true,
+    });
   return { field, seq: Number(field.slice(0, bar)), topic: field.slice(bar + 1, at), offset: BigInt(field.slice(at + 1)) };
 }
 
@@ -205,7 +215,11 @@ export function parseOutboxField(field: string): OutboxField {
  * partition number's outbox entries, of every topic, in the order they were derived. The entries'
  * outputs are not read: almost always there are none, or they were committed and are only dropped.
  */
-export async function beginBatch(redis: Redis, keys: PartitionKeys, topic: string): Promise<{ applied: bigint; seq: number; outbox: OutboxField[] }> {
+export async function beginBatch(
+  redis: Redis,
+  keys: PartitionKeys,
+  topic: string,
+): Promise<{ applied: bigint; seq: number; outbox: OutboxField[] }> {
   const replies = (await redis.pipeline().watch(keys.applied).hmget(keys.applied, topic, sequenceField).hkeys(keys.outbox).exec()) ?? [];
   for (const [error] of replies) if (error !== null) throw error;
   const [applied, seq] = (replies[1]?.[1] ?? []) as (string | null)[];

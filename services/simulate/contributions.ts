@@ -9,7 +9,16 @@ import { knownCategories, type Status } from './statuses';
  * set it. Years outside the table take the nearest year's figure.
  */
 const residentContributionYuan: Readonly<Record<number, number>> = {
-  2016: 150, 2017: 180, 2018: 220, 2019: 250, 2020: 280, 2021: 320, 2022: 350, 2023: 380, 2024: 400, 2025: 400,
+  2016: 150,
+  2017: 180,
+  2018: 220,
+  2019: 250,
+  2020: 280,
+  2021: 320,
+  2022: 350,
+  2023: 380,
+  2024: 400,
+  2025: 400,
 };
 
 export function residentContributionFen(year: number): number {
@@ -24,7 +33,14 @@ export function residentContributionFen(year: number): number {
  * applies the region's policy, finds where they fall short.
  */
 const subsidyShare: Readonly<Record<string, number>> = {
-  TEKUN: 1, ORPHAN: 1, DIBAO: 0.8, DIBAO_EDGE: 0.5, MONITORED: 0.5, RELAPSED_POVERTY: 0.5, POOR_REGISTERED: 0.5, LIFTED: 0.5,
+  TEKUN: 1,
+  ORPHAN: 1,
+  DIBAO: 0.8,
+  DIBAO_EDGE: 0.5,
+  MONITORED: 0.5,
+  RELAPSED_POVERTY: 0.5,
+  POOR_REGISTERED: 0.5,
+  LIFTED: 0.5,
 };
 
 export interface Contribution {
@@ -65,7 +81,16 @@ export function contributions(
     const share = Math.max(0, ...categories.map((category) => subsidyShare[category] ?? 0));
     const withheld = share > 0 && random.chance(0.1);
     const subsidisedFen = withheld ? 0 : Math.round(dueFen * share);
-    const payment: Contribution = { person, recordId: nextId(person), kind: 'PAYMENT', dueFen, paidFen: dueFen - subsidisedFen, subsidisedFen, paidAt, subsidyWithheld: withheld };
+    const payment: Contribution = {
+      person,
+      recordId: nextId(person),
+      kind: 'PAYMENT',
+      dueFen,
+      paidFen: dueFen - subsidisedFen,
+      subsidisedFen,
+      paidAt,
+      subsidyWithheld: withheld,
+    };
     records.push(payment);
     // A few refunds: people who moved to employees' insurance or left the region during the year.
     if (random.chance(0.005)) {

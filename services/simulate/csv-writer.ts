@@ -17,9 +17,14 @@ export class CsvFileWriter {
   private pending = '';
   private failure: Error | undefined;
 
-  constructor(path: string, private readonly encoding: CsvEncoding) {
+  constructor(
+    path: string,
+    private readonly encoding: CsvEncoding,
+  ) {
     this.stream = createWriteStream(path);
-    this.stream.on('error', (error) => { this.failure = error; });
+    this.stream.on('error', (error) => {
+      this.failure = error;
+    });
     if (encoding === 'utf-8-bom') this.pending = '\uFEFF';
   }
 

@@ -1,15 +1,24 @@
 import { HubError, type RoleMain } from '../platform';
 import { describeSimulation, feedAgencies, simulateRegion, type FeedAgency } from './simulate-region';
 
-export { simulateRegion, describeSimulation, feedAgencies, type SimulationOptions, type SimulationSummary, type FeedSummary, type FeedAgency } from './simulate-region';
+export {
+  simulateRegion,
+  describeSimulation,
+  feedAgencies,
+  type SimulationOptions,
+  type SimulationSummary,
+  type FeedSummary,
+  type FeedAgency,
+} from './simulate-region';
 export { regions, regionOf, type Region } from './regions';
 export { nationalIdNumber } from './people';
 export { Random } from './random';
 export { residentContributionFen } from './contributions';
 export { XlsxSheetWriter, xlsxWorkbook, type XlsxCell } from './xlsx-writer';
 
-const usage = 'usage: hub simulate --people N --region ID --out DIR [--year Y] [--seed S] [--bad-rate R] [--only AGENCY,…]\n'
-  + '  ID is a policy id (wenzhou-2019, jiangxi-2025, tibet-2017, xianyang-2020, anhui-huangshan-2022) or a region name with --year';
+const usage =
+  'usage: hub simulate --people N --region ID --out DIR [--year Y] [--seed S] [--bad-rate R] [--only AGENCY,…]\n' +
+  '  ID is a policy id (wenzhou-2019, jiangxi-2025, tibet-2017, xianyang-2020, anhui-huangshan-2022) or a region name with --year';
 
 /** `hub simulate`: a synthetic region's agency feeds, for the demo, the tests and the benchmarks. */
 export const runSimulate: RoleMain = async (args, io) => {
@@ -17,7 +26,8 @@ export const runSimulate: RoleMain = async (args, io) => {
   for (let i = 0; i < args.length; i += 1) {
     const arg = args[i] ?? '';
     const [name, inline] = arg.split('=', 2) as [string, string | undefined];
-    if (!['--people', '--region', '--out', '--year', '--seed', '--bad-rate', '--only'].includes(name)) throw new HubError('USAGE', `unexpected argument '${arg}'\n${usage}`);
+    if (!['--people', '--region', '--out', '--year', '--seed', '--bad-rate', '--only'].includes(name))
+      throw new HubError('USAGE', `unexpected argument '${arg}'\n${usage}`);
     const value = inline ?? args[i + 1];
     if (value === undefined) throw new HubError('USAGE', `${name} needs a value\n${usage}`);
     flags.set(name, value);
@@ -33,15 +43,21 @@ export const runSimulate: RoleMain = async (args, io) => {
     if (text.trim() === '' || !Number.isFinite(value)) throw new HubError('USAGE', `${name} is a number, not '${text}'`);
     return value;
   };
-  const only = flags.get('--only')?.split(',').map((agency) => agency.trim());
+  const only = flags
+    .get('--only')
+    ?.split(',')
+    .map((agency) => agency.trim());
   for (const agency of only ?? []) {
-    if (!(feedAgencies as readonly string[]).includes(agency)) throw new HubError('USAGE', `--only names agencies among ${feedAgencies.join(', ')}, not '${agency}'`);
+    if (!(feedAgencies as readonly string[]).includes(agency))
+      throw new HubError('USAGE', `--only names agencies among ${feedAgencies.join(', ')}, not '${agency}'`);
   }
   const year = number('--year', flags.get('--year'));
   const badRate = number('--bad-rate', flags.get('--bad-rate'));
   const seed = flags.get('--seed');
   const summary = await simulateRegion({
-    people: number('--people', people) ?? 0, region, outDir,
+    people: number('--people', people) ?? 0,
+    region,
+    outDir,
     ...(year === undefined ? {} : { year }),
     ...(badRate === undefined ? {} : { badRate }),
     ...(seed === undefined ? {} : { seed }),

@@ -17,19 +17,48 @@ export interface Person {
   readonly age: number;
 }
 
-const surnames = '王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤';
-const givenCharacters = '伟芳娜秀敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂英华玉萍红建文辉力斌宇浩凯健俊帆帅旭宁晨阳佳欣怡子涵梓轩雨婷春梅国庆海燕志强永胜德福淑珍玉兰秀英金凤';
-const tibetanParts = ['扎西', '卓玛', '次仁', '旦增', '格桑', '央金', '平措', '德吉', '顿珠', '拉姆', '尼玛', '达瓦', '白玛', '索朗', '曲珍', '多吉', '普布', '益西'];
+const surnames =
+  '王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤';
+const givenCharacters =
+  '伟芳娜秀敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂英华玉萍红建文辉力斌宇浩凯健俊帆帅旭宁晨阳佳欣怡子涵梓轩雨婷春梅国庆海燕志强永胜德福淑珍玉兰秀英金凤';
+const tibetanParts = [
+  '扎西',
+  '卓玛',
+  '次仁',
+  '旦增',
+  '格桑',
+  '央金',
+  '平措',
+  '德吉',
+  '顿珠',
+  '拉姆',
+  '尼玛',
+  '达瓦',
+  '白玛',
+  '索朗',
+  '曲珍',
+  '多吉',
+  '普布',
+  '益西',
+];
 
 /** Rough age pyramid of a Chinese prefecture: [first age, last age, weight]. */
 const ageBands: readonly (readonly [number, number, number])[] = [
-  [0, 6, 6], [7, 17, 11], [18, 29, 14], [30, 44, 20], [45, 59, 24], [60, 74, 18], [75, 95, 7],
+  [0, 6, 6],
+  [7, 17, 11],
+  [18, 29, 14],
+  [30, 44, 20],
+  [45, 59, 24],
+  [60, 74, 18],
+  [75, 95, 7],
 ];
 
 function chineseName(random: Random, region: Region): string {
   if (region.tibetanNames === true && random.chance(0.85)) return `${random.pick(tibetanParts)}${random.pick(tibetanParts)}`;
   const surname = surnames.charAt(random.int(0, surnames.length - 1));
-  const given = Array.from({ length: random.chance(0.7) ? 2 : 1 }, () => givenCharacters.charAt(random.int(0, givenCharacters.length - 1))).join('');
+  const given = Array.from({ length: random.chance(0.7) ? 2 : 1 }, () =>
+    givenCharacters.charAt(random.int(0, givenCharacters.length - 1)),
+  ).join('');
   return surname + given;
 }
 
@@ -64,8 +93,14 @@ export function generatePeople(count: number, region: Region, year: number, seed
     taken.add(idNumber);
     const insutype = age >= 18 && age < 60 && random.chance(0.35) ? '310' : '390';
     people.push({
-      index, idNumber, name: chineseName(random, region), birthDate, county,
-      psnNo: `${divisionPrefix}${pad(index + 1, 12)}`, insutype, age,
+      index,
+      idNumber,
+      name: chineseName(random, region),
+      birthDate,
+      county,
+      psnNo: `${divisionPrefix}${pad(index + 1, 12)}`,
+      insutype,
+      age,
     });
   }
   return people;

@@ -64,7 +64,15 @@ const inpatientTerms = {
 
 /** The share of the remaining in-scope cost medical assistance (医疗救助) pays, by category. */
 const assistanceShare: Readonly<Record<string, number>> = {
-  TEKUN: 0.7, ORPHAN: 0.7, DIBAO: 0.6, DIBAO_EDGE: 0.5, ILLNESS_POVERTY: 0.5, RELAPSED_POVERTY: 0.5, MONITORED: 0.5, POOR_REGISTERED: 0.5, LIFTED: 0.3,
+  TEKUN: 0.7,
+  ORPHAN: 0.7,
+  DIBAO: 0.6,
+  DIBAO_EDGE: 0.5,
+  ILLNESS_POVERTY: 0.5,
+  RELAPSED_POVERTY: 0.5,
+  MONITORED: 0.5,
+  POOR_REGISTERED: 0.5,
+  LIFTED: 0.3,
 };
 
 interface Traits {
@@ -91,14 +99,26 @@ function traitsOf(person: Person, statuses: readonly Status[] | undefined, seed:
 const fen = (yuan: number): number => Math.round(yuan * 100);
 
 interface Amounts {
-  medfeeFen: number; fulamtFen: number; overlmtFen: number; preselfpayFen: number; inscpFen: number;
-  hifpFen: number; hifmiFen: number; mafFen: number; psnPartFen: number;
+  medfeeFen: number;
+  fulamtFen: number;
+  overlmtFen: number;
+  preselfpayFen: number;
+  inscpFen: number;
+  hifpFen: number;
+  hifmiFen: number;
+  mafFen: number;
+  psnPartFen: number;
 }
 
 /** Splits a total into the interface's parts and applies the three funds as the hospital settles them. */
 function settleAmounts(
-  random: Random, medfeeFen: number, medType: Settlement['medType'], institution: Institution, person: Person,
-  categories: readonly string[], region: Region,
+  random: Random,
+  medfeeFen: number,
+  medType: Settlement['medType'],
+  institution: Institution,
+  person: Person,
+  categories: readonly string[],
+  region: Region,
 ): Amounts {
   const inpatient = medType === '21';
   const fulamtFen = Math.round(medfeeFen * random.between(inpatient ? 0.03 : 0.01, inpatient ? 0.12 : 0.08));
@@ -110,19 +130,36 @@ function settleAmounts(
     const [deductibleYuan, ratio] = inpatientTerms[person.insutype][institution.level];
     hifpFen = Math.round(Math.max(0, inscpFen - fen(deductibleYuan)) * ratio);
   } else {
-    const ratio = medType === '14' ? (person.insutype === '390' ? 0.6 : 0.75) : person.insutype === '390' ? (institution.level === 'township' ? 0.6 : 0.5) : 0.7;
+    const ratio =
+      medType === '14'
+        ? person.insutype === '390'
+          ? 0.6
+          : 0.75
+        : person.insutype === '390'
+          ? institution.level === 'township'
+            ? 0.6
+            : 0.5
+          : 0.7;
     hifpFen = Math.round(inscpFen * ratio);
   }
   // The hospital settles critical illness per settlement above the general deductible; the hub
   // recomputes it over the year, with the tilt the person's category earns.
   const eligibleFen = inscpFen - hifpFen;
-  const hifmiFen = person.insutype === '390' && medType !== '11'
-    ? Math.round(Math.max(0, eligibleFen - fen(region.criticalIllnessDeductibleYuan)) * 0.6)
-    : 0;
+  const hifmiFen =
+    person.insutype === '390' && medType !== '11'
+      ? Math.round(Math.max(0, eligibleFen - fen(region.criticalIllnessDeductibleYuan)) * 0.6)
+      : 0;
   const share = Math.max(0, ...categories.map((category) => assistanceShare[category] ?? 0));
   const mafFen = medType === '11' ? 0 : Math.round((inscpFen - hifpFen - hifmiFen) * share);
   return {
-    medfeeFen, fulamtFen, overlmtFen, preselfpayFen, inscpFen, hifpFen, hifmiFen, mafFen,
+    medfeeFen,
+    fulamtFen,
+    overlmtFen,
+    preselfpayFen,
+    inscpFen,
+    hifpFen,
+    hifmiFen,
+    mafFen,
     psnPartFen: medfeeFen - hifpFen - hifmiFen - mafFen,
   };
 }
@@ -172,15 +209,41 @@ export function* settlementMonths(
       if (trait.chronic && random.chance(0.9)) visits.push('14');
       for (let n = Math.min(2, random.poisson(trait.inpatientPerYear / 12)); n > 0; n -= 1) visits.push('21');
       for (const medType of visits) {
-        const level = medType === '21'
-          ? random.weighted([['tertiary', 40], ['county', 45], ['township', 15]] as const)
-          : medType === '14' ? random.weighted([['tertiary', 40], ['county', 60]] as const)
-            : random.weighted([['tertiary', 15], ['county', 35], ['township', 50]] as const);
+        const level =
+          medType === '21'
+            ? random.weighted([
+                ['tertiary', 40],
+                ['county', 45],
+                ['township', 15],
+              ] as const)
+            : medType === '14'
+              ? random.weighted([
+                  ['tertiary', 40],
+                  ['county', 60],
+                ] as const)
+              : random.weighted([
+                  ['tertiary', 15],
+                  ['county', 35],
+                  ['township', 50],
+                ] as const);
         const institution = random.pick(levels[level]);
         const day = random.int(1, daysInMonth(year, month));
-        const setlTime = shanghaiInstant(isoDate(year, month, day), medType === '21' ? random.int(9, 16) : random.int(8, 17), random.int(0, 59), random.int(0, 59));
+        const setlTime = shanghaiInstant(
+          isoDate(year, month, day),
+          medType === '21' ? random.int(9, 16) : random.int(8, 17),
+          random.int(0, 59),
+          random.int(0, 59),
+        );
         const categories = knownCategories(statuses.get(person.index), setlTime, shanghaiDate(setlTime));
-        const amounts = settleAmounts(random, fen(medfeeYuan(random, medType, institution)), medType, institution, person, categories, region);
+        const amounts = settleAmounts(
+          random,
+          fen(medfeeYuan(random, medType, institution)),
+          medType,
+          institution,
+          person,
+          categories,
+          region,
+        );
         const original: Settlement = { institution, ...ids(), person, medType, setlTime, ...amounts, isReversal: false, origSetlId: null };
         settlements.push(original);
         // Reversals (冲销): a settlement cancelled within days, its amounts repeated; half are settled again.
@@ -189,7 +252,15 @@ export function* settlementMonths(
           settlements.push({ ...original, setlId: ids().setlId, setlTime: reversalTime, isReversal: true, origSetlId: original.setlId });
           const againTime = reversalTime + random.int(3_600, 24 * 3_600) * 1000;
           if (random.chance(0.5) && againTime < monthEnd) {
-            const again = settleAmounts(random, Math.round(original.medfeeFen * random.between(0.85, 1)), medType, institution, person, categories, region);
+            const again = settleAmounts(
+              random,
+              Math.round(original.medfeeFen * random.between(0.85, 1)),
+              medType,
+              institution,
+              person,
+              categories,
+              region,
+            );
             settlements.push({ ...original, setlId: ids().setlId, setlTime: againTime, ...again });
           }
         }

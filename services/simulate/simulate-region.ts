@@ -92,7 +92,12 @@ function xlsxSink<T>(path: string, sheetName: string, feed: Feed<T>): RowSink {
 
 /** Writes a feed's header and records, damaging about `badRate` of them; counts what it wrote. */
 async function writeFeed<T>(
-  feed: Feed<T>, records: Iterable<T>, sink: RowSink, random: Random, badRate: number, year: number,
+  feed: Feed<T>,
+  records: Iterable<T>,
+  sink: RowSink,
+  random: Random,
+  badRate: number,
+  year: number,
 ): Promise<{ records: number; bad: number; badKinds: Record<string, number> }> {
   const badKinds: Record<string, number> = {};
   let count = 0;
@@ -127,14 +132,19 @@ export async function simulateRegion(options: SimulationOptions): Promise<Simula
   // A policy id must name a shipped policy: a renamed or made-up one (xianyang-2019) would simulate
   // a year no policy covers, and every fact would end up without a policy downstream.
   if (policyYear !== undefined && !listPolicies().includes(options.region.trim())) {
-    throw new HubError('POLICY_NOT_FOUND', `no policy "${options.region}" (known: ${listPolicies().join(', ')}); a region name with --year simulates any finished year`);
+    throw new HubError(
+      'POLICY_NOT_FOUND',
+      `no policy "${options.region}" (known: ${listPolicies().join(', ')}); a region name with --year simulates any finished year`,
+    );
   }
   const chosenYear = options.year ?? policyYear;
   if (chosenYear === undefined) throw new HubError('USAGE', `--year is needed: region '${options.region}' names no policy year`);
   const year: number = chosenYear;
   const today = options.today ?? shanghaiDate(Date.now());
-  if (year < 2000 || `${year}-12-31` >= today) throw new HubError('USAGE', `year ${year} is not a finished year (today is ${today}): a feed covers a whole past year`);
-  if (!Number.isInteger(options.people) || options.people < 1 || options.people > 5_000_000) throw new HubError('USAGE', '--people is a whole number from 1 to 5000000');
+  if (year < 2000 || `${year}-12-31` >= today)
+    throw new HubError('USAGE', `year ${year} is not a finished year (today is ${today}): a feed covers a whole past year`);
+  if (!Number.isInteger(options.people) || options.people < 1 || options.people > 5_000_000)
+    throw new HubError('USAGE', '--people is a whole number from 1 to 5000000');
   const badRate = options.badRate ?? 0.005;
   if (!(badRate >= 0 && badRate <= 0.5)) throw new HubError('USAGE', '--bad-rate is a share from 0 to 0.5');
   const seed = options.seed ?? '1';
@@ -146,20 +156,54 @@ export async function simulateRegion(options: SimulationOptions): Promise<Simula
   const feeds: FeedSummary[] = [];
   let reversals = 0;
   let subsidiesWithheld = 0;
-  const add = (agency: FeedAgency, file: string, format: 'csv' | 'xlsx', encoding: FeedSummary['encoding'], counts: { records: number; bad: number; badKinds: Record<string, number> }): void => {
-    feeds.push({ agency, file, format, encoding, records: counts.records, good: counts.records - counts.bad, bad: counts.bad, badKinds: counts.badKinds });
+  const add = (
+    agency: FeedAgency,
+    file: string,
+    format: 'csv' | 'xlsx',
+    encoding: FeedSummary['encoding'],
+    counts: { records: number; bad: number; badKinds: Record<string, number> },
+  ): void => {
+    feeds.push({
+      agency,
+      file,
+      format,
+      encoding,
+      records: counts.records,
+      good: counts.records - counts.bad,
+      bad: counts.bad,
+      badKinds: counts.badKinds,
+    });
   };
 
   if (only.has('civil-affairs')) {
     const file = 'civil-affairs.csv';
     const records = statusRecords(people, statuses, 'civil-affairs', year);
-    add('civil-affairs', file, 'csv', 'gbk', await writeFeed(civilAffairsFeed, records, csvSink(join(options.outDir, file), 'gbk'), new Random(seed, 'bad', 'civil-affairs'), badRate, year));
+    add(
+      'civil-affairs',
+      file,
+      'csv',
+      'gbk',
+      await writeFeed(
+        civilAffairsFeed,
+        records,
+        csvSink(join(options.outDir, file), 'gbk'),
+        new Random(seed, 'bad', 'civil-affairs'),
+        badRate,
+        year,
+      ),
+    );
   }
   if (only.has('rural-revitalization')) {
     const file = 'rural-revitalization.xlsx';
     const records = statusRecords(people, statuses, 'rural-revitalization', year);
     const sink = xlsxSink(join(options.outDir, file), `${region.name}${year}年监测帮扶对象`, ruralRevitalizationFeed);
-    add('rural-revitalization', file, 'xlsx', 'xlsx', await writeFeed(ruralRevitalizationFeed, records, sink, new Random(seed, 'bad', 'rural-revitalization'), badRate, year));
+    add(
+      'rural-revitalization',
+      file,
+      'xlsx',
+      'xlsx',
+      await writeFeed(ruralRevitalizationFeed, records, sink, new Random(seed, 'bad', 'rural-revitalization'), badRate, year),
+    );
   }
   if (only.has('hospitals')) {
     const file = 'hospitals.csv';
@@ -171,13 +215,39 @@ export async function simulateRegion(options: SimulationOptions): Promise<Simula
         }
       }
     }
-    add('hospitals', file, 'csv', 'utf-8', await writeFeed(hospitalFeed(region.division), settlements(), csvSink(join(options.outDir, file), 'utf-8'), new Random(seed, 'bad', 'hospitals'), badRate, year));
+    add(
+      'hospitals',
+      file,
+      'csv',
+      'utf-8',
+      await writeFeed(
+        hospitalFeed(region.division),
+        settlements(),
+        csvSink(join(options.outDir, file), 'utf-8'),
+        new Random(seed, 'bad', 'hospitals'),
+        badRate,
+        year,
+      ),
+    );
   }
   if (only.has('tax')) {
     const file = 'tax.csv';
     const records = contributions(people, statuses, year, seed);
     subsidiesWithheld = records.filter((record) => record.subsidyWithheld).length;
-    add('tax', file, 'csv', 'utf-8-bom', await writeFeed(taxFeed(year), records, csvSink(join(options.outDir, file), 'utf-8-bom'), new Random(seed, 'bad', 'tax'), badRate, year));
+    add(
+      'tax',
+      file,
+      'csv',
+      'utf-8-bom',
+      await writeFeed(
+        taxFeed(year),
+        records,
+        csvSink(join(options.outDir, file), 'utf-8-bom'),
+        new Random(seed, 'bad', 'tax'),
+        badRate,
+        year,
+      ),
+    );
   }
 
   const yearStart = Date.parse(`${year}-01-01T00:00:00+08:00`);
@@ -186,8 +256,17 @@ export async function simulateRegion(options: SimulationOptions): Promise<Simula
     for (const status of held) if (status.decidedAt > yearStart && shanghaiDate(status.decidedAt) > status.validFrom) backDated += 1;
   }
   const summary: SimulationSummary = {
-    region: region.id, division: region.division, year, seed, badRate, people: people.length, peopleInPoverty: statuses.size,
-    backDatedCertifications: backDated, reversals, subsidiesWithheld, feeds,
+    region: region.id,
+    division: region.division,
+    year,
+    seed,
+    badRate,
+    people: people.length,
+    peopleInPoverty: statuses.size,
+    backDatedCertifications: backDated,
+    reversals,
+    subsidiesWithheld,
+    feeds,
   };
   await writeFile(join(options.outDir, 'simulation.json'), `${JSON.stringify(summary, null, 2)}\n`);
   return summary;
@@ -197,7 +276,9 @@ export function describeSimulation(summary: SimulationSummary): string {
   const lines = [
     `simulated ${summary.region} (${summary.division}) ${summary.year}, seed ${summary.seed}: ${summary.people} people, ${summary.peopleInPoverty} in poverty categories, ${summary.backDatedCertifications} back-dated certifications`,
     ...summary.feeds.map((feed) => {
-      const kinds = Object.entries(feed.badKinds).map(([kind, n]) => `${kind} ${n}`).join(', ');
+      const kinds = Object.entries(feed.badKinds)
+        .map(([kind, n]) => `${kind} ${n}`)
+        .join(', ');
       return `  ${feed.file.padEnd(28)} ${feed.encoding.padEnd(9)} ${String(feed.records).padStart(9)} records  ${String(feed.bad).padStart(6)} bad${kinds === '' ? '' : ` (${kinds})`}`;
     }),
     `  reversals (冲销) ${summary.reversals}, subsidies deliberately withheld ${summary.subsidiesWithheld}`,

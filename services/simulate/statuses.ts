@@ -34,11 +34,19 @@ export interface StatusRecord {
 }
 
 const civilWeights: readonly (readonly [string, number])[] = [
-  ['DIBAO', 45], ['TEKUN', 12], ['DIBAO_EDGE', 10], ['ILLNESS_POVERTY', 6], ['ORPHAN', 2],
+  ['DIBAO', 45],
+  ['TEKUN', 12],
+  ['DIBAO_EDGE', 10],
+  ['ILLNESS_POVERTY', 6],
+  ['ORPHAN', 2],
 ];
 /** Rural revitalization's categories changed with the end of the poverty campaign (2020 -> 2021). */
 const ruralWeightsBefore2021: readonly (readonly [string, number])[] = [['POOR_REGISTERED', 25]];
-const ruralWeightsFrom2021: readonly (readonly [string, number])[] = [['LIFTED', 14], ['MONITORED', 9], ['RELAPSED_POVERTY', 2]];
+const ruralWeightsFrom2021: readonly (readonly [string, number])[] = [
+  ['LIFTED', 14],
+  ['MONITORED', 9],
+  ['RELAPSED_POVERTY', 2],
+];
 const ruralFirstDay = (year: number): string => (year >= 2021 ? '2021-01-01' : '2014-01-01');
 
 const agencyOf = (category: string): StatusAgency =>
@@ -67,7 +75,10 @@ function planStatus(random: Random, category: string, year: number, birthDate: s
     const month = random.int(2, 11);
     validFrom = isoDate(year, month, random.chance(0.7) ? 1 : random.int(2, daysInMonth(year, month)));
     const backDated = random.chance(0.35);
-    decidedAt = officeTime(random, backDated ? latestDecision(addDays(validFrom, random.int(15, 90))) : addDays(validFrom, -random.int(1, 15)));
+    decidedAt = officeTime(
+      random,
+      backDated ? latestDecision(addDays(validFrom, random.int(15, 90))) : addDays(validFrom, -random.int(1, 15)),
+    );
   }
   // Nobody holds a status before birth (the connectors refuse it: the birth date is in the ID
   // number). A child born after the planned start is certified from birth, decided two weeks
@@ -101,7 +112,14 @@ function planStatus(random: Random, category: string, year: number, birthDate: s
     // A correction moves the start earlier; one that cannot (the status began at birth) is not made.
     if (correctedFrom < validFrom) correction = { validFrom: correctedFrom, decidedAt: correctedDecision };
   }
-  return { agency, category, validFrom, decidedAt, ...(ending === undefined ? {} : { ending }), ...(correction === undefined ? {} : { correction }) };
+  return {
+    agency,
+    category,
+    validFrom,
+    decidedAt,
+    ...(ending === undefined ? {} : { ending }),
+    ...(correction === undefined ? {} : { correction }),
+  };
 }
 
 /** Statuses per person index: a few percent of people hold one, some two (e.g. DIBAO and MONITORED). */
@@ -145,25 +163,56 @@ export function statusRecords(
     for (const status of held) {
       if (status.agency !== agency) continue;
       const recordId = nextId(person);
-      records.push({ person, recordId, version: 1, category: status.category, action: 'CERTIFY', validFrom: status.validFrom, validTo: null, decidedAt: status.decidedAt });
+      records.push({
+        person,
+        recordId,
+        version: 1,
+        category: status.category,
+        action: 'CERTIFY',
+        validFrom: status.validFrom,
+        validTo: null,
+        decidedAt: status.decidedAt,
+      });
       if (status.correction !== undefined) {
-        records.push({ person, recordId, version: 2, category: status.category, action: 'CERTIFY', validFrom: status.correction.validFrom, validTo: null, decidedAt: status.correction.decidedAt });
+        records.push({
+          person,
+          recordId,
+          version: 2,
+          category: status.category,
+          action: 'CERTIFY',
+          validFrom: status.correction.validFrom,
+          validTo: null,
+          decidedAt: status.correction.decidedAt,
+        });
       }
       if (status.ending !== undefined) {
         const from = status.correction?.validFrom ?? status.validFrom;
-        records.push({ person, recordId: nextId(person), version: 1, category: status.category, action: status.ending.action, validFrom: from, validTo: status.ending.validTo, decidedAt: status.ending.decidedAt });
+        records.push({
+          person,
+          recordId: nextId(person),
+          version: 1,
+          category: status.category,
+          action: status.ending.action,
+          validFrom: from,
+          validTo: status.ending.validTo,
+          decidedAt: status.ending.decidedAt,
+        });
       }
     }
   }
-  return records.sort((a, b) => a.decidedAt - b.decidedAt || (a.recordId < b.recordId ? -1 : a.recordId > b.recordId ? 1 : a.version - b.version));
+  return records.sort(
+    (a, b) => a.decidedAt - b.decidedAt || (a.recordId < b.recordId ? -1 : a.recordId > b.recordId ? 1 : a.version - b.version),
+  );
 }
 
 /** The category in force for a person at an instant, as far as it was decided by then (what a hospital knows). */
 export function knownCategories(statuses: readonly Status[] | undefined, at: number, date: string): string[] {
   if (statuses === undefined) return [];
-  return statuses.filter((status) => {
-    if (status.decidedAt > at || status.validFrom > date) return false;
-    const end = status.ending;
-    return end === undefined || end.decidedAt > at || date < end.validTo;
-  }).map((status) => status.category);
+  return statuses
+    .filter((status) => {
+      if (status.decidedAt > at || status.validFrom > date) return false;
+      const end = status.ending;
+      return end === undefined || end.decidedAt > at || date < end.validTo;
+    })
+    .map((status) => status.category);
 }

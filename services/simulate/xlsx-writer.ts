@@ -28,8 +28,15 @@ export function crc32(data: Uint8Array): number {
 
 function escapeXml(text: string): string {
   // Control characters other than tab and newlines are not allowed in XML 1.0.
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  return (
+    text
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '')
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;')
+  );
 }
 
 function columnName(index: number): string {
@@ -64,18 +71,20 @@ export class XlsxSheetWriter {
 
   addRow(cells: readonly XlsxCell[]): void {
     const r = this.rows.length + 1;
-    const xml = cells.map((cell, column) => {
-      const ref = `${columnName(column)}${r}`;
-      if (typeof cell !== 'string' && 'number' in cell) return `<c r="${ref}"><v>${escapeXml(cell.number)}</v></c>`;
-      if (typeof cell !== 'string') {
-        const text = 'date' in cell ? cell.date : cell.dateTime;
-        const serial = excelSerial(text);
-        // A date that does not exist stays text, as Excel keeps what it cannot read as a date.
-        if (serial !== undefined) return `<c r="${ref}" s="${'date' in cell ? 1 : 2}"><v>${serial}</v></c>`;
-        return text === '' ? '' : `<c r="${ref}" t="inlineStr"><is><t>${escapeXml(text)}</t></is></c>`;
-      }
-      return cell === '' ? '' : `<c r="${ref}" t="inlineStr"><is><t xml:space="preserve">${escapeXml(cell)}</t></is></c>`;
-    }).join('');
+    const xml = cells
+      .map((cell, column) => {
+        const ref = `${columnName(column)}${r}`;
+        if (typeof cell !== 'string' && 'number' in cell) return `<c r="${ref}"><v>${escapeXml(cell.number)}</v></c>`;
+        if (typeof cell !== 'string') {
+          const text = 'date' in cell ? cell.date : cell.dateTime;
+          const serial = excelSerial(text);
+          // A date that does not exist stays text, as Excel keeps what it cannot read as a date.
+          if (serial !== undefined) return `<c r="${ref}" s="${'date' in cell ? 1 : 2}"><v>${serial}</v></c>`;
+          return text === '' ? '' : `<c r="${ref}" t="inlineStr"><is><t>${escapeXml(text)}</t></is></c>`;
+        }
+        return cell === '' ? '' : `<c r="${ref}" t="inlineStr"><is><t xml:space="preserve">${escapeXml(cell)}</t></is></c>`;
+      })
+      .join('');
     this.rows.push(`<row r="${r}">${xml}</row>`);
   }
 
@@ -95,10 +104,22 @@ export class XlsxSheetWriter {
  */
 export function xlsxWorkbook(sheetName: string, sheetXml: string): Buffer {
   const entries: [string, string][] = [
-    ['[Content_Types].xml', '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>'],
-    ['_rels/.rels', '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>'],
-    ['xl/workbook.xml', `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="${escapeXml(sheetName)}" sheetId="1" r:id="rId1"/></sheets></workbook>`],
-    ['xl/_rels/workbook.xml.rels', '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>'],
+    [
+      '[Content_Types].xml',
+      '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>',
+    ],
+    [
+      '_rels/.rels',
+      '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+    ],
+    [
+      'xl/workbook.xml',
+      `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="${escapeXml(sheetName)}" sheetId="1" r:id="rId1"/></sheets></workbook>`,
+    ],
+    [
+      'xl/_rels/workbook.xml.rels',
+      '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>',
+    ],
     ['xl/styles.xml', styles],
     ['xl/worksheets/sheet1.xml', sheetXml],
   ];

@@ -85,7 +85,11 @@ export async function waitUntilHealthy(options: WaitOptions): Promise<Probe> {
     if (probe.healthy) return probe;
     const exit = options.spawned?.exit();
     if (exit !== undefined) {
-      throw failure(options.component, `exited before it was ready (${exit.signal === null ? `exit code ${exit.code ?? '?'}` : `signal ${exit.signal}`})`, options.logFile);
+      throw failure(
+        options.component,
+        `exited before it was ready (${exit.signal === null ? `exit code ${exit.code ?? '?'}` : `signal ${exit.signal}`})`,
+        options.logFile,
+      );
     }
     if (options.stillRunning !== undefined && !options.stillRunning()) {
       throw failure(options.component, 'its process exited before it was ready', options.logFile);

@@ -5,4 +5,11 @@ export { registryDatabase, registryEnvironment } from './registry';
 export { kafkaVersion, apicurioVersion } from './maven';
 export { kafkaToolCommand } from './kafka';
 export { stackPaths } from './paths';
-export { ensureSecureKafka, stopSecureKafka, secureKafkaStatus, secureKafkaBrokers, type SecureKafka, type SecureStackOptions } from './secure-kafka';
+export {
+  ensureSecureKafka,
+  stopSecureKafka,
+  secureKafkaStatus,
+  secureKafkaBrokers,
+  type SecureKafka,
+  type SecureStackOptions,
+} from './secure-kafka';

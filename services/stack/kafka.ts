@@ -45,21 +45,37 @@ async function startKafka(ctx: StackContext, files: ReturnType<typeof kafkaFiles
   writeFileSync(properties, template.replaceAll('@DATA_DIR@', dataDir));
 
   const jvm = [
-    '-Xms512m', '-Xmx512m',
-    '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-XX:InitiatingHeapOccupancyPercent=35', '-XX:+ExplicitGCInvokesConcurrent',
+    '-Xms512m',
+    '-Xmx512m',
+    '-XX:+UseG1GC',
+    '-XX:MaxGCPauseMillis=20',
+    '-XX:InitiatingHeapOccupancyPercent=35',
+    '-XX:+ExplicitGCInvokesConcurrent',
     '-Djava.awt.headless=true',
     `-Dlog4j.configuration=file:${join(paths.deployDir, 'kafka-log4j.properties')}`,
-    '-cp', classpath,
+    '-cp',
+    classpath,
   ];
   if (!existsSync(join(dataDir, 'meta.properties'))) {
     progress(`kafka: formatting storage in ${displayPath(dataDir)}`);
-    const code = await runLogged(java.bin, [...jvm, 'kafka.tools.StorageTool', 'format', '--cluster-id', clusterId(), '--config', properties, '--ignore-formatted'], {
-      cwd: files.dir, env: ctx.childEnv, logFile: files.logFile,
-    });
+    const code = await runLogged(
+      java.bin,
+      [...jvm, 'kafka.tools.StorageTool', 'format', '--cluster-id', clusterId(), '--config', properties, '--ignore-formatted'],
+      {
+        cwd: files.dir,
+        env: ctx.childEnv,
+        logFile: files.logFile,
+      },
+    );
     if (code !== 0) throw failure('kafka', `formatting the storage failed (exit ${code})`, files.logFile);
   }
   progress(`kafka: starting Kafka ${kafkaVersion} (KRaft, Java ${java.major}) on 127.0.0.1:9092, controller 127.0.0.1:9093`);
-  return spawnDetached(java.bin, [...jvm, kafkaMarker, properties], { cwd: files.dir, env: ctx.childEnv, logFile: files.logFile, pidFile: files.pidFile });
+  return spawnDetached(java.bin, [...jvm, kafkaMarker, properties], {
+    cwd: files.dir,
+    env: ctx.childEnv,
+    logFile: files.logFile,
+    pidFile: files.pidFile,
+  });
 }
 
 /** Kafka healthy at the configured brokers, started here if it is the local stack's and is down. */
@@ -76,7 +92,10 @@ export async function ensureKafka(ctx: StackContext): Promise<ComponentStatus> {
     return status({ component: 'kafka', address, healthy: true, detail: first.detail, local }, pid);
   }
   if (!local) {
-    throw failure('kafka', `not answering at ${address} (${first.detail}); HUB_KAFKA_BROKERS points away from the local stack, so stack up only checks it`);
+    throw failure(
+      'kafka',
+      `not answering at ${address} (${first.detail}); HUB_KAFKA_BROKERS points away from the local stack, so stack up only checks it`,
+    );
   }
   let pid = runningPid(files.pidFile, kafkaMarker);
   let spawned: Spawned | undefined;
@@ -88,7 +107,10 @@ export async function ensureKafka(ctx: StackContext): Promise<ComponentStatus> {
   }
   const runningPidNow = pid;
   const probe = await waitUntilHealthy({
-    component: 'kafka', probe: () => probeKafka(brokers), timeoutMs: readyTimeoutMs, logFile: files.logFile,
+    component: 'kafka',
+    probe: () => probeKafka(brokers),
+    timeoutMs: readyTimeoutMs,
+    logFile: files.logFile,
     ...(spawned === undefined ? { stillRunning: () => isOurProcess(runningPidNow, kafkaMarker) } : { spawned }),
   });
   ctx.progress(`kafka: ready in ${seconds(started)} s (pid ${pid}, log ${displayPath(files.logFile)})`);
@@ -99,9 +121,14 @@ export async function ensureKafka(ctx: StackContext): Promise<ComponentStatus> {
  * A Java command line for Kafka's own tools (console consumer and producer, consumer groups, …)
  * from the same Maven artifacts as the broker: an independent client for operators and tests.
  */
-export async function kafkaToolCommand(paths: StackPaths, env: NodeJS.ProcessEnv, mainClass: string, args: readonly string[]): Promise<{ bin: string; args: string[] }> {
+export async function kafkaToolCommand(
+  paths: StackPaths,
+  env: NodeJS.ProcessEnv,
+  mainClass: string,
+  args: readonly string[],
+): Promise<{ bin: string; args: string[] }> {
   const java = await findJava(env, { min: 11, max: 23 }, [env.HUB_KAFKA_JAVA]);
-  if (java === undefined) throw failure('kafka', 'no Java 11 to 23 found for Kafka\'s tools; set HUB_KAFKA_JAVA to a java binary');
+  if (java === undefined) throw failure('kafka', "no Java 11 to 23 found for Kafka's tools; set HUB_KAFKA_JAVA to a java binary");
   const classpath = await kafkaClasspath(paths, env, () => undefined);
   return { bin: java.bin, args: ['-Xmx256m', '-Dlog4j.configuration=file:/dev/null', '-cp', classpath, mainClass, ...args] };
 }

@@ -26,7 +26,23 @@ function redisArgs(ctx: StackContext): string[] {
   const dir = machine ? '/var/lib/redis' : join(ctx.paths.stateDir, 'redis');
   const logfile = machine ? '/var/log/redis/ci.log' : join(ctx.paths.logsDir, 'redis.log');
   mkdirSync(dir, { recursive: true });
-  return ['--daemonize', 'yes', '--bind', '127.0.0.1', '-::1', '--port', '6379', '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', logfile];
+  return [
+    '--daemonize',
+    'yes',
+    '--bind',
+    '127.0.0.1',
+    '-::1',
+    '--port',
+    '6379',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    '--logfile',
+    logfile,
+  ];
 }
 
 export async function ensureRedis(ctx: StackContext): Promise<ComponentStatus> {
@@ -37,7 +53,11 @@ export async function ensureRedis(ctx: StackContext): Promise<ComponentStatus> {
   const logFile = join(ctx.paths.logsDir, 'redis-start.log');
   let probe = await probeRedis(url);
   if (!probe.answered) {
-    if (!local) throw failure('redis', `not answering at ${address} (${probe.detail}); HUB_REDIS_URL points away from the local stack, so stack up only checks it`);
+    if (!local)
+      throw failure(
+        'redis',
+        `not answering at ${address} (${probe.detail}); HUB_REDIS_URL points away from the local stack, so stack up only checks it`,
+      );
     ctx.progress('redis: not answering; starting redis-server on 127.0.0.1:6379');
     let code: number;
     try {
@@ -46,8 +66,15 @@ export async function ensureRedis(ctx: StackContext): Promise<ComponentStatus> {
       throw failure('redis', `could not run redis-server: ${describeError(error)}`, logFile);
     }
     if (code !== 0) throw failure('redis', `redis-server exited with code ${code}`, logFile);
-    probe = await waitUntilHealthy({ component: 'redis', probe: async () => { const p = await probeRedis(url); return { healthy: p.answered, detail: p.detail }; }, timeoutMs: 20_000, logFile })
-      .then(() => probeRedis(url));
+    probe = await waitUntilHealthy({
+      component: 'redis',
+      probe: async () => {
+        const p = await probeRedis(url);
+        return { healthy: p.answered, detail: p.detail };
+      },
+      timeoutMs: 20_000,
+      logFile,
+    }).then(() => probeRedis(url));
   }
   if (!probe.healthy && probe.answered) {
     if (!local) throw failure('redis', `${probe.detail} at ${address}; set it there (the stack only checks Redis it does not own)`);
@@ -73,14 +100,24 @@ export async function ensurePostgres(ctx: StackContext): Promise<ComponentStatus
   const logFile = join(ctx.paths.logsDir, 'postgres-start.log');
   let probe = await probePostgres(url);
   if (!probe.healthy) {
-    if (!local) throw failure('postgres', `not answering at ${address} (${probe.detail}); HUB_POSTGRES_URL points away from the local stack, so stack up only checks it`);
+    if (!local)
+      throw failure(
+        'postgres',
+        `not answering at ${address} (${probe.detail}); HUB_POSTGRES_URL points away from the local stack, so stack up only checks it`,
+      );
     const versions = existsSync('/etc/postgresql') ? readdirSync('/etc/postgresql') : [];
-    if (versions.length === 0) throw failure('postgres', `not answering at ${address} (${probe.detail}), and there is no /etc/postgresql cluster to start`);
+    if (versions.length === 0)
+      throw failure('postgres', `not answering at ${address} (${probe.detail}), and there is no /etc/postgresql cluster to start`);
     ctx.progress(`postgres: not answering; starting the machine's cluster (pg_ctlcluster ${versions.join(',')} main start)`);
     for (const version of versions) {
       // A non-zero exit also means "already running"; the probe below is the judge.
-      await runLogged('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'start'], { cwd: ctx.paths.stateDir, env: ctx.childEnv, logFile })
-        .catch((error: unknown) => { throw failure('postgres', `could not run pg_ctlcluster: ${describeError(error)}`, logFile); });
+      await runLogged('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'start'], {
+        cwd: ctx.paths.stateDir,
+        env: ctx.childEnv,
+        logFile,
+      }).catch((error: unknown) => {
+        throw failure('postgres', `could not run pg_ctlcluster: ${describeError(error)}`, logFile);
+      });
     }
     probe = await waitUntilHealthy({ component: 'postgres', probe: () => probePostgres(url), timeoutMs: 30_000, logFile });
   }

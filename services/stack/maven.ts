@@ -17,18 +17,27 @@ async function maven(component: string, paths: StackPaths, goals: readonly strin
   const run = queue.then(async () => {
     const logFile = join(paths.logsDir, 'maven.log');
     const args = [
-      '-B', '-f', join(paths.deployDir, 'pom.xml'),
-      `-Dmaven.repo.local=${paths.m2Dir}`, `-Dhub.cache.dir=${paths.cacheDir}`,
+      '-B',
+      '-f',
+      join(paths.deployDir, 'pom.xml'),
+      `-Dmaven.repo.local=${paths.m2Dir}`,
+      `-Dhub.cache.dir=${paths.cacheDir}`,
       ...goals,
     ];
     let code: number;
     try {
       code = await runLogged(env.HUB_MVN ?? 'mvn', args, { cwd: paths.deployDir, env, logFile });
     } catch (error) {
-      throw new HubError('STACK_FAILED', `${component}: could not run Maven (${env.HUB_MVN ?? 'mvn'}): ${(error as Error).message}; install Maven 3.8+ or set HUB_MVN`, { cause: error, detail: { component } });
+      throw new HubError(
+        'STACK_FAILED',
+        `${component}: could not run Maven (${env.HUB_MVN ?? 'mvn'}): ${(error as Error).message}; install Maven 3.8+ or set HUB_MVN`,
+        { cause: error, detail: { component } },
+      );
     }
     if (code !== 0) {
-      throw new HubError('STACK_FAILED', `${component}: Maven failed (exit ${code}); see ${displayPath(logFile)}`, { detail: { component, log: logFile } });
+      throw new HubError('STACK_FAILED', `${component}: Maven failed (exit ${code}); see ${displayPath(logFile)}`, {
+        detail: { component, log: logFile },
+      });
     }
   });
   queue = run.catch(() => undefined);
@@ -69,7 +78,9 @@ export async function apicurioHome(paths: StackPaths, env: NodeJS.ProcessEnv, pr
   rmSync(partial, { recursive: true, force: true });
   await maven('registry', paths, ['dependency:unpack', `-Dartifact=${apicurioArtifact}`, `-DoutputDirectory=${partial}`], env);
   if (!existsSync(join(partial, 'quarkus-run.jar'))) {
-    throw new HubError('STACK_FAILED', `registry: ${apicurioArtifact} unpacked without quarkus-run.jar`, { detail: { component: 'registry' } });
+    throw new HubError('STACK_FAILED', `registry: ${apicurioArtifact} unpacked without quarkus-run.jar`, {
+      detail: { component: 'registry' },
+    });
   }
   if (!existsSync(join(home, 'quarkus-run.jar'))) {
     rmSync(home, { recursive: true, force: true });

@@ -69,7 +69,8 @@ export async function probeRedis(url: string): Promise<RedisProbe> {
       // Managed Redis services often disable CONFIG; the policy is then theirs to guarantee.
       return { healthy: true, answered: true, detail: 'maxmemory-policy unreadable (CONFIG disabled)' };
     }
-    if (policy !== 'noeviction') return { healthy: false, answered: true, detail: `maxmemory-policy is ${policy ?? 'unknown'}, BullMQ needs noeviction` };
+    if (policy !== 'noeviction')
+      return { healthy: false, answered: true, detail: `maxmemory-policy is ${policy ?? 'unknown'}, BullMQ needs noeviction` };
     return { healthy: true, answered: true, detail: 'maxmemory-policy noeviction' };
   } catch (error) {
     return { healthy: false, answered: false, detail: describeError(error) };

@@ -78,7 +78,9 @@ export async function spawnDetached(command: string, args: readonly string[], op
       child.once('error', reject);
     });
     let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-    child.once('exit', (code, signal) => { exited = { code, signal }; });
+    child.once('exit', (code, signal) => {
+      exited = { code, signal };
+    });
     child.unref();
     const pid = child.pid;
     if (pid === undefined) throw new Error(`${command} started without a pid`);
@@ -131,6 +133,10 @@ export async function stopProcess(pid: number, graceMs: number): Promise<'termin
 export function logTail(logFile: string, lines = 8): string {
   if (!existsSync(logFile)) return '';
   const text = readFileSync(logFile, 'utf8');
-  const tail = text.slice(-16_384).split('\n').filter((line) => line.trim() !== '').slice(-lines);
+  const tail = text
+    .slice(-16_384)
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .slice(-lines);
   return tail.map((line) => `    ${line.slice(0, 300)}`).join('\n');
 }

@@ -19,12 +19,19 @@ const managementPort = 8082;
 const readyTimeoutMs = 180_000;
 
 export function registryFiles(paths: StackPaths): { pidFile: string; logFile: string; dir: string } {
-  return { pidFile: join(paths.stateDir, 'registry.pid'), logFile: join(paths.logsDir, 'registry.log'), dir: join(paths.stateDir, 'registry') };
+  return {
+    pidFile: join(paths.stateDir, 'registry.pid'),
+    logFile: join(paths.logsDir, 'registry.log'),
+    dir: join(paths.stateDir, 'registry'),
+  };
 }
 
 export function isLocalRegistry(url: string): boolean {
   const parsed = new URL(url);
-  return isLoopback(parsed.hostname, parsed.port === '' ? 80 : parsed.port, httpPort) && parsed.pathname.replace(/\/+$/, '') === '/apis/ccompat/v7';
+  return (
+    isLoopback(parsed.hostname, parsed.port === '' ? 80 : parsed.port, httpPort) &&
+    parsed.pathname.replace(/\/+$/, '') === '/apis/ccompat/v7'
+  );
 }
 
 /**
@@ -55,11 +62,16 @@ export function registryEnvironment(postgresUrl: string, registryDir: string): R
   };
 }
 
-async function startRegistry(ctx: StackContext, files: ReturnType<typeof registryFiles>, postgres: Promise<ComponentStatus>): Promise<Spawned> {
+async function startRegistry(
+  ctx: StackContext,
+  files: ReturnType<typeof registryFiles>,
+  postgres: Promise<ComponentStatus>,
+): Promise<Spawned> {
   const { paths, progress } = ctx;
   // Apicurio 3.3 is compiled for Java 21 (class file 65): the Debian default 17 cannot run it.
   const java = await findJava(ctx.env, { min: 21, max: 99 }, [ctx.env.HUB_REGISTRY_JAVA, '/usr/lib/jvm/temurin-25-jdk-amd64/bin/java']);
-  if (java === undefined) throw failure('registry', 'no Java 21 or newer found for Apicurio Registry 3; set HUB_REGISTRY_JAVA to a java binary');
+  if (java === undefined)
+    throw failure('registry', 'no Java 21 or newer found for Apicurio Registry 3; set HUB_REGISTRY_JAVA to a java binary');
   const home = await apicurioHome(paths, ctx.childEnv, progress);
   try {
     await postgres;
@@ -67,12 +79,15 @@ async function startRegistry(ctx: StackContext, files: ReturnType<typeof registr
     throw failure('registry', 'keeps its schemas in PostgreSQL, which did not come up');
   }
   try {
-    if ((await ensureDatabase(ctx.config.postgresUrl, registryDatabase)) === 'created') progress(`registry: created database ${registryDatabase}`);
+    if ((await ensureDatabase(ctx.config.postgresUrl, registryDatabase)) === 'created')
+      progress(`registry: created database ${registryDatabase}`);
   } catch (error) {
     throw failure('registry', `could not create database ${registryDatabase}: ${describeError(error)}`);
   }
   mkdirSync(files.dir, { recursive: true });
-  progress(`registry: starting Apicurio Registry ${apicurioVersion} (Java ${java.major}) on http://127.0.0.1:${httpPort}, storage postgresql/${registryDatabase}`);
+  progress(
+    `registry: starting Apicurio Registry ${apicurioVersion} (Java ${java.major}) on http://127.0.0.1:${httpPort}, storage postgresql/${registryDatabase}`,
+  );
   return spawnDetached(java.bin, ['-Xms256m', '-Xmx512m', '-jar', join(home, 'quarkus-run.jar')], {
     cwd: files.dir,
     env: { ...ctx.childEnv, ...registryEnvironment(ctx.config.postgresUrl, files.dir) },
@@ -94,7 +109,10 @@ export async function ensureRegistry(ctx: StackContext, postgres: Promise<Compon
     return status({ component: 'registry', address: url, healthy: true, detail: first.detail, local }, pid);
   }
   if (!local) {
-    throw failure('registry', `not answering at ${url} (${first.detail}); HUB_SCHEMA_REGISTRY_URL points away from the local stack, so stack up only checks it`);
+    throw failure(
+      'registry',
+      `not answering at ${url} (${first.detail}); HUB_SCHEMA_REGISTRY_URL points away from the local stack, so stack up only checks it`,
+    );
   }
   let pid = runningPid(files.pidFile, registryMarker);
   let spawned: Spawned | undefined;
@@ -106,7 +124,10 @@ export async function ensureRegistry(ctx: StackContext, postgres: Promise<Compon
   }
   const runningPidNow = pid;
   const probe = await waitUntilHealthy({
-    component: 'registry', probe: () => probeRegistry(url), timeoutMs: readyTimeoutMs, logFile: files.logFile,
+    component: 'registry',
+    probe: () => probeRegistry(url),
+    timeoutMs: readyTimeoutMs,
+    logFile: files.logFile,
     ...(spawned === undefined ? { stillRunning: () => isOurProcess(runningPidNow, registryMarker) } : { spawned }),
   });
   ctx.progress(`registry: ready in ${seconds(started)} s (pid ${pid}, log ${displayPath(files.logFile)})`);

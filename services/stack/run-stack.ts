@@ -10,7 +10,9 @@ export const runStack: RoleMain = async (args, io) => {
   const [command, ...rest] = args;
   const secure = rest[0] === '--secure';
   if (rest.length > (secure ? 1 : 0)) throw new HubError('USAGE', `unexpected arguments: ${rest.join(' ')}\n${usage}`);
-  const progress = (line: string): void => { io.stderr.write(`hub stack: ${line}\n`); };
+  const progress = (line: string): void => {
+    io.stderr.write(`hub stack: ${line}\n`);
+  };
   if (secure) return secureCommand(command, io, progress);
   switch (command) {
     case 'up': {
@@ -41,7 +43,12 @@ async function secureCommand(command: string | undefined, io: Parameters<RoleMai
     case 'up': {
       const secure = await ensureSecureKafka({ env: io.env, progress });
       progress(`secure Kafka at ${secure.brokers.join(',')}; the registry, Redis and PostgreSQL are the plain stack's (hub stack up)`);
-      io.stdout.write(`${kafkaPrincipals().map((p) => p.name).map((name) => `${name.padEnd(22)} ${secure.envFile(name)}`).join('\n')}\n`);
+      io.stdout.write(
+        `${kafkaPrincipals()
+          .map((p) => p.name)
+          .map((name) => `${name.padEnd(22)} ${secure.envFile(name)}`)
+          .join('\n')}\n`,
+      );
       return 0;
     }
     case 'down':

@@ -81,7 +81,8 @@ function saveCredentials(files: ReturnType<typeof secureKafkaFiles>, credentials
 function readCredentials(file: string): Record<string, string> | undefined {
   if (!existsSync(file)) return undefined;
   const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
-  if (typeof parsed !== 'object' || parsed === null) throw new HubError('STACK_FAILED', `kafka: ${displayPath(file)} is not a JSON object of passwords`);
+  if (typeof parsed !== 'object' || parsed === null)
+    throw new HubError('STACK_FAILED', `kafka: ${displayPath(file)} is not a JSON object of passwords`);
   return Object.fromEntries(Object.entries(parsed).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
 }
 
@@ -99,7 +100,10 @@ function ensureCredentials(files: ReturnType<typeof secureKafkaFiles>): { creden
   const formatted = existsSync(join(files.dataDir, 'meta.properties'));
   const existing = readCredentials(files.credentials);
   if (existing === undefined && formatted) {
-    throw new HubError('STACK_FAILED', `kafka: the secure broker's storage in ${displayPath(files.dataDir)} exists but its credentials (${displayPath(files.credentials)}) do not; run 'hub stack down --secure' and remove ${displayPath(files.dir)} to start it afresh`);
+    throw new HubError(
+      'STACK_FAILED',
+      `kafka: the secure broker's storage in ${displayPath(files.dataDir)} exists but its credentials (${displayPath(files.credentials)}) do not; run 'hub stack down --secure' and remove ${displayPath(files.dir)} to start it afresh`,
+    );
   }
   const credentials = { ...existing };
   const added: string[] = [];
@@ -116,8 +120,14 @@ function ensureCredentials(files: ReturnType<typeof secureKafkaFiles>): { creden
 }
 
 const javaArgs = (paths: StackPaths, classpath: string, heap: string): string[] => [
-  `-Xms${heap}`, `-Xmx${heap}`, '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true',
-  `-Dlog4j.configuration=file:${join(paths.deployDir, 'kafka-log4j.properties')}`, '-cp', classpath,
+  `-Xms${heap}`,
+  `-Xmx${heap}`,
+  '-XX:+UseG1GC',
+  '-XX:MaxGCPauseMillis=20',
+  '-Djava.awt.headless=true',
+  `-Dlog4j.configuration=file:${join(paths.deployDir, 'kafka-log4j.properties')}`,
+  '-cp',
+  classpath,
 ];
 
 async function javaForKafka(env: Environment) {
@@ -130,7 +140,13 @@ async function javaForKafka(env: Environment) {
  * Runs one of Kafka's tools whose command line carries passwords (`secrets`): its output reaches
  * the log with each of them replaced by ***, and the header line shows `shownArgs`.
  */
-async function runWithSecrets(bin: string, args: readonly string[], shownArgs: readonly string[], secrets: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv; logFile: string }): Promise<number> {
+async function runWithSecrets(
+  bin: string,
+  args: readonly string[],
+  shownArgs: readonly string[],
+  secrets: readonly string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; logFile: string },
+): Promise<number> {
   const { code, output } = await new Promise<{ code: number; output: string }>((resolve) => {
     execFile(bin, [...args], { cwd: options.cwd, env: options.env, timeout: 180_000, maxBuffer: 1 << 22 }, (error, stdout, stderr) => {
       resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, output: `${stdout}${stderr}` });
@@ -151,16 +167,32 @@ async function startBroker(ctx: ReturnType<typeof context>, credentials: Record<
   writeSecret(files.properties, template.replaceAll('@DATA_DIR@', files.dataDir).replaceAll('@ADMIN_PASSWORD@', admin));
   const jvm = javaArgs(paths, classpath, '384m');
   if (!existsSync(join(files.dataDir, 'meta.properties'))) {
-    progress(`kafka (secure): formatting storage in ${displayPath(files.dataDir)} with ${Object.keys(credentials).length} SCRAM-SHA-512 users`);
+    progress(
+      `kafka (secure): formatting storage in ${displayPath(files.dataDir)} with ${Object.keys(credentials).length} SCRAM-SHA-512 users`,
+    );
     const clusterId = randomBytes(16).toString('base64url').replace(/^-/, 'A');
     const base = ['kafka.tools.StorageTool', 'format', '--cluster-id', clusterId, '--config', files.properties, '--ignore-formatted'];
-    const scram = Object.entries(credentials).flatMap(([name, password]) => ['--add-scram', `SCRAM-SHA-512=[name=${name},password=${password}]`]);
+    const scram = Object.entries(credentials).flatMap(([name, password]) => [
+      '--add-scram',
+      `SCRAM-SHA-512=[name=${name},password=${password}]`,
+    ]);
     const shown = Object.keys(credentials).flatMap((name) => ['--add-scram', `SCRAM-SHA-512=[name=${name},password=***]`]);
-    const code = await runWithSecrets(java.bin, [...jvm, ...base, ...scram], [...jvm, ...base, ...shown], Object.values(credentials), { cwd: files.dir, env: ctx.raw, logFile: files.logFile });
+    const code = await runWithSecrets(java.bin, [...jvm, ...base, ...scram], [...jvm, ...base, ...shown], Object.values(credentials), {
+      cwd: files.dir,
+      env: ctx.raw,
+      logFile: files.logFile,
+    });
     if (code !== 0) throw failure('kafka', `formatting the secure broker's storage failed (exit ${code})`, files.logFile);
   }
-  progress(`kafka (secure): starting Kafka ${kafkaVersion} (KRaft, SASL/SCRAM-SHA-512, StandardAuthorizer, Java ${java.major}) on ${secureKafkaBrokers.join(',')}, controller 127.0.0.1:19093`);
-  return spawnDetached(java.bin, [...jvm, 'kafka.Kafka', files.properties], { cwd: files.dir, env: ctx.raw, logFile: files.logFile, pidFile: files.pidFile });
+  progress(
+    `kafka (secure): starting Kafka ${kafkaVersion} (KRaft, SASL/SCRAM-SHA-512, StandardAuthorizer, Java ${java.major}) on ${secureKafkaBrokers.join(',')}, controller 127.0.0.1:19093`,
+  );
+  return spawnDetached(java.bin, [...jvm, 'kafka.Kafka', files.properties], {
+    cwd: files.dir,
+    env: ctx.raw,
+    logFile: files.logFile,
+    pidFile: files.pidFile,
+  });
 }
 
 /**
@@ -168,24 +200,49 @@ async function startBroker(ctx: ReturnType<typeof context>, credentials: Record<
  * Kafka's own kafka-configs tool. The password is on the tool's command line for the moment it
  * runs, as with `format --add-scram`; its output is scrubbed of it before it reaches the log.
  */
-async function addScramUsers(ctx: ReturnType<typeof context>, credentials: Record<string, string>, names: readonly string[]): Promise<void> {
+async function addScramUsers(
+  ctx: ReturnType<typeof context>,
+  credentials: Record<string, string>,
+  names: readonly string[],
+): Promise<void> {
   const { files } = ctx;
   const java = await javaForKafka(ctx.env);
   const classpath = await kafkaClasspath(ctx.paths, ctx.raw, ctx.progress);
   const adminPassword = credentials[operatorPrincipal] ?? '';
   const adminConfig = join(files.dir, 'admin-client.properties');
-  writeSecret(adminConfig, [
-    'security.protocol=SASL_PLAINTEXT', 'sasl.mechanism=SCRAM-SHA-512',
-    `sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${operatorPrincipal}" password="${adminPassword}";`, '',
-  ].join('\n'));
+  writeSecret(
+    adminConfig,
+    [
+      'security.protocol=SASL_PLAINTEXT',
+      'sasl.mechanism=SCRAM-SHA-512',
+      `sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${operatorPrincipal}" password="${adminPassword}";`,
+      '',
+    ].join('\n'),
+  );
   try {
     for (const name of names) {
       const password = credentials[name] ?? '';
       const args = [
-        ...javaArgs(ctx.paths, classpath, '128m'), 'kafka.admin.ConfigCommand', '--bootstrap-server', secureKafkaBrokers.join(','), '--command-config', adminConfig,
-        '--alter', '--entity-type', 'users', '--entity-name', name, '--add-config',
+        ...javaArgs(ctx.paths, classpath, '128m'),
+        'kafka.admin.ConfigCommand',
+        '--bootstrap-server',
+        secureKafkaBrokers.join(','),
+        '--command-config',
+        adminConfig,
+        '--alter',
+        '--entity-type',
+        'users',
+        '--entity-name',
+        name,
+        '--add-config',
       ];
-      const code = await runWithSecrets(java.bin, [...args, `SCRAM-SHA-512=[password=${password}]`], [...args, 'SCRAM-SHA-512=[password=***]'], [password, adminPassword], { cwd: files.dir, env: ctx.raw, logFile: files.logFile });
+      const code = await runWithSecrets(
+        java.bin,
+        [...args, `SCRAM-SHA-512=[password=${password}]`],
+        [...args, 'SCRAM-SHA-512=[password=***]'],
+        [password, adminPassword],
+        { cwd: files.dir, env: ctx.raw, logFile: files.logFile },
+      );
       if (code !== 0) throw failure('kafka', `adding the SCRAM user ${name} to the secure broker failed (exit ${code})`, files.logFile);
       ctx.progress(`kafka (secure): added SCRAM user ${name}`);
     }
@@ -232,7 +289,10 @@ export async function ensureSecureKafka(options: SecureStackOptions = {}): Promi
     let spawned: Spawned | undefined;
     if (pid === undefined && /SASL|authentication/i.test(first.detail)) {
       // The port is the machine's, the credentials this checkout's: another checkout's broker holds it.
-      throw failure('kafka', `a Kafka at ${address} refuses this checkout's admin credentials (${first.detail}); another checkout's secure broker? Stop it there with 'hub stack down --secure'`);
+      throw failure(
+        'kafka',
+        `a Kafka at ${address} refuses this checkout's admin credentials (${first.detail}); another checkout's secure broker? Stop it there with 'hub stack down --secure'`,
+      );
     }
     if (pid === undefined) {
       spawned = await startBroker(ctx, credentials);
@@ -243,7 +303,10 @@ export async function ensureSecureKafka(options: SecureStackOptions = {}): Promi
     }
     const waitingFor = pid;
     await waitUntilHealthy({
-      component: 'kafka', probe: () => probeKafka(secureKafkaBrokers, adminSecurity), timeoutMs: readyTimeoutMs, logFile: files.logFile,
+      component: 'kafka',
+      probe: () => probeKafka(secureKafkaBrokers, adminSecurity),
+      timeoutMs: readyTimeoutMs,
+      logFile: files.logFile,
       ...(spawned === undefined ? { stillRunning: () => isOurProcess(waitingFor, markerOf(files)) } : { spawned }),
     });
     progress(`kafka (secure): ready in ${seconds(startedAt)} s (pid ${pid}, log ${displayPath(files.logFile)})`);
@@ -254,18 +317,33 @@ export async function ensureSecureKafka(options: SecureStackOptions = {}): Promi
   }
 
   try {
-    const { topics, acls } = await provisionSecureCluster(secureKafkaBrokers, adminSecurity, ctx.config.topicPrefix, ctx.config.topicPartitions);
-    progress(`kafka (secure): ${topics} topic(s) created; ACLs: ${acls.total} declared, ${acls.created} created, ${acls.deleted} undeclared deleted`);
+    const { topics, acls } = await provisionSecureCluster(
+      secureKafkaBrokers,
+      adminSecurity,
+      ctx.config.topicPrefix,
+      ctx.config.topicPartitions,
+    );
+    progress(
+      `kafka (secure): ${topics} topic(s) created; ACLs: ${acls.total} declared, ${acls.created} created, ${acls.deleted} undeclared deleted`,
+    );
   } catch (error) {
     throw failure('kafka', `setting up the secure broker's topics and ACLs failed: ${describeError(error)}`, files.logFile);
   }
 
   for (const principal of kafkaPrincipals()) {
-    const text = Object.entries(environmentOf(principal.name, password(principal.name))).map(([key, value]) => `${key}=${value}\n`).join('');
-    writeSecret(join(files.envDir, `${principal.name}.env`), `# The secure local Kafka as ${principal.name}: set -a; . ${join(files.envDir, `${principal.name}.env`)}; set +a\n${text}`);
+    const text = Object.entries(environmentOf(principal.name, password(principal.name)))
+      .map(([key, value]) => `${key}=${value}\n`)
+      .join('');
+    writeSecret(
+      join(files.envDir, `${principal.name}.env`),
+      `# The secure local Kafka as ${principal.name}: set -a; . ${join(files.envDir, `${principal.name}.env`)}; set +a\n${text}`,
+    );
   }
   return {
-    brokers: secureKafkaBrokers, pid, started, topicPrefix: ctx.config.topicPrefix,
+    brokers: secureKafkaBrokers,
+    pid,
+    started,
+    topicPrefix: ctx.config.topicPrefix,
     security: (principal) => scramSecurity(principal, password(principal)),
     environment: (principal) => environmentOf(principal, password(principal)),
     envFile: (principal) => join(files.envDir, `${principal}.env`),
@@ -294,8 +372,9 @@ export async function secureKafkaStatus(options: SecureStackOptions = {}): Promi
   const adminPassword = credentials?.[operatorPrincipal];
   const address = `${secureKafkaBrokers.join(',')} (SASL/SCRAM-SHA-512)`;
   const pid = runningPid(files.pidFile, markerOf(files));
-  const probe = adminPassword === undefined
-    ? { healthy: false, detail: `no credentials at ${displayPath(files.credentials)}; run hub stack up --secure` }
-    : await probeKafka(secureKafkaBrokers, scramSecurity(operatorPrincipal, adminPassword));
+  const probe =
+    adminPassword === undefined
+      ? { healthy: false, detail: `no credentials at ${displayPath(files.credentials)}; run hub stack up --secure` }
+      : await probeKafka(secureKafkaBrokers, scramSecurity(operatorPrincipal, adminPassword));
   return { component: 'kafka', address, healthy: probe.healthy, detail: probe.detail, local: true, ...(pid === undefined ? {} : { pid }) };
 }

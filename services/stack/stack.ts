@@ -76,15 +76,44 @@ export async function stackStatus(options: StackOptions = {}): Promise<StackRepo
   const { config, paths } = context(options);
   const brokers = config.kafkaBrokers;
   const [kafka, registry, redis, postgres] = await Promise.all([
-    probeKafka(brokers), probeRegistry(config.schemaRegistryUrl), probeRedis(config.redisUrl), probePostgres(config.postgresUrl),
+    probeKafka(brokers),
+    probeRegistry(config.schemaRegistryUrl),
+    probeRedis(config.redisUrl),
+    probePostgres(config.postgresUrl),
   ]);
   const kafkaPid = isLocalKafka(brokers) ? runningPid(kafkaFiles(paths).pidFile, kafkaMarker) : undefined;
   const registryPid = isLocalRegistry(config.schemaRegistryUrl) ? runningPid(registryFiles(paths).pidFile, registryMarker) : undefined;
   const components: ComponentStatus[] = [
-    { component: 'kafka', address: brokers.join(','), healthy: kafka.healthy, detail: kafka.detail, local: isLocalKafka(brokers), ...(kafkaPid === undefined ? {} : { pid: kafkaPid }) },
-    { component: 'registry', address: config.schemaRegistryUrl, healthy: registry.healthy, detail: registry.detail, local: isLocalRegistry(config.schemaRegistryUrl), ...(registryPid === undefined ? {} : { pid: registryPid }) },
-    { component: 'redis', address: maskUrl(config.redisUrl), healthy: redis.healthy, detail: redis.detail, local: isLocalRedis(config.redisUrl) },
-    { component: 'postgres', address: maskUrl(config.postgresUrl), healthy: postgres.healthy, detail: postgres.detail, local: isLocalPostgres(config.postgresUrl) },
+    {
+      component: 'kafka',
+      address: brokers.join(','),
+      healthy: kafka.healthy,
+      detail: kafka.detail,
+      local: isLocalKafka(brokers),
+      ...(kafkaPid === undefined ? {} : { pid: kafkaPid }),
+    },
+    {
+      component: 'registry',
+      address: config.schemaRegistryUrl,
+      healthy: registry.healthy,
+      detail: registry.detail,
+      local: isLocalRegistry(config.schemaRegistryUrl),
+      ...(registryPid === undefined ? {} : { pid: registryPid }),
+    },
+    {
+      component: 'redis',
+      address: maskUrl(config.redisUrl),
+      healthy: redis.healthy,
+      detail: redis.detail,
+      local: isLocalRedis(config.redisUrl),
+    },
+    {
+      component: 'postgres',
+      address: maskUrl(config.postgresUrl),
+      healthy: postgres.healthy,
+      detail: postgres.detail,
+      local: isLocalPostgres(config.postgresUrl),
+    },
   ];
   return { components, healthy: components.every((c) => c.healthy) };
 }
@@ -115,14 +144,17 @@ export async function stopStack(options: StackOptions & { readonly only?: 'kafka
     ctx.progress(`${component}: stopping pid ${pid}`);
     const how = await stopProcess(pid, graceMs);
     removePidFile(pidFile);
-    ctx.progress(`${component}: ${how === 'killed' ? `killed after ${graceMs / 1000} s grace` : 'stopped'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    ctx.progress(
+      `${component}: ${how === 'killed' ? `killed after ${graceMs / 1000} s grace` : 'stopped'} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
     return { component, outcome: how === 'killed' ? 'killed' : 'stopped', pid };
   };
   const results = await Promise.all([
     stop('kafka', kafkaFiles(ctx.paths).pidFile, kafkaMarker, 30_000),
     stop('registry', registryFiles(ctx.paths).pidFile, registryMarker, 20_000),
   ]);
-  if (options.only === undefined) for (const component of ['redis', 'postgres'] as const) ctx.progress(`${component}: left alone (the machine's service)`);
+  if (options.only === undefined)
+    for (const component of ['redis', 'postgres'] as const) ctx.progress(`${component}: left alone (the machine's service)`);
   return [...results, { component: 'redis', outcome: 'left-alone' }, { component: 'postgres', outcome: 'left-alone' }];
 }
 
@@ -133,6 +165,7 @@ export function formatStatus(report: StackReport): string {
     .map((c) => [c.component, c.address, c.healthy ? 'healthy' : 'unhealthy', c.pid === undefined ? '-' : String(c.pid), c.detail]);
   const header = ['COMPONENT', 'ADDRESS', 'STATE', 'PID', 'DETAIL'];
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ');
+  const line = (cells: readonly string[]): string =>
+    cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ');
   return `${[header, ...rows].map(line).join('\n')}\n`;
 }

@@ -8,7 +8,9 @@ const usage = `usage: hub tail TOPIC [--follow] [--key PERSON_KEY] [--last N]
 
 Prints a topic's records decoded from Avro, one JSON object a line: topic, partition, offset,
 key, and the record (bytes as base64). TOPIC is a topic id or name without the prefix:
-${Object.entries(topics).map(([id, t]) => `  ${id.padEnd(26)} ${t.name}`).join('\n')}
+${Object.entries(topics)
+  .map(([id, t]) => `  ${id.padEnd(26)} ${t.name}`)
+  .join('\n')}
 Without --follow it reads to the topic's end and exits; with --follow it goes on until stopped.`;
 
 export interface TailOptions {
@@ -47,19 +49,28 @@ export function parseTailArgs(args: readonly string[]): TailOptions {
     } else throw new HubError('USAGE', `unexpected argument '${arg}'\n${usage}`);
   }
   if (topic === undefined) throw new HubError('USAGE', `name a topic\n${usage}`);
-  if (follow && last !== undefined) throw new HubError('USAGE', `--last reads to the end and stops; it does not go with --follow\n${usage}`);
+  if (follow && last !== undefined)
+    throw new HubError('USAGE', `--last reads to the end and stops; it does not go with --follow\n${usage}`);
   return { topic, follow, ...(key === undefined ? {} : { key }), ...(last === undefined ? {} : { last }) };
 }
 
 /** One record as a JSON line; byte fields (a dead letter's raw copy) as base64, 64-bit numbers as strings. */
 export function tailLine(record: InboundRecord, value: unknown): string {
-  return JSON.stringify({ topic: record.topic, partition: record.partition, offset: record.offset, key: record.key, value }, (_name, field: unknown) => {
-    if (typeof field === 'bigint') return field.toString();
-    if (field !== null && typeof field === 'object' && (field as { type?: unknown }).type === 'Buffer' && Array.isArray((field as { data?: unknown }).data)) {
-      return Buffer.from((field as { data: number[] }).data).toString('base64');
-    }
-    return field;
-  });
+  return JSON.stringify(
+    { topic: record.topic, partition: record.partition, offset: record.offset, key: record.key, value },
+    (_name, field: unknown) => {
+      if (typeof field === 'bigint') return field.toString();
+      if (
+        field !== null &&
+        typeof field === 'object' &&
+        (field as { type?: unknown }).type === 'Buffer' &&
+        Array.isArray((field as { data?: unknown }).data)
+      ) {
+        return Buffer.from((field as { data: number[] }).data).toString('base64');
+      }
+      return field;
+    },
+  );
 }
 
 /**
@@ -69,13 +80,29 @@ export function tailLine(record: InboundRecord, value: unknown): string {
  */
 export const runTail: RoleMain = async (args, io) => {
   const options = parseTailArgs(args);
-  const config = loadConfig(io.env, ['kafkaBrokers', 'kafkaClientId', 'topicPrefix', 'topicPartitions', 'topicReplication', 'schemaRegistryUrl', 'logLevel', ...kafkaSecurityKeys]);
+  const config = loadConfig(io.env, [
+    'kafkaBrokers',
+    'kafkaClientId',
+    'topicPrefix',
+    'topicPartitions',
+    'topicReplication',
+    'schemaRegistryUrl',
+    'logLevel',
+    ...kafkaSecurityKeys,
+  ]);
   // Records go to stdout; the log (stderr) says only what went wrong unless asked for more.
   const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, role: 'tail' });
-  const kafka = connectKafka({
-    brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-tail`, topicPrefix: config.topicPrefix,
-    partitions: config.topicPartitions, replication: config.topicReplication, security: kafkaSecurityFromConfig(config),
-  }, logger);
+  const kafka = connectKafka(
+    {
+      brokers: config.kafkaBrokers,
+      clientId: `${config.kafkaClientId}-tail`,
+      topicPrefix: config.topicPrefix,
+      partitions: config.topicPartitions,
+      replication: config.topicReplication,
+      security: kafkaSecurityFromConfig(config),
+    },
+    logger,
+  );
   const topicName = kafka.topicName(topics[options.topic].name);
   const codec = createTopicCodec(createRegistryClient(config.schemaRegistryUrl), options.topic, topicName) as TopicCodec<unknown>;
   const render = async (record: InboundRecord): Promise<string | undefined> => {
@@ -101,7 +128,9 @@ export const runTail: RoleMain = async (args, io) => {
     }
     const groupId = `${config.topicPrefix}hub-tail-${randomUUID()}`;
     const consumer = kafka.createConsumer({
-      groupId, topics: [topicName], fromBeginning: true,
+      groupId,
+      topics: [topicName],
+      fromBeginning: true,
       handleBatch: async (records) => {
         for (const record of records) {
           const line = await render(record);

@@ -28,24 +28,34 @@ const sourceIds = ['civilAffairsStatus', 'ruralRevitalizationStatus', 'hospitalS
 export const idDirectoryKey = (namespace: string): string => `${namespace}:ids`;
 
 export function createIdDirectory(options: {
-  kafka: HubKafka; redis: Redis; registry: RegistryClient; namespace: string; groupId: string; logger: Logger;
+  kafka: HubKafka;
+  redis: Redis;
+  registry: RegistryClient;
+  namespace: string;
+  groupId: string;
+  logger: Logger;
 }): IdDirectory {
   const { kafka, redis, registry, namespace, groupId, logger } = options;
-  const codecs = new Map(sourceIds.map((id) => {
-    const name = kafka.topicName(topics[id].name);
-    return [name, createTopicCodec(registry, id, name)] as const;
-  }));
+  const codecs = new Map(
+    sourceIds.map((id) => {
+      const name = kafka.topicName(topics[id].name);
+      return [name, createTopicCodec(registry, id, name)] as const;
+    }),
+  );
   const topicNames = [...codecs.keys()];
   let consumer: HubConsumer | undefined;
   let starting: Promise<void> | undefined;
   let topicsEnsured: Promise<void> | undefined;
-  const ensureTopics = (): Promise<void> => (topicsEnsured ??= kafka.ensureTopics(sourceIds.map((id) => topicSpec(id, kafka.settings.topicPrefix))));
+  const ensureTopics = (): Promise<void> =>
+    (topicsEnsured ??= kafka.ensureTopics(sourceIds.map((id) => topicSpec(id, kafka.settings.topicPrefix))));
   return {
     start() {
       starting ??= (async () => {
         await ensureTopics();
         consumer = kafka.createConsumer({
-          groupId, topics: topicNames, fromBeginning: true,
+          groupId,
+          topics: topicNames,
+          fromBeginning: true,
           handleBatch: async (records) => {
             const pairs: string[] = [];
             for (const record of records) {
@@ -74,13 +84,15 @@ export function createIdDirectory(options: {
     async caughtUp(timeoutMs = 120_000) {
       await ensureTopics();
       const ends = new Map<string, bigint>();
-      for (const name of topicNames) for (const [partition, end] of await kafka.endOffsets(name)) ends.set(`${name}/${partition}`, BigInt(end));
+      for (const name of topicNames)
+        for (const [partition, end] of await kafka.endOffsets(name)) ends.set(`${name}/${partition}`, BigInt(end));
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const lags = await kafka.consumerLag(groupId, topicNames);
         const committed = new Map(lags.map((l) => [`${l.topic}/${l.partition}`, BigInt(l.committed)]));
         if ([...ends].every(([at, end]) => end === 0n || (committed.get(at) ?? -1n) >= end)) return;
-        if (Date.now() > deadline) throw new HubError('KAFKA_UNAVAILABLE', `the id directory did not catch up with the inbound topics within ${timeoutMs} ms`);
+        if (Date.now() > deadline)
+          throw new HubError('KAFKA_UNAVAILABLE', `the id directory did not catch up with the inbound topics within ${timeoutMs} ms`);
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
     },
@@ -88,7 +100,10 @@ export function createIdDirectory(options: {
       const found = new Map<string, string>();
       if (personKeys.length === 0) return found;
       const values = await redis.hmget(idDirectoryKey(namespace), ...personKeys);
-      personKeys.forEach((key, i) => { const value = values[i]; if (value !== null && value !== undefined) found.set(key, value); });
+      personKeys.forEach((key, i) => {
+        const value = values[i];
+        if (value !== null && value !== undefined) found.set(key, value);
+      });
       return found;
     },
   };

@@ -29,7 +29,11 @@ export function periodBounds(cadence: Cadence, period: string): PeriodBounds {
     if (match === null) throw new HubError('USAGE', `"${period}" is not a quarter such as 2022-Q2 (this region warns quarterly)`);
     const year = Number(match[1]);
     const quarter = Number(match[2]);
-    return { period, first: `${year}-${pad(quarter * 3 - 2)}-01`, last: `${year}-${pad(quarter * 3)}-${pad(lastDayOfMonth(year, quarter * 3))}` };
+    return {
+      period,
+      first: `${year}-${pad(quarter * 3 - 2)}-01`,
+      last: `${year}-${pad(quarter * 3)}-${pad(lastDayOfMonth(year, quarter * 3))}`,
+    };
   }
   const match = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(period);
   if (match === null) throw new HubError('USAGE', `"${period}" is not a month such as 2022-05 (this region warns monthly)`);
@@ -84,7 +88,8 @@ export function periodAt(policy: Policy, instant: number): string {
  * to 27 days so that the day exists in every month.
  */
 export function schedulePattern(cadence: Cadence, graceDays: number): string {
-  if (!Number.isInteger(graceDays) || graceDays < 0 || graceDays > 27) throw new HubError('CONFIG_INVALID', `grace of ${graceDays} days is outside 0..27`);
+  if (!Number.isInteger(graceDays) || graceDays < 0 || graceDays > 27)
+    throw new HubError('CONFIG_INVALID', `grace of ${graceDays} days is outside 0..27`);
   const day = 1 + graceDays;
   return cadence === 'QUARTERLY' ? `0 2 ${day} 1,4,7,10 *` : `0 2 ${day} * *`;
 }

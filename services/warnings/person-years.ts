@@ -26,10 +26,19 @@ const pageSize = 5000;
  * whose facts fall under the policy by division and date (as the rules service decides it: the
  * original settlement's division on its date) belongs to it; the person's statuses come whole.
  */
-export async function* personYearsOf(redis: Redis, topicPrefix: string, policy: Policy, policies: PolicyResolver): AsyncGenerator<PersonYear[]> {
+export async function* personYearsOf(
+  redis: Redis,
+  topicPrefix: string,
+  policy: Policy,
+  policies: PolicyResolver,
+): AsyncGenerator<PersonYear[]> {
   const match = `${stateNamespace(topicPrefix)}{p*}:person:*`;
   // The next page is read from Redis while the caller works on this one.
-  interface Page { readonly next: string; readonly keys: string[]; readonly values: (Buffer | null)[] }
+  interface Page {
+    readonly next: string;
+    readonly keys: string[];
+    readonly values: (Buffer | null)[];
+  }
   const read = async (cursor: string): Promise<Page> => {
     const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', pageSize);
     return { next, keys, values: keys.length === 0 ? [] : await redis.mgetBuffer(keys) };
@@ -46,7 +55,12 @@ export async function* personYearsOf(redis: Redis, topicPrefix: string, policy: 
 }
 
 /** The person-years of a page of person keys and their values (null: no such person). */
-function toPersonYears(keys: readonly string[], values: readonly (Buffer | null)[], policy: Policy, policies: PolicyResolver): PersonYear[] {
+function toPersonYears(
+  keys: readonly string[],
+  values: readonly (Buffer | null)[],
+  policy: Policy,
+  policies: PolicyResolver,
+): PersonYear[] {
   const page: PersonYear[] = [];
   keys.forEach((key, index) => {
     const personKey = key.slice(key.lastIndexOf(':person:') + ':person:'.length);
@@ -72,13 +86,22 @@ function toPersonYears(keys: readonly string[], values: readonly (Buffer | null)
  * partition, which a person key alone does not tell: one GET per partition number finds it.
  */
 export async function personYearsFor(
-  redis: Redis, topicPrefix: string, policy: Policy, policies: PolicyResolver, personKeys: readonly string[], partitions: number,
+  redis: Redis,
+  topicPrefix: string,
+  policy: Policy,
+  policies: PolicyResolver,
+  personKeys: readonly string[],
+  partitions: number,
 ): Promise<PersonYear[]> {
   const keys: string[] = [];
-  for (const personKey of personKeys) for (let n = 0; n < partitions; n += 1) keys.push(`${stateNamespace(topicPrefix)}{p${n}}:person:${personKey}`);
+  for (const personKey of personKeys)
+    for (let n = 0; n < partitions; n += 1) keys.push(`${stateNamespace(topicPrefix)}{p${n}}:person:${personKey}`);
   const pipeline = redis.pipeline();
   for (const key of keys) pipeline.getBuffer(key);
   const replies = (await pipeline.exec()) ?? [];
-  const values = replies.map(([error, value]) => { if (error !== null) throw error; return (value ?? null) as Buffer | null; });
+  const values = replies.map(([error, value]) => {
+    if (error !== null) throw error;
+    return (value ?? null) as Buffer | null;
+  });
   return toPersonYears(keys, values, policy, policies);
 }

@@ -13,8 +13,23 @@ import type { PersonYear } from './person-years';
 import { runWarnings, warnPersons, type RunDependencies, type RunSummary } from './warning-run';
 
 const configKeys = [
-  'kafkaBrokers', 'kafkaClientId', 'kafkaSessionTimeoutMs', 'topicPrefix', 'topicPartitions', 'topicReplication', 'schemaRegistryUrl', 'redisUrl',
-  'logLevel', 'idEncryptionKey', 'warningsGraceDays', 'warningsRegions', 'deliveryAttempts', 'deliveryBackoffMs', 'deliveryTimeoutMs', 'deliveryConcurrency', 'deliveryBatchSize',
+  'kafkaBrokers',
+  'kafkaClientId',
+  'kafkaSessionTimeoutMs',
+  'topicPrefix',
+  'topicPartitions',
+  'topicReplication',
+  'schemaRegistryUrl',
+  'redisUrl',
+  'logLevel',
+  'idEncryptionKey',
+  'warningsGraceDays',
+  'warningsRegions',
+  'deliveryAttempts',
+  'deliveryBackoffMs',
+  'deliveryTimeoutMs',
+  'deliveryConcurrency',
+  'deliveryBatchSize',
   ...kafkaSecurityKeys,
 ] as const;
 
@@ -54,11 +69,18 @@ export async function openWarnings(env: Environment, logger: Logger, givenPolici
   const policies = givenPolicies ?? listPolicies().map(loadPolicy);
   const resolver = filePolicyResolver(policies);
   const endpoints = agencyEndpoints(env);
-  const kafka = connectKafka({
-    brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-warnings`, topicPrefix: config.topicPrefix,
-    partitions: config.topicPartitions, replication: config.topicReplication, sessionTimeoutMs: config.kafkaSessionTimeoutMs,
-    security: kafkaSecurityFromConfig(config),
-  }, logger);
+  const kafka = connectKafka(
+    {
+      brokers: config.kafkaBrokers,
+      clientId: `${config.kafkaClientId}-warnings`,
+      topicPrefix: config.topicPrefix,
+      partitions: config.topicPartitions,
+      replication: config.topicReplication,
+      sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+      security: kafkaSecurityFromConfig(config),
+    },
+    logger,
+  );
   const warningsTopic = kafka.topicName(topics.quarterlyWarnings.name);
   const receiptsTopic = kafka.topicName(topics.deliveryReceipts.name);
   await kafka.ensureTopics([topicSpec('quarterlyWarnings', config.topicPrefix), topicSpec('deliveryReceipts', config.topicPrefix)]);
@@ -73,19 +95,42 @@ export async function openWarnings(env: Environment, logger: Logger, givenPolici
   const getProducer = (): Promise<HubProducer> => (producer ??= kafka.createProducer());
   const policy = (id: string): Policy => {
     const found = policies.find((p) => p.id === id);
-    if (found === undefined) throw new HubError('POLICY_NOT_FOUND', `no policy ${id}; the regions are ${policies.map((p) => p.id).join(', ')}`);
+    if (found === undefined)
+      throw new HubError('POLICY_NOT_FOUND', `no policy ${id}; the regions are ${policies.map((p) => p.id).join(', ')}`);
     return found;
   };
   const runDependencies = async (dryRun: boolean): Promise<RunDependencies> => ({
-    redis, topicPrefix: config.topicPrefix, namespace, policies: resolver, directory, logger, topic: warningsTopic,
+    redis,
+    topicPrefix: config.topicPrefix,
+    namespace,
+    policies: resolver,
+    directory,
+    logger,
+    topic: warningsTopic,
     encode: (record) => warningsCodec.encode(record),
     ...(dryRun ? {} : { producer: await getProducer() }),
   });
   return {
-    config, kafka, redis, bullConnection, namespace, policies, resolver, directory, endpoints, warningsCodec, receiptsCodec, policy,
+    config,
+    kafka,
+    redis,
+    bullConnection,
+    namespace,
+    policies,
+    resolver,
+    directory,
+    endpoints,
+    warningsCodec,
+    receiptsCodec,
+    policy,
     delivery: {
-      connection: bullConnection, prefix: bullPrefix(config.topicPrefix), attempts: config.deliveryAttempts, backoffMs: config.deliveryBackoffMs,
-      timeoutMs: config.deliveryTimeoutMs, concurrency: config.deliveryConcurrency, batchSize: config.deliveryBatchSize,
+      connection: bullConnection,
+      prefix: bullPrefix(config.topicPrefix),
+      attempts: config.deliveryAttempts,
+      backoffMs: config.deliveryBackoffMs,
+      timeoutMs: config.deliveryTimeoutMs,
+      concurrency: config.deliveryConcurrency,
+      batchSize: config.deliveryBatchSize,
     },
     producer: getProducer,
     async warnNow(policyId, period, persons) {
@@ -94,13 +139,23 @@ export async function openWarnings(env: Environment, logger: Logger, givenPolici
     async run(policyId, period, options) {
       // A run outside `hub warnings` (the CLI) feeds the directory itself until it closes; the run
       // waits for it to catch up (at once when the topics are empty), not for the group to form.
-      if (!options.dryRun) void directory.start().catch((error: unknown) => { logger.error({ err: error }, 'id directory did not start'); });
+      if (!options.dryRun)
+        void directory.start().catch((error: unknown) => {
+          logger.error({ err: error }, 'id directory did not start');
+        });
       const deps = await runDependencies(options.dryRun);
-      return runWarnings(options.afterPublish === undefined ? deps : { ...deps, afterPublish: options.afterPublish }, policy(policyId), period, { dryRun: options.dryRun });
+      return runWarnings(
+        options.afterPublish === undefined ? deps : { ...deps, afterPublish: options.afterPublish },
+        policy(policyId),
+        period,
+        { dryRun: options.dryRun },
+      );
     },
     async publishReceipts(receipts) {
       if (receipts.length === 0) return;
-      const encoded = await Promise.all(receipts.map(async (r) => ({ key: r.personKey ?? r.warningId, value: await receiptsCodec.encode(r) })));
+      const encoded = await Promise.all(
+        receipts.map(async (r) => ({ key: r.personKey ?? r.warningId, value: await receiptsCodec.encode(r) })),
+      );
       await (await getProducer()).send(receiptsTopic, encoded);
     },
     async close() {

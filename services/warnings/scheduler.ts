@@ -31,13 +31,22 @@ export function scheduledPolicies(runtime: WarningsRuntime): string[] {
 }
 
 /** Registers (or updates) one job scheduler per region; idempotent. */
-export async function registerSchedulers(runtime: WarningsRuntime, queue: Queue<RunJobData>): Promise<{ policyId: string; pattern: string }[]> {
+export async function registerSchedulers(
+  runtime: WarningsRuntime,
+  queue: Queue<RunJobData>,
+): Promise<{ policyId: string; pattern: string }[]> {
   const registered: { policyId: string; pattern: string }[] = [];
   for (const policyId of scheduledPolicies(runtime)) {
     const pattern = schedulePattern(runtime.policy(policyId).warning.cadence, runtime.config.warningsGraceDays);
-    await queue.upsertJobScheduler(schedulerId(policyId), { pattern, tz: 'Asia/Shanghai' }, {
-      name: 'run', data: { policyId }, opts: { attempts: 5, backoff: { type: 'exponential', delay: 60_000 }, removeOnComplete: 100, removeOnFail: 100 },
-    });
+    await queue.upsertJobScheduler(
+      schedulerId(policyId),
+      { pattern, tz: 'Asia/Shanghai' },
+      {
+        name: 'run',
+        data: { policyId },
+        opts: { attempts: 5, backoff: { type: 'exponential', delay: 60_000 }, removeOnComplete: 100, removeOnFail: 100 },
+      },
+    );
     registered.push({ policyId, pattern });
   }
   return registered;
@@ -61,16 +70,27 @@ export async function runDue(runtime: WarningsRuntime, policyId: string, now: nu
 }
 
 export function runWorker(runtime: WarningsRuntime, logger: Logger, now: () => number = Date.now): Worker<RunJobData> {
-  const worker = new Worker<RunJobData>(runQueueName, async (job: Job<RunJobData>) => {
-    const summaries = await runDue(runtime, job.data.policyId, now(), logger);
-    return summaries.map((s) => ({ period: s.period, warned: s.warned, published: s.published }));
-  }, {
-    connection: runtime.bullConnection, prefix: runtime.delivery.prefix, concurrency: 1,
-    // A run of a large region takes minutes: the lock is renewed while it runs; a worker that died
-    // is noticed within a minute and its job taken over.
-    lockDuration: 60_000, stalledInterval: 30_000,
+  const worker = new Worker<RunJobData>(
+    runQueueName,
+    async (job: Job<RunJobData>) => {
+      const summaries = await runDue(runtime, job.data.policyId, now(), logger);
+      return summaries.map((s) => ({ period: s.period, warned: s.warned, published: s.published }));
+    },
+    {
+      connection: runtime.bullConnection,
+      prefix: runtime.delivery.prefix,
+      concurrency: 1,
+      // A run of a large region takes minutes: the lock is renewed while it runs; a worker that died
+      // is noticed within a minute and its job taken over.
+      lockDuration: 60_000,
+      stalledInterval: 30_000,
+    },
+  );
+  worker.on('error', (error) => {
+    logger.error({ err: error }, 'warning run worker error');
   });
-  worker.on('error', (error) => { logger.error({ err: error }, 'warning run worker error'); });
-  worker.on('failed', (job, error) => { logger.error({ job: job?.id, policyId: job?.data.policyId, reason: error.message }, 'warning run failed; BullMQ retries it'); });
+  worker.on('failed', (job, error) => {
+    logger.error({ job: job?.id, policyId: job?.data.policyId, reason: error.message }, 'warning run failed; BullMQ retries it');
+  });
   return worker;
 }

@@ -20,23 +20,34 @@ export interface RunningWarnings {
   stop(): Promise<void>;
 }
 
-export async function startWarningsService(runtime: WarningsRuntime, logger: Logger, options: { now?: () => number } = {}): Promise<RunningWarnings> {
+export async function startWarningsService(
+  runtime: WarningsRuntime,
+  logger: Logger,
+  options: { now?: () => number } = {},
+): Promise<RunningWarnings> {
   await runtime.directory.start();
   const runs = runQueue(runtime);
   const deliveries = openDeliveryQueue(runtime);
   const schedulers = await registerSchedulers(runtime, runs);
   const workers: Worker[] = [runWorker(runtime, logger, options.now)];
   const receipts = receiptBatcher((batch) => runtime.publishReceipts(batch), logger);
-  workers.push(deliveryWorker({
-    settings: runtime.delivery, endpoints: runtime.endpoints, idEncryptionKey: runtime.config.idEncryptionKey, logger,
-    onReceipt: (receipt) => receipts.add(receipt),
-  }));
+  workers.push(
+    deliveryWorker({
+      settings: runtime.delivery,
+      endpoints: runtime.endpoints,
+      idEncryptionKey: runtime.config.idEncryptionKey,
+      logger,
+      onReceipt: (receipt) => receipts.add(receipt),
+    }),
+  );
   const feed: HubConsumer = runtime.kafka.createConsumer({
     groupId: `${runtime.config.topicPrefix}hub-warnings-delivery`,
     topics: [runtime.warningsCodec.topic],
     fromBeginning: true,
     handleBatch: async (records) => {
-      const warnings = await Promise.all(records.filter((r) => r.value !== null).map((r) => runtime.warningsCodec.decode(r.value ?? Buffer.alloc(0))));
+      const warnings = await Promise.all(
+        records.filter((r) => r.value !== null).map((r) => runtime.warningsCodec.decode(r.value ?? Buffer.alloc(0))),
+      );
       const count = await enqueueDeliveries(deliveries, runtime.delivery, runtime.endpoints, warnings);
       if (count > 0) logger.debug({ count }, 'deliveries enqueued');
     },
@@ -45,7 +56,9 @@ export async function startWarningsService(runtime: WarningsRuntime, logger: Log
   const immediate = await startImmediateAlerts(runtime, logger);
   logger.info({ schedulers }, 'warnings service running');
   return {
-    runs, deliveries, schedulers,
+    runs,
+    deliveries,
+    schedulers,
     async stop() {
       await feed.stop();
       await immediate?.stop();

@@ -30,19 +30,34 @@ export function stableId(prefix: string, parts: readonly (string | number | null
 }
 
 /** The settlements behind a verdict: those counted in its window, not reversed. */
-export function warningSettlements(verdict: WarningVerdict, year: YearResult, keyOf: (id: string) => { fixmedinsCode: string; setlId: string }): WarningSettlement[] {
+export function warningSettlements(
+  verdict: WarningVerdict,
+  year: YearResult,
+  keyOf: (id: string) => { fixmedinsCode: string; setlId: string },
+): WarningSettlement[] {
   return year.settlements
     .filter((s) => !s.cancelled && s.settledAt <= verdict.windowTo)
     .map((s) => ({
-      ...keyOf(s.id), settledAt: s.settledAt, medfeeFen: s.totalFen, basicFen: s.basicPaidFen, criticalIllnessFen: s.criticalIllnessFen,
-      assistanceFen: s.assistanceFen, selfPayFen: verdict.basis === 'TOTAL' ? s.selfPayFen : s.inScopeSelfPayFen,
+      ...keyOf(s.id),
+      settledAt: s.settledAt,
+      medfeeFen: s.totalFen,
+      basicFen: s.basicPaidFen,
+      criticalIllnessFen: s.criticalIllnessFen,
+      assistanceFen: s.assistanceFen,
+      selfPayFen: verdict.basis === 'TOTAL' ? s.selfPayFen : s.inScopeSelfPayFen,
     }));
 }
 
 export function valuesOf(verdict: WarningVerdict, settlements: readonly WarningSettlement[]): WarningValues {
   return {
-    reasons: [...verdict.reasons], categories: [...verdict.categories], routedTo: [...verdict.routedTo], selfPayFen: verdict.selfPayFen,
-    medfeeFen: verdict.medfeeFen, basicFen: verdict.basicFen, criticalIllnessFen: verdict.criticalIllnessFen, assistanceFen: verdict.assistanceFen,
+    reasons: [...verdict.reasons],
+    categories: [...verdict.categories],
+    routedTo: [...verdict.routedTo],
+    selfPayFen: verdict.selfPayFen,
+    medfeeFen: verdict.medfeeFen,
+    basicFen: verdict.basicFen,
+    criticalIllnessFen: verdict.criticalIllnessFen,
+    assistanceFen: verdict.assistanceFen,
     settlements: settlements.map((s) => `${s.fixmedinsCode}/${s.setlId}`),
   };
 }
@@ -55,7 +70,9 @@ export function describeChanges(before: SentWarning, after: WarningValues, warne
   const changes: string[] = [];
   if (before.warned !== warned) changes.push(warned ? 'now warned (was not)' : 'no longer warned: no reason remains');
   const a = before.values;
-  const text = (field: string, from: string, to: string) => { if (from !== to) changes.push(`${field}: ${from} -> ${to}`); };
+  const text = (field: string, from: string, to: string) => {
+    if (from !== to) changes.push(`${field}: ${from} -> ${to}`);
+  };
   text('reasons', list(a.reasons), list(after.reasons));
   text('categories', list(a.categories), list(after.categories));
   text('routedTo', list(a.routedTo), list(after.routedTo));
@@ -75,16 +92,41 @@ export function sameValues(a: WarningValues, b: WarningValues): boolean {
 
 /** The record published on warnings.quarterly. */
 export function warningRecord(options: {
-  eventId: string; personKey: string; idCipher: string; verdict: WarningVerdict; settlements: WarningSettlement[];
-  warned: boolean; supersedes: string | null; changes: string[]; now: number;
+  eventId: string;
+  personKey: string;
+  idCipher: string;
+  verdict: WarningVerdict;
+  settlements: WarningSettlement[];
+  warned: boolean;
+  supersedes: string | null;
+  changes: string[];
+  now: number;
 }): QuarterlyWarning {
   const { verdict } = options;
   return {
-    eventId: options.eventId, source: 'hub:warnings', occurredAt: Date.parse(`${verdict.windowTo}T23:59:59.999+08:00`), recordedAt: options.now,
-    personKey: options.personKey, idCipher: options.idCipher, policyId: verdict.policyId, period: verdict.period,
-    windowFrom: verdict.windowFrom, windowTo: verdict.windowTo, categories: [...verdict.categories], reasons: [...verdict.reasons],
-    basis: verdict.basis, selfPayFen: verdict.selfPayFen, thresholdFen: verdict.thresholdFen, medfeeFen: verdict.medfeeFen,
-    basicFen: verdict.basicFen, criticalIllnessFen: verdict.criticalIllnessFen, assistanceFen: verdict.assistanceFen,
-    routedTo: [...verdict.routedTo], settlements: options.settlements, warned: options.warned, supersedes: options.supersedes, changes: options.changes,
+    eventId: options.eventId,
+    source: 'hub:warnings',
+    occurredAt: Date.parse(`${verdict.windowTo}T23:59:59.999+08:00`),
+    recordedAt: options.now,
+    personKey: options.personKey,
+    idCipher: options.idCipher,
+    policyId: verdict.policyId,
+    period: verdict.period,
+    windowFrom: verdict.windowFrom,
+    windowTo: verdict.windowTo,
+    categories: [...verdict.categories],
+    reasons: [...verdict.reasons],
+    basis: verdict.basis,
+    selfPayFen: verdict.selfPayFen,
+    thresholdFen: verdict.thresholdFen,
+    medfeeFen: verdict.medfeeFen,
+    basicFen: verdict.basicFen,
+    criticalIllnessFen: verdict.criticalIllnessFen,
+    assistanceFen: verdict.assistanceFen,
+    routedTo: [...verdict.routedTo],
+    settlements: options.settlements,
+    warned: options.warned,
+    supersedes: options.supersedes,
+    changes: options.changes,
   };
 }

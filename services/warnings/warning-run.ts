@@ -8,7 +8,14 @@ import type { IdDirectory } from './id-directory';
 import { periodBounds } from './periods';
 import { personYearsOf, type PersonYear } from './person-years';
 import {
-  describeChanges, sameValues, stableId, valuesOf, warningRecord, warningSettlements, type SentWarning, type WarningValues,
+  describeChanges,
+  sameValues,
+  stableId,
+  valuesOf,
+  warningRecord,
+  warningSettlements,
+  type SentWarning,
+  type WarningValues,
 } from './warning-record';
 
 /**
@@ -93,10 +100,18 @@ export interface RunSummary {
 const lockTtlMs = 30_000;
 
 /** Runs one region-period. `dryRun` computes and returns the rows without publishing or recording. */
-export async function runWarnings(deps: RunDependencies, policy: Policy, period: string, options: { dryRun: boolean }): Promise<RunSummary> {
+export async function runWarnings(
+  deps: RunDependencies,
+  policy: Policy,
+  period: string,
+  options: { dryRun: boolean },
+): Promise<RunSummary> {
   const bounds = periodBounds(policy.warning.cadence, period);
   if (bounds.last < policy.benefitYear.start || bounds.first > policy.benefitYear.end) {
-    throw new HubError('USAGE', `${period} is outside the benefit year of ${policy.id} (${policy.benefitYear.start} to ${policy.benefitYear.end})`);
+    throw new HubError(
+      'USAGE',
+      `${period} is outside the benefit year of ${policy.id} (${policy.benefitYear.start} to ${policy.benefitYear.end})`,
+    );
   }
   const now = deps.now ?? Date.now;
   const keys = runKeys(deps.namespace);
@@ -109,11 +124,27 @@ export async function runWarnings(deps: RunDependencies, policy: Policy, period:
       throw new HubError('UNAVAILABLE', `a warning run of ${policy.id} ${period} is in progress elsewhere; try again when it ends`);
     }
   }
-  const renew = options.dryRun ? undefined : setInterval(() => { void redis.pexpire(lockKey, lockTtlMs); }, lockTtlMs / 3);
+  const renew = options.dryRun
+    ? undefined
+    : setInterval(() => {
+        void redis.pexpire(lockKey, lockTtlMs);
+      }, lockTtlMs / 3);
   renew?.unref();
   const summary: RunSummary = {
-    policyId: policy.id, period, dryRun: options.dryRun, rerun: (await redis.exists(keys.done(policy.id, period))) === 1,
-    personYears: 0, warned: 0, published: 0, corrections: 0, withdrawals: 0, unchanged: 0, problems: {}, rows: [], startedAt: now(), finishedAt: 0,
+    policyId: policy.id,
+    period,
+    dryRun: options.dryRun,
+    rerun: (await redis.exists(keys.done(policy.id, period))) === 1,
+    personYears: 0,
+    warned: 0,
+    published: 0,
+    corrections: 0,
+    withdrawals: 0,
+    unchanged: 0,
+    problems: {},
+    rows: [],
+    startedAt: now(),
+    finishedAt: 0,
   };
   try {
     // Every fact known at the run: identities of everyone the topics named so far.
@@ -126,7 +157,13 @@ export async function runWarnings(deps: RunDependencies, policy: Policy, period:
     for await (const persons of personYearsOf(redis, deps.topicPrefix, policy, deps.policies)) {
       summary.personYears += persons.length;
       for (const person of persons) seen?.add(person.personKey);
-      const previous = hadSent ? await sentOf(redis, sentKey, persons.map((p) => p.personKey)) : new Map<string, SentWarning>();
+      const previous = hadSent
+        ? await sentOf(
+            redis,
+            sentKey,
+            persons.map((p) => p.personKey),
+          )
+        : new Map<string, SentWarning>();
       const decided = decide(persons, policy, period, summary, previous);
       await publishing;
       publishing = handle(deps, summary, decided, previous, sentKey, keys.index, options.dryRun, page, now);
@@ -141,7 +178,12 @@ export async function runWarnings(deps: RunDependencies, policy: Policy, period:
       for (const [personKey, raw] of Object.entries(await redis.hgetall(sentKey))) {
         if (!seen.has(personKey)) previous.set(personKey, JSON.parse(raw) as SentWarning);
       }
-      const gone: Decision[] = [...previous.keys()].map((personKey) => ({ personKey, verdict: noVerdict(policy, period), settlements: [], values: emptyValues }));
+      const gone: Decision[] = [...previous.keys()].map((personKey) => ({
+        personKey,
+        verdict: noVerdict(policy, period),
+        settlements: [],
+        values: emptyValues,
+      }));
       if (gone.length > 0) await handle(deps, summary, gone, previous, sentKey, keys.index, options.dryRun, page, now);
     }
     summary.finishedAt = now();
@@ -163,16 +205,37 @@ export async function runWarnings(deps: RunDependencies, policy: Policy, period:
  * period's run, so the run at the period's end publishes nothing for them if their figures did not
  * change, and a correction if they did. It takes no lock and sets no done marker.
  */
-export async function warnPersons(deps: RunDependencies, policy: Policy, period: string, persons: readonly PersonYear[]): Promise<RunSummary> {
+export async function warnPersons(
+  deps: RunDependencies,
+  policy: Policy,
+  period: string,
+  persons: readonly PersonYear[],
+): Promise<RunSummary> {
   const now = deps.now ?? Date.now;
   const keys = runKeys(deps.namespace);
   const summary: RunSummary = {
-    policyId: policy.id, period, dryRun: false, rerun: false, personYears: persons.length, warned: 0, published: 0, corrections: 0, withdrawals: 0,
-    unchanged: 0, problems: {}, rows: [], startedAt: now(), finishedAt: 0,
+    policyId: policy.id,
+    period,
+    dryRun: false,
+    rerun: false,
+    personYears: persons.length,
+    warned: 0,
+    published: 0,
+    corrections: 0,
+    withdrawals: 0,
+    unchanged: 0,
+    problems: {},
+    rows: [],
+    startedAt: now(),
+    finishedAt: 0,
   };
   await deps.directory.caughtUp();
   const sentKey = keys.sent(policy.id, period);
-  const previous = await sentOf(deps.redis, sentKey, persons.map((p) => p.personKey));
+  const previous = await sentOf(
+    deps.redis,
+    sentKey,
+    persons.map((p) => p.personKey),
+  );
   // Only warnings: a person not (or no longer) over the line waits for the period's run.
   const decided = decide(persons, policy, period, summary, previous).filter((d) => d.verdict.warn);
   await handle(deps, summary, decided, previous, sentKey, keys.index, false, 0, now);
@@ -192,7 +255,10 @@ async function sentOf(redis: Redis, sentKey: string, personKeys: readonly string
   const found = new Map<string, SentWarning>();
   if (personKeys.length === 0) return found;
   const raws = await redis.hmget(sentKey, ...personKeys);
-  personKeys.forEach((key, i) => { const raw = raws[i]; if (raw !== null && raw !== undefined) found.set(key, JSON.parse(raw) as SentWarning); });
+  personKeys.forEach((key, i) => {
+    const raw = raws[i];
+    if (raw !== null && raw !== undefined) found.set(key, JSON.parse(raw) as SentWarning);
+  });
   return found;
 }
 
@@ -215,7 +281,13 @@ export function cannotBeWarned(person: PersonYear, policy: Policy, windowTo: str
   return ceilingFen <= policy.warning.thresholdFen;
 }
 
-function decide(persons: readonly PersonYear[], policy: Policy, period: string, summary: RunSummary, previous: ReadonlyMap<string, SentWarning>): Decision[] {
+function decide(
+  persons: readonly PersonYear[],
+  policy: Policy,
+  period: string,
+  summary: RunSummary,
+  previous: ReadonlyMap<string, SentWarning>,
+): Decision[] {
   const windowTo = periodBounds(policy.warning.cadence, period).last;
   const decisions: Decision[] = [];
   for (const person of persons) {
@@ -225,7 +297,10 @@ function decide(persons: readonly PersonYear[], policy: Policy, period: string, 
     const byKey = new Map(person.settlements.map((s) => [s.key, s]));
     try {
       // A fact the rules service leaves out (a reversal that does not match its original) is left out here too.
-      const year = computeYear(policy, screenFacts(policy, { insuredType: person.insuredType, statuses: person.statuses, settlements: engineSettlements(asOf) }).facts);
+      const year = computeYear(
+        policy,
+        screenFacts(policy, { insuredType: person.insuredType, statuses: person.statuses, settlements: engineSettlements(asOf) }).facts,
+      );
       const verdict = warningVerdict(policy, { statuses: person.statuses }, year, period);
       const settlements = warningSettlements(verdict, year, (id) => {
         const stored = byKey.get(id);
@@ -233,7 +308,8 @@ function decide(persons: readonly PersonYear[], policy: Policy, period: string, 
       });
       // Warnings carry medical-cost information: a person in an always-reported category with no
       // settlement up to the period's end has none to report yet.
-      if (settlements.length === 0) decisions.push({ personKey: person.personKey, verdict: noVerdict(policy, period), settlements, values: emptyValues });
+      if (settlements.length === 0)
+        decisions.push({ personKey: person.personKey, verdict: noVerdict(policy, period), settlements, values: emptyValues });
       else decisions.push({ personKey: person.personKey, verdict, settlements, values: valuesOf(verdict, settlements) });
     } catch (error) {
       const code = (error as { code?: unknown }).code;
@@ -245,13 +321,26 @@ function decide(persons: readonly PersonYear[], policy: Policy, period: string, 
 }
 
 async function handle(
-  deps: RunDependencies, summary: RunSummary, decisions: readonly Decision[], previous: ReadonlyMap<string, SentWarning>, sentKey: string, indexKey: string,
-  dryRun: boolean, page: number, now: () => number,
+  deps: RunDependencies,
+  summary: RunSummary,
+  decisions: readonly Decision[],
+  previous: ReadonlyMap<string, SentWarning>,
+  sentKey: string,
+  indexKey: string,
+  dryRun: boolean,
+  page: number,
+  now: () => number,
 ): Promise<void> {
   const { redis } = deps;
   // `sent` is what the person-period's record of what was sent becomes; a withdrawal from a dropped
   // agency (below) leaves it to the correction published beside it (`replacesSent` false).
-  const out: { decision: Decision; record: Omit<Parameters<typeof warningRecord>[0], 'idCipher'>; action: RunRow['action']; sent: SentWarning; replacesSent: boolean }[] = [];
+  const out: {
+    decision: Decision;
+    record: Omit<Parameters<typeof warningRecord>[0], 'idCipher'>;
+    action: RunRow['action'];
+    sent: SentWarning;
+    replacesSent: boolean;
+  }[] = [];
   decisions.forEach((decision) => {
     const before = previous.get(decision.personKey);
     const warned = decision.verdict.warn;
@@ -259,29 +348,66 @@ async function handle(
     if (before === undefined && !warned) return;
     if (before !== undefined && before.warned === warned && (!warned || sameValues(before.values, decision.values))) {
       summary.unchanged += 1;
-      if (dryRun && warned) out.push({ decision, action: 'UNCHANGED', sent: before, replacesSent: false, record: recordOptions(decision, before, warned, null, [], now) });
+      if (dryRun && warned)
+        out.push({
+          decision,
+          action: 'UNCHANGED',
+          sent: before,
+          replacesSent: false,
+          record: recordOptions(decision, before, warned, null, [], now),
+        });
       return;
     }
     if (before !== undefined && !before.warned && !warned) return;
     const values = decision.values;
     const action: RunRow['action'] = before === undefined ? 'NEW' : warned ? 'CORRECTION' : 'WITHDRAWAL';
-    const changes = before === undefined ? (summary.rerun ? ['warned on a rerun of a period already closed'] : []) : describeChanges(before, values, warned);
-    const eventId = before === undefined
-      ? stableId('warn', [summary.policyId, summary.period, decision.personKey])
-      : stableId('warn', [summary.policyId, summary.period, decision.personKey, JSON.stringify(values), warned ? 1 : 0, before.eventId]);
+    const changes =
+      before === undefined
+        ? summary.rerun
+          ? ['warned on a rerun of a period already closed']
+          : []
+        : describeChanges(before, values, warned);
+    const eventId =
+      before === undefined
+        ? stableId('warn', [summary.policyId, summary.period, decision.personKey])
+        : stableId('warn', [summary.policyId, summary.period, decision.personKey, JSON.stringify(values), warned ? 1 : 0, before.eventId]);
     // Routing that narrows (a category ended, a region's routing changed): an agency that had the
     // warning and no longer receives the person is told so by a withdrawal of its own, published
     // before the correction the others receive; both name the warning they replace.
-    const dropped = before === undefined || !before.warned || !warned ? [] : before.values.routedTo.filter((agency) => !values.routedTo.includes(agency));
+    const dropped =
+      before === undefined || !before.warned || !warned ? [] : before.values.routedTo.filter((agency) => !values.routedTo.includes(agency));
     if (before !== undefined && dropped.length > 0) {
-      const withdrawalId = stableId('warn', [summary.policyId, summary.period, decision.personKey, 'withdrawn', dropped.join(','), before.eventId]);
-      const record = recordOptions(decision, before, false, withdrawalId, [`no longer routed to ${dropped.join(', ')}: the person is now followed up by ${values.routedTo.join(', ')}`, ...changes], now);
+      const withdrawalId = stableId('warn', [
+        summary.policyId,
+        summary.period,
+        decision.personKey,
+        'withdrawn',
+        dropped.join(','),
+        before.eventId,
+      ]);
+      const record = recordOptions(
+        decision,
+        before,
+        false,
+        withdrawalId,
+        [`no longer routed to ${dropped.join(', ')}: the person is now followed up by ${values.routedTo.join(', ')}`, ...changes],
+        now,
+      );
       out.push({
-        decision, action: 'WITHDRAWAL', sent: { eventId: withdrawalId, warned: false, values }, replacesSent: false,
+        decision,
+        action: 'WITHDRAWAL',
+        sent: { eventId: withdrawalId, warned: false, values },
+        replacesSent: false,
         record: { ...record, verdict: { ...record.verdict, routedTo: dropped as WarningVerdict['routedTo'] } },
       });
     }
-    out.push({ decision, action, sent: { eventId, warned, values }, replacesSent: true, record: recordOptions(decision, before, warned, eventId, changes, now) });
+    out.push({
+      decision,
+      action,
+      sent: { eventId, warned, values },
+      replacesSent: true,
+      record: recordOptions(decision, before, warned, eventId, changes, now),
+    });
   });
   if (out.length === 0) return;
 
@@ -290,7 +416,10 @@ async function handle(
   for (const item of out) {
     const idCipher = ciphers.get(item.decision.personKey);
     if (!dryRun && idCipher === undefined) {
-      throw new HubError('PROCESSING_FAILED', `no sealed ID number is known for person ${item.decision.personKey}: the id directory has not seen the person's records`);
+      throw new HubError(
+        'PROCESSING_FAILED',
+        `no sealed ID number is known for person ${item.decision.personKey}: the id directory has not seen the person's records`,
+      );
     }
     const record = warningRecord({ ...item.record, idCipher: idCipher ?? '' });
     if (dryRun) summary.rows.push({ personKey: item.decision.personKey, action: item.action, record });
@@ -311,34 +440,75 @@ async function handle(
     if (item.action === 'UNCHANGED') continue;
     if (item.replacesSent) sentPairs.push(item.decision.personKey, JSON.stringify(item.sent));
     const entry: WarningIndexEntry = {
-      personKey: item.decision.personKey, policyId: summary.policyId, period: summary.period, routedTo: item.record.verdict.routedTo, warned: item.sent.warned,
+      personKey: item.decision.personKey,
+      policyId: summary.policyId,
+      period: summary.period,
+      routedTo: item.record.verdict.routedTo,
+      warned: item.sent.warned,
     };
     indexPairs.push(item.sent.eventId, JSON.stringify(entry));
   }
-  await redis.multi().hset(sentKey, ...sentPairs).hset(indexKey, ...indexPairs).exec();
+  await redis
+    .multi()
+    .hset(sentKey, ...sentPairs)
+    .hset(indexKey, ...indexPairs)
+    .exec();
   summary.published += records.length;
 }
 
 const emptyValues: WarningValues = {
-  reasons: [], categories: [], routedTo: [], selfPayFen: 0, medfeeFen: 0, basicFen: 0, criticalIllnessFen: 0, assistanceFen: 0, settlements: [],
+  reasons: [],
+  categories: [],
+  routedTo: [],
+  selfPayFen: 0,
+  medfeeFen: 0,
+  basicFen: 0,
+  criticalIllnessFen: 0,
+  assistanceFen: 0,
+  settlements: [],
 };
 
 /** The verdict on a person who has no settlement of the region-year any more: nothing to warn about. */
 function noVerdict(policy: Policy, period: string): WarningVerdict {
   const bounds = periodBounds(policy.warning.cadence, period);
   return {
-    policyId: policy.id, period, windowFrom: policy.benefitYear.start, windowTo: bounds.last < policy.benefitYear.end ? bounds.last : policy.benefitYear.end,
-    warn: false, reasons: [], categories: [], basis: policy.warning.basis, selfPayFen: 0, thresholdFen: policy.warning.thresholdFen,
-    medfeeFen: 0, basicFen: 0, criticalIllnessFen: 0, assistanceFen: 0, routedTo: [],
+    policyId: policy.id,
+    period,
+    windowFrom: policy.benefitYear.start,
+    windowTo: bounds.last < policy.benefitYear.end ? bounds.last : policy.benefitYear.end,
+    warn: false,
+    reasons: [],
+    categories: [],
+    basis: policy.warning.basis,
+    selfPayFen: 0,
+    thresholdFen: policy.warning.thresholdFen,
+    medfeeFen: 0,
+    basicFen: 0,
+    criticalIllnessFen: 0,
+    assistanceFen: 0,
+    routedTo: [],
   };
 }
 
-function recordOptions(decision: Decision, before: SentWarning | undefined, warned: boolean, eventId: string | null, changes: string[], now: () => number) {
+function recordOptions(
+  decision: Decision,
+  before: SentWarning | undefined,
+  warned: boolean,
+  eventId: string | null,
+  changes: string[],
+  now: () => number,
+) {
   const { verdict } = decision;
   // A withdrawal goes to the agencies that had the warning it withdraws.
-  const routedTo = warned ? verdict.routedTo : (before?.values.routedTo ?? []) as WarningVerdict['routedTo'];
+  const routedTo = warned ? verdict.routedTo : ((before?.values.routedTo ?? []) as WarningVerdict['routedTo']);
   return {
-    eventId: eventId ?? before?.eventId ?? '', personKey: decision.personKey, verdict: { ...verdict, routedTo },
-    settlements: decision.settlements, warned, supersedes: before === undefined || eventId === null ? null : before.eventId, changes, now: now(),
+    eventId: eventId ?? before?.eventId ?? '',
+    personKey: decision.personKey,
+    verdict: { ...verdict, routedTo },
+    settlements: decision.settlements,
+    warned,
+    supersedes: before === undefined || eventId === null ? null : before.eventId,
+    changes,
+    now: now(),
   };
 }

@@ -23,8 +23,10 @@ function parseArgs(args: readonly string[], valued: readonly string[], flags: re
   for (let i = 0; i < args.length; i += 1) {
     const arg = args[i] ?? '';
     if (flags.includes(arg)) found.set(arg, 'true');
-    else if (valued.includes(arg) && args[i + 1] !== undefined) { found.set(arg, args[i + 1] ?? ''); i += 1; }
-    else throw new HubError('USAGE', `unexpected argument '${arg}'\n${usage}`);
+    else if (valued.includes(arg) && args[i + 1] !== undefined) {
+      found.set(arg, args[i + 1] ?? '');
+      i += 1;
+    } else throw new HubError('USAGE', `unexpected argument '${arg}'\n${usage}`);
   }
   return found;
 }
@@ -52,21 +54,33 @@ export const runWarningsCommand: RoleMain = async (args, io) => {
   }
 };
 
-async function serve(io: CliIo, logger: ReturnType<typeof createLogger>, graceMs: number, opsAddress: { port: number; host: string }): Promise<number> {
+async function serve(
+  io: CliIo,
+  logger: ReturnType<typeof createLogger>,
+  graceMs: number,
+  opsAddress: { port: number; host: string },
+): Promise<number> {
   const lifecycle = createLifecycle(logger, graceMs);
   const runtime = await openWarnings(io.env, logger);
   lifecycle.onShutdown('kafka and redis', () => runtime.close());
   const service = await startWarningsService(runtime, logger);
   lifecycle.onShutdown('workers', () => service.stop());
   const ops = await startOpsServer({
-    port: opsAddress.port, host: opsAddress.host, metrics: createMetrics('warnings'),
+    port: opsAddress.port,
+    host: opsAddress.host,
+    metrics: createMetrics('warnings'),
     readiness: async () => {
-      const redis = await runtime.redis.ping().then(() => 'ok', (e: unknown) => String(e));
+      const redis = await runtime.redis.ping().then(
+        () => 'ok',
+        (e: unknown) => String(e),
+      );
       return { ok: redis === 'ok', checks: { redis } };
     },
   });
   lifecycle.onShutdown('ops server', () => ops.close());
-  io.stdout.write(`warnings service running (health on :${ops.port}); schedules: ${service.schedulers.map((s) => `${s.policyId} "${s.pattern}"`).join(', ')}\n`);
+  io.stdout.write(
+    `warnings service running (health on :${ops.port}); schedules: ${service.schedulers.map((s) => `${s.policyId} "${s.pattern}"`).join(', ')}\n`,
+  );
   const reason = await lifecycle.stopped;
   await lifecycle.shutdown(reason);
   return 0;
@@ -82,21 +96,39 @@ async function runCommand(runtime: WarningsRuntime, args: readonly string[], io:
 }
 
 export function describe(s: RunSummary): string {
-  const problems = Object.entries(s.problems).map(([code, n]) => `${n} ${code}`).join(', ');
-  return `${s.policyId} ${s.period}${s.dryRun ? ' (dry run: nothing sent)' : ''}${s.rerun ? ' (rerun)' : ''}: ${s.personYears} person-years, ${s.warned} warned; `
-    + `${s.dryRun ? 'would publish' : 'published'} ${s.dryRun ? s.rows.filter((r) => r.action !== 'UNCHANGED').length : s.published} `
-    + `(${s.corrections} corrections, ${s.withdrawals} withdrawals), ${s.unchanged} unchanged${problems === '' ? '' : `; not computed: ${problems}`}`;
+  const problems = Object.entries(s.problems)
+    .map(([code, n]) => `${n} ${code}`)
+    .join(', ');
+  return (
+    `${s.policyId} ${s.period}${s.dryRun ? ' (dry run: nothing sent)' : ''}${s.rerun ? ' (rerun)' : ''}: ${s.personYears} person-years, ${s.warned} warned; ` +
+    `${s.dryRun ? 'would publish' : 'published'} ${s.dryRun ? s.rows.filter((r) => r.action !== 'UNCHANGED').length : s.published} ` +
+    `(${s.corrections} corrections, ${s.withdrawals} withdrawals), ${s.unchanged} unchanged${problems === '' ? '' : `; not computed: ${problems}`}`
+  );
 }
 
 /** The dry run's table: one line per warning it would send (or that stands unchanged). */
 export function table(s: RunSummary): string {
   const header = ['action', 'person key', 'categories', 'reasons', 'self-pay (yuan)', 'settlements', 'routed to'];
   const rows = s.rows.map((r) => [
-    r.action, r.personKey.slice(0, 16), r.record.categories.join(',') || '-', r.record.reasons.join(',') || '-', fenToYuan(r.record.selfPayFen),
-    String(r.record.settlements.length), r.record.routedTo.join(','),
+    r.action,
+    r.personKey.slice(0, 16),
+    r.record.categories.join(',') || '-',
+    r.record.reasons.join(',') || '-',
+    fenToYuan(r.record.selfPayFen),
+    String(r.record.settlements.length),
+    r.record.routedTo.join(','),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  return [header, ...rows].map((row) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    [header, ...rows]
+      .map((row) =>
+        row
+          .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 async function deliveriesCommand(runtime: WarningsRuntime, args: readonly string[], io: CliIo): Promise<number> {
@@ -111,7 +143,8 @@ async function deliveriesCommand(runtime: WarningsRuntime, args: readonly string
         // The same retry as the desk's button (retryDeadDelivery): a fresh round of attempts, with the same backoff.
         const { outcome, state } = await retryDeadDelivery(queue, id);
         if (outcome === 'NOT_FOUND') throw new HubError('USAGE', `no delivery ${id}`);
-        if (outcome === 'NOT_DEAD') throw new HubError('USAGE', `delivery ${id} is not dead (${state ?? ''}): only dead deliveries are retried by hand`);
+        if (outcome === 'NOT_DEAD')
+          throw new HubError('USAGE', `delivery ${id} is not dead (${state ?? ''}): only dead deliveries are retried by hand`);
         io.stdout.write(`${id} queued again\n`);
       }
       return 0;
@@ -120,14 +153,20 @@ async function deliveriesCommand(runtime: WarningsRuntime, args: readonly string
       const dead = await queue.getFailed();
       for (const job of dead) {
         const periods = [...new Set(job.data.warnings.map((w) => `${w.policyId} ${w.period}`))].join(', ');
-        io.stdout.write(`${job.id ?? ''}  ${job.data.agency}  ${job.data.warnings.length} warnings  ${periods}  attempts ${job.attemptsMade}  ${new Date(job.finishedOn ?? 0).toISOString()}  ${job.failedReason}\n`);
+        io.stdout.write(
+          `${job.id ?? ''}  ${job.data.agency}  ${job.data.warnings.length} warnings  ${periods}  attempts ${job.attemptsMade}  ${new Date(job.finishedOn ?? 0).toISOString()}  ${job.failedReason}\n`,
+        );
       }
       const warnings = dead.reduce((n, job) => n + job.data.warnings.length, 0);
-      io.stdout.write(`${dead.length} dead deliveries (${warnings} warnings)${dead.length > 0 ? '; retry with --retry JOB_ID or --retry all' : ''}\n`);
+      io.stdout.write(
+        `${dead.length} dead deliveries (${warnings} warnings)${dead.length > 0 ? '; retry with --retry JOB_ID or --retry all' : ''}\n`,
+      );
       return 0;
     }
     const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
-    io.stdout.write(`waiting ${counts.waiting ?? 0}  active ${counts.active ?? 0}  retrying ${counts.delayed ?? 0}  delivered ${counts.completed ?? 0}  dead ${counts.failed ?? 0}\n`);
+    io.stdout.write(
+      `waiting ${counts.waiting ?? 0}  active ${counts.active ?? 0}  retrying ${counts.delayed ?? 0}  delivered ${counts.completed ?? 0}  dead ${counts.failed ?? 0}\n`,
+    );
     return 0;
   } finally {
     await queue.close();
@@ -145,8 +184,19 @@ async function exportCommand(runtime: WarningsRuntime, args: readonly string[], 
   const period = required(options, '--period');
   const dir = options.get('--out') ?? '.';
   mkdirSync(dir, { recursive: true });
-  const records = await Promise.all((await runtime.kafka.readAll(runtime.warningsCodec.topic)).map((m) => runtime.warningsCodec.decode(m.value ?? Buffer.alloc(0))));
-  const file = await writeExportFile({ records, agency, policyId: policy.id, period, format, encoding, dir, idEncryptionKey: runtime.config.idEncryptionKey });
+  const records = await Promise.all(
+    (await runtime.kafka.readAll(runtime.warningsCodec.topic)).map((m) => runtime.warningsCodec.decode(m.value ?? Buffer.alloc(0))),
+  );
+  const file = await writeExportFile({
+    records,
+    agency,
+    policyId: policy.id,
+    period,
+    format,
+    encoding,
+    dir,
+    idEncryptionKey: runtime.config.idEncryptionKey,
+  });
   io.stdout.write(`${file.path}: ${file.rows} rows\n`);
   return 0;
 }

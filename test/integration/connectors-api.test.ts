@@ -74,7 +74,16 @@ const personKeyOf = (idNumber: string): string => derivePersonKey(idNumber, conf
 
 beforeAll(async () => {
   await registerAllSchemas(env);
-  kafka = connectKafka({ brokers: config.kafkaBrokers, clientId: `connectors-api-test-${runId}`, topicPrefix: config.topicPrefix, partitions: 3, replication: 1 }, logger);
+  kafka = connectKafka(
+    {
+      brokers: config.kafkaBrokers,
+      clientId: `connectors-api-test-${runId}`,
+      topicPrefix: config.topicPrefix,
+      partitions: 3,
+      replication: 1,
+    },
+    logger,
+  );
   const store = fileKeyStore(env.HUB_AGENCY_KEYS_FILE);
   for (const agency of agencyIds) {
     keys.set(agency, (await store.issue(agency)).key);
@@ -105,10 +114,16 @@ describe('connector push API against the local stack', () => {
     const answer = await push('civil-affairs', [validRaw['civil-affairs'], bad]);
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({
-      accepted: 1, duplicates: 0, rejected: 1,
+      accepted: 1,
+      duplicates: 0,
+      rejected: 1,
       results: [
         { position: 'records[0]', status: 'accepted' },
-        { position: 'records[1]', status: 'rejected', problems: [{ field: 'validFrom', reason: '"2019-02-30" is not a real date (YYYY-MM-DD)' }] },
+        {
+          position: 'records[1]',
+          status: 'rejected',
+          problems: [{ field: 'validFrom', reason: '"2019-02-30" is not a real date (YYYY-MM-DD)' }],
+        },
       ],
     });
 
@@ -123,8 +138,15 @@ describe('connector push API against the local stack', () => {
       source: expect.stringMatching(/^civil-affairs:api:key-[0-9a-f]{12}$/) as unknown,
       occurredAt: Date.parse('2019-02-27T10:00:00+08:00'),
       recordedAt: expect.any(Number) as unknown,
-      sourceRecordId: 'MZ-2019-0001', sourceVersion: 1, personKey, idCipher: expect.stringMatching(/^v1\./) as unknown,
-      admdvs: '330302', category: 'DIBAO', action: 'CERTIFY', validFrom: '2019-03-01', validTo: null,
+      sourceRecordId: 'MZ-2019-0001',
+      sourceVersion: 1,
+      personKey,
+      idCipher: expect.stringMatching(/^v1\./) as unknown,
+      admdvs: '330302',
+      category: 'DIBAO',
+      action: 'CERTIFY',
+      validFrom: '2019-03-01',
+      validTo: null,
     });
     expect(decryptNationalId(only.record.idCipher, config.idEncryptionKey, personKey)).toBe(zhangSan.idNumber);
     expectNoClearIdentity(only.raw, zhangSan);
@@ -134,8 +156,13 @@ describe('connector push API against the local stack', () => {
     const [letter] = letters;
     if (letter === undefined) throw new Error('no dead letter');
     expect(letter.record).toMatchObject({
-      origin: 'civil-affairs', source: 'civil-affairs:connector', errorCode: 'INPUT_INVALID', field: 'validFrom', sourceRecordId: 'MZ-2019-0002',
-      errorMessage: 'validFrom: "2019-02-30" is not a real date (YYYY-MM-DD)', rawFormat: 'json',
+      origin: 'civil-affairs',
+      source: 'civil-affairs:connector',
+      errorCode: 'INPUT_INVALID',
+      field: 'validFrom',
+      sourceRecordId: 'MZ-2019-0002',
+      errorMessage: 'validFrom: "2019-02-30" is not a real date (YYYY-MM-DD)',
+      rawFormat: 'json',
     } satisfies Partial<DeadLetter>);
     expectNoClearIdentity(letter.raw, zhangSan);
     const sealed = JSON.parse(letter.record.raw.toString('utf8')) as Record<string, unknown>;
@@ -149,7 +176,7 @@ describe('connector push API against the local stack', () => {
     expect(await readTopic('civilAffairsStatus')).toHaveLength(1);
   });
 
-  it('answers 403 to another agency\'s key and writes nothing', async () => {
+  it("answers 403 to another agency's key and writes nothing", async () => {
     const before = (await kafka.readAll(topicOf('taxContributions'))).length;
     const answer = await push('tax', [validRaw.tax], keys.get('hospitals'));
     expect(answer.status).toBe(403);
@@ -161,11 +188,23 @@ describe('connector push API against the local stack', () => {
     const answer = await push('rural-revitalization', [validRaw['rural-revitalization']]);
     expect(answer.body).toMatchObject({ accepted: 1 });
     const published = await readTopic('ruralRevitalizationStatus');
-    expect(published.map((p) => p.record)).toEqual([expect.objectContaining({
-      sourceRecordId: 'XC-77', sourceVersion: 2, personKey: personKeyOf(liSi.idNumber), admdvs: '330302', category: 'MONITORED',
-      action: 'RISK_ELIMINATED', validFrom: '2018-06-01', validTo: '2019-03-15', occurredAt: Date.parse('2019-03-10T09:30:00+08:00'),
-    })]);
-    expectNoClearIdentity(published[0]?.raw ?? { topic: '', partition: 0, offset: '0', key: null, value: null, headers: {}, timestamp: 0 }, liSi);
+    expect(published.map((p) => p.record)).toEqual([
+      expect.objectContaining({
+        sourceRecordId: 'XC-77',
+        sourceVersion: 2,
+        personKey: personKeyOf(liSi.idNumber),
+        admdvs: '330302',
+        category: 'MONITORED',
+        action: 'RISK_ELIMINATED',
+        validFrom: '2018-06-01',
+        validTo: '2019-03-15',
+        occurredAt: Date.parse('2019-03-10T09:30:00+08:00'),
+      }),
+    ]);
+    expectNoClearIdentity(
+      published[0]?.raw ?? { topic: '', partition: 0, offset: '0', key: null, value: null, headers: {}, timestamp: 0 },
+      liSi,
+    );
   });
 
   it('publishes a hospital settlement with its amounts in fen', async () => {
@@ -173,13 +212,31 @@ describe('connector push API against the local stack', () => {
     expect(answer.body).toMatchObject({ accepted: 1 });
     const published = await readTopic('hospitalSettlements');
     expect(published).toHaveLength(1);
-    expect(published[0]?.record).toEqual(expect.objectContaining({
-      fixmedins_code: 'H33030200001', setl_id: 'S20190402001', mdtrt_id: 'M20190325001', psn_no: '33000019491231002', insutype: '390',
-      insu_admdvs: '330300', med_type: '21', setl_time: Date.parse('2019-04-02T10:15:00+08:00'),
-      medfee_sumamt: 10_000_000, fulamt_ownpay_amt: 500_000, overlmt_selfpay: 100_000, preselfpay_amt: 400_000, inscp_scp_amt: 9_000_000,
-      hifp_pay: 5_400_000, hifmi_pay: 0, maf_pay: 0, psn_part_amt: 4_600_000, is_reversal: false, orig_setl_id: null, dise_codg: null,
-      personKey: personKeyOf(zhangSan.idNumber),
-    }));
+    expect(published[0]?.record).toEqual(
+      expect.objectContaining({
+        fixmedins_code: 'H33030200001',
+        setl_id: 'S20190402001',
+        mdtrt_id: 'M20190325001',
+        psn_no: '33000019491231002',
+        insutype: '390',
+        insu_admdvs: '330300',
+        med_type: '21',
+        setl_time: Date.parse('2019-04-02T10:15:00+08:00'),
+        medfee_sumamt: 10_000_000,
+        fulamt_ownpay_amt: 500_000,
+        overlmt_selfpay: 100_000,
+        preselfpay_amt: 400_000,
+        inscp_scp_amt: 9_000_000,
+        hifp_pay: 5_400_000,
+        hifmi_pay: 0,
+        maf_pay: 0,
+        psn_part_amt: 4_600_000,
+        is_reversal: false,
+        orig_setl_id: null,
+        dise_codg: null,
+        personKey: personKeyOf(zhangSan.idNumber),
+      }),
+    );
     if (published[0] !== undefined) expectNoClearIdentity(published[0].raw, zhangSan);
   });
 
@@ -187,14 +244,24 @@ describe('connector push API against the local stack', () => {
     const answer = await push('tax', [validRaw.tax]);
     expect(answer.body).toMatchObject({ accepted: 1 });
     const published = await readTopic('taxContributions');
-    expect(published.map((p) => p.record)).toEqual([expect.objectContaining({
-      sourceRecordId: 'SW-1', sourceVersion: 1, admdvs: '330300', insuranceYear: 2019, insutype: '390', kind: 'PAYMENT',
-      contributionDueFen: 25_000, paidFen: 25_000, subsidisedFen: 0, paidAt: Date.parse('2018-12-10T09:00:00+08:00'),
-      personKey: personKeyOf(zhangSan.idNumber),
-    })]);
+    expect(published.map((p) => p.record)).toEqual([
+      expect.objectContaining({
+        sourceRecordId: 'SW-1',
+        sourceVersion: 1,
+        admdvs: '330300',
+        insuranceYear: 2019,
+        insutype: '390',
+        kind: 'PAYMENT',
+        contributionDueFen: 25_000,
+        paidFen: 25_000,
+        subsidisedFen: 0,
+        paidAt: Date.parse('2018-12-10T09:00:00+08:00'),
+        personKey: personKeyOf(zhangSan.idNumber),
+      }),
+    ]);
   });
 
-  it('imports a GBK-encoded CSV roster posted to /v1/files onto the agency\'s topic', async () => {
+  it("imports a GBK-encoded CSV roster posted to /v1/files onto the agency's topic", async () => {
     const csv = [
       '业务编号,版本号,身份证号,姓名,行政区划代码,人员类别,业务类型,纳入日期,退出日期,审批时间',
       `XC-78,1,${liSi.idNumber},${liSi.name},330302,防止返贫监测对象,认定,2019-01-15,,2019-01-10 16:00:00`,
@@ -207,24 +274,44 @@ describe('connector push API against the local stack', () => {
     });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
-      rows: 2, accepted: 1, duplicates: 0, rejected: 1, rejectionsTruncated: false,
-      rejections: [{ position: 'row 3', status: 'rejected', problems: [{ field: 'action', reason: 'risk elimination (风险消除) ends a MONITORED status only' }] }],
+      rows: 2,
+      accepted: 1,
+      duplicates: 0,
+      rejected: 1,
+      rejectionsTruncated: false,
+      rejections: [
+        {
+          position: 'row 3',
+          status: 'rejected',
+          problems: [{ field: 'action', reason: 'risk elimination (风险消除) ends a MONITORED status only' }],
+        },
+      ],
     });
     const fromFile = (await readTopic('ruralRevitalizationStatus')).filter((p) => p.record.sourceRecordId === 'XC-78');
-    expect(fromFile.map((p) => p.record)).toEqual([expect.objectContaining({
-      source: expect.stringMatching(/^rural-revitalization:file-api:key-[0-9a-f]{12}$/) as unknown, personKey: personKeyOf(liSi.idNumber),
-      category: 'MONITORED', action: 'CERTIFY', validFrom: '2019-01-15', validTo: null,
-    })]);
+    expect(fromFile.map((p) => p.record)).toEqual([
+      expect.objectContaining({
+        source: expect.stringMatching(/^rural-revitalization:file-api:key-[0-9a-f]{12}$/) as unknown,
+        personKey: personKeyOf(liSi.idNumber),
+        category: 'MONITORED',
+        action: 'CERTIFY',
+        validFrom: '2019-01-15',
+        validTo: null,
+      }),
+    ]);
     if (fromFile[0] !== undefined) expectNoClearIdentity(fromFile[0].raw, liSi);
     const letters = (await readTopic('deadLetters')).filter((letter) => letter.record.origin === 'rural-revitalization');
-    expect(letters.map((letter) => [letter.record.sourceRecordId, letter.record.field, letter.record.rawFormat])).toEqual([['XC-79', 'action', 'csv-row']]);
+    expect(letters.map((letter) => [letter.record.sourceRecordId, letter.record.field, letter.record.rawFormat])).toEqual([
+      ['XC-79', 'action', 'csv-row'],
+    ]);
     for (const letter of letters) expectNoClearIdentity(letter.raw, liSi);
   });
 
   it('answers 503 with Retry-After, and publishes nothing, when the schema registry is down', async () => {
     const offline = await startConnector({
       // Silent: the 503 it is about to log at error level is the point of this case.
-      agency: agencies['civil-affairs'], logger: createLogger({ level: 'silent', role: 'connectors-api-test' }), port: 0,
+      agency: agencies['civil-affairs'],
+      logger: createLogger({ level: 'silent', role: 'connectors-api-test' }),
+      port: 0,
       env: { ...env, HUB_SCHEMA_REGISTRY_URL: 'http://127.0.0.1:9/apis/ccompat/v7' },
     });
     try {
@@ -245,10 +332,13 @@ describe('connector push API against the local stack', () => {
 
   it('answers 429 with Retry-After to an address that keeps presenting wrong keys, and still takes a good key from it (issue 10, item 9)', async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < 10; i += 1) statuses.push((await push('rural-revitalization', [validRaw['rural-revitalization']], `wrong-key-${i}`)).status);
+    for (let i = 0; i < 10; i += 1)
+      statuses.push((await push('rural-revitalization', [validRaw['rural-revitalization']], `wrong-key-${i}`)).status);
     expect(statuses).toEqual(Array<number>(10).fill(401));
     const refused = await fetch(`${connector('rural-revitalization').url}/v1/records`, {
-      method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer wrong-key-10' }, body: '{"records":[]}',
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer wrong-key-10' },
+      body: '{"records":[]}',
     });
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
@@ -263,10 +353,14 @@ describe('connector push API: batches larger than one Kafka message (issue 10, i
   // The local broker keeps Kafka's default message.max.bytes (about 1 MB); each case below sent more
   // than that in one produce request before sends were split by bytes, and was answered 503 after
   // the batch's good records were already on the topic.
-  const settlement = (n: number, extra: Record<string, unknown> = {}): Record<string, unknown> =>
-    ({ ...validRaw.hospitals, setl_id: `S-BIG-${n}`, mdtrt_id: `M-BIG-${n}`, ...extra });
+  const settlement = (n: number, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+    ...validRaw.hospitals,
+    setl_id: `S-BIG-${n}`,
+    mdtrt_id: `M-BIG-${n}`,
+    ...extra,
+  });
 
-  it('dead-letters 2,000 refused settlements of one request, each once, beside the request\'s good records', async () => {
+  it("dead-letters 2,000 refused settlements of one request, each once, beside the request's good records", async () => {
     const before = (await kafka.readAll(topicOf('hospitalSettlements'))).length;
     const records = [
       ...Array.from({ length: 2_000 }, (_, i) => settlement(10_000 + i, { insu_admdvs: '33030X', remark: `需复核 ${'x'.repeat(300)}` })),
@@ -276,7 +370,8 @@ describe('connector push API: batches larger than one Kafka message (issue 10, i
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ accepted: 5, duplicates: 0, rejected: 2_000 });
     expect(await readAtLeast(() => kafka.readAll(topicOf('hospitalSettlements')), before + 5)).toHaveLength(before + 5);
-    const refused = async () => (await readTopic('deadLetters')).filter((letter) => letter.record.sourceRecordId?.startsWith('S-BIG-1') === true);
+    const refused = async () =>
+      (await readTopic('deadLetters')).filter((letter) => letter.record.sourceRecordId?.startsWith('S-BIG-1') === true);
     const letters = await readAtLeast(refused, 2_000);
     expect(letters).toHaveLength(2_000);
     expect(new Set(letters.map((letter) => letter.record.sourceRecordId)).size).toBe(2_000);
@@ -288,7 +383,10 @@ describe('connector push API: batches larger than one Kafka message (issue 10, i
     const answer = await push('hospitals', records);
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ accepted: 3_000, duplicates: 0, rejected: 0 });
-    const published = await readAtLeast(async () => (await readTopic('hospitalSettlements')).filter((p) => p.record.setl_id.startsWith('S-BIG-3')), 3_000);
+    const published = await readAtLeast(
+      async () => (await readTopic('hospitalSettlements')).filter((p) => p.record.setl_id.startsWith('S-BIG-3')),
+      3_000,
+    );
     expect(published).toHaveLength(3_000);
     expect(new Set(published.map((p) => p.record.setl_id)).size).toBe(3_000);
   });
@@ -298,7 +396,10 @@ describe('connector push API: batches larger than one Kafka message (issue 10, i
     const answer = await push('hospitals', [settlement(40_000, { med_type: huge })]);
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ rejected: 1, results: [{ status: 'rejected', problems: [{ field: 'med_type' }] }] });
-    const letters = await readAtLeast(async () => (await readTopic('deadLetters')).filter((letter) => letter.record.sourceRecordId === 'S-BIG-40000'), 1);
+    const letters = await readAtLeast(
+      async () => (await readTopic('deadLetters')).filter((letter) => letter.record.sourceRecordId === 'S-BIG-40000'),
+      1,
+    );
     expect(letters).toHaveLength(1);
     const letter = letters[0]?.record;
     if (letter === undefined) throw new Error('no dead letter');
@@ -310,17 +411,19 @@ describe('connector push API: batches larger than one Kafka message (issue 10, i
     expect(kept.head.startsWith('{"fixmedins_code":"H33030200001"')).toBe(true);
   });
 
-  it('publishes a transaction\'s records together or not at all: a refused send leaves nothing readable', async () => {
+  it("publishes a transaction's records together or not at all: a refused send leaves nothing readable", async () => {
     const publisher = await kafka.createTransactionalPublisher(`${config.topicPrefix}it-publisher-${randomUUID()}`);
     const topic = topicOf('hospitalSettlements');
     const before = (await kafka.readAll(topic)).length;
     try {
       // The first record goes in a request of its own and is taken; the second is larger than the
       // broker accepts, so the transaction is aborted and the first must not become visible.
-      await expect(publisher.publish([
-        { topic, records: [{ key: 'k', value: Buffer.from('small') }] },
-        { topic: topicOf('deadLetters'), records: [{ key: 'k', value: Buffer.alloc(2 * 1024 * 1024, 0x61) }] },
-      ])).rejects.toThrow();
+      await expect(
+        publisher.publish([
+          { topic, records: [{ key: 'k', value: Buffer.from('small') }] },
+          { topic: topicOf('deadLetters'), records: [{ key: 'k', value: Buffer.alloc(2 * 1024 * 1024, 0x61) }] },
+        ]),
+      ).rejects.toThrow();
       expect(await kafka.readAll(topic)).toHaveLength(before);
     } finally {
       await publisher.close();
@@ -335,12 +438,19 @@ describe('no clear ID number or name on a topic or in Redis (issue 10, item 3)',
   const dashed = (id: string): string => `${id.slice(0, 6)}-${id.slice(6, 14)}-${id.slice(14)}`;
   const fullWidth = (id: string): string => id.replace(/[0-9]/g, (d) => String.fromCharCode(0xff10 + Number(d)));
   /** Every form of an ID number a sender may use, for the scans: digits only, separators removed. */
-  const folded = (text: string): string => text.replace(/[\uFF10-\uFF19]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xff10 + 48)).replace(/[\s\u3000\-_]/g, '');
+  const folded = (text: string): string =>
+    text.replace(/[\uFF10-\uFF19]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xff10 + 48)).replace(/[\s\u3000\-_]/g, '');
 
   it('publishes and keeps no clear ID number or name, whatever field or form a sender puts them in', async () => {
     const lettersBefore = (await kafka.readAll(topicOf('deadLetters'))).length;
-    const settle = (n: number, extra: Record<string, unknown>): Record<string, unknown> =>
-      ({ ...validRaw.hospitals, certno: wang.idNumber, psn_name: wang.name, setl_id: `S-PII-${n}`, mdtrt_id: `M-PII-${n}`, ...extra });
+    const settle = (n: number, extra: Record<string, unknown>): Record<string, unknown> => ({
+      ...validRaw.hospitals,
+      certno: wang.idNumber,
+      psn_name: wang.name,
+      setl_id: `S-PII-${n}`,
+      mdtrt_id: `M-PII-${n}`,
+      ...extra,
+    });
     const hospitalRecords = [
       settle(1, {}), // a good record of each person, so their facts are on the topic too
       settle(2, { certno: zhao.idNumber, psn_name: zhao.name }),
@@ -373,7 +483,9 @@ describe('no clear ID number or name on a topic or in Redis (issue 10, item 3)',
       `XC-PII-2,1,${wang.idNumber},${wang.name},${spaced(zhao.idNumber)},防止返贫监测对象,认定,2019-01-15,,2019-01-10 16:00:00,${spaced(wang.idNumber)}`,
     ].join('\r\n');
     const upload = await fetch(`${connector('rural-revitalization').url}/v1/files?format=csv`, {
-      method: 'POST', headers: { 'content-type': 'text/csv', authorization: `Bearer ${keys.get('rural-revitalization') ?? ''}` }, body: csv,
+      method: 'POST',
+      headers: { 'content-type': 'text/csv', authorization: `Bearer ${keys.get('rural-revitalization') ?? ''}` },
+      body: csv,
     });
     expect(await upload.json()).toMatchObject({ rows: 2, rejected: 2 });
 
@@ -386,7 +498,12 @@ describe('no clear ID number or name on a topic or in Redis (issue 10, item 3)',
     for (const topic of mine) {
       for (const record of await kafka.readAll(topic)) {
         scanned += 1;
-        const text = [record.key ?? '', ...Object.values(record.headers), record.value?.toString('utf8') ?? '', record.value?.toString('latin1') ?? ''].join('\n');
+        const text = [
+          record.key ?? '',
+          ...Object.values(record.headers),
+          record.value?.toString('utf8') ?? '',
+          record.value?.toString('latin1') ?? '',
+        ].join('\n');
         for (const person of people) {
           expect(folded(text), `${topic} ${record.partition}/${record.offset}`).not.toContain(person.idNumber);
           expect(text, `${topic} ${record.partition}/${record.offset}`).not.toContain(person.name);
@@ -401,8 +518,12 @@ describe('no clear ID number or name on a topic or in Redis (issue 10, item 3)',
         for (const key of batch) {
           keysScanned += 1;
           const type = await redis.type(key);
-          const value = type === 'string' ? (await redis.getBuffer(key))?.toString('utf8') ?? ''
-            : type === 'hash' ? JSON.stringify(await redis.hgetall(key)) : '';
+          const value =
+            type === 'string'
+              ? ((await redis.getBuffer(key))?.toString('utf8') ?? '')
+              : type === 'hash'
+                ? JSON.stringify(await redis.hgetall(key))
+                : '';
           for (const person of people) {
             expect(folded(`${key}\n${value}`)).not.toContain(person.idNumber);
             expect(value).not.toContain(person.name);

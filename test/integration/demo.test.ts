@@ -25,8 +25,18 @@ const number = (text: string, pattern: RegExp): number => {
   if (match?.[1] === undefined) throw new Error(`no ${String(pattern)} in:\n${text}`);
   return Number(match[1].replace(/,/g, ''));
 };
-const sections = ['records (this run)', 'supplementary payments (补支付)', 'warnings anhui-huangshan-2022 2022-Q4:', 'deliveries (signed webhooks)', 'receipts (回执) joined to their warnings', 'where to look'];
-const logins = (out: string): string[] => [...out.matchAll(/^ {4}(analyst|supervisor|minzheng|xiangcun|auditor) +(\S+) +(\S+)$/gm)].map((m) => `${m[1] ?? ''} ${m[2] ?? ''} ${m[3] ?? ''}`);
+const sections = [
+  'records (this run)',
+  'supplementary payments (补支付)',
+  'warnings anhui-huangshan-2022 2022-Q4:',
+  'deliveries (signed webhooks)',
+  'receipts (回执) joined to their warnings',
+  'where to look',
+];
+const logins = (out: string): string[] =>
+  [...out.matchAll(/^ {4}(analyst|supervisor|minzheng|xiangcun|auditor) +(\S+) +(\S+)$/gm)].map(
+    (m) => `${m[1] ?? ''} ${m[2] ?? ''} ${m[3] ?? ''}`,
+  );
 
 describe('hub demo', () => {
   afterAll(async () => {
@@ -63,7 +73,9 @@ describe('hub demo', () => {
     // Huangshan routes every warning to both agencies: each delivered once, stored once by the stand-in, answered once.
     for (const agency of ['civil affairs 民政', 'rural revitalization 乡村振兴']) {
       const line = first.split('\n').find((l) => l.includes(agency) && l.includes('delivered')) ?? '';
-      expect(line).toContain(`${warned} of ${warned} delivered, 0 dead; the stand-in stored ${warned} this run (signature verified on each; 0 refused, 0 repeats)`);
+      expect(line).toContain(
+        `${warned} of ${warned} delivered, 0 dead; the stand-in stored ${warned} this run (signature verified on each; 0 refused, 0 repeats)`,
+      );
       const answers = first.split('\n').find((l) => l.includes(agency) && l.includes('this run sent')) ?? '';
       expect(answers).toContain(`this run sent ${warned}, accepted ${warned}, refused 0`);
     }
@@ -89,7 +101,9 @@ describe('hub demo', () => {
     const warned = number(first, /2022-Q4: (\d+) people warned/);
     expect(number(second, /2022-Q4: (\d+) people warned/)).toBe(warned);
     expect(second).toContain(`${warned} of ${warned} delivered, 0 dead; the stand-in stored 0 this run`);
-    expect(number(second, /supplementary payments \(补支付\) +(\d+) settlements/)).toBe(number(first, /supplementary payments \(补支付\) +(\d+) settlements/));
+    expect(number(second, /supplementary payments \(补支付\) +(\d+) settlements/)).toBe(
+      number(first, /supplementary payments \(补支付\) +(\d+) settlements/),
+    );
     expect(logins(second)).toEqual(logins(first));
     // The printed logins open the demo's desk, and only its own database holds them.
     const pool = await openDeskDatabase({ ...env, HUB_DESK_DATABASE: `hub_${namespace.replace(/-/g, '_')}` });

@@ -17,7 +17,7 @@ const password = 'Browser-test-2022';
 /** Polls the page from Node: the desk's CSP forbids the string evaluation waitForFunction would use. */
 async function until(what: string, probe: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + 15_000;
-  while (!await probe()) {
+  while (!(await probe())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -36,19 +36,35 @@ describe('the warning desk in a browser', () => {
     await publishFixture(env, fixture.records);
     desk = await startDesk(env, logger);
     const deadline = Date.now() + 90_000;
-    while (!await desk.consumer.caughtUp()) {
+    while (!(await desk.consumer.caughtUp())) {
       if (Date.now() > deadline) throw new Error('the desk did not catch up');
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
-    for (const [user, role, name] of [['wang', 'ANALYST', '王分析'], ['civil', 'CIVIL_AFFAIRS_VIEWER', '李民政'], ['zhao', 'SUPERVISOR', '赵主管'], ['qian', 'AUDITOR', '钱审计']] as const) {
-      expect((await runHub(['desk', 'users', 'add', user, '--role', role, '--name', name, '--password-stdin'], env, `${password}\n`)).code).toBe(0);
+    for (const [user, role, name] of [
+      ['wang', 'ANALYST', '王分析'],
+      ['civil', 'CIVIL_AFFAIRS_VIEWER', '李民政'],
+      ['zhao', 'SUPERVISOR', '赵主管'],
+      ['qian', 'AUDITOR', '钱审计'],
+    ] as const) {
+      expect(
+        (await runHub(['desk', 'users', 'add', user, '--role', role, '--name', name, '--password-stdin'], env, `${password}\n`)).code,
+      ).toBe(0);
     }
   });
 
   afterAll(async () => {
     await browser?.close();
     await desk?.stop();
-    const kafka = connectKafka({ brokers: [env.HUB_KAFKA_BROKERS ?? '127.0.0.1:9092'], clientId: 'desk-test', topicPrefix: env.HUB_TOPIC_PREFIX ?? '', partitions: 3, replication: 1 }, logger);
+    const kafka = connectKafka(
+      {
+        brokers: [env.HUB_KAFKA_BROKERS ?? '127.0.0.1:9092'],
+        clientId: 'desk-test',
+        topicPrefix: env.HUB_TOPIC_PREFIX ?? '',
+        partitions: 3,
+        replication: 1,
+      },
+      logger,
+    );
     if (desk !== undefined) await kafka.deleteGroup(desk.consumer.groupId).catch(() => undefined);
     await kafka.close();
     await dropDatabase(serverUrl, env.HUB_DESK_DATABASE ?? '');
@@ -121,7 +137,7 @@ describe('the warning desk in a browser', () => {
     expect(await page.textContent('#clear-id')).toContain('请先填写查看原因');
     await page.fill('input[name=reason]', '核实医疗救助申请材料');
     await page.click('#show-clear-id');
-    await until('the clear ID shown', async () => /^\d{17}[\dX]$/.test(await page.textContent('#clear-id') ?? ''));
+    await until('the clear ID shown', async () => /^\d{17}[\dX]$/.test((await page.textContent('#clear-id')) ?? ''));
     expect(await page.textContent('#clear-id')).toBe(person?.idNumber);
     expect(await page.textContent('main')).toContain('结算（各基金支付）');
     await page.screenshot({ path: join(artifacts, 'desk-person.png'), fullPage: true });
@@ -146,7 +162,9 @@ describe('the warning desk in a browser', () => {
 
   it('keeps a civil-affairs viewer to civil-affairs warnings and away from clear ID numbers', async () => {
     const page = await logIn('civil');
-    expect(await page.textContent('#kpi-total')).toBe(String(fixtureWarnings(fixture).filter((w) => w.period === '2022-Q2' && w.routedTo.includes('CIVIL_AFFAIRS')).length));
+    expect(await page.textContent('#kpi-total')).toBe(
+      String(fixtureWarnings(fixture).filter((w) => w.period === '2022-Q2' && w.routedTo.includes('CIVIL_AFFAIRS')).length),
+    );
     await page.click('nav a[data-page=warnings]');
     await page.waitForSelector('#warning-table');
     expect(await page.locator('select[name=agency]').count()).toBe(0);
@@ -158,12 +176,19 @@ describe('the warning desk in a browser', () => {
     await page.goto(`${desk.url}#/person/${ruralOnly?.personKey}`);
     await page.waitForSelector('.error');
     expect(await page.textContent('.error')).toContain('没有转给您部门的预警');
-    const answers = await page.evaluate(async ([index, key]) => {
-      const session = await (await fetch('/api/session')).json() as { csrfToken: string };
-      const warning = await fetch(`/api/warnings/w-2022-Q2-${index}`);
-      const clear = await fetch(`/api/people/${key}/clear-id`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken }, body: JSON.stringify({ reason: '想看一下号码' }) });
-      return [warning.status, clear.status];
-    }, [ruralOnly?.index, ruralOnly?.personKey] as const);
+    const answers = await page.evaluate(
+      async ([index, key]) => {
+        const session = (await (await fetch('/api/session')).json()) as { csrfToken: string };
+        const warning = await fetch(`/api/warnings/w-2022-Q2-${index}`);
+        const clear = await fetch(`/api/people/${key}/clear-id`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
+          body: JSON.stringify({ reason: '想看一下号码' }),
+        });
+        return [warning.status, clear.status];
+      },
+      [ruralOnly?.index, ruralOnly?.personKey] as const,
+    );
     expect(answers).toEqual([404, 403]);
 
     const civilPerson = fixture.people.find((p) => p.agency === 'CIVIL_AFFAIRS');

@@ -23,7 +23,7 @@ type Receipt = TopicRecords['deliveryReceipts'];
 
 async function caughtUp(desk: RunningDesk): Promise<void> {
   const deadline = Date.now() + 90_000;
-  while (!await desk.consumer.caughtUp()) {
+  while (!(await desk.consumer.caughtUp())) {
     if (Date.now() > deadline) throw new Error('the desk did not catch up with the topics');
     await sleep(300);
   }
@@ -32,7 +32,9 @@ async function caughtUp(desk: RunningDesk): Promise<void> {
 async function digest(desk: RunningDesk): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const [table, order] of Object.entries({ warnings: 'warning_id', receipts: 'event_id', deliveries: 'warning_id, agency' })) {
-    const { rows } = await desk.pool.query<{ n: number; md5: string }>(`select count(*)::int as n, md5(coalesce(string_agg(t::text, '|' order by ${order}), '')) as md5 from ${table} t`);
+    const { rows } = await desk.pool.query<{ n: number; md5: string }>(
+      `select count(*)::int as n, md5(coalesce(string_agg(t::text, '|' order by ${order}), '')) as md5 from ${table} t`,
+    );
     out[table] = `${rows[0]?.n}:${rows[0]?.md5}`;
   }
   return out;
@@ -42,31 +44,85 @@ describe('the desk on corrections, withdrawals and agency answers', () => {
   const env = deskTestEnv('corr');
   // The shared fixture's own reruns and answers left out: this test writes its own, in its own order.
   const shared = deskFixture(6);
-  const fixture = { ...shared, records: shared.records.filter((r) => !(r.topic === 'quarterlyWarnings' && (r.record as Warning).supersedes !== null)
-    && !(r.topic === 'deliveryReceipts' && (r.record as Receipt).outcome !== null)) };
+  const fixture = {
+    ...shared,
+    records: shared.records.filter(
+      (r) =>
+        !(r.topic === 'quarterlyWarnings' && (r.record as Warning).supersedes !== null) &&
+        !(r.topic === 'deliveryReceipts' && (r.record as Receipt).outcome !== null),
+    ),
+  };
   const warning = (id: string): FixtureRecord<'quarterlyWarnings'> => {
     const found = fixture.records.find((r) => r.topic === 'quarterlyWarnings' && (r.record as Warning).eventId === id);
     if (found === undefined) throw new Error(id);
     return found as FixtureRecord<'quarterlyWarnings'>;
   };
   const original = warning('w-2022-Q2-0');
-  const correction: FixtureRecord<'quarterlyWarnings'> = { topic: 'quarterlyWarnings', key: original.key, record: {
-    ...original.record, eventId: 'w-2022-Q2-0-c1', recordedAt: original.record.recordedAt + 86_400_000, selfPayFen: original.record.selfPayFen + 1_000_00,
-    supersedes: 'w-2022-Q2-0', changes: ['个人自付费用：增加 1,000.00 元'],
-    settlements: [{ fixmedinsCode: 'H34100200000', setlId: 'S-0', settledAt: '2022-06-10', medfeeFen: 300_000_00, basicFen: 1, criticalIllnessFen: 2, assistanceFen: 3, selfPayFen: 123_456_78 }],
-  } };
+  const correction: FixtureRecord<'quarterlyWarnings'> = {
+    topic: 'quarterlyWarnings',
+    key: original.key,
+    record: {
+      ...original.record,
+      eventId: 'w-2022-Q2-0-c1',
+      recordedAt: original.record.recordedAt + 86_400_000,
+      selfPayFen: original.record.selfPayFen + 1_000_00,
+      supersedes: 'w-2022-Q2-0',
+      changes: ['个人自付费用：增加 1,000.00 元'],
+      settlements: [
+        {
+          fixmedinsCode: 'H34100200000',
+          setlId: 'S-0',
+          settledAt: '2022-06-10',
+          medfeeFen: 300_000_00,
+          basicFen: 1,
+          criticalIllnessFen: 2,
+          assistanceFen: 3,
+          selfPayFen: 123_456_78,
+        },
+      ],
+    },
+  };
   const withdrawn = warning('w-2022-Q2-2');
-  const withdrawal: FixtureRecord<'quarterlyWarnings'> = { topic: 'quarterlyWarnings', key: withdrawn.key, record: {
-    ...withdrawn.record, eventId: 'w-2022-Q2-2-x', recordedAt: withdrawn.record.recordedAt + 86_400_000, warned: false, reasons: [],
-    supersedes: 'w-2022-Q2-2', changes: ['不再符合预警条件'],
-  } };
+  const withdrawal: FixtureRecord<'quarterlyWarnings'> = {
+    topic: 'quarterlyWarnings',
+    key: withdrawn.key,
+    record: {
+      ...withdrawn.record,
+      eventId: 'w-2022-Q2-2-x',
+      recordedAt: withdrawn.record.recordedAt + 86_400_000,
+      warned: false,
+      reasons: [],
+      supersedes: 'w-2022-Q2-2',
+      changes: ['不再符合预警条件'],
+    },
+  };
   const answer = (warningId: string, agency: Receipt['agency'], n: number, fields: Partial<Receipt>): FixtureRecord<'deliveryReceipts'> => {
     const w = warningId === correction.record.eventId ? correction.record : warning(warningId).record;
-    return { topic: 'deliveryReceipts', key: w.personKey, record: {
-      eventId: `answer-${warningId}-${agency}-${n}`, source: 'civil-affairs:api:test', occurredAt: w.occurredAt + 86_400_000 * n, recordedAt: w.occurredAt + 86_400_000 * n,
-      warningId, agency, channel: 'WEBHOOK', status: 'FOLLOW_UP_CLOSED', attempt: 1, detail: null, outcome: null, assistanceKind: null, assistanceFen: null,
-      certifiedCategory: null, reason: null, agencyRecordId: `MZ-${warningId}-${n}`, personKey: w.personKey, period: w.period, ...fields,
-    } };
+    return {
+      topic: 'deliveryReceipts',
+      key: w.personKey,
+      record: {
+        eventId: `answer-${warningId}-${agency}-${n}`,
+        source: 'civil-affairs:api:test',
+        occurredAt: w.occurredAt + 86_400_000 * n,
+        recordedAt: w.occurredAt + 86_400_000 * n,
+        warningId,
+        agency,
+        channel: 'WEBHOOK',
+        status: 'FOLLOW_UP_CLOSED',
+        attempt: 1,
+        detail: null,
+        outcome: null,
+        assistanceKind: null,
+        assistanceFen: null,
+        certifiedCategory: null,
+        reason: null,
+        agencyRecordId: `MZ-${warningId}-${n}`,
+        personKey: w.personKey,
+        period: w.period,
+        ...fields,
+      },
+    };
   };
   const answers = [
     answer('w-2022-Q2-3', 'CIVIL_AFFAIRS', 1, { status: 'ACKNOWLEDGED', outcome: 'RECEIVED' }),
@@ -78,7 +134,16 @@ describe('the desk on corrections, withdrawals and agency answers', () => {
     answer('w-2022-Q2-0-c1', 'RURAL_REVITALIZATION', 1, { status: 'ACKNOWLEDGED', outcome: 'NO_ACTION', reason: '非本部门对象' }),
   ];
   const logLines: string[] = [];
-  const logger = createLogger({ level: 'error', role: 'test', destination: new Writable({ write(chunk, _enc, done) { logLines.push(String(chunk)); done(); } }) });
+  const logger = createLogger({
+    level: 'error',
+    role: 'test',
+    destination: new Writable({
+      write(chunk, _enc, done) {
+        logLines.push(String(chunk));
+        done();
+      },
+    }),
+  });
   const groups: string[] = [];
   let desk: RunningDesk;
   let analyst: DeskClient;
@@ -87,14 +152,27 @@ describe('the desk on corrections, withdrawals and agency answers', () => {
   beforeAll(async () => {
     // The correction first: the desk reads it before the warning it supersedes.
     await publishFixture(env, [correction]);
-    const kafka = connectKafka({ brokers: [env.HUB_KAFKA_BROKERS ?? '127.0.0.1:9092'], clientId: 'desk-test', topicPrefix: env.HUB_TOPIC_PREFIX ?? '', partitions: 3, replication: 1 }, logger);
+    const kafka = connectKafka(
+      {
+        brokers: [env.HUB_KAFKA_BROKERS ?? '127.0.0.1:9092'],
+        clientId: 'desk-test',
+        topicPrefix: env.HUB_TOPIC_PREFIX ?? '',
+        partitions: 3,
+        replication: 1,
+      },
+      logger,
+    );
     const producer = await kafka.createProducer();
     const name = `${env.HUB_TOPIC_PREFIX ?? ''}${topics.quarterlyWarnings.name}`;
     // Bytes that are not a registry-framed Avro record, between good ones on the same partition.
     await producer.send(name, [{ key: original.key, value: Buffer.from('{"personKey":"not avro"}') }]);
     await producer.close();
     const ends = await kafka.endOffsets(name);
-    garbageOffset = [...ends.values()].map((v) => BigInt(v)).find((v) => v > 1n)?.toString() ?? '';
+    garbageOffset =
+      [...ends.values()]
+        .map((v) => BigInt(v))
+        .find((v) => v > 1n)
+        ?.toString() ?? '';
     await kafka.close();
     await publishFixture(env, [...fixture.records, withdrawal, ...answers]);
     desk = await startDesk(env, logger);
@@ -108,7 +186,16 @@ describe('the desk on corrections, withdrawals and agency answers', () => {
 
   afterAll(async () => {
     await desk?.stop();
-    const kafka = connectKafka({ brokers: [env.HUB_KAFKA_BROKERS ?? '127.0.0.1:9092'], clientId: 'desk-test', topicPrefix: env.HUB_TOPIC_PREFIX ?? '', partitions: 3, replication: 1 }, logger);
+    const kafka = connectKafka(
+      {
+        brokers: [env.HUB_KAFKA_BROKERS ?? '127.0.0.1:9092'],
+        clientId: 'desk-test',
+        topicPrefix: env.HUB_TOPIC_PREFIX ?? '',
+        partitions: 3,
+        replication: 1,
+      },
+      logger,
+    );
     for (const group of groups) await kafka.deleteGroup(group).catch(() => undefined);
     await kafka.close();
     await dropDatabase(serverUrl, env.HUB_DESK_DATABASE ?? '');
@@ -119,48 +206,102 @@ describe('the desk on corrections, withdrawals and agency answers', () => {
     const ids = page.rows.map((r) => r.warningId).sort();
     expect(ids).toEqual(['w-2022-Q2-0-c1', 'w-2022-Q2-1', 'w-2022-Q2-3', 'w-2022-Q2-4', 'w-2022-Q2-5']);
     expect(page.rows.find((r) => r.warningId === 'w-2022-Q2-0-c1')?.selfPayFen).toBe(correction.record.selfPayFen);
-    const overview = await analyst.json<{ total: number; selfPayFen: number; trend: { period: string; count: number; selfPayFen: number }[] }>('/api/overview?period=2022-Q2');
+    const overview = await analyst.json<{
+      total: number;
+      selfPayFen: number;
+      trend: { period: string; count: number; selfPayFen: number }[];
+    }>('/api/overview?period=2022-Q2');
     const expected = page.rows.reduce((n, r) => n + r.selfPayFen, 0);
     expect(overview.total).toBe(5);
     expect(overview.selfPayFen).toBe(expected);
     expect(overview.trend.find((t) => t.period === '2022-Q2')).toEqual({ period: '2022-Q2', count: 5, selfPayFen: expected });
   });
 
-  it('keeps the corrected and the withdrawn warning in the person\'s timeline as history, with the changes and the settlements', async () => {
-    type T = { warnings: { warningId: string; state: string; supersededBy: string | null; changes: string[]; settlements: { setlId: string; selfPayFen: number }[] }[] };
+  it("keeps the corrected and the withdrawn warning in the person's timeline as history, with the changes and the settlements", async () => {
+    type T = {
+      warnings: {
+        warningId: string;
+        state: string;
+        supersededBy: string | null;
+        changes: string[];
+        settlements: { setlId: string; selfPayFen: number }[];
+      }[];
+    };
     const p0 = await analyst.json<T>(`/api/people/${original.key}/timeline`);
     const q2 = p0.warnings.filter((w) => w.warningId.startsWith('w-2022-Q2'));
-    expect(q2.map((w) => [w.warningId, w.state, w.supersededBy])).toEqual([['w-2022-Q2-0', 'CORRECTED', 'w-2022-Q2-0-c1'], ['w-2022-Q2-0-c1', 'CURRENT', null]]);
+    expect(q2.map((w) => [w.warningId, w.state, w.supersededBy])).toEqual([
+      ['w-2022-Q2-0', 'CORRECTED', 'w-2022-Q2-0-c1'],
+      ['w-2022-Q2-0-c1', 'CURRENT', null],
+    ]);
     expect(q2[1]?.changes).toEqual(['个人自付费用：增加 1,000.00 元']);
     expect(q2[1]?.settlements).toEqual([expect.objectContaining({ setlId: 'S-0', selfPayFen: 123_456_78 })]);
     const p2 = await analyst.json<T>(`/api/people/${withdrawn.key}/timeline`);
-    expect(p2.warnings.map((w) => [w.warningId, w.state])).toEqual([['w-2022-Q2-2', 'WITHDRAWN'], ['w-2022-Q2-2-x', 'WITHDRAWN']]);
+    expect(p2.warnings.map((w) => [w.warningId, w.state])).toEqual([
+      ['w-2022-Q2-2', 'WITHDRAWN'],
+      ['w-2022-Q2-2-x', 'WITHDRAWN'],
+    ]);
   });
 
-  it('derives the follow-up status from the agencies\' answers, filters by it, and still filters by the older statuses', async () => {
-    type Row = { warningId: string; outcomes: { agency: string; outcome: string; assistanceKind: string | null; assistanceFen: number | null; certifiedCategory: string | null; reason: string | null; agencyRecordId: string | null }[] };
-    const list = async (status: string) => (await analyst.json<{ rows: Row[] }>(`/api/warnings?period=2022-Q2&followUpStatus=${status}`)).rows;
+  it("derives the follow-up status from the agencies' answers, filters by it, and still filters by the older statuses", async () => {
+    type Row = {
+      warningId: string;
+      outcomes: {
+        agency: string;
+        outcome: string;
+        assistanceKind: string | null;
+        assistanceFen: number | null;
+        certifiedCategory: string | null;
+        reason: string | null;
+        agencyRecordId: string | null;
+      }[];
+    };
+    const list = async (status: string) =>
+      (await analyst.json<{ rows: Row[] }>(`/api/warnings?period=2022-Q2&followUpStatus=${status}`)).rows;
     const given = await list('ASSISTANCE_GIVEN');
     expect(given.map((r) => r.warningId)).toEqual(['w-2022-Q2-3']);
     // The latest answer is the agency's word: RECEIVED, then ASSISTANCE_GIVEN.
-    expect(given[0]?.outcomes).toEqual([{ agency: 'CIVIL_AFFAIRS', outcome: 'ASSISTANCE_GIVEN', assistanceKind: '临时救助', assistanceFen: 1_234_56, certifiedCategory: null, reason: null, agencyRecordId: 'MZ-w-2022-Q2-3-2' }]);
-    expect((await list('CERTIFIED')).map((r) => [r.warningId, r.outcomes[0]?.certifiedCategory])).toEqual([['w-2022-Q2-4', 'ILLNESS_POVERTY']]);
+    expect(given[0]?.outcomes).toEqual([
+      {
+        agency: 'CIVIL_AFFAIRS',
+        outcome: 'ASSISTANCE_GIVEN',
+        assistanceKind: '临时救助',
+        assistanceFen: 1_234_56,
+        certifiedCategory: null,
+        reason: null,
+        agencyRecordId: 'MZ-w-2022-Q2-3-2',
+      },
+    ]);
+    expect((await list('CERTIFIED')).map((r) => [r.warningId, r.outcomes[0]?.certifiedCategory])).toEqual([
+      ['w-2022-Q2-4', 'ILLNESS_POVERTY'],
+    ]);
     expect((await list('NO_ACTION')).map((r) => r.warningId).sort()).toEqual(['w-2022-Q2-0-c1', 'w-2022-Q2-5']);
-    expect((await list('RECEIVED')).map((r) => [r.warningId, r.outcomes.map((o) => o.outcome)])).toEqual([['w-2022-Q2-0-c1', ['RECEIVED', 'NO_ACTION']]]);
+    expect((await list('RECEIVED')).map((r) => [r.warningId, r.outcomes.map((o) => o.outcome)])).toEqual([
+      ['w-2022-Q2-0-c1', ['RECEIVED', 'NO_ACTION']],
+    ]);
     // A civil-affairs viewer sees civil affairs' answer only.
     const civil = deskClient(desk.url);
     await civil.login('civ', password);
     const seen = await civil.json<{ rows: Row[] }>('/api/warnings?period=2022-Q2&followUpStatus=RECEIVED');
     expect(seen.rows.map((r) => r.outcomes.map((o) => o.agency))).toEqual([['CIVIL_AFFAIRS']]);
     expect((await list('CLOSED')).map((r) => r.warningId).sort()).toEqual(['w-2022-Q2-3', 'w-2022-Q2-4']);
-    const timeline = await analyst.json<{ warnings: { warningId: string; deliveries: { outcome: string | null; assistanceFen: number | null }[] }[] }>(`/api/people/${warning('w-2022-Q2-3').key}/timeline`);
+    const timeline = await analyst.json<{
+      warnings: { warningId: string; deliveries: { outcome: string | null; assistanceFen: number | null }[] }[];
+    }>(`/api/people/${warning('w-2022-Q2-3').key}/timeline`);
     expect(timeline.warnings.find((w) => w.warningId === 'w-2022-Q2-3')?.deliveries.filter((d) => d.outcome !== null)).toEqual([
-      expect.objectContaining({ outcome: 'RECEIVED', assistanceFen: null }), expect.objectContaining({ outcome: 'ASSISTANCE_GIVEN', assistanceFen: 1_234_56 })]);
+      expect.objectContaining({ outcome: 'RECEIVED', assistanceFen: null }),
+      expect.objectContaining({ outcome: 'ASSISTANCE_GIVEN', assistanceFen: 1_234_56 }),
+    ]);
     const meta = await analyst.json<{ followUp: Record<string, string> }>('/api/meta');
-    expect(meta.followUp).toMatchObject({ RECEIVED: '已接收', ASSISTANCE_GIVEN: '已救助', CERTIFIED: '已认定', NO_ACTION: '无需处理', CLOSED: '已办结' });
+    expect(meta.followUp).toMatchObject({
+      RECEIVED: '已接收',
+      ASSISTANCE_GIVEN: '已救助',
+      CERTIFIED: '已认定',
+      NO_ACTION: '无需处理',
+      CLOSED: '已办结',
+    });
   });
 
-  it('shows 已更正 with the changes and 已撤销 in the timeline, and the agency\'s answer in the list, in a browser', async () => {
+  it("shows 已更正 with the changes and 已撤销 in the timeline, and the agency's answer in the list, in a browser", async () => {
     const browser = await launchChromium();
     try {
       const page = await (await browser.newContext({ locale: 'zh-CN' })).newPage();
@@ -193,10 +334,17 @@ describe('the desk on corrections, withdrawals and agency answers', () => {
     expect(logged).toMatchObject({ level: 50, topic: name });
     expect(BigInt(logged.offset) + 1n).toBe(BigInt(garbageOffset));
     expect(line).not.toContain('not avro');
-    const stored = await desk.pool.query<{ next_offset: string }>('select next_offset from consumer_offsets where topic = $1 and partition = $2', [name, logged.partition]);
+    const stored = await desk.pool.query<{ next_offset: string }>(
+      'select next_offset from consumer_offsets where topic = $1 and partition = $2',
+      [name, logged.partition],
+    );
     expect(BigInt(stored.rows[0]?.next_offset ?? '0')).toBeGreaterThan(BigInt(logged.offset));
     const metrics = await (await fetch(new URL('/metrics', desk.url))).text();
-    expect(metrics).toMatch(new RegExp(`hub_records_total\\{[^}]*topic="${name.replace(/\./g, '\\.')}"[^}]*outcome="undecodable"[^}]*\\} 1|hub_records_total\\{[^}]*outcome="undecodable"[^}]*topic="${name.replace(/\./g, '\\.')}"[^}]*\\} 1`));
+    expect(metrics).toMatch(
+      new RegExp(
+        `hub_records_total\\{[^}]*topic="${name.replace(/\./g, '\\.')}"[^}]*outcome="undecodable"[^}]*\\} 1|hub_records_total\\{[^}]*outcome="undecodable"[^}]*topic="${name.replace(/\./g, '\\.')}"[^}]*\\} 1`,
+      ),
+    );
   });
 
   it('gives the same rows when the read model is built again from the topics', async () => {

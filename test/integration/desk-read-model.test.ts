@@ -15,7 +15,7 @@ const serverUrl = process.env.HUB_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1
 
 async function caughtUp(desk: RunningDesk): Promise<void> {
   const deadline = Date.now() + 90_000;
-  while (!await desk.consumer.caughtUp()) {
+  while (!(await desk.consumer.caughtUp())) {
     if (Date.now() > deadline) throw new Error('the desk did not catch up with the topics');
     await sleep(300);
   }
@@ -24,12 +24,20 @@ async function caughtUp(desk: RunningDesk): Promise<void> {
 /** A digest of every read-model table (what the topics make, not the desk's own state): whole rows, so every column, the new ones too. */
 async function readModelDigest(desk: RunningDesk): Promise<Record<string, string>> {
   const tables: Record<string, string> = {
-    warnings: 'warning_id', receipts: 'event_id', deliveries: 'warning_id, agency', adjustments: 'setl_id', subsidy_corrections: 'contribution_record_id',
-    self_pay: 'person_key, benefit_year', status_changes: 'event_id', settlements: 'setl_id',
+    warnings: 'warning_id',
+    receipts: 'event_id',
+    deliveries: 'warning_id, agency',
+    adjustments: 'setl_id',
+    subsidy_corrections: 'contribution_record_id',
+    self_pay: 'person_key, benefit_year',
+    status_changes: 'event_id',
+    settlements: 'setl_id',
   };
   const digest: Record<string, string> = {};
   for (const [table, order] of Object.entries(tables)) {
-    const { rows } = await desk.pool.query<{ n: number; md5: string }>(`select count(*)::int as n, md5(coalesce(string_agg(t::text, '|' order by ${order}), '')) as md5 from ${table} t`);
+    const { rows } = await desk.pool.query<{ n: number; md5: string }>(
+      `select count(*)::int as n, md5(coalesce(string_agg(t::text, '|' order by ${order}), '')) as md5 from ${table} t`,
+    );
     digest[table] = `${rows[0]?.n}:${rows[0]?.md5}`;
   }
   return digest;
@@ -47,15 +55,34 @@ describe('the warning desk', () => {
     desk = await startDesk(env, logger);
     groups.push(desk.consumer.groupId);
     await caughtUp(desk);
-    for (const [user, role] of [['ana', 'ANALYST'], ['sup', 'SUPERVISOR'], ['civil', 'CIVIL_AFFAIRS_VIEWER'], ['rural', 'RURAL_VIEWER'], ['aud', 'AUDITOR']] as const) {
-      const added = await runHub(['desk', 'users', 'add', user, '--role', role, '--name', `测试${user}`, '--password-stdin'], env, `${password}\n`);
+    for (const [user, role] of [
+      ['ana', 'ANALYST'],
+      ['sup', 'SUPERVISOR'],
+      ['civil', 'CIVIL_AFFAIRS_VIEWER'],
+      ['rural', 'RURAL_VIEWER'],
+      ['aud', 'AUDITOR'],
+    ] as const) {
+      const added = await runHub(
+        ['desk', 'users', 'add', user, '--role', role, '--name', `测试${user}`, '--password-stdin'],
+        env,
+        `${password}\n`,
+      );
       expect(added.stderr).toBe('');
     }
   });
 
   afterAll(async () => {
     await desk.stop();
-    const kafka = connectKafka({ brokers: [env.HUB_KAFKA_BROKERS ?? '127.0.0.1:9092'], clientId: 'desk-test', topicPrefix: env.HUB_TOPIC_PREFIX ?? '', partitions: 3, replication: 1 }, logger);
+    const kafka = connectKafka(
+      {
+        brokers: [env.HUB_KAFKA_BROKERS ?? '127.0.0.1:9092'],
+        clientId: 'desk-test',
+        topicPrefix: env.HUB_TOPIC_PREFIX ?? '',
+        partitions: 3,
+        replication: 1,
+      },
+      logger,
+    );
     for (const group of groups) await kafka.deleteGroup(group).catch(() => undefined);
     await kafka.close();
     await dropDatabase(serverUrl, env.HUB_DESK_DATABASE ?? '');
@@ -65,17 +92,23 @@ describe('the warning desk', () => {
     const warnings = fixture.records.filter((r) => r.topic === 'quarterlyWarnings').length;
     const { rows } = await desk.pool.query<{ warnings: number; settlements: number; failed: number }>(
       `select (select count(*)::int from warnings) as warnings, (select count(*)::int from settlements) as settlements,
-              (select count(*)::int from deliveries where delivery_status = 'FAILED') as failed`);
+              (select count(*)::int from deliveries where delivery_status = 'FAILED') as failed`,
+    );
     const failedPeople = fixture.people.filter((p) => p.index % 6 === 1);
     const failedDeliveries = failedPeople.reduce((n, p) => n + (p.index % 4 === 0 ? 2 : 1), 0);
     expect(rows[0]).toEqual({ warnings, settlements: fixture.people.length, failed: failedDeliveries });
-    const followed = await desk.pool.query<{ follow_up_status: string }>(`select follow_up_status from warnings where warning_id = 'w-2022-Q2-8'`);
+    const followed = await desk.pool.query<{ follow_up_status: string }>(
+      `select follow_up_status from warnings where warning_id = 'w-2022-Q2-8'`,
+    );
     expect(followed.rows[0]?.follow_up_status).toBe('CLOSED');
     // The fixture's corrections, withdrawals and agencies' answers are in the rows the replay below compares.
-    const reruns = fixture.records.filter((r) => r.topic === 'quarterlyWarnings' && (r.record as { supersedes: string | null }).supersedes !== null).length;
+    const reruns = fixture.records.filter(
+      (r) => r.topic === 'quarterlyWarnings' && (r.record as { supersedes: string | null }).supersedes !== null,
+    ).length;
     const newer = await desk.pool.query<{ superseded: number; withdrawn: number; answered: number }>(
       `select (select count(*)::int from warnings where superseded_by is not null) as superseded, (select count(*)::int from warnings where not warned) as withdrawn,
-              (select count(*)::int from deliveries where outcome = 'ASSISTANCE_GIVEN' and assistance_fen > 0) as answered`);
+              (select count(*)::int from deliveries where outcome = 'ASSISTANCE_GIVEN' and assistance_fen > 0) as answered`,
+    );
     expect(reruns).toBeGreaterThan(2);
     expect(newer.rows[0]?.superseded).toBe(reruns);
     expect(newer.rows[0]?.withdrawn).toBeGreaterThan(0);
@@ -86,7 +119,16 @@ describe('the warning desk', () => {
     const before = await readModelDigest(desk);
     await desk.stop();
     // Kafka forgets where the desk was; PostgreSQL's offsets make the re-read apply nothing.
-    const kafka = connectKafka({ brokers: [env.HUB_KAFKA_BROKERS ?? '127.0.0.1:9092'], clientId: 'desk-test', topicPrefix: env.HUB_TOPIC_PREFIX ?? '', partitions: 3, replication: 1 }, logger);
+    const kafka = connectKafka(
+      {
+        brokers: [env.HUB_KAFKA_BROKERS ?? '127.0.0.1:9092'],
+        clientId: 'desk-test',
+        topicPrefix: env.HUB_TOPIC_PREFIX ?? '',
+        partitions: 3,
+        replication: 1,
+      },
+      logger,
+    );
     await kafka.deleteGroup(desk.consumer.groupId);
     await kafka.close();
     desk = await startDesk(env, logger);
@@ -107,7 +149,13 @@ describe('the warning desk', () => {
     groups.push(desk.consumer.groupId);
     await caughtUp(desk);
     expect(await readModelDigest(desk)).toEqual(before);
-    for (const [user, role] of [['ana', 'ANALYST'], ['sup', 'SUPERVISOR'], ['civil', 'CIVIL_AFFAIRS_VIEWER'], ['rural', 'RURAL_VIEWER'], ['aud', 'AUDITOR']] as const) {
+    for (const [user, role] of [
+      ['ana', 'ANALYST'],
+      ['sup', 'SUPERVISOR'],
+      ['civil', 'CIVIL_AFFAIRS_VIEWER'],
+      ['rural', 'RURAL_VIEWER'],
+      ['aud', 'AUDITOR'],
+    ] as const) {
       await runHub(['desk', 'users', 'add', user, '--role', role, '--password-stdin'], env, `${password}\n`);
     }
   }, 240_000);
@@ -140,25 +188,33 @@ describe('the warning desk', () => {
     expect((await deskClient(desk.url).login('sup', password)).status).toBe(200);
 
     // A session ends at its lifetime.
-    await desk.pool.query(`update sessions set expires_at = now() - interval '1 second' where user_id = (select id from users where username = 'ana')`);
+    await desk.pool.query(
+      `update sessions set expires_at = now() - interval '1 second' where user_id = (select id from users where username = 'ana')`,
+    );
     expect((await client.get('/api/session')).status).toBe(401);
   });
 
   it('pages a filtered list by self-pay without losing or repeating a row', async () => {
     const client = deskClient(desk.url);
     await client.login('ana', password);
-    const expected = fixtureWarnings(fixture).filter((w) => w.period === '2022-Q2' && w.routedTo.includes('CIVIL_AFFAIRS'))
-      .sort((a, b) => b.selfPayFen - a.selfPayFen || (a.eventId < b.eventId ? 1 : -1)).map((w) => w.eventId);
+    const expected = fixtureWarnings(fixture)
+      .filter((w) => w.period === '2022-Q2' && w.routedTo.includes('CIVIL_AFFAIRS'))
+      .sort((a, b) => b.selfPayFen - a.selfPayFen || (a.eventId < b.eventId ? 1 : -1))
+      .map((w) => w.eventId);
     const seen: string[] = [];
     let after = '';
     for (;;) {
-      const page = await client.json<{ rows: { warningId: string }[]; next: string | null }>(`/api/warnings?period=2022-Q2&agency=CIVIL_AFFAIRS&limit=7${after}`);
+      const page = await client.json<{ rows: { warningId: string }[]; next: string | null }>(
+        `/api/warnings?period=2022-Q2&agency=CIVIL_AFFAIRS&limit=7${after}`,
+      );
       seen.push(...page.rows.map((r) => r.warningId));
       if (page.next === null) break;
       after = `&after=${page.next}`;
     }
     expect(seen).toEqual(expected);
-    const failed = await client.json<{ rows: { deliveryStatus: string }[] }>('/api/warnings?period=2022-Q2&deliveryStatus=FAILED&limit=200');
+    const failed = await client.json<{ rows: { deliveryStatus: string }[] }>(
+      '/api/warnings?period=2022-Q2&deliveryStatus=FAILED&limit=200',
+    );
     // A withdrawn warning (every ninth from the eighth person) is out of the list, failed or not.
     expect(failed.rows.length).toBe(fixture.people.filter((p) => p.index % 6 === 1 && p.index % 9 !== 7).length);
   });
@@ -167,7 +223,9 @@ describe('the warning desk', () => {
     const rural = deskClient(desk.url);
     await rural.login('rural', password);
     const page = await rural.json<{ rows: { routedTo: string[] }[] }>('/api/warnings?period=2022-Q2&limit=200');
-    const routedRural = fixtureWarnings(fixture).filter((w) => w.period === '2022-Q2' && w.routedTo.includes('RURAL_REVITALIZATION')).length;
+    const routedRural = fixtureWarnings(fixture).filter(
+      (w) => w.period === '2022-Q2' && w.routedTo.includes('RURAL_REVITALIZATION'),
+    ).length;
     expect(page.rows.length).toBe(routedRural);
     expect(page.rows.every((r) => r.routedTo.includes('RURAL_REVITALIZATION'))).toBe(true);
     expect((await rural.get('/api/warnings?period=2022-Q2&agency=CIVIL_AFFAIRS')).status).toBe(403);
@@ -195,7 +253,11 @@ describe('the warning desk', () => {
     const auditor = deskClient(desk.url);
     await auditor.login('aud', password);
     const audit = await auditor.json<{ rows: { actor: string; action: string; personKey: string; reason: string }[] }>('/api/audit');
-    expect(audit.rows.find((r) => r.action === 'VIEW_CLEAR_ID')).toMatchObject({ actor: 'ana', personKey: person?.personKey, reason: '核实大病保险补支付对象' });
+    expect(audit.rows.find((r) => r.action === 'VIEW_CLEAR_ID')).toMatchObject({
+      actor: 'ana',
+      personKey: person?.personKey,
+      reason: '核实大病保险补支付对象',
+    });
     expect((await analyst.get('/api/audit')).status).toBe(403);
     await expect(desk.pool.query(`update audit_log set reason = 'x'`)).rejects.toThrow(/append-only/);
     await expect(desk.pool.query('delete from audit_log')).rejects.toThrow(/append-only/);
@@ -207,9 +269,18 @@ describe('the warning desk', () => {
   it('lists what each fund owes, exports it, and lets a supervisor mark items paid', async () => {
     const supervisor = deskClient(desk.url);
     await supervisor.login('sup', password);
-    const owedByInsurer = fixture.records.filter((r) => r.topic === 'benefitAdjustments')
-      .reduce((sum, r) => sum + (r.record as { dueCriticalIllnessFen: number; settledCriticalIllnessFen: number }).dueCriticalIllnessFen - (r.record as { settledCriticalIllnessFen: number }).settledCriticalIllnessFen, 0);
-    const owed = await supervisor.json<{ rows: { itemKind: string; itemId: string; fund: string; amountFen: number }[] }>('/api/payments?fund=CRITICAL_ILLNESS&state=OWED');
+    const owedByInsurer = fixture.records
+      .filter((r) => r.topic === 'benefitAdjustments')
+      .reduce(
+        (sum, r) =>
+          sum +
+          (r.record as { dueCriticalIllnessFen: number; settledCriticalIllnessFen: number }).dueCriticalIllnessFen -
+          (r.record as { settledCriticalIllnessFen: number }).settledCriticalIllnessFen,
+        0,
+      );
+    const owed = await supervisor.json<{ rows: { itemKind: string; itemId: string; fund: string; amountFen: number }[] }>(
+      '/api/payments?fund=CRITICAL_ILLNESS&state=OWED',
+    );
     expect(owed.rows.reduce((s, r) => s + r.amountFen, 0)).toBe(owedByInsurer);
     const tax = await supervisor.json<{ rows: unknown[] }>('/api/payments?fund=TAX_BUREAU');
     expect(tax.rows.length).toBe(fixture.records.filter((r) => r.topic === 'subsidyCorrections').length);
@@ -219,7 +290,9 @@ describe('the warning desk', () => {
     const analyst = deskClient(desk.url);
     await analyst.login('ana', password);
     expect((await analyst.post('/api/payments/mark-paid', { items: [item], paidOn: '2022-07-01' })).status).toBe(403);
-    expect((await supervisor.post('/api/payments/mark-paid', { items: [{ ...item, itemId: 'S-none' }], paidOn: '2022-07-01' })).status).toBe(400);
+    expect(
+      (await supervisor.post('/api/payments/mark-paid', { items: [{ ...item, itemId: 'S-none' }], paidOn: '2022-07-01' })).status,
+    ).toBe(400);
     const marked = await supervisor.post('/api/payments/mark-paid', { items: [item], paidOn: '2022-07-01' });
     expect(await marked.json()).toEqual({ marked: 1 });
     const paid = await supervisor.json<{ rows: { itemId: string; paidOn: string }[] }>('/api/payments?fund=CRITICAL_ILLNESS&state=PAID');
@@ -236,10 +309,17 @@ describe('the warning desk', () => {
   });
 
   it('runs as `hub desk`: serves the page and health, and stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, [join(import.meta.dirname, '../../bin/hub.mjs'), 'desk'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(import.meta.dirname, '../../bin/hub.mjs'), 'desk'], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString('utf8'); });
-    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString('utf8'); });
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
       const deadline = Date.now() + 60_000;
@@ -262,7 +342,9 @@ describe('the warning desk', () => {
   it('lists failed and dead deliveries; a retry of a delivery the queue does not hold says so and is recorded', async () => {
     const analyst = deskClient(desk.url);
     await analyst.login('ana', password);
-    const failed = await analyst.json<{ rows: { warningId: string; agency: string; dead: boolean; attempt: number }[] }>('/api/deliveries/failed');
+    const failed = await analyst.json<{ rows: { warningId: string; agency: string; dead: boolean; attempt: number }[] }>(
+      '/api/deliveries/failed',
+    );
     expect(failed.rows.filter((r) => r.dead).every((r) => r.attempt === 5)).toBe(true);
     expect(failed.rows.some((r) => r.dead)).toBe(true);
     const target = failed.rows.find((r) => !r.dead);

@@ -4,7 +4,14 @@ import type { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliveryQueue, deliveryWorker, enqueueDeliveries, type AgencyEndpoint, type DeliveryJobData, type DeliverySettings } from '../../connectors/agency-delivery';
+import {
+  deliveryQueue,
+  deliveryWorker,
+  enqueueDeliveries,
+  type AgencyEndpoint,
+  type DeliveryJobData,
+  type DeliverySettings,
+} from '../../connectors/agency-delivery';
 import type { AgencyCode, DeliveryReceipt } from '../../schemas';
 import { connectKafka } from '../../services/kafka';
 import { createLogger } from '../../services/platform';
@@ -27,13 +34,13 @@ const logger = createLogger({ level: 'silent', role: 'test' });
 
 async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!await probe()) {
+  while (!(await probe())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(200);
   }
 }
 
-describe('the desk\'s retry button', () => {
+describe("the desk's retry button", () => {
   const env = deskTestEnv('retry');
   const warning = fixtureWarnings(deskFixture(1)).find((w) => w.period === '2022-Q2');
   if (warning === undefined) throw new Error('no fixture warning');
@@ -58,16 +65,35 @@ describe('the desk\'s retry button', () => {
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const endpoints = new Map<AgencyCode, AgencyEndpoint>([[agency, {
-      agency, connector: 'civil-affairs', label: '民政', webhook: { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, secret: 's'.repeat(40) },
-    }]]);
+    const endpoints = new Map<AgencyCode, AgencyEndpoint>([
+      [
+        agency,
+        {
+          agency,
+          connector: 'civil-affairs',
+          label: '民政',
+          webhook: { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, secret: 's'.repeat(40) },
+        },
+      ],
+    ]);
     connection = new Redis(env.HUB_REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
     // The warnings service's queue under this test's prefix: five attempts, then dead.
-    const settings: DeliverySettings = { connection, prefix: bullPrefix(env.HUB_TOPIC_PREFIX ?? ''), attempts: 5, backoffMs: 20, timeoutMs: 2_000, concurrency: 1 };
+    const settings: DeliverySettings = {
+      connection,
+      prefix: bullPrefix(env.HUB_TOPIC_PREFIX ?? ''),
+      attempts: 5,
+      backoffMs: 20,
+      timeoutMs: 2_000,
+      concurrency: 1,
+    };
     queue = deliveryQueue(settings);
     worker = deliveryWorker({
-      settings, endpoints, idEncryptionKey: testSecrets.idEncryptionKey, logger,
-      onReceipt: (receipt: DeliveryReceipt) => publishFixture(env, [{ topic: 'deliveryReceipts', key: receipt.personKey ?? receipt.warningId, record: receipt }]),
+      settings,
+      endpoints,
+      idEncryptionKey: testSecrets.idEncryptionKey,
+      logger,
+      onReceipt: (receipt: DeliveryReceipt) =>
+        publishFixture(env, [{ topic: 'deliveryReceipts', key: receipt.personKey ?? receipt.warningId, record: receipt }]),
     });
     await publishFixture(env, [{ topic: 'quarterlyWarnings', key: warning.personKey, record: { ...warning, routedTo: [agency] } }]);
     desk = await startDesk(env, logger);
@@ -86,7 +112,16 @@ describe('the desk\'s retry button', () => {
     server.close();
     const groupId = desk.consumer.groupId;
     await desk.stop();
-    const kafka = connectKafka({ brokers: [env.HUB_KAFKA_BROKERS ?? '127.0.0.1:9092'], clientId: 'desk-test', topicPrefix: env.HUB_TOPIC_PREFIX ?? '', partitions: 3, replication: 1 }, logger);
+    const kafka = connectKafka(
+      {
+        brokers: [env.HUB_KAFKA_BROKERS ?? '127.0.0.1:9092'],
+        clientId: 'desk-test',
+        topicPrefix: env.HUB_TOPIC_PREFIX ?? '',
+        partitions: 3,
+        replication: 1,
+      },
+      logger,
+    );
     await kafka.deleteGroup(groupId).catch(() => undefined);
     await kafka.close();
     await dropDatabase(serverUrl, env.HUB_DESK_DATABASE ?? '');
@@ -94,7 +129,9 @@ describe('the desk\'s retry button', () => {
 
   it('retries a dead webhook delivery through BullMQ, audit-logs the outcome, and the agency receives it once', async () => {
     type Failed = { rows: { warningId: string; agency: string; dead: boolean; retryOutcome: string | null }[] };
-    await waitFor('the dead delivery in the desk', async () => (await analyst.json<Failed>('/api/deliveries/failed')).rows.some((r) => r.warningId === warning.eventId && r.dead));
+    await waitFor('the dead delivery in the desk', async () =>
+      (await analyst.json<Failed>('/api/deliveries/failed')).rows.some((r) => r.warningId === warning.eventId && r.dead),
+    );
     expect(webhook.attempts).toBe(5);
     expect(await queue.getFailedCount()).toBe(1);
 
@@ -114,14 +151,19 @@ describe('the desk\'s retry button', () => {
     await context.close();
     await waitFor('the delivery', () => Promise.resolve(webhook.delivered === 1));
     await waitFor('DELIVERED in the desk', async () => {
-      const { rows } = await desk.pool.query<{ delivery_status: string }>('select delivery_status from deliveries where warning_id = $1 and agency = $2', [warning.eventId, agency]);
+      const { rows } = await desk.pool.query<{ delivery_status: string }>(
+        'select delivery_status from deliveries where warning_id = $1 and agency = $2',
+        [warning.eventId, agency],
+      );
       return rows[0]?.delivery_status === 'DELIVERED';
     });
     await sleep(1_000);
     expect(webhook.delivered).toBe(1);
     expect(webhook.attempts).toBe(6);
     expect((await analyst.json<Failed>('/api/deliveries/failed')).rows).toEqual([]);
-    const audit = await desk.pool.query<{ actor: string; warning_id: string; detail: unknown }>(`select actor, warning_id, detail from audit_log where action = 'RETRY_DELIVERY'`);
+    const audit = await desk.pool.query<{ actor: string; warning_id: string; detail: unknown }>(
+      `select actor, warning_id, detail from audit_log where action = 'RETRY_DELIVERY'`,
+    );
     expect(audit.rows).toEqual([{ actor: 'ana', warning_id: warning.eventId, detail: { agency, outcome: 'QUEUED' } }]);
     const retries = await desk.pool.query<{ outcome: string }>('select outcome from delivery_retries');
     expect(retries.rows).toEqual([{ outcome: 'QUEUED' }]);

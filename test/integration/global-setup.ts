@@ -20,7 +20,9 @@ import { startContainerStack } from '../support/testcontainers-stack';
  * stops with an error that says so, rather than silently testing against something else.
  */
 export default async function setup(): Promise<(() => Promise<void>) | undefined> {
-  const progress = (line: string): void => { process.stderr.write(`integration setup: ${line}\n`); };
+  const progress = (line: string): void => {
+    process.stderr.write(`integration setup: ${line}\n`);
+  };
   if (process.env.HUB_TESTCONTAINERS === '1') {
     const stack = await startContainerStack(progress);
     Object.assign(process.env, stack.env);

@@ -48,7 +48,10 @@ beforeAll(async () => {
   await registerAllSchemas(env);
   // Seed and rate chosen so that every file, the small XLSX roster too, carries some bad records.
   simulation = await simulateRegion({ people: 2_000, region: 'anhui-huangshan-2022', outDir, seed: 'it4', badRate: 0.04 });
-  kafka = connectKafka({ brokers: config.kafkaBrokers, clientId: `it-import-${runId}`, topicPrefix: config.topicPrefix, partitions: 3, replication: 1 }, createLogger({ level: 'warn', role: 'it-import' }));
+  kafka = connectKafka(
+    { brokers: config.kafkaBrokers, clientId: `it-import-${runId}`, topicPrefix: config.topicPrefix, partitions: 3, replication: 1 },
+    createLogger({ level: 'warn', role: 'it-import' }),
+  );
 });
 
 afterAll(async () => {
@@ -72,7 +75,9 @@ describe('hub import', () => {
       expect(first.stderr).not.toMatch(/hub: /);
       // Exit 3: the import ran and some rows were refused.
       expect(first.code).toBe(3);
-      expect(first.stdout).toContain(`${records} rows: ${good} accepted, 0 duplicates, ${bad} rejected; rejected rows in ${join(outDir, `${agency}.rejected.csv`)}`);
+      expect(first.stdout).toContain(
+        `${records} rows: ${good} accepted, 0 duplicates, ${bad} rejected; rejected rows in ${join(outDir, `${agency}.rejected.csv`)}`,
+      );
 
       const published = await readAtLeast(() => readTopic(agencyTable[agency].topic), good);
       expect(published.length).toBe(good);
@@ -98,18 +103,26 @@ describe('hub import', () => {
   );
 
   it('reports 2,500 refused rows of one file, each dead-lettered once, instead of failing on a dead-letter batch over 1 MB', async () => {
-    const header = 'fixmedins_code,setl_id,mdtrt_id,psn_no,certno,psn_name,insutype,insu_admdvs,med_type,setl_time,medfee_sumamt,fulamt_ownpay_amt,overlmt_selfpay,preselfpay_amt,inscp_scp_amt,hifp_pay,hifmi_pay,maf_pay,psn_part_amt';
+    const header =
+      'fixmedins_code,setl_id,mdtrt_id,psn_no,certno,psn_name,insutype,insu_admdvs,med_type,setl_time,medfee_sumamt,fulamt_ownpay_amt,overlmt_selfpay,preselfpay_amt,inscp_scp_amt,hifp_pay,hifmi_pay,maf_pay,psn_part_amt';
     // Each row refused for its division code (33030X); before dead letters were sent by bytes, one
     // batch of 2,000 such letters was a single produce request over the broker's 1 MB limit.
-    const rows = Array.from({ length: 2_500 }, (_, i) =>
-      `H33030200001,S-REF-${i},M-REF-${i},P-REF-${i},330302194501258303,王秀英,390,33030X,11,2019-04-02 10:00:00,100.00,5.00,0.00,5.00,90.00,45.00,0.00,0.00,55.00`);
+    const rows = Array.from(
+      { length: 2_500 },
+      (_, i) =>
+        `H33030200001,S-REF-${i},M-REF-${i},P-REF-${i},330302194501258303,王秀英,390,33030X,11,2019-04-02 10:00:00,100.00,5.00,0.00,5.00,90.00,45.00,0.00,0.00,55.00`,
+    );
     const path = join(outDir, 'refused-settlements.csv');
     writeFileSync(path, [header, ...rows].join('\r\n'));
     const result = await hub(['import', 'hospitals', path]);
     expect(result.stderr).not.toMatch(/hub: /);
     expect(result.code).toBe(3);
     expect(result.stdout).toContain('2500 rows: 0 accepted, 0 duplicates, 2500 rejected; rejected rows in');
-    expect(readFileSync(join(outDir, 'refused-settlements.rejected.csv'), 'utf8').split('\r\n').filter((line) => line.includes('S-REF-'))).toHaveLength(2_500);
+    expect(
+      readFileSync(join(outDir, 'refused-settlements.rejected.csv'), 'utf8')
+        .split('\r\n')
+        .filter((line) => line.includes('S-REF-')),
+    ).toHaveLength(2_500);
     const refused = async () => (await readTopic('deadLetters')).filter((letter) => letter.sourceRecordId?.startsWith('S-REF-') === true);
     const letters = await readAtLeast(refused, 2_500);
     expect(letters).toHaveLength(2_500);
@@ -118,12 +131,15 @@ describe('hub import', () => {
 
   it('exits 4 and says how far it got when a file breaks off at an unclosed quote, the rows before imported', async () => {
     const header = '业务编号,行政区划代码,身份证号,姓名,人员类别,业务类型,生效日期,终止日期,审批时间';
-    const row = (n: number, quote = ''): string => `MZ-CUT-${n},330302,${quote}330302194501258303,王秀英,低保对象,认定,2019-03-01,,2019-02-20 10:00:00`;
+    const row = (n: number, quote = ''): string =>
+      `MZ-CUT-${n},330302,${quote}330302194501258303,王秀英,低保对象,认定,2019-03-01,,2019-02-20 10:00:00`;
     const path = join(outDir, 'cut-roster.csv');
     writeFileSync(path, [header, row(1), row(2), row(3), row(4, '"')].join('\r\n'));
     const result = await hub(['import', 'civil-affairs', path]);
     expect(result.code).toBe(4);
-    expect(result.stderr).toMatch(/^hub: INPUT_INVALID: .*Quote Not Closed.*; the rows before it were imported \(3 rows: 3 accepted, 0 duplicates, 0 rejected\), the rest of the file was not$/m);
+    expect(result.stderr).toMatch(
+      /^hub: INPUT_INVALID: .*Quote Not Closed.*; the rows before it were imported \(3 rows: 3 accepted, 0 duplicates, 0 rejected\), the rest of the file was not$/m,
+    );
     const cut = async () => (await readTopic('civilAffairsStatus')).filter((record) => record.sourceRecordId.startsWith('MZ-CUT-'));
     const published = await readAtLeast(cut, 3);
     expect(published.map((record) => record.sourceRecordId).sort()).toEqual(['MZ-CUT-1', 'MZ-CUT-2', 'MZ-CUT-3']);

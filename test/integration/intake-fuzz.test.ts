@@ -64,7 +64,10 @@ function generator(start: number): () => number {
 const random = generator(seed);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
 
-interface Person { readonly idNumber: string; readonly name: string }
+interface Person {
+  readonly idNumber: string;
+  readonly name: string;
+}
 const surnames = ['王', '李', '张', '刘', '陈', '杨', '赵', '黄'];
 const givenNames = ['秀英', '桂兰', '建国', '志强', '海燕', '晓明', '玉梅', '德华'];
 const people: Person[] = Array.from({ length: 40 }, (_, i) => {
@@ -88,10 +91,24 @@ function settlement(setlId: string, person: Person): Fields {
   const fund = Math.floor(inScope * 0.6);
   const day = 1 + Math.floor(random() * 28);
   return {
-    fixmedins_code: 'H33030200001', setl_id: setlId, mdtrt_id: `M${setlId}`, psn_no: `P${String(people.indexOf(person)).padStart(6, '0')}`,
-    certno: person.idNumber, psn_name: person.name, insutype: '390', insu_admdvs: '330300', med_type: '11',
-    setl_time: `2019-04-${String(day).padStart(2, '0')} 10:00:00`, medfee_sumamt: yuan(total), fulamt_ownpay_amt: yuan(own),
-    overlmt_selfpay: '0', preselfpay_amt: '0', inscp_scp_amt: yuan(inScope), hifp_pay: yuan(fund), hifmi_pay: '0', maf_pay: '0',
+    fixmedins_code: 'H33030200001',
+    setl_id: setlId,
+    mdtrt_id: `M${setlId}`,
+    psn_no: `P${String(people.indexOf(person)).padStart(6, '0')}`,
+    certno: person.idNumber,
+    psn_name: person.name,
+    insutype: '390',
+    insu_admdvs: '330300',
+    med_type: '11',
+    setl_time: `2019-04-${String(day).padStart(2, '0')} 10:00:00`,
+    medfee_sumamt: yuan(total),
+    fulamt_ownpay_amt: yuan(own),
+    overlmt_selfpay: '0',
+    preselfpay_amt: '0',
+    inscp_scp_amt: yuan(inScope),
+    hifp_pay: yuan(fund),
+    hifmi_pay: '0',
+    maf_pay: '0',
     psn_part_amt: yuan(total - fund),
   };
 }
@@ -105,7 +122,10 @@ const jsonOf = (value: unknown): string => (value instanceof JsonText ? value.te
 
 /** Ways a careless or hostile sender spoils a record; each must be refused. Both channels unless `jsonOnly`. */
 const spoilers: readonly { name: string; jsonOnly?: boolean; notGbk?: boolean; spoil(fields: Fields, person: Person): unknown }[] = [
-  { name: 'wrong check character', spoil: (f, p) => ({ ...f, certno: `${p.idNumber.slice(0, 17)}${p.idNumber.endsWith('1') ? '2' : '1'}` }) },
+  {
+    name: 'wrong check character',
+    spoil: (f, p) => ({ ...f, certno: `${p.idNumber.slice(0, 17)}${p.idNumber.endsWith('1') ? '2' : '1'}` }),
+  },
   { name: 'ID number as a JSON number', jsonOnly: true, spoil: (f, p) => ({ ...f, certno: Number(p.idNumber) }) },
   { name: 'ID number in E+ form', spoil: (f, p) => ({ ...f, certno: Number(p.idNumber).toExponential(5).toUpperCase() }) },
   { name: 'ID number as setl_id', spoil: (f, p) => ({ ...f, setl_id: `${String(f.setl_id)}${p.idNumber}` }) },
@@ -121,31 +141,55 @@ const spoilers: readonly { name: string; jsonOnly?: boolean; notGbk?: boolean; s
   { name: 'a C1 control in psn_no', notGbk: true, spoil: (f) => ({ ...f, psn_no: `${String(f.psn_no)}\u0085` }) },
   // These two are JSON text: the runtime's own JSON.stringify cannot write a value 5,000 deep.
   { name: 'a "__proto__" key', jsonOnly: true, spoil: (f) => new JsonText(`{"__proto__":{"polluted":1},${JSON.stringify(f).slice(1)}`) },
-  { name: 'nested 5,000 deep', jsonOnly: true, spoil: (f) => new JsonText(`${JSON.stringify(f).slice(0, -1)},"remark":${'{"a":'.repeat(5_000)}1${'}'.repeat(5_000)}}`) },
+  {
+    name: 'nested 5,000 deep',
+    jsonOnly: true,
+    spoil: (f) => new JsonText(`${JSON.stringify(f).slice(0, -1)},"remark":${'{"a":'.repeat(5_000)}1${'}'.repeat(5_000)}}`),
+  },
   { name: 'not an object', jsonOnly: true, spoil: (f, p) => `${String(f.setl_id)} ${p.name} ${spaced(p.idNumber)}` },
 ];
 
 /** Noise a good record may carry and still be good: names and ID numbers under keys the agency does not have. */
-const withNoise = (fields: Fields, person: Person): Fields =>
-  ({ ...fields, 姓名: person.name, psnName: person.name, remark: `患者${person.name} ${fullWidth(person.idNumber)}` });
+const withNoise = (fields: Fields, person: Person): Fields => ({
+  ...fields,
+  姓名: person.name,
+  psnName: person.name,
+  remark: `患者${person.name} ${fullWidth(person.idNumber)}`,
+});
 
-const birthOf = (person: Person): string => `${person.idNumber.slice(6, 10)}-${person.idNumber.slice(10, 12)}-${person.idNumber.slice(12, 14)}`;
+const birthOf = (person: Person): string =>
+  `${person.idNumber.slice(6, 10)}-${person.idNumber.slice(10, 12)}-${person.idNumber.slice(12, 14)}`;
 
 /** Civil-affairs certifications and tax contributions: good ones, and the ways each agency's go wrong. */
-const otherAgencies: Readonly<Record<'civil-affairs' | 'tax', {
-  readonly topic: string;
-  good(id: string, person: Person): Fields;
-  readonly spoilers: readonly { name: string; spoil(fields: Fields, person: Person): Fields }[];
-}>> = {
+const otherAgencies: Readonly<
+  Record<
+    'civil-affairs' | 'tax',
+    {
+      readonly topic: string;
+      good(id: string, person: Person): Fields;
+      readonly spoilers: readonly { name: string; spoil(fields: Fields, person: Person): Fields }[];
+    }
+  >
+> = {
   'civil-affairs': {
     topic: civilTopic,
     good: (id, person) => ({
-      recordId: id, version: 1, idNumber: person.idNumber, name: person.name, admdvs: '330302', category: pick(['DIBAO', 'TEKUN', 'DIBAO_EDGE']),
-      action: 'CERTIFY', validFrom: `2019-0${1 + Math.floor(random() * 9)}-01`, decidedAt: '2019-01-05 10:00:00',
+      recordId: id,
+      version: 1,
+      idNumber: person.idNumber,
+      name: person.name,
+      admdvs: '330302',
+      category: pick(['DIBAO', 'TEKUN', 'DIBAO_EDGE']),
+      action: 'CERTIFY',
+      validFrom: `2019-0${1 + Math.floor(random() * 9)}-01`,
+      decidedAt: '2019-01-05 10:00:00',
     }),
     spoilers: [
       { name: 'valid from before birth', spoil: (f, p) => ({ ...f, validFrom: `${Number(birthOf(p).slice(0, 4)) - 1}-06-01` }) },
-      { name: 'valid from the day before birth', spoil: (f, p) => ({ ...f, validFrom: new Date(Date.parse(birthOf(p)) - 86_400_000).toISOString().slice(0, 10) }) },
+      {
+        name: 'valid from the day before birth',
+        spoil: (f, p) => ({ ...f, validFrom: new Date(Date.parse(birthOf(p)) - 86_400_000).toISOString().slice(0, 10) }),
+      },
       { name: 'ID number as recordId', spoil: (f, p) => ({ ...f, recordId: p.idNumber }) },
       { name: 'a zero-width space in recordId', spoil: (f) => ({ ...f, recordId: `${String(f.recordId)}\u200b` }) },
       { name: 'a certification from 2150', spoil: (f) => ({ ...f, validFrom: '2150-01-01' }) },
@@ -157,24 +201,45 @@ const otherAgencies: Readonly<Record<'civil-affairs' | 'tax', {
     good: (id, person) => {
       const refund = random() < 0.3;
       return {
-        recordId: id, version: 1, idNumber: person.idNumber, name: person.name, admdvs: '330300', insuranceYear: 2019, insutype: '390',
-        kind: refund ? 'REFUND' : 'PAYMENT', contributionDue: '250.00', paid: refund ? '200.00' : '250.00', subsidised: refund ? '50.00' : '0',
+        recordId: id,
+        version: 1,
+        idNumber: person.idNumber,
+        name: person.name,
+        admdvs: '330300',
+        insuranceYear: 2019,
+        insutype: '390',
+        kind: refund ? 'REFUND' : 'PAYMENT',
+        contributionDue: '250.00',
+        paid: refund ? '200.00' : '250.00',
+        subsidised: refund ? '50.00' : '0',
         paidAt: refund ? '2019-05-10 09:00:00' : '2018-11-10 09:00:00',
       };
     },
     spoilers: [
-      { name: 'a refund of more than was due', spoil: (f) => ({ ...f, kind: 'REFUND', paid: '2500.00', subsidised: '0', paidAt: '2019-05-10 09:00:00' }) },
-      { name: 'a refund whose subsidy tips it over', spoil: (f) => ({ ...f, kind: 'REFUND', paid: '250.00', subsidised: '0.01', paidAt: '2019-05-10 09:00:00' }) },
+      {
+        name: 'a refund of more than was due',
+        spoil: (f) => ({ ...f, kind: 'REFUND', paid: '2500.00', subsidised: '0', paidAt: '2019-05-10 09:00:00' }),
+      },
+      {
+        name: 'a refund whose subsidy tips it over',
+        spoil: (f) => ({ ...f, kind: 'REFUND', paid: '250.00', subsidised: '0.01', paidAt: '2019-05-10 09:00:00' }),
+      },
       { name: 'insurance year 2199', spoil: (f) => ({ ...f, insuranceYear: 2199 }) },
       { name: 'a NUL in recordId', spoil: (f) => ({ ...f, recordId: `${String(f.recordId)}\u0000` }) },
     ],
   },
 };
 
-interface Planned { readonly good: Set<string>; bad: number }
+interface Planned {
+  readonly good: Set<string>;
+  bad: number;
+}
 const plan: Planned = { good: new Set(), bad: 0 };
 /** Good records of the other agencies by topic; their bad ones count in plan.bad. */
-const otherGood = new Map<string, Set<string>>([[civilTopic, new Set()], [taxTopic, new Set()]]);
+const otherGood = new Map<string, Set<string>>([
+  [civilTopic, new Set()],
+  [taxTopic, new Set()],
+]);
 let sequence = 0;
 /** One record: good (maybe noisy, maybe sent twice) or spoiled, by the seed. */
 function nextRecord(channel: 'json' | 'file', gbk = false): { value: unknown; good: boolean; setlId: string; kind: string } {
@@ -200,10 +265,15 @@ let baseRssMb = 0;
 let sampler: NodeJS.Timeout | undefined;
 
 beforeAll(async () => {
-  process.stdout.write(`intake fuzz: seed ${seed} (HUB_FUZZ_SEED), ${pushed} pushed records, 4 files of ${fileRows} rows, memory bound ${memoryBoundMb} MiB\n`);
+  process.stdout.write(
+    `intake fuzz: seed ${seed} (HUB_FUZZ_SEED), ${pushed} pushed records, 4 files of ${fileRows} rows, memory bound ${memoryBoundMb} MiB\n`,
+  );
   await registerAllSchemas(env);
   const logger = createLogger({ level: 'silent', role: 'intake-fuzz' });
-  kafka = connectKafka({ brokers: config.kafkaBrokers, clientId: `it-fuzz-${runId}`, topicPrefix: config.topicPrefix, partitions: 3, replication: 1 }, logger);
+  kafka = connectKafka(
+    { brokers: config.kafkaBrokers, clientId: `it-fuzz-${runId}`, topicPrefix: config.topicPrefix, partitions: 3, replication: 1 },
+    logger,
+  );
   key = (await fileKeyStore(env.HUB_AGENCY_KEYS_FILE).issue('hospitals')).key;
   connector = await startConnector({ agency: agencies.hospitals, env, logger, port: 0 });
   for (const agency of ['civil-affairs', 'tax'] as const) {
@@ -212,7 +282,9 @@ beforeAll(async () => {
   }
   global.gc?.();
   baseRssMb = process.memoryUsage().rss / 2 ** 20;
-  sampler = setInterval(() => { peakRssMb = Math.max(peakRssMb, process.memoryUsage().rss / 2 ** 20); }, 50);
+  sampler = setInterval(() => {
+    peakRssMb = Math.max(peakRssMb, process.memoryUsage().rss / 2 ** 20);
+  }, 50);
 });
 
 afterAll(async () => {
@@ -228,14 +300,35 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-async function readTopic<K extends 'hospitalSettlements' | 'civilAffairsStatus' | 'taxContributions' | 'deadLetters'>(id: K): Promise<TopicRecords[K][]> {
+async function readTopic<K extends 'hospitalSettlements' | 'civilAffairsStatus' | 'taxContributions' | 'deadLetters'>(
+  id: K,
+): Promise<TopicRecords[K][]> {
   const name = `${config.topicPrefix}${topics[id].name}`;
   const codec = createTopicCodec(registry, id, name);
   return Promise.all((await kafka.readAll(name)).map((record) => codec.decode(record.value ?? Buffer.alloc(0))));
 }
 
-const header = ['fixmedins_code', 'setl_id', 'mdtrt_id', 'psn_no', 'certno', 'psn_name', 'insutype', 'insu_admdvs', 'med_type', 'setl_time',
-  'medfee_sumamt', 'fulamt_ownpay_amt', 'overlmt_selfpay', 'preselfpay_amt', 'inscp_scp_amt', 'hifp_pay', 'hifmi_pay', 'maf_pay', 'psn_part_amt'];
+const header = [
+  'fixmedins_code',
+  'setl_id',
+  'mdtrt_id',
+  'psn_no',
+  'certno',
+  'psn_name',
+  'insutype',
+  'insu_admdvs',
+  'med_type',
+  'setl_time',
+  'medfee_sumamt',
+  'fulamt_ownpay_amt',
+  'overlmt_selfpay',
+  'preselfpay_amt',
+  'inscp_scp_amt',
+  'hifp_pay',
+  'hifmi_pay',
+  'maf_pay',
+  'psn_part_amt',
+];
 const csvCell = (text: string): string => (/[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
 
 describe('intake fuzz: both channels, good and adversarial records (issue 10, item 10)', () => {
@@ -245,7 +338,9 @@ describe('intake fuzz: both channels, good and adversarial records (issue 10, it
     const wrongKeyStatuses: number[] = [];
     for (let i = 0; i < 12; i += 1) {
       const response = await fetch(`${connector.url}/v1/records`, {
-        method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer wrong-${seed}-${i}` }, body: '{"records":[]}',
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer wrong-${seed}-${i}` },
+        body: '{"records":[]}',
       });
       wrongKeyStatuses.push(response.status);
       if (response.status === 429) expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
@@ -260,18 +355,26 @@ describe('intake fuzz: both channels, good and adversarial records (issue 10, it
       const batch = Array.from({ length: size }, () => nextRecord('json'));
       const resent = batch.filter((r) => r.good && random() < 0.1);
       const response = await fetch(`${connector.url}/v1/records`, {
-        method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
         body: `{"records":[${[...batch, ...resent].map((r) => jsonOf(r.value)).join(',')}]}`,
       });
       expect(response.status).toBe(200);
-      const answer = (await response.json()) as { accepted: number; duplicates: number; rejected: number; results: { status: string; problems?: { field: string; reason: string }[] }[] };
+      const answer = (await response.json()) as {
+        accepted: number;
+        duplicates: number;
+        rejected: number;
+        results: { status: string; problems?: { field: string; reason: string }[] }[];
+      };
       batch.forEach((record, i) => {
         const result = answer.results[i];
         expect(result?.status, `${record.setlId} (${record.kind})`).toBe(record.good ? 'accepted' : 'rejected');
         if (!record.good) expect(result?.problems?.[0]?.reason ?? '').not.toBe('');
       });
       expect(answer.duplicates).toBe(resent.length);
-      for (const record of batch) if (record.good) plan.good.add(record.setlId); else plan.bad += 1;
+      for (const record of batch)
+        if (record.good) plan.good.add(record.setlId);
+        else plan.bad += 1;
     }
 
     // The other agencies' push APIs: certifications (some from before birth) and contributions (some
@@ -290,7 +393,8 @@ describe('intake fuzz: both channels, good and adversarial records (issue 10, it
           return { value: spoiler.spoil(good, person), good: false, id, kind: spoiler.name };
         });
         const response = await fetch(`${url}/v1/records`, {
-          method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${otherKeys.get(agency) ?? ''}` },
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${otherKeys.get(agency) ?? ''}` },
           body: JSON.stringify({ records: batch.map((r) => r.value) }),
         });
         expect(response.status, agency).toBe(200);
@@ -299,7 +403,9 @@ describe('intake fuzz: both channels, good and adversarial records (issue 10, it
           expect(answer.results[i]?.status, `${record.id} (${record.kind})`).toBe(record.good ? 'accepted' : 'rejected');
           if (!record.good) expect(answer.results[i]?.problems?.[0]?.reason ?? '').not.toBe('');
         });
-        for (const record of batch) if (record.good) otherGood.get(other.topic)?.add(record.id); else plan.bad += 1;
+        for (const record of batch)
+          if (record.good) otherGood.get(other.topic)?.add(record.id);
+          else plan.bad += 1;
       }
     }
 
@@ -307,21 +413,29 @@ describe('intake fuzz: both channels, good and adversarial records (issue 10, it
     // no row or cell references, and each text cell in rich-text runs (with a phonetic guide).
     for (const form of ['csv-utf8', 'csv-gbk', 'xlsx', 'xlsx-runs'] as const) {
       const rows = Array.from({ length: fileRows }, () => nextRecord('file', form === 'csv-gbk'));
-      const cellsOf = (value: unknown): string[] => header.map((field) => {
-        const cell = (value as Fields)[field];
-        return typeof cell === 'string' || typeof cell === 'number' ? String(cell) : '';
-      });
+      const cellsOf = (value: unknown): string[] =>
+        header.map((field) => {
+          const cell = (value as Fields)[field];
+          return typeof cell === 'string' || typeof cell === 'number' ? String(cell) : '';
+        });
       let body: Buffer;
       if (form === 'xlsx-runs') {
         const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
         const runs = (text: string): string => {
           const cut = Math.ceil(text.length / 2);
-          return `<c t="inlineStr"><is><r><rPr><b/></rPr><t xml:space="preserve">${escape(text.slice(0, cut))}</t></r><r><t xml:space="preserve">${escape(text.slice(cut))}</t></r>`
-            + '<rPh sb="0" eb="1"><t>ヨミ</t></rPh></is></c>';
+          return (
+            `<c t="inlineStr"><is><r><rPr><b/></rPr><t xml:space="preserve">${escape(text.slice(0, cut))}</t></r><r><t xml:space="preserve">${escape(text.slice(cut))}</t></r>` +
+            '<rPh sb="0" eb="1"><t>ヨミ</t></rPh></is></c>'
+          );
         };
         const row = (cells: readonly string[]): string => `<row>${cells.map((cell) => (cell === '' ? '<c/>' : runs(cell))).join('')}</row>`;
-        body = xlsxWorkbook('结算', `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>${
-          [row(header), ...rows.map((r) => row(cellsOf(r.value)))].join('')}</sheetData></worksheet>`);
+        body = xlsxWorkbook(
+          '结算',
+          `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>${[
+            row(header),
+            ...rows.map((r) => row(cellsOf(r.value))),
+          ].join('')}</sheetData></worksheet>`,
+        );
       } else if (form === 'xlsx') {
         const sheet = new XlsxSheetWriter('结算');
         sheet.addRow(header);
@@ -332,13 +446,17 @@ describe('intake fuzz: both channels, good and adversarial records (issue 10, it
         body = form === 'csv-gbk' ? iconv.encode(text, 'gbk') : Buffer.from(text, 'utf8');
       }
       const response = await fetch(`${connector.url}/v1/files?format=${form.startsWith('xlsx') ? 'xlsx' : 'csv'}`, {
-        method: 'POST', headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${key}` }, body,
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${key}` },
+        body,
       });
       expect(response.status, form).toBe(200);
       const answer = (await response.json()) as { rows: number; accepted: number; rejected: number };
       const good = rows.filter((r) => r.good).length;
       expect(answer, form).toMatchObject({ rows: fileRows, accepted: good, rejected: fileRows - good });
-      for (const record of rows) if (record.good) plan.good.add(record.setlId); else plan.bad += 1;
+      for (const record of rows)
+        if (record.good) plan.good.add(record.setlId);
+        else plan.bad += 1;
     }
     if (sampler !== undefined) clearInterval(sampler);
 
@@ -346,7 +464,10 @@ describe('intake fuzz: both channels, good and adversarial records (issue 10, it
     const published = await readAtLeast(() => readTopic('hospitalSettlements'), plan.good.size);
     expect(published).toHaveLength(plan.good.size);
     expect(new Set(published.map((record) => record.setl_id))).toEqual(plan.good);
-    for (const [id, topic] of [['civilAffairsStatus', civilTopic], ['taxContributions', taxTopic]] as const) {
+    for (const [id, topic] of [
+      ['civilAffairsStatus', civilTopic],
+      ['taxContributions', taxTopic],
+    ] as const) {
       const expected = otherGood.get(topic) ?? new Set<string>();
       const records = await readAtLeast(() => readTopic(id), expected.size);
       expect(records, topic).toHaveLength(expected.size);
@@ -376,7 +497,10 @@ describe('intake fuzz: both channels, good and adversarial records (issue 10, it
     };
     for (const topic of mine) {
       for (const record of await kafka.readAll(topic)) {
-        check(`${topic} ${record.partition}/${record.offset}`, [record.key ?? '', ...Object.values(record.headers), record.value?.toString('utf8') ?? ''].join('\n'));
+        check(
+          `${topic} ${record.partition}/${record.offset}`,
+          [record.key ?? '', ...Object.values(record.headers), record.value?.toString('utf8') ?? ''].join('\n'),
+        );
       }
     }
     const redis = new Redis(config.redisUrl);
@@ -384,7 +508,8 @@ describe('intake fuzz: both channels, good and adversarial records (issue 10, it
       for await (const batch of redis.scanStream({ match: `*${config.topicPrefix}*`, count: 1_000 }) as AsyncIterable<string[]>) {
         for (const redisKey of batch) {
           const type = await redis.type(redisKey);
-          const value = type === 'string' ? (await redis.get(redisKey)) ?? '' : type === 'hash' ? JSON.stringify(await redis.hgetall(redisKey)) : '';
+          const value =
+            type === 'string' ? ((await redis.get(redisKey)) ?? '') : type === 'hash' ? JSON.stringify(await redis.hgetall(redisKey)) : '';
           check(`redis ${redisKey}`, `${redisKey}\n${value}`);
         }
       }
@@ -394,7 +519,9 @@ describe('intake fuzz: both channels, good and adversarial records (issue 10, it
     expect(leaks).toEqual([]);
 
     // Memory: what the run added to the process stays under the bound.
-    process.stdout.write(`intake fuzz: seed ${seed}: ${plan.good.size} good settlements, ${[...otherGood.values()].reduce((n, set) => n + set.size, 0)} good others, ${plan.bad} bad; RSS ${baseRssMb.toFixed(0)} -> peak ${peakRssMb.toFixed(0)} MiB\n`);
+    process.stdout.write(
+      `intake fuzz: seed ${seed}: ${plan.good.size} good settlements, ${[...otherGood.values()].reduce((n, set) => n + set.size, 0)} good others, ${plan.bad} bad; RSS ${baseRssMb.toFixed(0)} -> peak ${peakRssMb.toFixed(0)} MiB\n`,
+    );
     expect(peakRssMb - baseRssMb).toBeLessThan(memoryBoundMb);
   });
 });

@@ -25,9 +25,14 @@ describe('schemas in the registry and records on the wire', () => {
   beforeAll(async () => {
     await registerAllSchemas(env);
     const config = loadConfig(env, ['kafkaBrokers']);
-    kafka = connectKafka({ brokers: config.kafkaBrokers, clientId: 'it-wire', topicPrefix: prefix, partitions: 3, replication: 1 }, createLogger({ level: 'silent', role: 'test' }));
+    kafka = connectKafka(
+      { brokers: config.kafkaBrokers, clientId: 'it-wire', topicPrefix: prefix, partitions: 3, replication: 1 },
+      createLogger({ level: 'silent', role: 'test' }),
+    );
   });
-  afterAll(async () => { await kafka.close(); });
+  afterAll(async () => {
+    await kafka.close();
+  });
 
   /** A copy of schemas/ with the settlement schema's fields changed by `edit`. */
   function schemasWith(edit: (fields: object[]) => object[]): string {
@@ -64,19 +69,29 @@ describe('schemas in the registry and records on the wire', () => {
     const register = await hub(env, 'schemas', 'register', '--dir', dir);
     expect(register.code).toBe(1);
     expect(register.stderr).toContain(`the registry refused ${settlementSubject}`);
-    const latest = await createRegistryClient(loadConfig(env, ['schemaRegistryUrl']).schemaRegistryUrl).getLatestSchemaMetadata(settlementSubject);
+    const latest = await createRegistryClient(loadConfig(env, ['schemaRegistryUrl']).schemaRegistryUrl).getLatestSchemaMetadata(
+      settlementSubject,
+    );
     expect(latest.version).toBe(1);
   });
 
   it('fails a changed field type too', async () => {
-    const dir = schemasWith((fields) => fields.map((f) => ((f as { name: string }).name === 'medfee_sumamt' ? { ...f, type: 'string' } : f)));
+    const dir = schemasWith((fields) =>
+      fields.map((f) => ((f as { name: string }).name === 'medfee_sumamt' ? { ...f, type: 'string' } : f)),
+    );
     expect((await hub(env, 'schemas', 'check', '--dir', dir)).code).toBe(1);
   });
 
-  it('encodes every connector topic with the fast encoder to the bytes AvroSerializer writes, under the registry\'s latest id', async () => {
+  it("encodes every connector topic with the fast encoder to the bytes AvroSerializer writes, under the registry's latest id", async () => {
     const config = loadConfig(env, ['schemaRegistryUrl']);
     const client = createRegistryClient(config.schemaRegistryUrl);
-    for (const id of ['civilAffairsStatus', 'ruralRevitalizationStatus', 'hospitalSettlements', 'taxContributions', 'deadLetters'] as const) {
+    for (const id of [
+      'civilAffairsStatus',
+      'ruralRevitalizationStatus',
+      'hospitalSettlements',
+      'taxContributions',
+      'deadLetters',
+    ] as const) {
       const topic = `${prefix}${topics[id].name}`;
       const fast = await createTopicCodec(client, id, topic).encode(sampleRecords[id]);
       const reference = await createTopicCodec(client, id, topic, { encoder: 'serializer' }).encode(sampleRecords[id]);
@@ -86,7 +101,7 @@ describe('schemas in the registry and records on the wire', () => {
     }
   });
 
-  it('writes records an independent client reads: Kafka\'s own console consumer sees the wire format and the schema id resolves', async () => {
+  it("writes records an independent client reads: Kafka's own console consumer sees the wire format and the schema id resolves", async () => {
     const config = loadConfig(env, ['schemaRegistryUrl', 'kafkaBrokers', 'stateDir']);
     const topic = kafka.topicName(topics.hospitalSettlements.name);
     await kafka.ensureTopics([{ name: topic }]);
@@ -95,16 +110,31 @@ describe('schemas in the registry and records on the wire', () => {
     const record = sampleRecords.hospitalSettlements;
     const encoded = await codec.encode(record);
     // The fast encoder (the default) writes exactly what AvroSerializer writes.
-    const reference = createTopicCodec(createRegistryClient(config.schemaRegistryUrl), 'hospitalSettlements', topic, { encoder: 'serializer' });
+    const reference = createTopicCodec(createRegistryClient(config.schemaRegistryUrl), 'hospitalSettlements', topic, {
+      encoder: 'serializer',
+    });
     expect(encoded.equals(await reference.encode(record))).toBe(true);
     await producer.send(topic, [{ key: record.personKey, value: encoded }]);
 
     const tool = await kafkaToolCommand(stackPaths(config.stateDir, env), process.env, 'org.apache.kafka.tools.consumer.ConsoleConsumer', [
-      '--bootstrap-server', config.kafkaBrokers.join(','), '--topic', topic, '--from-beginning', '--max-messages', '1',
-      '--timeout-ms', '60000', '--property', 'print.key=true', '--property', 'key.separator=|',
+      '--bootstrap-server',
+      config.kafkaBrokers.join(','),
+      '--topic',
+      topic,
+      '--from-beginning',
+      '--max-messages',
+      '1',
+      '--timeout-ms',
+      '60000',
+      '--property',
+      'print.key=true',
+      '--property',
+      'key.separator=|',
     ]);
     const output = await new Promise<Buffer>((resolve, reject) => {
-      execFile(tool.bin, tool.args, { encoding: 'buffer', timeout: 90_000, maxBuffer: 1 << 20 }, (error, stdout) => (error === null ? resolve(stdout) : reject(new Error(`console consumer failed: ${error.message}`))));
+      execFile(tool.bin, tool.args, { encoding: 'buffer', timeout: 90_000, maxBuffer: 1 << 20 }, (error, stdout) =>
+        error === null ? resolve(stdout) : reject(new Error(`console consumer failed: ${error.message}`)),
+      );
     });
     const separator = output.indexOf('|');
     expect(output.subarray(0, separator).toString()).toBe(record.personKey);

@@ -9,7 +9,18 @@ import { partitionKeys, parseOutboxField } from '../../services/rules/state-stor
 import { Random } from '../../services/simulate';
 import { agencyRecords } from '../support/person-events';
 import {
-  deleteKeys, drained, expectExactlyOnce, freshPrefix, hubEnv, inboundOf, publish, quietLogger, referenceFold, sleep, waitFor, type AgencyItems,
+  deleteKeys,
+  drained,
+  expectExactlyOnce,
+  freshPrefix,
+  hubEnv,
+  inboundOf,
+  publish,
+  quietLogger,
+  referenceFold,
+  sleep,
+  waitFor,
+  type AgencyItems,
 } from '../support/rules-harness';
 
 /**
@@ -26,7 +37,8 @@ const kills = large ? 16 : 3;
 const hubBin = join(import.meta.dirname, '../../bin/hub.mjs');
 
 const chunk = (records: AgencyItems, i: number, of: number): AgencyItems => {
-  const part = (items: IntakeItem[] | undefined): IntakeItem[] => (items ?? []).slice(Math.floor((items?.length ?? 0) * i / of), Math.floor((items?.length ?? 0) * (i + 1) / of));
+  const part = (items: IntakeItem[] | undefined): IntakeItem[] =>
+    (items ?? []).slice(Math.floor(((items?.length ?? 0) * i) / of), Math.floor(((items?.length ?? 0) * (i + 1)) / of));
   return { civilAffairs: part(records.civilAffairs), hospitals: part(records.hospitals), tax: part(records.tax) };
 };
 
@@ -69,8 +81,20 @@ class Children {
       rest = parts.pop() ?? '';
       this.lines.push(...parts.filter((line) => line !== ''));
     });
-    child.stdout?.on('data', (data: Buffer) => { this.lines.push(...data.toString('utf8').split('\n').filter((line) => line !== '')); });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { this.running.delete(child); resolve(code); }));
+    child.stdout?.on('data', (data: Buffer) => {
+      this.lines.push(
+        ...data
+          .toString('utf8')
+          .split('\n')
+          .filter((line) => line !== ''),
+      );
+    });
+    const exited = new Promise<number | null>((resolve) =>
+      child.once('exit', (code) => {
+        this.running.delete(child);
+        resolve(code);
+      }),
+    );
     return { process: child, port, exited };
   }
 
@@ -86,7 +110,7 @@ class Children {
   errors(): string[] {
     return this.lines.filter((line) => {
       try {
-        return (JSON.parse(line) as { level?: number }).level !== undefined && ((JSON.parse(line) as { level: number }).level >= 50);
+        return (JSON.parse(line) as { level?: number }).level !== undefined && (JSON.parse(line) as { level: number }).level >= 50;
       } catch {
         return false;
       }
@@ -94,15 +118,23 @@ class Children {
   }
 
   async stopAll(): Promise<void> {
-    await Promise.all([...this.running].map((child) => new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGKILL');
-    })));
+    await Promise.all(
+      [...this.running].map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            child.once('exit', () => resolve());
+            child.kill('SIGKILL');
+          }),
+      ),
+    );
   }
 }
 
 async function readyz(child: RulesChild): Promise<number> {
-  return fetch(`http://127.0.0.1:${child.port}/readyz`).then((r) => r.status, () => 0);
+  return fetch(`http://127.0.0.1:${child.port}/readyz`).then(
+    (r) => r.status,
+    () => 0,
+  );
 }
 
 async function kill9(child: RulesChild): Promise<void> {
@@ -118,7 +150,11 @@ async function sigterm(child: RulesChild): Promise<number | null> {
 /** The exit code of a child, or a failure if it is still running after `ms` (a process that should have stopped). */
 async function exitOf(child: RulesChild, ms = 60_000): Promise<number | null> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error(`hub rules (pid ${child.process.pid ?? '?'}) still running after ${ms} ms`)); }, ms); });
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(`hub rules (pid ${child.process.pid ?? '?'}) still running after ${ms} ms`));
+    }, ms);
+  });
   try {
     return await Promise.race([child.exited, late]);
   } finally {
@@ -141,7 +177,9 @@ async function pendingByTopic(runtime: RulesRuntime, partitions: number): Promis
 describe(`the rules crash suite (${large ? 'large' : 'CI-sized'}: ${people} people, ${kills} kills, seed ${seed})`, () => {
   const random = new Random('crash-suite', seed);
   const records = agencyRecords(people, seed % 1000);
-  beforeAll(() => { console.log(`crash suite: seed ${seed} (HUB_CRASH_SEED), ${people} people, ${kills} kills${large ? ' (HUB_CRASH_SUITE=large)' : ''}`); });
+  beforeAll(() => {
+    console.log(`crash suite: seed ${seed} (HUB_CRASH_SEED), ${people} people, ${kills} kills${large ? ' (HUB_CRASH_SUITE=large)' : ''}`);
+  });
 
   let runtimes: RulesRuntime[] = [];
   const everyChildren: Children[] = [];
@@ -180,17 +218,25 @@ describe(`the rules crash suite (${large ? 'large' : 'CI-sized'}: ${people} peop
         recoveries.push(restarted.readyMs);
       }
       await drained(runtime);
-      console.log(`crash suite: pending outbox entries by topic after each kill ${JSON.stringify(pendings)}; ready again after ${recoveries.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')}`);
+      console.log(
+        `crash suite: pending outbox entries by topic after each kill ${JSON.stringify(pendings)}; ready again after ${recoveries.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')}`,
+      );
       // The killed member's partitions move after its 10 s session, not 30 s.
       expect(Math.max(...recoveries)).toBeLessThan(20_000);
       // The lag gauge reads 0 as soon as the last batch is committed, not at the next 10 s poll.
       let gauges: string[] = [];
-      const lags = await waitFor('the lag gauge to read 0', async () => {
-        const text = await fetch(`http://127.0.0.1:${child.port}/metrics`).then((r) => r.text());
-        gauges = text.split('\n').filter((l) => l.startsWith('hub_consumer_lag{'));
-        const values = gauges.map((l) => Number(l.split(' ').at(-1)));
-        return values.length > 0 && values.every((v) => v === 0) ? values : undefined;
-      }, 3_000).catch((error: unknown) => { throw new Error(`${String(error)}: ${gauges.join('; ')}`); });
+      const lags = await waitFor(
+        'the lag gauge to read 0',
+        async () => {
+          const text = await fetch(`http://127.0.0.1:${child.port}/metrics`).then((r) => r.text());
+          gauges = text.split('\n').filter((l) => l.startsWith('hub_consumer_lag{'));
+          const values = gauges.map((l) => Number(l.split(' ').at(-1)));
+          return values.length > 0 && values.every((v) => v === 0) ? values : undefined;
+        },
+        3_000,
+      ).catch((error: unknown) => {
+        throw new Error(`${String(error)}: ${gauges.join('; ')}`);
+      });
       expect(lags.length).toBeGreaterThan(0);
       expect(await readyz(child)).toBe(200);
       expect(await sigterm(child)).toBe(0);

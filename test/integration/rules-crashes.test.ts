@@ -7,7 +7,20 @@ import { openRules, publishedSlots, rebuild, rulesConsumerOptions, startRules, t
 import { decodePerson } from '../../services/rules/state-store';
 import { agencyRecords, idNumber } from '../support/person-events';
 import {
-  deleteKeys, drained, expectExactlyOnce, finalRecords, freshPrefix, hubEnv, inboundOf, publish, quietLogger, recordDifferences, referenceFold, sleep, waitFor, type AgencyItems,
+  deleteKeys,
+  drained,
+  expectExactlyOnce,
+  finalRecords,
+  freshPrefix,
+  hubEnv,
+  inboundOf,
+  publish,
+  quietLogger,
+  recordDifferences,
+  referenceFold,
+  sleep,
+  waitFor,
+  type AgencyItems,
 } from '../support/rules-harness';
 
 /**
@@ -17,24 +30,57 @@ import {
  */
 
 const chunk = (records: AgencyItems, i: number, of: number): AgencyItems => {
-  const part = (items: IntakeItem[] | undefined): IntakeItem[] => (items ?? []).slice(Math.floor((items?.length ?? 0) * i / of), Math.floor((items?.length ?? 0) * (i + 1) / of));
+  const part = (items: IntakeItem[] | undefined): IntakeItem[] =>
+    (items ?? []).slice(Math.floor(((items?.length ?? 0) * i) / of), Math.floor(((items?.length ?? 0) * (i + 1)) / of));
   return { civilAffairs: part(records.civilAffairs), hospitals: part(records.hospitals), tax: part(records.tax) };
 };
 
 /** A Xianyang 2020 settlement: eligible 45,000 − 25,000 = 20,000 yuan; 6,000 of critical illness settled, as due without a category. */
 function settlement(person: number, setlId: string, day: string, reverses?: string): IntakeItem {
-  return { rawFormat: 'json', position: 'records[0]', raw: {
-    fixmedins_code: 'H61040200001', setl_id: setlId, mdtrt_id: `M-${setlId}`, psn_no: `P${person}`, certno: idNumber(person), insutype: '390', insu_admdvs: '610402',
-    med_type: '21', setl_time: `${day} 10:00:00`, medfee_sumamt: '50000.00', fulamt_ownpay_amt: '2000.00', overlmt_selfpay: '1000.00',
-    preselfpay_amt: '2000.00', inscp_scp_amt: '45000.00', hifp_pay: '25000.00', hifmi_pay: '6000.00', maf_pay: '0.00', psn_part_amt: '19000.00',
-    is_reversal: reverses !== undefined, orig_setl_id: reverses ?? null,
-  } };
+  return {
+    rawFormat: 'json',
+    position: 'records[0]',
+    raw: {
+      fixmedins_code: 'H61040200001',
+      setl_id: setlId,
+      mdtrt_id: `M-${setlId}`,
+      psn_no: `P${person}`,
+      certno: idNumber(person),
+      insutype: '390',
+      insu_admdvs: '610402',
+      med_type: '21',
+      setl_time: `${day} 10:00:00`,
+      medfee_sumamt: '50000.00',
+      fulamt_ownpay_amt: '2000.00',
+      overlmt_selfpay: '1000.00',
+      preselfpay_amt: '2000.00',
+      inscp_scp_amt: '45000.00',
+      hifp_pay: '25000.00',
+      hifmi_pay: '6000.00',
+      maf_pay: '0.00',
+      psn_part_amt: '19000.00',
+      is_reversal: reverses !== undefined,
+      orig_setl_id: reverses ?? null,
+    },
+  };
 }
 
 function dibao(person: number): IntakeItem {
-  return { rawFormat: 'json', position: 'records[0]', raw: {
-    recordId: `MZ-${person}`, version: 1, idNumber: idNumber(person), admdvs: '610402', category: 'DIBAO', action: 'CERTIFY', validFrom: '2020-03-01', validTo: null, decidedAt: '2020-05-10 09:00:00',
-  } };
+  return {
+    rawFormat: 'json',
+    position: 'records[0]',
+    raw: {
+      recordId: `MZ-${person}`,
+      version: 1,
+      idNumber: idNumber(person),
+      admdvs: '610402',
+      category: 'DIBAO',
+      action: 'CERTIFY',
+      validFrom: '2020-03-01',
+      validTo: null,
+      decidedAt: '2020-05-10 09:00:00',
+    },
+  };
 }
 
 describe('the rules service under crashes and takeovers', () => {
@@ -49,7 +95,9 @@ describe('the rules service under crashes and takeovers', () => {
       // B joins and folds batches of the numbers it is given: its producers fence A's for those numbers.
       const b = await startRules(env, quietLogger);
       try {
-        await waitFor('b to be assigned partitions', () => Promise.resolve(b.consumer.status().consuming && b.consumer.status().assigned > 0 ? true : undefined));
+        await waitFor('b to be assigned partitions', () =>
+          Promise.resolve(b.consumer.status().consuming && b.consumer.status().assigned > 0 ? true : undefined),
+        );
         await publish(env, chunk(records, 1, 4));
         await drained(a.runtime);
       } finally {
@@ -82,7 +130,10 @@ describe('the rules service under crashes and takeovers', () => {
     await first.stop();
 
     // hospitals: h[1] = P's April settlement, h[2] = the reversal of Q's; civil affairs: P and Q certified DIBAO from March.
-    await publish(env, { hospitals: [settlement(p, 'S-P', '2020-04-03'), settlement(q, 'R-Q', '2020-04-20', 'S-Q')], civilAffairs: [dibao(p), dibao(q)] });
+    await publish(env, {
+      hospitals: [settlement(p, 'S-P', '2020-04-03'), settlement(q, 'R-Q', '2020-04-20', 'S-Q')],
+      civilAffairs: [dibao(p), dibao(q)],
+    });
     const runtime = await openRules(env, quietLogger);
     try {
       const inbound = await inboundOf(runtime);
@@ -161,7 +212,12 @@ describe('the rules service under crashes and takeovers', () => {
       // Facts the live service never saw: the rebuild derives their outputs, and must publish them.
       await publish(env, chunk(records, 1, 3));
       let report = '';
-      const out = new Writable({ write(text: Buffer, _e, done) { report += text.toString(); done(); } });
+      const out = new Writable({
+        write(text: Buffer, _e, done) {
+          report += text.toString();
+          done();
+        },
+      });
       expect(await rebuild(runtime, quietLogger, out)).toBe(0);
       expect(report).toMatch(/[1-9]\d* record\(s\) published now for slots whose rebuilt values differed/);
       expect(report).toContain('the rebuilt state equals what was published');
@@ -196,32 +252,42 @@ describe('the rules service under crashes and takeovers', () => {
     }
   }, 300_000);
 
-  it.each([['0'], ['2']])('stops when its state is deleted under it (fold workers: %s), instead of folding on from nothing', async (workers) => {
-    const env = { ...hubEnv(freshPrefix()), HUB_RULES_WORKERS: workers };
-    await registerAllSchemas(env);
-    const records = agencyRecords(20, 17);
-    // startRules folds on its own thread; the worker threads are what `hub rules` runs with HUB_RULES_WORKERS.
-    const runtime = await openRules(env, quietLogger);
-    const service = await runtime.liveService();
-    const consumer = runtime.kafka.createTransactionalConsumer(rulesConsumerOptions(runtime, service, quietLogger));
-    try {
-      await consumer.start();
-      await publish(env, chunk(records, 0, 2));
-      await drained(runtime);
-      expect(await deleteKeys(runtime, runtime.namespace)).toBeGreaterThan(0);
-      await publish(env, chunk(records, 1, 2));
-      const stopped = await Promise.race([consumer.crashed, sleep(60_000).then(() => undefined)]);
-      expect(stopped).toMatchObject({ code: 'STATE_LOST', catastrophic: true });
-      expect(consumer.status()).toMatchObject({ consuming: false });
-      // Nothing was derived from the emptied state: no output names a person-year without its history.
-      expect(await runtime.redis.exists(`${runtime.namespace}{p0}:outbox`, `${runtime.namespace}{p1}:outbox`, `${runtime.namespace}{p2}:outbox`)).toBe(0);
-    } finally {
-      await consumer.stop();
-      await service.close();
-      await deleteKeys(runtime, runtime.namespace);
-      await runtime.close();
-    }
-  }, 300_000);
+  it.each([['0'], ['2']])(
+    'stops when its state is deleted under it (fold workers: %s), instead of folding on from nothing',
+    async (workers) => {
+      const env = { ...hubEnv(freshPrefix()), HUB_RULES_WORKERS: workers };
+      await registerAllSchemas(env);
+      const records = agencyRecords(20, 17);
+      // startRules folds on its own thread; the worker threads are what `hub rules` runs with HUB_RULES_WORKERS.
+      const runtime = await openRules(env, quietLogger);
+      const service = await runtime.liveService();
+      const consumer = runtime.kafka.createTransactionalConsumer(rulesConsumerOptions(runtime, service, quietLogger));
+      try {
+        await consumer.start();
+        await publish(env, chunk(records, 0, 2));
+        await drained(runtime);
+        expect(await deleteKeys(runtime, runtime.namespace)).toBeGreaterThan(0);
+        await publish(env, chunk(records, 1, 2));
+        const stopped = await Promise.race([consumer.crashed, sleep(60_000).then(() => undefined)]);
+        expect(stopped).toMatchObject({ code: 'STATE_LOST', catastrophic: true });
+        expect(consumer.status()).toMatchObject({ consuming: false });
+        // Nothing was derived from the emptied state: no output names a person-year without its history.
+        expect(
+          await runtime.redis.exists(
+            `${runtime.namespace}{p0}:outbox`,
+            `${runtime.namespace}{p1}:outbox`,
+            `${runtime.namespace}{p2}:outbox`,
+          ),
+        ).toBe(0);
+      } finally {
+        await consumer.stop();
+        await service.close();
+        await deleteKeys(runtime, runtime.namespace);
+        await runtime.close();
+      }
+    },
+    300_000,
+  );
 });
 
 /** `<personKey> <slot>` -> the event id the state keeps as the slot's last published record. */
@@ -234,7 +300,8 @@ async function stateEventIds(runtime: RulesRuntime): Promise<Map<string, string>
     const values = keys.length === 0 ? [] : await runtime.redis.mgetBuffer(keys);
     keys.forEach((key, i) => {
       const personKey = key.slice(key.lastIndexOf(':person:') + ':person:'.length);
-      for (const [slot, emitted] of decodePerson(values[i] ?? null).emitted) if (!slot.startsWith('x:')) ids.set(`${personKey} ${slot}`, emitted.eventId);
+      for (const [slot, emitted] of decodePerson(values[i] ?? null).emitted)
+        if (!slot.startsWith('x:')) ids.set(`${personKey} ${slot}`, emitted.eventId);
     });
   } while (cursor !== '0');
   return ids;

@@ -12,7 +12,17 @@ import { agencies } from '../../connectors';
 import { startConnector, type RunningConnector } from '../../connectors/api';
 import { fileKeyStore } from '../../connectors/intake';
 import { derivePersonKey } from '../../services/identity';
-import { aclBindings, connectKafka, kafkaClientSecurity, kafkaPrincipals, kafkaSecurityFromConfig, kafkaSecurityKeys, type HubKafka, type KafkaSecurity, type PrincipalName } from '../../services/kafka';
+import {
+  aclBindings,
+  connectKafka,
+  kafkaClientSecurity,
+  kafkaPrincipals,
+  kafkaSecurityFromConfig,
+  kafkaSecurityKeys,
+  type HubKafka,
+  type KafkaSecurity,
+  type PrincipalName,
+} from '../../services/kafka';
 import { createLogger, effectiveEnvironment, loadConfig } from '../../services/platform';
 import { createRegistryClient, createTopicCodec, registerAllSchemas } from '../../services/registry';
 import { describeAllAcls } from '../../services/kafka';
@@ -49,7 +59,17 @@ const seenKeys: string[] = [];
 const quiet = createLogger({ level: 'silent', role: 'secure-kafka-test' });
 
 function kafkaAs(principal: PrincipalName, log = quiet): HubKafka {
-  const kafka = connectKafka({ brokers: secure.brokers, clientId: `it-secure-${principal}-${runId}`, topicPrefix: '', partitions: 3, replication: 1, security: secure.security(principal) }, log);
+  const kafka = connectKafka(
+    {
+      brokers: secure.brokers,
+      clientId: `it-secure-${principal}-${runId}`,
+      topicPrefix: '',
+      partitions: 3,
+      replication: 1,
+      security: secure.security(principal),
+    },
+    log,
+  );
   clients.push(kafka);
   return kafka;
 }
@@ -74,10 +94,18 @@ async function refusal(attempt: Promise<unknown>): Promise<{ type: string; code:
 }
 
 const topicDenied = { type: 'TOPIC_AUTHORIZATION_FAILED', code: 29 };
-const record = (suffix: string) => ({ key: `it-secure-${runId}-${suffix}`, value: Buffer.from(`not Avro: refused or read back raw (${runId})`) });
+const record = (suffix: string) => ({
+  key: `it-secure-${runId}-${suffix}`,
+  value: Buffer.from(`not Avro: refused or read back raw (${runId})`),
+});
 
 beforeAll(async () => {
-  secure = await ensureSecureKafka({ env, progress: (line) => { process.stderr.write(`secure-kafka test: ${line}\n`); } });
+  secure = await ensureSecureKafka({
+    env,
+    progress: (line) => {
+      process.stderr.write(`secure-kafka test: ${line}\n`);
+    },
+  });
 });
 
 afterAll(async () => {
@@ -98,12 +126,23 @@ describe('the secure local Kafka enforces the declared ACLs', () => {
   it('holds exactly the declared ACLs, with admin as the only super user', async () => {
     const admin = kafkaAs('admin');
     // The hub's client has no ACL call; the stack's own reads them, as the operator.
-    const raw = new Kafka({ clientId: `it-secure-acls-${runId}`, brokers: [...secure.brokers], logLevel: logLevel.NOTHING, ...kafkaClientSecurity(secure.security('admin')) }).admin();
+    const raw = new Kafka({
+      clientId: `it-secure-acls-${runId}`,
+      brokers: [...secure.brokers],
+      logLevel: logLevel.NOTHING,
+      ...kafkaClientSecurity(secure.security('admin')),
+    }).admin();
     await raw.connect();
     try {
       const present = await describeAllAcls(raw);
       expect(present.length).toBe(aclBindings(kafkaPrincipals()).length);
-      expect(new Set(present.map((acl) => acl.principal))).toEqual(new Set(kafkaPrincipals().filter((p) => !p.superUser).map((p) => `User:${p.name}`)));
+      expect(new Set(present.map((acl) => acl.principal))).toEqual(
+        new Set(
+          kafkaPrincipals()
+            .filter((p) => !p.superUser)
+            .map((p) => `User:${p.name}`),
+        ),
+      );
     } finally {
       await raw.disconnect();
     }
@@ -118,11 +157,16 @@ describe('the secure local Kafka enforces the declared ACLs', () => {
     expect(await refusal(producer.send(ruralTopic, [record('own')]))).toBe('succeeded');
   });
 
-  it('refuses the rural-revitalization principal any read of warnings.quarterly (29 to kafkajs, TopicAuthorizationException to Kafka\'s own consumer)', async () => {
+  it("refuses the rural-revitalization principal any read of warnings.quarterly (29 to kafkajs, TopicAuthorizationException to Kafka's own consumer)", async () => {
     const rural = kafkaAs('rural-revitalization');
     // Offsets (ListOffsets, needs Describe) and subscribing (Metadata) are refused alike.
     expect(await refusal(rural.endOffsets(topics.quarterlyWarnings.name))).toEqual(topicDenied);
-    const consumer = rural.createConsumer({ groupId: 'hub-warnings-delivery', topics: [topics.quarterlyWarnings.name], fromBeginning: true, handleBatch: () => Promise.resolve() });
+    const consumer = rural.createConsumer({
+      groupId: 'hub-warnings-delivery',
+      topics: [topics.quarterlyWarnings.name],
+      fromBeginning: true,
+      handleBatch: () => Promise.resolve(),
+    });
     expect(await refusal(consumer.start())).toEqual(topicDenied);
     await consumer.stop().catch(() => undefined);
     // The delivery principal reads the same topic's offsets: the refusal is per principal.
@@ -132,19 +176,48 @@ describe('the secure local Kafka enforces the declared ACLs', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hub-it-secure-client-'));
     const clientConfig = join(dir, 'client.properties');
     const { HUB_KAFKA_SASL_PASSWORD: password = '' } = secure.environment('rural-revitalization');
-    writeFileSync(clientConfig, [
-      'security.protocol=SASL_PLAINTEXT', 'sasl.mechanism=SCRAM-SHA-512',
-      `sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="rural-revitalization" password="${password}";`, '',
-    ].join('\n'), { mode: 0o600 });
+    writeFileSync(
+      clientConfig,
+      [
+        'security.protocol=SASL_PLAINTEXT',
+        'sasl.mechanism=SCRAM-SHA-512',
+        `sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="rural-revitalization" password="${password}";`,
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
     try {
-      const tool = await kafkaToolCommand(stackPaths(config.stateDir, env), process.env, 'org.apache.kafka.tools.consumer.ConsoleConsumer', [
-        '--bootstrap-server', secure.brokers.join(','), '--consumer.config', clientConfig, '--topic', topics.quarterlyWarnings.name,
-        '--partition', '0', '--offset', 'earliest', '--max-messages', '1', '--timeout-ms', '20000',
-      ]);
+      const tool = await kafkaToolCommand(
+        stackPaths(config.stateDir, env),
+        process.env,
+        'org.apache.kafka.tools.consumer.ConsoleConsumer',
+        [
+          '--bootstrap-server',
+          secure.brokers.join(','),
+          '--consumer.config',
+          clientConfig,
+          '--topic',
+          topics.quarterlyWarnings.name,
+          '--partition',
+          '0',
+          '--offset',
+          'earliest',
+          '--max-messages',
+          '1',
+          '--timeout-ms',
+          '20000',
+        ],
+      );
       // The tool's log (where it reports the refusal) to stdout, not /dev/null.
-      const args = tool.args.map((arg) => (arg.startsWith('-Dlog4j.configuration=') ? `-Dlog4j.configuration=file:${join(stackPaths(config.stateDir, env).deployDir, 'kafka-log4j.properties')}` : arg));
+      const args = tool.args.map((arg) =>
+        arg.startsWith('-Dlog4j.configuration=')
+          ? `-Dlog4j.configuration=file:${join(stackPaths(config.stateDir, env).deployDir, 'kafka-log4j.properties')}`
+          : arg,
+      );
       const output = await new Promise<string>((resolve) => {
-        execFile(tool.bin, args, { timeout: 90_000, maxBuffer: 1 << 22 }, (_error, stdout, stderr) => { resolve(`${stdout}\n${stderr}`); });
+        execFile(tool.bin, args, { timeout: 90_000, maxBuffer: 1 << 22 }, (_error, stdout, stderr) => {
+          resolve(`${stdout}\n${stderr}`);
+        });
       });
       expect(output).toMatch(/TopicAuthorizationException: Not authorized to access topics: \[warnings\.quarterly\]/);
     } finally {
@@ -157,18 +230,34 @@ describe('the secure local Kafka enforces the declared ACLs', () => {
     const own = await rural.createTransactionalPublisher(`intake-rural-revitalization-${runId}`);
     const admin = kafkaAs('admin');
     const before = await admin.endOffsets(ruralTopic);
-    await own.publish([{ topic: ruralTopic, records: [record('tx')] }, { topic: topics.deadLetters.name, records: [record('tx-dead')] }]);
+    await own.publish([
+      { topic: ruralTopic, records: [record('tx')] },
+      { topic: topics.deadLetters.name, records: [record('tx-dead')] },
+    ]);
     // One record and its commit marker, on one partition (the marker lands a moment after the commit returns).
-    const grown = async (): Promise<number> => [...await admin.endOffsets(ruralTopic)].reduce((sum, [partition, end]) => sum + Number(BigInt(end) - BigInt(before.get(partition) ?? '0')), 0);
+    const grown = async (): Promise<number> =>
+      [...(await admin.endOffsets(ruralTopic))].reduce(
+        (sum, [partition, end]) => sum + Number(BigInt(end) - BigInt(before.get(partition) ?? '0')),
+        0,
+      );
     await expect.poll(grown, { timeout: 10_000 }).toBe(2);
 
     // Another connector's transactional id is refused. kafkajs reports the refused coordinator
     // lookup as "Failed to find group coordinator"; the broker's answer is in its log.
     const lines: string[] = [];
-    const capture = new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(chunk.toString('utf8')); done(); } });
+    const capture = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString('utf8'));
+        done();
+      },
+    });
     const watched = kafkaAs('rural-revitalization', createLogger({ level: 'warn', role: 'secure-kafka-test', destination: capture }));
     const foreign = await watched.createTransactionalPublisher(`intake-civil-affairs-${runId}`).then(
-      (publisher) => publisher.publish([{ topic: ruralTopic, records: [record('foreign-tx')] }]).then(() => 'succeeded', (error: unknown) => (error as Error).name),
+      (publisher) =>
+        publisher.publish([{ topic: ruralTopic, records: [record('foreign-tx')] }]).then(
+          () => 'succeeded',
+          (error: unknown) => (error as Error).name,
+        ),
       (error: unknown) => (error as Error).name,
     );
     expect(foreign).toBe('KafkaJSGroupCoordinatorNotFound');
@@ -180,7 +269,9 @@ describe('the secure local Kafka enforces the declared ACLs', () => {
     await registerAllSchemas(env);
     const connectorEnv = { ...env, ...secure.environment('rural-revitalization') };
     // The connector's own configuration path: HUB_KAFKA_SASL_* validated, then handed to kafkajs.
-    expect(kafkaSecurityFromConfig(loadConfig(connectorEnv, kafkaSecurityKeys))).toEqual<KafkaSecurity>(secure.security('rural-revitalization'));
+    expect(kafkaSecurityFromConfig(loadConfig(connectorEnv, kafkaSecurityKeys))).toEqual<KafkaSecurity>(
+      secure.security('rural-revitalization'),
+    );
     const key = (await fileKeyStore(env.HUB_AGENCY_KEYS_FILE).issue('rural-revitalization')).key;
     connector = await startConnector({ agency: agencies['rural-revitalization'], env: connectorEnv, logger, port: 0 });
     expect((await fetch(`${connector.url}/readyz`)).status).toBe(200);
@@ -208,6 +299,9 @@ describe('the secure local Kafka enforces the declared ACLs', () => {
     // read-committed reader's end is before the record.
     await expect.poll(async () => (await published()).length, { timeout: 20_000 }).toBe(1);
     const mine = await published();
-    expect(mine[0]).toMatchObject({ personKey: derivePersonKey(validRaw['rural-revitalization'].idNumber, config.personKeySecret), category: 'MONITORED' });
+    expect(mine[0]).toMatchObject({
+      personKey: derivePersonKey(validRaw['rural-revitalization'].idNumber, config.personKeySecret),
+      category: 'MONITORED',
+    });
   });
 });

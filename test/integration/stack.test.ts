@@ -46,8 +46,11 @@ describe('Kafka (kafkajs 2.2.4 against the local broker)', () => {
     const consumer = kafka.consumer({ groupId: `hub-stack-test-${runId}` });
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    let deliver: (record: { key: string | undefined; value: string | undefined; headers: IHeaders; offset: string }) => void = () => undefined;
-    const received = new Promise<Parameters<typeof deliver>[0]>((resolve) => { deliver = resolve; });
+    let deliver: (record: { key: string | undefined; value: string | undefined; headers: IHeaders; offset: string }) => void = () =>
+      undefined;
+    const received = new Promise<Parameters<typeof deliver>[0]>((resolve) => {
+      deliver = resolve;
+    });
     await consumer.run({
       eachMessage: ({ message }) => {
         deliver({ key: message.key?.toString(), value: message.value?.toString(), headers: message.headers ?? {}, offset: message.offset });
@@ -73,7 +76,11 @@ describe('schema registry (Apicurio, Confluent API)', () => {
   const v1 = { type: 'record', name: 'StackTest', namespace: 'cn.medsec.hub.test', fields: [{ name: 'personKey', type: 'string' }] };
   const v2 = { ...v1, fields: [...v1.fields, { name: 'region', type: 'string', default: '' }] };
   const register = (schema: object): Promise<Response> =>
-    fetch(`${base}/subjects/${subject}/versions`, { method: 'POST', headers: contentType, body: JSON.stringify({ schema: JSON.stringify(schema) }) });
+    fetch(`${base}/subjects/${subject}/versions`, {
+      method: 'POST',
+      headers: contentType,
+      body: JSON.stringify({ schema: JSON.stringify(schema) }),
+    });
 
   afterAll(async () => {
     await fetch(`${base}/subjects/${subject}`, { method: 'DELETE' });
@@ -86,7 +93,11 @@ describe('schema registry (Apicurio, Confluent API)', () => {
     const { id: firstId } = (await first.json()) as { id: number };
     expect(firstId).toBeGreaterThan(0);
 
-    const config = await fetch(`${base}/config/${subject}`, { method: 'PUT', headers: contentType, body: JSON.stringify({ compatibility: 'BACKWARD' }) });
+    const config = await fetch(`${base}/config/${subject}`, {
+      method: 'PUT',
+      headers: contentType,
+      body: JSON.stringify({ compatibility: 'BACKWARD' }),
+    });
     expect(config.status).toBe(200);
     expect(await config.json()).toMatchObject({ compatibility: 'BACKWARD' });
     const readBack = await fetch(`${base}/config/${subject}`);
@@ -104,7 +115,13 @@ describe('schema registry (Apicurio, Confluent API)', () => {
     expect(await noDefault.json()).toMatchObject({ error_code: 409 });
 
     // A changed type: string personKey cannot be read as int.
-    const changedType = await register({ ...v2, fields: [{ name: 'personKey', type: 'int' }, { name: 'region', type: 'string', default: '' }] });
+    const changedType = await register({
+      ...v2,
+      fields: [
+        { name: 'personKey', type: 'int' },
+        { name: 'region', type: 'string', default: '' },
+      ],
+    });
     expect(changedType.status).toBe(409);
 
     const versions = await fetch(`${base}/subjects/${subject}/versions`);
@@ -180,7 +197,9 @@ describe('hub stack', () => {
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     let out = '';
-    stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+    stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
     const code = await runStack(['status'], { stdin: new PassThrough(), stdout, stderr, env: process.env });
     expect(code).toBe(0);
     const lines = out.trim().split('\n');

@@ -15,7 +15,10 @@ describe('hub tail: a topic read back decoded', () => {
   beforeAll(async () => {
     await registerAllSchemas(env);
     const config = loadConfig(env, ['kafkaBrokers', 'schemaRegistryUrl']);
-    kafka = connectKafka({ brokers: config.kafkaBrokers, clientId: 'it-tail', topicPrefix: prefix, partitions: 3, replication: 1 }, createLogger({ level: 'silent', role: 'test' }));
+    kafka = connectKafka(
+      { brokers: config.kafkaBrokers, clientId: 'it-tail', topicPrefix: prefix, partitions: 3, replication: 1 },
+      createLogger({ level: 'silent', role: 'test' }),
+    );
     const registry = createRegistryClient(config.schemaRegistryUrl);
     const producer = await kafka.createProducer();
     for (const id of ['hospitalSettlements', 'deadLetters'] as const) {
@@ -31,19 +34,28 @@ describe('hub tail: a topic read back decoded', () => {
     }
     await producer.close();
   });
-  afterAll(async () => { await kafka.close(); });
+  afterAll(async () => {
+    await kafka.close();
+  });
 
-  const lines = (stdout: string) => stdout.trim().split('\n').map((line) => JSON.parse(line) as { key: string; value: Record<string, unknown> });
+  const lines = (stdout: string) =>
+    stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { key: string; value: Record<string, unknown> });
 
   it('prints every record of a topic named by its name, decoded, and stops at the end', async () => {
     const result = await runHub(['tail', 'hospitals.settlements'], env);
     expect(result.code).toBe(0);
     const records = lines(result.stdout);
-    expect(records.map((r) => r.value.eventId).sort()).toEqual([sampleRecords.hospitalSettlements.eventId, `${sampleRecords.hospitalSettlements.eventId}-2`]);
+    expect(records.map((r) => r.value.eventId).sort()).toEqual([
+      sampleRecords.hospitalSettlements.eventId,
+      `${sampleRecords.hospitalSettlements.eventId}-2`,
+    ]);
     expect(records.find((r) => r.key === 'a'.repeat(64))?.value).toEqual(JSON.parse(JSON.stringify(sampleRecords.hospitalSettlements)));
   });
 
-  it('selects one person by key, and shows a dead letter\'s raw bytes as base64', async () => {
+  it("selects one person by key, and shows a dead letter's raw bytes as base64", async () => {
     const byKey = lines((await runHub(['tail', 'deadLetters', '--key', 'b'.repeat(64)], env)).stdout);
     expect(byKey).toHaveLength(1);
     expect(byKey[0]?.value.raw).toBe(Buffer.from(sampleRecords.deadLetters.raw).toString('base64'));

@@ -8,7 +8,16 @@ import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { civilAffairs, hospitals } from '../../connectors';
-import { acceptReceipts, deliveryJobId, deliveryQueue, enqueueDeliveries, retryDeadDelivery, verify, writeExportFile, type AgencyWarning } from '../../connectors/agency-delivery';
+import {
+  acceptReceipts,
+  deliveryJobId,
+  deliveryQueue,
+  enqueueDeliveries,
+  retryDeadDelivery,
+  verify,
+  writeExportFile,
+  type AgencyWarning,
+} from '../../connectors/agency-delivery';
 import { startConnector, type RunningConnector } from '../../connectors/api';
 import { fileKeyStore, openIntake, type IntakeItem } from '../../connectors/intake';
 import type { DeliveryReceipt, QuarterlyWarning } from '../../schemas';
@@ -19,7 +28,12 @@ import { createLogger, effectiveEnvironment, loadConfig } from '../../services/p
 import { registerAllSchemas } from '../../services/registry';
 import { dropAllState, encodePerson, startRules, stateNamespace, type RulesRuntime, type StoredFact } from '../../services/rules';
 import {
-  openWarnings, registerSchedulers, runKeys, startWarningsService, type RunningWarnings, type WarningsRuntime,
+  openWarnings,
+  registerSchedulers,
+  runKeys,
+  startWarningsService,
+  type RunningWarnings,
+  type WarningsRuntime,
 } from '../../services/warnings';
 import { idNumber } from '../support/person-events';
 import { sleep, waitFor } from '../support/rules-harness';
@@ -46,23 +60,66 @@ const people = {
 
 let seq = 0;
 /** A settlement in Huangshan (division 341002); amounts in yuan as the national interface sends them. */
-function settlement(id: string, at: string, amounts: { total: string; ownPay: string; scope: string; basic: string }, insutype = '390'): IntakeItem {
+function settlement(
+  id: string,
+  at: string,
+  amounts: { total: string; ownPay: string; scope: string; basic: string },
+  insutype = '390',
+): IntakeItem {
   seq += 1;
-  return { rawFormat: 'json', position: `records[${seq}]`, raw: {
-    fixmedins_code: 'H34100200001', setl_id: `S-${seq}`, mdtrt_id: `M-${seq}`, psn_no: `P-${seq}`, certno: id, insutype, insu_admdvs: '341002',
-    med_type: '21', setl_time: at, medfee_sumamt: amounts.total, fulamt_ownpay_amt: amounts.ownPay, overlmt_selfpay: '0.00', preselfpay_amt: '0.00',
-    inscp_scp_amt: amounts.scope, hifp_pay: amounts.basic, hifmi_pay: '0.00', maf_pay: '0.00', psn_part_amt: '0.00', is_reversal: false, orig_setl_id: null,
-  } };
+  return {
+    rawFormat: 'json',
+    position: `records[${seq}]`,
+    raw: {
+      fixmedins_code: 'H34100200001',
+      setl_id: `S-${seq}`,
+      mdtrt_id: `M-${seq}`,
+      psn_no: `P-${seq}`,
+      certno: id,
+      insutype,
+      insu_admdvs: '341002',
+      med_type: '21',
+      setl_time: at,
+      medfee_sumamt: amounts.total,
+      fulamt_ownpay_amt: amounts.ownPay,
+      overlmt_selfpay: '0.00',
+      preselfpay_amt: '0.00',
+      inscp_scp_amt: amounts.scope,
+      hifp_pay: amounts.basic,
+      hifmi_pay: '0.00',
+      maf_pay: '0.00',
+      psn_part_amt: '0.00',
+      is_reversal: false,
+      orig_setl_id: null,
+    },
+  };
 }
 
 function status(id: string, recordId: string, category: string, validFrom: string, decidedAt: string): IntakeItem {
-  return { rawFormat: 'json', position: 'records[0]', raw: {
-    recordId, version: 1, idNumber: id, admdvs: '341002', category, action: 'CERTIFY', validFrom, validTo: null, decidedAt,
-  } };
+  return {
+    rawFormat: 'json',
+    position: 'records[0]',
+    raw: {
+      recordId,
+      version: 1,
+      idNumber: id,
+      admdvs: '341002',
+      category,
+      action: 'CERTIFY',
+      validFrom,
+      validTo: null,
+      decidedAt,
+    },
+  };
 }
 
 /** One warning as received, with the request that carried it (a request carries several). */
-interface Delivery { readonly id: string; readonly body: { deliveryId: string; agency: string; warnings: AgencyWarning[] }; readonly warning: AgencyWarning; readonly valid: boolean }
+interface Delivery {
+  readonly id: string;
+  readonly body: { deliveryId: string; agency: string; warnings: AgencyWarning[] };
+  readonly warning: AgencyWarning;
+  readonly valid: boolean;
+}
 
 /** A local receiver that checks the signature as an agency would, and can be told to fail. */
 function receiver(secret: string) {
@@ -74,16 +131,27 @@ function receiver(secret: string) {
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       attempts += 1;
-      if (state.failing) { response.writeHead(503).end(); return; }
+      if (state.failing) {
+        response.writeHead(503).end();
+        return;
+      }
       const body = Buffer.concat(chunks);
-      const valid = verify({ secret, body, timestamp: request.headers['x-hub-timestamp'] as string | undefined, signature: request.headers['x-hub-signature'] as string | undefined });
+      const valid = verify({
+        secret,
+        body,
+        timestamp: request.headers['x-hub-timestamp'] as string | undefined,
+        signature: request.headers['x-hub-signature'] as string | undefined,
+      });
       const parsed = JSON.parse(body.toString('utf8')) as Delivery['body'];
       for (const warning of parsed.warnings) received.push({ id: String(request.headers['x-hub-delivery']), body: parsed, warning, valid });
       response.writeHead(valid ? 200 : 401).end();
     });
   });
   return {
-    received, state, server, attempts: () => attempts,
+    received,
+    state,
+    server,
+    attempts: () => attempts,
     async listen(): Promise<string> {
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       const address = server.address();
@@ -113,14 +181,23 @@ describe('quarterly warnings', () => {
       await intake.close();
     }
   };
-  const drained = () => waitFor('the rules group to catch up', async () => {
-    const lags = await rules.runtime.kafka.consumerLag(rules.runtime.groupId, rules.runtime.inboundTopics).catch(() => []);
-    return lags.length > 0 && lags.every((l) => l.lag === 0 && (l.committed !== '-1' || l.end === '0')) ? true : undefined;
-  }, 180_000);
+  const drained = () =>
+    waitFor(
+      'the rules group to catch up',
+      async () => {
+        const lags = await rules.runtime.kafka.consumerLag(rules.runtime.groupId, rules.runtime.inboundTopics).catch(() => []);
+        return lags.length > 0 && lags.every((l) => l.lag === 0 && (l.committed !== '-1' || l.end === '0')) ? true : undefined;
+      },
+      180_000,
+    );
   const warnings = async (): Promise<QuarterlyWarning[]> =>
-    Promise.all((await runtime.kafka.readAll(runtime.warningsCodec.topic)).map((m) => runtime.warningsCodec.decode(m.value ?? Buffer.alloc(0))));
+    Promise.all(
+      (await runtime.kafka.readAll(runtime.warningsCodec.topic)).map((m) => runtime.warningsCodec.decode(m.value ?? Buffer.alloc(0))),
+    );
   const receipts = async (): Promise<DeliveryReceipt[]> =>
-    Promise.all((await runtime.kafka.readAll(runtime.receiptsCodec.topic)).map((m) => runtime.receiptsCodec.decode(m.value ?? Buffer.alloc(0))));
+    Promise.all(
+      (await runtime.kafka.readAll(runtime.receiptsCodec.topic)).map((m) => runtime.receiptsCodec.decode(m.value ?? Buffer.alloc(0))),
+    );
   const idOf = (w: QuarterlyWarning): string => decryptNationalId(w.idCipher, idKey, w.personKey);
   const q2 = async (): Promise<Map<string, QuarterlyWarning[]>> => {
     const byId = new Map<string, QuarterlyWarning[]>();
@@ -129,17 +206,31 @@ describe('quarterly warnings', () => {
   };
   const cli = async (args: string[]): Promise<{ code: number; out: string }> => {
     let out = '';
-    const stdout = new Writable({ write(chunk: Buffer, _e, done) { out += chunk.toString(); done(); } });
+    const stdout = new Writable({
+      write(chunk: Buffer, _e, done) {
+        out += chunk.toString();
+        done();
+      },
+    });
     const code = await main(args, { stdin: process.stdin, stdout, stderr: stdout, env });
     return { code, out };
   };
 
   beforeAll(async () => {
     env = {
-      ...effectiveEnvironment(), HUB_TOPIC_PREFIX: prefix, HUB_TOPIC_PARTITIONS: '3', HUB_KAFKA_SESSION_TIMEOUT_MS: '6000', HUB_LOG_LEVEL: 'silent',
-      HUB_CIVIL_AFFAIRS_WEBHOOK_URL: await civil.listen(), HUB_CIVIL_AFFAIRS_WEBHOOK_SECRET: caSecret,
-      HUB_RURAL_REVITALIZATION_WEBHOOK_URL: await rural.listen(), HUB_RURAL_REVITALIZATION_WEBHOOK_SECRET: rrSecret,
-      HUB_DELIVERY_ATTEMPTS: '3', HUB_DELIVERY_BACKOFF_MS: '100', HUB_AGENCY_KEYS_FILE: keysFile, HUB_CONNECTOR_PORT: '0',
+      ...effectiveEnvironment(),
+      HUB_TOPIC_PREFIX: prefix,
+      HUB_TOPIC_PARTITIONS: '3',
+      HUB_KAFKA_SESSION_TIMEOUT_MS: '6000',
+      HUB_LOG_LEVEL: 'silent',
+      HUB_CIVIL_AFFAIRS_WEBHOOK_URL: await civil.listen(),
+      HUB_CIVIL_AFFAIRS_WEBHOOK_SECRET: caSecret,
+      HUB_RURAL_REVITALIZATION_WEBHOOK_URL: await rural.listen(),
+      HUB_RURAL_REVITALIZATION_WEBHOOK_SECRET: rrSecret,
+      HUB_DELIVERY_ATTEMPTS: '3',
+      HUB_DELIVERY_BACKOFF_MS: '100',
+      HUB_AGENCY_KEYS_FILE: keysFile,
+      HUB_CONNECTOR_PORT: '0',
     };
     idKey = loadConfig(env, ['idEncryptionKey']).idEncryptionKey;
     await registerAllSchemas(env);
@@ -192,11 +283,20 @@ describe('quarterly warnings', () => {
 
   it('a scheduled run crashed after publishing resumes on retry without duplicates; each region-period runs once', async () => {
     // A first run dies after publishing its first page and before recording it, as a killed worker would.
-    await expect(runtime.run(policyId, '2022-Q2', { dryRun: false, afterPublish: () => { throw new Error('worker killed'); } })).rejects.toThrow('worker killed');
+    await expect(
+      runtime.run(policyId, '2022-Q2', {
+        dryRun: false,
+        afterPublish: () => {
+          throw new Error('worker killed');
+        },
+      }),
+    ).rejects.toThrow('worker killed');
     expect(await runtime.redis.exists(runKeys(runtime.namespace).done(policyId, '2022-Q2'))).toBe(0);
     // The scheduler's job (as fired on 12 July 2022) runs every due period not yet done: Q1 and Q2.
     await service.runs.add('run', { policyId });
-    await waitFor('Q2 done', async () => ((await runtime.redis.exists(runKeys(runtime.namespace).done(policyId, '2022-Q2'))) === 1 ? true : undefined));
+    await waitFor('Q2 done', async () =>
+      (await runtime.redis.exists(runKeys(runtime.namespace).done(policyId, '2022-Q2'))) === 1 ? true : undefined,
+    );
     expect(await runtime.redis.exists(runKeys(runtime.namespace).done(policyId, '2022-Q1'))).toBe(1);
     // Fired again (another instance, a restart): nothing more is published.
     const before = (await warnings()).length;
@@ -211,20 +311,39 @@ describe('quarterly warnings', () => {
     expect([...byId.keys()].sort()).toEqual([people.over, people.tekun, people.dibao, people.employee].sort());
   });
 
-  it('warns over 10,000.00 yuan and not at 9,999.99; reports 特困 with any cost; counts nothing after the period\'s last day', async () => {
+  it("warns over 10,000.00 yuan and not at 9,999.99; reports 特困 with any cost; counts nothing after the period's last day", async () => {
     const byId = await q2();
     expect(byId.has(people.under)).toBe(false);
     expect(byId.get(people.over)?.[0]).toMatchObject({
-      policyId, period: '2022-Q2', windowFrom: '2022-01-01', windowTo: '2022-06-30', warned: true, supersedes: null,
-      reasons: ['SELF_PAY_OVER_THRESHOLD'], categories: [], selfPayFen: 1_000_001, thresholdFen: 1_000_000, medfeeFen: 1_100_001, basicFen: 100_000,
+      policyId,
+      period: '2022-Q2',
+      windowFrom: '2022-01-01',
+      windowTo: '2022-06-30',
+      warned: true,
+      supersedes: null,
+      reasons: ['SELF_PAY_OVER_THRESHOLD'],
+      categories: [],
+      selfPayFen: 1_000_001,
+      thresholdFen: 1_000_000,
+      medfeeFen: 1_100_001,
+      basicFen: 100_000,
       routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'],
     });
     expect(byId.get(people.over)?.[0]?.settlements).toHaveLength(1);
     // Huangshan routes as 004 says: every record to civil affairs and rural revitalization, whatever the category.
-    expect(byId.get(people.tekun)?.[0]).toMatchObject({ reasons: ['ALWAYS_REPORTED_CATEGORY'], categories: ['TEKUN'], medfeeFen: 10_000, routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'] });
+    expect(byId.get(people.tekun)?.[0]).toMatchObject({
+      reasons: ['ALWAYS_REPORTED_CATEGORY'],
+      categories: ['TEKUN'],
+      medfeeFen: 10_000,
+      routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'],
+    });
     // 5,000 on 30 June counts; the 20,000 on 1 July belongs to Q3.
     expect(byId.has(people.periodEnd)).toBe(false);
-    expect(byId.get(people.dibao)?.[0]).toMatchObject({ reasons: ['SELF_PAY_OVER_THRESHOLD'], selfPayFen: 1_400_000, routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'] });
+    expect(byId.get(people.dibao)?.[0]).toMatchObject({
+      reasons: ['SELF_PAY_OVER_THRESHOLD'],
+      selfPayFen: 1_400_000,
+      routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'],
+    });
   });
 
   it('warns an employee over the threshold (item 1: employees are in scope)', async () => {
@@ -262,7 +381,10 @@ describe('quarterly warnings', () => {
     // The desk's retry names one warning (`<warningId>.<AGENCY>`): it finds the request carrying it.
     const overId = (await q2()).get(people.over)?.[0]?.eventId ?? '';
     const carrier = deadJobs.find((job) => job.data.warnings.some((w) => w.eventId === overId));
-    expect(await retryDeadDelivery(service.deliveries, deliveryJobId(overId, 'RURAL_REVITALIZATION'))).toEqual({ outcome: 'QUEUED', state: 'waiting' });
+    expect(await retryDeadDelivery(service.deliveries, deliveryJobId(overId, 'RURAL_REVITALIZATION'))).toEqual({
+      outcome: 'QUEUED',
+      state: 'waiting',
+    });
     expect(await service.deliveries.getJobState(carrier?.id ?? '')).not.toBe('failed');
     expect((await cli(['warnings', 'deliveries', '--retry', 'all'])).code).toBe(0);
     await waitFor('rural revitalization deliveries', () => (rural.received.length >= 4 ? true : undefined));
@@ -287,15 +409,23 @@ describe('quarterly warnings', () => {
     const list = (await q2()).get(people.dibao) ?? [];
     const correction = list.find((w) => w.supersedes !== null);
     expect(correction).toMatchObject({
-      supersedes: first?.eventId, warned: true, reasons: ['ALWAYS_REPORTED_CATEGORY'], categories: ['DIBAO'], selfPayFen: 293_250,
-      criticalIllnessFen: 422_500, assistanceFen: 684_250, routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'],
+      supersedes: first?.eventId,
+      warned: true,
+      reasons: ['ALWAYS_REPORTED_CATEGORY'],
+      categories: ['DIBAO'],
+      selfPayFen: 293_250,
+      criticalIllnessFen: 422_500,
+      assistanceFen: 684_250,
+      routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'],
     });
-    expect(correction?.changes).toEqual(expect.arrayContaining([
-      'reasons: SELF_PAY_OVER_THRESHOLD -> ALWAYS_REPORTED_CATEGORY', 'selfPayFen: 14000.00 yuan -> 2932.50 yuan',
-    ]));
+    expect(correction?.changes).toEqual(
+      expect.arrayContaining(['reasons: SELF_PAY_OVER_THRESHOLD -> ALWAYS_REPORTED_CATEGORY', 'selfPayFen: 14000.00 yuan -> 2932.50 yuan']),
+    );
     expect(correction?.changes.some((change) => change.startsWith('routedTo'))).toBe(false);
     expect((await runtime.run(policyId, '2022-Q2', { dryRun: false })).published).toBe(0);
-    await waitFor('the correction delivered to civil affairs', () => (civil.received.some((d) => d.warning.warningId === correction?.eventId) ? true : undefined));
+    await waitFor('the correction delivered to civil affairs', () =>
+      civil.received.some((d) => d.warning.warningId === correction?.eventId) ? true : undefined,
+    );
   });
 
   it('a receipt sent to the civil-affairs connector is joined to its warning and lands on warnings.delivery-receipts', async () => {
@@ -303,21 +433,54 @@ describe('quarterly warnings', () => {
     const { key } = await fileKeyStore(keysFile).issue('civil-affairs');
     const connector: RunningConnector = await startConnector({ agency: civilAffairs, env, logger, port: 0 });
     try {
-      const post = (body: unknown) => fetch(`${connector.url}/v1/receipts`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      const answer = await post({ receipts: [
-        { receiptId: 'MZ-R-1', warningId: tekun?.eventId, outcome: 'CERTIFIED', certifiedCategory: 'ILLNESS_POVERTY', decidedAt: '2022-07-25 10:00:00' },
-        { receiptId: 'MZ-R-2', warningId: tekun?.eventId, outcome: 'ASSISTANCE_GIVEN', assistanceKind: '临时救助', assistanceAmount: '1500.5' },
-        { receiptId: 'MZ-R-3', warningId: 'warn-unknown', outcome: 'RECEIVED' },
-        { receiptId: 'MZ-R-4', warningId: tekun?.eventId, outcome: 'NO_ACTION' },
-      ] });
+      const post = (body: unknown) =>
+        fetch(`${connector.url}/v1/receipts`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const answer = await post({
+        receipts: [
+          {
+            receiptId: 'MZ-R-1',
+            warningId: tekun?.eventId,
+            outcome: 'CERTIFIED',
+            certifiedCategory: 'ILLNESS_POVERTY',
+            decidedAt: '2022-07-25 10:00:00',
+          },
+          {
+            receiptId: 'MZ-R-2',
+            warningId: tekun?.eventId,
+            outcome: 'ASSISTANCE_GIVEN',
+            assistanceKind: '临时救助',
+            assistanceAmount: '1500.5',
+          },
+          { receiptId: 'MZ-R-3', warningId: 'warn-unknown', outcome: 'RECEIVED' },
+          { receiptId: 'MZ-R-4', warningId: tekun?.eventId, outcome: 'NO_ACTION' },
+        ],
+      });
       expect(answer.status).toBe(200);
-      const json = await answer.json() as { accepted: number; rejected: { position: string; message: string }[] };
+      const json = (await answer.json()) as { accepted: number; rejected: { position: string; message: string }[] };
       expect(json.accepted).toBe(2);
       expect(json.rejected.map((r) => r.position)).toEqual(['receipts[2]', 'receipts[3]']);
       // A resend of the same receipt is the same record (same event id).
-      const again = await post({ receipts: [{ receiptId: 'MZ-R-1', warningId: tekun?.eventId, outcome: 'CERTIFIED', certifiedCategory: 'ILLNESS_POVERTY', decidedAt: '2022-07-25 10:00:00' }] });
+      const again = await post({
+        receipts: [
+          {
+            receiptId: 'MZ-R-1',
+            warningId: tekun?.eventId,
+            outcome: 'CERTIFIED',
+            certifiedCategory: 'ILLNESS_POVERTY',
+            decidedAt: '2022-07-25 10:00:00',
+          },
+        ],
+      });
       expect(again.status).toBe(200);
-      const unauthorised = await fetch(`${connector.url}/v1/receipts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      const unauthorised = await fetch(`${connector.url}/v1/receipts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
       expect(unauthorised.status).toBe(401);
     } finally {
       await connector.close();
@@ -327,17 +490,43 @@ describe('quarterly warnings', () => {
       return found.length === 3 && new Set(found.map((r) => r.eventId)).size === 2 ? found : undefined;
     });
     expect(joined.find((r) => r.agencyRecordId === 'MZ-R-1')).toMatchObject({
-      agency: 'CIVIL_AFFAIRS', status: 'FOLLOW_UP_STARTED', outcome: 'CERTIFIED', certifiedCategory: 'ILLNESS_POVERTY', personKey: tekun?.personKey,
-      period: '2022-Q2', occurredAt: Date.parse('2022-07-25T10:00:00+08:00'),
+      agency: 'CIVIL_AFFAIRS',
+      status: 'FOLLOW_UP_STARTED',
+      outcome: 'CERTIFIED',
+      certifiedCategory: 'ILLNESS_POVERTY',
+      personKey: tekun?.personKey,
+      period: '2022-Q2',
+      occurredAt: Date.parse('2022-07-25T10:00:00+08:00'),
     });
-    expect(joined.find((r) => r.agencyRecordId === 'MZ-R-2')).toMatchObject({ outcome: 'ASSISTANCE_GIVEN', assistanceKind: '临时救助', assistanceFen: 150_050, status: 'FOLLOW_UP_CLOSED' });
+    expect(joined.find((r) => r.agencyRecordId === 'MZ-R-2')).toMatchObject({
+      outcome: 'ASSISTANCE_GIVEN',
+      assistanceKind: '临时救助',
+      assistanceFen: 150_050,
+      status: 'FOLLOW_UP_CLOSED',
+    });
     // A warning routed to civil affairs only (as a region that narrows routing by category, such as
     // Xianyang's file, sends a 特困 person's) is not rural revitalization's to answer.
     const narrowed = 'warn-routed-to-civil-affairs-only';
-    await runtime.redis.hset(runKeys(runtime.namespace).index, narrowed, JSON.stringify({ personKey: tekun?.personKey, policyId, period: '2022-Q2', routedTo: ['CIVIL_AFFAIRS'], warned: true }));
-    const refused = await acceptReceipts({
-      agency: 'RURAL_REVITALIZATION', redis: runtime.redis, indexKey: runKeys(runtime.namespace).index, channel: 'WEBHOOK', publish: () => Promise.resolve(),
-    }, { receipts: [{ receiptId: 'X-1', warningId: narrowed, outcome: 'RECEIVED' }, { receiptId: 'X-2', warningId: tekun?.eventId, outcome: 'RECEIVED' }] });
+    await runtime.redis.hset(
+      runKeys(runtime.namespace).index,
+      narrowed,
+      JSON.stringify({ personKey: tekun?.personKey, policyId, period: '2022-Q2', routedTo: ['CIVIL_AFFAIRS'], warned: true }),
+    );
+    const refused = await acceptReceipts(
+      {
+        agency: 'RURAL_REVITALIZATION',
+        redis: runtime.redis,
+        indexKey: runKeys(runtime.namespace).index,
+        channel: 'WEBHOOK',
+        publish: () => Promise.resolve(),
+      },
+      {
+        receipts: [
+          { receiptId: 'X-1', warningId: narrowed, outcome: 'RECEIVED' },
+          { receiptId: 'X-2', warningId: tekun?.eventId, outcome: 'RECEIVED' },
+        ],
+      },
+    );
     expect(refused.rejected).toEqual([expect.objectContaining({ position: 'receipts[0]', code: 'FORBIDDEN' })]);
     expect(refused.accepted).toBe(1);
   });
@@ -370,18 +559,19 @@ describe('quarterly warnings', () => {
     expect(sheet?.rowCount).toBe(5);
   });
 
-  it('BullMQ\'s keys in Redis hold no clear ID number', async () => {
+  it("BullMQ's keys in Redis hold no clear ID number", async () => {
     const bullKeys = await runtime.redis.keys(`${runtime.delivery.prefix}*`);
     for (const key of bullKeys) {
       const type = await runtime.redis.type(key);
-      const dump = type === 'hash' ? JSON.stringify(await runtime.redis.hgetall(key)) : type === 'string' ? String(await runtime.redis.get(key)) : '';
+      const dump =
+        type === 'hash' ? JSON.stringify(await runtime.redis.hgetall(key)) : type === 'string' ? String(await runtime.redis.get(key)) : '';
       for (const id of Object.values(people)) expect(dump).not.toContain(id);
     }
     expect(bullKeys.length).toBeGreaterThan(0);
   });
 });
 
-describe('the immediate alert (a policy\'s warning.immediate)', () => {
+describe("the immediate alert (a policy's warning.immediate)", () => {
   const prefix = `it-warn-now-${randomUUID().slice(0, 8)}.`;
   let env: Record<string, string | undefined>;
   let rules: { runtime: RulesRuntime; stop(): Promise<void> } | undefined;
@@ -392,7 +582,11 @@ describe('the immediate alert (a policy\'s warning.immediate)', () => {
     await service?.stop();
     await rules?.stop();
     if (runtime !== undefined) {
-      for (const key of [...await runtime.redis.keys(`${runtime.namespace}*`), ...await runtime.redis.keys(`${runtime.delivery.prefix}*`)]) await runtime.redis.del(key);
+      for (const key of [
+        ...(await runtime.redis.keys(`${runtime.namespace}*`)),
+        ...(await runtime.redis.keys(`${runtime.delivery.prefix}*`)),
+      ])
+        await runtime.redis.del(key);
       await dropAllState(runtime.redis, stateNamespace(prefix));
       await runtime.redis.del(`${stateNamespace(prefix)}:layout`);
       // The connectors' duplicate guards of this test's records.
@@ -401,21 +595,32 @@ describe('the immediate alert (a policy\'s warning.immediate)', () => {
     }
   });
 
-  it('warns a person the moment the self-pay crosses the threshold, and the period\'s run then sends nothing more', async () => {
-    env = { ...effectiveEnvironment(), HUB_TOPIC_PREFIX: prefix, HUB_TOPIC_PARTITIONS: '3', HUB_KAFKA_SESSION_TIMEOUT_MS: '6000', HUB_LOG_LEVEL: 'silent' };
+  it("warns a person the moment the self-pay crosses the threshold, and the period's run then sends nothing more", async () => {
+    env = {
+      ...effectiveEnvironment(),
+      HUB_TOPIC_PREFIX: prefix,
+      HUB_TOPIC_PARTITIONS: '3',
+      HUB_KAFKA_SESSION_TIMEOUT_MS: '6000',
+      HUB_LOG_LEVEL: 'silent',
+    };
     // The shipped Huangshan file with its switch turned on, through the loader's validation.
     const shipped = readFileSync(`${policyDirectory}${policyId}.yaml`, 'utf8');
     expect(shipped).toContain('  immediate: false\n');
-    const policies = listPolicies().map((id) => (id === policyId ? parsePolicy(shipped.replace('  immediate: false\n', '  immediate: true\n'), `${id}.yaml`) : loadPolicy(id)));
+    const policies = listPolicies().map((id) =>
+      id === policyId ? parsePolicy(shipped.replace('  immediate: false\n', '  immediate: true\n'), `${id}.yaml`) : loadPolicy(id),
+    );
     expect(policies.find((p) => p.id === policyId)?.warning.immediate).toBe(true);
     const idKey = loadConfig(env, ['idEncryptionKey']).idEncryptionKey;
     await registerAllSchemas(env);
     const intake = await openIntake(hospitals, env, logger);
     try {
-      await intake.intake.ingest([
-        settlement(idNumber(1101), '2022-05-02 10:00:00', { total: '13000.00', ownPay: '12000.00', scope: '1000.00', basic: '1000.00' }),
-        settlement(idNumber(1102), '2022-05-02 10:00:00', { total: '9000.00', ownPay: '8000.00', scope: '1000.00', basic: '1000.00' }),
-      ], 'test');
+      await intake.intake.ingest(
+        [
+          settlement(idNumber(1101), '2022-05-02 10:00:00', { total: '13000.00', ownPay: '12000.00', scope: '1000.00', basic: '1000.00' }),
+          settlement(idNumber(1102), '2022-05-02 10:00:00', { total: '9000.00', ownPay: '8000.00', scope: '1000.00', basic: '1000.00' }),
+        ],
+        'test',
+      );
     } finally {
       await intake.close();
     }
@@ -423,8 +628,16 @@ describe('the immediate alert (a policy\'s warning.immediate)', () => {
     runtime = await openWarnings(env, logger, policies);
     service = await startWarningsService(runtime, logger);
     const live = runtime;
-    const read = async () => Promise.all((await live.kafka.readAll(live.warningsCodec.topic)).map((m) => live.warningsCodec.decode(m.value ?? Buffer.alloc(0))));
-    const warned = await waitFor('the immediate warning', async () => { const all = await read(); return all.length > 0 ? all : undefined; }, 120_000);
+    const read = async () =>
+      Promise.all((await live.kafka.readAll(live.warningsCodec.topic)).map((m) => live.warningsCodec.decode(m.value ?? Buffer.alloc(0))));
+    const warned = await waitFor(
+      'the immediate warning',
+      async () => {
+        const all = await read();
+        return all.length > 0 ? all : undefined;
+      },
+      120_000,
+    );
     await sleep(2000);
     expect(await read()).toHaveLength(1);
     expect(decryptNationalId(warned[0]?.idCipher ?? '', idKey, warned[0]?.personKey ?? '')).toBe(idNumber(1101));
@@ -441,7 +654,11 @@ describe('a rerun whose routing narrows (item 3 of the follow-up: the dropped ag
 
   afterAll(async () => {
     if (runtime !== undefined) {
-      for (const key of [...await runtime.redis.keys(`${runtime.namespace}*`), ...await runtime.redis.keys(`${runtime.delivery.prefix}*`)]) await runtime.redis.del(key);
+      for (const key of [
+        ...(await runtime.redis.keys(`${runtime.namespace}*`)),
+        ...(await runtime.redis.keys(`${runtime.delivery.prefix}*`)),
+      ])
+        await runtime.redis.del(key);
       await dropAllState(runtime.redis, stateNamespace(prefix));
       await runtime.close();
     }
@@ -455,29 +672,72 @@ describe('a rerun whose routing narrows (item 3 of the follow-up: the dropped ag
     // affairs only, a person in no category to both.
     const shipped = readFileSync(`${policyDirectory}${policyId}.yaml`, 'utf8');
     expect(shipped).toContain('  routing: {}\n');
-    const narrowing = parsePolicy(shipped.replace('  routing: {}\n', '  routing:\n    CIVIL_AFFAIRS: [TEKUN, DIBAO]\n    RURAL_REVITALIZATION: [MONITORED]\n'), `${policyId}.yaml`);
+    const narrowing = parsePolicy(
+      shipped.replace('  routing: {}\n', '  routing:\n    CIVIL_AFFAIRS: [TEKUN, DIBAO]\n    RURAL_REVITALIZATION: [MONITORED]\n'),
+      `${policyId}.yaml`,
+    );
     runtime = await openWarnings(env, logger, [narrowing]);
     const live = runtime;
     // One person in the rules state's documented layout: a May stay leaving 14,000 yuan self-pay.
     const personKey = 'narrowing-person-0001';
     const stateKey = `${stateNamespace(prefix)}{p0}:person:${personKey}`;
-    const facts = new Map<`s:${string}` | `h:${string}` | `c:${string}`, StoredFact>([['h:H34100200001/N-1', {
-      kind: 'settlement', eventId: 'e-n-1', key: 'H34100200001/N-1', reversesKey: null, fixmedinsCode: 'H34100200001', setlId: 'N-1', admdvs: '341002',
-      insuredType: 'RESIDENT', medType: '21', settledAt: '2022-05-02', setlTime: Date.parse('2022-05-02T10:00:00+08:00'), totalFen: 1_500_000, fullOwnPayFen: 1_400_000,
-      overLimitFen: 0, preSelfPayFen: 0, policyScopeFen: 100_000, basicPaidFen: 100_000, settledCriticalIllnessFen: 0, settledAssistanceFen: 0,
-    }]]);
+    const facts = new Map<`s:${string}` | `h:${string}` | `c:${string}`, StoredFact>([
+      [
+        'h:H34100200001/N-1',
+        {
+          kind: 'settlement',
+          eventId: 'e-n-1',
+          key: 'H34100200001/N-1',
+          reversesKey: null,
+          fixmedinsCode: 'H34100200001',
+          setlId: 'N-1',
+          admdvs: '341002',
+          insuredType: 'RESIDENT',
+          medType: '21',
+          settledAt: '2022-05-02',
+          setlTime: Date.parse('2022-05-02T10:00:00+08:00'),
+          totalFen: 1_500_000,
+          fullOwnPayFen: 1_400_000,
+          overLimitFen: 0,
+          preSelfPayFen: 0,
+          policyScopeFen: 100_000,
+          basicPaidFen: 100_000,
+          settledCriticalIllnessFen: 0,
+          settledAssistanceFen: 0,
+        },
+      ],
+    ]);
     await live.redis.set(stateKey, encodePerson({ facts, emitted: new Map() }));
     await live.redis.hset(`${live.namespace}:ids`, personKey, encryptNationalId(idNumber(1201), idKey, personKey));
-    const read = async () => Promise.all((await live.kafka.readAll(live.warningsCodec.topic)).map((m) => live.warningsCodec.decode(m.value ?? Buffer.alloc(0))));
+    const read = async () =>
+      Promise.all((await live.kafka.readAll(live.warningsCodec.topic)).map((m) => live.warningsCodec.decode(m.value ?? Buffer.alloc(0))));
 
     expect(await live.run(policyId, '2022-Q2', { dryRun: false })).toMatchObject({ published: 1, warned: 1 });
     const [first] = await read();
-    expect(first).toMatchObject({ warned: true, supersedes: null, routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'], selfPayFen: 1_400_000 });
+    expect(first).toMatchObject({
+      warned: true,
+      supersedes: null,
+      routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'],
+      selfPayFen: 1_400_000,
+    });
 
     // A 低保 certification back-dated to March arrives: the person is now civil affairs' alone.
-    facts.set('s:civil-affairs/N-DB', { kind: 'status', eventId: 'e-n-s', version: 1, category: 'DIBAO', action: 'CERTIFY', from: '2022-03-01', to: null });
+    facts.set('s:civil-affairs/N-DB', {
+      kind: 'status',
+      eventId: 'e-n-s',
+      version: 1,
+      category: 'DIBAO',
+      action: 'CERTIFY',
+      from: '2022-03-01',
+      to: null,
+    });
     await live.redis.set(stateKey, encodePerson({ facts, emitted: new Map() }));
-    expect(await live.run(policyId, '2022-Q2', { dryRun: false })).toMatchObject({ rerun: true, published: 2, corrections: 1, withdrawals: 1 });
+    expect(await live.run(policyId, '2022-Q2', { dryRun: false })).toMatchObject({
+      rerun: true,
+      published: 2,
+      corrections: 1,
+      withdrawals: 1,
+    });
     const [, withdrawal, correction] = await read();
     expect(withdrawal).toMatchObject({ supersedes: first?.eventId, warned: false, routedTo: ['RURAL_REVITALIZATION'] });
     expect(withdrawal?.changes[0]).toBe('no longer routed to RURAL_REVITALIZATION: the person is now followed up by CIVIL_AFFAIRS');
@@ -486,11 +746,26 @@ describe('a rerun whose routing narrows (item 3 of the follow-up: the dropped ag
     // Each agency's deliveries follow its own records: rural revitalization gets the withdrawal.
     const queue = deliveryQueue(live.delivery);
     try {
-      const endpoints = new Map([...live.endpoints].map(([agency, endpoint]) => [agency, { ...endpoint, webhook: { url: 'http://127.0.0.1:9/', secret: 's'.repeat(40) } }] as const));
-      expect(await enqueueDeliveries(queue, live.delivery, endpoints, [withdrawal, correction].filter((w) => w !== undefined))).toBe(2);
-      expect((await queue.getJob(deliveryJobId(withdrawal?.eventId ?? '', 'RURAL_REVITALIZATION')))?.data.warnings.map((w) => w.warned)).toEqual([false]);
+      const endpoints = new Map(
+        [...live.endpoints].map(
+          ([agency, endpoint]) => [agency, { ...endpoint, webhook: { url: 'http://127.0.0.1:9/', secret: 's'.repeat(40) } }] as const,
+        ),
+      );
+      expect(
+        await enqueueDeliveries(
+          queue,
+          live.delivery,
+          endpoints,
+          [withdrawal, correction].filter((w) => w !== undefined),
+        ),
+      ).toBe(2);
+      expect(
+        (await queue.getJob(deliveryJobId(withdrawal?.eventId ?? '', 'RURAL_REVITALIZATION')))?.data.warnings.map((w) => w.warned),
+      ).toEqual([false]);
       expect(await queue.getJob(deliveryJobId(withdrawal?.eventId ?? '', 'CIVIL_AFFAIRS'))).toBeUndefined();
-      expect((await queue.getJob(deliveryJobId(correction?.eventId ?? '', 'CIVIL_AFFAIRS')))?.data.warnings.map((w) => w.routedTo)).toEqual([['CIVIL_AFFAIRS']]);
+      expect((await queue.getJob(deliveryJobId(correction?.eventId ?? '', 'CIVIL_AFFAIRS')))?.data.warnings.map((w) => w.routedTo)).toEqual(
+        [['CIVIL_AFFAIRS']],
+      );
     } finally {
       await queue.obliterate({ force: true });
       await queue.close();

@@ -16,11 +16,17 @@ export function ensureChromium(): void {
   if (existsSync(chromiumPath) && existsSync(cjkFont)) return;
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!root || !existsSync('/usr/bin/apt-get')) {
-    throw new Error(`${chromiumPath} or a CJK font is missing: install Debian's chromium and fonts-wqy-microhei packages and run the tests again`);
+    throw new Error(
+      `${chromiumPath} or a CJK font is missing: install Debian's chromium and fonts-wqy-microhei packages and run the tests again`,
+    );
   }
   process.stderr.write('browser tests: installing Debian chromium and fonts-wqy-microhei (apt-get)\n');
   for (const args of [['update'], ['install', '-y', '--no-install-recommends', 'chromium', 'fonts-wqy-microhei']]) {
-    const result = spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 600_000 });
+    const result = spawnSync('apt-get', args, {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      timeout: 600_000,
+    });
     if (result.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed (exit ${result.status ?? result.signal ?? '?'})`);
   }
   if (!existsSync(chromiumPath)) throw new Error(`apt-get installed chromium but ${chromiumPath} is still missing`);
@@ -30,6 +36,15 @@ export function launchChromium(): Promise<Browser> {
   ensureChromium();
   return chromium.launch({
     executablePath: chromiumPath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }

@@ -18,16 +18,30 @@ export const quietLogger = createLogger({ level: 'silent', role: 'test' });
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function hubEnv(prefix: string, partitions = 3): Record<string, string | undefined> {
-  return { ...effectiveEnvironment(), HUB_TOPIC_PREFIX: prefix, HUB_TOPIC_PARTITIONS: String(partitions), HUB_KAFKA_SESSION_TIMEOUT_MS: '6000', HUB_LOG_LEVEL: 'warn' };
+  return {
+    ...effectiveEnvironment(),
+    HUB_TOPIC_PREFIX: prefix,
+    HUB_TOPIC_PARTITIONS: String(partitions),
+    HUB_KAFKA_SESSION_TIMEOUT_MS: '6000',
+    HUB_LOG_LEVEL: 'warn',
+  };
 }
 
 export const freshPrefix = (): string => `it-rules-${randomUUID().slice(0, 8)}.`;
 
-export interface AgencyItems { civilAffairs?: IntakeItem[]; hospitals?: IntakeItem[]; tax?: IntakeItem[] }
+export interface AgencyItems {
+  civilAffairs?: IntakeItem[];
+  hospitals?: IntakeItem[];
+  tax?: IntakeItem[];
+}
 
 /** Sends records through the real connectors (validation, pseudonymisation, Kafka). */
 export async function publish(env: Record<string, string | undefined>, records: AgencyItems): Promise<void> {
-  const pairs = [[civilAffairs, records.civilAffairs], [hospitals, records.hospitals], [tax, records.tax]] as const;
+  const pairs = [
+    [civilAffairs, records.civilAffairs],
+    [hospitals, records.hospitals],
+    [tax, records.tax],
+  ] as const;
   for (const [agency, items] of pairs) {
     if (items === undefined || items.length === 0) continue;
     const runtime: IntakeRuntime = await openIntake(agency, env, quietLogger);
@@ -52,11 +66,15 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 
 /** Waits until the rules group has consumed every inbound record. */
 export async function drained(runtime: RulesRuntime, timeoutMs = 180_000): Promise<void> {
-  await waitFor('the rules group to catch up', async () => {
-    const lags = await runtime.kafka.consumerLag(runtime.groupId, runtime.inboundTopics).catch(() => []);
-    // A partition that never had a record has nothing to commit; every other one must be committed to its end.
-    return lags.length > 0 && lags.every((l) => l.lag === 0 && (l.committed !== '-1' || l.end === '0')) ? true : undefined;
-  }, timeoutMs);
+  await waitFor(
+    'the rules group to catch up',
+    async () => {
+      const lags = await runtime.kafka.consumerLag(runtime.groupId, runtime.inboundTopics).catch(() => []);
+      // A partition that never had a record has nothing to commit; every other one must be committed to its end.
+      return lags.length > 0 && lags.every((l) => l.lag === 0 && (l.committed !== '-1' || l.end === '0')) ? true : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 /** Every inbound record of a runtime's topics, as they lie on Kafka. */
@@ -77,7 +95,12 @@ export async function referenceFold(runtime: RulesRuntime, order: readonly Inbou
 }
 
 /** Folds records one per batch through a namespace, as if each batch's transaction committed. */
-async function foldEach(runtime: RulesRuntime, namespace: string, order: readonly InboundRecord[], published: (outputs: readonly OutboundBatch[]) => void | Promise<void>): Promise<void> {
+async function foldEach(
+  runtime: RulesRuntime,
+  namespace: string,
+  order: readonly InboundRecord[],
+  published: (outputs: readonly OutboundBatch[]) => void | Promise<void>,
+): Promise<void> {
   const service = runtime.service('live', namespace);
   const offsets = new Map<string, bigint>();
   for (const record of order) {
@@ -100,7 +123,15 @@ export async function finalRecords(runtime: RulesRuntime, order: readonly Inboun
   const codecs = runtime.outputs();
   const last = new Map<string, string>();
   const keep = (slot: string, record: object): void => {
-    const { eventId: _e, occurredAt: _o, recordedAt: _r, causedBy: _c, supersedes: _s, contributionEventId: _ce, ...rest } = record as Record<string, unknown>;
+    const {
+      eventId: _e,
+      occurredAt: _o,
+      recordedAt: _r,
+      causedBy: _c,
+      supersedes: _s,
+      contributionEventId: _ce,
+      ...rest
+    } = record as Record<string, unknown>;
     // A last record saying nothing is to be corrected means what no record means (a reversal that
     // came before its settlement leaves none): as effectiveSlots in slots.ts.
     if (rest.kind === 'SETTLED_CORRECTLY' || rest.kind === 'CORRECT') last.delete(slot);
@@ -109,9 +140,16 @@ export async function finalRecords(runtime: RulesRuntime, order: readonly Inboun
   await foldEach(runtime, namespace, order, async (outputs) => {
     for (const output of outputs) {
       for (const { value } of output.records) {
-        if (output.topic === codecs.adjustments.topic) { const r = await codecs.adjustments.decode(value); keep(adjustmentSlot(r)[0], r); }
-        else if (output.topic === codecs.subsidies.topic) { const r = await codecs.subsidies.decode(value); keep(subsidySlot(r)[0], r); }
-        else if (output.topic === codecs.selfPay.topic) { const r = await codecs.selfPay.decode(value); keep(selfPaySlot(r)[0], r); }
+        if (output.topic === codecs.adjustments.topic) {
+          const r = await codecs.adjustments.decode(value);
+          keep(adjustmentSlot(r)[0], r);
+        } else if (output.topic === codecs.subsidies.topic) {
+          const r = await codecs.subsidies.decode(value);
+          keep(subsidySlot(r)[0], r);
+        } else if (output.topic === codecs.selfPay.topic) {
+          const r = await codecs.selfPay.decode(value);
+          keep(selfPaySlot(r)[0], r);
+        }
       }
     }
   });

@@ -9,12 +9,13 @@ export async function runHub(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
-  const sink = (chunks: Buffer[]): Writable => new Writable({
-    write(chunk: Buffer | string, _encoding, callback) {
-      chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-      callback();
-    },
-  });
+  const sink = (chunks: Buffer[]): Writable =>
+    new Writable({
+      write(chunk: Buffer | string, _encoding, callback) {
+        chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+        callback();
+      },
+    });
   const code = await main(args, { stdin: Readable.from([Buffer.from(stdinText)]), stdout: sink(out), stderr: sink(err), env });
   return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
 }

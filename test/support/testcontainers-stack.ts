@@ -41,13 +41,16 @@ async function requireDocker(): Promise<void> {
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(
       `HUB_TESTCONTAINERS=1 needs a Docker engine (or DOCKER_HOST pointing at one), and none answered: ${reason}. ` +
-      'Unset HUB_TESTCONTAINERS to run the integration tests against the local stack (npx hub stack up).',
+        'Unset HUB_TESTCONTAINERS to run the integration tests against the local stack (npx hub stack up).',
     );
   }
 }
 
 /** Starts the four services; `stop` removes them and their network. */
-export async function startContainerStack(progress: (line: string) => void, given: Readonly<Record<string, string | undefined>> = process.env): Promise<ContainerStack> {
+export async function startContainerStack(
+  progress: (line: string) => void,
+  given: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<ContainerStack> {
   await requireDocker();
   const started: (StartedTestContainer | StartedKafkaContainer | StartedRedisContainer | StartedPostgreSqlContainer)[] = [];
   let network: StartedNetwork | undefined;

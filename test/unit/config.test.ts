@@ -16,8 +16,9 @@ describe('configuration', () => {
   });
 
   it('refuses a malformed broker list, naming the key and the bad entry', () => {
-    expect(() => loadConfig({ ...secrets, HUB_KAFKA_BROKERS: 'localhost:9092,kafka' }))
-      .toThrow('HUB_KAFKA_BROKERS: "kafka" is not host:port');
+    expect(() => loadConfig({ ...secrets, HUB_KAFKA_BROKERS: 'localhost:9092,kafka' })).toThrow(
+      'HUB_KAFKA_BROKERS: "kafka" is not host:port',
+    );
   });
 
   it('checks only the keys a role asks for', () => {

@@ -4,7 +4,12 @@ import { createLogger } from '../../services/platform';
 
 function capture(): { stream: Writable; lines: () => string } {
   let text = '';
-  const stream = new Writable({ write(chunk: Buffer, _enc, done) { text += chunk.toString(); done(); } });
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      text += chunk.toString();
+      done();
+    },
+  });
   return { stream, lines: () => text };
 }
 

@@ -1,6 +1,17 @@
 import { isRealDate } from './dates';
 import { inputError } from './input-error';
-import { categories, insuredTypes, medicalTypes, type Category, type MedicalType, type PersonYearFacts, type Policy, type Population, type Settlement, type Status } from './types';
+import {
+  categories,
+  insuredTypes,
+  medicalTypes,
+  type Category,
+  type MedicalType,
+  type PersonYearFacts,
+  type Policy,
+  type Population,
+  type Settlement,
+  type Status,
+} from './types';
 
 /** Amounts above this (1 billion yuan) are refused: no settlement is that large, and it keeps sums exact. */
 export const MAX_AMOUNT_FEN = 100_000_000_000;
@@ -24,18 +35,23 @@ export function isMedicalType(value: string): value is MedicalType {
 export function resolvePopulation(policy: Policy, facts: Pick<PersonYearFacts, 'insuredType' | 'population'>): Population {
   // Only an error message lists the codes: this runs for every recomputed person-year.
   const codes = (): string => policy.populations.map((p) => p.code).join(', ');
-  if (!knownInsuredTypes.has(facts.insuredType)) throw inputError('insuredType', `"${String(facts.insuredType)}" is not one of ${insuredTypes.join(', ')}`);
+  if (!knownInsuredTypes.has(facts.insuredType))
+    throw inputError('insuredType', `"${String(facts.insuredType)}" is not one of ${insuredTypes.join(', ')}`);
   if (facts.population === undefined) {
     const population = policy.populations.find((p) => p.code === facts.insuredType);
     if (population !== undefined) return population;
     const forType = policy.populations.filter((p) => p.insuredType === facts.insuredType);
     if (forType.length > 0) {
-      throw inputError('population', `policy ${policy.id} needs one of ${forType.map((p) => p.code).join(', ')} for insuredType ${facts.insuredType}`);
+      throw inputError(
+        'population',
+        `policy ${policy.id} needs one of ${forType.map((p) => p.code).join(', ')} for insuredType ${facts.insuredType}`,
+      );
     }
     throw inputError('insuredType', `${facts.insuredType} is not covered by policy ${policy.id} (populations: ${codes()})`);
   }
   const population = policy.populations.find((p) => p.code === facts.population);
-  if (population === undefined) throw inputError('population', `"${facts.population}" is not a population of policy ${policy.id} (${codes()})`);
+  if (population === undefined)
+    throw inputError('population', `"${facts.population}" is not a population of policy ${policy.id} (${codes()})`);
   if (population.insuredType !== facts.insuredType) {
     throw inputError('population', `${population.code} is a ${population.insuredType} population, but insuredType is ${facts.insuredType}`);
   }
@@ -101,21 +117,31 @@ function amountProblem(value: number): string | undefined {
 function settlementProblem(policy: Policy, settlement: Settlement): { field: string; reason: string } | undefined {
   if (settlement.id === '') return { field: 'id', reason: 'must not be empty' };
   if (!isRealDate(settlement.settledAt)) return { field: 'settledAt', reason: `"${settlement.settledAt}" is not a real date` };
-  if (!isMedicalType(settlement.medicalType)) return { field: 'medicalType', reason: `"${String(settlement.medicalType)}" is not one of ${medicalTypes.join(', ')}` };
+  if (!isMedicalType(settlement.medicalType))
+    return { field: 'medicalType', reason: `"${String(settlement.medicalType)}" is not one of ${medicalTypes.join(', ')}` };
   for (const field of amountFields) {
     const reason = amountProblem(settlement[field]);
     if (reason !== undefined) return { field, reason };
   }
   const parts = settlement.fullOwnPayFen + settlement.overLimitFen + settlement.preSelfPayFen + settlement.policyScopeFen;
   if (Math.abs(settlement.totalFen - parts) > TOTAL_ROUNDING_FEN) {
-    return { field: 'totalFen', reason: `${settlement.totalFen} is not fullOwnPayFen + overLimitFen + preSelfPayFen + policyScopeFen (${parts})` };
+    return {
+      field: 'totalFen',
+      reason: `${settlement.totalFen} is not fullOwnPayFen + overLimitFen + preSelfPayFen + policyScopeFen (${parts})`,
+    };
   }
   if (settlement.basicPaidFen > settlement.policyScopeFen) {
     return { field: 'basicPaidFen', reason: `${settlement.basicPaidFen} is above policyScopeFen (${settlement.policyScopeFen})` };
   }
   // A reversal may be dated after the year it cancels a settlement of; the settlement itself may not.
-  if (settlement.reversesId === undefined && (settlement.settledAt < policy.benefitYear.start || settlement.settledAt > policy.benefitYear.end)) {
-    return { field: 'settledAt', reason: `"${settlement.settledAt}" is outside the benefit year of policy ${policy.id} (${policy.benefitYear.start} to ${policy.benefitYear.end})` };
+  if (
+    settlement.reversesId === undefined &&
+    (settlement.settledAt < policy.benefitYear.start || settlement.settledAt > policy.benefitYear.end)
+  ) {
+    return {
+      field: 'settledAt',
+      reason: `"${settlement.settledAt}" is outside the benefit year of policy ${policy.id} (${policy.benefitYear.start} to ${policy.benefitYear.end})`,
+    };
   }
   return undefined;
 }
@@ -124,7 +150,10 @@ function settlementProblem(policy: Policy, settlement: Settlement): { field: str
 function reversalProblem(reversal: Settlement, original: Settlement): { field: string; reason: string } | undefined {
   // A reversal (冲销) cancels a settlement already made: it cannot be dated before it.
   if (reversal.settledAt < original.settledAt) {
-    return { field: 'settledAt', reason: `"${reversal.settledAt}" is before the settlement it reverses (${original.id}, "${original.settledAt}")` };
+    return {
+      field: 'settledAt',
+      reason: `"${reversal.settledAt}" is before the settlement it reverses (${original.id}, "${original.settledAt}")`,
+    };
   }
   // A reversal (冲销) repeats the amounts of the settlement it cancels (national interface).
   if (reversal.medicalType !== original.medicalType) {
@@ -148,7 +177,15 @@ function reversalProblem(reversal: Settlement, original: Settlement): { field: s
  */
 export function screenFacts(policy: Policy, facts: PersonYearFacts): ScreenedFacts {
   const refused: RefusedFact[] = [];
-  const refuse = (kind: RefusedFact['kind'], index: number, id: string | null, code: RefusedFact['code'], field: string, reason: string, positionalReason = reason): void => {
+  const refuse = (
+    kind: RefusedFact['kind'],
+    index: number,
+    id: string | null,
+    code: RefusedFact['code'],
+    field: string,
+    reason: string,
+    positionalReason = reason,
+  ): void => {
     refused.push({ kind, index, id, code, field, reason, positionalReason });
   };
 
@@ -163,7 +200,15 @@ export function screenFacts(policy: Policy, facts: PersonYearFacts): ScreenedFac
   facts.settlements.forEach((settlement, i) => {
     const earlier = settlement.id === '' ? undefined : indexById.get(settlement.id);
     if (earlier !== undefined) {
-      refuse('settlement', i, settlement.id, 'INPUT_INVALID', 'id', `"${settlement.id}" is also the id of another settlement`, `"${settlement.id}" is also the id of settlements[${earlier}]`);
+      refuse(
+        'settlement',
+        i,
+        settlement.id,
+        'INPUT_INVALID',
+        'id',
+        `"${settlement.id}" is also the id of another settlement`,
+        `"${settlement.id}" is also the id of settlements[${earlier}]`,
+      );
       return;
     }
     const problem = settlementProblem(policy, settlement);
@@ -182,8 +227,10 @@ export function screenFacts(policy: Policy, facts: PersonYearFacts): ScreenedFac
     const target = indexById.get(settlement.reversesId);
     const original = target === undefined ? undefined : facts.settlements[target];
     let problem: { code: RefusedFact['code']; field: string; reason: string } | undefined;
-    if (target === undefined || original === undefined) problem = { code: 'INPUT_INVALID', field: 'reversesId', reason: `"${settlement.reversesId}" names no settlement of the input` };
-    else if (original.reversesId !== undefined) problem = { code: 'INPUT_INVALID', field: 'reversesId', reason: `"${settlement.reversesId}" is itself a reversal` };
+    if (target === undefined || original === undefined)
+      problem = { code: 'INPUT_INVALID', field: 'reversesId', reason: `"${settlement.reversesId}" names no settlement of the input` };
+    else if (original.reversesId !== undefined)
+      problem = { code: 'INPUT_INVALID', field: 'reversesId', reason: `"${settlement.reversesId}" is itself a reversal` };
     else {
       const mismatch = reversalProblem(settlement, original);
       if (mismatch !== undefined) problem = { code: 'REVERSAL_MISMATCH', ...mismatch };
@@ -209,8 +256,15 @@ export function screenFacts(policy: Policy, facts: PersonYearFacts): ScreenedFac
     for (const i of reversals) {
       if (i === kept) continue;
       usable.delete(i);
-      refuse('settlement', i, at(i).id, 'REVERSAL_DUPLICATE', 'reversesId', `"${original}" is already reversed by ${at(kept).id}`,
-        `"${original}" is already reversed by settlements[${kept}]`);
+      refuse(
+        'settlement',
+        i,
+        at(i).id,
+        'REVERSAL_DUPLICATE',
+        'reversesId',
+        `"${original}" is already reversed by ${at(kept).id}`,
+        `"${original}" is already reversed by settlements[${kept}]`,
+      );
     }
   }
 
@@ -228,7 +282,8 @@ export function checkFacts(policy: Policy, facts: PersonYearFacts): Population {
   if (factsAreClean(policy, facts)) return population;
   // Refusals come in the order a reader meets them: statuses, settlements on their own, reversals.
   const first = screenFacts(policy, facts).refused[0];
-  if (first !== undefined) throw inputError(`${first.kind === 'status' ? 'statuses' : 'settlements'}[${first.index}].${first.field}`, first.positionalReason);
+  if (first !== undefined)
+    throw inputError(`${first.kind === 'status' ? 'statuses' : 'settlements'}[${first.index}].${first.field}`, first.positionalReason);
   return population;
 }
 

@@ -4,7 +4,15 @@ import { BASIS_POINTS, applyRatio } from './money';
 import type { AllowedDocument, DeductibleDocument, PolicyDocument } from './policy-document';
 import { insuredTypes } from './types';
 import type {
-  Agency, AssistanceRule, Category, CriticalIllnessSchedule, MedicalType, Policy, Population, SubsidyEntitlement, SubsidyRule,
+  Agency,
+  AssistanceRule,
+  Category,
+  CriticalIllnessSchedule,
+  MedicalType,
+  Policy,
+  Population,
+  SubsidyEntitlement,
+  SubsidyRule,
 } from './types';
 
 /**
@@ -19,13 +27,17 @@ export function compilePolicy(document: PolicyDocument, file: string): Policy {
   };
   // Dated versions within the benefit year (issue 12 item 2): each is the top level with the keys
   // it gives replaced, compiled and checked like a whole file.
-  const versions: Array<{ readonly from: string; readonly populations: readonly Population[] }> = [{ from: first.benefitYear.start, populations: first.populations }];
+  const versions: Array<{ readonly from: string; readonly populations: readonly Population[] }> = [
+    { from: first.benefitYear.start, populations: first.populations },
+  ];
   (document.versions ?? []).forEach((version, v) => {
     const path = `/versions/${v}`;
     if (!isRealDate(version.from)) fail(`${path}/from`, `"${version.from}" is not a real date`);
     const previous = versions[versions.length - 1]?.from ?? first.benefitYear.start;
-    if (version.from <= previous || version.from > first.benefitYear.end) fail(`${path}/from`, `must be after ${previous} and within the benefit year`);
-    if (version.criticalIllness === undefined && version.assistance === undefined) fail(path, 'gives neither criticalIllness nor assistance');
+    if (version.from <= previous || version.from > first.benefitYear.end)
+      fail(`${path}/from`, `must be after ${previous} and within the benefit year`);
+    if (version.criticalIllness === undefined && version.assistance === undefined)
+      fail(path, 'gives neither criticalIllness nor assistance');
     const assistance = version.assistance ?? document.assistance;
     const versioned: PolicyDocument = {
       ...document,
@@ -50,24 +62,31 @@ function compileVersion(document: PolicyDocument, file: string, prefix: string):
   if (benefitYear.end < benefitYear.start) fail('/benefitYear/end', 'must not be before start');
 
   // Ranges and minima are data (issue 12 item 3): a region's figure outside its seed's range is refused.
-  const checkAllowed = (value: number | null, range: AllowedDocument | undefined, path: string): { readonly min: number; readonly max: number } | null => {
+  const checkAllowed = (
+    value: number | null,
+    range: AllowedDocument | undefined,
+    path: string,
+  ): { readonly min: number; readonly max: number } | null => {
     if (range === undefined) return null;
     const min = range.min ?? 0;
     const max = range.max ?? Infinity;
     if (range.min === undefined && range.max === undefined) fail(`${path}/allowed`, 'give min, max or both');
     if (min > max) fail(`${path}/allowed`, `min ${min} is above max ${max}`);
     const shown = `[${min}, ${max === Infinity ? 'no maximum' : max}]`;
-    if (value === null ? max !== Infinity : value < min || value > max) fail(path, `${value === null ? 'none' : value} is outside the range the seed allows ${shown}`);
+    if (value === null ? max !== Infinity : value < min || value > max)
+      fail(path, `${value === null ? 'none' : value} is outside the range the seed allows ${shown}`);
     return { min, max };
   };
 
   const parameters = document.parameters ?? {};
   const resolveDeductible = (deductible: DeductibleDocument, path: string): number => {
     if (deductible.amountFen !== undefined) {
-      if (deductible.ratioBp !== undefined || deductible.parameter !== undefined) fail(path, 'give amountFen or ratioBp with parameter, not both');
+      if (deductible.ratioBp !== undefined || deductible.parameter !== undefined)
+        fail(path, 'give amountFen or ratioBp with parameter, not both');
       return deductible.amountFen;
     }
-    if (deductible.ratioBp === undefined || deductible.parameter === undefined) return fail(path, 'needs amountFen, or ratioBp with parameter');
+    if (deductible.ratioBp === undefined || deductible.parameter === undefined)
+      return fail(path, 'needs amountFen, or ratioBp with parameter');
     const parameter = parameters[deductible.parameter];
     if (parameter === undefined) return fail(`${path}/parameter`, `"${deductible.parameter}" is not a parameter of this policy`);
     // Rounded half up to the fen, like every ratio in the engine.
@@ -81,10 +100,11 @@ function compileVersion(document: PolicyDocument, file: string, prefix: string):
   segments.forEach((segment, k) => {
     checkAllowed(segment.ratioBp, segment.allowed, `/criticalIllness/segments/${k}`);
     const last = k === segments.length - 1;
-    if (last !== (segment.upToFen === null)) fail(`/criticalIllness/segments/${k}/upToFen`, last ? 'the last segment must be open (null)' : 'only the last segment may be open');
+    if (last !== (segment.upToFen === null))
+      fail(`/criticalIllness/segments/${k}/upToFen`, last ? 'the last segment must be open (null)' : 'only the last segment may be open');
     const previous = k > 0 ? segments[k - 1]?.upToFen : null;
     if (segment.upToFen !== null && previous !== undefined && previous !== null && segment.upToFen <= previous) {
-      fail(`/criticalIllness/segments/${k}/upToFen`, 'must be above the previous segment\'s bound');
+      fail(`/criticalIllness/segments/${k}/upToFen`, "must be above the previous segment's bound");
     }
   });
   const uppersFen = segments.map((segment) => segment.upToFen ?? Infinity);
@@ -97,10 +117,15 @@ function compileVersion(document: PolicyDocument, file: string, prefix: string):
     checkAllowed(kinds[0] ?? null, limit.allowed, '/criticalIllness/limit');
   }
 
-  const schedule = (deductibleFen: number, standardDeductibleFen: number, ratiosBp: readonly number[], limited: boolean): CriticalIllnessSchedule => {
+  const schedule = (
+    deductibleFen: number,
+    standardDeductibleFen: number,
+    ratiosBp: readonly number[],
+    limited: boolean,
+  ): CriticalIllnessSchedule => {
     // POLICIES.md decision: a lowered deductible moves the first segment's lower bound only; the
     // other bounds stay. A bound below the deductible leaves its segment empty.
-    const lowersFen = uppersFen.map((_, k) => Math.max(deductibleFen, k === 0 ? deductibleFen : uppersFen[k - 1] ?? deductibleFen));
+    const lowersFen = uppersFen.map((_, k) => Math.max(deductibleFen, k === 0 ? deductibleFen : (uppersFen[k - 1] ?? deductibleFen)));
     let yearlyCapFen: number | null = null;
     let eligibleCeilingFen: number | null = null;
     if (limited && limit !== undefined) {
@@ -110,7 +135,14 @@ function compileVersion(document: PolicyDocument, file: string, prefix: string):
       // standard deductible: the seed sets one 起付标准 for the year, tilted or not.
       if (limit.eligibleCeilingMultiple !== undefined) eligibleCeilingFen = limit.eligibleCeilingMultiple * standardDeductibleFen;
     }
-    return Object.freeze({ deductibleFen, lowersFen: Object.freeze(lowersFen), uppersFen: Object.freeze([...uppersFen]), ratiosBp: Object.freeze([...ratiosBp]), yearlyCapFen, eligibleCeilingFen });
+    return Object.freeze({
+      deductibleFen,
+      lowersFen: Object.freeze(lowersFen),
+      uppersFen: Object.freeze([...uppersFen]),
+      ratiosBp: Object.freeze([...ratiosBp]),
+      yearlyCapFen,
+      eligibleCeilingFen,
+    });
   };
 
   const tilts = criticalIllness.tilts ?? [];
@@ -139,7 +171,10 @@ function compileVersion(document: PolicyDocument, file: string, prefix: string):
     for (const category of rule.categories) {
       if (assistanceCategories.has(category)) fail(`${path}/categories`, `${category} already has an assistance rule`);
       assistanceCategories.add(category);
-      assistanceByCategory.push([category, Object.freeze({ deductibleFen, ratioBp: rule.ratioBp, yearlyCapFen: rule.yearlyCap.amountFen })] as const);
+      assistanceByCategory.push([
+        category,
+        Object.freeze({ deductibleFen, ratioBp: rule.ratioBp, yearlyCapFen: rule.yearlyCap.amountFen }),
+      ] as const);
     }
   });
   const populationCodes = new Set<string>();
@@ -150,7 +185,8 @@ function compileVersion(document: PolicyDocument, file: string, prefix: string):
       .map((deductible, d) => ({ deductible, d }))
       .filter(({ deductible }) => deductible.population === population.code);
     const found = matches[0];
-    if (found === undefined || matches.length > 1) return fail('/criticalIllness/deductibles', `needs exactly one deductible for population ${population.code}`);
+    if (found === undefined || matches.length > 1)
+      return fail('/criticalIllness/deductibles', `needs exactly one deductible for population ${population.code}`);
     const standardFen = resolveDeductible(found.deductible, `/criticalIllness/deductibles/${found.d}`);
     const base = schedule(standardFen, standardFen, baseRatiosBp, true);
     const byCategory: Array<readonly [Category, CriticalIllnessSchedule]> = [];
@@ -173,37 +209,56 @@ function compileVersion(document: PolicyDocument, file: string, prefix: string):
   // insurance as settled, no critical-illness tier, and the assistance its categories entitle to.
   for (const insuredType of insuredTypes) {
     if (populations.some((population) => population.insuredType === insuredType)) continue;
-    populations.push(Object.freeze({
-      code: insuredType,
-      insuredType,
-      criticalIllnessCovered: false,
-      criticalIllness: Object.freeze({ base: paysNothing, byCategory: Object.freeze([]) }),
-      assistanceByCategory: Object.freeze([...assistanceByCategory]),
-    }));
+    populations.push(
+      Object.freeze({
+        code: insuredType,
+        insuredType,
+        criticalIllnessCovered: false,
+        criticalIllness: Object.freeze({ base: paysNothing, byCategory: Object.freeze([]) }),
+        assistanceByCategory: Object.freeze([...assistanceByCategory]),
+      }),
+    );
   }
   criticalIllness.deductibles.forEach((deductible, d) => {
-    if (!populationCodes.has(deductible.population)) fail(`/criticalIllness/deductibles/${d}/population`, `"${deductible.population}" is not a listed population`);
+    if (!populationCodes.has(deductible.population))
+      fail(`/criticalIllness/deductibles/${d}/population`, `"${deductible.population}" is not a listed population`);
   });
 
   const subsidyRules: SubsidyRule[] = (document.participationSubsidy?.rules ?? []).map((rule, r) => {
     const path = `/participationSubsidy/rules/${r}`;
     const entitlement = ((): SubsidyEntitlement => {
       switch (rule.kind) {
-        case 'FULL': return { kind: 'FULL' };
-        case 'NONE': return { kind: 'NONE' };
-        case 'RATIO': return rule.ratioBp === undefined ? fail(`${path}/ratioBp`, 'is required for kind RATIO') : { kind: 'RATIO', ratioBp: rule.ratioBp };
-        case 'FIXED': return rule.amountFen === undefined ? fail(`${path}/amountFen`, 'is required for kind FIXED') : { kind: 'FIXED', amountFen: rule.amountFen };
+        case 'FULL':
+          return { kind: 'FULL' };
+        case 'NONE':
+          return { kind: 'NONE' };
+        case 'RATIO':
+          return rule.ratioBp === undefined
+            ? fail(`${path}/ratioBp`, 'is required for kind RATIO')
+            : { kind: 'RATIO', ratioBp: rule.ratioBp };
+        case 'FIXED':
+          return rule.amountFen === undefined
+            ? fail(`${path}/amountFen`, 'is required for kind FIXED')
+            : { kind: 'FIXED', amountFen: rule.amountFen };
       }
     })();
     if (rule.kind !== 'RATIO' && rule.ratioBp !== undefined) fail(`${path}/ratioBp`, `is only for kind RATIO`);
     if (rule.kind !== 'FIXED' && rule.amountFen !== undefined) fail(`${path}/amountFen`, `is only for kind FIXED`);
-    if (rule.allowed !== undefined && rule.kind !== 'RATIO' && rule.kind !== 'FIXED') fail(`${path}/allowed`, 'is only for kind RATIO or FIXED');
-    const accepted = checkAllowed(rule.kind === 'RATIO' ? rule.ratioBp ?? 0 : rule.amountFen ?? 0, rule.allowed, path);
-    return Object.freeze({ categories: Object.freeze([...rule.categories]), insuredTypes: Object.freeze([...rule.insuredTypes]), entitlement, accepted: accepted === null ? null : Object.freeze(accepted) });
+    if (rule.allowed !== undefined && rule.kind !== 'RATIO' && rule.kind !== 'FIXED')
+      fail(`${path}/allowed`, 'is only for kind RATIO or FIXED');
+    const accepted = checkAllowed(rule.kind === 'RATIO' ? (rule.ratioBp ?? 0) : (rule.amountFen ?? 0), rule.allowed, path);
+    return Object.freeze({
+      categories: Object.freeze([...rule.categories]),
+      insuredTypes: Object.freeze([...rule.insuredTypes]),
+      entitlement,
+      accepted: accepted === null ? null : Object.freeze(accepted),
+    });
   });
 
   const warning = document.warning;
-  const routing = (Object.entries(warning.routing) as Array<[Agency, readonly Category[]]>).map(([agency, routed]) => [agency, Object.freeze([...routed])] as const);
+  const routing = (Object.entries(warning.routing) as Array<[Agency, readonly Category[]]>).map(
+    ([agency, routed]) => [agency, Object.freeze([...routed])] as const,
+  );
 
   const medicalTypeSet = (types: readonly MedicalType[]): ReadonlySet<MedicalType> => new Set(types);
   // Assistance is computed on what remains after critical illness, on one cumulative amount: with
@@ -215,7 +270,7 @@ function compileVersion(document: PolicyDocument, file: string, prefix: string):
       fail('/assistance/medicalTypes/types', `must be the critical-illness medical types (${[...ciTypes].join(', ')})`);
     }
   }
-  return ({
+  return {
     id: document.id,
     seed: document.seed,
     region: document.region,
@@ -227,10 +282,15 @@ function compileVersion(document: PolicyDocument, file: string, prefix: string):
     chronicDiseases: ((): Policy['chronicDiseases'] => {
       const chronic = criticalIllness.medicalTypes.chronicDiseases;
       if (chronic === undefined) return null;
-      if (!criticalIllness.medicalTypes.types.includes('OUTPATIENT_CHRONIC')) fail('/criticalIllness/medicalTypes/chronicDiseases', 'needs OUTPATIENT_CHRONIC among the types');
+      if (!criticalIllness.medicalTypes.types.includes('OUTPATIENT_CHRONIC'))
+        fail('/criticalIllness/medicalTypes/chronicDiseases', 'needs OUTPATIENT_CHRONIC among the types');
       const lists = chronic.lists.map((list, i) => {
         const cites = (list.source ?? '').trim() !== '' || (list.assumption ?? '').trim() !== '';
-        if (!cites) fail(`/criticalIllness/medicalTypes/chronicDiseases/lists/${i}`, 'a disease list needs a source (seed clause) or an assumption (with its reason)');
+        if (!cites)
+          fail(
+            `/criticalIllness/medicalTypes/chronicDiseases/lists/${i}`,
+            'a disease list needs a source (seed clause) or an assumption (with its reason)',
+          );
         return Object.freeze({ name: list.name, codePrefixes: list.codePrefixes === null ? null : Object.freeze([...list.codePrefixes]) });
       });
       return Object.freeze({ lists: Object.freeze(lists), withoutCode: chronic.withoutCode });
@@ -247,12 +307,17 @@ function compileVersion(document: PolicyDocument, file: string, prefix: string):
       routing: Object.freeze(routing),
       uncategorised: Object.freeze([...warning.uncategorised]),
     }),
-  });
+  };
 }
 
 /** The critical-illness schedule of a population the tier does not cover: it pays nothing. */
 const paysNothing: CriticalIllnessSchedule = Object.freeze({
-  deductibleFen: 0, lowersFen: Object.freeze([0]), uppersFen: Object.freeze([Infinity]), ratiosBp: Object.freeze([0]), yearlyCapFen: null, eligibleCeilingFen: null,
+  deductibleFen: 0,
+  lowersFen: Object.freeze([0]),
+  uppersFen: Object.freeze([Infinity]),
+  ratiosBp: Object.freeze([0]),
+  yearlyCapFen: null,
+  eligibleCeilingFen: null,
 });
 
 /** Every object holding a figure (a number, or a null standing for "none") names its source or assumption. */
@@ -264,7 +329,10 @@ function requireCitations(node: unknown, path: string, fail: (path: string, reas
   if (node === null || typeof node !== 'object') return;
   const entries = Object.entries(node);
   const holdsFigure = entries.some(([, value]) => typeof value === 'number' || value === null);
-  if (holdsFigure && !entries.some(([key, value]) => (key === 'source' || key === 'assumption') && typeof value === 'string' && value.trim() !== '')) {
+  if (
+    holdsFigure &&
+    !entries.some(([key, value]) => (key === 'source' || key === 'assumption') && typeof value === 'string' && value.trim() !== '')
+  ) {
     fail(path === '' ? '/' : path, 'a figure needs a source (seed clause) or an assumption (with its reason)');
   }
   for (const [key, value] of entries) requireCitations(value, `${path}/${key}`, fail);

@@ -2,14 +2,24 @@ import { checkFacts } from './check-facts';
 import { holdsOn } from './dates';
 import { applyRatio, applySegments } from './money';
 import type {
-  AssistanceRule, Category, CriticalIllnessSchedule, PersonYearFacts, Policy, Settlement, SettlementResult, Status, YearResult, YearTotals,
+  AssistanceRule,
+  Category,
+  CriticalIllnessSchedule,
+  PersonYearFacts,
+  Policy,
+  Settlement,
+  SettlementResult,
+  Status,
+  YearResult,
+  YearTotals,
 } from './types';
 
 /** Cumulative critical-illness due (大病保险 年度累计应付) on a cumulative eligible amount. */
 export function criticalIllnessDue(schedule: CriticalIllnessSchedule, cumulativeEligibleFen: number): number {
-  const counted = schedule.eligibleCeilingFen !== null && cumulativeEligibleFen > schedule.eligibleCeilingFen
-    ? schedule.eligibleCeilingFen
-    : cumulativeEligibleFen;
+  const counted =
+    schedule.eligibleCeilingFen !== null && cumulativeEligibleFen > schedule.eligibleCeilingFen
+      ? schedule.eligibleCeilingFen
+      : cumulativeEligibleFen;
   const due = applySegments(counted, schedule.lowersFen, schedule.uppersFen, schedule.ratiosBp);
   return schedule.yearlyCapFen !== null && due > schedule.yearlyCapFen ? schedule.yearlyCapFen : due;
 }
@@ -49,8 +59,13 @@ const noIntervals: readonly HeldInterval[] = Object.freeze([]);
  * time, in the policy's listing order. Plain loops: this runs for every recomputed person-year.
  */
 function addOptions<R>(
-  list: Array<Option<R | null>>, version: number, from: string, until: string | null,
-  everyone: R | null, statuses: readonly Status[], rules: ReadonlyArray<readonly [Category, R]>,
+  list: Array<Option<R | null>>,
+  version: number,
+  from: string,
+  until: string | null,
+  everyone: R | null,
+  statuses: readonly Status[],
+  rules: ReadonlyArray<readonly [Category, R]>,
 ): void {
   list.push({ version, from, until, category: null, rule: everyone, held: noIntervals });
   if (statuses.length === 0) return;
@@ -197,12 +212,15 @@ export function computeYear(policy: Policy, facts: PersonYearFacts): YearResult 
     const date = settlement.settledAt;
     const inScopeFen = settlement.policyScopeFen - settlement.basicPaidFen;
     // The eligible base (issue 12 item 6): policy scope − basic, plus the parts the policy adds.
-    const baseFen = inScopeFen
-      + (addsPreSelfPay ? settlement.preSelfPayFen : 0)
-      + (addsOverLimit ? settlement.overLimitFen : 0)
-      + (addsFullOwnPay ? settlement.fullOwnPayFen : 0);
+    const baseFen =
+      inScopeFen +
+      (addsPreSelfPay ? settlement.preSelfPayFen : 0) +
+      (addsOverLimit ? settlement.overLimitFen : 0) +
+      (addsFullOwnPay ? settlement.fullOwnPayFen : 0);
     cumulativeBaseFen += baseFen;
-    const counted = countedTypes.has(settlement.medicalType) && (settlement.medicalType !== 'OUTPATIENT_CHRONIC' || chronicCounts(policy, settlement.diseaseCode));
+    const counted =
+      countedTypes.has(settlement.medicalType) &&
+      (settlement.medicalType !== 'OUTPATIENT_CHRONIC' || chronicCounts(policy, settlement.diseaseCode));
 
     let eligibleFen = 0;
     let criticalIllnessFen = 0;
@@ -251,7 +269,7 @@ export function computeYear(policy: Policy, facts: PersonYearFacts): YearResult 
       }
       const standardCi = (carryCi[standardS] ?? 0) + (dues[standardS] ?? 0);
       ciDueToDateFen = Math.max(ciDueToDateFen, Math.min(bestCi, ciBoundFen, cumulativeEligibleFen));
-      criticalIllnessCategory = bestCi > standardCi ? schedules[bestCiS]?.category ?? null : null;
+      criticalIllnessCategory = bestCi > standardCi ? (schedules[bestCiS]?.category ?? null) : null;
 
       // Both funds.
       let best = -1;
@@ -273,7 +291,7 @@ export function computeYear(policy: Policy, facts: PersonYearFacts): YearResult 
         }
       }
       benefitToDateFen = Math.max(benefitToDateFen, ciDueToDateFen, Math.min(best, ciDueToDateFen + assistanceBoundFen, cumulativeBaseFen));
-      assistanceCategory = best > bestWithoutAssistance ? assistanceRules[bestA]?.category ?? null : null;
+      assistanceCategory = best > bestWithoutAssistance ? (assistanceRules[bestA]?.category ?? null) : null;
 
       // Insurance first; what assistance already paid is never taken back, nor paid twice.
       const assistanceBefore = assistancePaidFen;
@@ -317,7 +335,15 @@ export function computeYear(policy: Policy, facts: PersonYearFacts): YearResult 
     };
   }
 
-  const totals = { totalFen: 0, basicPaidFen: 0, eligibleFen: 0, criticalIllnessFen: 0, assistanceFen: 0, selfPayFen: 0, inScopeSelfPayFen: 0 };
+  const totals = {
+    totalFen: 0,
+    basicPaidFen: 0,
+    eligibleFen: 0,
+    criticalIllnessFen: 0,
+    assistanceFen: 0,
+    selfPayFen: 0,
+    inScopeSelfPayFen: 0,
+  };
   const inInputOrder = settlements.map((settlement, i): SettlementResult => {
     const result = results[i] ?? cancelledResult(settlement);
     totals.totalFen += result.totalFen;

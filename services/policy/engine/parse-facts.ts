@@ -22,7 +22,8 @@ function objectAt(value: unknown, field: string, allowed: readonly string[]): Js
 
 function stringAt(object: Json, key: string, at: string): string {
   const value = object[key];
-  if (typeof value !== 'string') throw inputError(`${at}${key}`, value === undefined ? 'is required' : `${describe(value)} is not a string`);
+  if (typeof value !== 'string')
+    throw inputError(`${at}${key}`, value === undefined ? 'is required' : `${describe(value)} is not a string`);
   return value;
 }
 
@@ -42,7 +43,19 @@ function arrayAt(object: Json, key: string): readonly unknown[] {
 
 const statusFields = ['category', 'from', 'to'];
 const contributionFields = ['id', 'insuranceYear', 'insuredType', 'contributionDueFen', 'subsidisedFen', 'paidAt'];
-const settlementFields = ['id', 'settledAt', 'medicalType', 'totalFen', 'fullOwnPayFen', 'overLimitFen', 'preSelfPayFen', 'policyScopeFen', 'basicPaidFen', 'reversesId', 'diseaseCode'];
+const settlementFields = [
+  'id',
+  'settledAt',
+  'medicalType',
+  'totalFen',
+  'fullOwnPayFen',
+  'overLimitFen',
+  'preSelfPayFen',
+  'policyScopeFen',
+  'basicPaidFen',
+  'reversesId',
+  'diseaseCode',
+];
 
 /**
  * Reads the `hub calc` input (parsed JSON) into facts, then checks them against the policy.
@@ -51,7 +64,8 @@ const settlementFields = ['id', 'settledAt', 'medicalType', 'totalFen', 'fullOwn
 export function parseFacts(policy: Policy, input: unknown): PersonYearFacts {
   const root = objectAt(input, '', ['insuredType', 'population', 'statuses', 'settlements', 'contributions']);
   const insuredType = stringAt(root, 'insuredType', '');
-  if (insuredType !== 'RESIDENT' && insuredType !== 'EMPLOYEE') throw inputError('insuredType', `"${insuredType}" is not RESIDENT or EMPLOYEE`);
+  if (insuredType !== 'RESIDENT' && insuredType !== 'EMPLOYEE')
+    throw inputError('insuredType', `"${insuredType}" is not RESIDENT or EMPLOYEE`);
   const population = root.population === undefined ? undefined : stringAt(root, 'population', '');
 
   const statuses: Status[] = arrayAt(root, 'statuses').map((raw, i) => {
@@ -77,28 +91,37 @@ export function parseFacts(policy: Policy, input: unknown): PersonYearFacts {
       policyScopeFen: integerAt(settlement, 'policyScopeFen', prefix),
       basicPaidFen: integerAt(settlement, 'basicPaidFen', prefix),
     };
-    const coded = settlement.diseaseCode === undefined || settlement.diseaseCode === null ? parsed : { ...parsed, diseaseCode: stringAt(settlement, 'diseaseCode', prefix) };
-    return settlement.reversesId === undefined || settlement.reversesId === null ? coded : { ...coded, reversesId: stringAt(settlement, 'reversesId', prefix) };
+    const coded =
+      settlement.diseaseCode === undefined || settlement.diseaseCode === null
+        ? parsed
+        : { ...parsed, diseaseCode: stringAt(settlement, 'diseaseCode', prefix) };
+    return settlement.reversesId === undefined || settlement.reversesId === null
+      ? coded
+      : { ...coded, reversesId: stringAt(settlement, 'reversesId', prefix) };
   });
 
-  const contributions: Contribution[] | undefined = root.contributions === undefined ? undefined : arrayAt(root, 'contributions').map((raw, i) => {
-    const at = `contributions[${i}]`;
-    const contribution = objectAt(raw, at, contributionFields);
-    const prefix = `${at}.`;
-    const type = stringAt(contribution, 'insuredType', prefix);
-    if (type !== 'RESIDENT' && type !== 'EMPLOYEE') throw inputError(`${prefix}insuredType`, `"${type}" is not RESIDENT or EMPLOYEE`);
-    return {
-      id: stringAt(contribution, 'id', prefix),
-      insuranceYear: integerAt(contribution, 'insuranceYear', prefix),
-      insuredType: type,
-      contributionDueFen: integerAt(contribution, 'contributionDueFen', prefix),
-      subsidisedFen: integerAt(contribution, 'subsidisedFen', prefix),
-      paidAt: stringAt(contribution, 'paidAt', prefix),
-    };
-  });
-  const base: PersonYearFacts = population === undefined
-    ? { insuredType: insuredType satisfies InsuredType, statuses, settlements }
-    : { insuredType, population, statuses, settlements };
+  const contributions: Contribution[] | undefined =
+    root.contributions === undefined
+      ? undefined
+      : arrayAt(root, 'contributions').map((raw, i) => {
+          const at = `contributions[${i}]`;
+          const contribution = objectAt(raw, at, contributionFields);
+          const prefix = `${at}.`;
+          const type = stringAt(contribution, 'insuredType', prefix);
+          if (type !== 'RESIDENT' && type !== 'EMPLOYEE') throw inputError(`${prefix}insuredType`, `"${type}" is not RESIDENT or EMPLOYEE`);
+          return {
+            id: stringAt(contribution, 'id', prefix),
+            insuranceYear: integerAt(contribution, 'insuranceYear', prefix),
+            insuredType: type,
+            contributionDueFen: integerAt(contribution, 'contributionDueFen', prefix),
+            subsidisedFen: integerAt(contribution, 'subsidisedFen', prefix),
+            paidAt: stringAt(contribution, 'paidAt', prefix),
+          };
+        });
+  const base: PersonYearFacts =
+    population === undefined
+      ? { insuredType: insuredType satisfies InsuredType, statuses, settlements }
+      : { insuredType, population, statuses, settlements };
   const facts: PersonYearFacts = contributions === undefined ? base : { ...base, contributions };
   checkFacts(policy, facts);
   return facts;

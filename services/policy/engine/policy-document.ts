@@ -45,11 +45,13 @@ export interface PolicyDocument {
    * critical-illness keys it gives and the assistance rules; the top-level keys are the version in
    * force from the start of the year. Cumulative amounts carry across a change.
    */
-  readonly versions?: ReadonlyArray<Cited & {
-    readonly from: string;
-    readonly criticalIllness?: Partial<Omit<PolicyDocument['criticalIllness'], 'medicalTypes'>>;
-    readonly assistance?: PolicyDocument['assistance'];
-  }>;
+  readonly versions?: ReadonlyArray<
+    Cited & {
+      readonly from: string;
+      readonly criticalIllness?: Partial<Omit<PolicyDocument['criticalIllness'], 'medicalTypes'>>;
+      readonly assistance?: PolicyDocument['assistance'];
+    }
+  >;
   /** What counts towards the eligible amount beyond policy scope − basic (default: nothing more). */
   readonly eligibleBase?: Cited & { readonly adds: readonly EligiblePart[] };
   readonly criticalIllness: {
@@ -62,43 +64,51 @@ export interface PolicyDocument {
       };
     };
     readonly deductibles: ReadonlyArray<DeductibleDocument & { readonly population: string }>;
-    readonly segments: ReadonlyArray<Cited & { readonly upToFen: number | null; readonly ratioBp: number; readonly allowed?: AllowedDocument }>;
+    readonly segments: ReadonlyArray<
+      Cited & { readonly upToFen: number | null; readonly ratioBp: number; readonly allowed?: AllowedDocument }
+    >;
     readonly limit?: Cited & {
       readonly yearlyCapFen?: number;
       readonly eligibleCeilingFen?: number;
       readonly eligibleCeilingMultiple?: number;
       readonly allowed?: AllowedDocument;
     };
-    readonly tilts?: ReadonlyArray<Cited & {
-      readonly categories: readonly Category[];
-      readonly deductibleFactorBp?: number;
-      readonly ratioBonusBp?: number;
-      readonly ratioBp?: number;
-      readonly removesLimit?: boolean;
-      /** The range each tilted segment ratio must fall in. */
-      readonly allowed?: AllowedDocument;
-    }>;
+    readonly tilts?: ReadonlyArray<
+      Cited & {
+        readonly categories: readonly Category[];
+        readonly deductibleFactorBp?: number;
+        readonly ratioBonusBp?: number;
+        readonly ratioBp?: number;
+        readonly removesLimit?: boolean;
+        /** The range each tilted segment ratio must fall in. */
+        readonly allowed?: AllowedDocument;
+      }
+    >;
   };
   readonly assistance?: {
     readonly medicalTypes: Cited & { readonly types: readonly MedicalType[] };
-    readonly rules: ReadonlyArray<Cited & {
-      readonly categories: readonly Category[];
-      readonly ratioBp: number;
-      readonly allowed?: AllowedDocument;
-      readonly deductible: DeductibleDocument;
-      readonly yearlyCap: Cited & { readonly amountFen: number | null; readonly allowed?: AllowedDocument };
-    }>;
+    readonly rules: ReadonlyArray<
+      Cited & {
+        readonly categories: readonly Category[];
+        readonly ratioBp: number;
+        readonly allowed?: AllowedDocument;
+        readonly deductible: DeductibleDocument;
+        readonly yearlyCap: Cited & { readonly amountFen: number | null; readonly allowed?: AllowedDocument };
+      }
+    >;
   };
   readonly participationSubsidy?: {
-    readonly rules: ReadonlyArray<Cited & {
-      readonly categories: readonly Category[];
-      readonly insuredTypes: readonly InsuredType[];
-      readonly kind: 'FULL' | 'RATIO' | 'FIXED' | 'NONE';
-      readonly ratioBp?: number;
-      readonly amountFen?: number;
-      /** For RATIO (bp) or FIXED (fen): a subsidy anywhere in this range is not flagged. */
-      readonly allowed?: AllowedDocument;
-    }>;
+    readonly rules: ReadonlyArray<
+      Cited & {
+        readonly categories: readonly Category[];
+        readonly insuredTypes: readonly InsuredType[];
+        readonly kind: 'FULL' | 'RATIO' | 'FIXED' | 'NONE';
+        readonly ratioBp?: number;
+        readonly amountFen?: number;
+        /** For RATIO (bp) or FIXED (fen): a subsidy anywhere in this range is not flagged. */
+        readonly allowed?: AllowedDocument;
+      }
+    >;
   };
   readonly warning: Cited & {
     readonly thresholdFen: number;

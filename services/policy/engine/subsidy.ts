@@ -25,10 +25,14 @@ export interface SubsidyResult {
 
 function entitledFen(entitlement: SubsidyEntitlement, dueFen: number): number {
   switch (entitlement.kind) {
-    case 'FULL': return dueFen;
-    case 'RATIO': return applyRatio(dueFen, entitlement.ratioBp); // rounded half up to the fen
-    case 'FIXED': return Math.min(entitlement.amountFen, dueFen);
-    case 'NONE': return 0;
+    case 'FULL':
+      return dueFen;
+    case 'RATIO':
+      return applyRatio(dueFen, entitlement.ratioBp); // rounded half up to the fen
+    case 'FIXED':
+      return Math.min(entitlement.amountFen, dueFen);
+    case 'NONE':
+      return 0;
   }
 }
 
@@ -36,11 +40,13 @@ function entitledFen(entitlement: SubsidyEntitlement, dueFen: number): number {
 function contributionProblem(policy: Policy, contribution: Contribution): { field: string; reason: string } | undefined {
   if (contribution.id === '') return { field: 'id', reason: 'must not be empty' };
   const year = Number(policy.benefitYear.start.slice(0, 4));
-  if (contribution.insuranceYear !== year) return { field: 'insuranceYear', reason: `${contribution.insuranceYear} is not the insurance year of policy ${policy.id} (${year})` };
+  if (contribution.insuranceYear !== year)
+    return { field: 'insuranceYear', reason: `${contribution.insuranceYear} is not the insurance year of policy ${policy.id} (${year})` };
   if (!isRealDate(contribution.paidAt)) return { field: 'paidAt', reason: `"${contribution.paidAt}" is not a real date` };
   for (const field of ['contributionDueFen', 'subsidisedFen'] as const) {
     const value = contribution[field];
-    if (!Number.isSafeInteger(value) || value < 0 || value > MAX_AMOUNT_FEN) return { field, reason: `${value} is not a whole, non-negative number of fen` };
+    if (!Number.isSafeInteger(value) || value < 0 || value > MAX_AMOUNT_FEN)
+      return { field, reason: `${value} is not a whole, non-negative number of fen` };
   }
   return undefined;
 }
@@ -54,7 +60,10 @@ function checkContribution(policy: Policy, contribution: Contribution, i: number
  * Splits contribution records into those `computeSubsidy` computes with and those it would refuse,
  * so that one bad record does not stop the others' subsidies.
  */
-export function screenContributions(policy: Policy, contributions: readonly Contribution[]): {
+export function screenContributions(
+  policy: Policy,
+  contributions: readonly Contribution[],
+): {
   readonly contributions: Contribution[];
   readonly refused: { readonly index: number; readonly id: string; readonly field: string; readonly reason: string }[];
 } {
@@ -71,7 +80,8 @@ export function screenContributions(policy: Policy, contributions: readonly Cont
 /** The subsidies a rule accepts as right for a contribution: its range, or the entitlement alone. */
 function acceptedFen(rule: SubsidyRule, entitledFen: number, dueFen: number): { readonly low: number; readonly high: number } {
   if (rule.accepted === null) return { low: entitledFen, high: entitledFen };
-  if (rule.entitlement.kind === 'RATIO') return { low: applyRatio(dueFen, rule.accepted.min), high: applyRatio(dueFen, Math.min(rule.accepted.max, 10_000)) };
+  if (rule.entitlement.kind === 'RATIO')
+    return { low: applyRatio(dueFen, rule.accepted.min), high: applyRatio(dueFen, Math.min(rule.accepted.max, 10_000)) };
   return { low: Math.min(rule.accepted.min, dueFen), high: Math.min(rule.accepted.max, dueFen) };
 }
 
@@ -119,5 +129,9 @@ export function computeSubsidy(policy: Policy, facts: Pick<PersonYearFacts, 'sta
       kind: deltaFen > 0 ? 'UNDER_SUBSIDISED' : deltaFen < 0 ? 'OVER_SUBSIDISED' : null,
     };
   });
-  return { policyId: policy.id, contributions: results, totals: { entitledSubsidyFen: entitledTotal, receivedSubsidyFen: receivedTotal, deltaFen: entitledTotal - receivedTotal } };
+  return {
+    policyId: policy.id,
+    contributions: results,
+    totals: { entitledSubsidyFen: entitledTotal, receivedSubsidyFen: receivedTotal, deltaFen: entitledTotal - receivedTotal },
+  };
 }

@@ -64,7 +64,13 @@ function windowStart(window: WarningWindow, yearStart: string, periodFirst: stri
  *
  * @throws HubError INPUT_INVALID when the period is malformed or outside the benefit year.
  */
-export function warningVerdict(policy: Policy, facts: Pick<PersonYearFacts, 'statuses'>, year: YearResult, period: string, previousYear?: YearResult): WarningVerdict {
+export function warningVerdict(
+  policy: Policy,
+  facts: Pick<PersonYearFacts, 'statuses'>,
+  year: YearResult,
+  period: string,
+  previousYear?: YearResult,
+): WarningVerdict {
   const rule = policy.warning;
   const bounds = periodBounds(policy, period);
   if (bounds.last < policy.benefitYear.start || bounds.first > policy.benefitYear.end) {
@@ -105,7 +111,20 @@ export function warningVerdict(policy: Policy, facts: Pick<PersonYearFacts, 'sta
     routedTo = agencies.length > 0 ? agencies : rule.uncategorised;
   }
   return {
-    policyId: policy.id, period, windowFrom, windowTo, warn, reasons, categories: held, basis: rule.basis,
-    selfPayFen, thresholdFen: rule.thresholdFen, medfeeFen, basicFen, criticalIllnessFen, assistanceFen, routedTo,
+    policyId: policy.id,
+    period,
+    windowFrom,
+    windowTo,
+    warn,
+    reasons,
+    categories: held,
+    basis: rule.basis,
+    selfPayFen,
+    thresholdFen: rule.thresholdFen,
+    medfeeFen,
+    basicFen,
+    criticalIllnessFen,
+    assistanceFen,
+    routedTo,
   };
 }

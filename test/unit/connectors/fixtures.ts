@@ -1,6 +1,12 @@
 import type { TopicRecords } from '../../../schemas';
 import {
-  createIntake, type AgencyDefinition, type InboundTopicId, type Intake, type RawRecord, type SeenFacts, type SourceVersions,
+  createIntake,
+  type AgencyDefinition,
+  type InboundTopicId,
+  type Intake,
+  type RawRecord,
+  type SeenFacts,
+  type SourceVersions,
 } from '../../../connectors/intake';
 import { checkCharacter, type IdentitySecrets } from '../../../services/identity';
 import type { DeadLetterInput, DeadLetterWriter, OutboundBatch, OutboundRecord, TransactionalPublisher } from '../../../services/kafka';
@@ -31,23 +37,63 @@ export const fixedNow = Date.parse('2019-06-01T12:00:00+08:00');
 /** One valid raw record per agency, with the canonical field names each agency's `read` expects. */
 export const validRaw = {
   'civil-affairs': {
-    recordId: 'MZ-2019-0001', version: 1, idNumber: zhangSan.idNumber, name: zhangSan.name, admdvs: '330302',
-    category: 'DIBAO', action: 'CERTIFY', validFrom: '2019-03-01', decidedAt: '2019-02-27 10:00:00',
+    recordId: 'MZ-2019-0001',
+    version: 1,
+    idNumber: zhangSan.idNumber,
+    name: zhangSan.name,
+    admdvs: '330302',
+    category: 'DIBAO',
+    action: 'CERTIFY',
+    validFrom: '2019-03-01',
+    decidedAt: '2019-02-27 10:00:00',
   },
   'rural-revitalization': {
-    recordId: 'XC-77', version: 2, idNumber: liSi.idNumber, name: liSi.name, admdvs: '330302',
-    category: 'MONITORED', action: 'RISK_ELIMINATED', validFrom: '2018-06-01', validTo: '2019-03-15', decidedAt: '2019-03-10 09:30:00',
+    recordId: 'XC-77',
+    version: 2,
+    idNumber: liSi.idNumber,
+    name: liSi.name,
+    admdvs: '330302',
+    category: 'MONITORED',
+    action: 'RISK_ELIMINATED',
+    validFrom: '2018-06-01',
+    validTo: '2019-03-15',
+    decidedAt: '2019-03-10 09:30:00',
   },
   hospitals: {
-    fixmedins_code: 'H33030200001', setl_id: 'S20190402001', mdtrt_id: 'M20190325001', psn_no: '33000019491231002',
-    certno: zhangSan.idNumber, psn_name: zhangSan.name, insutype: '390', insu_admdvs: '330300', med_type: '21',
-    setl_time: '2019-04-02 10:15:00', medfee_sumamt: '100000.00', fulamt_ownpay_amt: '5000.00', overlmt_selfpay: '1000.00',
-    preselfpay_amt: '4000.00', inscp_scp_amt: '90000.00', hifp_pay: '54000.00', hifmi_pay: '0', maf_pay: '0',
-    psn_part_amt: '46000.00', is_reversal: false,
+    fixmedins_code: 'H33030200001',
+    setl_id: 'S20190402001',
+    mdtrt_id: 'M20190325001',
+    psn_no: '33000019491231002',
+    certno: zhangSan.idNumber,
+    psn_name: zhangSan.name,
+    insutype: '390',
+    insu_admdvs: '330300',
+    med_type: '21',
+    setl_time: '2019-04-02 10:15:00',
+    medfee_sumamt: '100000.00',
+    fulamt_ownpay_amt: '5000.00',
+    overlmt_selfpay: '1000.00',
+    preselfpay_amt: '4000.00',
+    inscp_scp_amt: '90000.00',
+    hifp_pay: '54000.00',
+    hifmi_pay: '0',
+    maf_pay: '0',
+    psn_part_amt: '46000.00',
+    is_reversal: false,
   },
   tax: {
-    recordId: 'SW-1', version: 1, idNumber: zhangSan.idNumber, name: zhangSan.name, admdvs: '330300', insuranceYear: 2019,
-    insutype: '390', kind: 'PAYMENT', contributionDue: '250.00', paid: '250.00', subsidised: '0', paidAt: '2018-12-10 09:00:00',
+    recordId: 'SW-1',
+    version: 1,
+    idNumber: zhangSan.idNumber,
+    name: zhangSan.name,
+    admdvs: '330300',
+    insuranceYear: 2019,
+    insutype: '390',
+    kind: 'PAYMENT',
+    contributionDue: '250.00',
+    paid: '250.00',
+    subsidised: '0',
+    paidAt: '2018-12-10 09:00:00',
   },
 } as const satisfies Record<string, RawRecord>;
 
@@ -106,7 +152,11 @@ export function jsonCodec<T>(topic: string): TopicCodec<T> {
 }
 
 /** The real pipeline over in-memory fakes of Kafka, the registry, Redis and the dead-letter writer. */
-export function inMemoryIntake<K extends InboundTopicId>(agency: AgencyDefinition<K>, now: () => number = () => fixedNow, sources?: SourceVersions): IntakeWorld {
+export function inMemoryIntake<K extends InboundTopicId>(
+  agency: AgencyDefinition<K>,
+  now: () => number = () => fixedNow,
+  sources?: SourceVersions,
+): IntakeWorld {
   const published: { topic: string; record: OutboundRecord }[] = [];
   const deadLetters: DeadLetterInput[] = [];
   const seenMap = new Map<string, string>();
@@ -135,10 +185,24 @@ export function inMemoryIntake<K extends InboundTopicId>(agency: AgencyDefinitio
     },
   };
   const intake = createIntake({
-    agency, secrets, publisher, codec: jsonCodec<TopicRecords[K]>(`test.${agency.id}`), deadLetters: letters.writer, seen: seen, now,
+    agency,
+    secrets,
+    publisher,
+    codec: jsonCodec<TopicRecords[K]>(`test.${agency.id}`),
+    deadLetters: letters.writer,
+    seen: seen,
+    now,
     ...(sources === undefined ? {} : { sources }),
   });
-  return { intake, published, deadLetters, seen: seenMap, failNextSend: (error) => { failure = error; } };
+  return {
+    intake,
+    published,
+    deadLetters,
+    seen: seenMap,
+    failNextSend: (error) => {
+      failure = error;
+    },
+  };
 }
 
 /** The record a fake publish carried, decoded from the JSON codec. */

@@ -27,7 +27,9 @@ describe('connector heap cap (issue 10, item 4)', () => {
 
   it('runs hub import in a capped child and passes its exit code on', () => {
     const result = spawnSync(process.execPath, [hub, 'import', 'tax', '/nonexistent/roster.csv'], {
-      encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', HUB_CONNECTOR_HEAP_MB: '128', HUB_LOG_LEVEL: 'silent' }, timeout: 60_000,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '', HUB_CONNECTOR_HEAP_MB: '128', HUB_LOG_LEVEL: 'silent' },
+      timeout: 60_000,
     });
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/INPUT_INVALID: cannot read \/nonexistent\/roster\.csv/);

@@ -19,7 +19,12 @@ describe('agency key store (file)', () => {
     const issued = await store.issue('hospitals');
     expect(issued.key).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(Buffer.from(issued.key, 'base64url')).toHaveLength(32);
-    expect(issued).toMatchObject({ agency: 'hospitals', issuedAt: '2019-06-01T04:00:00.000Z', revokedAt: null, keyId: expect.stringMatching(/^key-[0-9a-f]{12}$/) as unknown });
+    expect(issued).toMatchObject({
+      agency: 'hospitals',
+      issuedAt: '2019-06-01T04:00:00.000Z',
+      revokedAt: null,
+      keyId: expect.stringMatching(/^key-[0-9a-f]{12}$/) as unknown,
+    });
     expect(await store.verify(issued.key)).toEqual({ keyId: issued.keyId, agency: 'hospitals' });
     const other = await store.issue('hospitals');
     expect(other.key).not.toBe(issued.key);
@@ -32,7 +37,15 @@ describe('agency key store (file)', () => {
     expect(text).not.toContain(issued.key);
     expect(JSON.parse(text)).toEqual({
       version: 1,
-      keys: [{ keyId: issued.keyId, agency: 'tax', issuedAt: issued.issuedAt, revokedAt: null, sha256: createHash('sha256').update(issued.key).digest('hex') }],
+      keys: [
+        {
+          keyId: issued.keyId,
+          agency: 'tax',
+          issuedAt: issued.issuedAt,
+          revokedAt: null,
+          sha256: createHash('sha256').update(issued.key).digest('hex'),
+        },
+      ],
     });
   });
 
@@ -48,7 +61,9 @@ describe('agency key store (file)', () => {
   it('lists agency, key id and issue time, never a key or hash', async () => {
     const store = fileKeyStore(path, at('2019-06-01T04:00:00Z'));
     const issued = await store.issue('civil-affairs');
-    expect(await store.list()).toEqual([{ keyId: issued.keyId, agency: 'civil-affairs', issuedAt: '2019-06-01T04:00:00.000Z', revokedAt: null }]);
+    expect(await store.list()).toEqual([
+      { keyId: issued.keyId, agency: 'civil-affairs', issuedAt: '2019-06-01T04:00:00.000Z', revokedAt: null },
+    ]);
   });
 
   it('stops honouring a revoked key, also in a store opened before the revocation (a running connector)', async () => {
@@ -108,14 +123,18 @@ describe('hub keys', () => {
     expect((await hub('keys', 'revoke', 'key-000000000000')).code).toBe(1);
   });
 
-  it('lists what a bound key is bound to, and refuses to bind another agency\'s key to institutions it never names', async () => {
+  it("lists what a bound key is bound to, and refuses to bind another agency's key to institutions it never names", async () => {
     const bound = await hub('keys', 'issue', 'hospitals', '--institution', 'H33030200001,H33030200002', '--division', '3303');
     expect(bound.code).toBe(0);
     const keyId = /issued (key-[0-9a-f]{12}) for hospitals/.exec(bound.stderr)?.[1] ?? '';
-    expect((await hub('keys', 'list')).stdout).toMatch(new RegExp(`^${keyId}\\s+hospitals\\s+\\S+\\s+-  \\(bound to institutions H33030200001,H33030200002; divisions 3303\\)$`, 'm'));
+    expect((await hub('keys', 'list')).stdout).toMatch(
+      new RegExp(`^${keyId}\\s+hospitals\\s+\\S+\\s+-  \\(bound to institutions H33030200001,H33030200002; divisions 3303\\)$`, 'm'),
+    );
     const civil = await hub('keys', 'issue', 'civil-affairs', '--institution', 'H33030200001');
     expect(civil.code).toBe(2);
-    expect(civil.stderr).toContain("hub: USAGE: only hospitals' keys are bound to institutions (fixmedins_code); bind a civil-affairs key with --division");
+    expect(civil.stderr).toContain(
+      "hub: USAGE: only hospitals' keys are bound to institutions (fixmedins_code); bind a civil-affairs key with --division",
+    );
     expect(civil.stdout).toBe('');
   });
 

@@ -14,26 +14,49 @@ function overlappingWorld() {
   const published: OutboundRecord[] = [];
   const seen = new Map<string, string>();
   const publisher: TransactionalPublisher = {
-    publish: (batches) => new Promise<void>((resolve, reject) => {
-      const records = batches.find((batch) => batch.topic === 'test.hospitals')?.records ?? [];
-      sends.push({ records, settle: (error) => { if (error === undefined) { published.push(...records); resolve(); } else reject(error); } });
-    }),
+    publish: (batches) =>
+      new Promise<void>((resolve, reject) => {
+        const records = batches.find((batch) => batch.topic === 'test.hospitals')?.records ?? [];
+        sends.push({
+          records,
+          settle: (error) => {
+            if (error === undefined) {
+              published.push(...records);
+              resolve();
+            } else reject(error);
+          },
+        });
+      }),
     close: () => Promise.resolve(),
   };
   const facts: SeenFacts = {
     lookup: (ids) => Promise.resolve(ids.map((id) => seen.get(id))),
-    remember: (entries) => { for (const e of entries) if (!seen.has(e.eventId)) seen.set(e.eventId, e.contentHash); return Promise.resolve(); },
+    remember: (entries) => {
+      for (const e of entries) if (!seen.has(e.eventId)) seen.set(e.eventId, e.contentHash);
+      return Promise.resolve();
+    },
   };
   const intake = createIntake({
-    agency: hospitals, secrets, publisher, codec: jsonCodec<TopicRecords['hospitalSettlements']>('test.hospitals'),
-    deadLetters: memoryDeadLetters().writer, seen: facts, now: () => fixedNow,
+    agency: hospitals,
+    secrets,
+    publisher,
+    codec: jsonCodec<TopicRecords['hospitalSettlements']>('test.hospitals'),
+    deadLetters: memoryDeadLetters().writer,
+    seen: facts,
+    now: () => fixedNow,
   });
   /** Lets pending promise callbacks run (the fakes answer at once). */
-  const settle = async (): Promise<void> => { for (let i = 0; i < 20; i += 1) await Promise.resolve(); };
+  const settle = async (): Promise<void> => {
+    for (let i = 0; i < 20; i += 1) await Promise.resolve();
+  };
   return { intake, sends, published, seen, settle };
 }
 
-const settlement = (setl_id: string, extra: Partial<Record<string, unknown>> = {}): RawRecord => ({ ...validRaw.hospitals, setl_id, ...extra });
+const settlement = (setl_id: string, extra: Partial<Record<string, unknown>> = {}): RawRecord => ({
+  ...validRaw.hospitals,
+  setl_id,
+  ...extra,
+});
 const items = (...raws: RawRecord[]): IntakeItem[] => raws.map((raw, i) => ({ raw, rawFormat: 'json', position: `records[${i}]` }));
 
 describe('intake with overlapping batches', () => {

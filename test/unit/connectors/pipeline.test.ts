@@ -19,10 +19,19 @@ describe('intake pipeline', () => {
     expect(entry.record.key).toBe(personKey);
     const record = decodePublished(entry);
     expect(record).toEqual({
-      sourceRecordId: 'MZ-2019-0001', sourceVersion: 1, admdvs: '330302', category: 'DIBAO', action: 'CERTIFY',
-      validFrom: '2019-03-01', validTo: null, eventId: outcome?.status === 'accepted' ? outcome.eventId : 'missing',
-      source: 'civil-affairs:api:key-1', occurredAt: Date.parse('2019-02-27T10:00:00+08:00'), recordedAt: fixedNow,
-      personKey, idCipher: expect.stringMatching(/^v1\./) as unknown,
+      sourceRecordId: 'MZ-2019-0001',
+      sourceVersion: 1,
+      admdvs: '330302',
+      category: 'DIBAO',
+      action: 'CERTIFY',
+      validFrom: '2019-03-01',
+      validTo: null,
+      eventId: outcome?.status === 'accepted' ? outcome.eventId : 'missing',
+      source: 'civil-affairs:api:key-1',
+      occurredAt: Date.parse('2019-02-27T10:00:00+08:00'),
+      recordedAt: fixedNow,
+      personKey,
+      idCipher: expect.stringMatching(/^v1\./) as unknown,
     });
     expect(decryptNationalId(record.idCipher as string, secrets.idEncryptionKey, personKey)).toBe(zhangSan.idNumber);
     const bytes = entry.record.value.toString('utf8');
@@ -35,7 +44,9 @@ describe('intake pipeline', () => {
     const world = inMemoryIntake(civilAffairs);
     const outcomes = await world.intake.ingest([item(validRaw['civil-affairs'], 0), item(validRaw['civil-affairs'], 1)], 'api:key-1');
     expect(outcomes.map((o) => o.status)).toEqual(['accepted', 'duplicate']);
-    expect(outcomes[0]?.status === 'accepted' && outcomes[1]?.status === 'duplicate' && outcomes[0].eventId === outcomes[1].eventId).toBe(true);
+    expect(outcomes[0]?.status === 'accepted' && outcomes[1]?.status === 'duplicate' && outcomes[0].eventId === outcomes[1].eventId).toBe(
+      true,
+    );
     expect(world.published).toHaveLength(1);
   });
 
@@ -52,32 +63,51 @@ describe('intake pipeline', () => {
     const world = inMemoryIntake(civilAffairs);
     await world.intake.ingest([item(validRaw['civil-affairs'])], 'api:key-1');
     const changed = await world.intake.ingest([item({ ...validRaw['civil-affairs'], category: 'TEKUN' })], 'api:key-1');
-    expect(changed).toEqual([{
-      status: 'rejected', position: 'records[0]',
-      problems: [{ field: 'sourceVersion', reason: 'this record id and version were already received with other content: send a new version' }],
-    }]);
+    expect(changed).toEqual([
+      {
+        status: 'rejected',
+        position: 'records[0]',
+        problems: [
+          { field: 'sourceVersion', reason: 'this record id and version were already received with other content: send a new version' },
+        ],
+      },
+    ]);
     expect(world.published).toHaveLength(1);
     expect(world.deadLetters).toHaveLength(1);
-    expect(world.deadLetters[0]).toMatchObject({ origin: 'civil-affairs', errorCode: 'INPUT_INVALID', field: 'sourceVersion', key: derivePersonKey(zhangSan.idNumber, secrets.personKeySecret) });
+    expect(world.deadLetters[0]).toMatchObject({
+      origin: 'civil-affairs',
+      errorCode: 'INPUT_INVALID',
+      field: 'sourceVersion',
+      key: derivePersonKey(zhangSan.idNumber, secrets.personKeySecret),
+    });
   });
 
   it('writes one dead letter per rejected record, its raw form with the ID sealed and the name removed', async () => {
     const world = inMemoryIntake(civilAffairs);
-    const outcomes = await world.intake.ingest([
-      item({ ...validRaw['civil-affairs'], validFrom: '2019-02-30' }, 0),
-      item({ ...validRaw['civil-affairs'], recordId: 'MZ-2019-0002', idNumber: liSi.idNumber, name: liSi.name }, 1),
-      item({ ...validRaw['civil-affairs'], recordId: 'MZ-2019-0003', category: 'UNKNOWN', action: 'REVOKE' }, 2),
-    ], 'api:key-1');
+    const outcomes = await world.intake.ingest(
+      [
+        item({ ...validRaw['civil-affairs'], validFrom: '2019-02-30' }, 0),
+        item({ ...validRaw['civil-affairs'], recordId: 'MZ-2019-0002', idNumber: liSi.idNumber, name: liSi.name }, 1),
+        item({ ...validRaw['civil-affairs'], recordId: 'MZ-2019-0003', category: 'UNKNOWN', action: 'REVOKE' }, 2),
+      ],
+      'api:key-1',
+    );
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'accepted', 'rejected']);
     expect(world.deadLetters).toHaveLength(2);
     const [first, second] = world.deadLetters;
     expect(first).toMatchObject({
-      origin: 'civil-affairs', errorCode: 'INPUT_INVALID', rawFormat: 'json', field: 'validFrom', sourceRecordId: 'MZ-2019-0001',
+      origin: 'civil-affairs',
+      errorCode: 'INPUT_INVALID',
+      rawFormat: 'json',
+      field: 'validFrom',
+      sourceRecordId: 'MZ-2019-0001',
       errorMessage: 'validFrom: "2019-02-30" is not a real date (YYYY-MM-DD)',
     });
     expect(second).toMatchObject({
-      field: 'category', sourceRecordId: 'MZ-2019-0003',
-      errorMessage: 'category: "UNKNOWN" is not one of TEKUN, DIBAO, DIBAO_EDGE, ORPHAN, ILLNESS_POVERTY; validTo: a revocation names the day the status ends',
+      field: 'category',
+      sourceRecordId: 'MZ-2019-0003',
+      errorMessage:
+        'category: "UNKNOWN" is not one of TEKUN, DIBAO, DIBAO_EDGE, ORPHAN, ILLNESS_POVERTY; validTo: a revocation names the day the status ends',
     });
     for (const letter of world.deadLetters) {
       const text = letter.raw.toString('utf8');
@@ -92,8 +122,13 @@ describe('intake pipeline', () => {
   it('masks an ID number sent under a misspelt field name before it reaches the dead letters', async () => {
     const world = inMemoryIntake(hospitals);
     const { certno: _certno, ...withoutCertno } = validRaw.hospitals;
-    const outcomes = await world.intake.ingest([item({ ...withoutCertno, cert_no: zhangSan.idNumber, note: `patient ${zhangSan.idNumber}` })], 'api:key-1');
-    expect(outcomes).toEqual([{ status: 'rejected', position: 'records[0]', problems: [{ field: 'certno', reason: 'no ID number given' }] }]);
+    const outcomes = await world.intake.ingest(
+      [item({ ...withoutCertno, cert_no: zhangSan.idNumber, note: `patient ${zhangSan.idNumber}` })],
+      'api:key-1',
+    );
+    expect(outcomes).toEqual([
+      { status: 'rejected', position: 'records[0]', problems: [{ field: 'certno', reason: 'no ID number given' }] },
+    ]);
     const raw = world.deadLetters[0]?.raw.toString('utf8') ?? '';
     expect(raw).not.toContain(zhangSan.idNumber);
     // Fields the agency does not have are only counted: a name may sit under any key (issue 10, item 3d).
@@ -133,7 +168,10 @@ describe('intake: an ID number is text (issue 10, item 2)', () => {
   it('refuses an ID number sent as a JSON number, telling the sender to send text, and publishes nothing', async () => {
     const world = inMemoryIntake(hospitals);
     const [outcome] = await world.intake.ingest([item({ ...validRaw.hospitals, certno: roundsToAnother })], 'api:key-1');
-    expect(outcome).toMatchObject({ status: 'rejected', problems: [{ field: 'certno', reason: expect.stringMatching(/^must be text/) as unknown }] });
+    expect(outcome).toMatchObject({
+      status: 'rejected',
+      problems: [{ field: 'certno', reason: expect.stringMatching(/^must be text/) as unknown }],
+    });
     expect(world.published).toEqual([]);
     expect(world.deadLetters).toHaveLength(1);
   });
@@ -141,12 +179,18 @@ describe('intake: an ID number is text (issue 10, item 2)', () => {
   it('refuses an ID number in E+ notation (an Excel column not formatted as text) with a reason saying so', async () => {
     const world = inMemoryIntake(civilAffairs);
     const [outcome] = await world.intake.ingest([item({ ...validRaw['civil-affairs'], idNumber: '3.30302E+17' })], 'api:key-1');
-    expect(outcome).toMatchObject({ status: 'rejected', problems: [{ field: 'idNumber', reason: expect.stringMatching(/E\+ notation.*format the column as text/) as unknown }] });
+    expect(outcome).toMatchObject({
+      status: 'rejected',
+      problems: [{ field: 'idNumber', reason: expect.stringMatching(/E\+ notation.*format the column as text/) as unknown }],
+    });
   });
 
   it('refuses an ID number that is a boolean or an object', async () => {
     const world = inMemoryIntake(civilAffairs);
-    const outcomes = await world.intake.ingest([item({ ...validRaw['civil-affairs'], idNumber: true }), item({ ...validRaw['civil-affairs'], idNumber: { n: 1 } }, 1)], 'api:key-1');
+    const outcomes = await world.intake.ingest(
+      [item({ ...validRaw['civil-affairs'], idNumber: true }), item({ ...validRaw['civil-affairs'], idNumber: { n: 1 } }, 1)],
+      'api:key-1',
+    );
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
   });
 });

@@ -7,7 +7,14 @@ import { PassThrough, Readable } from 'node:stream';
 import iconv from 'iconv-lite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { agencies, civilAffairs } from '../../../connectors';
-import { clientOf, createConnectorServer, createFailedKeyLimiter, type ConnectorServer, type ConnectorServerDependencies, type ImportFile } from '../../../connectors/api';
+import {
+  clientOf,
+  createConnectorServer,
+  createFailedKeyLimiter,
+  type ConnectorServer,
+  type ConnectorServerDependencies,
+  type ImportFile,
+} from '../../../connectors/api';
 import { importFile, memoryKeyStore, type Intake } from '../../../connectors/intake';
 import { createLogger, createMetrics, type HealthReport } from '../../../services/platform';
 import { decodePublished, inMemoryIntake, validRaw, zhangSan, type IntakeWorld } from './fixtures';
@@ -35,23 +42,32 @@ async function harness(overrides: Partial<ConnectorServerDependencies> = {}): Pr
   const lines: Buffer[] = [];
   logStream.on('data', (chunk: Buffer) => lines.push(chunk));
   const app = createConnectorServer({
-    agency: civilAffairs, intake: world.intake, keys, topicName: 'test.civil-affairs.status-changes',
+    agency: civilAffairs,
+    intake: world.intake,
+    keys,
+    topicName: 'test.civil-affairs.status-changes',
     logger: createLogger({ level: 'info', role: 'civil-affairs', destination: logStream }),
     metrics: createMetrics('civil-affairs'),
     ...overrides,
   });
   open.push(app);
   return {
-    app, world, civilKey: civil.key, taxKey,
+    app,
+    world,
+    civilKey: civil.key,
+    taxKey,
     logs: () => Buffer.concat(lines).toString('utf8'),
-    revoke: async () => { await keys.revoke(civil.keyId); },
+    revoke: async () => {
+      await keys.revoke(civil.keyId);
+    },
   };
 }
 
 /** `key` null: no Authorization header at all. */
 const post = (h: Harness, payload: unknown, key: string | null = h.civilKey, headers: Record<string, string> = {}) =>
   h.app.inject({
-    method: 'POST', url: '/v1/records',
+    method: 'POST',
+    url: '/v1/records',
     headers: { 'content-type': 'application/json', ...(key === null ? {} : { authorization: `Bearer ${key}` }), ...headers },
     payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
   });
@@ -62,7 +78,9 @@ describe('connector push API: who may write', () => {
     const response = await post(h, { records: [validRaw['civil-affairs']] }, null);
     expect(response.statusCode).toBe(401);
     expect(response.headers['www-authenticate']).toBe('Bearer realm="hub-civil-affairs"');
-    expect(response.json()).toEqual({ error: { code: 'AUTH_REQUIRED', message: 'send the agency API key as "Authorization: Bearer <key>"' } });
+    expect(response.json()).toEqual({
+      error: { code: 'AUTH_REQUIRED', message: 'send the agency API key as "Authorization: Bearer <key>"' },
+    });
     expect(h.world.published).toEqual([]);
   });
 
@@ -89,7 +107,9 @@ describe('connector push API: who may write', () => {
 describe('connector push API: failed keys from one address (issue 10, item 9)', () => {
   const from = (h: Harness, address: string, key: string | null) =>
     h.app.inject({
-      method: 'POST', url: '/v1/records', remoteAddress: address,
+      method: 'POST',
+      url: '/v1/records',
+      remoteAddress: address,
       headers: { 'content-type': 'application/json', ...(key === null ? {} : { authorization: `Bearer ${key}` }) },
       payload: JSON.stringify({ records: [validRaw['civil-affairs']] }),
     });
@@ -102,7 +122,12 @@ describe('connector push API: failed keys from one address (issue 10, item 9)', 
     const refused = await from(h, '203.0.113.7', 'C'.repeat(43));
     expect(refused.statusCode).toBe(429);
     expect(refused.headers['retry-after']).toBe('6');
-    expect(refused.json()).toEqual({ error: { code: 'TOO_MANY_FAILED_KEYS', message: 'too many requests with an unknown, revoked or missing API key from this address; try again in 6 s' } });
+    expect(refused.json()).toEqual({
+      error: {
+        code: 'TOO_MANY_FAILED_KEYS',
+        message: 'too many requests with an unknown, revoked or missing API key from this address; try again in 6 s',
+      },
+    });
     expect((await from(h, '203.0.113.7', null)).statusCode).toBe(429);
     // The agency's own key from the same address, and a bad key from another address, are untouched.
     expect((await from(h, '203.0.113.7', h.civilKey)).statusCode).toBe(200);
@@ -155,7 +180,9 @@ describe('connector push API: request shape', () => {
     const h = await harness({ limits: { maxRecords: 3 } });
     const response = await post(h, { records: [1, 2, 3, 4].map((i) => ({ ...validRaw['civil-affairs'], recordId: `MZ-${i}` })) });
     expect(response.statusCode).toBe(413);
-    expect(response.json()).toEqual({ error: { code: 'REQUEST_TOO_LARGE', message: '4 records in one request; at most 3: send several requests' } });
+    expect(response.json()).toEqual({
+      error: { code: 'REQUEST_TOO_LARGE', message: '4 records in one request; at most 3: send several requests' },
+    });
     expect(h.world.published).toEqual([]);
   });
 
@@ -185,9 +212,21 @@ describe('connector push API: one odd record is refused alone (issue 10, item 8)
 
   it.each([
     ['a "__proto__" key', `{"records":[${JSON.stringify(good)},{"recordId":"MZ-P","__proto__":{"admin":true}}]}`, '__proto__'],
-    ['a nested "__proto__" key', `{"records":[${JSON.stringify(good)},{"recordId":"MZ-P","remark":{"x":{"__proto__":{"admin":true}}}}]}`, 'remark.x.__proto__'],
-    ['a "constructor.prototype" key', `{"records":[${JSON.stringify(good)},{"recordId":"MZ-P","constructor":{"prototype":{"admin":true}}}]}`, 'constructor'],
-    ['a record nested 10,000 deep', `{"records":[${JSON.stringify(good)},{"recordId":"MZ-P","remark":${deep(10_000)}}]}`, expect.stringMatching(/^remark(\.a)*$/) as unknown],
+    [
+      'a nested "__proto__" key',
+      `{"records":[${JSON.stringify(good)},{"recordId":"MZ-P","remark":{"x":{"__proto__":{"admin":true}}}}]}`,
+      'remark.x.__proto__',
+    ],
+    [
+      'a "constructor.prototype" key',
+      `{"records":[${JSON.stringify(good)},{"recordId":"MZ-P","constructor":{"prototype":{"admin":true}}}]}`,
+      'constructor',
+    ],
+    [
+      'a record nested 10,000 deep',
+      `{"records":[${JSON.stringify(good)},{"recordId":"MZ-P","remark":${deep(10_000)}}]}`,
+      expect.stringMatching(/^remark(\.a)*$/) as unknown,
+    ],
     ['a record that is a string', `{"records":[${JSON.stringify(good)},"${zhangSan.idNumber}"]}`, '(record)'],
     ['a record that is null', `{"records":[${JSON.stringify(good)},null]}`, '(record)'],
     ['a record that is an array', `{"records":[${JSON.stringify(good)},[1,2]]}`, '(record)'],
@@ -196,7 +235,8 @@ describe('connector push API: one odd record is refused alone (issue 10, item 8)
     const response = await post(h, body);
     expect(response.statusCode).toBe(200);
     expect(response.json()).toMatchObject({
-      accepted: 1, rejected: 1,
+      accepted: 1,
+      rejected: 1,
       results: [{ status: 'accepted' }, { position: 'records[1]', status: 'rejected', problems: [{ field }] }],
     });
     expect(h.world.published).toHaveLength(1);
@@ -209,7 +249,9 @@ describe('connector push API: one odd record is refused alone (issue 10, item 8)
     const h = await harness();
     const body = iconv.encode(JSON.stringify({ records: [{ ...good, recordId: '民政-2019-王', name: '王秀英' }] }), 'gbk');
     const response = await h.app.inject({
-      method: 'POST', url: '/v1/records', payload: body,
+      method: 'POST',
+      url: '/v1/records',
+      payload: body,
       headers: { 'content-type': 'application/json; charset=gbk', authorization: `Bearer ${h.civilKey}` },
     });
     expect(response.statusCode).toBe(200);
@@ -220,10 +262,20 @@ describe('connector push API: one odd record is refused alone (issue 10, item 8)
   it('answers 415 to another content type or charset, 404 to an unknown route and 405 to a wrong method', async () => {
     const h = await harness();
     const auth = { authorization: `Bearer ${h.civilKey}` };
-    const xml = await h.app.inject({ method: 'POST', url: '/v1/records', payload: '<records/>', headers: { ...auth, 'content-type': 'application/xml' } });
+    const xml = await h.app.inject({
+      method: 'POST',
+      url: '/v1/records',
+      payload: '<records/>',
+      headers: { ...auth, 'content-type': 'application/xml' },
+    });
     expect(xml.statusCode).toBe(415);
     expect(xml.json()).toMatchObject({ error: { code: 'UNSUPPORTED_MEDIA_TYPE' } });
-    const latin = await h.app.inject({ method: 'POST', url: '/v1/records', payload: '{}', headers: { ...auth, 'content-type': 'application/json; charset=iso-8859-1' } });
+    const latin = await h.app.inject({
+      method: 'POST',
+      url: '/v1/records',
+      payload: '{}',
+      headers: { ...auth, 'content-type': 'application/json; charset=iso-8859-1' },
+    });
     expect(latin.statusCode).toBe(415);
     const unknown = await h.app.inject({ method: 'GET', url: '/v2/nothing', headers: auth });
     expect(unknown.statusCode).toBe(404);
@@ -243,8 +295,13 @@ describe('connector push API: a stalled body (issue 10, item 9)', () => {
     const { connect } = await import('node:net');
     const socket = connect(port, '127.0.0.1');
     const started = Date.now();
-    const closed = new Promise<number>((resolve) => { socket.on('close', () => resolve(Date.now() - started)); socket.on('error', () => undefined); });
-    socket.write(`POST /v1/records HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${h.civilKey}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"records":[`);
+    const closed = new Promise<number>((resolve) => {
+      socket.on('close', () => resolve(Date.now() - started));
+      socket.on('error', () => undefined);
+    });
+    socket.write(
+      `POST /v1/records HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${h.civilKey}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"records":[`,
+    );
     expect(await closed).toBeLessThan(5_000);
   });
 });
@@ -253,23 +310,35 @@ describe('connector push API: per-record answers', () => {
   it('answers each record in order: accepted, rejected with its problems, duplicate', async () => {
     const h = await harness();
     const response = await post(h, {
-      records: [validRaw['civil-affairs'], { ...validRaw['civil-affairs'], recordId: 'MZ-2', validFrom: '2019-02-30' }, validRaw['civil-affairs']],
+      records: [
+        validRaw['civil-affairs'],
+        { ...validRaw['civil-affairs'], recordId: 'MZ-2', validFrom: '2019-02-30' },
+        validRaw['civil-affairs'],
+      ],
     });
     expect(response.statusCode).toBe(200);
     const answer = response.json<{ results: { eventId?: string }[] }>();
     const eventId = answer.results[0]?.eventId;
     expect(eventId).toMatch(/^civil-affairs:[0-9a-f]{32}$/);
     expect(answer).toEqual({
-      accepted: 1, duplicates: 1, rejected: 1,
+      accepted: 1,
+      duplicates: 1,
+      rejected: 1,
       results: [
         { position: 'records[0]', status: 'accepted', eventId },
-        { position: 'records[1]', status: 'rejected', problems: [{ field: 'validFrom', reason: '"2019-02-30" is not a real date (YYYY-MM-DD)' }] },
+        {
+          position: 'records[1]',
+          status: 'rejected',
+          problems: [{ field: 'validFrom', reason: '"2019-02-30" is not a real date (YYYY-MM-DD)' }],
+        },
         { position: 'records[2]', status: 'duplicate', eventId },
       ],
     });
     expect(h.world.published).toHaveLength(1);
     expect(h.world.deadLetters).toHaveLength(1);
-    expect(h.world.published.map((entry) => decodePublished(entry).source)).toEqual([expect.stringMatching(/^civil-affairs:api:key-[0-9a-f]{12}$/)]);
+    expect(h.world.published.map((entry) => decodePublished(entry).source)).toEqual([
+      expect.stringMatching(/^civil-affairs:api:key-[0-9a-f]{12}$/),
+    ]);
   });
 
   it('answers a resent request with duplicates and publishes nothing new', async () => {
@@ -282,7 +351,9 @@ describe('connector push API: per-record answers', () => {
 
   it('counts records by topic and outcome in /metrics', async () => {
     const h = await harness();
-    await post(h, { records: [validRaw['civil-affairs'], { ...validRaw['civil-affairs'], recordId: 'MZ-2', category: 'X' }, validRaw['civil-affairs']] });
+    await post(h, {
+      records: [validRaw['civil-affairs'], { ...validRaw['civil-affairs'], recordId: 'MZ-2', category: 'X' }, validRaw['civil-affairs']],
+    });
     await post(h, { records: [] }, null);
     const metrics = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metrics).toContain('hub_records_total{topic="test.civil-affairs.status-changes",outcome="accepted",role="civil-affairs"} 1');
@@ -303,14 +374,20 @@ describe('connector push API: per-record answers', () => {
 
   it('keeps a well-formed x-request-id and replaces one that is not', async () => {
     const h = await harness();
-    expect((await h.app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'agency-batch-42' } })).headers['x-request-id']).toBe('agency-batch-42');
-    expect((await h.app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'a b\nc' } })).headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(
+      (await h.app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'agency-batch-42' } })).headers['x-request-id'],
+    ).toBe('agency-batch-42');
+    expect((await h.app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'a b\nc' } })).headers['x-request-id']).toMatch(
+      /^[0-9a-f-]{36}$/,
+    );
   });
 });
 
 describe('connector push API: when Kafka, the registry or Redis fail', () => {
   const failing = (error: Error): Intake => ({ ingest: () => Promise.reject(error) });
-  const kafkaError = Object.assign(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:9092'), { name: 'KafkaJSNumberOfRetriesExceeded' });
+  const kafkaError = Object.assign(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:9092'), {
+    name: 'KafkaJSNumberOfRetriesExceeded',
+  });
 
   it('answers 503 with Retry-After when Kafka does not take the records', async () => {
     const h = await harness({ intake: failing(kafkaError), limits: { retryAfterSeconds: 7 } });
@@ -321,7 +398,9 @@ describe('connector push API: when Kafka, the registry or Redis fail', () => {
   });
 
   it('answers 503 when Redis does not answer', async () => {
-    const redisError = Object.assign(new Error('Reached the max retries per request limit (which is 3).'), { name: 'MaxRetriesPerRequestError' });
+    const redisError = Object.assign(new Error('Reached the max retries per request limit (which is 3).'), {
+      name: 'MaxRetriesPerRequestError',
+    });
     const response = await post(await harness({ intake: failing(redisError) }), { records: [validRaw['civil-affairs']] });
     expect(response.statusCode).toBe(503);
     expect(response.json()).toMatchObject({ error: { code: 'REDIS_UNAVAILABLE' } });
@@ -329,22 +408,30 @@ describe('connector push API: when Kafka, the registry or Redis fail', () => {
 
   it('answers 503 when the registry is unreachable while encoding', async () => {
     const { HubError } = await import('../../../services/platform');
-    const response = await post(await harness({ intake: failing(new HubError('REGISTRY_UNAVAILABLE', 'schema registry unreachable')) }), { records: [validRaw['civil-affairs']] });
+    const response = await post(await harness({ intake: failing(new HubError('REGISTRY_UNAVAILABLE', 'schema registry unreachable')) }), {
+      records: [validRaw['civil-affairs']],
+    });
     expect(response.statusCode).toBe(503);
     expect(response.json()).toEqual({ error: { code: 'REGISTRY_UNAVAILABLE', message: 'schema registry unreachable' } });
   });
 
   it('answers 503 rather than wait longer than the ingest timeout', async () => {
     const never: Intake = { ingest: () => new Promise(() => undefined) };
-    const response = await post(await harness({ intake: never, limits: { ingestTimeoutMs: 50 } }), { records: [validRaw['civil-affairs']] });
+    const response = await post(await harness({ intake: never, limits: { ingestTimeoutMs: 50 } }), {
+      records: [validRaw['civil-affairs']],
+    });
     expect(response.statusCode).toBe(503);
     expect(response.json()).toMatchObject({ error: { code: 'KAFKA_UNAVAILABLE' } });
   });
 
   it('answers 500, not 200, to an unexpected failure', async () => {
-    const response = await post(await harness({ intake: failing(new TypeError('x is undefined')) }), { records: [validRaw['civil-affairs']] });
+    const response = await post(await harness({ intake: failing(new TypeError('x is undefined')) }), {
+      records: [validRaw['civil-affairs']],
+    });
     expect(response.statusCode).toBe(500);
-    expect(response.json()).toEqual({ error: { code: 'PROCESSING_FAILED', message: 'the records could not be processed: x is undefined' } });
+    expect(response.json()).toEqual({
+      error: { code: 'PROCESSING_FAILED', message: 'the records could not be processed: x is undefined' },
+    });
   });
 });
 
@@ -363,15 +450,26 @@ describe('connector health', () => {
   it('lets a request in flight finish when it is closed, and refuses new ones', async () => {
     let release: () => void = () => undefined;
     let arrived: () => void = () => undefined;
-    const inIntake = new Promise<void>((resolve) => { arrived = resolve; });
+    const inIntake = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
     const world = inMemoryIntake(civilAffairs);
-    const slow: Intake = { ingest: async (items, channel) => { arrived(); await new Promise<void>((resolve) => { release = resolve; }); return world.intake.ingest(items, channel); } };
+    const slow: Intake = {
+      ingest: async (items, channel) => {
+        arrived();
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        return world.intake.ingest(items, channel);
+      },
+    };
     const h = await harness({ intake: slow });
     await h.app.listen({ port: 0, host: '127.0.0.1' });
     const address = h.app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : 0;
     const inFlight = fetch(`http://127.0.0.1:${port}/v1/records`, {
-      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${h.civilKey}` },
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${h.civilKey}` },
       body: JSON.stringify({ records: [validRaw['civil-affairs']] }),
     });
     // Closed once the request is in the intake, not after a guessed delay.
@@ -415,16 +513,27 @@ describe('connector batch files', () => {
     const response = await upload(h, '/v1/files?format=csv&encoding=utf-8', `${csv}\n`);
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({
-      rows: 2, accepted: 1, duplicates: 0, rejected: 1, rejectionsTruncated: false,
-      rejections: [{ position: 'row 3', status: 'rejected', problems: [{ field: 'validTo', reason: 'a revocation names the day the status ends' }] }],
+      rows: 2,
+      accepted: 1,
+      duplicates: 0,
+      rejected: 1,
+      rejectionsTruncated: false,
+      rejections: [
+        { position: 'row 3', status: 'rejected', problems: [{ field: 'validTo', reason: 'a revocation names the day the status ends' }] },
+      ],
     });
-    expect(h.world.published.map((entry) => decodePublished(entry))).toEqual([expect.objectContaining({
-      sourceRecordId: 'MZ-2019-0001', category: 'DIBAO', action: 'CERTIFY', source: expect.stringMatching(/^civil-affairs:file-api:key-[0-9a-f]{12}$/) as unknown,
-    })]);
+    expect(h.world.published.map((entry) => decodePublished(entry))).toEqual([
+      expect.objectContaining({
+        sourceRecordId: 'MZ-2019-0001',
+        category: 'DIBAO',
+        action: 'CERTIFY',
+        source: expect.stringMatching(/^civil-affairs:file-api:key-[0-9a-f]{12}$/) as unknown,
+      }),
+    ]);
     expect(h.world.deadLetters.map((letter) => letter.rawFormat)).toEqual(['csv-row']);
   });
 
-  it('answers 400 to a file without the columns the agency\'s mapping needs', async () => {
+  it("answers 400 to a file without the columns the agency's mapping needs", async () => {
     const h = await harness({ importFile });
     const response = await upload(h, '/v1/files?format=csv', 'colour,size\nred,1\n');
     expect(response.statusCode).toBe(400);
@@ -444,9 +553,11 @@ describe('connector batch files', () => {
     expect(bytes).toBe(100_000);
   });
 
-  it('answers 400 to an unknown format and 403 to another agency\'s key', async () => {
+  it("answers 400 to an unknown format and 403 to another agency's key", async () => {
     const h = await harness({ importFile: () => Promise.reject(new Error('must not be called')) });
-    expect((await upload(h, '/v1/files?format=pdf', 'x')).json()).toEqual({ error: { code: 'REQUEST_INVALID', message: 'give ?format=csv|xlsx' } });
+    expect((await upload(h, '/v1/files?format=pdf', 'x')).json()).toEqual({
+      error: { code: 'REQUEST_INVALID', message: 'give ?format=csv|xlsx' },
+    });
     expect((await upload(h, '/v1/files?format=csv', 'x', h.taxKey)).statusCode).toBe(403);
   });
 
@@ -462,7 +573,8 @@ describe('connector batch files', () => {
     const header = '业务编号,身份证号,姓名,行政区划代码,人员类别,业务类型,生效日期,终止日期,审批时间\n';
     const row = `MZ-X,${zhangSan.idNumber},${zhangSan.name},330302,低保对象,认定,2019-03-01,,2019-02-27 10:00:00\n`;
     const response = await h.app.inject({
-      method: 'POST', url: '/v1/files?format=csv',
+      method: 'POST',
+      url: '/v1/files?format=csv',
       headers: { 'content-type': 'text/csv', authorization: `Bearer ${h.civilKey}`, 'transfer-encoding': 'chunked' },
       payload: Readable.from([header, ...Array.from({ length: 40 }, () => row)].map((text) => Buffer.from(text))),
     });
@@ -484,8 +596,27 @@ describe('connector over HTTPS', () => {
   // The certificate is made on the spot with openssl; a machine without it skips (and says so).
   it.skipIf(!hasOpenssl)('serves the push API over TLS with the configured certificate', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hub-tls-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-      '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     const cert = readFileSync(join(dir, 'cert.pem'));
     const h = await harness({ tls: { cert, key: readFileSync(join(dir, 'key.pem')) } });
     await h.app.listen({ port: 0, host: '127.0.0.1' });
@@ -493,14 +624,21 @@ describe('connector over HTTPS', () => {
     const port = typeof address === 'object' && address !== null ? address.port : 0;
     const body = JSON.stringify({ records: [validRaw['civil-affairs']] });
     const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const request = httpsRequest({
-        host: '127.0.0.1', port, path: '/v1/records', method: 'POST', ca: cert,
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${h.civilKey}`, 'content-length': Buffer.byteLength(body) },
-      }, (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      });
+      const request = httpsRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/v1/records',
+          method: 'POST',
+          ca: cert,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${h.civilKey}`, 'content-length': Buffer.byteLength(body) },
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        },
+      );
       request.on('error', reject);
       request.end(body);
     });
@@ -509,16 +647,26 @@ describe('connector over HTTPS', () => {
   });
 });
 
-describe('each agency\'s connector', () => {
+describe("each agency's connector", () => {
   it.each(Object.values(agencies).map((agency) => [agency.id, agency] as const))('%s accepts its own valid record', async (id, agency) => {
     const world = inMemoryIntake(agency);
     const keys = memoryKeyStore();
     const key = (await keys.issue(agency.id)).key;
     const app = createConnectorServer({
-      agency, intake: world.intake, keys, topicName: `test.${id}`, logger: createLogger({ level: 'silent', role: id }), metrics: createMetrics(id),
+      agency,
+      intake: world.intake,
+      keys,
+      topicName: `test.${id}`,
+      logger: createLogger({ level: 'silent', role: id }),
+      metrics: createMetrics(id),
     });
     open.push(app);
-    const response = await app.inject({ method: 'POST', url: '/v1/records', headers: { authorization: `Bearer ${key}` }, payload: { records: [validRaw[id]] } });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/records',
+      headers: { authorization: `Bearer ${key}` },
+      payload: { records: [validRaw[id]] },
+    });
     expect(response.json()).toMatchObject({ accepted: 1, duplicates: 0, rejected: 0 });
     expect(world.published).toHaveLength(1);
   });
@@ -531,25 +679,43 @@ describe('connector push API: keys bound to institutions or divisions (issue 10,
     const bound = await keys.issue(agency, scope);
     const unbound = await keys.issue(agency);
     const app = createConnectorServer({
-      agency: agencies[agency], intake: world.intake, keys, topicName: `test.${agency}`,
-      logger: createLogger({ level: 'silent', role: agency }), metrics: createMetrics(agency),
+      agency: agencies[agency],
+      intake: world.intake,
+      keys,
+      topicName: `test.${agency}`,
+      logger: createLogger({ level: 'silent', role: agency }),
+      metrics: createMetrics(agency),
     });
     open.push(app);
-    const send = (key: string, records: unknown[]) => app.inject({
-      method: 'POST', url: '/v1/records', payload: JSON.stringify({ records }),
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    });
+    const send = (key: string, records: unknown[]) =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/records',
+        payload: JSON.stringify({ records }),
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      });
     return { world, send, bound: bound.key, unbound: unbound.key };
   }
 
   it('lets a key bound to an institution write and reverse its own settlements only', async () => {
     const s = await boundServer('hospitals', { institutions: ['H33030200001'] });
     const other = { ...validRaw.hospitals, fixmedins_code: 'H11010500002', setl_id: 'S-OTHER' };
-    const reversal = { ...validRaw.hospitals, fixmedins_code: 'H11010500002', setl_id: 'S-OTHER-R', is_reversal: true, orig_setl_id: 'S-OTHER' };
+    const reversal = {
+      ...validRaw.hospitals,
+      fixmedins_code: 'H11010500002',
+      setl_id: 'S-OTHER-R',
+      is_reversal: true,
+      orig_setl_id: 'S-OTHER',
+    };
     const response = await s.send(s.bound, [validRaw.hospitals, other, reversal]);
     expect(response.json()).toMatchObject({
-      accepted: 1, rejected: 2,
-      results: [{ status: 'accepted' }, { status: 'rejected', problems: [{ field: 'fixmedins_code' }] }, { status: 'rejected', problems: [{ field: 'fixmedins_code' }] }],
+      accepted: 1,
+      rejected: 2,
+      results: [
+        { status: 'accepted' },
+        { status: 'rejected', problems: [{ field: 'fixmedins_code' }] },
+        { status: 'rejected', problems: [{ field: 'fixmedins_code' }] },
+      ],
     });
     expect(s.world.deadLetters).toHaveLength(2);
     // An unbound key of the agency keeps today's behaviour.
@@ -558,7 +724,14 @@ describe('connector push API: keys bound to institutions or divisions (issue 10,
 
   it('lets a key bound to a division prefix certify in that division only', async () => {
     const s = await boundServer('civil-affairs', { divisions: ['3303'] });
-    const response = await s.send(s.bound, [validRaw['civil-affairs'], { ...validRaw['civil-affairs'], recordId: 'MZ-BJ', admdvs: '110105' }]);
-    expect(response.json()).toMatchObject({ accepted: 1, rejected: 1, results: [{ status: 'accepted' }, { status: 'rejected', problems: [{ field: 'admdvs' }] }] });
+    const response = await s.send(s.bound, [
+      validRaw['civil-affairs'],
+      { ...validRaw['civil-affairs'], recordId: 'MZ-BJ', admdvs: '110105' },
+    ]);
+    expect(response.json()).toMatchObject({
+      accepted: 1,
+      rejected: 1,
+      results: [{ status: 'accepted' }, { status: 'rejected', problems: [{ field: 'admdvs' }] }],
+    });
   });
 });

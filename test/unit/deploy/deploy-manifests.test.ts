@@ -33,7 +33,10 @@ interface Container {
   readinessProbe?: { httpGet?: { path: string; port: number } };
   livenessProbe?: { httpGet?: { path: string; port: number } };
 }
-interface Acl { resource: { type: string; name?: string; patternType?: string }; operations: string[] }
+interface Acl {
+  resource: { type: string; name?: string; patternType?: string };
+  operations: string[];
+}
 interface ComposeService {
   image?: string;
   entrypoint?: string[];
@@ -44,8 +47,14 @@ interface ComposeService {
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const text = (path: string): string => readFileSync(join(root, path), 'utf8');
-const k8sFiles = readdirSync(join(root, 'deploy', 'k8s')).filter((file) => file.endsWith('.yaml')).sort();
-const manifests: Manifest[] = k8sFiles.flatMap((file) => parseAllDocuments(text(`deploy/k8s/${file}`)).map((doc) => doc.toJS() as Manifest).filter((doc) => doc !== null));
+const k8sFiles = readdirSync(join(root, 'deploy', 'k8s'))
+  .filter((file) => file.endsWith('.yaml'))
+  .sort();
+const manifests: Manifest[] = k8sFiles.flatMap((file) =>
+  parseAllDocuments(text(`deploy/k8s/${file}`))
+    .map((doc) => doc.toJS() as Manifest)
+    .filter((doc) => doc !== null),
+);
 const ofKind = (kind: string): Manifest[] => manifests.filter((m) => m.kind === kind);
 const compose = parse(text('deploy/compose/compose.yaml'), { merge: true }) as { services: Record<string, ComposeService> };
 
@@ -54,8 +63,11 @@ const podContainers = (m: Manifest): Container[] => {
   const spec = m.spec as { template: { spec: { containers: Container[] } } };
   return spec.template.spec.containers;
 };
-const hubWorkloads = [...ofKind('Deployment'), ...ofKind('Job')]
-  .flatMap((m) => podContainers(m).filter((c) => hubImage((c as { image?: string }).image)).map((container) => ({ name: m.metadata.name, kind: m.kind, container })));
+const hubWorkloads = [...ofKind('Deployment'), ...ofKind('Job')].flatMap((m) =>
+  podContainers(m)
+    .filter((c) => hubImage((c as { image?: string }).image))
+    .map((container) => ({ name: m.metadata.name, kind: m.kind, container })),
+);
 const deployments = hubWorkloads.filter((w) => w.kind === 'Deployment');
 const composeRoles = Object.entries(compose.services).filter(([, s]) => hubImage(s.image) && s.entrypoint === undefined);
 
@@ -118,14 +130,23 @@ describe('deployment files against the code', () => {
   });
 
   it('declares a KafkaTopic for every topic of schemas/index.ts, with the partitions and replication the roles are configured with', () => {
-    const declared = ofKind('KafkaTopic').map((t) => t.spec as { topicName: string; partitions: number; replicas: number; config: Record<string, unknown> });
-    expect(declared.map((t) => t.topicName).sort()).toEqual(Object.values(topics).map((t) => t.name).sort());
+    const declared = ofKind('KafkaTopic').map(
+      (t) => t.spec as { topicName: string; partitions: number; replicas: number; config: Record<string, unknown> },
+    );
+    expect(declared.map((t) => t.topicName).sort()).toEqual(
+      Object.values(topics)
+        .map((t) => t.name)
+        .sort(),
+    );
     const k8s = loadConfig(literal(configMap), ['topicPartitions', 'topicReplication']);
-    const composeConfigs = composeRoles.filter(([, s]) => s.environment?.HUB_KAFKA_BROKERS !== undefined).map(([, s]) => loadConfig(literal(composeEnvironment(s)), ['topicPartitions', 'topicReplication']));
+    const composeConfigs = composeRoles
+      .filter(([, s]) => s.environment?.HUB_KAFKA_BROKERS !== undefined)
+      .map(([, s]) => loadConfig(literal(composeEnvironment(s)), ['topicPartitions', 'topicReplication']));
     for (const topic of declared) {
       expect(topic.partitions, topic.topicName).toBe(k8s.topicPartitions);
       expect(topic.replicas, topic.topicName).toBe(k8s.topicReplication);
-      for (const config of composeConfigs) expect([config.topicPartitions, config.topicReplication]).toEqual([topic.partitions, topic.replicas]);
+      for (const config of composeConfigs)
+        expect([config.topicPartitions, config.topicReplication]).toEqual([topic.partitions, topic.replicas]);
     }
     // Every topic keeps the settings the code creates it with (schemas/index.ts).
     for (const topic of Object.values(topics)) {
@@ -135,15 +156,24 @@ describe('deployment files against the code', () => {
   });
 
   it('runs only roles the hub command has', () => {
-    for (const { name, container } of hubWorkloads) expect(cliRoles, `${name}: ${String(container.args?.[0])}`).toContain(container.args?.[0]);
-    for (const [name, service] of composeRoles) expect(cliRoles, `${name}: ${String(service.command?.[0])}`).toContain(service.command?.[0]);
+    for (const { name, container } of hubWorkloads)
+      expect(cliRoles, `${name}: ${String(container.args?.[0])}`).toContain(container.args?.[0]);
+    for (const [name, service] of composeRoles)
+      expect(cliRoles, `${name}: ${String(service.command?.[0])}`).toContain(service.command?.[0]);
   });
 
   it('sets only configuration keys services/platform/config.ts knows, with values it accepts', () => {
     for (const { name, container } of hubWorkloads) {
       const { keys, values } = podEnvironment(container);
       for (const key of keys) expect(knownKeys.has(key) || nodeVariables.has(key), `${name}: ${key}`).toBe(true);
-      expect(() => loadConfig(literal(values), Object.keys(configSpec).filter((k) => literal(values)[configSpec[k as keyof typeof configSpec].env] !== undefined) as (keyof typeof configSpec)[])).not.toThrow();
+      expect(() =>
+        loadConfig(
+          literal(values),
+          Object.keys(configSpec).filter(
+            (k) => literal(values)[configSpec[k as keyof typeof configSpec].env] !== undefined,
+          ) as (keyof typeof configSpec)[],
+        ),
+      ).not.toThrow();
     }
     // The image's own defaults (deploy/Dockerfile ENV).
     const imageKeys = [...text('deploy/Dockerfile').matchAll(/\b(HUB_[A-Z0-9_]+)=/g)].map((m) => m[1] ?? '');
@@ -153,7 +183,14 @@ describe('deployment files against the code', () => {
       const values = composeEnvironment(service);
       for (const key of Object.keys(values)) expect(knownKeys.has(key) || nodeVariables.has(key), `${name}: ${key}`).toBe(true);
       const given = literal(values);
-      expect(() => loadConfig(given, Object.keys(configSpec).filter((k) => given[configSpec[k as keyof typeof configSpec].env] !== undefined) as (keyof typeof configSpec)[])).not.toThrow();
+      expect(() =>
+        loadConfig(
+          given,
+          Object.keys(configSpec).filter(
+            (k) => given[configSpec[k as keyof typeof configSpec].env] !== undefined,
+          ) as (keyof typeof configSpec)[],
+        ),
+      ).not.toThrow();
     }
   });
 
@@ -162,7 +199,10 @@ describe('deployment files against the code', () => {
       const port = healthPort(container.args?.[0] ?? '', literal(podEnvironment(container).values));
       expect(container.readinessProbe?.httpGet, name).toEqual({ path: '/readyz', port });
       expect(container.livenessProbe?.httpGet, name).toEqual({ path: '/healthz', port });
-      expect(container.ports?.map((p) => p.containerPort), name).toEqual([port]);
+      expect(
+        container.ports?.map((p) => p.containerPort),
+        name,
+      ).toEqual([port]);
     }
     for (const [name, service] of composeRoles.filter(([, s]) => s.healthcheck !== undefined)) {
       const port = healthPort(service.command?.[0] ?? '', literal(composeEnvironment(service)));
@@ -173,14 +213,17 @@ describe('deployment files against the code', () => {
   });
 
   it('connects each role to Kafka as its own principal, one KafkaUser each, the same principals in compose', () => {
-    const users = ofKind('KafkaUser').map((u) => u.metadata.name).sort();
+    const users = ofKind('KafkaUser')
+      .map((u) => u.metadata.name)
+      .sort();
     for (const { name, container } of deployments) {
       expect(podEnvironment(container).values.HUB_KAFKA_SASL_USERNAME, name).toBe(name);
       const password = container.env?.find((e) => e.name === 'HUB_KAFKA_SASL_PASSWORD')?.valueFrom;
       expect(password, name).toEqual({ secretKeyRef: { name, key: 'password' } });
       expect(users).toContain(name);
     }
-    for (const [name, service] of composeRoles.filter(([n]) => n !== 'schemas')) expect(composeEnvironment(service).HUB_KAFKA_SASL_USERNAME, name).toBe(name);
+    for (const [name, service] of composeRoles.filter(([n]) => n !== 'schemas'))
+      expect(composeEnvironment(service).HUB_KAFKA_SASL_USERNAME, name).toBe(name);
     const principals = compose.services['kafka-1']?.environment?.KAFKA_PRINCIPALS;
     for (const node of ['kafka-1', 'kafka-2', 'kafka-3']) expect(compose.services[node]?.environment?.KAFKA_PRINCIPALS).toBe(principals);
     expect([...String(principals).split(' '), operatorPrincipal].sort()).toEqual(users);
@@ -192,10 +235,18 @@ describe('deployment files against the code', () => {
     for (const principal of declared) {
       const found = users.find((u) => u.metadata.name === principal.name);
       expect(found, principal.name).toBeDefined();
-      const acls = ((found?.spec as { authorization?: { acls: Acl[] } } | undefined)?.authorization?.acls ?? []);
-      const bindings = acls.flatMap((acl) => acl.operations.map((operation) => [
-        `User:${principal.name}`, acl.resource.type, acl.resource.patternType ?? 'literal', acl.resource.name ?? clusterResourceName, operation,
-      ].join('|')));
+      const acls = (found?.spec as { authorization?: { acls: Acl[] } } | undefined)?.authorization?.acls ?? [];
+      const bindings = acls.flatMap((acl) =>
+        acl.operations.map((operation) =>
+          [
+            `User:${principal.name}`,
+            acl.resource.type,
+            acl.resource.patternType ?? 'literal',
+            acl.resource.name ?? clusterResourceName,
+            operation,
+          ].join('|'),
+        ),
+      );
       expect(bindings.sort(), principal.name).toEqual(aclBindings([principal]).map(aclBindingKey).sort());
     }
     // The operator is the cluster's only super user.
@@ -210,12 +261,24 @@ describe('deployment files against the code', () => {
   });
 
   it('maps every ACL of users.yaml and every topic of topics.yaml for the compose cluster', () => {
-    const operations = ofKind('KafkaUser').flatMap((u) => ((u.spec as { authorization?: { acls: Acl[] } }).authorization?.acls ?? []).flatMap((a) => a.operations));
+    const operations = ofKind('KafkaUser').flatMap((u) =>
+      ((u.spec as { authorization?: { acls: Acl[] } }).authorization?.acls ?? []).flatMap((a) => a.operations),
+    );
     const acls = aclsOf(text('deploy/k8s/users.yaml')) as { principal: string }[];
     expect(acls).toHaveLength(operations.length);
-    expect(new Set(acls.map((a) => a.principal))).toEqual(new Set(ofKind('KafkaUser').filter((u) => u.metadata.name !== operatorPrincipal).map((u) => `User:${u.metadata.name}`)));
+    expect(new Set(acls.map((a) => a.principal))).toEqual(
+      new Set(
+        ofKind('KafkaUser')
+          .filter((u) => u.metadata.name !== operatorPrincipal)
+          .map((u) => `User:${u.metadata.name}`),
+      ),
+    );
     const created = topicsOf(text('deploy/k8s/topics.yaml')) as { topic: string; configEntries: { name: string; value: string }[] }[];
-    expect(created.map((t) => t.topic).sort()).toEqual(Object.values(topics).map((t) => t.name).sort());
+    expect(created.map((t) => t.topic).sort()).toEqual(
+      Object.values(topics)
+        .map((t) => t.name)
+        .sort(),
+    );
     expect(created.every((t) => t.configEntries.some((e) => e.name === 'retention.ms' && e.value === '-1'))).toBe(true);
   });
 });

@@ -34,7 +34,7 @@ async function defaultMetricNames(): Promise<Set<string>> {
 }
 
 describe('deploy/RUNBOOK.md against the code', () => {
-  it('names only metrics the hub registers, or prom-client\'s default metrics the hub collects', async () => {
+  it("names only metrics the hub registers, or prom-client's default metrics the hub collects", async () => {
     const named = new Set(inline.flatMap((span) => [...span.matchAll(/\b((?:hub|process|nodejs)_[a-z0-9_]+)/g)].map((m) => m[1] ?? '')));
     expect([...named].filter((name) => name.startsWith('hub_')).length).toBeGreaterThan(2);
     const defaults = await defaultMetricNames();
@@ -60,7 +60,9 @@ describe('deploy/RUNBOOK.md against the code', () => {
     for (const key of keys) expect(known.has(key), key).toBe(true);
     const roles = new Set([...usage().matchAll(/^ {2}(\S+)/gm)].map((m) => m[1]));
     const commands = [...inline, ...[...runbook.matchAll(/```[a-z]*\n([\s\S]*?)```/g)].map((m) => m[1] ?? '')].join('\n');
-    const invoked = [...commands.matchAll(/(?:(?<![\w./-])hub |hub\.mjs |run --rm (?:-[ev] \S+ )*[a-z][a-z-]* )([a-z-]+)/g)].map((m) => m[1] ?? '');
+    const invoked = [...commands.matchAll(/(?:(?<![\w./-])hub |hub\.mjs |run --rm (?:-[ev] \S+ )*[a-z][a-z-]* )([a-z-]+)/g)].map(
+      (m) => m[1] ?? '',
+    );
     expect(invoked.length).toBeGreaterThan(3);
     for (const role of invoked) expect(roles, role).toContain(role);
   });

@@ -1,16 +1,28 @@
 import { describe, expect, it } from 'vitest';
-import { agencyScope, can, describeOutcome, encodeCursor, filterClause, formatFen, hashPassword, passwordProblem, verifyPassword } from '../../../services/desk';
+import {
+  agencyScope,
+  can,
+  describeOutcome,
+  encodeCursor,
+  filterClause,
+  formatFen,
+  hashPassword,
+  passwordProblem,
+  verifyPassword,
+} from '../../../services/desk';
 
 describe('the desk without its database', () => {
-  it('words an agency\'s answer as its follow-up status, money in yuan', () => {
+  it("words an agency's answer as its follow-up status, money in yuan", () => {
     const none = { assistanceKind: null, assistanceFen: null, certifiedCategory: null, reason: null };
     expect(describeOutcome({ ...none, outcome: 'RECEIVED' })).toBe('已接收');
-    expect(describeOutcome({ ...none, outcome: 'ASSISTANCE_GIVEN', assistanceKind: '临时救助', assistanceFen: 123_456_78 })).toBe('已救助（临时救助 123,456.78 元）');
+    expect(describeOutcome({ ...none, outcome: 'ASSISTANCE_GIVEN', assistanceKind: '临时救助', assistanceFen: 123_456_78 })).toBe(
+      '已救助（临时救助 123,456.78 元）',
+    );
     expect(describeOutcome({ ...none, outcome: 'CERTIFIED', certifiedCategory: 'ILLNESS_POVERTY' })).toBe('已认定（因病致贫重病患者）');
     expect(describeOutcome({ ...none, outcome: 'NO_ACTION', reason: '已由其他渠道救助' })).toBe('无需处理（已由其他渠道救助）');
   });
 
-  it('lists only the latest word per person-period, and filters by an agency\'s answer or the older follow-up statuses', () => {
+  it("lists only the latest word per person-period, and filters by an agency's answer or the older follow-up statuses", () => {
     const answer: unknown[] = [];
     expect(filterClause({ period: '2022-Q2', followUpStatus: 'CERTIFIED' }, answer)).toContain('superseded_by is null and warned');
     expect(filterClause({ period: '2022-Q2', followUpStatus: 'CERTIFIED' }, [])).toContain('d.outcome = $2');
@@ -39,7 +51,10 @@ describe('the desk without its database', () => {
   });
 
   it('lets only bureau analysts and supervisors open clear IDs, and scopes agency viewers', () => {
-    expect(['ANALYST', 'SUPERVISOR', 'CIVIL_AFFAIRS_VIEWER', 'RURAL_VIEWER', 'AUDITOR'].filter((r) => can(r as never, 'clearId'))).toEqual(['ANALYST', 'SUPERVISOR']);
+    expect(['ANALYST', 'SUPERVISOR', 'CIVIL_AFFAIRS_VIEWER', 'RURAL_VIEWER', 'AUDITOR'].filter((r) => can(r as never, 'clearId'))).toEqual([
+      'ANALYST',
+      'SUPERVISOR',
+    ]);
     expect(can('SUPERVISOR', 'markPaid')).toBe(true);
     expect(can('ANALYST', 'markPaid')).toBe(false);
     expect(can('AUDITOR', 'audit')).toBe(true);
@@ -50,8 +65,13 @@ describe('the desk without its database', () => {
 
   it('puts every filter value in a parameter, never in the SQL text', () => {
     const params: unknown[] = [];
-    const where = filterClause({ period: "2022-Q2'; drop table warnings; --", category: 'DIBAO', agency: 'RURAL_REVITALIZATION', reason: 'SELF_PAY_OVER_THRESHOLD' }, params);
-    expect(where).toBe('period = $1 and superseded_by is null and warned and categories @> array[$2]::text[] and routed_rural and reasons @> array[$3]::text[]');
+    const where = filterClause(
+      { period: "2022-Q2'; drop table warnings; --", category: 'DIBAO', agency: 'RURAL_REVITALIZATION', reason: 'SELF_PAY_OVER_THRESHOLD' },
+      params,
+    );
+    expect(where).toBe(
+      'period = $1 and superseded_by is null and warned and categories @> array[$2]::text[] and routed_rural and reasons @> array[$3]::text[]',
+    );
     expect(params).toEqual(["2022-Q2'; drop table warnings; --", 'DIBAO', 'SELF_PAY_OVER_THRESHOLD']);
     expect(encodeCursor(123, 'w-1')).toBe(Buffer.from('[123,"w-1"]').toString('base64url'));
   });

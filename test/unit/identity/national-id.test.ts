@@ -20,7 +20,10 @@ describe('GB 11643 national ID validation', () => {
 
   it('upgrades a legacy 15-digit number to the 18-digit number of the same person', () => {
     expect(validateNationalId('110105491231002', today)).toEqual({
-      ok: true, normalized: '11010519491231002X', upgradedFromLegacy: true, birthDate: '1949-12-31',
+      ok: true,
+      normalized: '11010519491231002X',
+      upgradedFromLegacy: true,
+      birthDate: '1949-12-31',
     });
   });
 

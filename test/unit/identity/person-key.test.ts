@@ -7,8 +7,9 @@ const secrets = { personKeySecret: Buffer.alloc(32, 1), idEncryptionKey: Buffer.
 describe('person key and sealed ID numbers', () => {
   it('derives the HMAC-SHA256 person key of the normalised number', () => {
     // echo -n 11010519491231002X | openssl dgst -sha256 -mac HMAC -macopt hexkey:0101…01 (32 bytes)
-    expect(derivePersonKey('11010519491231002X', secrets.personKeySecret))
-      .toBe('f532cf1203443ad49f73bb91d9c59c3ecf5003e5d46158e73994648fddd2d2f2');
+    expect(derivePersonKey('11010519491231002X', secrets.personKeySecret)).toBe(
+      'f532cf1203443ad49f73bb91d9c59c3ecf5003e5d46158e73994648fddd2d2f2',
+    );
   });
 
   it('gives the same person key for a legacy 15-digit number and its 18-digit form', () => {
@@ -37,7 +38,9 @@ describe('person key and sealed ID numbers', () => {
   });
 
   it('refuses an invalid number with the reason and without echoing it', () => {
-    expect(() => pseudonymise('110105194912310021', '2026-11-22', secrets)).toThrow('the check character does not match (GB 11643 MOD 11-2)');
+    expect(() => pseudonymise('110105194912310021', '2026-11-22', secrets)).toThrow(
+      'the check character does not match (GB 11643 MOD 11-2)',
+    );
   });
 });
 

@@ -16,7 +16,8 @@ const dibaoId = '330302194501258303';
 const orphanId = '330303201203150029';
 const wrongCheckId = '330302194501258304';
 
-const stream = (bytes: Buffer | string): NodeJS.ReadableStream => Readable.from([typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes]);
+const stream = (bytes: Buffer | string): NodeJS.ReadableStream =>
+  Readable.from([typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes]);
 const tempDir = (): Promise<string> => mkdtemp(join(tmpdir(), 'hub-import-'));
 
 const civilRoster = [
@@ -44,16 +45,33 @@ describe('importFile', () => {
     const memory = memoryIntake(civilAffairs);
     let detected: TextEncoding | undefined;
     const summary = await importFile({
-      agency: civilAffairs, input: stream(iconv.encode(civilRoster, 'gbk')), format: 'csv', intake: memory.intake,
-      onEncoding: (encoding) => { detected = encoding; },
+      agency: civilAffairs,
+      input: stream(iconv.encode(civilRoster, 'gbk')),
+      format: 'csv',
+      intake: memory.intake,
+      onEncoding: (encoding) => {
+        detected = encoding;
+      },
     });
     expect(detected).toBe('gbk');
     expect(summary).toEqual({ rows: 2, accepted: 2, duplicates: 0, rejected: 0, reportPath: null });
-    expect((memory.published as CivilAffairsStatusChange[]).map((r) => [r.sourceRecordId, r.sourceVersion, r.admdvs, r.category, r.action, r.validFrom])).toEqual([
+    expect(
+      (memory.published as CivilAffairsStatusChange[]).map((r) => [
+        r.sourceRecordId,
+        r.sourceVersion,
+        r.admdvs,
+        r.category,
+        r.action,
+        r.validFrom,
+      ]),
+    ).toEqual([
       ['MZ-1', 1, '330302', 'DIBAO', 'CERTIFY', '2019-03-01'],
       ['MZ-2', 1, '330303', 'ORPHAN', 'CERTIFY', '2019-04-01'],
     ]);
-    expect(memory.batches[0]?.map((item) => [item.rawFormat, item.position])).toEqual([['csv-row', 'row 2'], ['csv-row', 'row 3']]);
+    expect(memory.batches[0]?.map((item) => [item.rawFormat, item.position])).toEqual([
+      ['csv-row', 'row 2'],
+      ['csv-row', 'row 3'],
+    ]);
   });
 
   it('maps English headers and a UTF-8 BOM file of the tax bureau to the canonical fields', async () => {
@@ -65,15 +83,24 @@ describe('importFile', () => {
     const summary = await importFile({ agency: tax, input: stream(`\uFEFF${file}`), format: 'csv', intake: memory.intake });
     expect(summary).toMatchObject({ rows: 1, accepted: 1, rejected: 0 });
     expect(memory.published[0]).toMatchObject({
-      sourceRecordId: 'SW-1', sourceVersion: 1, insuranceYear: 2019, insutype: '390', kind: 'PAYMENT',
-      contributionDueFen: 25_000, paidFen: 5_000, subsidisedFen: 20_000, paidAt: Date.parse('2018-10-08T09:12:00+08:00'),
+      sourceRecordId: 'SW-1',
+      sourceVersion: 1,
+      insuranceYear: 2019,
+      insutype: '390',
+      kind: 'PAYMENT',
+      contributionDueFen: 25_000,
+      paidFen: 5_000,
+      subsidisedFen: 20_000,
+      paidAt: Date.parse('2018-10-08T09:12:00+08:00'),
     });
   });
 
   it('refuses a file whose header lacks a required column before any row reaches the intake', async () => {
     const memory = memoryIntake(civilAffairs);
     const withoutCategory = civilRoster.replace('人员类别,', '').replace(/,低保对象|,孤儿/g, '');
-    const error = await importFile({ agency: civilAffairs, input: stream(withoutCategory), format: 'csv', intake: memory.intake }).catch((e: unknown) => e);
+    const error = await importFile({ agency: civilAffairs, input: stream(withoutCategory), format: 'csv', intake: memory.intake }).catch(
+      (e: unknown) => e,
+    );
     expect(isHubError(error, 'INPUT_INVALID')).toBe(true);
     expect((error as Error).message).toContain('lacks required column category (人员类别 / 救助类别 / 对象类别)');
     expect(memory.batches).toEqual([]);
@@ -103,13 +130,34 @@ describe('importFile', () => {
     const sheet = new XlsxSheetWriter('监测对象');
     sheet.addRow(['2021年防止返贫监测对象名单']);
     sheet.addRow(['业务编号', '版本号', '行政区划代码', '身份证号', '姓名', '人员类别', '业务类型', '生效日期', '终止日期', '审批时间']);
-    sheet.addRow(['XC-1', '2', '330302', dibaoId, '王秀英', '监测对象', '风险消除', { date: '2021-03-01' }, { date: '2021-09-15' }, { dateTime: '2021-09-20 15:04:05' }]);
+    sheet.addRow([
+      'XC-1',
+      '2',
+      '330302',
+      dibaoId,
+      '王秀英',
+      '监测对象',
+      '风险消除',
+      { date: '2021-03-01' },
+      { date: '2021-09-15' },
+      { dateTime: '2021-09-20 15:04:05' },
+    ]);
     const memory = memoryIntake(ruralRevitalization);
-    const summary = await importFile({ agency: ruralRevitalization, input: stream(sheet.toBuffer()), format: 'xlsx', intake: memory.intake });
+    const summary = await importFile({
+      agency: ruralRevitalization,
+      input: stream(sheet.toBuffer()),
+      format: 'xlsx',
+      intake: memory.intake,
+    });
     expect(summary).toMatchObject({ rows: 1, accepted: 1, rejected: 0 });
     expect(memory.published[0]).toMatchObject({
-      sourceRecordId: 'XC-1', sourceVersion: 2, category: 'MONITORED', action: 'RISK_ELIMINATED',
-      validFrom: '2021-03-01', validTo: '2021-09-15', occurredAt: Date.parse('2021-09-20T15:04:05+08:00'),
+      sourceRecordId: 'XC-1',
+      sourceVersion: 2,
+      category: 'MONITORED',
+      action: 'RISK_ELIMINATED',
+      validFrom: '2021-03-01',
+      validTo: '2021-09-15',
+      occurredAt: Date.parse('2021-09-20T15:04:05+08:00'),
     });
     expect(memory.batches[0]?.map((item) => [item.rawFormat, item.position])).toEqual([['xlsx-row', 'row 3']]);
   });
@@ -119,7 +167,17 @@ describe('importFile', () => {
     // check character: they would have named another person.
     const sheet = new XlsxSheetWriter('低保');
     sheet.addRow(['业务编号', '行政区划代码', '身份证号', '姓名', '人员类别', '业务类型', '生效日期', '终止日期', '审批时间']);
-    sheet.addRow(['MZ-N1', '330302', { number: '330302194501251363' }, '王秀英', '低保对象', '认定', '2019-03-01', '', '2019-02-20 10:00:00']);
+    sheet.addRow([
+      'MZ-N1',
+      '330302',
+      { number: '330302194501251363' },
+      '王秀英',
+      '低保对象',
+      '认定',
+      '2019-03-01',
+      '',
+      '2019-02-20 10:00:00',
+    ]);
     sheet.addRow(['MZ-N2', '330302', dibaoId, '王秀英', '低保对象', '认定', '2019-03-01', '', '2019-02-20 10:00:00']);
     const memory = memoryIntake(civilAffairs);
     const bytes = sheet.toBuffer();
@@ -138,7 +196,9 @@ describe('importFile', () => {
     const bytes = sheet.toBuffer();
     expect(bytes.length).toBeLessThan(100 * 1024);
     const memory = memoryIntake(civilAffairs);
-    const error = await importFile({ agency: civilAffairs, input: stream(bytes), format: 'xlsx', intake: memory.intake }).catch((e: unknown) => e);
+    const error = await importFile({ agency: civilAffairs, input: stream(bytes), format: 'xlsx', intake: memory.intake }).catch(
+      (e: unknown) => e,
+    );
     expect(isHubError(error, 'INPUT_INVALID')).toBe(true);
     expect((error as Error).message).toMatch(/a cell holds more than 1048576 characters/);
     expect((memory.published as CivilAffairsStatusChange[]).map((r) => r.sourceRecordId)).toEqual(['MZ-B1']);
@@ -146,9 +206,13 @@ describe('importFile', () => {
 
   it('refuses a CSV row past the record-size bound with a reason, after importing the rows before it', async () => {
     const rows = civilRoster.split('\r\n');
-    const file = [...rows, `MZ-3,330302,${dibaoId},${'y'.repeat(2 * 1024 * 1024)},低保对象,认定,2019-03-01,,2019-02-20 10:00:00`].join('\r\n');
+    const file = [...rows, `MZ-3,330302,${dibaoId},${'y'.repeat(2 * 1024 * 1024)},低保对象,认定,2019-03-01,,2019-02-20 10:00:00`].join(
+      '\r\n',
+    );
     const memory = memoryIntake(civilAffairs);
-    const error = await importFile({ agency: civilAffairs, input: stream(file), format: 'csv', intake: memory.intake }).catch((e: unknown) => e);
+    const error = await importFile({ agency: civilAffairs, input: stream(file), format: 'csv', intake: memory.intake }).catch(
+      (e: unknown) => e,
+    );
     expect(isHubError(error, 'INPUT_INVALID')).toBe(true);
     expect((error as Error).message).toMatch(/max_record_size|record size/i);
     expect(importedBefore(error)).toMatchObject({ rows: 2, accepted: 2 });
@@ -167,8 +231,12 @@ describe('importFile', () => {
   });
 
   it('hands rows to the intake in batches of the batch size and counts a second import as duplicates', async () => {
-    const header = 'fixmedins_code,setl_id,mdtrt_id,psn_no,certno,psn_name,insutype,insu_admdvs,med_type,setl_time,medfee_sumamt,fulamt_ownpay_amt,overlmt_selfpay,preselfpay_amt,inscp_scp_amt,hifp_pay,hifmi_pay,maf_pay,psn_part_amt';
-    const rows = [1, 2, 3, 4, 5].map((n) => `H33030200001,S${n},M${n},P1,${dibaoId},王秀英,390,330300,11,2019-04-0${n} 10:00:00,100.00,5.00,0.00,5.00,90.00,45.00,0.00,0.00,55.00`);
+    const header =
+      'fixmedins_code,setl_id,mdtrt_id,psn_no,certno,psn_name,insutype,insu_admdvs,med_type,setl_time,medfee_sumamt,fulamt_ownpay_amt,overlmt_selfpay,preselfpay_amt,inscp_scp_amt,hifp_pay,hifmi_pay,maf_pay,psn_part_amt';
+    const rows = [1, 2, 3, 4, 5].map(
+      (n) =>
+        `H33030200001,S${n},M${n},P1,${dibaoId},王秀英,390,330300,11,2019-04-0${n} 10:00:00,100.00,5.00,0.00,5.00,90.00,45.00,0.00,0.00,55.00`,
+    );
     const file = [header, ...rows].join('\n');
     const memory = memoryIntake(hospitals);
     const first = await importFile({ agency: hospitals, input: stream(file), format: 'csv', intake: memory.intake, batchSize: 2 });
@@ -180,24 +248,36 @@ describe('importFile', () => {
 
   it('stops with a clear error when a file said to be UTF-8 is not', async () => {
     const memory = memoryIntake(civilAffairs);
-    const error = await importFile({ agency: civilAffairs, input: stream(iconv.encode(civilRoster, 'gbk')), format: 'csv', encoding: 'utf-8', intake: memory.intake }).catch((e: unknown) => e);
+    const error = await importFile({
+      agency: civilAffairs,
+      input: stream(iconv.encode(civilRoster, 'gbk')),
+      format: 'csv',
+      encoding: 'utf-8',
+      intake: memory.intake,
+    }).catch((e: unknown) => e);
     expect(isHubError(error, 'INPUT_INVALID')).toBe(true);
     expect((error as Error).message).toMatch(/not valid UTF-8 .*--encoding gbk/);
   });
 
   // A file that breaks off part-way: every row read before the break is published or reported, and
   // the error says how far the import got (exit 2's "nothing imported" would be false).
-  const civilRows = (count: number): string[] => Array.from({ length: count }, (_, i) =>
-    `MZ-${i + 1},330302,${dibaoId},王秀英,低保对象,认定,2019-03-01,,2019-02-20 10:00:00`);
+  const civilRows = (count: number): string[] =>
+    Array.from({ length: count }, (_, i) => `MZ-${i + 1},330302,${dibaoId},王秀英,低保对象,认定,2019-03-01,,2019-02-20 10:00:00`);
   const civilHeader = civilRoster.split('\r\n')[0] ?? '';
 
   it('imports the rows before an unclosed quote and says how many', async () => {
     const memory = memoryIntake(civilAffairs);
-    const file = [civilHeader, ...civilRows(10), `MZ-99,330302,"${dibaoId},王秀英,低保对象,认定,2019-03-01,,2019-02-20 10:00:00`].join('\r\n');
-    const error = await importFile({ agency: civilAffairs, input: stream(file), format: 'csv', intake: memory.intake }).catch((e: unknown) => e);
+    const file = [civilHeader, ...civilRows(10), `MZ-99,330302,"${dibaoId},王秀英,低保对象,认定,2019-03-01,,2019-02-20 10:00:00`].join(
+      '\r\n',
+    );
+    const error = await importFile({ agency: civilAffairs, input: stream(file), format: 'csv', intake: memory.intake }).catch(
+      (e: unknown) => e,
+    );
     expect(isHubError(error, 'INPUT_INVALID')).toBe(true);
     expect(memory.published).toHaveLength(10);
-    expect((error as Error).message).toMatch(/the rows before it were imported \(10 rows: 10 accepted, 0 duplicates, 0 rejected\), the rest of the file was not$/);
+    expect((error as Error).message).toMatch(
+      /the rows before it were imported \(10 rows: 10 accepted, 0 duplicates, 0 rejected\), the rest of the file was not$/,
+    );
     expect(importedBefore(error)).toMatchObject({ rows: 10, accepted: 10 });
   });
 
@@ -207,7 +287,9 @@ describe('importFile', () => {
     const bytes = Buffer.concat([good, Buffer.from([0xff, 0x0d, 0x0a])]);
     // Read as a file is, in chunks: the rows of the chunks before the bad byte are read.
     const chunks = Array.from({ length: Math.ceil(bytes.length / 16_384) }, (_, i) => bytes.subarray(i * 16_384, (i + 1) * 16_384));
-    const error = await importFile({ agency: civilAffairs, input: Readable.from(chunks), format: 'csv', intake: memory.intake }).catch((e: unknown) => e);
+    const error = await importFile({ agency: civilAffairs, input: Readable.from(chunks), format: 'csv', intake: memory.intake }).catch(
+      (e: unknown) => e,
+    );
     expect(isHubError(error, 'INPUT_INVALID')).toBe(true);
     const imported = importedBefore(error);
     expect(imported?.rows).toBeGreaterThan(1_500);
@@ -218,12 +300,15 @@ describe('importFile', () => {
 
 describe('mapping files', () => {
   it('names the file and the key of a field the agency does not have', () => {
-    expect(() => parseFileMapping(civilAffairs, 'headers:\n  categry: [类别]\n', 'connectors/civil-affairs/mapping.yaml'))
-      .toThrow(/^connectors\/civil-affairs\/mapping\.yaml: headers\.categry is not a field of civil-affairs \(its fields: recordId, version/);
+    expect(() => parseFileMapping(civilAffairs, 'headers:\n  categry: [类别]\n', 'connectors/civil-affairs/mapping.yaml')).toThrow(
+      /^connectors\/civil-affairs\/mapping\.yaml: headers\.categry is not a field of civil-affairs \(its fields: recordId, version/,
+    );
   });
 
   it('refuses one header spelling for two fields', () => {
-    expect(() => parseFileMapping(tax, 'headers:\n  paid: [金额]\n  subsidised: [金额]\n', 'm.yaml')).toThrow('m.yaml: headers.subsidised[0] spells "金额", already a spelling of paid');
+    expect(() => parseFileMapping(tax, 'headers:\n  paid: [金额]\n  subsidised: [金额]\n', 'm.yaml')).toThrow(
+      'm.yaml: headers.subsidised[0] spells "金额", already a spelling of paid',
+    );
   });
 });
 

@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { TopicRecords } from '../../../schemas';
-import { createIntake, type AgencyDefinition, type InboundTopicId, type Intake, type IntakeItem, type SeenFacts } from '../../../connectors/intake';
+import {
+  createIntake,
+  type AgencyDefinition,
+  type InboundTopicId,
+  type Intake,
+  type IntakeItem,
+  type SeenFacts,
+} from '../../../connectors/intake';
 import type { DeadLetterInput } from '../../../services/kafka';
 import { memoryDeadLetters } from '../connectors/fixtures';
 
@@ -43,7 +50,10 @@ export function memoryIntake(agency: AgencyDefinition, now = Date.parse('2026-06
     },
     codec: {
       topic: agency.topic,
-      encode: (record: TopicRecords[InboundTopicId]) => { published.push(record); return Promise.resolve(Buffer.alloc(0)); },
+      encode: (record: TopicRecords[InboundTopicId]) => {
+        published.push(record);
+        return Promise.resolve(Buffer.alloc(0));
+      },
       decode: () => Promise.reject(new Error('not used')),
     },
     deadLetters: letters.writer,
@@ -51,7 +61,14 @@ export function memoryIntake(agency: AgencyDefinition, now = Date.parse('2026-06
     now: () => now,
   });
   return {
-    intake: { ingest: (items, channel) => { batches.push([...items]); return inner.ingest(items, channel); } },
-    published, deadLetters, batches,
+    intake: {
+      ingest: (items, channel) => {
+        batches.push([...items]);
+        return inner.ingest(items, channel);
+      },
+    },
+    published,
+    deadLetters,
+    batches,
   };
 }

@@ -66,11 +66,21 @@ function world(offloaded: boolean, writerSchema = () => Promise.resolve({ id: sc
 }
 
 const dibaoId = '330302194501258303';
-const header = 'fixmedins_code,setl_id,mdtrt_id,psn_no,certno,psn_name,insutype,insu_admdvs,med_type,setl_time,medfee_sumamt,fulamt_ownpay_amt,overlmt_selfpay,preselfpay_amt,inscp_scp_amt,hifp_pay,hifmi_pay,maf_pay,psn_part_amt';
+const header =
+  'fixmedins_code,setl_id,mdtrt_id,psn_no,certno,psn_name,insutype,insu_admdvs,med_type,setl_time,medfee_sumamt,fulamt_ownpay_amt,overlmt_selfpay,preselfpay_amt,inscp_scp_amt,hifp_pay,hifmi_pay,maf_pay,psn_part_amt';
 const row = (n: number, id = dibaoId, total = '100.00'): string =>
   `H33030200001,S${n},M${n},P1,${id},王秀英,390,330300,11,2019-04-0${n} 10:00:00,${total},5.00,0.00,5.00,90.00,45.00,0.00,0.00,55.00`;
 const file = [
-  header, row(1), row(2), row(1), row(3, '330302194501258304'), row(4), row(2, dibaoId, '100.00'), row(5), row(4, dibaoId, '200.00'), row(6),
+  header,
+  row(1),
+  row(2),
+  row(1),
+  row(3, '330302194501258304'),
+  row(4),
+  row(2, dibaoId, '100.00'),
+  row(5),
+  row(4, dibaoId, '200.00'),
+  row(6),
 ].join('\n');
 
 const decoded = (value: Buffer): Record<string, unknown> => type.fromBuffer(value.subarray(5)) as Record<string, unknown>;
@@ -80,7 +90,12 @@ async function run(offloaded: boolean, w = world(offloaded)) {
   const reportPath = join(dir, 'report.csv');
   const progress: number[] = [];
   const summary = await importFile({
-    agency: hospitals, input: Readable.from([Buffer.from(file)]), format: 'csv', intake: w.intake, batchSize: 2, reportPath,
+    agency: hospitals,
+    input: Readable.from([Buffer.from(file)]),
+    format: 'csv',
+    intake: w.intake,
+    batchSize: 2,
+    reportPath,
     onProgress: (rows) => progress.push(rows),
   });
   return { summary, report: await readFile(reportPath, 'utf8'), progress, ...w };

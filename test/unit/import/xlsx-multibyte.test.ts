@@ -4,7 +4,7 @@ import { readXlsxRows } from '../../../connectors/intake/file-formats';
 import { XlsxSheetWriter } from '../../../services/simulate';
 
 describe('reading XLSX with Chinese text', () => {
-  it('keeps every multi-byte character whole, even where the sheet\'s compressed chunks end inside one', async () => {
+  it("keeps every multi-byte character whole, even where the sheet's compressed chunks end inside one", async () => {
     const labels = ['防止返贫监测对象', '返贫致贫人口', '纳入', '风险消除', '脱贫人口（稳定脱贫）', '建档立卡贫困人口'];
     const writer = new XlsxSheetWriter('数据');
     const expected: string[][] = [];

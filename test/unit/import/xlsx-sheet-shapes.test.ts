@@ -18,14 +18,16 @@ const record = ['MZ-1', '330302', dibaoId, '王秀英', '低保对象', '认定'
 
 async function rowsOf(sheetXml: string): Promise<{ rowNumber: number; cells: readonly string[] }[]> {
   const rows: { rowNumber: number; cells: readonly string[] }[] = [];
-  for await (const row of readFileRows(Readable.from([xlsxWorkbook('数据', sheet(sheetXml))]), 'xlsx', 'auto')) rows.push({ rowNumber: row.rowNumber, cells: row.cells });
+  for await (const row of readFileRows(Readable.from([xlsxWorkbook('数据', sheet(sheetXml))]), 'xlsx', 'auto'))
+    rows.push({ rowNumber: row.rowNumber, cells: row.cells });
   return rows;
 }
 
 describe('reading XLSX sheets as other generators write them', () => {
   it('reads every run of an inline rich-text cell, not only the last, and leaves phonetic runs out', async () => {
-    const rich = '<c r="A1" t="inlineStr"><is><r><rPr><b/></rPr><t>王</t></r><r><t xml:space="preserve">秀英 </t></r><r><t>&amp;lt;3</t></r>'
-      + '<rPh sb="0" eb="1"><t>おう</t></rPh><phoneticPr fontId="1"/></is></c><c r="B1" t="inlineStr"><is><t>plain</t></is></c>';
+    const rich =
+      '<c r="A1" t="inlineStr"><is><r><rPr><b/></rPr><t>王</t></r><r><t xml:space="preserve">秀英 </t></r><r><t>&amp;lt;3</t></r>' +
+      '<rPh sb="0" eb="1"><t>おう</t></rPh><phoneticPr fontId="1"/></is></c><c r="B1" t="inlineStr"><is><t>plain</t></is></c>';
     expect(await rowsOf(`<row r="1">${rich}</row>`)).toEqual([{ rowNumber: 1, cells: ['王秀英 &lt;3', 'plain'] }]);
   });
 
@@ -39,10 +41,14 @@ describe('reading XLSX sheets as other generators write them', () => {
   });
 
   it('imports a roster written without cell references', async () => {
-    const cells = (values: readonly string[]): string => `<row>${values.map((value) => (value === '' ? '<c/>' : inline(value))).join('')}</row>`;
+    const cells = (values: readonly string[]): string =>
+      `<row>${values.map((value) => (value === '' ? '<c/>' : inline(value))).join('')}</row>`;
     const memory = memoryIntake(civilAffairs);
     const summary = await importFile({
-      agency: civilAffairs, input: Readable.from([xlsxWorkbook('低保', sheet(cells(header) + cells(record)))]), format: 'xlsx', intake: memory.intake,
+      agency: civilAffairs,
+      input: Readable.from([xlsxWorkbook('低保', sheet(cells(header) + cells(record)))]),
+      format: 'xlsx',
+      intake: memory.intake,
     });
     expect(summary).toMatchObject({ rows: 1, accepted: 1, rejected: 0 });
     expect((memory.published as CivilAffairsStatusChange[]).map((r) => [r.sourceRecordId, r.validFrom])).toEqual([['MZ-1', '2019-03-01']]);
@@ -60,7 +66,7 @@ describe('reading XLSX sheets as other generators write them', () => {
     }
   });
 
-  it('bounds a cell\'s text also when it comes in pieces between tags', async () => {
+  it("bounds a cell's text also when it comes in pieces between tags", async () => {
     const piece = 'x'.repeat(64 * 1024);
     const split = `<row r="1"><c r="A1" t="str"><v>${Array.from({ length: 20 }, () => `${piece}<b/>`).join('')}</v></c></row>`;
     const error = await rowsOf(split).catch((e: unknown) => e);
@@ -75,7 +81,7 @@ describe('XLSX parts on disk (issue 10, item 4)', () => {
   /** Files ExcelJS's temporary-file helper names tmp-<pid>-…, in the system's temporary directory. */
   const tempFiles = (): string[] => readdirSync(tmpdir()).filter((name) => name.startsWith(`tmp-${process.pid}-`));
 
-  it('removes the sheet\'s temporary file after an import and after a refused one', async () => {
+  it("removes the sheet's temporary file after an import and after a refused one", async () => {
     const before = tempFiles();
     expect(await rowsOf(`<row r="1">${inline('a')}</row>`)).toEqual([{ rowNumber: 1, cells: ['a'] }]);
     const big = `<row r="1"><c r="A1" t="inlineStr"><is><t>${'x'.repeat(2 * 1024 * 1024)}</t></is></c></row>`;

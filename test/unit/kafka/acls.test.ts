@@ -2,24 +2,43 @@ import { describe, expect, it } from 'vitest';
 import { topics } from '../../../schemas';
 import { aclBindings, connectorPrincipals, kafkaPrincipals } from '../../../services/kafka';
 
-const inboundNames = Object.values(topics).filter((t) => t.direction === 'inbound').map((t) => t.name);
+const inboundNames = Object.values(topics)
+  .filter((t) => t.direction === 'inbound')
+  .map((t) => t.name);
 
 describe('the declared Kafka principals and ACLs', () => {
   const principals = kafkaPrincipals();
   const bindings = aclBindings(principals);
-  const allowed = (principal: string, operation: string, type: string, name: string): boolean => bindings.some((b) => b.principal === `User:${principal}`
-    && b.operation === operation && b.resourceType === type
-    && (b.patternType === 'literal' ? b.resourceName === name : name.startsWith(b.resourceName)));
+  const allowed = (principal: string, operation: string, type: string, name: string): boolean =>
+    bindings.some(
+      (b) =>
+        b.principal === `User:${principal}` &&
+        b.operation === operation &&
+        b.resourceType === type &&
+        (b.patternType === 'literal' ? b.resourceName === name : name.startsWith(b.resourceName)),
+    );
 
   it('has one principal per connector and service, and the operator as the only super user', () => {
-    expect(principals.map((p) => p.name)).toEqual(['admin', 'civil-affairs', 'rural-revitalization', 'hospitals', 'tax', 'rules', 'warnings', 'delivery', 'desk']);
+    expect(principals.map((p) => p.name)).toEqual([
+      'admin',
+      'civil-affairs',
+      'rural-revitalization',
+      'hospitals',
+      'tax',
+      'rules',
+      'warnings',
+      'delivery',
+      'desk',
+    ]);
     expect(principals.filter((p) => p.superUser).map((p) => p.name)).toEqual(['admin']);
   });
 
   it('lets each connector write exactly one inbound topic, its own, and read nothing', () => {
     for (const connector of connectorPrincipals) {
       const writes = inboundNames.filter((name) => allowed(connector, 'Write', 'topic', name));
-      expect(writes).toEqual([`${connector}.${connector === 'hospitals' ? 'settlements' : connector === 'tax' ? 'contributions' : 'status-changes'}`]);
+      expect(writes).toEqual([
+        `${connector}.${connector === 'hospitals' ? 'settlements' : connector === 'tax' ? 'contributions' : 'status-changes'}`,
+      ]);
       expect(allowed(connector, 'Write', 'topic', 'hub.dead-letters')).toBe(true);
       expect(bindings.filter((b) => b.principal === `User:${connector}` && b.operation === 'Read')).toEqual([]);
       expect(allowed(connector, 'Write', 'transactionalId', `intake-${connector}-0b7c`)).toBe(true);
@@ -27,7 +46,7 @@ describe('the declared Kafka principals and ACLs', () => {
     expect(allowed('rural-revitalization', 'Write', 'transactionalId', 'intake-civil-affairs-0b7c')).toBe(false);
   });
 
-  it('gives no role Create, Delete, Alter or All: topics and ACLs are the operator\'s', () => {
+  it("gives no role Create, Delete, Alter or All: topics and ACLs are the operator's", () => {
     expect(new Set(bindings.map((b) => b.operation))).toEqual(new Set(['Read', 'Write', 'Describe', 'IdempotentWrite']));
   });
 

@@ -11,12 +11,20 @@ function clusterWith(partitions: Record<string, number>): Cluster {
 
 async function plan(memberIds: string[], topics: Record<string, number>): Promise<Map<string, Record<string, number[]>>> {
   const assigner = coPartitionedAssigner({ cluster: clusterWith(topics), groupId: 'g', logger: {} as never });
-  const assignments = await assigner.assign({ members: memberIds.map((memberId) => ({ memberId, memberMetadata: Buffer.alloc(0) })), topics: Object.keys(topics) });
+  const assignments = await assigner.assign({
+    members: memberIds.map((memberId) => ({ memberId, memberMetadata: Buffer.alloc(0) })),
+    topics: Object.keys(topics),
+  });
   return new Map(assignments.map((a) => [a.memberId, AssignerProtocol.MemberAssignment.decode(a.memberAssignment)?.assignment ?? {}]));
 }
 
 describe('co-partitioned assignment', () => {
-  const inbound = { 'civil-affairs.status-changes': 6, 'rural-revitalization.status-changes': 6, 'hospitals.settlements': 6, 'tax.contributions': 6 };
+  const inbound = {
+    'civil-affairs.status-changes': 6,
+    'rural-revitalization.status-changes': 6,
+    'hospitals.settlements': 6,
+    'tax.contributions': 6,
+  };
 
   it('gives partition p of every inbound topic to the same member, so one member owns each person', async () => {
     const assignment = await plan(['member-b', 'member-a'], inbound);
@@ -26,9 +34,14 @@ describe('co-partitioned assignment', () => {
 
   it('assigns every partition exactly once whatever the number of members', async () => {
     for (const members of [1, 2, 3, 5, 7]) {
-      const assignment = await plan(Array.from({ length: members }, (_, i) => `m${i}`), inbound);
+      const assignment = await plan(
+        Array.from({ length: members }, (_, i) => `m${i}`),
+        inbound,
+      );
       const owners = new Map<string, string[]>();
-      for (const [member, topics] of assignment) for (const [topic, partitions] of Object.entries(topics)) for (const p of partitions) owners.set(`${topic}/${p}`, [...(owners.get(`${topic}/${p}`) ?? []), member]);
+      for (const [member, topics] of assignment)
+        for (const [topic, partitions] of Object.entries(topics))
+          for (const p of partitions) owners.set(`${topic}/${p}`, [...(owners.get(`${topic}/${p}`) ?? []), member]);
       expect(owners.size).toBe(24);
       expect([...owners.values()].every((list) => list.length === 1)).toBe(true);
       const byPartition = new Map<number, Set<string>>();

@@ -5,7 +5,11 @@ import type { TransactionPort, TransactionalProducerPort } from '../../../servic
 /** A logger that keeps what it was given, by level. */
 export function recordingLogger(): { logger: Logger; lines: { level: string; msg: string }[] } {
   const lines: { level: string; msg: string }[] = [];
-  const at = (level: string) => (_fields: unknown, msg?: string): void => { lines.push({ level, msg: msg ?? '' }); };
+  const at =
+    (level: string) =>
+    (_fields: unknown, msg?: string): void => {
+      lines.push({ level, msg: msg ?? '' });
+    };
   const logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } as unknown as Logger;
   return { logger, lines };
 }
@@ -32,21 +36,36 @@ export function fakeTransactionalProducer(id = 'tx'): TransactionalProducerPort 
     connected: false,
     failCommit: [] as Error[],
     beforeCommit: undefined as (() => Promise<void>) | undefined,
-    connect() { producer.connected = true; return Promise.resolve(); },
-    disconnect() { producer.connected = false; return Promise.resolve(); },
+    connect() {
+      producer.connected = true;
+      return Promise.resolve();
+    },
+    disconnect() {
+      producer.connected = false;
+      return Promise.resolve();
+    },
     transaction(): Promise<TransactionPort> {
       const record: FakeTransaction = { sent: [], offsets: [], outcome: 'open' };
       producer.transactions.push(record);
       return Promise.resolve({
-        sendBatch(batch) { record.sent.push(batch.topicMessages); return Promise.resolve([]); },
-        sendOffsets(offsets) { record.offsets.push(offsets); return Promise.resolve(); },
+        sendBatch(batch) {
+          record.sent.push(batch.topicMessages);
+          return Promise.resolve([]);
+        },
+        sendOffsets(offsets) {
+          record.offsets.push(offsets);
+          return Promise.resolve();
+        },
         async commit() {
           await producer.beforeCommit?.();
           const failure = producer.failCommit.shift();
           if (failure !== undefined) throw failure;
           record.outcome = 'committed';
         },
-        abort() { record.outcome = 'aborted'; return Promise.resolve(); },
+        abort() {
+          record.outcome = 'aborted';
+          return Promise.resolve();
+        },
       });
     },
   };

@@ -9,8 +9,16 @@ const record = (key: string, bytes = 10) => ({ key, value: Buffer.alloc(bytes, 1
 
 describe('produce requests', () => {
   it("puts a batch's topics in one request while it stays below the byte limit", () => {
-    const requests = produceRequests([{ topic: 'a', records: [record('k1'), record('k2')] }, { topic: 'b', records: [record('k3')] }]);
-    expect(requests.map((request) => request.map((entry) => [entry.topic, entry.messages.map((m) => m.key)]))).toEqual([[['a', ['k1', 'k2']], ['b', ['k3']]]]);
+    const requests = produceRequests([
+      { topic: 'a', records: [record('k1'), record('k2')] },
+      { topic: 'b', records: [record('k3')] },
+    ]);
+    expect(requests.map((request) => request.map((entry) => [entry.topic, entry.messages.map((m) => m.key)]))).toEqual([
+      [
+        ['a', ['k1', 'k2']],
+        ['b', ['k3']],
+      ],
+    ]);
   });
 
   it('starts a new request before one would pass the limit, keeping the records in order', () => {
@@ -27,13 +35,21 @@ describe('produce requests', () => {
 describe('transactions', () => {
   it('retries a step the broker answers CONCURRENT_TRANSACTIONS until it goes through', async () => {
     let calls = 0;
-    const result = await retryConcurrentTransactions(() => { calls += 1; return calls < 3 ? Promise.reject(brokerError('CONCURRENT_TRANSACTIONS')) : Promise.resolve('done'); });
+    const result = await retryConcurrentTransactions(() => {
+      calls += 1;
+      return calls < 3 ? Promise.reject(brokerError('CONCURRENT_TRANSACTIONS')) : Promise.resolve('done');
+    });
     expect([result, calls]).toEqual(['done', 3]);
   });
 
   it('gives any other answer to the caller at once', async () => {
     let calls = 0;
-    await expect(retryConcurrentTransactions(() => { calls += 1; return Promise.reject(brokerError('INVALID_PRODUCER_EPOCH')); })).rejects.toThrow('INVALID_PRODUCER_EPOCH');
+    await expect(
+      retryConcurrentTransactions(() => {
+        calls += 1;
+        return Promise.reject(brokerError('INVALID_PRODUCER_EPOCH'));
+      }),
+    ).rejects.toThrow('INVALID_PRODUCER_EPOCH');
     expect(calls).toBe(1);
   });
 
@@ -50,7 +66,10 @@ describe('transactional publisher', () => {
     const producer = fakeTransactionalProducer();
     const publisher = transactionalPublisher(producer);
     const big = maxRequestBytes / 2;
-    await publisher.publish([{ topic: 'facts', records: [record('k1', big), record('k2', big)] }, { topic: 'letters', records: [record('k3')] }]);
+    await publisher.publish([
+      { topic: 'facts', records: [record('k1', big), record('k2', big)] },
+      { topic: 'letters', records: [record('k3')] },
+    ]);
     expect(producer.transactions).toHaveLength(1);
     expect(producer.transactions[0]?.outcome).toBe('committed');
     expect(producer.transactions[0]?.sent.map((request) => request.map((entry) => entry.topic))).toEqual([['facts'], ['facts', 'letters']]);
@@ -66,7 +85,10 @@ describe('transactional publisher', () => {
     const producer = fakeTransactionalProducer();
     const publisher = transactionalPublisher(producer);
     let release: () => void = () => undefined;
-    producer.beforeCommit = () => new Promise<void>((resolve) => { release = resolve; });
+    producer.beforeCommit = () =>
+      new Promise<void>((resolve) => {
+        release = resolve;
+      });
     producer.failCommit.push(brokerError('INVALID_TXN_STATE'));
     const first = publisher.publish([{ topic: 'facts', records: [record('k1')] }]);
     const second = publisher.publish([{ topic: 'facts', records: [record('k2')] }]);
@@ -76,14 +98,24 @@ describe('transactional publisher', () => {
     release();
     await expect(first).rejects.toThrow('INVALID_TXN_STATE');
     await second;
-    expect(producer.transactions.map((t) => [t.sent[0]?.[0]?.messages[0]?.key, t.outcome])).toEqual([['k1', 'aborted'], ['k2', 'committed']]);
+    expect(producer.transactions.map((t) => [t.sent[0]?.[0]?.messages[0]?.key, t.outcome])).toEqual([
+      ['k1', 'aborted'],
+      ['k2', 'committed'],
+    ]);
   });
 });
 
 describe('idempotent producer', () => {
   it('sends with acks from all in-sync replicas, and nothing for no records', async () => {
     const sent: unknown[] = [];
-    const producer = hubProducer({ connect: () => Promise.resolve(), disconnect: () => Promise.resolve(), send: (request) => { sent.push(request); return Promise.resolve([]); } });
+    const producer = hubProducer({
+      connect: () => Promise.resolve(),
+      disconnect: () => Promise.resolve(),
+      send: (request) => {
+        sent.push(request);
+        return Promise.resolve([]);
+      },
+    });
     await producer.send('facts', []);
     await producer.send('facts', [{ key: 'k1', value: Buffer.from('v'), headers: { source: 'test' } }]);
     expect(sent).toEqual([{ topic: 'facts', acks: -1, messages: [{ key: 'k1', value: Buffer.from('v'), headers: { source: 'test' } }] }]);

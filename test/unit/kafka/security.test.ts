@@ -11,8 +11,16 @@ describe('Kafka client security from configuration', () => {
   });
 
   it('passes SCRAM credentials and TLS to kafkajs, mechanism in the case kafkajs expects', () => {
-    const settings = security({ HUB_KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', HUB_KAFKA_SASL_USERNAME: 'rural-revitalization', HUB_KAFKA_SASL_PASSWORD: 'pw', HUB_KAFKA_TLS: 'true' });
-    expect(kafkaClientSecurity(settings)).toEqual({ sasl: { mechanism: 'scram-sha-512', username: 'rural-revitalization', password: 'pw' }, ssl: true });
+    const settings = security({
+      HUB_KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+      HUB_KAFKA_SASL_USERNAME: 'rural-revitalization',
+      HUB_KAFKA_SASL_PASSWORD: 'pw',
+      HUB_KAFKA_TLS: 'true',
+    });
+    expect(kafkaClientSecurity(settings)).toEqual({
+      sasl: { mechanism: 'scram-sha-512', username: 'rural-revitalization', password: 'pw' },
+      ssl: true,
+    });
   });
 
   it('refuses an unknown mechanism, naming the key', () => {

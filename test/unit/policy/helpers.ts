@@ -43,4 +43,3 @@ export function eligible(id: string, settledAt: string, eligibleFen: number, med
 export function reversal(id: string, settledAt: string, original: Settlement): Settlement {
   return { ...original, id, settledAt, reversesId: original.id };
 }
-

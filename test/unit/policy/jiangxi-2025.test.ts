@@ -10,7 +10,8 @@ import { eligible, reversal, yuan } from './helpers';
  * (900,175 fen), 65%, no cap. Calendar year 2025; residents only.
  */
 const policy = loadPolicy('jiangxi-2025');
-const resident = (statuses: readonly Status[], settlements: readonly Settlement[]) => computeYear(policy, { insuredType: 'RESIDENT', statuses, settlements });
+const resident = (statuses: readonly Status[], settlements: readonly Settlement[]) =>
+  computeYear(policy, { insuredType: 'RESIDENT', statuses, settlements });
 
 describe('jiangxi-2025 critical illness (seed 001)', () => {
   it('derives the deductible from the disposable-income parameter', () => {
@@ -40,12 +41,15 @@ describe('jiangxi-2025 critical illness (seed 001)', () => {
     expect(year.settlements[0]).toMatchObject({ criticalIllnessFen: 31_914_886, criticalIllnessCategory: 'ORPHAN' });
   });
 
-  it('a 返贫致贫 status starting on the settlement\'s own date applies to it', () => {
+  it("a 返贫致贫 status starting on the settlement's own date applies to it", () => {
     // S1 (14 June): cum 1,000,000, below 1,800,350 → 0.
     // S2 (15 June, status from that day): cum 2,000,000 → (2,000,000 − 900,175) × 65% = 714,886.25 → 714,886.
     const statuses: Status[] = [{ category: 'RELAPSED_POVERTY', from: '2025-06-15', to: null }];
     const year = resident(statuses, [eligible('S1', '2025-06-14', 1_000_000), eligible('S2', '2025-06-15', 1_000_000)]);
-    expect(year.settlements.map((s) => [s.criticalIllnessFen, s.criticalIllnessCategory])).toEqual([[0, null], [714_886, 'RELAPSED_POVERTY']]);
+    expect(year.settlements.map((s) => [s.criticalIllnessFen, s.criticalIllnessCategory])).toEqual([
+      [0, null],
+      [714_886, 'RELAPSED_POVERTY'],
+    ]);
   });
 
   it('gives no tilt to a category the policy does not list (防止返贫监测对象)', () => {
@@ -60,7 +64,11 @@ describe('jiangxi-2025 critical illness (seed 001)', () => {
   });
 
   it('computes employees, whose benefit levels the seed leaves out, without a critical-illness tier (issue 16)', () => {
-    const year = computeYear(policy, { insuredType: 'EMPLOYEE', statuses: [{ category: 'TEKUN', from: '2025-01-01', to: null }], settlements: [eligible('S1', '2025-03-01', yuan(100_000))] });
+    const year = computeYear(policy, {
+      insuredType: 'EMPLOYEE',
+      statuses: [{ category: 'TEKUN', from: '2025-01-01', to: null }],
+      settlements: [eligible('S1', '2025-03-01', yuan(100_000))],
+    });
     expect(year.population).toBe('EMPLOYEE');
     expect(year.totals.criticalIllnessFen).toBe(0);
     expect(year.settlements[0]?.criticalIllnessCategory).toBeNull();
@@ -69,7 +77,8 @@ describe('jiangxi-2025 critical illness (seed 001)', () => {
   it('names the class Ⅰ 门诊慢特病 list the seed refers to; its codes are unknown, so every chronic settlement counts, with or without a code (issue 12 item 5)', () => {
     // Eligible 40,000, deductible 18,003.50 (50% of 36,007): (40,000 − 18,003.50) × 60% = 13,197.90.
     expect(policy.chronicDiseases).toEqual({ lists: [{ name: 'Ⅰ类门诊慢特病', codePrefixes: null }], withoutCode: 'COUNT' });
-    const paid = (settlement: Settlement) => computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [settlement] }).totals.criticalIllnessFen;
+    const paid = (settlement: Settlement) =>
+      computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [settlement] }).totals.criticalIllnessFen;
     expect(paid({ ...eligible('S1', '2025-03-01', yuan(40_000), 'OUTPATIENT_CHRONIC'), diseaseCode: 'M03900' })).toBe(yuan(13_197.9));
     expect(paid(eligible('S1', '2025-03-01', yuan(40_000), 'OUTPATIENT_CHRONIC'))).toBe(yuan(13_197.9));
     expect(paid(eligible('S1', '2025-03-01', yuan(40_000), 'OUTPATIENT_GENERAL'))).toBe(0);
@@ -80,12 +89,19 @@ describe('jiangxi-2025 critical illness (seed 001)', () => {
     const text = readFileSync(`${policyDirectory}jiangxi-2025.yaml`, 'utf8');
     expect(text).toContain('          codePrefixes: null\n');
     expect(text).toContain('      withoutCode: COUNT\n');
-    const withList = (withoutCode: string) => parsePolicy(
-      text.replace('          codePrefixes: null\n', '          codePrefixes: [M001, M002]\n').replace('      withoutCode: COUNT\n', `      withoutCode: ${withoutCode}\n`),
-      'policies/jiangxi-2025.yaml',
-    );
-    const chronic = (id: string, diseaseCode?: string): Settlement => ({ ...eligible(id, '2025-03-01', yuan(40_000), 'OUTPATIENT_CHRONIC'), ...(diseaseCode === undefined ? {} : { diseaseCode }) });
-    const paid = (policy: ReturnType<typeof loadPolicy>, settlement: Settlement) => computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [settlement] }).totals.criticalIllnessFen;
+    const withList = (withoutCode: string) =>
+      parsePolicy(
+        text
+          .replace('          codePrefixes: null\n', '          codePrefixes: [M001, M002]\n')
+          .replace('      withoutCode: COUNT\n', `      withoutCode: ${withoutCode}\n`),
+        'policies/jiangxi-2025.yaml',
+      );
+    const chronic = (id: string, diseaseCode?: string): Settlement => ({
+      ...eligible(id, '2025-03-01', yuan(40_000), 'OUTPATIENT_CHRONIC'),
+      ...(diseaseCode === undefined ? {} : { diseaseCode }),
+    });
+    const paid = (policy: ReturnType<typeof loadPolicy>, settlement: Settlement) =>
+      computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [settlement] }).totals.criticalIllnessFen;
     const due = yuan((40_000 - 18_003.5) * 0.6);
     expect(paid(withList('EXCLUDE'), chronic('S1', 'M00103'))).toBe(due);
     expect(paid(withList('EXCLUDE'), chronic('S1', 'M00201'))).toBe(due);
@@ -100,8 +116,12 @@ describe('jiangxi-2025 critical illness (seed 001)', () => {
     const anchor = '          source: 001 三(二) 住院（含Ⅰ类门诊慢特病）\n';
     expect(text).toContain(anchor);
     // A list of codes holds no number, so the figure rule alone would not ask it for a citation.
-    const uncited = text.replace(anchor, '').replace(/\n {10}assumption: "The seed does not list[^\n]*/, '').replace('          codePrefixes: null\n', '          codePrefixes: [M001]\n');
-    expect(() => parsePolicy(uncited, 'policies/x.yaml')).toThrow('policies/x.yaml: /criticalIllness/medicalTypes/chronicDiseases/lists/0: a disease list needs a source (seed clause) or an assumption (with its reason)');
+    const uncited = text
+      .replace(anchor, '')
+      .replace(/\n {10}assumption: "The seed does not list[^\n]*/, '')
+      .replace('          codePrefixes: null\n', '          codePrefixes: [M001]\n');
+    expect(() => parsePolicy(uncited, 'policies/x.yaml')).toThrow(
+      'policies/x.yaml: /criticalIllness/medicalTypes/chronicDiseases/lists/0: a disease list needs a source (seed clause) or an assumption (with its reason)',
+    );
   });
 });
-

@@ -25,7 +25,9 @@ describe('tibet-2017 critical illness (seed 002)', () => {
     // cum 160,000 → 72,198 × 50% + 60,000 × 60% = 36,099 + 36,000 = 72,099 → S2 46,000.
     // cum 260,000 → 36,099 + 100,000 × 60% + 60,000 × 70% = 138,099 → S3 66,000.
     const year = person('URBAN_RESIDENT', [
-      eligible('S1', '2017-02-01', yuan(80_000)), eligible('S2', '2017-06-01', yuan(80_000)), eligible('S3', '2017-10-01', yuan(100_000)),
+      eligible('S1', '2017-02-01', yuan(80_000)),
+      eligible('S2', '2017-06-01', yuan(80_000)),
+      eligible('S3', '2017-10-01', yuan(100_000)),
     ]);
     expect(year.settlements.map((s) => s.criticalIllnessFen)).toEqual([yuan(26_099), yuan(46_000), yuan(66_000)]);
   });
@@ -36,26 +38,43 @@ describe('tibet-2017 critical illness (seed 002)', () => {
   });
 
   it('tilts for no category: a DIBAO person is paid as anyone else', () => {
-    const year = person('FARMER_HERDER', [eligible('S1', '2017-05-01', yuan(20_000))], [{ category: 'DIBAO', from: '2017-01-01', to: null }]);
-    expect(year.settlements[0]).toMatchObject({ criticalIllnessFen: yuan(5_453), assistanceFen: 0, criticalIllnessCategory: null, assistanceCategory: null });
+    const year = person(
+      'FARMER_HERDER',
+      [eligible('S1', '2017-05-01', yuan(20_000))],
+      [{ category: 'DIBAO', from: '2017-01-01', to: null }],
+    );
+    expect(year.settlements[0]).toMatchObject({
+      criticalIllnessFen: yuan(5_453),
+      assistanceFen: 0,
+      criticalIllnessCategory: null,
+      assistanceCategory: null,
+    });
   });
 
   it('needs the population and refuses one it does not know', () => {
-    expect(() => computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [] }))
-      .toThrow('population: policy tibet-2017 needs one of URBAN_RESIDENT, FARMER_HERDER for insuredType RESIDENT');
-    expect(() => person('NOMAD', [])).toThrow('population: "NOMAD" is not a population of policy tibet-2017 (URBAN_RESIDENT, FARMER_HERDER, EMPLOYEE)');
+    expect(() => computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [] })).toThrow(
+      'population: policy tibet-2017 needs one of URBAN_RESIDENT, FARMER_HERDER for insuredType RESIDENT',
+    );
+    expect(() => person('NOMAD', [])).toThrow(
+      'population: "NOMAD" is not a population of policy tibet-2017 (URBAN_RESIDENT, FARMER_HERDER, EMPLOYEE)',
+    );
   });
 
   it('counts 乙类先行自付 and 超限价自费 towards 合规医疗费用, but not 目录外全自费 (issue 12 item 6)', () => {
     // Farmer/herder: in scope 30,000, basic 20,000 → 10,000; + 乙类先行自付 4,000 + 超限价 1,000 = 15,000
     // eligible (目录外 5,000 left out): (15,000 − 9,094) × 50% = 2,953. Policy scope − basic alone
     // would give (10,000 − 9,094) × 50% = 453.
-    const year = person('FARMER_HERDER', [settlement('S1', '2017-05-01', {
-      policyScopeFen: yuan(30_000), basicPaidFen: yuan(20_000), preSelfPayFen: yuan(4_000), overLimitFen: yuan(1_000), fullOwnPayFen: yuan(5_000),
-    })]);
+    const year = person('FARMER_HERDER', [
+      settlement('S1', '2017-05-01', {
+        policyScopeFen: yuan(30_000),
+        basicPaidFen: yuan(20_000),
+        preSelfPayFen: yuan(4_000),
+        overLimitFen: yuan(1_000),
+        fullOwnPayFen: yuan(5_000),
+      }),
+    ]);
     expect(year.settlements[0]).toMatchObject({ eligibleFen: yuan(15_000), criticalIllnessFen: yuan(2_953) });
     expect(policy.eligibleParts).toEqual(new Set(['PRE_SELF_PAY', 'OVER_LIMIT']));
     expect(loadPolicy('jiangxi-2025').eligibleParts.size).toBe(0);
   });
 });
-

@@ -31,9 +31,13 @@ describe('wenzhou-2019 critical illness (seed 000)', () => {
   it('stops paying on eligible amounts above 15 × the deductible', () => {
     // cum 300,000: 276,500 × 60% = 165,900 → S1.
     // cum 400,000, counted up to 352,500: 329,000 × 60% = 197,400 → S2 pays 31,500. S3: nothing.
-    const result = year({ settlements: [
-      eligible('S1', '2019-02-01', yuan(300_000)), eligible('S2', '2019-05-01', yuan(100_000)), eligible('S3', '2019-06-01', yuan(20_000)),
-    ] });
+    const result = year({
+      settlements: [
+        eligible('S1', '2019-02-01', yuan(300_000)),
+        eligible('S2', '2019-05-01', yuan(100_000)),
+        eligible('S3', '2019-06-01', yuan(20_000)),
+      ],
+    });
     expect(result.settlements.map((s) => s.criticalIllnessFen)).toEqual([yuan(165_900), yuan(31_500), 0]);
   });
 
@@ -51,17 +55,23 @@ describe('wenzhou-2019 critical illness (seed 000)', () => {
   });
 
   it('the most favourable of several categories wins: 建档立卡 over DIBAO once the ceiling binds', () => {
-    const statuses: Status[] = [{ category: 'DIBAO', from: '2019-01-01', to: null }, { category: 'POOR_REGISTERED', from: '2019-01-01', to: null }];
+    const statuses: Status[] = [
+      { category: 'DIBAO', from: '2019-01-01', to: null },
+      { category: 'POOR_REGISTERED', from: '2019-01-01', to: null },
+    ];
     const result = year({ statuses, settlements: [eligible('S1', '2019-08-01', yuan(400_000))] });
     expect(result.settlements[0]).toMatchObject({ criticalIllnessFen: yuan(252_362.5), criticalIllnessCategory: 'POOR_REGISTERED' });
   });
 
-  it('a DIBAO certification from September pays the October settlement\'s difference', () => {
+  it("a DIBAO certification from September pays the October settlement's difference", () => {
     // July: cum 20,000, below 23,500 → 0. October, DIBAO: cum 25,000 → (25,000 − 11,750) × 65% = 8,612.50
     // (the standard rule would give 900).
     const statuses: Status[] = [{ category: 'DIBAO', from: '2019-09-01', to: null }];
     const result = year({ statuses, settlements: [eligible('S1', '2019-07-15', yuan(20_000)), eligible('S2', '2019-10-10', yuan(5_000))] });
-    expect(result.settlements.map((s) => [s.criticalIllnessFen, s.criticalIllnessCategory])).toEqual([[0, null], [yuan(8_612.5), 'DIBAO']]);
+    expect(result.settlements.map((s) => [s.criticalIllnessFen, s.criticalIllnessCategory])).toEqual([
+      [0, null],
+      [yuan(8_612.5), 'DIBAO'],
+    ]);
   });
 
   it('a revoked status stops tilting from its end date', () => {
@@ -71,20 +81,31 @@ describe('wenzhou-2019 critical illness (seed 000)', () => {
     // 30,000 = 36,500 × 60% − 6,500 × 60% = 18,000. (Before, the tilt vanished into the standard due
     // on 60,000, 21,900, as if DIBAO had never been held.)
     const statuses: Status[] = [{ category: 'DIBAO', from: '2019-07-01', to: '2019-10-01' }];
-    const result = year({ statuses, settlements: [eligible('S1', '2019-09-30', yuan(30_000)), eligible('S2', '2019-10-01', yuan(30_000))] });
-    expect(result.settlements.map((s) => [s.criticalIllnessFen, s.criticalIllnessCategory])).toEqual([[yuan(11_862.5), 'DIBAO'], [yuan(18_000), null]]);
+    const result = year({
+      statuses,
+      settlements: [eligible('S1', '2019-09-30', yuan(30_000)), eligible('S2', '2019-10-01', yuan(30_000))],
+    });
+    expect(result.settlements.map((s) => [s.criticalIllnessFen, s.criticalIllnessCategory])).toEqual([
+      [yuan(11_862.5), 'DIBAO'],
+      [yuan(18_000), null],
+    ]);
   });
 
   it('counts inpatient and special outpatient costs, never general outpatient', () => {
     // General outpatient: eligible 0, pays nothing; self-pay = total − basic.
-    const result = year({ settlements: [eligible('S1', '2019-02-01', yuan(100_000), 'OUTPATIENT_GENERAL'), eligible('S2', '2019-03-01', yuan(30_000), 'OUTPATIENT_CHRONIC')] });
+    const result = year({
+      settlements: [
+        eligible('S1', '2019-02-01', yuan(100_000), 'OUTPATIENT_GENERAL'),
+        eligible('S2', '2019-03-01', yuan(30_000), 'OUTPATIENT_CHRONIC'),
+      ],
+    });
     expect(result.settlements.map((s) => [s.eligibleFen, s.criticalIllnessFen, s.selfPayFen])).toEqual([
       [0, 0, yuan(100_000)],
       [yuan(30_000), yuan(3_900), yuan(30_000) - yuan(3_900)],
     ]);
   });
 
-  it('names 000\'s 特殊病种 list, whose codes are not in the seed: a special outpatient settlement counts with any code or none (issue 12 item 5)', () => {
+  it("names 000's 特殊病种 list, whose codes are not in the seed: a special outpatient settlement counts with any code or none (issue 12 item 5)", () => {
     expect(policy.chronicDiseases).toEqual({ lists: [{ name: '特殊病种门诊', codePrefixes: null }], withoutCode: 'COUNT' });
     const coded = year({ settlements: [{ ...eligible('S1', '2019-03-01', yuan(30_000), 'OUTPATIENT_CHRONIC'), diseaseCode: 'M03900' }] });
     expect(coded.totals.criticalIllnessFen).toBe(yuan(3_900));
@@ -93,9 +114,17 @@ describe('wenzhou-2019 critical illness (seed 000)', () => {
   it('never counts out-of-catalogue, over-limit or pre-self-pay amounts', () => {
     // total 100,000 of which 40,000 全自费/超限价/乙类先行自付; in scope 60,000, basic 20,000 → eligible 40,000:
     // (40,000 − 23,500) × 60% = 9,900; self-pay 100,000 − 20,000 − 9,900 = 70,100.
-    const result = year({ settlements: [settlement('S1', '2019-02-01', {
-      fullOwnPayFen: yuan(20_000), overLimitFen: yuan(5_000), preSelfPayFen: yuan(15_000), policyScopeFen: yuan(60_000), basicPaidFen: yuan(20_000),
-    })] });
+    const result = year({
+      settlements: [
+        settlement('S1', '2019-02-01', {
+          fullOwnPayFen: yuan(20_000),
+          overLimitFen: yuan(5_000),
+          preSelfPayFen: yuan(15_000),
+          policyScopeFen: yuan(60_000),
+          basicPaidFen: yuan(20_000),
+        }),
+      ],
+    });
     expect(result.settlements[0]).toMatchObject({ eligibleFen: yuan(40_000), criticalIllnessFen: yuan(9_900), selfPayFen: yuan(70_100) });
   });
 
@@ -111,8 +140,14 @@ describe('wenzhou-2019 critical illness (seed 000)', () => {
     // 23,500 → 0. July 1: eligible 10,000 under the notice: cum 30,000 tilted → (30,000 − 11,750) × 65%
     // = 11,862.50, all paid on the July settlement (the June costs count).
     const statuses: Status[] = [{ category: 'POOR_REGISTERED', from: '2016-01-01', to: null }];
-    const result = year({ statuses, settlements: [eligible('S1', '2019-06-30', yuan(20_000)), eligible('S2', '2019-07-01', yuan(10_000))] });
-    expect(result.settlements.map((s) => [s.criticalIllnessFen, s.criticalIllnessCategory])).toEqual([[0, null], [yuan(11_862.5), 'POOR_REGISTERED']]);
+    const result = year({
+      statuses,
+      settlements: [eligible('S1', '2019-06-30', yuan(20_000)), eligible('S2', '2019-07-01', yuan(10_000))],
+    });
+    expect(result.settlements.map((s) => [s.criticalIllnessFen, s.criticalIllnessCategory])).toEqual([
+      [0, null],
+      [yuan(11_862.5), 'POOR_REGISTERED'],
+    ]);
     // Under the previous version alone, June's 30,000 pays the standard 3,900.
     expect(year({ statuses, settlements: [eligible('S1', '2019-06-30', yuan(30_000))] }).totals.criticalIllnessFen).toBe(yuan(3_900));
     expect(policy.versions.map((v) => v.from)).toEqual(['2019-01-01', '2019-07-01']);

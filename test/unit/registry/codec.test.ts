@@ -5,12 +5,21 @@ import { createTopicCodec, valueSubject } from '../../../services/registry';
 import { sampleRecords } from '../../support/sample-records';
 
 /** The topics the connectors write (their facts and their dead letters). */
-const intakeTopics = ['civilAffairsStatus', 'ruralRevitalizationStatus', 'hospitalSettlements', 'taxContributions', 'deadLetters'] as const satisfies readonly TopicId[];
+const intakeTopics = [
+  'civilAffairsStatus',
+  'ruralRevitalizationStatus',
+  'hospitalSettlements',
+  'taxContributions',
+  'deadLetters',
+] as const satisfies readonly TopicId[];
 
 async function registryWith(ids: readonly TopicId[]): Promise<MockClient> {
   const client = new MockClient({ baseURLs: ['mock://registry'] });
   // Another subject first, so that schema ids differ from version numbers and from 1.
-  await client.register('unrelated-value', { schemaType: 'AVRO', schema: '{"type":"record","name":"X","fields":[{"name":"a","type":"int"}]}' });
+  await client.register('unrelated-value', {
+    schemaType: 'AVRO',
+    schema: '{"type":"record","name":"X","fields":[{"name":"a","type":"int"}]}',
+  });
   for (const id of ids) await client.register(valueSubject(topics[id].name), { schemaType: 'AVRO', schema: schemaText(topics[id].schema) });
   return client;
 }
@@ -29,7 +38,10 @@ describe('the fast Avro encoder beside AvroSerializer', () => {
     const latest = await client.getLatestSchemaMetadata(valueSubject(topic));
     expect(bytes[0]).toBe(0);
     expect(bytes.readUInt32BE(1)).toBe(latest.id);
-    const deserializer = new AvroDeserializer(client, SerdeType.VALUE, { ...avroOptions(), subjectNameStrategyType: SubjectNameStrategyType.TOPIC });
+    const deserializer = new AvroDeserializer(client, SerdeType.VALUE, {
+      ...avroOptions(),
+      subjectNameStrategyType: SubjectNameStrategyType.TOPIC,
+    });
     expect(await deserializer.deserialize(topic, bytes)).toEqual(record);
     expect(await fast.decode(bytes)).toEqual(record);
   });
@@ -38,7 +50,10 @@ describe('the fast Avro encoder beside AvroSerializer', () => {
     const client = await registryWith(['hospitalSettlements']);
     let asked = 0;
     const latest = client.getLatestSchemaMetadata.bind(client);
-    client.getLatestSchemaMetadata = (subject, format) => { asked += 1; return latest(subject, format); };
+    client.getLatestSchemaMetadata = (subject, format) => {
+      asked += 1;
+      return latest(subject, format);
+    };
     const codec = createTopicCodec(client, 'hospitalSettlements');
     await Promise.all(Array.from({ length: 500 }, (_, i) => codec.encode({ ...sampleRecords.hospitalSettlements, eventId: `hs-${i}` })));
     expect(asked).toBe(1);
@@ -47,13 +62,17 @@ describe('the fast Avro encoder beside AvroSerializer', () => {
   it('moves to a newly registered version once its check interval has passed', async () => {
     const client = await registryWith(['hospitalSettlements']);
     let clock = 1_000_000;
-    const codec = createTopicCodec(client, 'hospitalSettlements', topics.hospitalSettlements.name, { latestCheckMs: 10_000, now: () => clock });
+    const codec = createTopicCodec(client, 'hospitalSettlements', topics.hospitalSettlements.name, {
+      latestCheckMs: 10_000,
+      now: () => clock,
+    });
     const record = sampleRecords.hospitalSettlements;
     const firstId = (await codec.encode(record)).readUInt32BE(1);
 
     const schema = JSON.parse(schemaText(topics.hospitalSettlements.schema)) as { fields: object[] };
     const next = await client.register(valueSubject(topics.hospitalSettlements.name), {
-      schemaType: 'AVRO', schema: JSON.stringify({ ...schema, fields: [...schema.fields, { name: 'ward_code', type: ['null', 'string'], default: null }] }),
+      schemaType: 'AVRO',
+      schema: JSON.stringify({ ...schema, fields: [...schema.fields, { name: 'ward_code', type: ['null', 'string'], default: null }] }),
     });
     expect(next).not.toBe(firstId);
     clock += 5_000;
@@ -81,12 +100,14 @@ describe('the fast Avro encoder beside AvroSerializer', () => {
     ['a symbol the enum does not have', { category: 'POOR' }, 'category'],
     ['a fraction where the schema wants a whole number', { sourceVersion: 1.5 }, 'sourceVersion'],
     ['a number where the schema wants a string', { validFrom: 20190301 }, 'validFrom'],
-    ['a string in a nullable field\'s place taken by a number', { validTo: 7 }, 'validTo'],
+    ["a string in a nullable field's place taken by a number", { validTo: 7 }, 'validTo'],
   ])('refuses %s, naming the field', async (_what, change, field) => {
     const client = await registryWith(['civilAffairsStatus']);
     const codec = createTopicCodec(client, 'civilAffairsStatus');
     const good = await codec.encode(sampleRecords.civilAffairsStatus);
-    const error = await codec.encode({ ...sampleRecords.civilAffairsStatus, ...change } as unknown as typeof sampleRecords.civilAffairsStatus).catch((e: unknown) => e);
+    const error = await codec
+      .encode({ ...sampleRecords.civilAffairsStatus, ...change } as unknown as typeof sampleRecords.civilAffairsStatus)
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'PROCESSING_FAILED' });
     expect(String((error as Error).message)).toContain(field);
     // Nothing of the refused record is left behind for the next one.
@@ -95,8 +116,12 @@ describe('the fast Avro encoder beside AvroSerializer', () => {
 
   it('fails as AvroSerializer does when the subject has no schema', async () => {
     const client = await registryWith([]);
-    const fast = await createTopicCodec(client, 'hospitalSettlements').encode(sampleRecords.hospitalSettlements).catch((e: unknown) => e);
-    const reference = await createTopicCodec(client, 'hospitalSettlements', undefined, { encoder: 'serializer' }).encode(sampleRecords.hospitalSettlements).catch((e: unknown) => e);
+    const fast = await createTopicCodec(client, 'hospitalSettlements')
+      .encode(sampleRecords.hospitalSettlements)
+      .catch((e: unknown) => e);
+    const reference = await createTopicCodec(client, 'hospitalSettlements', undefined, { encoder: 'serializer' })
+      .encode(sampleRecords.hospitalSettlements)
+      .catch((e: unknown) => e);
     expect(fast).toMatchObject({ code: (reference as { code: string }).code, message: (reference as Error).message });
   });
 });
@@ -117,10 +142,13 @@ describe('the fast Avro decoder beside AvroDeserializer', () => {
   it('reads a record written with an older schema version by that version, as AvroDeserializer does', async () => {
     const client = await registryWith(['hospitalSettlements']);
     const topic = topics.hospitalSettlements.name;
-    const old = await createTopicCodec(client, 'hospitalSettlements', topic, { encoder: 'serializer' }).encode(sampleRecords.hospitalSettlements);
+    const old = await createTopicCodec(client, 'hospitalSettlements', topic, { encoder: 'serializer' }).encode(
+      sampleRecords.hospitalSettlements,
+    );
     const schema = JSON.parse(schemaText(topics.hospitalSettlements.schema)) as { fields: object[] };
     await client.register(valueSubject(topic), {
-      schemaType: 'AVRO', schema: JSON.stringify({ ...schema, fields: [...schema.fields, { name: 'ward_code', type: ['null', 'string'], default: null }] }),
+      schemaType: 'AVRO',
+      schema: JSON.stringify({ ...schema, fields: [...schema.fields, { name: 'ward_code', type: ['null', 'string'], default: null }] }),
     });
     const fast = await createTopicCodec(client, 'hospitalSettlements', topic).decode(old);
     expect(fast).toEqual(await createTopicCodec(client, 'hospitalSettlements', topic, { decoder: 'deserializer' }).decode(old));
@@ -132,7 +160,10 @@ describe('the fast Avro decoder beside AvroDeserializer', () => {
     const bytes = await createTopicCodec(client, 'hospitalSettlements').encode(sampleRecords.hospitalSettlements);
     let asked = 0;
     const byId = client.getBySubjectAndId.bind(client);
-    client.getBySubjectAndId = (subject, id, format) => { asked += 1; return byId(subject, id, format); };
+    client.getBySubjectAndId = (subject, id, format) => {
+      asked += 1;
+      return byId(subject, id, format);
+    };
     const codec = createTopicCodec(client, 'hospitalSettlements');
     await Promise.all(Array.from({ length: 500 }, () => codec.decode(bytes)));
     expect(asked).toBe(1);
@@ -140,6 +171,8 @@ describe('the fast Avro decoder beside AvroDeserializer', () => {
 
   it('refuses bytes that are not in the wire format, naming the topic', async () => {
     const client = await registryWith(['hospitalSettlements']);
-    await expect(createTopicCodec(client, 'hospitalSettlements').decode(Buffer.from('not avro'))).rejects.toThrow(`cannot decode a record of ${topics.hospitalSettlements.name}`);
+    await expect(createTopicCodec(client, 'hospitalSettlements').decode(Buffer.from('not avro'))).rejects.toThrow(
+      `cannot decode a record of ${topics.hospitalSettlements.name}`,
+    );
   });
 });

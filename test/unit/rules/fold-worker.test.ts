@@ -3,8 +3,13 @@ import type { InboundRecord } from '../../../services/kafka';
 import { pack, packOutputs, packRecords, unpack, unpackOutputs, unpackRecords } from '../../../services/rules/fold-worker';
 
 const record = (offset: number, value: string | null): InboundRecord => ({
-  topic: 'hospitals.settlements', partition: 4, offset: String(offset), key: null,
-  value: value === null ? null : Buffer.from(value, 'utf8'), headers: {}, timestamp: 1_556_000_000_000 + offset,
+  topic: 'hospitals.settlements',
+  partition: 4,
+  offset: String(offset),
+  key: null,
+  value: value === null ? null : Buffer.from(value, 'utf8'),
+  headers: {},
+  timestamp: 1_556_000_000_000 + offset,
 });
 
 describe('records crossing to a fold worker', () => {
@@ -16,7 +21,7 @@ describe('records crossing to a fold worker', () => {
     );
   });
 
-  it('pack into a buffer of their own, which can be transferred without detaching Node\'s shared pool', () => {
+  it("pack into a buffer of their own, which can be transferred without detaching Node's shared pool", () => {
     // Small Buffers live in one shared pool: transferring that pool's memory would break every other Buffer in it.
     const small = Buffer.from('tiny');
     expect(small.buffer.byteLength).toBeGreaterThan(small.length);
@@ -28,7 +33,13 @@ describe('records crossing to a fold worker', () => {
 
   it('outputs come back per topic with their keys and bytes', () => {
     const outputs = [
-      { topic: 'benefits.self-pay', records: [{ key: 'a', value: Buffer.from([0, 0, 0, 0, 7, 1]) }, { key: 'b', value: Buffer.from([2]) }] },
+      {
+        topic: 'benefits.self-pay',
+        records: [
+          { key: 'a', value: Buffer.from([0, 0, 0, 0, 7, 1]) },
+          { key: 'b', value: Buffer.from([2]) },
+        ],
+      },
       { topic: 'benefits.adjustments', records: [{ key: 'c', value: Buffer.alloc(0) }] },
     ];
     const back = unpackOutputs(packOutputs(outputs));

@@ -1,19 +1,49 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { engineSettlements, engineStatuses, medicalTypeOf } from '../../../services/rules';
-import { supersedes, type StoredFact, type StoredSettlement, type StoredStatus, type StoredWithdrawal } from '../../../services/rules/person-facts';
+import {
+  supersedes,
+  type StoredFact,
+  type StoredSettlement,
+  type StoredStatus,
+  type StoredWithdrawal,
+} from '../../../services/rules/person-facts';
 
 const status = (over: Partial<StoredStatus>): StoredStatus => ({
-  kind: 'status', eventId: 'e', version: 1, category: 'DIBAO', action: 'CERTIFY', from: '2019-03-01', to: null, ...over,
+  kind: 'status',
+  eventId: 'e',
+  version: 1,
+  category: 'DIBAO',
+  action: 'CERTIFY',
+  from: '2019-03-01',
+  to: null,
+  ...over,
 });
 
 const settlement = (key: string, over: Partial<StoredSettlement> = {}): StoredSettlement => ({
-  kind: 'settlement', eventId: `ev-${key}`, key, reversesKey: null, fixmedinsCode: 'H1', setlId: key, admdvs: '330302', insuredType: 'RESIDENT',
-  medType: '21', settledAt: '2019-04-02', setlTime: 0, totalFen: 100, fullOwnPayFen: 0, overLimitFen: 0, preSelfPayFen: 0, policyScopeFen: 100,
-  basicPaidFen: 50, settledCriticalIllnessFen: 0, settledAssistanceFen: 0, ...over,
+  kind: 'settlement',
+  eventId: `ev-${key}`,
+  key,
+  reversesKey: null,
+  fixmedinsCode: 'H1',
+  setlId: key,
+  admdvs: '330302',
+  insuredType: 'RESIDENT',
+  medType: '21',
+  settledAt: '2019-04-02',
+  setlTime: 0,
+  totalFen: 100,
+  fullOwnPayFen: 0,
+  overLimitFen: 0,
+  preSelfPayFen: 0,
+  policyScopeFen: 100,
+  basicPaidFen: 50,
+  settledCriticalIllnessFen: 0,
+  settledAssistanceFen: 0,
+  ...over,
 });
 
-describe('folding a person\'s facts', () => {
+describe("folding a person's facts", () => {
   it('a certification holds over [validFrom, validTo)', () => {
     expect(engineStatuses([status({})])).toEqual([{ category: 'DIBAO', from: '2019-03-01', to: null }]);
   });
@@ -42,10 +72,12 @@ describe('folding a person\'s facts', () => {
   });
 
   it('risk elimination (风险消除) ends a MONITORED status', () => {
-    expect(engineStatuses([
-      status({ eventId: 'a', category: 'MONITORED', from: '2021-06-01' }),
-      status({ eventId: 'b', category: 'MONITORED', action: 'RISK_ELIMINATED', from: '2021-06-01', to: '2022-03-15' }),
-    ]).every((s) => s.to === '2022-03-15')).toBe(true);
+    expect(
+      engineStatuses([
+        status({ eventId: 'a', category: 'MONITORED', from: '2021-06-01' }),
+        status({ eventId: 'b', category: 'MONITORED', action: 'RISK_ELIMINATED', from: '2021-06-01', to: '2022-03-15' }),
+      ]).every((s) => s.to === '2022-03-15'),
+    ).toBe(true);
   });
 
   it('a higher source version replaces a lower one whatever the arrival order; a resent settlement stays the first', () => {
@@ -73,24 +105,37 @@ describe('folding a person\'s facts', () => {
       return JSON.stringify(engineStatuses(byField.values()));
     };
     const expected = fold(facts);
-    fc.assert(fc.property(fc.shuffledSubarray(facts, { minLength: facts.length, maxLength: facts.length }), (order) => fold(order) === expected));
+    fc.assert(
+      fc.property(fc.shuffledSubarray(facts, { minLength: facts.length, maxLength: facts.length }), (order) => fold(order) === expected),
+    );
   });
 
   it('holds a reversal back until its original is known', () => {
     const reversal = settlement('R1', { reversesKey: 'S1' });
     expect(engineSettlements([reversal])).toEqual([]);
-    expect(engineSettlements([reversal, settlement('S1')]).map((s) => [s.id, s.reversesId])).toEqual([['R1', 'S1'], ['S1', undefined]]);
+    expect(engineSettlements([reversal, settlement('S1')]).map((s) => [s.id, s.reversesId])).toEqual([
+      ['R1', 'S1'],
+      ['S1', undefined],
+    ]);
   });
 
-  it('passes a settlement\'s 病种编码 to the engine, and none when it has none (issue 12 item 5)', () => {
+  it("passes a settlement's 病种编码 to the engine, and none when it has none (issue 12 item 5)", () => {
     expect(engineSettlements([settlement('S1', { medType: '14', diseaseCode: 'M00103' })])[0]?.diseaseCode).toBe('M00103');
-    expect(engineSettlements([settlement('S1', { diseaseCode: null }), settlement('S2')]).map((s) => 'diseaseCode' in s)).toEqual([false, false]);
+    expect(engineSettlements([settlement('S1', { diseaseCode: null }), settlement('S2')]).map((s) => 'diseaseCode' in s)).toEqual([
+      false,
+      false,
+    ]);
   });
 
   it('groups national medical types as the policies count them', () => {
     expect(['21', '22', '24', '2114'].map(medicalTypeOf)).toEqual(['INPATIENT', 'INPATIENT', 'INPATIENT', 'INPATIENT']);
     expect(['14', '15', '1401'].map(medicalTypeOf)).toEqual(['OUTPATIENT_CHRONIC', 'OUTPATIENT_CHRONIC', 'OUTPATIENT_CHRONIC']);
-    expect(['11', '13', '41', '51'].map(medicalTypeOf)).toEqual(['OUTPATIENT_GENERAL', 'OUTPATIENT_GENERAL', 'OUTPATIENT_GENERAL', 'OUTPATIENT_GENERAL']);
+    expect(['11', '13', '41', '51'].map(medicalTypeOf)).toEqual([
+      'OUTPATIENT_GENERAL',
+      'OUTPATIENT_GENERAL',
+      'OUTPATIENT_GENERAL',
+      'OUTPATIENT_GENERAL',
+    ]);
   });
 
   it('a withdrawal replaces the version it names and every older one, and no older version brings the record back (issue 10 item 6)', () => {

@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { agencyCodes, agencyIds, agencyOfTopic, avroType, daysToIsoDate, inboundTopicIds, isoDateToDays, schemaText, topicSpec, topics, type TopicId } from '../../../schemas';
+import {
+  agencyCodes,
+  agencyIds,
+  agencyOfTopic,
+  avroType,
+  daysToIsoDate,
+  inboundTopicIds,
+  isoDateToDays,
+  schemaText,
+  topicSpec,
+  topics,
+  type TopicId,
+} from '../../../schemas';
 import { sampleRecords } from '../../support/sample-records';
 
 describe('Avro schemas', () => {
@@ -21,7 +33,13 @@ describe('Avro schemas', () => {
   });
 
   it('keys inbound records by person: every inbound and warning schema has a person key and a sealed ID, never a clear one', () => {
-    for (const id of ['civilAffairsStatus', 'ruralRevitalizationStatus', 'hospitalSettlements', 'taxContributions', 'quarterlyWarnings'] as const) {
+    for (const id of [
+      'civilAffairsStatus',
+      'ruralRevitalizationStatus',
+      'hospitalSettlements',
+      'taxContributions',
+      'quarterlyWarnings',
+    ] as const) {
       const text = JSON.stringify(avroType(topics[id].schema).schema());
       expect(text).toContain('"personKey"');
       expect(text).toContain('"idCipher"');
@@ -43,14 +61,33 @@ describe('the table of topics and agencies', () => {
   it('derives the inbound topics, each written by one agency, and the agencies that receive warnings', () => {
     expect(inboundTopicIds).toEqual(['civilAffairsStatus', 'ruralRevitalizationStatus', 'hospitalSettlements', 'taxContributions']);
     expect(agencyIds).toEqual(['civil-affairs', 'rural-revitalization', 'hospitals', 'tax']);
-    expect(agencyOfTopic).toEqual({ civilAffairsStatus: 'civil-affairs', ruralRevitalizationStatus: 'rural-revitalization', hospitalSettlements: 'hospitals', taxContributions: 'tax' });
+    expect(agencyOfTopic).toEqual({
+      civilAffairsStatus: 'civil-affairs',
+      ruralRevitalizationStatus: 'rural-revitalization',
+      hospitalSettlements: 'hospitals',
+      taxContributions: 'tax',
+    });
     expect(agencyCodes).toEqual(['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION']);
   });
 
   it('keeps facts, decisions and dead letters for good, and names a topic under its prefix', () => {
-    const kept = (Object.keys(topics) as TopicId[]).filter((id) => (topics[id].config as Readonly<Record<string, string>>)['retention.ms'] === '-1');
-    expect(kept).toEqual(['civilAffairsStatus', 'ruralRevitalizationStatus', 'hospitalSettlements', 'taxContributions', 'benefitAdjustments', 'subsidyCorrections', 'selfPay', 'deadLetters']);
-    expect(topicSpec('taxContributions', 'p.')).toEqual({ name: 'p.tax.contributions', config: { 'retention.ms': '-1', 'cleanup.policy': 'delete' } });
+    const kept = (Object.keys(topics) as TopicId[]).filter(
+      (id) => (topics[id].config as Readonly<Record<string, string>>)['retention.ms'] === '-1',
+    );
+    expect(kept).toEqual([
+      'civilAffairsStatus',
+      'ruralRevitalizationStatus',
+      'hospitalSettlements',
+      'taxContributions',
+      'benefitAdjustments',
+      'subsidyCorrections',
+      'selfPay',
+      'deadLetters',
+    ]);
+    expect(topicSpec('taxContributions', 'p.')).toEqual({
+      name: 'p.tax.contributions',
+      config: { 'retention.ms': '-1', 'cleanup.policy': 'delete' },
+    });
     expect(topicSpec('quarterlyWarnings', '')).toEqual({ name: 'warnings.quarterly', config: {} });
   });
 });
@@ -60,7 +97,10 @@ describe('money on the wire', () => {
     type Field = { name: string; type: unknown; doc?: string };
     const undocumented: string[] = [];
     const visit = (where: string, type: unknown): void => {
-      if (Array.isArray(type)) { for (const branch of type) visit(where, branch); return; }
+      if (Array.isArray(type)) {
+        for (const branch of type) visit(where, branch);
+        return;
+      }
       if (typeof type !== 'object' || type === null) return;
       const { fields, items } = type as { fields?: Field[]; items?: unknown };
       if (items !== undefined) visit(where, items);

@@ -28,7 +28,10 @@ describe('hub simulate', () => {
 
   beforeAll(async () => {
     const dir = await tempDir();
-    clean = { dir, summary: await simulateRegion({ people: 3_000, region: 'wenzhou-2019', outDir: dir, seed: 'clean', badRate: 0, today: '2026-06-01' }) };
+    clean = {
+      dir,
+      summary: await simulateRegion({ people: 3_000, region: 'wenzhou-2019', outDir: dir, seed: 'clean', badRate: 0, today: '2026-06-01' }),
+    };
   });
 
   it('writes byte-identical files for the same seed', async () => {
@@ -51,7 +54,10 @@ describe('hub simulate', () => {
     const hospital = await csvRows(join(clean.dir, 'hospitals.csv'));
     const tax = await csvRows(join(clean.dir, 'tax.csv'));
     const ids = [
-      ...civil.slice(1).filter((line) => line !== '').map((line) => line.split(',')[3] ?? ''),
+      ...civil
+        .slice(1)
+        .filter((line) => line !== '')
+        .map((line) => line.split(',')[3] ?? ''),
       ...hospital.rows.map((row) => row[hospital.header.indexOf('certno')] ?? ''),
       ...tax.rows.map((row) => row[tax.header.indexOf('身份证号')] ?? ''),
     ];
@@ -94,11 +100,20 @@ describe('hub simulate', () => {
 
   it('certifies nobody from before the birth date in their ID number, children included', async () => {
     const starts: { id: string; validFrom: string }[] = [];
-    for (const [file, format] of [['civil-affairs.csv', 'csv'], ['rural-revitalization.xlsx', 'xlsx']] as const) {
+    for (const [file, format] of [
+      ['civil-affairs.csv', 'csv'],
+      ['rural-revitalization.xlsx', 'xlsx'],
+    ] as const) {
       let header: readonly string[] = [];
       for await (const row of readFileRows(createReadStream(join(clean.dir, file)), format, 'auto')) {
-        if (row.rowNumber === 1) { header = row.cells; continue; }
-        starts.push({ id: row.cells[header.indexOf('身份证号')] ?? '', validFrom: (row.cells[header.indexOf('生效日期')] ?? '').slice(0, 10) });
+        if (row.rowNumber === 1) {
+          header = row.cells;
+          continue;
+        }
+        starts.push({
+          id: row.cells[header.indexOf('身份证号')] ?? '',
+          validFrom: (row.cells[header.indexOf('生效日期')] ?? '').slice(0, 10),
+        });
       }
     }
     expect(starts.length).toBeGreaterThan(100);
@@ -117,30 +132,51 @@ describe('hub simulate', () => {
 
   it('plants bad records at the bad rate, and the connectors refuse exactly those', async () => {
     const dir = await tempDir();
-    const summary = await simulateRegion({ people: 2_000, region: 'anhui-huangshan-2022', outDir: dir, seed: 'bad', badRate: 0.05, today: '2026-06-01' });
+    const summary = await simulateRegion({
+      people: 2_000,
+      region: 'anhui-huangshan-2022',
+      outDir: dir,
+      seed: 'bad',
+      badRate: 0.05,
+      today: '2026-06-01',
+    });
     for (const feed of summary.feeds) {
       const expected = feed.records * 0.05;
       // Within four standard deviations of a binomial draw.
       expect(Math.abs(feed.bad - expected), feed.file).toBeLessThanOrEqual(4 * Math.sqrt(expected * 0.95) + 1);
       const memory = memoryIntake(agencies[feed.agency]);
       const imported = await importFile({
-        agency: agencies[feed.agency], input: createReadStream(join(dir, feed.file)), format: feed.format, intake: memory.intake,
+        agency: agencies[feed.agency],
+        input: createReadStream(join(dir, feed.file)),
+        format: feed.format,
+        intake: memory.intake,
         reportPath: join(dir, `${feed.agency}.rejected.csv`),
       });
-      expect({ file: feed.file, rows: imported.rows, accepted: imported.accepted, rejected: imported.rejected, duplicates: imported.duplicates })
-        .toEqual({ file: feed.file, rows: feed.records, accepted: feed.good, rejected: feed.bad, duplicates: 0 });
+      expect({
+        file: feed.file,
+        rows: imported.rows,
+        accepted: imported.accepted,
+        rejected: imported.rejected,
+        duplicates: imported.duplicates,
+      }).toEqual({ file: feed.file, rows: feed.records, accepted: feed.good, rejected: feed.bad, duplicates: 0 });
     }
   });
 
   it('refuses a policy id that names no shipped policy, listing the known ones', async () => {
     // xianyang-2019 was renamed xianyang-2020 (seed 003's unified scheme starts 2020年起).
-    const error = await simulateRegion({ people: 10, region: 'xianyang-2019', outDir: await tempDir(), today: '2026-06-01' }).catch((e: unknown) => e);
+    const error = await simulateRegion({ people: 10, region: 'xianyang-2019', outDir: await tempDir(), today: '2026-06-01' }).catch(
+      (e: unknown) => e,
+    );
     expect(isHubError(error, 'POLICY_NOT_FOUND')).toBe(true);
-    expect((error as Error).message).toBe('no policy "xianyang-2019" (known: anhui-huangshan-2022, jiangxi-2025, tibet-2017, wenzhou-2019, xianyang-2020); a region name with --year simulates any finished year');
+    expect((error as Error).message).toBe(
+      'no policy "xianyang-2019" (known: anhui-huangshan-2022, jiangxi-2025, tibet-2017, wenzhou-2019, xianyang-2020); a region name with --year simulates any finished year',
+    );
   });
 
   it('refuses a year that is not over yet', async () => {
-    const error = await simulateRegion({ people: 10, region: 'jiangxi', year: 2026, outDir: await tempDir(), today: '2026-06-01' }).catch((e: unknown) => e);
+    const error = await simulateRegion({ people: 10, region: 'jiangxi', year: 2026, outDir: await tempDir(), today: '2026-06-01' }).catch(
+      (e: unknown) => e,
+    );
     expect(isHubError(error, 'USAGE')).toBe(true);
   });
 });

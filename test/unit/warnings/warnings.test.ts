@@ -27,7 +27,14 @@ describe('warning periods (Asia/Shanghai)', () => {
     expect(duePeriods(policy, Date.parse('2022-07-10T15:59:59Z'), 10).map((p) => p.period)).toEqual(['2022-Q1']);
     expect(duePeriods(policy, Date.parse('2022-07-10T16:00:00Z'), 10).map((p) => p.period)).toEqual(['2022-Q1', '2022-Q2']);
     const monthly = { ...policy, warning: { ...policy.warning, cadence: 'MONTHLY' as const } };
-    expect(duePeriods(monthly, Date.parse('2022-07-12T00:00:00+08:00'), 10).map((p) => p.period)).toEqual(['2022-01', '2022-02', '2022-03', '2022-04', '2022-05', '2022-06']);
+    expect(duePeriods(monthly, Date.parse('2022-07-12T00:00:00+08:00'), 10).map((p) => p.period)).toEqual([
+      '2022-01',
+      '2022-02',
+      '2022-03',
+      '2022-04',
+      '2022-05',
+      '2022-06',
+    ]);
     expect(duePeriods(monthly, Date.parse('2023-06-01T00:00:00+08:00'), 0)).toHaveLength(12);
   });
 
@@ -74,34 +81,63 @@ describe('money as text', () => {
 });
 
 describe('receipts', () => {
-  it('validates each outcome\'s fields', () => {
-    expect(readReceipt({ receiptId: 'R1', warningId: 'warn-1', outcome: 'ASSISTANCE_GIVEN', assistanceKind: '临时救助', assistanceAmount: '200.00' }, 'CIVIL_AFFAIRS'))
-      .toMatchObject({ assistanceFen: 20_000 });
-    expect(() => readReceipt({ receiptId: 'R1', warningId: 'warn-1', outcome: 'ASSISTANCE_GIVEN', assistanceKind: '临时救助' }, 'CIVIL_AFFAIRS')).toThrow(/assistanceAmount/);
-    expect(() => readReceipt({ receiptId: 'R1', warningId: 'warn-1', outcome: 'CERTIFIED', certifiedCategory: 'MONITORED' }, 'CIVIL_AFFAIRS')).toThrow(/certifiedCategory/);
-    expect(readReceipt({ receiptId: 'R1', warningId: 'warn-1', outcome: 'CERTIFIED', certifiedCategory: 'MONITORED' }, 'RURAL_REVITALIZATION')).toMatchObject({ certifiedCategory: 'MONITORED' });
+  it("validates each outcome's fields", () => {
+    expect(
+      readReceipt(
+        { receiptId: 'R1', warningId: 'warn-1', outcome: 'ASSISTANCE_GIVEN', assistanceKind: '临时救助', assistanceAmount: '200.00' },
+        'CIVIL_AFFAIRS',
+      ),
+    ).toMatchObject({ assistanceFen: 20_000 });
+    expect(() =>
+      readReceipt({ receiptId: 'R1', warningId: 'warn-1', outcome: 'ASSISTANCE_GIVEN', assistanceKind: '临时救助' }, 'CIVIL_AFFAIRS'),
+    ).toThrow(/assistanceAmount/);
+    expect(() =>
+      readReceipt({ receiptId: 'R1', warningId: 'warn-1', outcome: 'CERTIFIED', certifiedCategory: 'MONITORED' }, 'CIVIL_AFFAIRS'),
+    ).toThrow(/certifiedCategory/);
+    expect(
+      readReceipt({ receiptId: 'R1', warningId: 'warn-1', outcome: 'CERTIFIED', certifiedCategory: 'MONITORED' }, 'RURAL_REVITALIZATION'),
+    ).toMatchObject({ certifiedCategory: 'MONITORED' });
     expect(() => readReceipt({ receiptId: 'R1', warningId: 'warn-1', outcome: 'NO_ACTION' }, 'CIVIL_AFFAIRS')).toThrow(/reason/);
     expect(() => readReceipt({ receiptId: 'R1', warningId: 'warn-1', outcome: 'DONE' }, 'CIVIL_AFFAIRS')).toThrow(/outcome/);
-    expect(() => readReceipt({ receiptId: 'R1', warningId: 'warn-1', outcome: 'RECEIVED', decidedAt: '2022-02-30 10:00' }, 'CIVIL_AFFAIRS')).toThrow(/decidedAt/);
+    expect(() =>
+      readReceipt({ receiptId: 'R1', warningId: 'warn-1', outcome: 'RECEIVED', decidedAt: '2022-02-30 10:00' }, 'CIVIL_AFFAIRS'),
+    ).toThrow(/decidedAt/);
   });
 });
 
 describe('corrections', () => {
   const values: WarningValues = {
-    reasons: ['SELF_PAY_OVER_THRESHOLD'], categories: [], routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'], selfPayFen: 1_400_000, medfeeFen: 3_000_000,
-    basicFen: 1_600_000, criticalIllnessFen: 0, assistanceFen: 0, settlements: ['H1/S1'],
+    reasons: ['SELF_PAY_OVER_THRESHOLD'],
+    categories: [],
+    routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'],
+    selfPayFen: 1_400_000,
+    medfeeFen: 3_000_000,
+    basicFen: 1_600_000,
+    criticalIllnessFen: 0,
+    assistanceFen: 0,
+    settlements: ['H1/S1'],
   };
 
   it('say what changed, field by field', () => {
-    const after = { ...values, reasons: ['ALWAYS_REPORTED_CATEGORY'], categories: ['DIBAO'], routedTo: ['CIVIL_AFFAIRS'], selfPayFen: 293_250, settlements: ['H1/S1', 'H1/S2'] };
+    const after = {
+      ...values,
+      reasons: ['ALWAYS_REPORTED_CATEGORY'],
+      categories: ['DIBAO'],
+      routedTo: ['CIVIL_AFFAIRS'],
+      selfPayFen: 293_250,
+      settlements: ['H1/S1', 'H1/S2'],
+    };
     expect(describeChanges({ eventId: 'w-1', warned: true, values }, after, true)).toEqual([
-      'reasons: SELF_PAY_OVER_THRESHOLD -> ALWAYS_REPORTED_CATEGORY', 'categories: none -> DIBAO', 'routedTo: CIVIL_AFFAIRS, RURAL_REVITALIZATION -> CIVIL_AFFAIRS',
-      'selfPayFen: 14000.00 yuan -> 2932.50 yuan', 'settlements added: H1/S2',
+      'reasons: SELF_PAY_OVER_THRESHOLD -> ALWAYS_REPORTED_CATEGORY',
+      'categories: none -> DIBAO',
+      'routedTo: CIVIL_AFFAIRS, RURAL_REVITALIZATION -> CIVIL_AFFAIRS',
+      'selfPayFen: 14000.00 yuan -> 2932.50 yuan',
+      'settlements added: H1/S2',
     ]);
     expect(describeChanges({ eventId: 'w-1', warned: true, values }, values, false)[0]).toBe('no longer warned: no reason remains');
   });
 
-  it('replace the warning they supersede in an agency\'s file', () => {
+  it("replace the warning they supersede in an agency's file", () => {
     const first: QuarterlyWarning = { ...sampleRecords.quarterlyWarnings, eventId: 'w-1', routedTo: ['CIVIL_AFFAIRS'] };
     const correction: QuarterlyWarning = { ...first, eventId: 'w-2', supersedes: 'w-1', selfPayFen: 1 };
     expect(latestForAgency([first, correction, first], 'CIVIL_AFFAIRS', first.policyId, first.period)).toEqual([correction]);
@@ -109,7 +145,13 @@ describe('corrections', () => {
   });
 
   it('leave a dropped agency the withdrawal addressed to it, and the others the correction, when routing narrows', () => {
-    const first: QuarterlyWarning = { ...sampleRecords.quarterlyWarnings, eventId: 'w-1', supersedes: null, warned: true, routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'] };
+    const first: QuarterlyWarning = {
+      ...sampleRecords.quarterlyWarnings,
+      eventId: 'w-1',
+      supersedes: null,
+      warned: true,
+      routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'],
+    };
     const withdrawal: QuarterlyWarning = { ...first, eventId: 'w-2', supersedes: 'w-1', warned: false, routedTo: ['RURAL_REVITALIZATION'] };
     const correction: QuarterlyWarning = { ...first, eventId: 'w-3', supersedes: 'w-1', routedTo: ['CIVIL_AFFAIRS'] };
     expect(latestForAgency([first, withdrawal, correction], 'CIVIL_AFFAIRS', first.policyId, first.period)).toEqual([correction]);
@@ -117,32 +159,119 @@ describe('corrections', () => {
   });
 });
 
-describe('the run\'s shortcut past the engine', () => {
+describe("the run's shortcut past the engine", () => {
   const policy = loadPolicy('anhui-huangshan-2022');
   const stay = (n: number, settledAt: string, totalFen: number, basicPaidFen: number, policyScopeFen: number): StoredSettlement => ({
-    kind: 'settlement', eventId: `e-${n}`, key: `H1/S-${n}`, reversesKey: null, fixmedinsCode: 'H1', setlId: `S-${n}`, admdvs: '341002', insuredType: 'RESIDENT',
-    medType: '21', settledAt, setlTime: Date.parse(`${settledAt}T10:00:00+08:00`), totalFen, fullOwnPayFen: totalFen - policyScopeFen, overLimitFen: 0,
-    preSelfPayFen: 0, policyScopeFen, basicPaidFen, settledCriticalIllnessFen: 0, settledAssistanceFen: 0,
+    kind: 'settlement',
+    eventId: `e-${n}`,
+    key: `H1/S-${n}`,
+    reversesKey: null,
+    fixmedinsCode: 'H1',
+    setlId: `S-${n}`,
+    admdvs: '341002',
+    insuredType: 'RESIDENT',
+    medType: '21',
+    settledAt,
+    setlTime: Date.parse(`${settledAt}T10:00:00+08:00`),
+    totalFen,
+    fullOwnPayFen: totalFen - policyScopeFen,
+    overLimitFen: 0,
+    preSelfPayFen: 0,
+    policyScopeFen,
+    basicPaidFen,
+    settledCriticalIllnessFen: 0,
+    settledAssistanceFen: 0,
   });
-  const verdictOf = (settlements: StoredSettlement[]) => warningVerdict(policy, { statuses: [] }, computeYear(policy, {
-    insuredType: 'RESIDENT', statuses: [], settlements: engineSettlements(settlements.filter((s) => s.settledAt <= '2022-06-30')),
-  }), '2022-Q2');
+  const verdictOf = (settlements: StoredSettlement[]) =>
+    warningVerdict(
+      policy,
+      { statuses: [] },
+      computeYear(policy, {
+        insuredType: 'RESIDENT',
+        statuses: [],
+        settlements: engineSettlements(settlements.filter((s) => s.settledAt <= '2022-06-30')),
+      }),
+      '2022-Q2',
+    );
 
-  it('skips at 10,000.00 yuan of total minus basic up to the period\'s end, not at 10,000.01, and counts nothing after it', () => {
-    expect(cannotBeWarned({ personKey: 'p', policy, insuredType: 'RESIDENT', statuses: [], settlements: [stay(1, '2022-05-02', 1_100_000, 100_000, 100_000)] }, policy, '2022-06-30')).toBe(true);
-    expect(cannotBeWarned({ personKey: 'p', policy, insuredType: 'RESIDENT', statuses: [], settlements: [stay(1, '2022-05-02', 1_100_001, 100_000, 100_000)] }, policy, '2022-06-30')).toBe(false);
-    expect(cannotBeWarned({ personKey: 'p', policy, insuredType: 'RESIDENT', statuses: [], settlements: [stay(1, '2022-07-01', 9_000_000, 100_000, 100_000)] }, policy, '2022-06-30')).toBe(true);
-    expect(cannotBeWarned({ personKey: 'p', policy, insuredType: 'RESIDENT', statuses: [{ category: 'DIBAO', from: '2022-01-01', to: null }], settlements: [] }, policy, '2022-06-30')).toBe(false);
+  it("skips at 10,000.00 yuan of total minus basic up to the period's end, not at 10,000.01, and counts nothing after it", () => {
+    expect(
+      cannotBeWarned(
+        {
+          personKey: 'p',
+          policy,
+          insuredType: 'RESIDENT',
+          statuses: [],
+          settlements: [stay(1, '2022-05-02', 1_100_000, 100_000, 100_000)],
+        },
+        policy,
+        '2022-06-30',
+      ),
+    ).toBe(true);
+    expect(
+      cannotBeWarned(
+        {
+          personKey: 'p',
+          policy,
+          insuredType: 'RESIDENT',
+          statuses: [],
+          settlements: [stay(1, '2022-05-02', 1_100_001, 100_000, 100_000)],
+        },
+        policy,
+        '2022-06-30',
+      ),
+    ).toBe(false);
+    expect(
+      cannotBeWarned(
+        {
+          personKey: 'p',
+          policy,
+          insuredType: 'RESIDENT',
+          statuses: [],
+          settlements: [stay(1, '2022-07-01', 9_000_000, 100_000, 100_000)],
+        },
+        policy,
+        '2022-06-30',
+      ),
+    ).toBe(true);
+    expect(
+      cannotBeWarned(
+        {
+          personKey: 'p',
+          policy,
+          insuredType: 'RESIDENT',
+          statuses: [{ category: 'DIBAO', from: '2022-01-01', to: null }],
+          settlements: [],
+        },
+        policy,
+        '2022-06-30',
+      ),
+    ).toBe(false);
   });
 
   it('never skips a person the engine would warn', () => {
     const arbitraryStay = fc.record({
-      month: fc.integer({ min: 1, max: 12 }), day: fc.integer({ min: 1, max: 28 }), scope: fc.integer({ min: 0, max: 3_000_000 }),
-      own: fc.integer({ min: 0, max: 1_500_000 }), basicBp: fc.integer({ min: 0, max: 10_000 }),
+      month: fc.integer({ min: 1, max: 12 }),
+      day: fc.integer({ min: 1, max: 28 }),
+      scope: fc.integer({ min: 0, max: 3_000_000 }),
+      own: fc.integer({ min: 0, max: 1_500_000 }),
+      basicBp: fc.integer({ min: 0, max: 10_000 }),
     });
-    fc.assert(fc.property(fc.array(arbitraryStay, { minLength: 1, maxLength: 5 }), (stays) => {
-      const settlements = stays.map((s, n) => stay(n, `2022-${String(s.month).padStart(2, '0')}-${String(s.day).padStart(2, '0')}`, s.scope + s.own, Math.floor(s.scope * s.basicBp / 10_000), s.scope));
-      if (cannotBeWarned({ personKey: 'p', policy, insuredType: 'RESIDENT', statuses: [], settlements }, policy, '2022-06-30')) expect(verdictOf(settlements).warn).toBe(false);
-    }), { numRuns: 500, seed: 16 });
+    fc.assert(
+      fc.property(fc.array(arbitraryStay, { minLength: 1, maxLength: 5 }), (stays) => {
+        const settlements = stays.map((s, n) =>
+          stay(
+            n,
+            `2022-${String(s.month).padStart(2, '0')}-${String(s.day).padStart(2, '0')}`,
+            s.scope + s.own,
+            Math.floor((s.scope * s.basicBp) / 10_000),
+            s.scope,
+          ),
+        );
+        if (cannotBeWarned({ personKey: 'p', policy, insuredType: 'RESIDENT', statuses: [], settlements }, policy, '2022-06-30'))
+          expect(verdictOf(settlements).warn).toBe(false);
+      }),
+      { numRuns: 500, seed: 16 },
+    );
   });
 });
