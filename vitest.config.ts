@@ -12,6 +12,9 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          // A few unit tests simulate a region or parse workbooks on worker threads (seconds of CPU):
+          // on a shared, loaded machine vitest's 5 s default fails them for the load, not for a defect.
+          testTimeout: 30_000,
         },
       },
       {
