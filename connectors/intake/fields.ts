@@ -3,6 +3,8 @@
  * row mapped to canonical names), converts it, and on failure records `{ field, reason }` instead of
  * throwing, so that one answer can name every problem of a record.
  */
+import { divisionProvinceCodes } from '../../services/identity';
+
 export interface FieldProblem {
   readonly field: string;
   readonly reason: string;
@@ -80,7 +82,7 @@ export class FieldReader {
   /** A 6-digit division code (行政区划代码) whose first two digits name a province; 000000 is none. */
   division(field: string): string {
     const value = this.code(field, /^\d{6}$/, 'a 6-digit division code');
-    if (value !== '' && /^\d{6}$/.test(value) && !provincePrefixes.has(value.slice(0, 2))) {
+    if (value !== '' && /^\d{6}$/.test(value) && !divisionProvinceCodes.has(value.slice(0, 2))) {
       this.problem(field, `"${value}" is not a division code: its first two digits name no province`);
     }
     return value;
@@ -198,44 +200,6 @@ const controlCharacter = /[\u0000-\u001f\u007f-\u009f]/;
  * reads (U+202E), and U+2028/U+2029 break lines in the tools that read the topics.
  */
 const invisibleCharacter = /[\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]/;
-
-/** First two digits of GB/T 2260 division codes (provinces, and 71, 81, 82 as in ID numbers). */
-const provincePrefixes = new Set([
-  '11',
-  '12',
-  '13',
-  '14',
-  '15',
-  '21',
-  '22',
-  '23',
-  '31',
-  '32',
-  '33',
-  '34',
-  '35',
-  '36',
-  '37',
-  '41',
-  '42',
-  '43',
-  '44',
-  '45',
-  '46',
-  '50',
-  '51',
-  '52',
-  '53',
-  '54',
-  '61',
-  '62',
-  '63',
-  '64',
-  '65',
-  '71',
-  '81',
-  '82',
-]);
 
 /** 100 million yuan: above any settlement or contribution; 10^13 yuan was accepted. */
 const maxAmountFen = 100_000_000 * 100;

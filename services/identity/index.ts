@@ -1,7 +1,14 @@
 import { derivePersonKey, encryptNationalId } from './person-key';
 import { normalizeNationalId } from './national-id';
 
-export { validateNationalId, normalizeNationalId, checkCharacter, type IdValidation, type IdRejection } from './national-id';
+export {
+  validateNationalId,
+  normalizeNationalId,
+  checkCharacter,
+  divisionProvinceCodes,
+  type IdValidation,
+  type IdRejection,
+} from './national-id';
 export { derivePersonKey, encryptNationalId, decryptNationalId } from './person-key';
 export { containsNationalId, maskIdShaped } from './id-in-text';
 

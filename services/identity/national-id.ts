@@ -12,44 +12,18 @@ import { HubError } from '../platform';
 const weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2] as const;
 const checkCharacters = '10X98765432';
 
-/** First two digits: provinces, autonomous regions and municipalities (GB/T 2260), plus 71/81/82/83. */
-const provinceCodes = new Set([
-  '11',
-  '12',
-  '13',
-  '14',
-  '15',
-  '21',
-  '22',
-  '23',
-  '31',
-  '32',
-  '33',
-  '34',
-  '35',
-  '36',
-  '37',
-  '41',
-  '42',
-  '43',
-  '44',
-  '45',
-  '46',
-  '50',
-  '51',
-  '52',
-  '53',
-  '54',
-  '61',
-  '62',
-  '63',
-  '64',
-  '65',
-  '71',
-  '81',
-  '82',
-  '83',
+/**
+ * First two digits of GB/T 2260 division codes: provinces, autonomous regions and municipalities,
+ * and 71, 81, 82 (Taiwan, Hong Kong, Macao) as they appear in ID numbers.
+ */
+// prettier-ignore
+export const divisionProvinceCodes: ReadonlySet<string> = new Set([
+  '11', '12', '13', '14', '15', '21', '22', '23', '31', '32', '33', '34', '35', '36', '37', '41', '42',
+  '43', '44', '45', '46', '50', '51', '52', '53', '54', '61', '62', '63', '64', '65', '71', '81', '82',
 ]);
+
+/** The first two digits an ID number may start with: a division's, or 83 (residence permits of Taiwan residents). */
+const provinceCodes: ReadonlySet<string> = new Set([...divisionProvinceCodes, '83']);
 
 export type IdRejection = 'EMPTY' | 'LENGTH' | 'CHARACTERS' | 'REGION' | 'BIRTH_DATE' | 'CHECK_DIGIT';
 
