@@ -70,7 +70,8 @@ describe('the table of topics and agencies', () => {
     expect(agencyCodes).toEqual(['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION']);
   });
 
-  it('keeps facts, decisions and dead letters for good, and names a topic under its prefix', () => {
+  it('keeps facts, decisions, warnings, receipts and dead letters for good, and names a topic under its prefix', () => {
+    // Kafka is the system of record: the rules state and the desk's read model are folded again from every topic.
     const kept = (Object.keys(topics) as TopicId[]).filter(
       (id) => (topics[id].config as Readonly<Record<string, string>>)['retention.ms'] === '-1',
     );
@@ -82,13 +83,18 @@ describe('the table of topics and agencies', () => {
       'benefitAdjustments',
       'subsidyCorrections',
       'selfPay',
+      'quarterlyWarnings',
+      'deliveryReceipts',
       'deadLetters',
     ]);
     expect(topicSpec('taxContributions', 'p.')).toEqual({
       name: 'p.tax.contributions',
       config: { 'retention.ms': '-1', 'cleanup.policy': 'delete' },
     });
-    expect(topicSpec('quarterlyWarnings', '')).toEqual({ name: 'warnings.quarterly', config: {} });
+    expect(topicSpec('quarterlyWarnings', '')).toEqual({
+      name: 'warnings.quarterly',
+      config: { 'retention.ms': '-1', 'cleanup.policy': 'delete' },
+    });
   });
 });
 
