@@ -1,4 +1,5 @@
 import type { Consumer } from 'kafkajs';
+import { HubError } from '../platform';
 import { fetchTopicOffsetsSettled, type AdminPort } from './admin';
 import { toInbound, type InboundRecord } from './records';
 
@@ -29,6 +30,9 @@ export interface TopicReaderDependencies {
   readonly idleMs?: number;
 }
 
+/** How long a reader may take to join its throwaway group before a read gives up. */
+const joinTimeoutMs = 60_000;
+
 export function topicReader(deps: TopicReaderDependencies): TopicReader {
   return {
     async readAll(topic) {
@@ -42,17 +46,27 @@ export function topicReader(deps: TopicReaderDependencies): TopicReader {
       await new Promise<void>((resolve, reject) => {
         // A transactional topic ends in commit markers, which a read-committed consumer never
         // delivers: progress counts them (batch.lastOffset() does), and a reader that hears nothing
-        // for a while has read everything that is readable.
+        // for a while has read everything that is readable. The quiet is counted from the group
+        // join (or the first batch), not from the subscription: on a loaded machine the join alone
+        // takes longer than the idle time, and the read ended before it had fetched anything.
         let idle: NodeJS.Timeout | undefined;
+        const joinCap = setTimeout(() => {
+          reject(new HubError('UNAVAILABLE', `reading ${topic}: the reader did not join its group within ${joinTimeoutMs / 1000} s`));
+        }, joinTimeoutMs);
+        const done = (): void => {
+          clearTimeout(joinCap);
+          resolve();
+        };
         const settle = (): void => {
+          clearTimeout(joinCap);
           if (idle !== undefined) clearTimeout(idle);
           if (remaining.size === 0) {
-            resolve();
+            done();
             return;
           }
-          idle = setTimeout(resolve, deps.idleMs ?? 2_000);
+          idle = setTimeout(done, deps.idleMs ?? 2_000);
         };
-        settle();
+        reader.on(reader.events.GROUP_JOIN, settle);
         reader
           .run({
             autoCommit: false,

@@ -219,4 +219,47 @@ describe('topic reader', () => {
     expect(records.map((r) => `${r.partition}@${r.offset}`)).toEqual(['0@0', '0@1', '1@0', '1@1', '1@2']);
     expect(disconnected).toBe(true);
   });
+
+  it('counts the quiet that ends a read from the group join, not from the subscription, however long the join takes', async () => {
+    type EachBatch = (payload: {
+      batch: {
+        topic: string;
+        partition: number;
+        lastOffset(): string;
+        messages: { offset: string; key: Buffer; value: Buffer; headers: Record<string, never>; timestamp: string }[];
+      };
+    }) => Promise<void>;
+    const listeners: (() => void)[] = [];
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+    const reader: ReaderConsumerPort = {
+      connect: () => Promise.resolve(),
+      subscribe: () => Promise.resolve(),
+      disconnect: () => Promise.resolve(),
+      on: ((_event: string, listener: () => void) => {
+        listeners.push(listener);
+        return () => undefined;
+      }) as unknown as ReaderConsumerPort['on'],
+      events: { GROUP_JOIN: 'consumer.group_join' } as ReaderConsumerPort['events'],
+      run: (config) => {
+        const eachBatch = config?.eachBatch as unknown as EachBatch;
+        // The join takes three idle times; the first fetch follows it at once. The end offset (1) is
+        // not reached, so only the quiet after the batch ends the read.
+        void (async () => {
+          await sleep(90);
+          for (const listener of listeners) listener();
+          await sleep(5);
+          const message = { offset: '0', key: Buffer.from('k'), value: Buffer.from('v'), headers: {}, timestamp: '0' };
+          await eachBatch({ batch: { topic: 't', partition: 0, lastOffset: () => '0', messages: [message] } });
+        })();
+        return Promise.resolve();
+      },
+    };
+    const records = await topicReader({
+      admin: () =>
+        Promise.resolve(fakeAdmin({ fetchTopicOffsets: () => Promise.resolve([{ partition: 0, offset: '2', high: '2', low: '0' }]) })),
+      newReader: () => reader,
+      idleMs: 30,
+    }).readAll('t');
+    expect(records.map((r) => `${r.partition}@${r.offset}`)).toEqual(['0@0']);
+  });
 });
