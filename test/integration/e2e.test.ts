@@ -147,7 +147,11 @@ describe('the whole story on a hand-checked region', () => {
   const read = async <K extends 'benefitAdjustments' | 'quarterlyWarnings' | 'deliveryReceipts'>(id: K) => {
     const r = rules?.runtime;
     if (r === undefined) throw new Error('no rules service');
-    const codec = createTopicCodec(createRegistryClient(env.HUB_SCHEMA_REGISTRY_URL ?? ''), id, `${prefix}${topics[id].name}`);
+    const codec = createTopicCodec(
+      createRegistryClient(loadConfig(env, ['schemaRegistryUrl']).schemaRegistryUrl),
+      id,
+      `${prefix}${topics[id].name}`,
+    );
     return Promise.all((await r.kafka.readAll(codec.topic)).map((m) => codec.decode(m.value ?? Buffer.alloc(0))));
   };
   /** The latest adjustment of each settlement, as setl_id -> kind and delta. */
