@@ -395,7 +395,12 @@ export function createRulesService(deps: RulesDependencies): RulesService {
           // Almost always nothing is replayed; the outputs are already one entry per topic.
           return answer(replayed.length === 0 ? outputs : joinByTopic([...replayed, ...outputs]), entry);
         }
-        if (attempt >= 5) throw new Error(`partition ${partition}: state kept changing under this batch (another instance owns it?)`);
+        if (attempt >= 5)
+          throw new HubError(
+            'STATE_CONTENDED',
+            `partition ${partition}: state kept changing under this batch (another instance owns it?)`,
+            { detail: { partition, topic } },
+          );
         deps.logger.warn({ partition, topic, attempt }, 'state changed while folding; folding the batch again');
       }
     },

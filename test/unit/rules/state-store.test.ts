@@ -24,7 +24,9 @@ describe('an outbox entry', () => {
 
   it('that is cut short is refused, not read as fewer records', () => {
     const entry = encodeOutbox([{ topic: 't', records: [{ key: 'k', value: Buffer.from('abcdef') }] }]);
-    expect(() => decodeOutbox(entry.subarray(0, entry.length - 1))).toThrow(/truncated at byte \d+ of \d+/);
+    const cut = () => decodeOutbox(entry.subarray(0, entry.length - 1));
+    expect(cut).toThrow(/truncated at byte \d+ of \d+/);
+    expect(cut).toThrow(expect.objectContaining({ code: 'PROCESSING_FAILED' }));
   });
 
   it("entries of several batches join per topic, keeping each topic's order", () => {
