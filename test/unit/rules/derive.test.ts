@@ -79,7 +79,14 @@ describe("deriving a person's outputs", () => {
     expect(adjustment?.reason).toContain('DIBAO applies on 2020-04-02');
     expect(adjustment?.reason).toContain('DIBAO certified 2020-03-01–open');
     // Kept: due and settled amounts, and the digest of category and reason (a change of either republishes).
-    expect(emitted.get('a:H610400001/S1')?.values).toEqual([975_000, 0, 600_000, 0, textDigest(`DIBAO\u0000${adjustment?.reason ?? ''}`)]);
+    expect(emitted.get('a:H610400001/S1')?.values).toEqual({
+      kind: 'adjustment',
+      dueCriticalIllnessFen: 975_000,
+      dueAssistanceFen: 0,
+      settledCriticalIllnessFen: 600_000,
+      settledAssistanceFen: 0,
+      descriptionDigest: textDigest(`DIBAO\u0000${adjustment?.reason ?? ''}`),
+    });
   });
 
   it('publishes an adjustment once: a second derivation with nothing changed publishes nothing', () => {
