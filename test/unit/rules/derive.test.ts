@@ -89,6 +89,18 @@ describe("deriving a person's outputs", () => {
     });
   });
 
+  it('derives the same event ids as the stored layout always has (an id hashes the slot values in their stored order)', () => {
+    const first = derive([april, dibaoFromMarch]);
+    const revoked: StoredStatus = { ...dibaoFromMarch, eventId: 'ca-2', version: 2, action: 'REVOKE', to: '2020-03-15' };
+    const second = derive([april, revoked], first.emitted);
+    expect([...first.outputs, ...second.outputs].map((o) => [o.topic, o.record.eventId])).toStrictEqual([
+      ['benefitAdjustments', 'adj-495b0fb35288a5606e21a28e755768df'],
+      ['selfPay', 'ytd-9869a25a0c48f4e8ea72198802636f94'],
+      ['benefitAdjustments', 'adj-bba73ac108cb0b581b848ac7aaa2c455'],
+      ['selfPay', 'ytd-c4c073333ae368bc95495a661d6c78dd'],
+    ]);
+  });
+
   it('publishes an adjustment once: a second derivation with nothing changed publishes nothing', () => {
     const first = derive([april, dibaoFromMarch]);
     expect(derive([april, dibaoFromMarch], first.emitted).outputs).toEqual([]);
