@@ -31,6 +31,8 @@ export const errorCodes = {
   UNSUPPORTED_MEDIA_TYPE: 'the request body is of a content type or charset the route does not read',
   UNAVAILABLE: 'the service is shutting down or not ready; retry later',
   STATE_LAYOUT_CHANGED: 'the rules state in Redis is of another layout; run hub rules --rebuild',
+  STATE_CONTENDED:
+    'the rules state of a partition kept changing while a batch was folded (another instance owns the partition?); the batch is not committed',
   STATE_LOST:
     'the rules state in Redis is behind the offsets Kafka committed (lost or restored from an older copy); run hub rules --rebuild',
   PRODUCER_FENCED:

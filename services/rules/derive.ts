@@ -21,6 +21,15 @@ import {
   type StoredFact,
   type StoredSettlement,
 } from './person-facts';
+import {
+  adjustmentValues,
+  sameValues,
+  selfPayValues,
+  storedValues,
+  subsidyValues,
+  type EmittedValues,
+  type SlotField,
+} from './slot-values';
 
 /**
  * From a person's facts to the outputs the hub owes: per settlement the benefit adjustment, per
@@ -28,13 +37,13 @@ import {
  * has a slot; an output is published when its slot's values change, and its id is derived from the
  * person, the slot, the values and the output it supersedes, so a replay derives the same ids.
  */
-/** a: a settlement's adjustment; u: a contribution's subsidy; y: a year's self-pay; x: a problem reported. */
-export type SlotField = `a:${string}` | `u:${string}` | `y:${string}` | `x:${string}`;
+export type { SlotField } from './slot-values';
+export { textDigest } from './slot-values';
 
 export interface EmittedSlot {
   readonly eventId: string;
-  /** The values the slot was last published with, in a fixed order. */
-  readonly values: readonly number[];
+  /** The values the slot was last published with. */
+  readonly values: EmittedValues;
 }
 
 export type RulesOutput =
@@ -72,19 +81,6 @@ const yuan = (fen: number): string => `${(fen / 100).toFixed(2)} yuan`;
 
 function stableId(prefix: string, parts: readonly (string | number | null)[]): string {
   return `${prefix}-${createHash('sha256').update(parts.map(String).join('\u0000')).digest('hex').slice(0, 32)}`;
-}
-
-/**
- * A slot's descriptive fields (category, reason, categories) as one number kept with its values: a
- * slot is published again when they change, not only its amounts, or its last record goes on naming
- * a category that the person's later facts contradict, depending on the order the facts came in.
- */
-export function textDigest(text: string): number {
-  return Number.parseInt(createHash('sha256').update(text).digest('hex').slice(0, 12), 16);
-}
-
-function sameValues(a: readonly number[] | undefined, b: readonly number[]): boolean {
-  return a !== undefined && a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 interface PersonYear {
@@ -264,21 +260,23 @@ export function derivePerson(options: {
           ),
         ].sort();
         const totals = result.totals;
-        const values = [
-          totals.totalFen,
-          totals.basicPaidFen,
-          totals.criticalIllnessFen,
-          totals.assistanceFen,
-          totals.selfPayFen,
-          totals.inScopeSelfPayFen,
-        ];
         const slot: SlotField = `y:${policy.id}`;
         const previous = emitted.get(slot);
         const live = result.settlements.filter((s) => !s.cancelled);
         const lastSettledAt = year.settlements.filter((s) => s.reversesKey === null).reduce((last, s) => Math.max(last, s.setlTime), 0);
-        const kept = selfPayValues(values, live.length, lastSettledAt, categories);
+        const kept = selfPayValues({
+          medfeeFen: totals.totalFen,
+          basicFen: totals.basicPaidFen,
+          criticalIllnessFen: totals.criticalIllnessFen,
+          assistanceFen: totals.assistanceFen,
+          selfPayTotalFen: totals.selfPayFen,
+          selfPayInScopeFen: totals.inScopeSelfPayFen,
+          settlementCount: live.length,
+          lastSettledAt,
+          categories,
+        });
         if (!sameValues(previous?.values, kept)) {
-          const eventId = stableId('ytd', [personKey, slot, ...kept, previous?.eventId ?? null]);
+          const eventId = stableId('ytd', [personKey, slot, ...storedValues(kept), previous?.eventId ?? null]);
           outputs.push({
             topic: 'selfPay',
             record: {
@@ -314,9 +312,13 @@ export function derivePerson(options: {
       for (const contribution of subsidy.contributions) {
         const slot: SlotField = `u:${contribution.id}`;
         const previous = emitted.get(slot);
-        const values = subsidyValues(contribution.entitledSubsidyFen, contribution.receivedSubsidyFen, contribution.category ?? 'NONE');
+        const values = subsidyValues({
+          entitledSubsidyFen: contribution.entitledSubsidyFen,
+          receivedSubsidyFen: contribution.receivedSubsidyFen,
+          category: contribution.category ?? 'NONE',
+        });
         if (sameValues(previous?.values, values) || (previous === undefined && contribution.deltaFen === 0)) continue;
-        const eventId = stableId('sub', [personKey, slot, ...values, previous?.eventId ?? null]);
+        const eventId = stableId('sub', [personKey, slot, ...storedValues(values), previous?.eventId ?? null]);
         const storedContribution = year.contributions.find((c) => c.key === contribution.id);
         outputs.push({
           topic: 'subsidyCorrections',
@@ -347,9 +349,9 @@ export function derivePerson(options: {
   for (const contribution of options.withdrawn ?? []) {
     const slot: SlotField = `u:${contribution.key}`;
     const previous = emitted.get(slot);
-    const values = subsidyValues(0, 0, 'NONE');
+    const values = subsidyValues({ entitledSubsidyFen: 0, receivedSubsidyFen: 0, category: 'NONE' });
     if (previous === undefined || sameValues(previous.values, values)) continue;
-    const eventId = stableId('sub', [personKey, slot, ...values, previous.eventId]);
+    const eventId = stableId('sub', [personKey, slot, ...storedValues(values), previous.eventId]);
     outputs.push({
       topic: 'subsidyCorrections',
       record: {
@@ -400,16 +402,16 @@ function adjustment(
     ? `settlement reversed (冲销): nothing due`
     : `${applied === null ? 'no tilted category applies' : `${applied} applies`} on ${result.settledAt}: critical illness ${yuan(result.criticalIllnessFen)} due (${yuan(settledCriticalIllnessFen)} settled), assistance ${yuan(result.assistanceFen)} due (${yuan(settledAssistanceFen)} settled)` +
       (certified === undefined ? '' : `; ${certified.category} certified ${certified.from}–${certified.to ?? 'open'}`);
-  const values = adjustmentValues(
-    result.criticalIllnessFen,
-    result.assistanceFen,
+  const values = adjustmentValues({
+    dueCriticalIllnessFen: result.criticalIllnessFen,
+    dueAssistanceFen: result.assistanceFen,
     settledCriticalIllnessFen,
     settledAssistanceFen,
-    applied,
-    why,
-  );
+    categoryApplied: applied,
+    reason: why,
+  });
   if (sameValues(previous?.values, values) || (previous === undefined && deltaFen === 0)) return undefined;
-  const eventId = stableId('adj', [personKey, slot, ...values, previous?.eventId ?? null]);
+  const eventId = stableId('adj', [personKey, slot, ...storedValues(values), previous?.eventId ?? null]);
   emitted.set(slot, { eventId, values });
   return {
     topic: 'benefitAdjustments',
@@ -432,37 +434,4 @@ function adjustment(
       supersedes: previous?.eventId ?? null,
     },
   };
-}
-
-/** What a state keeps of an adjustment slot: due and settled amounts, then the digest of its category and reason. */
-export function adjustmentValues(
-  dueCriticalIllnessFen: number,
-  dueAssistanceFen: number,
-  settledCriticalIllnessFen: number,
-  settledAssistanceFen: number,
-  categoryApplied: string | null,
-  reason: string,
-): number[] {
-  return [
-    dueCriticalIllnessFen,
-    dueAssistanceFen,
-    settledCriticalIllnessFen,
-    settledAssistanceFen,
-    textDigest(`${categoryApplied ?? ''}\u0000${reason}`),
-  ];
-}
-
-/** What a state keeps of a self-pay slot: the totals, the live settlements, the last settlement time and the digest of the categories. */
-export function selfPayValues(
-  totals: readonly number[],
-  settlementCount: number,
-  lastSettledAt: number | null,
-  categories: readonly string[],
-): number[] {
-  return [...totals, settlementCount, lastSettledAt ?? 0, textDigest(categories.join(','))];
-}
-
-/** What a state keeps of a subsidy slot: entitled and received, then the digest of the category. */
-export function subsidyValues(entitledSubsidyFen: number, receivedSubsidyFen: number, category: string): number[] {
-  return [entitledSubsidyFen, receivedSubsidyFen, textDigest(category)];
 }

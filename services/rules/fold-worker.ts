@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { InboundRecord, OutboundBatch } from '../kafka';
-import { createLogger, isHubError, loadConfig, type Environment, type ErrorCode } from '../platform';
+import { HubError, createLogger, isHubError, loadConfig, type Environment, type ErrorCode } from '../platform';
 import { createLeanRegistryClient } from '../registry/lean-client';
 import { foldDependencies } from './fold-dependencies';
 import { filePolicyResolver } from './policy-resolver';
@@ -189,7 +189,7 @@ function runWorker(): void {
         const waiter = asked.get(message.id);
         asked.delete(message.id);
         if (message.offset !== undefined) waiter?.resolve(BigInt(message.offset));
-        else waiter?.reject(new Error(message.failure ?? 'no committed offset'));
+        else waiter?.reject(new HubError('KAFKA_UNAVAILABLE', message.failure ?? 'no committed offset'));
         return;
       }
       case 'close':

@@ -126,7 +126,7 @@ export function createFoldWorkers(options: FoldWorkersOptions): FoldWorkers {
       if (candidate.inHand < (slots[index]?.inHand ?? 0)) index = i;
     });
     const slot = slots[index];
-    if (slot === undefined) throw new Error(`no rules worker ${index}`);
+    if (slot === undefined) throw new HubError('PROCESSING_FAILED', `no rules worker ${index}`);
     return { slot, ready: slot.ready ?? spawn(slot, index) };
   };
 

@@ -1,5 +1,6 @@
 import avro from 'avsc';
-import type { EmittedSlot, SlotField } from './derive';
+import type { EmittedSlot } from './derive';
+import { namedValues, storedValues, type SlotField } from './slot-values';
 import type { FactField, StoredContribution, StoredFact, StoredSettlement, StoredStatus } from './person-facts';
 
 /**
@@ -129,7 +130,7 @@ export function encodePerson(state: PersonState): Buffer {
     else if (fact.kind === 'settlement') stored.settlements.push(fact);
     else stored.contributions.push(fact);
   }
-  for (const [slot, value] of state.emitted) stored.emitted.push({ slot, eventId: value.eventId, values: value.values });
+  for (const [slot, value] of state.emitted) stored.emitted.push({ slot, eventId: value.eventId, values: storedValues(value.values) });
   // Written into a scratch buffer, then copied out: avsc's toBuffer writes into 1 KiB and writes a
   // larger value a second time, and a third of the people are larger.
   let end = personType.encode(stored, scratch, 0);
@@ -156,6 +157,6 @@ export function decodePerson(value: Buffer | null): PersonState {
   }
   for (const settlement of stored.settlements) facts.set(`h:${settlement.key}`, settlement);
   for (const contribution of stored.contributions) facts.set(`c:${contribution.key}`, contribution);
-  for (const { slot, eventId, values } of stored.emitted) emitted.set(slot, { eventId, values });
+  for (const { slot, eventId, values } of stored.emitted) emitted.set(slot, { eventId, values: namedValues(slot, values) });
   return { facts, emitted };
 }

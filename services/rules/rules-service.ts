@@ -16,7 +16,8 @@ import type { InboundRecord, OutboundBatch } from '../kafka';
 import { HubError } from '../platform/errors';
 import type { HubMetrics, Logger } from '../platform';
 import type { TopicCodec } from '../registry';
-import { derivePerson, type Cause, type PolicyResolver, type RulesOutput, type SlotField } from './derive';
+import { derivePerson, type Cause, type PolicyResolver, type RulesOutput } from './derive';
+import { problemValues, type SlotField } from './slot-values';
 import {
   contributionFact,
   settlementFact,
@@ -294,7 +295,7 @@ export function createRulesService(deps: RulesDependencies): RulesService {
             ...(problem.fact === undefined ? {} : { fact: problem.fact }),
           });
           outputs.push(letter);
-          derivation.emitted.set(slot, { eventId: letter.record.eventId, values: [] });
+          derivation.emitted.set(slot, { eventId: letter.record.eventId, values: problemValues });
         }
         persons.set(personKey, encodePerson({ facts: state.facts, emitted: derivation.emitted }));
       });
@@ -395,7 +396,12 @@ export function createRulesService(deps: RulesDependencies): RulesService {
           // Almost always nothing is replayed; the outputs are already one entry per topic.
           return answer(replayed.length === 0 ? outputs : joinByTopic([...replayed, ...outputs]), entry);
         }
-        if (attempt >= 5) throw new Error(`partition ${partition}: state kept changing under this batch (another instance owns it?)`);
+        if (attempt >= 5)
+          throw new HubError(
+            'STATE_CONTENDED',
+            `partition ${partition}: state kept changing under this batch (another instance owns it?)`,
+            { detail: { partition, topic } },
+          );
         deps.logger.warn({ partition, topic, attempt }, 'state changed while folding; folding the batch again');
       }
     },

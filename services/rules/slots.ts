@@ -2,7 +2,16 @@ import type { Redis } from 'ioredis';
 import type { BenefitAdjustment, SelfPayYearToDate, SubsidyCorrection } from '../../schemas';
 import type { HubKafka } from '../kafka';
 import type { TopicCodec } from '../registry';
-import { adjustmentValues, selfPayValues, subsidyValues, type EmittedSlot } from './derive';
+import type { EmittedSlot } from './derive';
+import {
+  adjustmentValues,
+  namedValues,
+  selfPayValues,
+  storedValues,
+  subsidyValues,
+  type EmittedValues,
+  type SlotField,
+} from './slot-values';
 import { decodePerson } from './state-store';
 
 /**
@@ -13,32 +22,14 @@ import { decodePerson } from './state-store';
 export type SlotValues = Map<string, string>;
 
 /** A published record's slot and the values a state keeps of it (derive.ts), descriptive fields' digest included. */
-export function adjustmentSlot(r: BenefitAdjustment): [string, number[]] {
-  return [
-    `${r.personKey} a:${r.fixmedinsCode}/${r.setlId}`,
-    adjustmentValues(
-      r.dueCriticalIllnessFen,
-      r.dueAssistanceFen,
-      r.settledCriticalIllnessFen,
-      r.settledAssistanceFen,
-      r.categoryApplied,
-      r.reason,
-    ),
-  ];
+export function adjustmentSlot(r: BenefitAdjustment): [string, EmittedValues] {
+  return [`${r.personKey} a:${r.fixmedinsCode}/${r.setlId}`, adjustmentValues(r)];
 }
-export function subsidySlot(r: SubsidyCorrection): [string, number[]] {
-  return [`${r.personKey} u:${r.contributionRecordId}`, subsidyValues(r.entitledSubsidyFen, r.receivedSubsidyFen, r.category)];
+export function subsidySlot(r: SubsidyCorrection): [string, EmittedValues] {
+  return [`${r.personKey} u:${r.contributionRecordId}`, subsidyValues(r)];
 }
-export function selfPaySlot(r: SelfPayYearToDate): [string, number[]] {
-  return [
-    `${r.personKey} y:${r.policyId}`,
-    selfPayValues(
-      [r.medfeeFen, r.basicFen, r.criticalIllnessFen, r.assistanceFen, r.selfPayTotalFen, r.selfPayInScopeFen],
-      r.settlementCount,
-      r.lastSettledAt,
-      r.categories,
-    ),
-  ];
+export function selfPaySlot(r: SelfPayYearToDate): [string, EmittedValues] {
+  return [`${r.personKey} y:${r.policyId}`, selfPayValues(r)];
 }
 
 /** The slots as the state holds them. */
@@ -56,7 +47,7 @@ export async function stateSlots(redis: Redis, namespace: string): Promise<SlotV
       const [error, value] = replies[i] ?? [null, null];
       if (error !== null) throw error;
       for (const [slot, emitted] of decodePerson(value as Buffer | null).emitted)
-        slots.set(`${personKey} ${slot}`, emitted.values.join(','));
+        slots.set(`${personKey} ${slot}`, storedValues(emitted.values).join(','));
     });
   } while (cursor !== '0');
   return slots;
@@ -78,14 +69,14 @@ export async function publishedSlots(
   const latest = new Map<string, EmittedSlot>();
   const ids = new Set<string>();
   let records = 0;
-  const read = async <T extends { eventId: string }>(codec: TopicCodec<T>, slotOf: (r: T) => [string, number[]]): Promise<void> => {
+  const read = async <T extends { eventId: string }>(codec: TopicCodec<T>, slotOf: (r: T) => [string, EmittedValues]): Promise<void> => {
     for (const message of await kafka.readAll(codec.topic)) {
       if (message.value === null) continue;
       const record = await codec.decode(message.value);
       records += 1;
       ids.add(record.eventId);
       const [slot, values] = slotOf(record);
-      slots.set(slot, values.join(','));
+      slots.set(slot, storedValues(values).join(','));
       latest.set(slot, { eventId: record.eventId, values });
     }
   };
@@ -101,10 +92,11 @@ export async function publishedSlots(
  * slot never published, which is what another arrival order may leave.
  */
 function settles(slot: string, value: string): boolean {
-  const kind = slot.slice(slot.indexOf(' ') + 1, slot.indexOf(' ') + 2);
-  const v = value.split(',').map(Number);
-  if (kind === 'a') return v[0] === v[2] && v[1] === v[3];
-  if (kind === 'u') return v[0] === v[1];
+  const field = slot.slice(slot.indexOf(' ') + 1) as SlotField;
+  const values = namedValues(field, value === '' ? [] : value.split(',').map(Number));
+  if (values.kind === 'adjustment')
+    return values.dueCriticalIllnessFen === values.settledCriticalIllnessFen && values.dueAssistanceFen === values.settledAssistanceFen;
+  if (values.kind === 'subsidy') return values.entitledSubsidyFen === values.receivedSubsidyFen;
   return false;
 }
 

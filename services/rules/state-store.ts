@@ -168,7 +168,7 @@ export function decodeOutbox(entry: Buffer): OutboundBatch[] {
   const batches: OutboundBatch[] = [];
   let at = 0;
   const take = (length: number): Buffer => {
-    if (at + length > entry.length) throw new Error(`outbox entry truncated at byte ${at} of ${entry.length}`);
+    if (at + length > entry.length) throw new HubError('PROCESSING_FAILED', `outbox entry truncated at byte ${at} of ${entry.length}`);
     const part = entry.subarray(at, at + length);
     at += length;
     return part;
@@ -296,7 +296,7 @@ export async function commitState(redis: Redis, write: StateWrite, watched: bool
   multi.hset(write.keys.applied, write.topic, write.lastOffset.toString());
   const result = await multi.exec();
   if (result === null) {
-    if (!watched) throw new Error('Redis transaction aborted without a WATCH');
+    if (!watched) throw new HubError('PROCESSING_FAILED', 'Redis transaction aborted without a WATCH');
     return false;
   }
   for (const [error] of result) if (error !== null) throw error;

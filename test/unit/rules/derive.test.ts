@@ -79,7 +79,26 @@ describe("deriving a person's outputs", () => {
     expect(adjustment?.reason).toContain('DIBAO applies on 2020-04-02');
     expect(adjustment?.reason).toContain('DIBAO certified 2020-03-01–open');
     // Kept: due and settled amounts, and the digest of category and reason (a change of either republishes).
-    expect(emitted.get('a:H610400001/S1')?.values).toEqual([975_000, 0, 600_000, 0, textDigest(`DIBAO\u0000${adjustment?.reason ?? ''}`)]);
+    expect(emitted.get('a:H610400001/S1')?.values).toEqual({
+      kind: 'adjustment',
+      dueCriticalIllnessFen: 975_000,
+      dueAssistanceFen: 0,
+      settledCriticalIllnessFen: 600_000,
+      settledAssistanceFen: 0,
+      descriptionDigest: textDigest(`DIBAO\u0000${adjustment?.reason ?? ''}`),
+    });
+  });
+
+  it('derives the same event ids as the stored layout always has (an id hashes the slot values in their stored order)', () => {
+    const first = derive([april, dibaoFromMarch]);
+    const revoked: StoredStatus = { ...dibaoFromMarch, eventId: 'ca-2', version: 2, action: 'REVOKE', to: '2020-03-15' };
+    const second = derive([april, revoked], first.emitted);
+    expect([...first.outputs, ...second.outputs].map((o) => [o.topic, o.record.eventId])).toStrictEqual([
+      ['benefitAdjustments', 'adj-495b0fb35288a5606e21a28e755768df'],
+      ['selfPay', 'ytd-9869a25a0c48f4e8ea72198802636f94'],
+      ['benefitAdjustments', 'adj-bba73ac108cb0b581b848ac7aaa2c455'],
+      ['selfPay', 'ytd-c4c073333ae368bc95495a661d6c78dd'],
+    ]);
   });
 
   it('publishes an adjustment once: a second derivation with nothing changed publishes nothing', () => {

@@ -24,7 +24,9 @@ describe('an outbox entry', () => {
 
   it('that is cut short is refused, not read as fewer records', () => {
     const entry = encodeOutbox([{ topic: 't', records: [{ key: 'k', value: Buffer.from('abcdef') }] }]);
-    expect(() => decodeOutbox(entry.subarray(0, entry.length - 1))).toThrow(/truncated at byte \d+ of \d+/);
+    const cut = () => decodeOutbox(entry.subarray(0, entry.length - 1));
+    expect(cut).toThrow(/truncated at byte \d+ of \d+/);
+    expect(cut).toThrow(expect.objectContaining({ code: 'PROCESSING_FAILED' }));
   });
 
   it("entries of several batches join per topic, keeping each topic's order", () => {
@@ -116,9 +118,40 @@ describe('a stored person (one Avro value)', () => {
         ],
       ]),
       emitted: new Map([
-        ['y:xianyang-2020', { eventId: 'ytd-1', values: [100, 50, 0, 0, 50, 50, 1] }],
-        ['a:H/S-1', { eventId: 'adj-1', values: [-300, 0, 1_000_000_000_000_000, 0] }],
-        ['x:abc', { eventId: 'dl-1', values: [] }],
+        [
+          'y:xianyang-2020',
+          {
+            eventId: 'ytd-1',
+            values: {
+              kind: 'selfPay',
+              medfeeFen: 100,
+              basicFen: 50,
+              criticalIllnessFen: 0,
+              assistanceFen: 0,
+              selfPayTotalFen: 50,
+              selfPayInScopeFen: 50,
+              settlementCount: 1,
+              lastSettledAt: 1_650_000_000_000,
+              categoriesDigest: 7,
+            },
+          },
+        ],
+        [
+          'a:H/S-1',
+          {
+            eventId: 'adj-1',
+            values: {
+              kind: 'adjustment',
+              dueCriticalIllnessFen: -300,
+              dueAssistanceFen: 0,
+              settledCriticalIllnessFen: 1_000_000_000_000_000,
+              settledAssistanceFen: 0,
+              descriptionDigest: 9,
+            },
+          },
+        ],
+        ['u:SW-1', { eventId: 'sub-1', values: { kind: 'subsidy', entitledSubsidyFen: 28_000, receivedSubsidyFen: 0, categoryDigest: 3 } }],
+        ['x:abc', { eventId: 'dl-1', values: { kind: 'problem' } }],
       ]),
     };
     const back = decodePerson(encodePerson(state));
