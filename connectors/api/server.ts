@@ -5,7 +5,8 @@ import { Transform, type TransformCallback } from 'node:stream';
 import iconv from 'iconv-lite';
 import { LogController, fastify, type FastifyReply, type FastifyRequest } from 'fastify';
 import { HubError, isHubError, scrubIdNumbers, type HealthReport, type HubMetrics, type Logger } from '../../services/platform';
-import type { AgencyDefinition, ImportFileOptions, ImportSummary, Intake, IntakeOutcome, KeyHolder, RawRecord } from '../intake';
+import type { AgencyDefinition, ImportFileOptions, ImportSummary, Intake, IntakeOutcome, RawRecord } from '../intake';
+import type { KeyHolder } from './keys';
 import { createFailedKeyLimiter } from './failed-keys';
 import { classifyIntakeFailure, httpStatusOf } from './failures';
 

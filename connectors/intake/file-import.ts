@@ -3,7 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { HubError, isHubError } from '../../services/platform';
 import type { AgencyDefinition } from './agency';
-import type { KeyScope } from './keys';
+import type { KeyScope } from './key-scope';
 import {
   csvLine,
   numericIdCell,
