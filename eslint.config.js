@@ -22,6 +22,26 @@ const ioModules = [
   '@confluentinc/*',
 ];
 
+const kafkaFence = [{ name: 'kafkajs', message: 'Only services/kafka imports kafkajs: use its HubKafka, producers and consumers.' }];
+
+/**
+ * A deep import into another component: a path that goes up out of the importing component and then
+ * names a file inside another one, other than its index or an explicit light sub-path.
+ */
+const lightSubPaths = [
+  'services/platform/errors',
+  'services/platform/dates',
+  'services/registry/lean-client',
+  'services/registry/codec',
+  'services/kafka/dead-letter',
+  'connectors/intake/agency',
+  'connectors/intake/status-agency',
+];
+const faceFence = {
+  regex: String.raw`^(?!.*/(${lightSubPaths.map((path) => path.split('/').slice(1).join('/')).join('|')})$)(?:\.\./(?!services\/|connectors\/)[a-z][a-z0-9-]*|(?:\.\./)+(?:services|connectors)/[a-z][a-z0-9-]*)/(?!index$).+`,
+  message: 'Import another component through its index.ts (or a light sub-path listed in eslint.config.js), not a file inside it.',
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/**', '.hub/**', 'out/**', 'coverage/**', 'bin/**', 'deploy/**'] },
   js.configs.recommended,
@@ -51,6 +71,53 @@ export default tseslint.config(
         'error',
         {
           paths: [{ name: 'kafkajs', message: 'Only services/kafka imports kafkajs: use its HubKafka, producers and consumers.' }],
+        },
+      ],
+    },
+  },
+  {
+    // A component (services/<role>, connectors/<agency>, connectors/intake, connectors/api, schemas)
+    // is entered through its index.ts. The few explicit sub-paths below are light on purpose: code
+    // that runs in a worker thread or in the pure policy engine takes them without loading the
+    // component's heavy adapters (pino, fastify, the Confluent client, kafkajs).
+    files: ['**/*.ts'],
+    ignores: ['test/**', 'bench/**', 'services/kafka/**'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: kafkaFence, patterns: [faceFence] }],
+    },
+  },
+  {
+    // The generic intake knows agencies only as AgencyDefinition values handed in: the four concrete
+    // agencies (and the connectors' table that lists them) are above it.
+    files: ['connectors/intake/**/*.ts', 'connectors/api/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: kafkaFence,
+          patterns: [
+            faceFence,
+            {
+              regex: String.raw`^(\.\./)+(index)?$|^\.\.(/index)?$|/(civil-affairs|rural-revitalization|hospitals|tax)(/index)?$`,
+              message: 'The generic intake does not import the concrete agencies: take an AgencyDefinition from the caller.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // An agency is defined from the intake's kit and the schemas, never from another agency.
+    files: ['connectors/tax/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: kafkaFence,
+          patterns: [
+            faceFence,
+            { regex: String.raw`/hospitals(/|$)`, message: 'connectors/tax does not import connectors/hospitals: share through schemas.' },
+          ],
         },
       ],
     },

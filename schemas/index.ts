@@ -152,6 +152,8 @@ export interface SourceRecordRef {
 
 export const civilAffairsCategories = ['TEKUN', 'DIBAO', 'DIBAO_EDGE', 'ORPHAN', 'ILLNESS_POVERTY'] as const;
 export const ruralRevitalizationCategories = ['RELAPSED_POVERTY', 'MONITORED', 'LIFTED', 'POOR_REGISTERED'] as const;
+/** 险种类型 codes the hub handles: 310 职工基本医疗保险, 390 城乡居民基本医疗保险 (hospitals' settlements and tax's contributions). */
+export const insuranceTypes = ['310', '390'] as const;
 export type CivilAffairsCategory = (typeof civilAffairsCategories)[number];
 export type RuralRevitalizationCategory = (typeof ruralRevitalizationCategories)[number];
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ConnectorServer } from '../api/server';
+import type { ConnectorServer } from '../api';
 import type { Redis } from 'ioredis';
 import {
   civilAffairsCategories,

@@ -12,3 +12,4 @@ export { startConnector, connectorRole, defaultConnectorPorts, type RunningConne
 export { classifyIntakeFailure, httpStatusOf } from './failures';
 export { runKeys } from './keys-role';
 export { createFailedKeyLimiter, clientOf, type FailedKeyLimiter, type FailedKeyLimits } from './failed-keys';
+export { fileKeyStore, memoryKeyStore, type AgencyKeyStore, type AgencyKeyInfo, type IssuedAgencyKey, type KeyHolder } from './keys';

@@ -1,5 +1,6 @@
 import { HubError, loadConfig, type RoleMain } from '../../services/platform';
-import { agencyIds, fileKeyStore, type AgencyId, type KeyScope } from '../intake';
+import { agencyIds, type AgencyId, type KeyScope } from '../intake';
+import { fileKeyStore } from './keys';
 
 const usage = `usage: hub keys issue <agency> [--institution CODE[,CODE…]] [--division PREFIX[,PREFIX…]] | list | revoke <key-id>\n  agencies: ${agencyIds.join(', ')}\n  a bound key writes only settlements of those institutions (fixmedins_code) and records of divisions with those prefixes`;
 

@@ -12,9 +12,10 @@ import {
   type Logger,
   type RoleMain,
 } from '../../services/platform';
-import { heapCapped, fileKeyStore, importFile, openIntake, type AgencyDefinition, type AgencyId, type IntakeRuntime } from '../intake';
+import { heapCapped, importFile, openIntake, type AgencyDefinition, type AgencyId, type IntakeRuntime } from '../intake';
 import { createConnectorServer, type ConnectorServer } from './server';
-import { registerReceiptsRoute } from '../agency-delivery/receipts';
+import { registerReceiptsRoute } from '../agency-delivery';
+import { fileKeyStore } from './keys';
 
 /** Each agency's connector has a port of its own, so all four run side by side on one machine. */
 export const defaultConnectorPorts: Readonly<Record<AgencyId, number>> = {

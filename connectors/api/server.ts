@@ -4,8 +4,17 @@ import { createServer as createHttpsServer } from 'node:https';
 import { Transform, type TransformCallback } from 'node:stream';
 import iconv from 'iconv-lite';
 import { LogController, fastify, type FastifyReply, type FastifyRequest } from 'fastify';
-import { HubError, isHubError, scrubIdNumbers, type HealthReport, type HubMetrics, type Logger } from '../../services/platform';
-import type { AgencyDefinition, ImportFileOptions, ImportSummary, Intake, IntakeOutcome, KeyHolder, RawRecord } from '../intake';
+import {
+  HubError,
+  createTurns,
+  isHubError,
+  scrubIdNumbers,
+  type HealthReport,
+  type HubMetrics,
+  type Logger,
+} from '../../services/platform';
+import type { AgencyDefinition, ImportFileOptions, ImportSummary, Intake, IntakeOutcome, RawRecord } from '../intake';
+import type { KeyHolder } from './keys';
 import { createFailedKeyLimiter } from './failed-keys';
 import { classifyIntakeFailure, httpStatusOf } from './failures';
 
@@ -122,15 +131,6 @@ class ByteLimit extends Transform {
 }
 
 /** Runs tasks one after another: two requests carrying the same fact must not both find it unseen. */
-function serialQueue(): <T>(task: () => Promise<T>) => Promise<T> {
-  let tail: Promise<unknown> = Promise.resolve();
-  return (task) => {
-    const run = tail.then(task, task);
-    tail = run.catch(() => undefined);
-    return run;
-  };
-}
-
 function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => HubError): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
@@ -193,8 +193,8 @@ function parseJsonBody(request: FastifyRequest, body: Buffer, done: (error: Erro
 export function createConnectorServer(deps: ConnectorServerDependencies) {
   const limits: ConnectorLimits = { ...defaultLimits, ...deps.limits };
   const { agency, metrics, topicName } = deps;
-  const serial = serialQueue();
-  const serialIntake: Intake = { ingest: (items, channel) => serial(() => deps.intake.ingest(items, channel)) };
+  const turns = createTurns();
+  const serialIntake: Intake = { ingest: (items, channel) => turns.take(() => deps.intake.ingest(items, channel)) };
   const holders = new WeakMap<FastifyRequest, KeyHolder>();
   const failedKeys = createFailedKeyLimiter({
     attempts: limits.failedKeyAttempts,

@@ -8,6 +8,7 @@ import { readStatusFields } from '../intake/status-agency';
  */
 export const civilAffairs = defineAgency({
   id: 'civil-affairs',
+  module: import.meta.url,
   label: '民政 civil affairs',
   topic: 'civilAffairsStatus',
   idField: 'idNumber',

@@ -1,8 +1,6 @@
+import { insuranceTypes } from '../../schemas';
 import { shanghaiDate } from '../../services/platform/dates';
 import { defineAgency } from '../intake/agency';
-
-/** 险种类型 codes the hub handles: 310 职工基本医疗保险, 390 城乡居民基本医疗保险. */
-export const insuranceTypes = ['310', '390'] as const;
 
 /**
  * Hospitals: settlements (结算) and their reversals (冲销), with the national settlement interface's
@@ -10,6 +8,7 @@ export const insuranceTypes = ['310', '390'] as const;
  */
 export const hospitals = defineAgency({
   id: 'hospitals',
+  module: import.meta.url,
   label: '定点医疗机构 hospitals',
   topic: 'hospitalSettlements',
   idField: 'certno',

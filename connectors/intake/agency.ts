@@ -32,6 +32,11 @@ export interface AgencyDefinition<K extends InboundTopicId = InboundTopicId> {
    * made from the newest version (its action or kind WITHDRAWN). See source-versions.ts.
    */
   withdrawal?(record: TopicRecords[K]): TopicRecords[K];
+  /**
+   * The URL of the module that exports this definition (its `import.meta.url`), so a file import's
+   * prepare worker can load the agency itself; without it the rows are prepared on the main thread.
+   */
+  readonly module?: string;
 }
 
 export function defineAgency<K extends InboundTopicId>(definition: AgencyDefinition<K>): AgencyDefinition<K> {

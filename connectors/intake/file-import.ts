@@ -1,9 +1,9 @@
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { HubError, isHubError } from '../../services/platform';
+import { HubError, createTurns, isHubError } from '../../services/platform';
 import type { AgencyDefinition } from './agency';
-import type { KeyScope } from './keys';
+import type { KeyScope } from './key-scope';
 import {
   csvLine,
   numericIdCell,
@@ -204,7 +204,7 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
   const offload = scope === undefined ? intake.offload : undefined;
   let preparer: Promise<PrepareWorker | undefined> | undefined;
   /** Publish calls take their turns in batch order, whatever order their preparations finish in. */
-  let publishOrder: Promise<unknown> = Promise.resolve();
+  const publishTurns = createTurns();
   const ingest = async (rows: readonly FileRow[], resolved: ResolvedHeader): Promise<{ outcomes: Promise<IntakeOutcome[]> }> => {
     if (offload !== undefined) preparer ??= startPrepareWorker(offload, resolved.fields, rawFormat, channel);
     const worker = preparer === undefined ? undefined : await preparer;
@@ -216,20 +216,18 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
         ),
       };
     const prepared = worker.prepare(rows.map((row) => row.cells));
-    const started = publishOrder
-      .then(() => prepared)
-      .then((batch) => ({
-        result: offload.publish(
-          batch,
-          rows.length,
-          (index) => `row ${rows[index]?.rowNumber ?? ''}`,
-          (index) => {
-            const row = rows[index];
-            return row === undefined ? undefined : toItem(row, resolved);
-          },
-        ),
-      }));
-    publishOrder = started.catch(() => undefined);
+    // The turn ends once publish is called: the intake's own turns order the publishing itself.
+    const started = publishTurns.take(async () => ({
+      result: offload.publish(
+        await prepared,
+        rows.length,
+        (index) => `row ${rows[index]?.rowNumber ?? ''}`,
+        (index) => {
+          const row = rows[index];
+          return row === undefined ? undefined : toItem(row, resolved);
+        },
+      ),
+    }));
     return { outcomes: started.then((turn) => turn.result) };
   };
 

@@ -4,16 +4,7 @@ export { createIntake, type Intake, type IntakeItem, type IntakeOutcome, type Se
 export { redisSeenFacts } from './seen-facts';
 export { redisSourceVersions, type SourceVersions, type SourceVersionAnswer, type SourceVersionClaim } from './source-versions';
 export { openIntake, type IntakeRuntime } from './runtime';
-export {
-  fileKeyStore,
-  memoryKeyStore,
-  type AgencyKeyStore,
-  type AgencyKeyInfo,
-  type IssuedAgencyKey,
-  type KeyHolder,
-  type KeyScope,
-  outOfScope,
-} from './keys';
+export { outOfScope, type KeyScope } from './key-scope';
 export {
   importFile,
   importedBefore,
@@ -32,6 +23,14 @@ export {
   type TextEncoding,
   type FileRow,
 } from './file-formats';
-export { loadFileMapping, parseFileMapping, fieldCatalogue, type FileMapping, type FieldCatalogue } from './file-mapping';
+export {
+  loadFileMapping,
+  parseFileMapping,
+  fieldCatalogue,
+  resolveHeader,
+  rowToRaw,
+  type FileMapping,
+  type FieldCatalogue,
+} from './file-mapping';
 export { importCommand, exitRowsRejected } from './import-command';
 export { defaultConnectorHeapMb, heapCapCommand, heapCapped } from './heap-cap';

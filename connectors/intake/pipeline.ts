@@ -1,7 +1,7 @@
 import type { TopicRecords } from '../../schemas';
 import type { IdentitySecrets } from '../../services/identity';
 import type { DeadLetterInput, DeadLetterWriter, TransactionalPublisher } from '../../services/kafka';
-import { HubError } from '../../services/platform';
+import { HubError, createTurns } from '../../services/platform';
 import type { TopicCodec } from '../../services/registry';
 import { createHash } from 'node:crypto';
 import type { AgencyDefinition, AgencyFact, InboundTopicId } from './agency';
@@ -127,7 +127,9 @@ function deferred<T>(): Deferred<T> {
 }
 
 /**
- * The intake. `ingest` calls may overlap (a file import prepares its next batch while the previous
+ * The intake, and its order guarantee, which holds for a batch whatever its channel (a push to
+ * `POST /v1/records`, a file uploaded to the API, `hub import`): every channel hands its batches to
+ * this one intake. `ingest` calls may overlap (a file import prepares its next batch while the previous
  * one waits for Kafka); what must stay sequential is kept so by turns taken in call order:
  *
  * 1. validation, pseudonymisation and hashing (prepare.ts): no shared state, run at once (a file
@@ -145,6 +147,9 @@ function deferred<T>(): Deferred<T> {
  * A batch that counted a record as a duplicate of a fact still in flight answers only after that fact
  * was acknowledged; if it was not, the batch fails with the same error (its own facts, if acknowledged,
  * are remembered first), and a resend is decided afresh.
+ *
+ * The turns are services/platform's `createTurns`; a connector's API also takes one per request, so
+ * its pushes reach the intake in the order they were received.
  */
 export function createIntake<K extends InboundTopicId>(deps: IntakeDependencies<K>): Intake {
   const { agency } = deps;
@@ -153,7 +158,7 @@ export function createIntake<K extends InboundTopicId>(deps: IntakeDependencies<
   const inFlight = new Map<string, InFlightFact>();
   /** Batches whose facts Redis knows now: their in-flight entries go at the next duplicate check. */
   let remembered: { batch: BatchInFlight; eventIds: readonly string[] }[] = [];
-  let checkTurn: Promise<unknown> = Promise.resolve();
+  const checkTurns = createTurns();
   let sendTurn: Promise<void> = Promise.resolve();
 
   const forget = (batch: BatchInFlight, eventIds: readonly string[]): void => {
@@ -314,9 +319,9 @@ export function createIntake<K extends InboundTopicId>(deps: IntakeDependencies<
     const published = deferred<void>();
     const batch: BatchInFlight = { published: published.promise };
 
-    const checked = checkTurn.then(() => check(positionOf, itemOf, outcomes, prepared.facts, letters, batch));
-    checkTurn = checked.catch(() => undefined);
-    const { fresh, relied, before, sent, withdrawals } = await checked;
+    const { fresh, relied, before, sent, withdrawals } = await checkTurns.take(() =>
+      check(positionOf, itemOf, outcomes, prepared.facts, letters, batch),
+    );
     const eventIds = fresh.map((item) => item.eventId);
 
     // Step 3. The send waits for every earlier send to settle, so sends stay in call order.

@@ -24,10 +24,13 @@ export async function startPrepareWorker(
   channel: string,
 ): Promise<PrepareWorker | undefined> {
   // A registry that cannot answer now is left to the main-thread path, whose codec reports it as before.
+  const agencyModule = offload.agency.module;
+  if (agencyModule === undefined) return undefined;
   const schema = await offload.writerSchema().catch(() => null);
   if (schema === null) return undefined;
   const workerData: PrepareWorkerData = {
     agencyId: offload.agency.id,
+    agencyModule,
     personKeySecret: offload.secrets.personKeySecret,
     idEncryptionKey: offload.secrets.idEncryptionKey,
     schemaId: schema.id,

@@ -1,10 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import avro from 'avsc';
+import { HubError } from '../../services/platform/errors';
 import { avroOptions } from '../../schemas';
 import type { DeadLetterInput } from '../../services/kafka';
-// The connectors' table itself (it imports only the four agency definitions, which stay lean).
-import { agencies } from '../index';
-import type { AgencyId } from './agency';
+import type { AgencyDefinition, AgencyId } from './agency';
 import { loadFileMapping, rowToRaw } from './file-mapping';
 import { prepareItems, type IntakeItem, type PreparedRejection } from './prepare';
 
@@ -18,6 +17,8 @@ import { prepareItems, type IntakeItem, type PreparedRejection } from './prepare
  */
 export interface PrepareWorkerData {
   readonly agencyId: AgencyId;
+  /** The module exporting the agency's definition (AgencyDefinition.module); agency modules stay lean. */
+  readonly agencyModule: string;
   readonly personKeySecret: Uint8Array;
   readonly idEncryptionKey: Uint8Array;
   readonly schemaId: number;
@@ -56,7 +57,7 @@ export interface PrepareResponse {
 const data = workerData as PrepareWorkerData;
 const port = parentPort;
 if (port === null) throw new Error('prepare-worker.ts runs as a worker thread');
-const agency = agencies[data.agencyId];
+const agency = await loadAgency(data.agencyModule, data.agencyId);
 const secrets = { personKeySecret: Buffer.from(data.personKeySecret), idEncryptionKey: Buffer.from(data.idEncryptionKey) };
 const mapping = loadFileMapping(agency);
 const fields = data.fields.map((field) => field ?? undefined);
@@ -134,3 +135,12 @@ port.on('message', (request: PrepareRequest) => {
     port.postMessage({ id: request.id, failure: error instanceof Error ? error.message : String(error) });
   }
 });
+
+async function loadAgency(module: string, id: AgencyId): Promise<AgencyDefinition> {
+  const exports = (await import(module)) as Record<string, unknown>;
+  const found = Object.values(exports).find(
+    (value): value is AgencyDefinition => typeof value === 'object' && value !== null && (value as { id?: unknown }).id === id,
+  );
+  if (found === undefined) throw new HubError('PROCESSING_FAILED', `${module} exports no agency definition ${id}`);
+  return found;
+}

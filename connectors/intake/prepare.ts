@@ -12,7 +12,7 @@ import type { DeadLetterInput } from '../../services/kafka';
 import { shanghaiDate } from '../../services/platform';
 import type { AgencyDefinition, InboundTopicId } from './agency';
 import { fieldCatalogue } from './file-mapping';
-import { outOfScope, type KeyScope } from './keys';
+import { outOfScope, type KeyScope } from './key-scope';
 import { FieldReader, type FieldProblem, type RawRecord } from './fields';
 
 /**

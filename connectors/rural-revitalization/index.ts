@@ -9,6 +9,7 @@ import { readStatusFields } from '../intake/status-agency';
  */
 export const ruralRevitalization = defineAgency({
   id: 'rural-revitalization',
+  module: import.meta.url,
   label: '乡村振兴 rural revitalization',
   topic: 'ruralRevitalizationStatus',
   idField: 'idNumber',

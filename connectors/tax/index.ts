@@ -1,6 +1,6 @@
+import { insuranceTypes } from '../../schemas';
 import { shanghaiDate } from '../../services/platform/dates';
 import { defineAgency } from '../intake/agency';
-import { insuranceTypes } from '../hospitals';
 
 /**
  * Tax bureau (税务): contribution records (参保缴费): the insurance year paid for, the insured
@@ -8,6 +8,7 @@ import { insuranceTypes } from '../hospitals';
  */
 export const tax = defineAgency({
   id: 'tax',
+  module: import.meta.url,
   label: '税务 tax bureau',
   topic: 'taxContributions',
   idField: 'idNumber',

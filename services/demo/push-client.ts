@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { AgencyDefinition, FileFormat } from '../../connectors/intake';
 import { loadFileMapping, readFileRows } from '../../connectors/intake';
-import { resolveHeader, rowToRaw } from '../../connectors/intake/file-mapping';
+import { resolveHeader, rowToRaw } from '../../connectors/intake';
 import { HubError, describeError } from '../platform';
 
 /**

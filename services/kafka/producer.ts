@@ -1,5 +1,5 @@
 import { Partitioners, type PartitionMetadata } from 'kafkajs';
-import { HubError, describeError } from '../platform';
+import { HubError, createTurns, describeError } from '../platform';
 import { produceRequests, toMessage, type OutboundBatch, type OutboundRecord, type WireMessage } from './records';
 import { inTransaction, sendInTransaction, type TransactionalProducerPort } from './transactions';
 
@@ -49,14 +49,12 @@ export function hubProducer(producer: ProducerPort): HubProducer {
 /** A connected transactional producer as a TransactionalPublisher. */
 export function transactionalPublisher(producer: TransactionalProducerPort): TransactionalPublisher {
   // kafkajs runs one transaction per producer at a time; calls queue here instead of failing.
-  let turn: Promise<unknown> = Promise.resolve();
+  const turns = createTurns();
   return {
     publish(batches) {
       const requests = produceRequests(batches.filter((batch) => batch.records.length > 0));
       if (requests.length === 0) return Promise.resolve();
-      const run = turn.then(() => inTransaction(producer, (transaction) => sendInTransaction(transaction, requests)));
-      turn = run.catch(() => undefined);
-      return run;
+      return turns.take(() => inTransaction(producer, (transaction) => sendInTransaction(transaction, requests)));
     },
     close: () => producer.disconnect(),
   };

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HubError } from '../platform';
+import { HubError, createTurns } from '../platform';
 import { displayPath, type StackPaths } from './paths';
 import { runLogged } from './processes';
 
@@ -11,10 +11,10 @@ const apicurioArtifact = `io.apicurio:apicurio-registry-app:${apicurioVersion}:t
 
 // Two Maven runs writing the same local repository at once can leave half-written files behind
 // (both fetch maven-dependency-plugin on an empty cache), so the stack's Maven runs queue up.
-let queue: Promise<unknown> = Promise.resolve();
+const mavenTurns = createTurns();
 
 async function maven(component: string, paths: StackPaths, goals: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const run = queue.then(async () => {
+  await mavenTurns.take(async () => {
     const logFile = join(paths.logsDir, 'maven.log');
     const args = [
       '-B',
@@ -40,8 +40,6 @@ async function maven(component: string, paths: StackPaths, goals: readonly strin
       });
     }
   });
-  queue = run.catch(() => undefined);
-  await run;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { kafkaPrincipals } from '../kafka/acls';
+import { kafkaPrincipals } from '../kafka';
 import { HubError, type RoleMain } from '../platform';
 import { ensureSecureKafka, secureKafkaStatus, stopSecureKafka } from './secure-kafka';
 import { ensureStack, formatStatus, stackStatus, stopStack } from './stack';

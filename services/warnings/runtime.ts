@@ -1,7 +1,6 @@
 import { Redis } from 'ioredis';
 import { topics, topicSpec, type DeliveryReceipt, type QuarterlyWarning } from '../../schemas';
-import { agencyEndpoints, type AgencyEndpoint } from '../../connectors/agency-delivery/agencies';
-import { deliveryQueue, type DeliverySettings } from '../../connectors/agency-delivery/webhook';
+import { agencyEndpoints, deliveryQueue, type AgencyEndpoint, type DeliverySettings } from '../../connectors/agency-delivery';
 import { connectKafka, kafkaSecurityFromConfig, kafkaSecurityKeys, type HubKafka, type HubProducer } from '../kafka';
 import { HubError, loadConfig, type Environment, type HubConfig, type Logger } from '../platform';
 import { listPolicies, loadPolicy, type Policy } from '../policy';

@@ -1,5 +1,5 @@
 import type { Queue, Worker } from 'bullmq';
-import { deliveryWorker, enqueueDeliveries, type DeliveryJobData } from '../../connectors/agency-delivery/webhook';
+import { deliveryWorker, enqueueDeliveries, type DeliveryJobData } from '../../connectors/agency-delivery';
 import type { HubConsumer } from '../kafka';
 import type { Logger } from '../platform';
 import { startImmediateAlerts } from './immediate';

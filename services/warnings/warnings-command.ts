@@ -1,7 +1,12 @@
 import { mkdirSync } from 'node:fs';
-import { retryDeadDelivery } from '../../connectors/agency-delivery/webhook';
-import { agencyOfConnector } from '../../connectors/agency-delivery/agencies';
-import { fenToYuan, writeExportFile, type ExportEncoding, type ExportFormat } from '../../connectors/agency-delivery/export-files';
+import {
+  agencyOfConnector,
+  fenToYuan,
+  retryDeadDelivery,
+  writeExportFile,
+  type ExportEncoding,
+  type ExportFormat,
+} from '../../connectors/agency-delivery';
 import { HubError, createLifecycle, createLogger, createMetrics, loadConfig, startOpsServer, type CliIo, type RoleMain } from '../platform';
 import { openDeliveryQueue, openWarnings, type WarningsRuntime } from './runtime';
 import { startWarningsService } from './service';

@@ -9,8 +9,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../../schemas';
 import { agencies } from '../../connectors';
-import { startConnector, type RunningConnector } from '../../connectors/api';
-import { fileKeyStore } from '../../connectors/intake';
+import { fileKeyStore, startConnector, type RunningConnector } from '../../connectors/api';
 import { derivePersonKey } from '../../services/identity';
 import {
   aclBindings,

@@ -18,8 +18,8 @@ import {
   writeExportFile,
   type AgencyWarning,
 } from '../../connectors/agency-delivery';
-import { startConnector, type RunningConnector } from '../../connectors/api';
-import { fileKeyStore, openIntake, type IntakeItem } from '../../connectors/intake';
+import { fileKeyStore, startConnector, type RunningConnector } from '../../connectors/api';
+import { openIntake, type IntakeItem } from '../../connectors/intake';
 import type { DeliveryReceipt, QuarterlyWarning } from '../../schemas';
 import { main } from '../../services/cli';
 import { decryptNationalId, encryptNationalId } from '../../services/identity';

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { fileKeyStore, memoryKeyStore } from '../../../connectors/intake';
+import { fileKeyStore, memoryKeyStore } from '../../../connectors/api';
 import { runHub } from '../../support/run-hub';
 
 let path: string;

@@ -8,6 +8,7 @@ import iconv from 'iconv-lite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { agencies, civilAffairs } from '../../../connectors';
 import {
+  memoryKeyStore,
   clientOf,
   createConnectorServer,
   createFailedKeyLimiter,
@@ -15,7 +16,7 @@ import {
   type ConnectorServerDependencies,
   type ImportFile,
 } from '../../../connectors/api';
-import { importFile, memoryKeyStore, type Intake } from '../../../connectors/intake';
+import { importFile, type Intake } from '../../../connectors/intake';
 import { createLogger, createMetrics, type HealthReport } from '../../../services/platform';
 import { decodePublished, inMemoryIntake, validRaw, zhangSan, type IntakeWorld } from './fixtures';
 

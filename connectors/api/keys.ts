@@ -2,22 +2,13 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { HubError, describeError } from '../../services/platform';
-import { agencyIds, type AgencyId } from './agency';
+import { agencyIds, type AgencyId, type KeyScope } from '../intake';
 
 /**
  * Agency API keys. A key is 32 random bytes (base64url), shown once when issued; the hub keeps only
  * its SHA-256 hash, so a copy of the key file lets nobody write to a connector. A plain hash (not a
  * slow password hash) is enough because the key has 256 bits of entropy: there is nothing to guess.
  */
-/**
- * What a key may write for, when bound: settlements of these institutions (fixmedins_code) and
- * records of divisions starting with these prefixes (admdvs, insu_admdvs). Absent: the whole agency.
- */
-export interface KeyScope {
-  readonly institutions?: readonly string[];
-  readonly divisions?: readonly string[];
-}
-
 export interface AgencyKeyInfo {
   readonly keyId: string;
   readonly agency: AgencyId;
@@ -223,25 +214,4 @@ export function memoryKeyStore(now: () => number = Date.now): AgencyKeyStore {
     },
     verify: (presented) => Promise.resolve(findHolder(keys, presented)),
   };
-}
-
-/**
- * Why a record is outside a key's scope, if it is: a settlement of another institution, or a record
- * of a division outside the key's prefixes. Checked on the validated fact, so a reversal (which names
- * its institution) is bound the same way as a settlement.
- */
-export function outOfScope(scope: KeyScope | undefined, fact: object): { field: string; reason: string } | undefined {
-  if (scope === undefined) return undefined;
-  const values = fact as Record<string, unknown>;
-  const institution = values.fixmedins_code;
-  if (scope.institutions !== undefined && typeof institution === 'string' && !scope.institutions.includes(institution)) {
-    return { field: 'fixmedins_code', reason: `this API key writes for ${scope.institutions.join(', ')} only, not ${institution}` };
-  }
-  for (const field of ['admdvs', 'insu_admdvs']) {
-    const division = values[field];
-    if (scope.divisions !== undefined && typeof division === 'string' && !scope.divisions.some((prefix) => division.startsWith(prefix))) {
-      return { field, reason: `this API key writes for divisions ${scope.divisions.join(', ')} only, not ${division}` };
-    }
-  }
-  return undefined;
 }
