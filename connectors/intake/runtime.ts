@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import {
   createDeadLetterWriter,
   connectKafka,
-  kafkaSecurityFromConfig,
+  kafkaSettingsFromConfig,
   kafkaSecurityKeys,
   type HubKafka,
   type HubProducer,
@@ -49,17 +49,7 @@ export async function openIntake<K extends InboundTopicId>(
     'idEncryptionKey',
     ...kafkaSecurityKeys,
   ]);
-  const kafka = connectKafka(
-    {
-      brokers: config.kafkaBrokers,
-      clientId: `${config.kafkaClientId}-${agency.id}`,
-      topicPrefix: config.topicPrefix,
-      partitions: config.topicPartitions,
-      replication: config.topicReplication,
-      security: kafkaSecurityFromConfig(config),
-    },
-    logger,
-  );
+  const kafka = connectKafka(kafkaSettingsFromConfig(config, agency.id), logger);
   const topicName = kafka.topicName(topics[agency.topic].name);
   const deadLetterTopic = kafka.topicName(topics.deadLetters.name);
   await kafka.ensureTopics([topicSpec(agency.topic, config.topicPrefix), topicSpec('deadLetters', config.topicPrefix)]);

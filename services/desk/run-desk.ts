@@ -1,4 +1,4 @@
-import { connectKafka, kafkaSecurityFromConfig, kafkaSecurityKeys } from '../kafka';
+import { connectKafka, kafkaSecurityKeys, kafkaSettingsFromConfig } from '../kafka';
 import {
   HubError,
   createLifecycle,
@@ -66,18 +66,7 @@ export async function openDeskDatabase(env: Environment): Promise<DeskPool> {
 export async function startDesk(env: Environment, logger: Logger, options: { retrier?: DeliveryRetrier } = {}): Promise<RunningDesk> {
   const config = loadConfig(env, configKeys);
   const pool = await openDeskDatabase(env);
-  const kafka = connectKafka(
-    {
-      brokers: config.kafkaBrokers,
-      clientId: `${config.kafkaClientId}-desk`,
-      topicPrefix: config.topicPrefix,
-      partitions: config.topicPartitions,
-      replication: config.topicReplication,
-      sessionTimeoutMs: config.kafkaSessionTimeoutMs,
-      security: kafkaSecurityFromConfig(config),
-    },
-    logger,
-  );
+  const kafka = connectKafka(kafkaSettingsFromConfig(config, 'desk'), logger);
   const metrics = createMetrics('desk');
   let consumer: ReadModelConsumer | undefined;
   let applied = 0;

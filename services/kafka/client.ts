@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Producer } from 'kafkajs';
-import type { Logger } from '../platform';
+import type { HubConfig, Logger } from '../platform';
 import { kafkaAdmin, type KafkaAdmin } from './admin';
 import { coPartitionedAssigner } from './co-partitioned-assigner';
 import { commitAfterHandling, groupMember, groupTimings, type BatchStep, type ConsumerOptions, type HubConsumer } from './consumer';
 import { kafkaLogCreator } from './kafka-log';
 import { connectOrUnavailable, hubProducer, transactionalPublisher, type HubProducer, type TransactionalPublisher } from './producer';
 import { topicReader, type TopicReader } from './reader';
-import { kafkaClientSecurity, type KafkaSecurity } from './security';
+import { kafkaClientSecurity, kafkaSecurityFromConfig, type kafkaSecurityKeys, type KafkaSecurity } from './security';
 import { transactionalConsumer, type TransactionalConsumerOptions } from './transactional-consumer';
 
 /**
@@ -28,6 +28,29 @@ export interface KafkaSettings {
   readonly sessionTimeoutMs?: number;
   /** SASL credentials and TLS (see security.ts); absent: plaintext, anonymous. */
   readonly security?: KafkaSecurity;
+}
+
+/** The configuration a role loads to connect: its own keys list these beside kafkaSecurityKeys. */
+type KafkaConnectionConfig = Pick<
+  HubConfig,
+  'kafkaBrokers' | 'kafkaClientId' | 'topicPrefix' | 'topicPartitions' | 'topicReplication' | (typeof kafkaSecurityKeys)[number]
+> &
+  Partial<Pick<HubConfig, 'kafkaSessionTimeoutMs'>>;
+
+/**
+ * A role's connection settings from validated configuration: its client id is the configured one
+ * with the role's name after it. The session timeout is taken when the role loaded that key.
+ */
+export function kafkaSettingsFromConfig(config: KafkaConnectionConfig, role: string): KafkaSettings {
+  return {
+    brokers: config.kafkaBrokers,
+    clientId: `${config.kafkaClientId}-${role}`,
+    topicPrefix: config.topicPrefix,
+    partitions: config.topicPartitions,
+    replication: config.topicReplication,
+    ...(config.kafkaSessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: config.kafkaSessionTimeoutMs }),
+    security: kafkaSecurityFromConfig(config),
+  };
 }
 
 export interface HubKafka extends KafkaAdmin, TopicReader {

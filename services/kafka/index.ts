@@ -1,4 +1,4 @@
-export { connectKafka, type HubKafka, type KafkaSettings } from './client';
+export { connectKafka, kafkaSettingsFromConfig, type HubKafka, type KafkaSettings } from './client';
 export type { OutboundRecord, InboundRecord, OutboundBatch } from './records';
 export { partitionOfKey, type HubProducer, type TransactionalPublisher } from './producer';
 export type { HubConsumer, ConsumerOptions, BatchContext, ConsumerStatus } from './consumer';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import {
   connectKafka,
-  kafkaSecurityFromConfig,
+  kafkaSettingsFromConfig,
   kafkaSecurityKeys,
   type HubConsumer,
   type HubKafka,
@@ -121,18 +121,7 @@ async function checkStateCurrent(
 export async function openRules(env: Environment, logger: Logger, givenPolicies?: PolicyResolver): Promise<RulesRuntime> {
   const config = loadConfig(env, configKeys);
   const policies = givenPolicies ?? filePolicyResolver();
-  const kafka = connectKafka(
-    {
-      brokers: config.kafkaBrokers,
-      clientId: `${config.kafkaClientId}-rules`,
-      topicPrefix: config.topicPrefix,
-      partitions: config.topicPartitions,
-      replication: config.topicReplication,
-      sessionTimeoutMs: config.kafkaSessionTimeoutMs,
-      security: kafkaSecurityFromConfig(config),
-    },
-    logger,
-  );
+  const kafka = connectKafka(kafkaSettingsFromConfig(config, 'rules'), logger);
   const topicNames = rulesTopicNames(config.topicPrefix);
   await kafka.ensureTopics([...inboundIds, ...outputIds].map((id) => topicSpec(id, config.topicPrefix)));
   const counts = await Promise.all(inboundIds.map(async (id) => [topicNames[id], (await kafka.endOffsets(topicNames[id])).size] as const));

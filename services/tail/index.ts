@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { topics, type TopicId } from '../../schemas';
-import { connectKafka, kafkaSecurityFromConfig, kafkaSecurityKeys, type InboundRecord } from '../kafka';
+import { connectKafka, kafkaSecurityKeys, kafkaSettingsFromConfig, type InboundRecord } from '../kafka';
 import { HubError, createLifecycle, createLogger, loadConfig, type RoleMain } from '../platform';
 import { createRegistryClient, createTopicCodec, type TopicCodec } from '../registry';
 
@@ -92,17 +92,7 @@ export const runTail: RoleMain = async (args, io) => {
   ]);
   // Records go to stdout; the log (stderr) says only what went wrong unless asked for more.
   const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, role: 'tail' });
-  const kafka = connectKafka(
-    {
-      brokers: config.kafkaBrokers,
-      clientId: `${config.kafkaClientId}-tail`,
-      topicPrefix: config.topicPrefix,
-      partitions: config.topicPartitions,
-      replication: config.topicReplication,
-      security: kafkaSecurityFromConfig(config),
-    },
-    logger,
-  );
+  const kafka = connectKafka(kafkaSettingsFromConfig(config, 'tail'), logger);
   const topicName = kafka.topicName(topics[options.topic].name);
   const codec = createTopicCodec(createRegistryClient(config.schemaRegistryUrl), options.topic, topicName) as TopicCodec<unknown>;
   const render = async (record: InboundRecord): Promise<string | undefined> => {

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { topics, topicSpec, type DeliveryReceipt, type QuarterlyWarning } from '../../schemas';
 import { agencyEndpoints, deliveryQueue, type AgencyEndpoint, type DeliverySettings } from '../../connectors/agency-delivery';
-import { connectKafka, kafkaSecurityFromConfig, kafkaSecurityKeys, type HubKafka, type HubProducer } from '../kafka';
+import { connectKafka, kafkaSecurityKeys, kafkaSettingsFromConfig, type HubKafka, type HubProducer } from '../kafka';
 import { HubError, loadConfig, type Environment, type HubConfig, type Logger } from '../platform';
 import { listPolicies, loadPolicy, type Policy } from '../policy';
 import { createRegistryClient, createTopicCodec, type TopicCodec } from '../registry';
@@ -68,18 +68,7 @@ export async function openWarnings(env: Environment, logger: Logger, givenPolici
   const policies = givenPolicies ?? listPolicies().map(loadPolicy);
   const resolver = filePolicyResolver(policies);
   const endpoints = agencyEndpoints(env);
-  const kafka = connectKafka(
-    {
-      brokers: config.kafkaBrokers,
-      clientId: `${config.kafkaClientId}-warnings`,
-      topicPrefix: config.topicPrefix,
-      partitions: config.topicPartitions,
-      replication: config.topicReplication,
-      sessionTimeoutMs: config.kafkaSessionTimeoutMs,
-      security: kafkaSecurityFromConfig(config),
-    },
-    logger,
-  );
+  const kafka = connectKafka(kafkaSettingsFromConfig(config, 'warnings'), logger);
   const warningsTopic = kafka.topicName(topics.quarterlyWarnings.name);
   const receiptsTopic = kafka.topicName(topics.deliveryReceipts.name);
   await kafka.ensureTopics([topicSpec('quarterlyWarnings', config.topicPrefix), topicSpec('deliveryReceipts', config.topicPrefix)]);
