@@ -13,6 +13,7 @@ export { derivePerson, type PolicyResolver, type RulesOutput, type SlotField, ty
 export { filePolicyResolver } from './policy-resolver';
 export { stateSlots, publishedSlots, slotDifferences, effectiveSlots, type SlotValues } from './slots';
 export { engineStatuses, engineSettlements, medicalTypeOf, insuredTypeOf } from './person-facts';
-export { dropAllState, stateNamespace } from './state-store';
+export { dropAllState, stateNamespace, partitionKeys } from './state-store';
 export { decodePerson, encodePerson, type PersonState } from './person-value';
 export type { StoredFact, StoredSettlement, StoredStatus } from './person-facts';
+export { watchScores, dayScore } from './warning-watch';

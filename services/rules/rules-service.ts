@@ -18,6 +18,7 @@ import type { HubMetrics, Logger } from '../platform';
 import type { TopicCodec } from '../registry';
 import { derivePerson, type Cause, type PolicyResolver, type RulesOutput } from './derive';
 import { problemValues, type SlotField } from './slot-values';
+import { watchScores } from './warning-watch';
 import {
   contributionFact,
   settlementFact,
@@ -234,6 +235,7 @@ export function createRulesService(deps: RulesDependencies): RulesService {
     // slices is only the changed people, encoded, so a batch's memory does not grow with its
     // people's histories.
     const persons = new Map<string, Buffer>();
+    const watch = new Map<string, Map<string, number>>();
     const problems = new Map<string, number>();
     const at = now();
     const everyone = [...byPerson.keys()];
@@ -298,6 +300,7 @@ export function createRulesService(deps: RulesDependencies): RulesService {
           derivation.emitted.set(slot, { eventId: letter.record.eventId, values: problemValues });
         }
         persons.set(personKey, encodePerson({ facts: state.facts, emitted: derivation.emitted }));
+        watch.set(personKey, watchScores(state.facts.values(), deps.policies));
       });
     }
     // One line per batch, not one per person: each person-year is in the dead letters with its reason.
@@ -307,7 +310,7 @@ export function createRulesService(deps: RulesDependencies): RulesService {
         'person-years the hub cannot compute were sent to the dead letters',
       );
     }
-    return { outputs, persons };
+    return { outputs, persons, watch };
   };
 
   return {
@@ -386,6 +389,7 @@ export function createRulesService(deps: RulesDependencies): RulesService {
           lastOffset: end,
           seq: seq + 1,
           persons: folded.persons,
+          watch: folded.watch,
           drop: done,
           ...(outputs === undefined ? {} : { outputs }),
         };
