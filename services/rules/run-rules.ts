@@ -106,7 +106,9 @@ async function checkStateCurrent(
     .join('; ');
   throw new HubError(
     'STATE_LOST',
-    `the rules state under ${namespace} is behind the offsets group ${groupId} committed (${behind.length} partition(s): ${shown}${behind.length > 8 ? '; …' : ''}): it was lost or restored from an older copy. Stop every 'hub rules' instance and run 'hub rules --rebuild'`,
+    `the rules state under ${namespace} is behind the offsets group ${groupId} committed ` +
+      `(${behind.length} partition(s): ${shown}${behind.length > 8 ? '; …' : ''}): it was lost or restored from an older copy. ` +
+      "Stop every 'hub rules' instance and run 'hub rules --rebuild'",
     { catastrophic: true, detail: { partitions: behind.length } },
   );
 }
@@ -123,7 +125,8 @@ export async function openRules(env: Environment, logger: Logger, givenPolicies?
     await kafka.close();
     throw new HubError(
       'CONFIG_INVALID',
-      `the inbound topics must have equal partition counts to keep one person's facts together: ${counts.map(([t, n]) => `${t}=${n}`).join(', ')}`,
+      "the inbound topics must have equal partition counts to keep one person's facts together: " +
+        counts.map(([t, n]) => `${t}=${n}`).join(', '),
       { catastrophic: true },
     );
   }
@@ -457,7 +460,8 @@ export async function rebuild(runtime: RulesRuntime, logger: Logger, out: NodeJS
   });
   await publishOutputs(runtime, reconciled.outputs);
   out.write(
-    `${before.slots.size} output slots were published (${before.records} records); ${reconciled.outputs.length} record(s) published now for slots whose rebuilt values differed\n`,
+    `${before.slots.size} output slots were published (${before.records} records); ` +
+      `${reconciled.outputs.length} record(s) published now for slots whose rebuilt values differed\n`,
   );
   // The group continues from the end of each topic, past its last markers: so does the state.
   for (const [topic, partitions] of ends) {

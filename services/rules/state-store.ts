@@ -79,7 +79,8 @@ export async function checkStateLayout(redis: Redis, namespace: string, partitio
   }
   throw new HubError(
     'STATE_LAYOUT_CHANGED',
-    `the rules state under ${namespace} is of layout ${found ?? '1'}, this version keeps layout ${stateLayout}: stop every 'hub rules' instance and run 'hub rules --rebuild'`,
+    `the rules state under ${namespace} is of layout ${found ?? '1'}, this version keeps layout ${stateLayout}: ` +
+      "stop every 'hub rules' instance and run 'hub rules --rebuild'",
     { catastrophic: true },
   );
 }

@@ -337,7 +337,8 @@ export function derivePerson(options: {
             reason:
               contribution.category === null
                 ? `no category entitles this contribution to a subsidy; ${yuan(contribution.receivedSubsidyFen)} was subsidised`
-                : `${contribution.category} entitles to ${yuan(contribution.entitledSubsidyFen)}; ${yuan(contribution.receivedSubsidyFen)} was subsidised`,
+                : `${contribution.category} entitles to ${yuan(contribution.entitledSubsidyFen)}; ` +
+                  `${yuan(contribution.receivedSubsidyFen)} was subsidised`,
           },
         });
         emitted.set(slot, { eventId, values });
@@ -400,7 +401,9 @@ function adjustment(
       : statuses.find((s) => s.category === applied && s.from <= result.settledAt && (s.to === null || s.to > result.settledAt));
   const why = result.cancelled
     ? `settlement reversed (冲销): nothing due`
-    : `${applied === null ? 'no tilted category applies' : `${applied} applies`} on ${result.settledAt}: critical illness ${yuan(result.criticalIllnessFen)} due (${yuan(settledCriticalIllnessFen)} settled), assistance ${yuan(result.assistanceFen)} due (${yuan(settledAssistanceFen)} settled)` +
+    : `${applied === null ? 'no tilted category applies' : `${applied} applies`} on ${result.settledAt}: ` +
+      `critical illness ${yuan(result.criticalIllnessFen)} due (${yuan(settledCriticalIllnessFen)} settled), ` +
+      `assistance ${yuan(result.assistanceFen)} due (${yuan(settledAssistanceFen)} settled)` +
       (certified === undefined ? '' : `; ${certified.category} certified ${certified.from}–${certified.to ?? 'open'}`);
   const values = adjustmentValues({
     dueCriticalIllnessFen: result.criticalIllnessFen,
