@@ -21,7 +21,7 @@ import { decodePerson } from './state-store';
  */
 export type SlotValues = Map<string, string>;
 
-/** A published record's slot and the values a state keeps of it (derive.ts), descriptive fields' digest included. */
+/** A published record's slot and the values a state keeps of it (core/derive.ts), descriptive fields' digest included. */
 export function adjustmentSlot(r: BenefitAdjustment): [string, EmittedValues] {
   return [`${r.personKey} a:${r.fixmedinsCode}/${r.setlId}`, adjustmentValues(r)];
 }
