@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { OutboundBatch, OutboundRecord } from '../kafka';
 import { HubError } from '../platform/errors';
 import { decodePerson, type PersonState } from './person-value';
+import type { StateStore } from './state';
 
 export { decodePerson, encodePerson, type PersonState } from './person-value';
 
@@ -78,7 +79,8 @@ export async function checkStateLayout(redis: Redis, namespace: string, partitio
   }
   throw new HubError(
     'STATE_LAYOUT_CHANGED',
-    `the rules state under ${namespace} is of layout ${found ?? '1'}, this version keeps layout ${stateLayout}: stop every 'hub rules' instance and run 'hub rules --rebuild'`,
+    `the rules state under ${namespace} is of layout ${found ?? '1'}, this version keeps layout ${stateLayout}: ` +
+      "stop every 'hub rules' instance and run 'hub rules --rebuild'",
     { catastrophic: true },
   );
 }
@@ -313,4 +315,32 @@ export async function dropAllState(redis: Redis, namespace: string): Promise<num
     if (keys.length > 0) deleted += await redis.unlink(...keys);
   } while (cursor !== '0');
   return deleted;
+}
+
+/**
+ * The state store over Redis. `redisFor` gives the connection of one input partition: batches of
+ * different partitions may run at once, and WATCH belongs to a connection. Default: `redis`.
+ */
+export function redisStateStore(options: {
+  readonly redis: Redis;
+  readonly redisFor?: (partition: number) => Redis;
+  readonly namespace: string;
+}): StateStore {
+  return {
+    partition(partition) {
+      const redis = options.redisFor?.(partition) ?? options.redis;
+      const keys = partitionKeys(options.namespace, partition);
+      return {
+        begin: (topic) => beginBatch(redis, keys, topic),
+        release: async () => {
+          await redis.unwatch();
+        },
+        outboxOutputs: (entries) => outboxOutputs(redis, keys, entries),
+        loadPersons: (personKeys) => loadPersons(redis, keys, personKeys),
+        commit: (write) => commitState(redis, { ...write, keys }, true),
+        dropOutbox: (fields) => dropOutbox(redis, keys, fields),
+        keepThrough: (topic, offset) => keepThrough(redis, keys, topic, offset),
+      };
+    },
+  };
 }
