@@ -122,26 +122,31 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    // The policy engine is pure: (policy, facts) -> result. No I/O, no clock, no randomness.
-    files: ['services/policy/engine/**/*.ts'],
+  ...[
+    // The policy engine is pure: (policy, facts) -> result. So is the rules fold: (facts, states,
+    // policies, now) -> (outputs, states). No I/O, no clock, no randomness.
+    { files: ['services/policy/engine/**/*.ts'], what: 'The policy engine' },
+    { files: ['services/rules/core/**/*.ts'], what: 'The rules fold' },
+  ].map(({ files, what }) => ({
+    files,
     rules: {
       'no-restricted-imports': [
         'error',
         {
-          patterns: [{ group: ioModules, message: 'The policy engine is pure: hand I/O in from the caller.' }],
+          paths: kafkaFence,
+          patterns: [faceFence, { group: ioModules, message: `${what} is pure: hand I/O in from the caller.` }],
         },
       ],
       'no-restricted-globals': [
         'error',
-        { name: 'Date', message: 'The policy engine keeps no clock: dates come in as ISO strings.' },
-        { name: 'process', message: 'The policy engine reads no environment.' },
-        { name: 'fetch', message: 'The policy engine does no I/O.' },
-        { name: 'setTimeout', message: 'The policy engine keeps no clock.' },
+        { name: 'Date', message: `${what} keeps no clock: dates come in as ISO strings, instants as numbers.` },
+        { name: 'process', message: `${what} reads no environment.` },
+        { name: 'fetch', message: `${what} does no I/O.` },
+        { name: 'setTimeout', message: `${what} keeps no clock.` },
       ],
-      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'The policy engine is deterministic.' }],
+      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: `${what} is deterministic.` }],
     },
-  },
+  })),
   {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { 'no-console': 'off' },

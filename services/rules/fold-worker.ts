@@ -5,6 +5,7 @@ import { createLeanRegistryClient } from '../registry/lean-client';
 import { foldDependencies } from './fold-dependencies';
 import { filePolicyResolver } from './policy-resolver';
 import { createRulesService, type RulesBatch } from './rules-service';
+import { redisStateStore } from './state-store';
 
 /**
  * A fold worker of `hub rules` (see fold-workers.ts): decodes a partition's batch, folds it into the
@@ -145,9 +146,7 @@ function runWorker(): void {
     port.postMessage(message, transfer);
   };
   const service = createRulesService({
-    redis: fold.redis,
-    redisFor: (partition) => fold.redisFor(partition),
-    namespace: data.namespace,
+    state: redisStateStore({ redis: fold.redis, redisFor: (partition) => fold.redisFor(partition), namespace: data.namespace }),
     policies: filePolicyResolver(),
     topicNames: fold.topicNames,
     decoders: fold.decoders,

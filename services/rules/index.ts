@@ -9,11 +9,12 @@ export {
   type LiveRulesService,
 } from './run-rules';
 export { createRulesService, type RulesService, type RulesDependencies } from './rules-service';
-export { derivePerson, type PolicyResolver, type RulesOutput, type SlotField, type EmittedSlot } from './derive';
+export { derivePerson, type PolicyResolver, type RulesOutput, type SlotField, type EmittedSlot } from './core/derive';
 export { filePolicyResolver } from './policy-resolver';
 export { stateSlots, publishedSlots, slotDifferences, effectiveSlots, type SlotValues } from './slots';
-export { engineStatuses, engineSettlements, medicalTypeOf, insuredTypeOf } from './person-facts';
-export { dropAllState, stateNamespace, partitionKeys } from './state-store';
+export { engineStatuses, engineSettlements, medicalTypeOf, insuredTypeOf } from './core/person-facts';
+export { dropAllState, redisStateStore, stateNamespace, partitionKeys } from './state-store';
+export type { StateStore, PartitionState } from './state';
 export { decodePerson, encodePerson, type PersonState } from './person-value';
-export type { StoredFact, StoredSettlement, StoredStatus } from './person-facts';
-export { watchScores, dayScore } from './warning-watch';
+export type { StoredFact, StoredSettlement, StoredStatus } from './core/person-facts';
+export { watchScores, dayScore } from './core';

@@ -1,7 +1,7 @@
 import avro from 'avsc';
-import type { EmittedSlot } from './derive';
-import { namedValues, storedValues, type SlotField } from './slot-values';
-import type { FactField, StoredContribution, StoredFact, StoredSettlement, StoredStatus } from './person-facts';
+import type { EmittedSlot } from './core/derive';
+import { namedValues, storedValues, type SlotField } from './core/slot-values';
+import type { FactField, StoredContribution, StoredFact, StoredSettlement, StoredStatus } from './core/person-facts';
 
 /**
  * A person's state as one Redis value: Avro binary of the schema below, which mirrors the stored

@@ -1,5 +1,5 @@
 import { listPolicies, loadPolicy, type Policy } from '../policy';
-import type { PolicyResolver } from './derive';
+import type { PolicyResolver } from './core/derive';
 
 /**
  * Finds the policy for a division code and a date among the policy files: the one whose divisions

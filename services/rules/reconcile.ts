@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { derivePerson, type EmittedSlot, type PolicyResolver, type RulesOutput, type SlotField } from './derive';
+import { derivePerson, type EmittedSlot, type PolicyResolver, type RulesOutput, type SlotField } from './core/derive';
 import { decodePerson, encodePerson } from './state-store';
 
 /**

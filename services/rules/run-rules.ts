@@ -21,23 +21,15 @@ import {
 } from '../platform';
 import { topicSpec } from '../../schemas';
 import { createRegistryClient } from '../registry';
-import type { PolicyResolver, RulesOutput } from './derive';
+import type { PolicyResolver, RulesOutput } from './core/derive';
 import { reconcileWithPublished } from './reconcile';
 import { filePolicyResolver } from './policy-resolver';
 import { foldDependencies, inboundIds, outputIds, rulesTopicNames } from './fold-dependencies';
 import { createFoldWorkers } from './fold-workers';
 import { createRulesService, type RulesService } from './rules-service';
 import { publishedSlots, slotDifferences, stateSlots } from './slots';
-import {
-  checkStateLayout,
-  dropAllState,
-  dropOutbox,
-  keepThrough,
-  markStateLayout,
-  partitionKeys,
-  stateBehind,
-  stateNamespace,
-} from './state-store';
+import { checkStateLayout, dropAllState, markStateLayout, redisStateStore, stateBehind, stateNamespace } from './state-store';
+import type { StateStore } from './state';
 
 /** Port of the health and metrics endpoint of `hub rules` when HUB_OPS_PORT is 0 (the default). */
 export const defaultOpsPort = 9401;
@@ -69,6 +61,8 @@ export interface LiveRulesService extends RulesService {
 export interface RulesRuntime {
   readonly kafka: HubKafka;
   readonly redis: Redis;
+  /** The state under `namespace`, on `redis` (keepThrough, dropOutbox; batches use a connection per partition). */
+  readonly state: StateStore;
   readonly groupId: string;
   /** Key namespace of the state in Redis. */
   readonly namespace: string;
@@ -112,7 +106,9 @@ async function checkStateCurrent(
     .join('; ');
   throw new HubError(
     'STATE_LOST',
-    `the rules state under ${namespace} is behind the offsets group ${groupId} committed (${behind.length} partition(s): ${shown}${behind.length > 8 ? '; …' : ''}): it was lost or restored from an older copy. Stop every 'hub rules' instance and run 'hub rules --rebuild'`,
+    `the rules state under ${namespace} is behind the offsets group ${groupId} committed ` +
+      `(${behind.length} partition(s): ${shown}${behind.length > 8 ? '; …' : ''}): it was lost or restored from an older copy. ` +
+      "Stop every 'hub rules' instance and run 'hub rules --rebuild'",
     { catastrophic: true, detail: { partitions: behind.length } },
   );
 }
@@ -129,7 +125,8 @@ export async function openRules(env: Environment, logger: Logger, givenPolicies?
     await kafka.close();
     throw new HubError(
       'CONFIG_INVALID',
-      `the inbound topics must have equal partition counts to keep one person's facts together: ${counts.map(([t, n]) => `${t}=${n}`).join(', ')}`,
+      "the inbound topics must have equal partition counts to keep one person's facts together: " +
+        counts.map(([t, n]) => `${t}=${n}`).join(', '),
       { catastrophic: true },
     );
   }
@@ -141,9 +138,7 @@ export async function openRules(env: Environment, logger: Logger, givenPolicies?
   const committedOffset = (topic: string, partition: number): Promise<bigint> => kafka.committedOffset(groupId, topic, partition);
   const service = (mode: 'live' | 'rebuild', namespace = stateKeys): RulesService =>
     createRulesService({
-      redis,
-      redisFor: (partition) => fold.redisFor(partition),
-      namespace,
+      state: redisStateStore({ redis, redisFor: (partition) => fold.redisFor(partition), namespace }),
       policies,
       topicNames,
       decoders: fold.decoders,
@@ -155,6 +150,7 @@ export async function openRules(env: Environment, logger: Logger, givenPolicies?
   return {
     kafka,
     redis,
+    state: redisStateStore({ redis, namespace: stateKeys }),
     groupId,
     policies,
     namespace: stateKeys,
@@ -320,19 +316,19 @@ export function rulesConsumerOptions(runtime: RulesRuntime, service: LiveRulesSe
     maxRecordsPerTransaction: 5_000,
     transactionalIdPrefix: runtime.groupId,
     handleBatch: async (records, context) => {
-      const keys = partitionKeys(runtime.namespace, context.partition);
+      const state = runtime.state.partition(context.partition);
       // The batch's commit moves past the transaction markers after its records: so does the state.
       const markersUpTo = BigInt(context.through) - 1n;
       const last = records[records.length - 1];
       if (last === undefined) {
-        await keepThrough(runtime.redis, keys, context.topic, markersUpTo);
+        await state.keepThrough(context.topic, markersUpTo);
         return { outputs: [] };
       }
       const batch = await service.handleBatch(records);
-      if (markersUpTo > BigInt(last.offset)) await keepThrough(runtime.redis, keys, context.topic, markersUpTo);
+      if (markersUpTo > BigInt(last.offset)) await state.keepThrough(context.topic, markersUpTo);
       // Once Kafka holds them, the published entries are dropped: the next batch finds an empty
       // outbox and asks Kafka nothing. Should this be lost, the next batch asks Kafka instead.
-      return { outputs: batch.outputs, offsets: batch.offsets, committed: () => dropOutbox(runtime.redis, keys, batch.published) };
+      return { outputs: batch.outputs, offsets: batch.offsets, committed: () => state.dropOutbox(batch.published) };
     },
     onAssignment: (assigned) => {
       logger.info({ partitions: assigned.length }, 'partitions assigned');
@@ -464,12 +460,12 @@ export async function rebuild(runtime: RulesRuntime, logger: Logger, out: NodeJS
   });
   await publishOutputs(runtime, reconciled.outputs);
   out.write(
-    `${before.slots.size} output slots were published (${before.records} records); ${reconciled.outputs.length} record(s) published now for slots whose rebuilt values differed\n`,
+    `${before.slots.size} output slots were published (${before.records} records); ` +
+      `${reconciled.outputs.length} record(s) published now for slots whose rebuilt values differed\n`,
   );
   // The group continues from the end of each topic, past its last markers: so does the state.
   for (const [topic, partitions] of ends) {
-    for (const [partition, end] of partitions)
-      await keepThrough(runtime.redis, partitionKeys(runtime.namespace, partition), topic, BigInt(end) - 1n);
+    for (const [partition, end] of partitions) await runtime.state.partition(partition).keepThrough(topic, BigInt(end) - 1n);
   }
   await runtime.kafka.setGroupOffsets(runtime.groupId, ends);
   out.write(`group ${runtime.groupId} continues from the end of the topics\n`);

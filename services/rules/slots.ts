@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { BenefitAdjustment, SelfPayYearToDate, SubsidyCorrection } from '../../schemas';
 import type { HubKafka } from '../kafka';
 import type { TopicCodec } from '../registry';
-import type { EmittedSlot } from './derive';
+import type { EmittedSlot } from './core/derive';
 import {
   adjustmentValues,
   namedValues,
@@ -11,7 +11,7 @@ import {
   subsidyValues,
   type EmittedValues,
   type SlotField,
-} from './slot-values';
+} from './core/slot-values';
 import { decodePerson } from './state-store';
 
 /**
@@ -21,7 +21,7 @@ import { decodePerson } from './state-store';
  */
 export type SlotValues = Map<string, string>;
 
-/** A published record's slot and the values a state keeps of it (derive.ts), descriptive fields' digest included. */
+/** A published record's slot and the values a state keeps of it (core/derive.ts), descriptive fields' digest included. */
 export function adjustmentSlot(r: BenefitAdjustment): [string, EmittedValues] {
   return [`${r.personKey} a:${r.fixmedinsCode}/${r.setlId}`, adjustmentValues(r)];
 }

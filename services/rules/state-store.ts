@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { OutboundBatch, OutboundRecord } from '../kafka';
 import { HubError } from '../platform/errors';
 import { decodePerson, type PersonState } from './person-value';
+import type { StateStore } from './state';
 
 export { decodePerson, encodePerson, type PersonState } from './person-value';
 
@@ -18,7 +19,7 @@ export { decodePerson, encodePerson, type PersonState } from './person-value';
  *   hub:rules:{p<n>}:outbox              HASH    <seq>|<topic>@<offset> -> the encoded outputs of input of <topic> up
  *                                                                    to <offset> (encodeOutbox), kept until Kafka commits it
  *   hub:rules:{p<n>}:watch:<policyId>    ZSET    <personKey> -> the first day (20220630) from which a warning run of the
- *                                                policy could warn the person, +inf if none yet (warning-watch.ts)
+ *                                                policy could warn the person, +inf if none yet (core/warning-watch.ts)
  *   hub:rules:layout                     STRING  the layout's version (stateLayout)
  *
  * One outbox per partition number, whatever the inbound topic: a person's state is shared by the
@@ -50,7 +51,7 @@ export const stateNamespace = (topicPrefix: string): string => `hub:rules:${topi
 /** Keys of one input partition's state. */
 export interface PartitionKeys {
   person(personKey: string): string;
-  /** The warning watch of one policy (warning-watch.ts). */
+  /** The warning watch of one policy (core/warning-watch.ts). */
   watch(policyId: string): string;
   readonly applied: string;
   readonly outbox: string;
@@ -89,7 +90,8 @@ export async function checkStateLayout(redis: Redis, namespace: string, partitio
   }
   throw new HubError(
     'STATE_LAYOUT_CHANGED',
-    `the rules state under ${namespace} is of layout ${found ?? '1'}, this version keeps layout ${stateLayout}: stop every 'hub rules' instance and run 'hub rules --rebuild'`,
+    `the rules state under ${namespace} is of layout ${found ?? '1'}, this version keeps layout ${stateLayout}: ` +
+      "stop every 'hub rules' instance and run 'hub rules --rebuild'",
     { catastrophic: true },
   );
 }
@@ -282,7 +284,7 @@ export interface StateWrite {
   readonly seq: number;
   /** The changed people, encoded (encodePerson). */
   readonly persons: ReadonlyMap<string, Buffer>;
-  /** The changed people's warning watch scores, by person key and policy id (watchScores). */
+  /** The changed people's warning watch scores, by person key and policy id (core/warning-watch.ts). */
   readonly watch?: ReadonlyMap<string, ReadonlyMap<string, number>>;
   /** Encoded outputs to keep until their offset is committed; undefined in a rebuild, which publishes nothing. */
   readonly outputs?: readonly OutboundBatch[];
@@ -336,4 +338,32 @@ export async function dropAllState(redis: Redis, namespace: string): Promise<num
     if (keys.length > 0) deleted += await redis.unlink(...keys);
   } while (cursor !== '0');
   return deleted;
+}
+
+/**
+ * The state store over Redis. `redisFor` gives the connection of one input partition: batches of
+ * different partitions may run at once, and WATCH belongs to a connection. Default: `redis`.
+ */
+export function redisStateStore(options: {
+  readonly redis: Redis;
+  readonly redisFor?: (partition: number) => Redis;
+  readonly namespace: string;
+}): StateStore {
+  return {
+    partition(partition) {
+      const redis = options.redisFor?.(partition) ?? options.redis;
+      const keys = partitionKeys(options.namespace, partition);
+      return {
+        begin: (topic) => beginBatch(redis, keys, topic),
+        release: async () => {
+          await redis.unwatch();
+        },
+        outboxOutputs: (entries) => outboxOutputs(redis, keys, entries),
+        loadPersons: (personKeys) => loadPersons(redis, keys, personKeys),
+        commit: (write) => commitState(redis, { ...write, keys }, true),
+        dropOutbox: (fields) => dropOutbox(redis, keys, fields),
+        keepThrough: (topic, offset) => keepThrough(redis, keys, topic, offset),
+      };
+    },
+  };
 }

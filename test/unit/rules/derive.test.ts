@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { derivePerson, filePolicyResolver, type EmittedSlot, type SlotField } from '../../../services/rules';
-import { textDigest } from '../../../services/rules/derive';
-import type { StoredContribution, StoredFact, StoredSettlement, StoredStatus } from '../../../services/rules/person-facts';
+import { textDigest } from '../../../services/rules/core/slot-values';
+import type { StoredContribution, StoredFact, StoredSettlement, StoredStatus } from '../../../services/rules/core/person-facts';
 
 const policies = filePolicyResolver();
 const now = Date.parse('2020-05-01T00:00:00+08:00');

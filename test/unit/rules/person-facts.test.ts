@@ -7,7 +7,7 @@ import {
   type StoredSettlement,
   type StoredStatus,
   type StoredWithdrawal,
-} from '../../../services/rules/person-facts';
+} from '../../../services/rules/core/person-facts';
 
 const status = (over: Partial<StoredStatus>): StoredStatus => ({
   kind: 'status',

@@ -9,7 +9,7 @@ import {
   storedValues,
   subsidyValues,
   textDigest,
-} from '../../../services/rules/slot-values';
+} from '../../../services/rules/core/slot-values';
 
 describe("a slot's values", () => {
   it('are stored in the order state written before them holds: due, then settled, then the digest', () => {

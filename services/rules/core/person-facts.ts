@@ -4,9 +4,9 @@ import type {
   RuralRevitalizationStatusChange,
   StatusAgencyId,
   TaxContribution,
-} from '../../schemas';
-import type { Category, Contribution, InsuredType, MedicalType, Settlement, Status } from '../policy';
-import { shanghaiDate } from '../platform/dates';
+} from '../../../schemas';
+import type { Category, Contribution, InsuredType, MedicalType, Settlement, Status } from '../../policy';
+import { shanghaiDate } from '../../platform/dates';
 
 /**
  * A person's facts as the rules service keeps them: one entry per fact identity, whatever order the

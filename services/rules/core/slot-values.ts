@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { HubError } from '../platform/errors';
+import { HubError } from '../../platform/errors';
+import { sha256Hex } from './sha256';
 
 /** a: a settlement's adjustment; u: a contribution's subsidy; y: a year's self-pay; x: a problem reported. */
 export type SlotField = `a:${string}` | `u:${string}` | `y:${string}` | `x:${string}`;
@@ -10,7 +10,7 @@ export type SlotField = `a:${string}` | `u:${string}` | `y:${string}` | `x:${str
  * a category that the person's later facts contradict, depending on the order the facts came in.
  */
 export function textDigest(text: string): number {
-  return Number.parseInt(createHash('sha256').update(text).digest('hex').slice(0, 12), 16);
+  return Number.parseInt(sha256Hex(text).slice(0, 12), 16);
 }
 
 /** What a state keeps of an adjustment slot (a:). */

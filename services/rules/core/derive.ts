@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import type { BenefitAdjustment, SelfPayYearToDate, SubsidyCorrection } from '../../schemas';
+import type { BenefitAdjustment, SelfPayYearToDate, SubsidyCorrection } from '../../../schemas';
 import {
   computeSubsidy,
   computeYear,
@@ -10,7 +9,7 @@ import {
   type Policy,
   type SettlementResult,
   type Status,
-} from '../policy';
+} from '../../policy';
 import {
   engineContributions,
   engineSettlements,
@@ -30,6 +29,7 @@ import {
   type EmittedValues,
   type SlotField,
 } from './slot-values';
+import { sha256Hex } from './sha256';
 
 /**
  * From a person's facts to the outputs the hub owes: per settlement the benefit adjustment, per
@@ -80,7 +80,7 @@ export interface PolicyResolver {
 const yuan = (fen: number): string => `${(fen / 100).toFixed(2)} yuan`;
 
 function stableId(prefix: string, parts: readonly (string | number | null)[]): string {
-  return `${prefix}-${createHash('sha256').update(parts.map(String).join('\u0000')).digest('hex').slice(0, 32)}`;
+  return `${prefix}-${sha256Hex(parts.map(String).join('\u0000')).slice(0, 32)}`;
 }
 
 interface PersonYear {
@@ -337,7 +337,8 @@ export function derivePerson(options: {
             reason:
               contribution.category === null
                 ? `no category entitles this contribution to a subsidy; ${yuan(contribution.receivedSubsidyFen)} was subsidised`
-                : `${contribution.category} entitles to ${yuan(contribution.entitledSubsidyFen)}; ${yuan(contribution.receivedSubsidyFen)} was subsidised`,
+                : `${contribution.category} entitles to ${yuan(contribution.entitledSubsidyFen)}; ` +
+                  `${yuan(contribution.receivedSubsidyFen)} was subsidised`,
           },
         });
         emitted.set(slot, { eventId, values });
@@ -400,7 +401,9 @@ function adjustment(
       : statuses.find((s) => s.category === applied && s.from <= result.settledAt && (s.to === null || s.to > result.settledAt));
   const why = result.cancelled
     ? `settlement reversed (冲销): nothing due`
-    : `${applied === null ? 'no tilted category applies' : `${applied} applies`} on ${result.settledAt}: critical illness ${yuan(result.criticalIllnessFen)} due (${yuan(settledCriticalIllnessFen)} settled), assistance ${yuan(result.assistanceFen)} due (${yuan(settledAssistanceFen)} settled)` +
+    : `${applied === null ? 'no tilted category applies' : `${applied} applies`} on ${result.settledAt}: ` +
+      `critical illness ${yuan(result.criticalIllnessFen)} due (${yuan(settledCriticalIllnessFen)} settled), ` +
+      `assistance ${yuan(result.assistanceFen)} due (${yuan(settledAssistanceFen)} settled)` +
       (certified === undefined ? '' : `; ${certified.category} certified ${certified.from}–${certified.to ?? 'open'}`);
   const values = adjustmentValues({
     dueCriticalIllnessFen: result.criticalIllnessFen,
