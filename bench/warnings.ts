@@ -3,7 +3,8 @@
  * [--profile DIR]`, or `--clean-up PREFIX` for what a kept run left):
  *
  * 1. Writes N person-years (default 1,000,000) of the Huangshan 2022 policy straight into the rules
- *    state under a fresh prefix, in the documented layout (encodePerson, `{p<n>}:person:<key>`):
+ *    state under a fresh prefix, in the documented layout (encodePerson, `{p<n>}:person:<key>`,
+ *    and the warning watch, watchScores, `{p<n>}:watch:<policyId>`):
  *    one to three stays each, amounts drawn from a seeded generator so that about a tenth are
  *    warned for 2022-Q2 (self-pay over 10,000 yuan to the end of June, or 特困/低保: one in twenty
  *    holds one). Their sealed ID numbers go into the warnings service's id directory.
@@ -21,13 +22,14 @@
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { loadavg } from 'node:os';
 import { Session } from 'node:inspector/promises';
 import { Redis } from 'ioredis';
 import { encryptNationalId, checkCharacter } from '../services/identity';
 import { connectKafka } from '../services/kafka';
 import { HubError, createLogger, effectiveEnvironment, loadConfig, type RoleMain } from '../services/platform';
 import { registerAllSchemas } from '../services/registry';
-import { encodePerson, stateNamespace, type PersonState, type StoredFact } from '../services/rules';
+import { encodePerson, partitionKeys, stateNamespace, watchScores, type PersonState, type StoredFact } from '../services/rules';
 import { openWarnings, startWarningsService } from '../services/warnings';
 import { verify } from '../connectors/agency-delivery';
 
@@ -173,6 +175,7 @@ export const runWarningsBench: RoleMain = async (args, io) => {
     let overOwnPay = 0;
     for (let from = 0; from < personYears; from += chunk) {
       const pairs: (string | Buffer)[] = [];
+      const watch = new Map<string, (string | number)[]>();
       const ids: string[] = [];
       for (let i = from; i < Math.min(personYears, from + chunk); i += 1) {
         const personKey = `bench-${i.toString(36).padStart(8, '0')}`;
@@ -221,11 +224,19 @@ export const runWarningsBench: RoleMain = async (args, io) => {
           });
         }
         const state: PersonState = { facts, emitted: new Map() };
-        pairs.push(`${namespace}{p${i % 6}}:person:${personKey}`, encodePerson(state));
+        const keys = partitionKeys(namespace, i % runtime.config.topicPartitions);
+        pairs.push(keys.person(personKey), encodePerson(state));
+        // The warning watch, as the rules service writes it beside the person.
+        for (const [policyId, score] of watchScores(facts.values(), runtime.resolver)) {
+          const members = watch.get(keys.watch(policyId)) ?? [];
+          members.push(score, personKey);
+          watch.set(keys.watch(policyId), members);
+        }
         ids.push(personKey, encryptNationalId(idNumber(i), idEncryptionKey, personKey));
         if (ownPay > 1_000_000) overOwnPay += 1;
       }
       const pipeline = runtime.redis.pipeline().mset(pairs);
+      for (const [key, members] of watch) pipeline.zadd(key, ...members);
       if (ids.length > 0) pipeline.hset(`${runtime.namespace}:ids`, ...ids);
       await pipeline.exec();
     }
@@ -233,14 +244,19 @@ export const runWarningsBench: RoleMain = async (args, io) => {
       `  wrote ${int(personYears)} person-years and their sealed ID numbers (${int(overOwnPay)} with over 10,000 yuan paid out of scope alone) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
     );
 
+    // As `hub warnings` does at its start: the run's worker threads are up before the schedule fires.
+    await runtime.startWorkers();
     const profile = profiler(args);
     await profile.start();
     const runStarted = Date.now();
+    const runCpu = process.cpuUsage();
     const summary = await runtime.run('anhui-huangshan-2022', '2022-Q2', { dryRun: false });
     const runSeconds = (Date.now() - runStarted) / 1000;
+    const { user, system } = process.cpuUsage(runCpu);
+    const runCpuSeconds = (user + system) / 1e6;
     await profile.stop('run');
     out.write(
-      `RUN ${int(summary.personYears)} person-years in ${runSeconds.toFixed(1)} s (${int(summary.personYears / runSeconds)}/s): ${int(summary.warned)} warned, ${int(summary.published)} published; peak RSS ${mib(peakRss)}, heap ${mib(peakHeap)} (target 1,000,000 in < 20 s: ${summary.personYears >= 1_000_000 ? (runSeconds < 20 ? 'met' : 'missed') : `${((runSeconds * 1_000_000) / Math.max(1, summary.personYears)).toFixed(0)} s at this rate, ${(runSeconds * 1_000_000) / Math.max(1, summary.personYears) < 20 ? 'on pace' : 'off pace'}`})\n`,
+      `RUN ${int(summary.personYears)} person-years in ${runSeconds.toFixed(1)} s (${int(summary.personYears / runSeconds)}/s): ${int(summary.warned)} warned, ${int(summary.published)} published; this process's CPU ${runCpuSeconds.toFixed(1)} s (load average ${loadavg()[0]?.toFixed(1)}); peak RSS ${mib(peakRss)}, heap ${mib(peakHeap)} (target 1,000,000 in < 20 s: ${summary.personYears >= 1_000_000 ? (runSeconds < 20 ? 'met' : 'missed') : `${((runSeconds * 1_000_000) / Math.max(1, summary.personYears)).toFixed(0)} s at this rate, ${(runSeconds * 1_000_000) / Math.max(1, summary.personYears) < 20 ? 'on pace' : 'off pace'}`})\n`,
     );
 
     // Delivery: the first `deliveries` warnings go to civil affairs (uncategorised and 特困/低保 persons all route there).

@@ -271,6 +271,12 @@ export const configSpec = {
     parse: parseOneOf(['true', 'false'] as const),
     doc: "mark the desk's session cookie Secure (false only for plain HTTP off localhost, which a bureau should not run)",
   }),
+  warningsWorkers: key({
+    env: 'HUB_WARNINGS_WORKERS',
+    fallback: '2',
+    parse: parseInteger(0, 64),
+    doc: 'worker threads that judge the pages of a warning run and encode its records, while the main thread publishes (0: on the main thread)',
+  }),
   warningsGraceDays: key({
     env: 'HUB_WARNINGS_GRACE_DAYS',
     fallback: '10',

@@ -16,3 +16,4 @@ export { createMetrics, startOpsServer, type HubMetrics, type HealthReport, type
 export { type CliIo, type RoleMain } from './cli-io';
 export { startTypeScriptWorker } from './ts-worker';
 export { createTurns, type Turns } from './turns';
+export { pack, unpack } from './packed';

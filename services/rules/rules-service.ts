@@ -3,7 +3,7 @@ import type { InboundRecord, OutboundBatch } from '../kafka';
 import { HubError } from '../platform/errors';
 import type { HubMetrics, Logger } from '../platform';
 import type { TopicCodec } from '../registry';
-import { foldPerson, groupBatch, type BatchItem, type DecodedFact, type FoldOutput, type PolicyResolver } from './core';
+import { foldPerson, groupBatch, watchScores, type BatchItem, type DecodedFact, type FoldOutput, type PolicyResolver } from './core';
 import { encodePerson } from './person-value';
 import type { PartitionState, StateStore } from './state';
 import { joinByTopic, outboxField, type OutboxField } from './state-store';
@@ -104,6 +104,7 @@ export function createRulesService(deps: RulesDependencies): RulesService {
     // slices is only the changed people, encoded, so a batch's memory does not grow with its
     // people's histories.
     const persons = new Map<string, Buffer>();
+    const watch = new Map<string, Map<string, number>>();
     const problems = new Map<string, number>();
     const everyone = [...grouped.people.keys()];
     for (let from = 0; from < everyone.length; from += personsPerSlice) {
@@ -118,7 +119,9 @@ export function createRulesService(deps: RulesDependencies): RulesService {
           deps.logger.debug({ personKey, policyId: problem.policyId, code: problem.code }, problem.message);
           problems.set(problem.code, (problems.get(problem.code) ?? 0) + 1);
         }
-        if (folded.state !== undefined) persons.set(personKey, encodePerson(folded.state));
+        if (folded.state === undefined) return;
+        persons.set(personKey, encodePerson(folded.state));
+        watch.set(personKey, watchScores(folded.state.facts.values(), deps.policies));
       });
     }
     // One line per batch, not one per person: each person-year is in the dead letters with its reason.
@@ -128,7 +131,7 @@ export function createRulesService(deps: RulesDependencies): RulesService {
         'person-years the hub cannot compute were sent to the dead letters',
       );
     }
-    return { outputs, persons };
+    return { outputs, persons, watch };
   };
 
   /**
@@ -213,6 +216,7 @@ export function createRulesService(deps: RulesDependencies): RulesService {
           lastOffset: end,
           seq: seq + 1,
           persons: folded.persons,
+          watch: folded.watch,
           drop: done,
           ...(outputs === undefined ? {} : { outputs }),
         };

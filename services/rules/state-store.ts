@@ -18,6 +18,8 @@ export { decodePerson, encodePerson, type PersonState } from './person-value';
  *                                                #seq             -> the sequence number of the last outbox entry
  *   hub:rules:{p<n>}:outbox              HASH    <seq>|<topic>@<offset> -> the encoded outputs of input of <topic> up
  *                                                                    to <offset> (encodeOutbox), kept until Kafka commits it
+ *   hub:rules:{p<n>}:watch:<policyId>    ZSET    <personKey> -> the first day (20220630) from which a warning run of the
+ *                                                policy could warn the person, +inf if none yet (core/warning-watch.ts)
  *   hub:rules:layout                     STRING  the layout's version (stateLayout)
  *
  * One outbox per partition number, whatever the inbound topic: a person's state is shared by the
@@ -36,7 +38,9 @@ export { decodePerson, encodePerson, type PersonState } from './person-value';
  * a version: the hash-per-person layout before it) refuses to start and asks for a rebuild, rather
  * than read what it does not understand as "no facts yet".
  */
-export const stateLayout = '3'; // 3: one outbox per partition number with sequence numbers; settlements keep their 病种编码 (diseaseCode)
+// 3: one outbox per partition number with sequence numbers; settlements keep their 病种编码 (diseaseCode).
+// 4: the warning watch of each policy, beside the people.
+export const stateLayout = '4';
 
 /** The field of the applied hash holding the last outbox sequence number (no topic name starts with '#'). */
 export const sequenceField = '#seq';
@@ -47,13 +51,20 @@ export const stateNamespace = (topicPrefix: string): string => `hub:rules:${topi
 /** Keys of one input partition's state. */
 export interface PartitionKeys {
   person(personKey: string): string;
+  /** The warning watch of one policy (core/warning-watch.ts). */
+  watch(policyId: string): string;
   readonly applied: string;
   readonly outbox: string;
 }
 
 export function partitionKeys(namespace: string, partition: number): PartitionKeys {
   const tag = `${namespace}{p${partition}}`;
-  return { person: (personKey) => `${tag}:person:${personKey}`, applied: `${tag}:applied`, outbox: `${tag}:outbox` };
+  return {
+    person: (personKey) => `${tag}:person:${personKey}`,
+    watch: (policyId) => `${tag}:watch:${policyId}`,
+    applied: `${tag}:applied`,
+    outbox: `${tag}:outbox`,
+  };
 }
 
 const layoutKey = (namespace: string): string => `${namespace}:layout`;
@@ -273,6 +284,8 @@ export interface StateWrite {
   readonly seq: number;
   /** The changed people, encoded (encodePerson). */
   readonly persons: ReadonlyMap<string, Buffer>;
+  /** The changed people's warning watch scores, by person key and policy id (core/warning-watch.ts). */
+  readonly watch?: ReadonlyMap<string, ReadonlyMap<string, number>>;
   /** Encoded outputs to keep until their offset is committed; undefined in a rebuild, which publishes nothing. */
   readonly outputs?: readonly OutboundBatch[];
   /** Outbox fields whose offsets Kafka has committed, deleted in the same MULTI. */
@@ -289,6 +302,16 @@ export async function commitState(redis: Redis, write: StateWrite, watched: bool
     const pairs: (string | Buffer)[] = [];
     for (const [personKey, value] of write.persons) pairs.push(write.keys.person(personKey), value);
     multi.mset(pairs);
+  }
+  if (write.watch !== undefined && write.watch.size > 0) {
+    const byPolicy = new Map<string, (number | string)[]>();
+    for (const [personKey, scores] of write.watch)
+      for (const [policyId, score] of scores) {
+        const members = byPolicy.get(policyId) ?? [];
+        members.push(score, personKey);
+        byPolicy.set(policyId, members);
+      }
+    for (const [policyId, members] of byPolicy) multi.zadd(write.keys.watch(policyId), ...members);
   }
   if (write.outputs !== undefined && write.outputs.length > 0) {
     multi.hset(write.keys.outbox, outboxField(write.seq, write.topic, write.lastOffset), encodeOutbox(write.outputs));

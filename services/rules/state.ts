@@ -29,6 +29,8 @@ export interface PartitionWrite {
   readonly seq: number;
   /** The changed people, encoded (encodePerson). */
   readonly persons: ReadonlyMap<string, Buffer>;
+  /** The changed people's warning watch scores, by person key and policy id (core/warning-watch.ts). */
+  readonly watch?: ReadonlyMap<string, ReadonlyMap<string, number>>;
   /** Encoded outputs to keep until their offset is committed; undefined in a rebuild, which publishes nothing. */
   readonly outputs?: readonly OutboundBatch[];
   /** Outbox fields whose offsets Kafka has committed, deleted in the same write. */

@@ -3,6 +3,7 @@ import { topics, topicSpec } from '../../schemas';
 import type { HubKafka, HubConsumer } from '../kafka';
 import { HubError, type Logger } from '../platform';
 import { createTopicCodec, type RegistryClient } from '../registry';
+import { idDirectoryKey, lookupSealedIds } from './sealed-ids';
 
 /**
  * The sealed ID number (idCipher) of every person the inbound topics have named, by person key,
@@ -24,8 +25,6 @@ export interface IdDirectory {
 }
 
 const sourceIds = ['civilAffairsStatus', 'ruralRevitalizationStatus', 'hospitalSettlements'] as const;
-
-export const idDirectoryKey = (namespace: string): string => `${namespace}:ids`;
 
 export function createIdDirectory(options: {
   kafka: HubKafka;
@@ -96,15 +95,6 @@ export function createIdDirectory(options: {
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
     },
-    async lookup(personKeys) {
-      const found = new Map<string, string>();
-      if (personKeys.length === 0) return found;
-      const values = await redis.hmget(idDirectoryKey(namespace), ...personKeys);
-      personKeys.forEach((key, i) => {
-        const value = values[i];
-        if (value !== null && value !== undefined) found.set(key, value);
-      });
-      return found;
-    },
+    lookup: (personKeys) => lookupSealedIds(redis, namespace, personKeys),
   };
 }

@@ -6,7 +6,8 @@
 export { runWarningsCommand, describe as describeRun, table as runTable } from './warnings-command';
 export { openWarnings, warningsNamespace, bullPrefix, type WarningsRuntime } from './runtime';
 export { startWarningsService, type RunningWarnings } from './service';
-export { runWarnings, runKeys, cannotBeWarned, type RunSummary, type RunRow, type WarningIndexEntry } from './warning-run';
+export { runWarnings, runKeys, type RunSummary } from './warning-run';
+export { cannotBeWarned, type RunRow, type WarningIndexEntry } from './warning-page';
 export { registerSchedulers, runDue, runQueue, runWorker, schedulerId, runQueueName } from './scheduler';
 export { periodBounds, periodOf, duePeriods, dueAt, schedulePattern, addDays, type PeriodBounds, type Cadence } from './periods';
 export { createIdDirectory, type IdDirectory } from './id-directory';

@@ -1,13 +1,14 @@
 import type { Redis } from 'ioredis';
 import type { InsuredType, Policy, Status } from '../policy';
-import { decodePerson, engineStatuses, stateNamespace, type StoredSettlement } from '../rules';
+import { dayScore, decodePerson, engineStatuses, partitionKeys, stateNamespace, type StoredSettlement } from '../rules';
 import type { PolicyResolver } from '../rules';
 
 /**
  * Reads person-years out of the rules service's state in Redis, through what services/rules
  * exports (the key namespace and the person value's decoding), so that a change of the value's
- * layout there is picked up here. Only the person keys (`…{p<n>}:person:<personKey>`) are read:
- * the outbox and applied offsets are the rules service's business.
+ * layout there is picked up here. Only the person keys (`…{p<n>}:person:<personKey>`) and the
+ * warning watch (`…{p<n>}:watch:<policyId>`) are read: the outbox and applied offsets are the rules
+ * service's business.
  */
 export interface PersonYear {
   readonly personKey: string;
@@ -18,44 +19,91 @@ export interface PersonYear {
   readonly settlements: StoredSettlement[];
 }
 
-/** How many keys one SCAN step asks for: a bounded slice of memory per page (a few MiB). */
+/** How many people one page reads from Redis and hands on: a bounded slice of memory (a few MiB). */
 const pageSize = 5000;
 
+/** The people a warning run of a policy reads, found through the rules service's warning watch. */
+export interface WatchedPeople {
+  /** People of the policy's year: everyone in the watch. */
+  readonly personYears: number;
+  /** The state keys of the people to compute: those who could be warned by the window's end, and those warned before. */
+  readonly stateKeys: readonly string[];
+  /** People warned before who are in no partition's watch: they have left the region-year. */
+  readonly gone: readonly string[];
+}
+
 /**
- * Every person-year of one policy (a region's benefit year) in the state, page by page. A person
- * whose facts fall under the policy by division and date (as the rules service decides it: the
- * original settlement's division on its date) belongs to it; the person's statuses come whole.
+ * The people of one policy that a run for a window ending on `windowTo` must compute (see
+ * services/rules warning-watch.ts): those whose watch score is not after the window's end, and
+ * everyone in `warnedBefore` (a withdrawal may be due), wherever their score is.
+ */
+export async function watchedPeople(
+  redis: Redis,
+  topicPrefix: string,
+  policyId: string,
+  windowTo: string,
+  partitions: number,
+  warnedBefore: readonly string[],
+): Promise<WatchedPeople> {
+  const namespace = stateNamespace(topicPrefix);
+  const until = dayScore(windowTo);
+  let personYears = 0;
+  const stateKeys: string[] = [];
+  const found = new Set<string>();
+  for (let n = 0; n < partitions; n += 1) {
+    const keys = partitionKeys(namespace, n);
+    const watch = keys.watch(policyId);
+    const [size, candidates] = await Promise.all([redis.zcard(watch), redis.zrangebyscore(watch, '-inf', until)]);
+    personYears += size;
+    for (const personKey of candidates) {
+      stateKeys.push(keys.person(personKey));
+      found.add(personKey);
+    }
+    for (let from = 0; from < warnedBefore.length; from += pageSize) {
+      const slice = warnedBefore.slice(from, from + pageSize);
+      const scores = await redis.zmscore(watch, ...slice);
+      slice.forEach((personKey, i) => {
+        if (scores[i] === null || found.has(personKey)) return;
+        stateKeys.push(keys.person(personKey));
+        found.add(personKey);
+      });
+    }
+  }
+  return { personYears, stateKeys, gone: warnedBefore.filter((personKey) => !found.has(personKey)) };
+}
+
+/**
+ * The person-years of some people of one policy in the state, page by page, decoded whole. The
+ * next page is read from Redis while the caller works on this one.
  */
 export async function* personYearsOf(
   redis: Redis,
-  topicPrefix: string,
+  stateKeys: readonly string[],
   policy: Policy,
   policies: PolicyResolver,
 ): AsyncGenerator<PersonYear[]> {
-  const match = `${stateNamespace(topicPrefix)}{p*}:person:*`;
-  // The next page is read from Redis while the caller works on this one.
-  interface Page {
-    readonly next: string;
-    readonly keys: string[];
-    readonly values: (Buffer | null)[];
-  }
-  const read = async (cursor: string): Promise<Page> => {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', pageSize);
-    return { next, keys, values: keys.length === 0 ? [] : await redis.mgetBuffer(keys) };
-  };
-  let pending: Promise<Page> | undefined = read('0');
-  while (pending !== undefined) {
-    const current: Page = await pending;
-    const { keys, values } = current;
-    pending = current.next === '0' ? undefined : read(current.next);
-    if (keys.length === 0) continue;
-    const page = toPersonYears(keys, values, policy, policies);
+  const read = async (from: number): Promise<(Buffer | null)[]> => redis.mgetBuffer(stateKeys.slice(from, from + pageSize));
+  let pending: Promise<(Buffer | null)[]> | undefined = stateKeys.length === 0 ? undefined : read(0);
+  for (let from = 0; pending !== undefined; from += pageSize) {
+    const values = await pending;
+    pending = from + pageSize < stateKeys.length ? read(from + pageSize) : undefined;
+    const page = toPersonYears(stateKeys.slice(from, from + pageSize), values, policy, policies);
     if (page.length > 0) yield page;
   }
 }
 
-/** The person-years of a page of person keys and their values (null: no such person). */
-function toPersonYears(
+/** Settlements of a person that fall under the policy: those whose original (the anchor) does, by division and date. */
+function ofPolicy(settlements: readonly StoredSettlement[], policy: Policy, policies: PolicyResolver): StoredSettlement[] {
+  const originals = new Map<string, StoredSettlement>();
+  for (const s of settlements) if (s.reversesKey === null) originals.set(s.key, s);
+  return settlements.filter((s) => {
+    const anchor = s.reversesKey === null ? s : originals.get(s.reversesKey);
+    return anchor !== undefined && policies.policyFor(anchor.admdvs, anchor.settledAt)?.id === policy.id;
+  });
+}
+
+/** The person-years of a page of person state keys and their values (null: no such person). */
+export function toPersonYears(
   keys: readonly string[],
   values: readonly (Buffer | null)[],
   policy: Policy,
@@ -63,19 +111,15 @@ function toPersonYears(
 ): PersonYear[] {
   const page: PersonYear[] = [];
   keys.forEach((key, index) => {
-    const personKey = key.slice(key.lastIndexOf(':person:') + ':person:'.length);
     const value = values[index] ?? null;
     if (value === null) return;
     const state = decodePerson(value);
     const settlements = [...state.facts.values()].filter((f): f is StoredSettlement => f.kind === 'settlement');
-    const originals = new Map(settlements.filter((s) => s.reversesKey === null).map((s) => [s.key, s]));
-    const mine = settlements.filter((s) => {
-      const anchor = s.reversesKey === null ? s : originals.get(s.reversesKey);
-      return anchor !== undefined && policies.policyFor(anchor.admdvs, anchor.settledAt)?.id === policy.id;
-    });
+    const mine = ofPolicy(settlements, policy, policies);
     if (mine.length === 0) return;
     // The insured type of the latest settlement, as the rules service takes it.
     const latest = mine.reduce((a, b) => (b.setlTime > a.setlTime ? b : a));
+    const personKey = key.slice(key.lastIndexOf(':person:') + ':person:'.length);
     page.push({ personKey, policy, insuredType: latest.insuredType, statuses: engineStatuses(state.facts.values()), settlements: mine });
   });
   return page;

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { topics, topicSpec, type DeliveryReceipt, type QuarterlyWarning } from '../../schemas';
+import { inboundTopicIds, topics, topicSpec, type DeliveryReceipt, type QuarterlyWarning } from '../../schemas';
 import { agencyEndpoints, deliveryQueue, type AgencyEndpoint, type DeliverySettings } from '../../connectors/agency-delivery';
 import { connectKafka, kafkaSecurityKeys, kafkaSettingsFromConfig, type HubKafka, type HubProducer } from '../kafka';
 import { HubError, loadConfig, type Environment, type HubConfig, type Logger } from '../platform';
@@ -10,6 +10,7 @@ import type { AgencyCode } from '../../schemas';
 import { createIdDirectory, type IdDirectory } from './id-directory';
 import type { PersonYear } from './person-years';
 import { runWarnings, warnPersons, type RunDependencies, type RunSummary } from './warning-run';
+import { createWarningWorkers } from './warning-workers';
 
 const configKeys = [
   'kafkaBrokers',
@@ -23,6 +24,7 @@ const configKeys = [
   'logLevel',
   'idEncryptionKey',
   'warningsGraceDays',
+  'warningsWorkers',
   'warningsRegions',
   'deliveryAttempts',
   'deliveryBackoffMs',
@@ -57,6 +59,8 @@ export interface WarningsRuntime {
   policy(id: string): Policy;
   /** Runs one region-period now (a rerun on purpose when the period ran before). */
   run(policyId: string, period: string, options: { dryRun: boolean; afterPublish?: (page: number) => void }): Promise<RunSummary>;
+  /** Starts the run's worker threads now rather than at the first run (HUB_WARNINGS_WORKERS). */
+  startWorkers(): Promise<void>;
   /** The immediate alert for some people of an open period (warnPersons). */
   warnNow(policyId: string, period: string, persons: readonly PersonYear[]): Promise<RunSummary>;
   publishReceipts(receipts: readonly DeliveryReceipt[]): Promise<void>;
@@ -87,8 +91,25 @@ export async function openWarnings(env: Environment, logger: Logger, givenPolici
       throw new HubError('POLICY_NOT_FOUND', `no policy ${id}; the regions are ${policies.map((p) => p.id).join(', ')}`);
     return found;
   };
+  // The rules state is kept under one `{p<n>}` per input partition: as many as the inbound topics have.
+  const statePartitions = async (): Promise<number> => {
+    let partitions = config.topicPartitions;
+    const existing = new Set(await kafka.topicsStartingWith(config.topicPrefix));
+    for (const id of inboundTopicIds) {
+      const topic = kafka.topicName(topics[id].name);
+      if (existing.has(topic)) partitions = Math.max(partitions, (await kafka.endOffsets(topic)).size);
+    }
+    return partitions;
+  };
+  // Workers load the shipped policies: a runtime given policies of its own judges on this thread.
+  const workers =
+    config.warningsWorkers > 0 && givenPolicies === undefined
+      ? createWarningWorkers({ count: config.warningsWorkers, env, namespace, logger })
+      : undefined;
   const runDependencies = async (dryRun: boolean): Promise<RunDependencies> => ({
     redis,
+    ...(workers === undefined ? {} : { workers }),
+    partitions: await statePartitions(),
     topicPrefix: config.topicPrefix,
     namespace,
     policies: resolver,
@@ -146,7 +167,11 @@ export async function openWarnings(env: Environment, logger: Logger, givenPolici
       );
       await (await getProducer()).send(receiptsTopic, encoded);
     },
+    async startWorkers() {
+      await workers?.start();
+    },
     async close() {
+      await workers?.close();
       await directory.stop();
       if (producer !== undefined) await (await producer).close();
       await kafka.close();

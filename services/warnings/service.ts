@@ -25,7 +25,7 @@ export async function startWarningsService(
   logger: Logger,
   options: { now?: () => number } = {},
 ): Promise<RunningWarnings> {
-  await runtime.directory.start();
+  await Promise.all([runtime.directory.start(), runtime.startWorkers()]);
   const runs = runQueue(runtime);
   const deliveries = openDeliveryQueue(runtime);
   const schedulers = await registerSchedulers(runtime, runs);

@@ -35,17 +35,24 @@ export function warningSettlements(
   year: YearResult,
   keyOf: (id: string) => { fixmedinsCode: string; setlId: string },
 ): WarningSettlement[] {
-  return year.settlements
-    .filter((s) => !s.cancelled && s.settledAt <= verdict.windowTo)
-    .map((s) => ({
-      ...keyOf(s.id),
+  // A loop with the fields named: filter, map and an object spread cost a third of a run's judging.
+  const total = verdict.basis === 'TOTAL';
+  const settlements: WarningSettlement[] = [];
+  for (const s of year.settlements) {
+    if (s.cancelled || s.settledAt > verdict.windowTo) continue;
+    const { fixmedinsCode, setlId } = keyOf(s.id);
+    settlements.push({
+      fixmedinsCode,
+      setlId,
       settledAt: s.settledAt,
       medfeeFen: s.totalFen,
       basicFen: s.basicPaidFen,
       criticalIllnessFen: s.criticalIllnessFen,
       assistanceFen: s.assistanceFen,
-      selfPayFen: verdict.basis === 'TOTAL' ? s.selfPayFen : s.inScopeSelfPayFen,
-    }));
+      selfPayFen: total ? s.selfPayFen : s.inScopeSelfPayFen,
+    });
+  }
+  return settlements;
 }
 
 export function valuesOf(verdict: WarningVerdict, settlements: readonly WarningSettlement[]): WarningValues {

@@ -26,7 +26,16 @@ import { decryptNationalId, encryptNationalId } from '../../services/identity';
 import { listPolicies, loadPolicy, parsePolicy, policyDirectory } from '../../services/policy';
 import { createLogger, effectiveEnvironment, loadConfig } from '../../services/platform';
 import { registerAllSchemas } from '../../services/registry';
-import { dropAllState, encodePerson, startRules, stateNamespace, type RulesRuntime, type StoredFact } from '../../services/rules';
+import {
+  dropAllState,
+  encodePerson,
+  partitionKeys,
+  startRules,
+  stateNamespace,
+  watchScores,
+  type RulesRuntime,
+  type StoredFact,
+} from '../../services/rules';
 import {
   openWarnings,
   registerSchedulers,
@@ -678,9 +687,11 @@ describe('a rerun whose routing narrows (item 3 of the follow-up: the dropped ag
     );
     runtime = await openWarnings(env, logger, [narrowing]);
     const live = runtime;
-    // One person in the rules state's documented layout: a May stay leaving 14,000 yuan self-pay.
+    // One person in the rules state's documented layout (the person and its warning watch): a May
+    // stay leaving 14,000 yuan self-pay.
     const personKey = 'narrowing-person-0001';
-    const stateKey = `${stateNamespace(prefix)}{p0}:person:${personKey}`;
+    const stateKeys = partitionKeys(stateNamespace(prefix), 0);
+    const stateKey = stateKeys.person(personKey);
     const facts = new Map<`s:${string}` | `h:${string}` | `c:${string}`, StoredFact>([
       [
         'h:H34100200001/N-1',
@@ -708,6 +719,7 @@ describe('a rerun whose routing narrows (item 3 of the follow-up: the dropped ag
       ],
     ]);
     await live.redis.set(stateKey, encodePerson({ facts, emitted: new Map() }));
+    for (const [id, score] of watchScores(facts.values(), live.resolver)) await live.redis.zadd(stateKeys.watch(id), score, personKey);
     await live.redis.hset(`${live.namespace}:ids`, personKey, encryptNationalId(idNumber(1201), idKey, personKey));
     const read = async () =>
       Promise.all((await live.kafka.readAll(live.warningsCodec.topic)).map((m) => live.warningsCodec.decode(m.value ?? Buffer.alloc(0))));
@@ -732,6 +744,7 @@ describe('a rerun whose routing narrows (item 3 of the follow-up: the dropped ag
       to: null,
     });
     await live.redis.set(stateKey, encodePerson({ facts, emitted: new Map() }));
+    for (const [id, score] of watchScores(facts.values(), live.resolver)) await live.redis.zadd(stateKeys.watch(id), score, personKey);
     expect(await live.run(policyId, '2022-Q2', { dryRun: false })).toMatchObject({
       rerun: true,
       published: 2,

@@ -28,3 +28,4 @@ export {
   type SlotField,
 } from './derive';
 export { sha256Hex } from './sha256';
+export { watchScores, dayScore, fromTheStart, never } from './warning-watch';

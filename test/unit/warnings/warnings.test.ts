@@ -3,7 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { fenToYuan, latestForAgency, readReceipt, sign, verify, yuanToFen } from '../../../connectors/agency-delivery';
 import type { QuarterlyWarning } from '../../../schemas';
 import { computeYear, loadPolicy, warningVerdict } from '../../../services/policy';
-import { engineSettlements, type StoredSettlement } from '../../../services/rules';
+import {
+  dayScore,
+  engineSettlements,
+  filePolicyResolver,
+  watchScores,
+  type StoredFact,
+  type StoredSettlement,
+} from '../../../services/rules';
 import { cannotBeWarned, duePeriods, dueAt, periodBounds, periodOf, schedulePattern } from '../../../services/warnings';
 import { describeChanges, type WarningValues } from '../../../services/warnings/warning-record';
 import { sampleRecords } from '../../support/sample-records';
@@ -198,9 +205,6 @@ describe("the run's shortcut past the engine", () => {
     expect(
       cannotBeWarned(
         {
-          personKey: 'p',
-          policy,
-          insuredType: 'RESIDENT',
           statuses: [],
           settlements: [stay(1, '2022-05-02', 1_100_000, 100_000, 100_000)],
         },
@@ -211,9 +215,6 @@ describe("the run's shortcut past the engine", () => {
     expect(
       cannotBeWarned(
         {
-          personKey: 'p',
-          policy,
-          insuredType: 'RESIDENT',
           statuses: [],
           settlements: [stay(1, '2022-05-02', 1_100_001, 100_000, 100_000)],
         },
@@ -224,9 +225,6 @@ describe("the run's shortcut past the engine", () => {
     expect(
       cannotBeWarned(
         {
-          personKey: 'p',
-          policy,
-          insuredType: 'RESIDENT',
           statuses: [],
           settlements: [stay(1, '2022-07-01', 9_000_000, 100_000, 100_000)],
         },
@@ -237,9 +235,6 @@ describe("the run's shortcut past the engine", () => {
     expect(
       cannotBeWarned(
         {
-          personKey: 'p',
-          policy,
-          insuredType: 'RESIDENT',
           statuses: [{ category: 'DIBAO', from: '2022-01-01', to: null }],
           settlements: [],
         },
@@ -247,6 +242,61 @@ describe("the run's shortcut past the engine", () => {
         '2022-06-30',
       ),
     ).toBe(false);
+  });
+
+  it("the rules service's warning watch names exactly the people a run must compute, whatever the period's end", () => {
+    const resolver = filePolicyResolver([policy]);
+    const arbitraryStay = fc.record({
+      month: fc.integer({ min: 1, max: 12 }),
+      day: fc.integer({ min: 1, max: 28 }),
+      total: fc.integer({ min: 0, max: 1_500_000 }),
+      basic: fc.integer({ min: 0, max: 1_000_000 }),
+      reversed: fc.boolean(),
+    });
+    const date = (month: number, day: number) => `2022-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+    fc.assert(
+      fc.property(
+        fc.array(arbitraryStay, { minLength: 1, maxLength: 6 }),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 28 }),
+        (stays, holdsStatus, month, day) => {
+          const facts = new Map<string, StoredFact>();
+          stays.forEach((s, n) => {
+            const original = stay(n, date(s.month, s.day), s.total, s.basic, s.basic);
+            facts.set(`h:${original.key}`, original);
+            // A reversal in the month after: negative amounts, counted under its original.
+            if (s.reversed)
+              facts.set(`h:${original.key}-R`, {
+                ...original,
+                key: `${original.key}-R`,
+                reversesKey: original.key,
+                settledAt: date(Math.min(12, s.month + 1), s.day),
+                totalFen: -s.total,
+                basicPaidFen: -s.basic,
+              });
+          });
+          if (holdsStatus)
+            facts.set('s:civil-affairs/W', {
+              kind: 'status',
+              eventId: 'e-s',
+              version: 1,
+              category: 'DIBAO',
+              action: 'CERTIFY',
+              from: '2022-01-01',
+              to: null,
+            });
+          const settlements = [...facts.values()].filter((f): f is StoredSettlement => f.kind === 'settlement');
+          const windowTo = date(month, day);
+          const score = watchScores(facts.values(), resolver).get(policy.id);
+          expect(score).toBeDefined();
+          expect((score ?? 0) <= dayScore(windowTo)).toBe(
+            !cannotBeWarned({ statuses: holdsStatus ? [{}] : [], settlements }, policy, windowTo),
+          );
+        },
+      ),
+      { numRuns: 1_000, seed: 16 },
+    );
   });
 
   it('never skips a person the engine would warn', () => {
@@ -268,8 +318,7 @@ describe("the run's shortcut past the engine", () => {
             s.scope,
           ),
         );
-        if (cannotBeWarned({ personKey: 'p', policy, insuredType: 'RESIDENT', statuses: [], settlements }, policy, '2022-06-30'))
-          expect(verdictOf(settlements).warn).toBe(false);
+        if (cannotBeWarned({ statuses: [], settlements }, policy, '2022-06-30')) expect(verdictOf(settlements).warn).toBe(false);
       }),
       { numRuns: 500, seed: 16 },
     );
