@@ -246,6 +246,9 @@ export const runWarningsBench: RoleMain = async (args, io) => {
 
     // As `hub warnings` does at its start: the run's worker threads are up before the schedule fires.
     await runtime.startWorkers();
+    // The peaks printed from here on are the run's and the delivery's, not the writing's.
+    peakRss = process.memoryUsage().rss;
+    peakHeap = process.memoryUsage().heapUsed;
     const profile = profiler(args);
     await profile.start();
     const runStarted = Date.now();
