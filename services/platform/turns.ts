@@ -36,7 +36,7 @@ export function createTurns(options: TurnsOptions = {}): Turns {
       // A new task waits behind every unsettled one but the running one, and is itself waiting.
       if (unsettled > maxWaiting) {
         return Promise.reject(
-          new HubError('OVERLOADED', `${maxWaiting} ${options.waiting ?? 'tasks'} are waiting already; try again later`, {
+          new HubError('OVERLOADED', `too many ${options.waiting ?? 'tasks'} are waiting (at most ${maxWaiting}); try again later`, {
             detail: { maxWaiting },
           }),
         );

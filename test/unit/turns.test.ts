@@ -56,7 +56,7 @@ describe('createTurns', () => {
     const waiting = [turns.take(task(1)), turns.take(task(2))];
     const refused = await turns.take(task(3)).catch((error: unknown) => error);
     expect(isHubError(refused, 'OVERLOADED')).toBe(true);
-    expect((refused as Error).message).toBe('2 batches are waiting already; try again later');
+    expect((refused as Error).message).toBe('too many batches are waiting (at most 2); try again later');
     expect(log).toEqual(['start 0']);
 
     // Once the running task settles, one place is free again: the next take waits its turn.
