@@ -363,7 +363,8 @@ export function createConnectorServer(deps: ConnectorServerDependencies) {
           () =>
             new HubError(
               'KAFKA_UNAVAILABLE',
-              `the records were not confirmed on the topic within ${limits.ingestTimeoutMs} ms; send them again later (a resend is recognised)`,
+              `the records were not confirmed on the topic within ${limits.ingestTimeoutMs} ms; ` +
+                'send them again later (a resend is recognised)',
             ),
         );
       } catch (error) {

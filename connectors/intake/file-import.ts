@@ -159,7 +159,8 @@ function missingColumnsError(mapping: FileMapping, missing: readonly string[], r
   });
   return new HubError(
     'INPUT_INVALID',
-    `the header (row ${rowNumber}) lacks required column${missing.length > 1 ? 's' : ''} ${wanted.join(', ')}; nothing was imported (accepted spellings: ${mapping.file})`,
+    `the header (row ${rowNumber}) lacks required column${missing.length > 1 ? 's' : ''} ${wanted.join(', ')}; ` +
+      `nothing was imported (accepted spellings: ${mapping.file})`,
     { detail: { missing } },
   );
 }
