@@ -18,6 +18,8 @@ const statusByCode: Partial<Record<ErrorCode, number>> = {
   REGISTRY_UNAVAILABLE: 503,
   REDIS_UNAVAILABLE: 503,
   UNAVAILABLE: 503,
+  // Too many batches waiting for the intake already: the records were not taken; send them again later.
+  OVERLOADED: 503,
   // Schemas not registered yet: the records were not published, and will be once an operator runs
   // `hub schemas register`; a retry is the right move for the sender.
   SCHEMA_NOT_FOUND: 503,

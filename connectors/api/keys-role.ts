@@ -2,7 +2,10 @@ import { HubError, loadConfig, type RoleMain } from '../../services/platform';
 import { agencyIds, type AgencyId, type KeyScope } from '../intake';
 import { fileKeyStore } from './keys';
 
-const usage = `usage: hub keys issue <agency> [--institution CODE[,CODE…]] [--division PREFIX[,PREFIX…]] | list | revoke <key-id>\n  agencies: ${agencyIds.join(', ')}\n  a bound key writes only settlements of those institutions (fixmedins_code) and records of divisions with those prefixes`;
+const usage =
+  'usage: hub keys issue <agency> [--institution CODE[,CODE…]] [--division PREFIX[,PREFIX…]] | list | revoke <key-id>\n' +
+  `  agencies: ${agencyIds.join(', ')}\n` +
+  '  a bound key writes only settlements of those institutions (fixmedins_code) and records of divisions with those prefixes';
 
 /** `--institution A,B --division 3303`: the scope of a bound key, or undefined for an unbound one. */
 function scopeOf(flags: readonly string[]): KeyScope | undefined {
@@ -56,7 +59,8 @@ export const runKeys: RoleMain = async (args, io) => {
     const issued = await store.issue(agency, scope);
     io.stdout.write(`${issued.key}\n`);
     io.stderr.write(
-      `issued ${issued.keyId} for ${issued.agency} at ${issued.issuedAt}; the key above is shown once: the hub keeps only its SHA-256 hash (${config.agencyKeysFile})\n`,
+      `issued ${issued.keyId} for ${issued.agency} at ${issued.issuedAt}; ` +
+        `the key above is shown once: the hub keeps only its SHA-256 hash (${config.agencyKeysFile})\n`,
     );
     return 0;
   }

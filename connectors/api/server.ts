@@ -4,15 +4,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { Transform, type TransformCallback } from 'node:stream';
 import iconv from 'iconv-lite';
 import { LogController, fastify, type FastifyReply, type FastifyRequest } from 'fastify';
-import {
-  HubError,
-  createTurns,
-  isHubError,
-  scrubIdNumbers,
-  type HealthReport,
-  type HubMetrics,
-  type Logger,
-} from '../../services/platform';
+import { HubError, isHubError, scrubIdNumbers, type HealthReport, type HubMetrics, type Logger } from '../../services/platform';
 import type { AgencyDefinition, ImportFileOptions, ImportSummary, Intake, IntakeOutcome, RawRecord } from '../intake';
 import type { KeyHolder } from './keys';
 import { createFailedKeyLimiter } from './failed-keys';
@@ -130,7 +122,7 @@ class ByteLimit extends Transform {
   }
 }
 
-/** Runs tasks one after another: two requests carrying the same fact must not both find it unseen. */
+/** The work's result, or the timeout's error once `ms` have passed (the work itself goes on). */
 function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => HubError): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
@@ -193,8 +185,10 @@ function parseJsonBody(request: FastifyRequest, body: Buffer, done: (error: Erro
 export function createConnectorServer(deps: ConnectorServerDependencies) {
   const limits: ConnectorLimits = { ...defaultLimits, ...deps.limits };
   const { agency, metrics, topicName } = deps;
-  const turns = createTurns();
-  const serialIntake: Intake = { ingest: (items, channel) => turns.take(() => deps.intake.ingest(items, channel)) };
+  // Requests overlap; the intake keeps their batches in the order they reach it (see createIntake).
+  // The push API prepares on its own thread, a file's rows too: the importer gets the intake without
+  // `offload`, so an upload does not start a worker thread (a thread and a heap) per request.
+  const intakeHere: Intake = { ingest: (items, channel) => deps.intake.ingest(items, channel) };
   const holders = new WeakMap<FastifyRequest, KeyHolder>();
   const failedKeys = createFailedKeyLimiter({
     attempts: limits.failedKeyAttempts,
@@ -364,12 +358,13 @@ export function createConnectorServer(deps: ConnectorServerDependencies) {
       let outcomes: IntakeOutcome[];
       try {
         outcomes = await withTimeout(
-          serialIntake.ingest(items, channel),
+          deps.intake.ingest(items, channel),
           limits.ingestTimeoutMs,
           () =>
             new HubError(
               'KAFKA_UNAVAILABLE',
-              `the records were not confirmed on the topic within ${limits.ingestTimeoutMs} ms; send them again later (a resend is recognised)`,
+              `the records were not confirmed on the topic within ${limits.ingestTimeoutMs} ms; ` +
+                'send them again later (a resend is recognised)',
             ),
         );
       } catch (error) {
@@ -416,20 +411,16 @@ export function createConnectorServer(deps: ConnectorServerDependencies) {
         const body = request.body as NodeJS.ReadableStream;
         const input = body.pipe(new ByteLimit(limits.fileLimitBytes));
         body.on('error', (error: Error) => input.destroy(error));
-        // The importer batches rows through this intake; the rejections it answers are what the
-        // agency needs back, so they are collected here rather than in a report file on the server.
+        // The rejections are what the agency needs back, so they are collected here rather than in a
+        // report file on the server.
         const rejections: IntakeOutcome[] = [];
         let truncated = false;
-        const collecting: Intake = {
-          async ingest(items, channel) {
-            const outcomes = await serialIntake.ingest(items, channel);
-            for (const outcome of outcomes) {
-              if (outcome.status !== 'rejected') continue;
-              if (rejections.length < maxListedRejections) rejections.push(outcome);
-              else truncated = true;
-            }
-            return outcomes;
-          },
+        const collect = (outcomes: readonly IntakeOutcome[]): void => {
+          for (const outcome of outcomes) {
+            if (outcome.status !== 'rejected') continue;
+            if (rejections.length < maxListedRejections) rejections.push(outcome);
+            else truncated = true;
+          }
         };
         const keyId = holders.get(request)?.keyId ?? 'unknown';
         let summary: ImportSummary;
@@ -439,7 +430,8 @@ export function createConnectorServer(deps: ConnectorServerDependencies) {
             agency,
             input,
             format,
-            intake: collecting,
+            intake: intakeHere,
+            onOutcomes: collect,
             channel: `file-api:${keyId}`,
             ...(encoding === undefined ? {} : { encoding }),
             ...(scope === undefined ? {} : { scope }),

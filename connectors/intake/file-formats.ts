@@ -129,7 +129,8 @@ export async function* decodeText(
     } catch (error) {
       throw new HubError(
         'INPUT_INVALID',
-        `the file is not valid UTF-8 near byte ${offset}${choice === 'auto' ? ' (its start looked like UTF-8)' : ''}: pass --encoding gbk if it is a GBK export`,
+        `the file is not valid UTF-8 near byte ${offset}${choice === 'auto' ? ' (its start looked like UTF-8)' : ''}: ` +
+          'pass --encoding gbk if it is a GBK export',
         { cause: error },
       );
     }

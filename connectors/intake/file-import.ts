@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { HubError, createTurns, isHubError } from '../../services/platform';
+import { HubError, isHubError } from '../../services/platform';
 import type { AgencyDefinition } from './agency';
 import type { KeyScope } from './key-scope';
 import {
@@ -46,6 +46,8 @@ export interface ImportFileOptions {
   readonly channel?: string;
   /** The scope of the bound API key that sent the file: rows outside it are refused. */
   readonly scope?: KeyScope;
+  /** Called with each batch's outcomes, in batch order (the push API answers a file's rejections from them). */
+  readonly onOutcomes?: (outcomes: readonly IntakeOutcome[]) => void;
 }
 
 const defaultBatchSize = 2_000;
@@ -157,7 +159,8 @@ function missingColumnsError(mapping: FileMapping, missing: readonly string[], r
   });
   return new HubError(
     'INPUT_INVALID',
-    `the header (row ${rowNumber}) lacks required column${missing.length > 1 ? 's' : ''} ${wanted.join(', ')}; nothing was imported (accepted spellings: ${mapping.file})`,
+    `the header (row ${rowNumber}) lacks required column${missing.length > 1 ? 's' : ''} ${wanted.join(', ')}; ` +
+      `nothing was imported (accepted spellings: ${mapping.file})`,
     { detail: { missing } },
   );
 }
@@ -203,8 +206,7 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
   // A bound key's file is prepared here: the worker knows nothing of keys.
   const offload = scope === undefined ? intake.offload : undefined;
   let preparer: Promise<PrepareWorker | undefined> | undefined;
-  /** Publish calls take their turns in batch order, whatever order their preparations finish in. */
-  const publishTurns = createTurns();
+  /** Hands a batch to the intake, which takes its place in the intake's order at once. */
   const ingest = async (rows: readonly FileRow[], resolved: ResolvedHeader): Promise<{ outcomes: Promise<IntakeOutcome[]> }> => {
     if (offload !== undefined) preparer ??= startPrepareWorker(offload, resolved.fields, rawFormat, channel);
     const worker = preparer === undefined ? undefined : await preparer;
@@ -215,24 +217,22 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
           channel,
         ),
       };
-    const prepared = worker.prepare(rows.map((row) => row.cells));
-    // The turn ends once publish is called: the intake's own turns order the publishing itself.
-    const started = publishTurns.take(async () => ({
-      result: offload.publish(
-        await prepared,
-        rows.length,
-        (index) => `row ${rows[index]?.rowNumber ?? ''}`,
-        (index) => {
+    return {
+      outcomes: offload.publish({
+        prepared: worker.prepare(rows.map((row) => row.cells)),
+        size: rows.length,
+        positionOf: (index) => `row ${rows[index]?.rowNumber ?? ''}`,
+        itemOf: (index) => {
           const row = rows[index];
           return row === undefined ? undefined : toItem(row, resolved);
         },
-      ),
-    }));
-    return { outcomes: started.then((turn) => turn.result) };
+      }),
+    };
   };
 
   /** Counts one batch's outcomes and reports its rejected rows; called in batch order. */
   const tally = async (batch: readonly FileRow[], outcomes: readonly IntakeOutcome[]): Promise<void> => {
+    options.onOutcomes?.(outcomes);
     for (let i = 0; i < outcomes.length; i += 1) {
       const outcome = outcomes[i];
       if (outcome === undefined) continue;

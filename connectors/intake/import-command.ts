@@ -79,7 +79,8 @@ function progressReporter(io: CliIo, totalBytes: number, bytesRead: () => number
     const width = 24;
     const filled = Math.round(share * width);
     const bar = tty ? `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ` : '';
-    return `${bar}${(share * 100).toFixed(0).padStart(3)}%  ${rows.toLocaleString('en-US')} rows  ${Math.round(rows / seconds).toLocaleString('en-US')} rows/s`;
+    const rate = Math.round(rows / seconds).toLocaleString('en-US');
+    return `${bar}${(share * 100).toFixed(0).padStart(3)}%  ${rows.toLocaleString('en-US')} rows  ${rate} rows/s`;
   };
   return {
     update(rows: number): void {
@@ -135,7 +136,8 @@ export function importCommand(agencies: Readonly<Record<AgencyId, AgencyDefiniti
       const rate = Math.round(summary.rows / Math.max(seconds, 0.001));
       const encoding = options.format === 'csv' ? `, ${encodingUsed || options.encoding}` : '';
       io.stdout.write(
-        `${options.agency.id} ${basename(options.file)} (${options.format}${encoding}): ${describeSummary(summary)} in ${seconds.toFixed(1)} s (${rate} rows/s)\n`,
+        `${options.agency.id} ${basename(options.file)} (${options.format}${encoding}): ${describeSummary(summary)} ` +
+          `in ${seconds.toFixed(1)} s (${rate} rows/s)\n`,
       );
       logger.debug({ agency: options.agency.id, file: basename(options.file), ...summary, seconds }, 'import finished');
       return summary.rejected > 0 ? exitRowsRejected : 0;

@@ -1,6 +1,15 @@
 export { agencyIds, defineAgency, type AgencyId, type AgencyDefinition, type AgencyFact, type InboundTopicId } from './agency';
 export { FieldReader, yuanToFen, toIsoDate, toMillis, shanghaiDate, type FieldProblem, type RawRecord } from './fields';
-export { createIntake, type Intake, type IntakeItem, type IntakeOutcome, type SeenFacts, type IntakeDependencies } from './pipeline';
+export {
+  createIntake,
+  defaultMaxWaitingBatches,
+  type Intake,
+  type IntakeBatch,
+  type IntakeItem,
+  type IntakeOutcome,
+  type SeenFacts,
+  type IntakeDependencies,
+} from './pipeline';
 export { redisSeenFacts } from './seen-facts';
 export { redisSourceVersions, type SourceVersions, type SourceVersionAnswer, type SourceVersionClaim } from './source-versions';
 export { openIntake, type IntakeRuntime } from './runtime';

@@ -50,7 +50,18 @@ export interface IntakeDependencies<K extends InboundTopicId> {
    * with a numeric id): lets a file import prepare and encode in a worker thread (see `offload`).
    */
   readonly writerSchema?: () => Promise<WriterSchemaText | null>;
+  /**
+   * Most batches waiting for their turn at the duplicate check (default `defaultMaxWaitingBatches`);
+   * one more is refused at once with OVERLOADED, which the push API answers 503 with Retry-After.
+   */
+  readonly maxWaitingBatches?: number;
 }
+
+/**
+ * Batches that may wait for the intake at once: a file import keeps at most 2 waiting, a connector's
+ * pushes and uploads add theirs. Each holds its records in memory, and a connector runs under a heap cap.
+ */
+export const defaultMaxWaitingBatches = 16;
 
 export interface WriterSchemaText {
   readonly id: number;
@@ -58,8 +69,26 @@ export interface WriterSchemaText {
 }
 
 /**
- * The intake's publish stage for batches prepared elsewhere (a file import's worker thread): the
- * duplicate check, the send, the remembering and the dead letters, exactly as `ingest` does them.
+ * A batch of a channel on its way into the intake: its items' outcomes come back in item order.
+ * Whatever the channel, a batch takes the one path of `createIntake`: prepared (here or in a worker
+ * thread), screened, published in one transaction, remembered, answered.
+ */
+export interface IntakeBatch<K extends InboundTopicId = InboundTopicId> {
+  /** Items in the batch. */
+  readonly size: number;
+  /** The batch after the prepare stage, or its preparation still running elsewhere (a worker thread). */
+  readonly prepared: PreparedBatch<K> | Promise<PreparedBatch<K>>;
+  /** An item's position for the answer ("records[3]", "row 17"). */
+  readonly positionOf: (index: number) => string;
+  /** An item back (for the rare dead letter of a conflict). */
+  readonly itemOf: (index: number) => IntakeItem | undefined;
+}
+
+/**
+ * What a file import needs to prepare its batches in a worker thread, and the intake's door for
+ * such batches: `publish` takes the batch's place in the intake's order at once, and waits for its
+ * preparation there, so batches are screened and sent in the order they were handed in whatever
+ * order their preparations finish in.
  */
 export interface IntakeOffload {
   readonly agency: AgencyDefinition;
@@ -67,20 +96,11 @@ export interface IntakeOffload {
   readonly topic: string;
   now(): number;
   writerSchema(): Promise<WriterSchemaText | null>;
-  /**
-   * Publishes a prepared batch of `size` items. Calls take their turns in call order, as `ingest`'s
-   * do. `itemOf` gives an item back (for the rare dead letter of a conflict), `positionOf` its position.
-   */
-  publish(
-    batch: PreparedBatch,
-    size: number,
-    positionOf: (index: number) => string,
-    itemOf: (index: number) => IntakeItem | undefined,
-  ): Promise<IntakeOutcome[]>;
+  publish(batch: IntakeBatch): Promise<IntakeOutcome[]>;
 }
 
 export interface Intake {
-  /** Validates, pseudonymises and publishes a batch; every item gets an outcome, in order. */
+  /** Validates, pseudonymises and publishes a batch received now; every item gets an outcome, in order. */
   ingest(items: readonly IntakeItem[], channel: string): Promise<IntakeOutcome[]>;
   /** Present when batches may be prepared off the main thread (see IntakeOffload). */
   readonly offload?: IntakeOffload;
@@ -101,6 +121,12 @@ interface Withdrawal<K extends InboundTopicId> {
   readonly item: PreparedFact<K>;
   readonly personKey: string;
   readonly idCipher: string;
+}
+
+/** A batch's records in the wire format, or why they could not be encoded. */
+interface Encoded {
+  readonly records: { key: string; value: Buffer }[];
+  readonly failure?: { readonly error: unknown };
 }
 
 interface InFlightFact {
@@ -129,27 +155,30 @@ function deferred<T>(): Deferred<T> {
 /**
  * The intake, and its order guarantee, which holds for a batch whatever its channel (a push to
  * `POST /v1/records`, a file uploaded to the API, `hub import`): every channel hands its batches to
- * this one intake. `ingest` calls may overlap (a file import prepares its next batch while the previous
- * one waits for Kafka); what must stay sequential is kept so by turns taken in call order:
+ * this one intake, through one path (`submit`: `ingest` for items received now, `offload.publish`
+ * for a batch prepared in a worker thread). Batches may overlap (a file import prepares its next
+ * batch while the previous one waits for Kafka; pushes arrive while others are published); what must
+ * stay sequential is kept so by two turns (services/platform's `createTurns`) taken in call order:
  *
  * 1. validation, pseudonymisation and hashing (prepare.ts): no shared state, run at once (a file
- *    import runs it, and the encoding, in a worker thread and hands the result to `offload.publish`);
- * 2. the duplicate check, in call order: Redis (facts already published), then the facts of earlier
- *    batches still in flight, then earlier copies in the batch. So a fact sent twice is one fact even
- *    when its two copies are in batches that overlap;
- * 3. the Kafka send, in call order, each after the one before was acknowledged: one person's records
- *    reach the topic in the order they were sent, and nothing is published after a failed send of an
- *    earlier, overlapping batch (as if the calls had run one after the other);
- *    The facts and the dead letters of the batch go in one Kafka transaction, split into requests by
- *    bytes: both are published or neither is;
- * 4. after the acknowledgement, the facts are remembered in Redis (never before).
+ *    import runs it, and the encoding, in a worker thread);
+ * 2. the screen turn: the batch's preparation awaited, then the duplicate check: Redis (facts already
+ *    published), then the facts of earlier batches still in flight, then earlier copies in the batch.
+ *    So a fact sent twice is one fact even when its two copies are in batches that overlap. The turn
+ *    is held until the batch's send has started, so a batch is screened while the one before it is
+ *    sent, and the batches waiting for this turn are the intake's whole backlog: past
+ *    `maxWaitingBatches` of them a batch is refused at once (OVERLOADED) and nothing of it is done;
+ * 3. the send turn, taken at the end of the screen: each send after the one before was acknowledged,
+ *    so one person's records reach the topic in the order they were sent, and nothing is published
+ *    after a failed send of an earlier, overlapping batch (that batch fails with the same error, as if
+ *    the calls had run one after the other). The facts and the dead letters of the batch go in one
+ *    Kafka transaction, split into requests by bytes: both are published or neither is;
+ * 4. after the acknowledgement, the facts are remembered in Redis (never before), and the batch is
+ *    answered.
  *
  * A batch that counted a record as a duplicate of a fact still in flight answers only after that fact
  * was acknowledged; if it was not, the batch fails with the same error (its own facts, if acknowledged,
  * are remembered first), and a resend is decided afresh.
- *
- * The turns are services/platform's `createTurns`; a connector's API also takes one per request, so
- * its pushes reach the intake in the order they were received.
  */
 export function createIntake<K extends InboundTopicId>(deps: IntakeDependencies<K>): Intake {
   const { agency } = deps;
@@ -158,14 +187,21 @@ export function createIntake<K extends InboundTopicId>(deps: IntakeDependencies<
   const inFlight = new Map<string, InFlightFact>();
   /** Batches whose facts Redis knows now: their in-flight entries go at the next duplicate check. */
   let remembered: { batch: BatchInFlight; eventIds: readonly string[] }[] = [];
-  const checkTurns = createTurns();
-  let sendTurn: Promise<void> = Promise.resolve();
+  const screenTurns = createTurns({
+    maxWaiting: deps.maxWaitingBatches ?? defaultMaxWaitingBatches,
+    waiting: `batches for the ${agency.id} intake`,
+  });
+  const sendTurns = createTurns();
+  /** Sends taken and not started: the batches that fail with the send before them if it fails. */
+  let sendsWaiting = 0;
+  /** The failure of the last send, while a batch waits behind it. */
+  let failedSend: { error: unknown } | undefined;
 
   const forget = (batch: BatchInFlight, eventIds: readonly string[]): void => {
     for (const eventId of eventIds) if (inFlight.get(eventId)?.batch === batch) inFlight.delete(eventId);
   };
 
-  /** Step 2, run in call order. Also takes the batch's place in the send order. */
+  /** Step 2, run in the screen turn. */
   const check = async (
     positionOf: (index: number) => string,
     itemOf: (index: number) => IntakeItem | undefined,
@@ -229,11 +265,7 @@ export function createIntake<K extends InboundTopicId>(deps: IntakeDependencies<
     });
     const withdrawals = await followVersions(fresh, outcomes, positionOf, itemOf, letters);
     for (const item of fresh) inFlight.set(item.eventId, { contentHash: item.contentHash, batch });
-
-    const before = sendTurn;
-    const sent = deferred<void>();
-    sendTurn = sent.promise;
-    return { fresh, relied, before, sent, withdrawals };
+    return { fresh, relied, withdrawals };
   };
 
   /**
@@ -306,76 +338,87 @@ export function createIntake<K extends InboundTopicId>(deps: IntakeDependencies<
     return { key: personKey, value: await deps.codec.encode(record) };
   };
 
-  /** Steps 2 to 4 for a prepared batch. Called in call order (the turns are taken synchronously). */
-  const publish = async (
-    prepared: PreparedBatch<K>,
-    size: number,
-    positionOf: (index: number) => string,
-    itemOf: (index: number) => IntakeItem | undefined,
-  ): Promise<IntakeOutcome[]> => {
-    const outcomes: IntakeOutcome[] = new Array<IntakeOutcome>(size);
-    for (const { index, problems } of prepared.rejected) outcomes[index] = { status: 'rejected', position: positionOf(index), problems };
-    const letters = [...prepared.letters];
-    const published = deferred<void>();
-    const batch: BatchInFlight = { published: published.promise };
-
-    const { fresh, relied, before, sent, withdrawals } = await checkTurns.take(() =>
-      check(positionOf, itemOf, outcomes, prepared.facts, letters, batch),
-    );
-    const eventIds = fresh.map((item) => item.eventId);
-
-    // Step 3. The send waits for every earlier send to settle, so sends stay in call order.
-    let failure: { error: unknown } | undefined;
-    let encoded: { key: string; value: Buffer }[] = [];
+  /** The records of a screened batch in the wire format; never rejects (a failure fails the send). */
+  const encode = async (fresh: readonly PreparedFact<K>[], withdrawals: readonly Withdrawal<K>[]): Promise<Encoded> => {
     const unencodable = fresh.find((item) => item.encodeError !== undefined);
-    if (unencodable !== undefined) {
-      failure = { error: unencodable.encodeError };
-    } else {
-      try {
-        encoded = await Promise.all(
-          fresh.map(async (item) => ({
-            key: item.personKey,
-            value: item.value ?? (await deps.codec.encode(item.record as TopicRecords[K])),
-          })),
-        );
-        // In the same transaction as the newest version: both are on the topics, or neither.
-        for (const withdrawal of withdrawals) encoded.push(await withdrawalRecord(withdrawal));
-      } catch (error) {
-        failure = { error };
-      }
-    }
+    if (unencodable !== undefined) return { records: [], failure: { error: unencodable.encodeError } };
     try {
-      await before;
+      const records = await Promise.all(
+        fresh.map(async (item) => ({
+          key: item.personKey,
+          value: item.value ?? (await deps.codec.encode(item.record as TopicRecords[K])),
+        })),
+      );
+      // In the same transaction as the newest version: both are on the topics, or neither.
+      for (const withdrawal of withdrawals) records.push(await withdrawalRecord(withdrawal));
+      return { records };
     } catch (error) {
-      // An earlier, overlapping batch was not published: nothing after it is, as if run one by one.
-      failure ??= { error };
+      return { records: [], failure: { error } };
     }
+  };
+
+  /** Step 3, run in the send turn: the batch's facts and dead letters in one transaction. */
+  const send = async (encoding: Promise<Encoded>, letters: readonly DeadLetterInput[]): Promise<void> => {
+    const encoded = await encoding;
+    // An earlier, overlapping batch was not published: nothing after it is, as if run one by one.
+    let failure = encoded.failure ?? failedSend;
     if (failure === undefined) {
       try {
         const deadLetters = await deps.deadLetters.prepare(letters);
-        await deps.publisher.publish([{ topic: deps.codec.topic, records: encoded }, deadLetters]);
+        await deps.publisher.publish([{ topic: deps.codec.topic, records: encoded.records }, deadLetters]);
       } catch (error) {
         failure = { error };
       }
     }
-    if (failure === undefined) sent.resolve();
-    else sent.reject(failure.error);
-    // Nothing queued behind this send: the next batch starts from a clean slate, not from an old failure.
-    if (sendTurn === sent.promise) sendTurn = Promise.resolve();
-    if (failure !== undefined) {
-      published.reject(failure.error);
-      forget(batch, eventIds);
-      throw failure.error;
+    // Nothing waiting behind this send: the next batch starts from a clean slate, not from an old failure.
+    failedSend = sendsWaiting === 0 ? undefined : failure;
+    if (failure !== undefined) throw failure.error;
+  };
+
+  /** The one path of a batch, whatever its channel: steps 2 to 4, then the answer. */
+  const submit = async (batch: IntakeBatch<K>): Promise<IntakeOutcome[]> => {
+    const { size, positionOf, itemOf } = batch;
+    // A preparation that fails before the batch's turn comes is reported by the turn, not as unhandled.
+    if (batch.prepared instanceof Promise) batch.prepared.catch(() => undefined);
+    const outcomes: IntakeOutcome[] = new Array<IntakeOutcome>(size);
+    const published = deferred<void>();
+    const inFlightBatch: BatchInFlight = { published: published.promise };
+
+    const { fresh, relied, sending } = await screenTurns.take(async () => {
+      const prepared = await batch.prepared;
+      for (const { index, problems } of prepared.rejected) outcomes[index] = { status: 'rejected', position: positionOf(index), problems };
+      const letters = [...prepared.letters];
+      const screened = await check(positionOf, itemOf, outcomes, prepared.facts, letters, inFlightBatch);
+      // Encoded while the batch before is sent.
+      const encoding = encode(screened.fresh, screened.withdrawals);
+      const started = deferred<void>();
+      sendsWaiting += 1;
+      const sent = sendTurns.take(() => {
+        sendsWaiting -= 1;
+        started.resolve();
+        return send(encoding, letters);
+      });
+      sent.catch(() => undefined);
+      await started.promise;
+      return { ...screened, sending: sent };
+    });
+    const eventIds = fresh.map((item) => item.eventId);
+    try {
+      await sending;
+    } catch (error) {
+      published.reject(error);
+      forget(inFlightBatch, eventIds);
+      throw error;
     }
     published.resolve();
 
     // Step 4: remembered only now that Kafka acknowledged them.
     try {
       await deps.seen.remember(fresh.map((item) => ({ eventId: item.eventId, contentHash: item.contentHash })));
-      remembered.push({ batch, eventIds });
+      remembered.push({ batch: inFlightBatch, eventIds });
     } catch (error) {
       // Published but not remembered: a resend is published again and recognised downstream by its event id.
-      forget(batch, eventIds);
+      forget(inFlightBatch, eventIds);
       throw error;
     }
     // Duplicates (and conflicts) of facts that were still in flight hold only if those were acknowledged.
@@ -393,20 +436,19 @@ export function createIntake<K extends InboundTopicId>(deps: IntakeDependencies<
           topic: deps.codec.topic,
           now,
           writerSchema,
-          publish: (prepared, size, positionOf, itemOf) => publish(prepared as PreparedBatch<K>, size, positionOf, itemOf),
+          publish: (batch) => submit(batch as IntakeBatch<K>),
         };
 
   return {
     ...(offload === undefined ? {} : { offload }),
-    async ingest(items, channel) {
+    ingest(items, channel) {
       // Step 1, here on the calling thread: no shared state.
-      const prepared = prepareItems(agency, deps.secrets, items, channel, now());
-      return await publish(
-        prepared,
-        items.length,
-        (index) => items[index]?.position ?? '',
-        (index) => items[index],
-      );
+      return submit({
+        prepared: prepareItems(agency, deps.secrets, items, channel, now()),
+        size: items.length,
+        positionOf: (index) => items[index]?.position ?? '',
+        itemOf: (index) => items[index],
+      });
     },
   };
 }

@@ -177,7 +177,8 @@ export function readIdNumber(value: unknown, today: string): ReturnType<typeof v
       ok: false,
       rejection: 'CHARACTERS',
       reason:
-        'is a number in E+ notation, as Excel shows an ID column not formatted as text: its last digits are lost; format the column as text (文本) and enter the numbers again',
+        'is a number in E+ notation, as Excel shows an ID column not formatted as text: its last digits are lost; ' +
+        'format the column as text (文本) and enter the numbers again',
     };
   }
   return validateNationalId(text, today);

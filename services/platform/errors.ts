@@ -30,6 +30,7 @@ export const errorCodes = {
   METHOD_NOT_ALLOWED: 'the route does not take that method',
   UNSUPPORTED_MEDIA_TYPE: 'the request body is of a content type or charset the route does not read',
   UNAVAILABLE: 'the service is shutting down or not ready; retry later',
+  OVERLOADED: 'too much work is waiting for its turn already (the bound of a backlog was reached); retry later',
   STATE_LAYOUT_CHANGED: 'the rules state in Redis is of another layout; run hub rules --rebuild',
   STATE_CONTENDED:
     'the rules state of a partition kept changing while a batch was folded (another instance owns the partition?); the batch is not committed',

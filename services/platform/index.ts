@@ -15,5 +15,5 @@ export { createLifecycle, reportFatal, type Lifecycle } from './lifecycle';
 export { createMetrics, startOpsServer, type HubMetrics, type HealthReport, type OpsServer } from './ops-server';
 export { type CliIo, type RoleMain } from './cli-io';
 export { startTypeScriptWorker } from './ts-worker';
-export { createTurns, type Turns } from './turns';
+export { createTurns, type Turns, type TurnsOptions } from './turns';
 export { pack, unpack } from './packed';

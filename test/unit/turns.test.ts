@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createTurns } from '../../services/platform';
+import { createTurns, isHubError } from '../../services/platform';
 
 function deferred(): { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } {
   let resolve!: () => void;
@@ -41,5 +41,42 @@ describe('createTurns', () => {
     const next = turns.take(() => Promise.resolve('ran'));
     await expect(failed).rejects.toThrow('refused');
     await expect(next).resolves.toBe('ran');
+  });
+
+  it('refuses at once, with OVERLOADED, a task that would leave more than maxWaiting waiting, and takes no turn for it', async () => {
+    const turns = createTurns({ maxWaiting: 2, waiting: 'batches' });
+    const log: string[] = [];
+    const gates = [deferred(), deferred(), deferred(), deferred()];
+    const task = (index: number) => async () => {
+      log.push(`start ${index}`);
+      await gates[index]!.promise;
+      return index;
+    };
+    const running = turns.take(task(0));
+    const waiting = [turns.take(task(1)), turns.take(task(2))];
+    const refused = await turns.take(task(3)).catch((error: unknown) => error);
+    expect(isHubError(refused, 'OVERLOADED')).toBe(true);
+    expect((refused as Error).message).toBe('too many batches are waiting (at most 2); try again later');
+    expect(log).toEqual(['start 0']);
+
+    // Once the running task settles, one place is free again: the next take waits its turn.
+    gates[0]!.resolve();
+    expect(await running).toBe(0);
+    const later = turns.take(task(3));
+    gates[1]!.resolve();
+    gates[2]!.resolve();
+    gates[3]!.resolve();
+    expect(await Promise.all([...waiting, later])).toEqual([1, 2, 3]);
+    expect(log).toEqual(['start 0', 'start 1', 'start 2', 'start 3']);
+  });
+
+  it('counts a failed task as settled, and runs a task at once on an idle queue even with no room to wait', async () => {
+    const turns = createTurns({ maxWaiting: 0 });
+    const gate = deferred();
+    const first = turns.take(() => gate.promise.then(() => Promise.reject(new Error('refused'))));
+    await expect(turns.take(() => Promise.resolve('second'))).rejects.toMatchObject({ code: 'OVERLOADED' });
+    gate.resolve();
+    await expect(first).rejects.toThrow('refused');
+    await expect(turns.take(() => Promise.resolve('third'))).resolves.toBe('third');
   });
 });

@@ -3,13 +3,14 @@ import type { TopicRecords } from '../../../schemas';
 import { hospitals } from '../../../connectors';
 import { createIntake, type IntakeItem, type RawRecord, type SeenFacts } from '../../../connectors/intake';
 import type { OutboundRecord, TransactionalPublisher } from '../../../services/kafka';
+import { isHubError } from '../../../services/platform';
 import { decodePublished, fixedNow, jsonCodec, memoryDeadLetters, secrets, validRaw } from './fixtures';
 
 /**
  * Overlapping ingest calls (a file import prepares its next batch while Kafka acknowledges the one
  * before): Kafka sends and Redis are fakes whose answers the test releases one by one.
  */
-function overlappingWorld() {
+function overlappingWorld(maxWaitingBatches?: number) {
   const sends: { records: readonly OutboundRecord[]; settle: (error?: Error) => void }[] = [];
   const published: OutboundRecord[] = [];
   const seen = new Map<string, string>();
@@ -44,6 +45,7 @@ function overlappingWorld() {
     deadLetters: memoryDeadLetters().writer,
     seen: facts,
     now: () => fixedNow,
+    ...(maxWaitingBatches === undefined ? {} : { maxWaitingBatches }),
   });
   /** Lets pending promise callbacks run (the fakes answer at once). */
   const settle = async (): Promise<void> => {
@@ -106,6 +108,37 @@ describe('intake with overlapping batches', () => {
     world.sends[1]?.settle();
     expect((await retry).map((o) => o.status)).toEqual(['accepted', 'accepted']);
     expect(world.seen.size).toBe(2);
+  });
+
+  it('holds a batch at the screen until its send starts, and refuses one past the backlog bound at once, doing nothing of it', async () => {
+    const world = overlappingWorld(1);
+    const first = world.intake.ingest(items(settlement('S1')), 'file');
+    await world.settle();
+    expect(world.sends).toHaveLength(1);
+    // The first is being sent and out of the screen's way: the second is screened and waits for its send
+    // (holding the screen), the third waits to be screened, the only place to wait.
+    const second = world.intake.ingest(items(settlement('S2')), 'file');
+    await world.settle();
+    const third = world.intake.ingest(items(settlement('S3')), 'file');
+    await world.settle();
+    expect(world.sends).toHaveLength(1);
+    const refused = await world.intake.ingest(items(settlement('S4')), 'file').catch((error: unknown) => error);
+    expect(isHubError(refused, 'OVERLOADED')).toBe(true);
+    expect((refused as Error).message).toBe('too many batches for the hospitals intake are waiting (at most 1); try again later');
+
+    for (let sent = 0; sent < 3; sent += 1) {
+      world.sends[sent]?.settle();
+      await world.settle();
+    }
+    for (const batch of [first, second, third]) expect((await batch).map((o) => o.status)).toEqual(['accepted']);
+    expect(world.published.map((r) => decodePublished({ record: r }).setl_id)).toEqual(['S1', 'S2', 'S3']);
+    expect([...world.seen.keys()]).toHaveLength(3);
+
+    // Room again: the refused batch, sent again, is taken.
+    const again = world.intake.ingest(items(settlement('S4')), 'file');
+    await world.settle();
+    world.sends[3]?.settle();
+    expect((await again).map((o) => o.status)).toEqual(['accepted']);
   });
 
   it('remembers a fact only after Kafka acknowledged it', async () => {

@@ -416,6 +416,20 @@ describe('connector push API: when Kafka, the registry or Redis fail', () => {
     expect(response.json()).toEqual({ error: { code: 'REGISTRY_UNAVAILABLE', message: 'schema registry unreachable' } });
   });
 
+  it('answers 503 with Retry-After when too many batches wait for the intake already', async () => {
+    const { HubError } = await import('../../../services/platform');
+    const overloaded = new HubError(
+      'OVERLOADED',
+      'too many batches for the civil-affairs intake are waiting (at most 16); try again later',
+    );
+    const response = await post(await harness({ intake: failing(overloaded), limits: { retryAfterSeconds: 3 } }), {
+      records: [validRaw['civil-affairs']],
+    });
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['retry-after']).toBe('3');
+    expect(response.json()).toEqual({ error: { code: 'OVERLOADED', message: overloaded.message } });
+  });
+
   it('answers 503 rather than wait longer than the ingest timeout', async () => {
     const never: Intake = { ingest: () => new Promise(() => undefined) };
     const response = await post(await harness({ intake: never, limits: { ingestTimeoutMs: 50 } }), {
