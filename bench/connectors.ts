@@ -17,13 +17,14 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import type * as ConnectorApi from '../connectors/api';
+import type * as ConnectorApi from '../connectors/api/runtime';
 import { hospitals } from '../connectors';
-import { importFile, openIntake, readFileRows } from '../connectors/intake';
+import { importFile, openIntake, readFileRows } from '../connectors/intake/runtime';
 import { fileKeyStore } from '../connectors/api';
-import { connectKafka } from '../services/kafka';
-import { createLogger, effectiveEnvironment, loadConfig, type Environment } from '../services/platform';
-import { registerAllSchemas } from '../services/registry';
+import { connectKafka } from '../services/kafka/runtime';
+import { effectiveEnvironment, loadConfig, type Environment } from '../services/platform';
+import { createLogger } from '../services/platform/runtime';
+import { registerAllSchemas } from '../services/registry/runtime';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const people = Number(process.env.BENCH_PEOPLE ?? 204_000);
@@ -158,7 +159,7 @@ async function jsonRecords(file: string, count: number): Promise<Record<string, 
 async function benchPushApi(file: string): Promise<number[] | string> {
   let api: typeof ConnectorApi;
   try {
-    api = await import('../connectors/api');
+    api = await import('../connectors/api/runtime');
   } catch (error) {
     return `the push API (connectors/api) cannot be loaded: ${error instanceof Error ? error.message : String(error)}`;
   }

@@ -13,8 +13,10 @@
  * run, which then skips the seeding; otherwise it is dropped at the end.
  */
 import { createHash } from 'node:crypto';
-import { createLogger, effectiveEnvironment, loadConfig } from '../services/platform';
-import { addUser, buildDeskServer, createPool, databaseUrl, dropDatabase, ensureDatabase, migrate } from '../services/desk';
+import { effectiveEnvironment, loadConfig } from '../services/platform';
+import { createLogger } from '../services/platform/runtime';
+import { addUser } from '../services/desk';
+import { buildDeskServer, createPool, databaseUrl, dropDatabase, ensureDatabase, migrate } from '../services/desk/runtime';
 import { Random } from '../services/simulate';
 
 const people = Number(process.env.BENCH_PEOPLE ?? 250_000);

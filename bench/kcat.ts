@@ -8,8 +8,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { connectKafka, type OutboundRecord } from '../services/kafka';
-import { createLogger, effectiveEnvironment, loadConfig } from '../services/platform';
+import { type OutboundRecord } from '../services/kafka';
+import { connectKafka } from '../services/kafka/runtime';
+import { effectiveEnvironment, loadConfig } from '../services/platform';
+import { createLogger } from '../services/platform/runtime';
 
 const records = Number(process.env.BENCH_KCAT_RECORDS ?? 200_000);
 const valueBytes = Number(process.env.BENCH_KCAT_BYTES ?? 300);

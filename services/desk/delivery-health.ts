@@ -1,7 +1,7 @@
 import { inTransaction, type DeskPool, type Queryable } from './db';
 import { appendAudit } from './audit-log';
 import type { SessionUser } from './sessions';
-import type { RetryOutcome } from '../../connectors/agency-delivery';
+import type { RetryOutcome } from '../../connectors/agency-delivery/runtime';
 import type { AgencyCode } from '../../schemas';
 import type { DeliveryRetrier } from './delivery-retrier';
 

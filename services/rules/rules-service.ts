@@ -11,9 +11,9 @@ import {
   type TopicRecords,
 } from '../../schemas';
 // From its own file, not '../kafka': the fold workers run this module and need no kafkajs.
-import { deadLetterId } from '../kafka/dead-letter';
+import { deadLetterId } from '../kafka';
 import type { InboundRecord, OutboundBatch } from '../kafka';
-import { HubError } from '../platform/errors';
+import { HubError } from '../platform';
 import type { HubMetrics, Logger } from '../platform';
 import type { TopicCodec } from '../registry';
 import { derivePerson, type Cause, type PolicyResolver, type RulesOutput } from './derive';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { HubError } from '../platform/errors';
+import { HubError } from '../platform';
 
 /** a: a settlement's adjustment; u: a contribution's subsidy; y: a year's self-pay; x: a problem reported. */
 export type SlotField = `a:${string}` | `u:${string}` | `y:${string}` | `x:${string}`;

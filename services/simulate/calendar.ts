@@ -18,7 +18,7 @@ export function shanghaiDateTime(instant: number): string {
   return `${shifted.toISOString().slice(0, 10)} ${pad2(shifted.getUTCHours())}:${pad2(shifted.getUTCMinutes())}:${pad2(shifted.getUTCSeconds())}`;
 }
 
-export { shanghaiDate } from '../platform/dates';
+export { shanghaiDate } from '../platform';
 
 export function addDays(isoDate: string, days: number): string {
   return new Date(Date.parse(`${isoDate}T00:00:00Z`) + days * dayMs).toISOString().slice(0, 10);

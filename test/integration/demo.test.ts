@@ -3,10 +3,11 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkLogin, dropDatabase, openDeskDatabase } from '../../services/desk';
+import { checkLogin } from '../../services/desk';
+import { dropDatabase, openDeskDatabase } from '../../services/desk/runtime';
 import { effectiveEnvironment, loadConfig } from '../../services/platform';
 import { dropAllState, stateNamespace } from '../../services/rules';
-import { bullPrefix, warningsNamespace } from '../../services/warnings';
+import { bullPrefix, warningsNamespace } from '../../services/warnings/runtime';
 import { runHub } from '../support/run-hub';
 
 /**

@@ -1,9 +1,10 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics, type TopicRecords } from '../../schemas';
-import { connectKafka } from '../../services/kafka';
-import { createLogger } from '../../services/platform';
-import { dropDatabase, startDesk, type RunningDesk } from '../../services/desk';
+import { connectKafka } from '../../services/kafka/runtime';
+import { createLogger } from '../../services/platform/runtime';
+import { type RunningDesk } from '../../services/desk';
+import { dropDatabase, startDesk } from '../../services/desk/runtime';
 import { deskFixture, deskTestEnv, publishFixture, type FixtureRecord } from '../support/desk-fixtures';
 import { deskClient, type DeskClient } from '../support/desk-client';
 import { launchChromium } from '../support/chromium';

@@ -7,9 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agencyIds, agencyTable, topics, type TopicId, type TopicRecords } from '../../schemas';
 import { readAtLeast } from '../support/read-settled';
 import { runHub } from '../support/run-hub';
-import { connectKafka, type HubKafka } from '../../services/kafka';
-import { createLogger, effectiveEnvironment, loadConfig } from '../../services/platform';
-import { createRegistryClient, createTopicCodec, registerAllSchemas } from '../../services/registry';
+import { type HubKafka } from '../../services/kafka';
+import { connectKafka } from '../../services/kafka/runtime';
+import { effectiveEnvironment, loadConfig } from '../../services/platform';
+import { createLogger } from '../../services/platform/runtime';
+import { createTopicCodec } from '../../services/registry';
+import { createRegistryClient, registerAllSchemas } from '../../services/registry/runtime';
 import { simulateRegion, type FeedSummary, type SimulationSummary } from '../../services/simulate';
 
 /**

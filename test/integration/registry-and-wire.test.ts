@@ -7,10 +7,14 @@ import avro from 'avsc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { avroOptions, topics } from '../../schemas';
 import { runHub } from '../support/run-hub';
-import { connectKafka, type HubKafka } from '../../services/kafka';
-import { createLogger, effectiveEnvironment, loadConfig } from '../../services/platform';
-import { createRegistryClient, createTopicCodec, registerAllSchemas } from '../../services/registry';
-import { kafkaToolCommand, stackPaths } from '../../services/stack';
+import { type HubKafka } from '../../services/kafka';
+import { connectKafka } from '../../services/kafka/runtime';
+import { effectiveEnvironment, loadConfig } from '../../services/platform';
+import { createLogger } from '../../services/platform/runtime';
+import { createTopicCodec } from '../../services/registry';
+import { createRegistryClient, registerAllSchemas } from '../../services/registry/runtime';
+import { stackPaths } from '../../services/stack';
+import { kafkaToolCommand } from '../../services/stack/runtime';
 import { sampleRecords } from '../support/sample-records';
 
 /** Runs `hub <args>` in-process with this run's environment; returns exit code and output. */

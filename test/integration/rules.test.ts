@@ -5,22 +5,16 @@ import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { civilAffairs, tax } from '../../connectors';
-import { openIntake, type IntakeItem } from '../../connectors/intake';
+import { type IntakeItem } from '../../connectors/intake';
+import { openIntake } from '../../connectors/intake/runtime';
 import { topics, type BenefitAdjustment, type DeadLetter, type SelfPayYearToDate } from '../../schemas';
 import type { InboundRecord } from '../../services/kafka';
-import { createLogger } from '../../services/platform';
-import { createTopicCodec, createRegistryClient, registerAllSchemas } from '../../services/registry';
+import { createLogger } from '../../services/platform/runtime';
+import { createTopicCodec } from '../../services/registry';
+import { createRegistryClient, registerAllSchemas } from '../../services/registry/runtime';
 import { Random } from '../../services/simulate';
-import {
-  openRules,
-  publishedSlots,
-  rebuild,
-  startRules,
-  stateSlots,
-  slotDifferences,
-  type RulesRuntime,
-  type SlotValues,
-} from '../../services/rules';
+import { publishedSlots, stateSlots, slotDifferences, type SlotValues } from '../../services/rules';
+import { openRules, rebuild, startRules, type RulesRuntime } from '../../services/rules/runtime';
 import { agencyRecords, idNumber } from '../support/person-events';
 import { drained, hubEnv, inboundOf, publish, referenceFold, sleep, waitFor } from '../support/rules-harness';
 

@@ -9,11 +9,11 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../../schemas';
 import { agencies } from '../../connectors';
-import { fileKeyStore, startConnector, type RunningConnector } from '../../connectors/api';
+import { fileKeyStore, type RunningConnector } from '../../connectors/api';
+import { startConnector } from '../../connectors/api/runtime';
 import { derivePersonKey } from '../../services/identity';
 import {
   aclBindings,
-  connectKafka,
   kafkaClientSecurity,
   kafkaPrincipals,
   kafkaSecurityFromConfig,
@@ -22,10 +22,13 @@ import {
   type KafkaSecurity,
   type PrincipalName,
 } from '../../services/kafka';
-import { createLogger, effectiveEnvironment, loadConfig } from '../../services/platform';
-import { createRegistryClient, createTopicCodec, registerAllSchemas } from '../../services/registry';
-import { describeAllAcls } from '../../services/kafka';
-import { ensureSecureKafka, kafkaToolCommand, stackPaths, stopSecureKafka, type SecureKafka } from '../../services/stack';
+import { connectKafka, describeAllAcls } from '../../services/kafka/runtime';
+import { effectiveEnvironment, loadConfig } from '../../services/platform';
+import { createLogger } from '../../services/platform/runtime';
+import { createTopicCodec } from '../../services/registry';
+import { createRegistryClient, registerAllSchemas } from '../../services/registry/runtime';
+import { stackPaths, type SecureKafka } from '../../services/stack';
+import { ensureSecureKafka, kafkaToolCommand, stopSecureKafka } from '../../services/stack/runtime';
 import { validRaw } from '../unit/connectors/fixtures';
 
 /**

@@ -8,33 +8,30 @@ import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { civilAffairs, hospitals } from '../../connectors';
+import { verify, type AgencyWarning } from '../../connectors/agency-delivery';
 import {
   acceptReceipts,
   deliveryJobId,
   deliveryQueue,
   enqueueDeliveries,
   retryDeadDelivery,
-  verify,
   writeExportFile,
-  type AgencyWarning,
-} from '../../connectors/agency-delivery';
-import { fileKeyStore, startConnector, type RunningConnector } from '../../connectors/api';
-import { openIntake, type IntakeItem } from '../../connectors/intake';
+} from '../../connectors/agency-delivery/runtime';
+import { fileKeyStore, type RunningConnector } from '../../connectors/api';
+import { startConnector } from '../../connectors/api/runtime';
+import { type IntakeItem } from '../../connectors/intake';
+import { openIntake } from '../../connectors/intake/runtime';
 import type { DeliveryReceipt, QuarterlyWarning } from '../../schemas';
 import { main } from '../../services/cli';
 import { decryptNationalId, encryptNationalId } from '../../services/identity';
 import { listPolicies, loadPolicy, parsePolicy, policyDirectory } from '../../services/policy';
-import { createLogger, effectiveEnvironment, loadConfig } from '../../services/platform';
-import { registerAllSchemas } from '../../services/registry';
-import { dropAllState, encodePerson, startRules, stateNamespace, type RulesRuntime, type StoredFact } from '../../services/rules';
-import {
-  openWarnings,
-  registerSchedulers,
-  runKeys,
-  startWarningsService,
-  type RunningWarnings,
-  type WarningsRuntime,
-} from '../../services/warnings';
+import { effectiveEnvironment, loadConfig } from '../../services/platform';
+import { createLogger } from '../../services/platform/runtime';
+import { registerAllSchemas } from '../../services/registry/runtime';
+import { dropAllState, encodePerson, stateNamespace, type StoredFact } from '../../services/rules';
+import { startRules, type RulesRuntime } from '../../services/rules/runtime';
+import { runKeys, type WarningsRuntime } from '../../services/warnings';
+import { openWarnings, registerSchedulers, startWarningsService, type RunningWarnings } from '../../services/warnings/runtime';
 import { idNumber } from '../support/person-events';
 import { sleep, waitFor } from '../support/rules-harness';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { civilAffairs } from '../../../connectors';
-import { importFile, readFileRows } from '../../../connectors/intake';
+import { importFile, readFileRows } from '../../../connectors/intake/runtime';
 import type { CivilAffairsStatusChange } from '../../../schemas';
 import { isHubError } from '../../../services/platform';
 import { xlsxWorkbook } from '../../../services/simulate';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { partitionOfKey } from '../../../services/kafka';
+import { partitionOfKey } from '../../../services/kafka/runtime';
 import { hubProducer, transactionalPublisher } from '../../../services/kafka/producer';
 import { maxRequestBytes, produceRequests } from '../../../services/kafka/records';
 import { inTransaction, retryConcurrentTransactions } from '../../../services/kafka/transactions';
