@@ -69,7 +69,8 @@ async function main(): Promise<void> {
   ] as const;
   for (const [what, raw, hub] of rows) {
     console.log(
-      `${what.padEnd(8)} kcat ${int(raw).padStart(9)} records/s   hub ${int(hub).padStart(9)} records/s   hub/kcat ${(hub / raw).toFixed(2)}`,
+      `${what.padEnd(8)} kcat ${int(raw).padStart(9)} records/s   hub ${int(hub).padStart(9)} records/s   ` +
+        `hub/kcat ${(hub / raw).toFixed(2)}`,
     );
   }
   if (kcatRead !== records || hubRead !== records) console.log(`read back: kcat ${int(kcatRead)}, hub ${int(hubRead)} of ${int(records)}`);

@@ -55,7 +55,8 @@ const roles: Readonly<Record<string, Role>> = {
   },
   warnings: {
     summary:
-      '[run --region R --period P [--dry-run] | deliveries [--dead] [--retry ID] | export …]: quarterly warnings to civil affairs and rural revitalization',
+      '[run --region R --period P [--dry-run] | deliveries [--dead] [--retry ID] | export …]: quarterly ' +
+      'warnings to civil affairs and rural revitalization',
     load: () => import('../warnings/runtime').then((m) => m.runWarningsCommand),
   },
   desk: {
@@ -69,7 +70,8 @@ const roles: Readonly<Record<string, Role>> = {
   },
   demo: {
     summary:
-      '[--people N] [--region POLICY_ID] [--period P] [--namespace NAME] [--exit]: the whole story on a synthetic region, then serve the desk until Ctrl-C',
+      '[--people N] [--region POLICY_ID] [--period P] [--namespace NAME] [--exit]: the whole story on a ' +
+      'synthetic region, then serve the desk until Ctrl-C',
     load: () => import('../demo/runtime').then((m) => m.runDemo),
   },
   tail: {

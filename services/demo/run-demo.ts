@@ -81,7 +81,10 @@ function parseFlags(args: readonly string[]): DemoFlags {
   };
 }
 
-/** The answers the stand-in agencies send: civil affairs gives temporary assistance to people over the line, everyone else is acknowledged. */
+/**
+ * The answers the stand-in agencies send: civil affairs gives temporary assistance to people over the
+ * line, everyone else is acknowledged.
+ */
 function civilAffairsAnswer(delivery: StandInDelivery): Record<string, unknown> {
   const w = delivery.warning;
   const receiptId = `MZ-R-${delivery.warning.warningId}`;
@@ -247,7 +250,9 @@ export const runDemo: RoleMain = async (args, io) => {
       }
       const t = intakeTotals.get(feed.agency);
       say(
-        `  ${feed.agency.padEnd(21)} ${String(t?.accepted ?? 0).padStart(7)} accepted ${String(t?.duplicates ?? 0).padStart(7)} duplicates ${String(t?.rejected ?? 0).padStart(5)} rejected   ${t?.how ?? ''}`,
+        `  ${feed.agency.padEnd(21)} ${String(t?.accepted ?? 0).padStart(7)} ` +
+          `accepted ${String(t?.duplicates ?? 0).padStart(7)} ` +
+          `duplicates ${String(t?.rejected ?? 0).padStart(5)} rejected   ${t?.how ?? ''}`,
       );
     }
 
@@ -290,7 +295,8 @@ export const runDemo: RoleMain = async (args, io) => {
       HUB_RURAL_REVITALIZATION_WEBHOOK_SECRET: secrets.rural,
     };
     say(
-      `  civil affairs at ${standIns.CIVIL_AFFAIRS.url}/hub-warnings, rural revitalization at ${standIns.RURAL_REVITALIZATION.url}/hub-warnings (signatures checked as the README says)`,
+      `  civil affairs at ${standIns.CIVIL_AFFAIRS.url}/hub-warnings, rural revitalization ` +
+        `at ${standIns.RURAL_REVITALIZATION.url}/hub-warnings (signatures checked as the README says)`,
     );
     const desk = await startDeskSomewhere(env, logger);
     closers.push({ name: 'desk', close: () => desk.stop() });
@@ -304,7 +310,9 @@ export const runDemo: RoleMain = async (args, io) => {
     closers.push({ name: 'warnings service', close: () => service.stop() });
     const run: RunSummary = await warnings.run(policy.id, period, { dryRun: false });
     say(
-      `  ${run.personYears} person-years judged, ${run.warned} people warned; published ${run.published} (${run.corrections} corrections, ${run.withdrawals} withdrawals), ${run.unchanged} unchanged${run.rerun ? ` (${period} was closed by an earlier run: only changes are sent)` : ''}`,
+      `  ${run.personYears} person-years judged, ${run.warned} people warned; published ${run.published} ` +
+        `(${run.corrections} corrections, ${run.withdrawals} withdrawals), ${run.unchanged} ` +
+        `unchanged${run.rerun ? ` (${period} was closed by an earlier run: only changes are sent)` : ''}`,
     );
 
     const kafka = connectKafka(
@@ -382,12 +390,14 @@ function printSummary(say: (line: string) => void, input: SummaryInput): void {
   say(`records (this run)        accepted  duplicates  rejected`);
   for (const [agency, t] of input.intakeTotals) {
     say(
-      `  ${agency.padEnd(22)} ${String(t.accepted).padStart(8)} ${String(t.duplicates).padStart(11)} ${String(t.rejected).padStart(9)}   ${channels[agency] === 'push' ? 'push API' : 'file import'}`,
+      `  ${agency.padEnd(22)} ${String(t.accepted).padStart(8)} ${String(t.duplicates).padStart(11)} ${String(t.rejected).padStart(9)}   ` +
+        `${channels[agency] === 'push' ? 'push API' : 'file import'}`,
     );
   }
   say('  (duplicates: records the hub already had from an earlier run; rejected records are dead-lettered on hub.dead-letters)');
   say(
-    `supplementary payments (补支付)   ${figures.supplementary.count} settlements, ${yuan(figures.supplementary.fen)} (${figures.supplementary.fen} fen) owed to people`,
+    `supplementary payments (补支付)   ${figures.supplementary.count} settlements,` +
+      ` ${yuan(figures.supplementary.fen)} (${figures.supplementary.fen} fen) owed to people`,
   );
   say(`participation subsidies missing  ${figures.subsidiesMissing.count} contribution records, ${yuan(figures.subsidiesMissing.fen)}`);
   say(
@@ -406,7 +416,8 @@ function printSummary(say: (line: string) => void, input: SummaryInput): void {
     const a = figures.byAgency[agency];
     const s = standIns[agency].stats();
     say(
-      `  ${agencyLabel[agency].padEnd(30)} ${a.delivered} of ${a.routed} delivered, ${a.dead} dead; the stand-in stored ${s.received} this run (signature verified on each; ${s.refused} refused, ${s.repeated} repeats)`,
+      `  ${agencyLabel[agency].padEnd(30)} ${a.delivered} of ${a.routed} delivered, ${a.dead} dead; the ` +
+        `stand-in stored ${s.received} this run (signature verified on each; ${s.refused} refused, ${s.repeated} repeats)`,
     );
   }
   say('receipts (回执) joined to their warnings');
@@ -418,8 +429,10 @@ function printSummary(say: (line: string) => void, input: SummaryInput): void {
       .map(([outcome, n]) => `${outcome} ${n}`)
       .join(', ');
     say(
-      `  ${agencyLabel[agency].padEnd(30)} ${answers === '' ? 'none' : answers}${a.assistanceFen > 0 ? `; assistance given ${yuan(a.assistanceFen)}` : ''}` +
-        `; this run sent ${s.receiptsSent}, accepted ${s.receiptsAccepted}, refused ${s.receiptsRejected}${s.receiptFailures > 0 ? `, not taken ${s.receiptFailures} (${s.lastReceiptError ?? ''})` : ''}`,
+      `  ${agencyLabel[agency].padEnd(30)} ${answers === '' ? 'none' : answers}` +
+        `${a.assistanceFen > 0 ? `; assistance given ${yuan(a.assistanceFen)}` : ''}` +
+        `; this run sent ${s.receiptsSent}, accepted ${s.receiptsAccepted}, ` +
+        `refused ${s.receiptsRejected}${s.receiptFailures > 0 ? `, not taken ${s.receiptFailures} (${s.lastReceiptError ?? ''})` : ''}`,
     );
   }
   say('where to look');

@@ -75,7 +75,8 @@ describe('hub demo', () => {
     for (const agency of ['civil affairs 民政', 'rural revitalization 乡村振兴']) {
       const line = first.split('\n').find((l) => l.includes(agency) && l.includes('delivered')) ?? '';
       expect(line).toContain(
-        `${warned} of ${warned} delivered, 0 dead; the stand-in stored ${warned} this run (signature verified on each; 0 refused, 0 repeats)`,
+        `${warned} of ${warned} delivered, 0 dead; the stand-in stored ${warned} this run (signature verified ` +
+          `on each; 0 refused, 0 repeats)`,
       );
       const answers = first.split('\n').find((l) => l.includes(agency) && l.includes('this run sent')) ?? '';
       expect(answers).toContain(`this run sent ${warned}, accepted ${warned}, refused 0`);

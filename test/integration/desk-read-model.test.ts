@@ -107,7 +107,8 @@ describe('the warning desk', () => {
       (r) => r.topic === 'quarterlyWarnings' && (r.record as { supersedes: string | null }).supersedes !== null,
     ).length;
     const newer = await desk.pool.query<{ superseded: number; withdrawn: number; answered: number }>(
-      `select (select count(*)::int from warnings where superseded_by is not null) as superseded, (select count(*)::int from warnings where not warned) as withdrawn,
+      `select (select count(*)::int from warnings where superseded_by is not null) as superseded, (select ` +
+        `count(*)::int from warnings where not warned) as withdrawn,
               (select count(*)::int from deliveries where outcome = 'ASSISTANCE_GIVEN' and assistance_fen > 0) as answered`,
     );
     expect(reruns).toBeGreaterThan(2);

@@ -428,7 +428,8 @@ describe('the whole story on a hand-checked region', () => {
       deliveryStatus: row.deliveryStatus,
       outcomes: row.outcomes.map((o) => `${o.agency} ${o.outcome} ${o.assistanceFen ?? '-'}`).sort(),
     }));
-    // Sorted by self-pay, highest first. RECEIVED acknowledges a delivery; the civil-affairs assistance leaves that delivery DELIVERED and followed up.
+    // Sorted by self-pay, highest first. RECEIVED acknowledges a delivery; the civil-affairs assistance
+    // leaves that delivery DELIVERED and followed up.
     expect(rows).toEqual([
       {
         id: person.over,

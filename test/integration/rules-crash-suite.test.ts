@@ -219,7 +219,8 @@ describe(`the rules crash suite (${large ? 'large' : 'CI-sized'}: ${people} peop
       }
       await drained(runtime);
       console.log(
-        `crash suite: pending outbox entries by topic after each kill ${JSON.stringify(pendings)}; ready again after ${recoveries.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')}`,
+        `crash suite: pending outbox entries by topic after each kill ${JSON.stringify(pendings)}; ready ` +
+          `again after ${recoveries.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')}`,
       );
       // The killed member's partitions move after its 10 s session, not 30 s.
       expect(Math.max(...recoveries)).toBeLessThan(20_000);

@@ -296,7 +296,8 @@ describe('connector push API: a stalled body (issue 10, item 9)', () => {
       socket.on('error', () => undefined);
     });
     socket.write(
-      `POST /v1/records HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${h.civilKey}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"records":[`,
+      `POST /v1/records HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${h.civilKey}\r\ncontent-type: ` +
+        `application/json\r\ncontent-length: 1000\r\n\r\n{"records":[`,
     );
     expect(await closed).toBeLessThan(5_000);
   });

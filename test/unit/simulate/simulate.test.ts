@@ -170,7 +170,8 @@ describe('hub simulate', () => {
     );
     expect(isHubError(error, 'POLICY_NOT_FOUND')).toBe(true);
     expect((error as Error).message).toBe(
-      'no policy "xianyang-2019" (known: anhui-huangshan-2022, jiangxi-2025, tibet-2017, wenzhou-2019, xianyang-2020); a region name with --year simulates any finished year',
+      'no policy "xianyang-2019" (known: anhui-huangshan-2022, jiangxi-2025, tibet-2017, wenzhou-2019, ' +
+        'xianyang-2020); a region name with --year simulates any finished year',
     );
   });
 
