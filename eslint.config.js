@@ -79,6 +79,13 @@ export default tseslint.config(
     },
   },
   {
+    // services/kafka may import kafkajs, and enters the other components through their faces all the same.
+    files: ['services/kafka/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [faceFence] }],
+    },
+  },
+  {
     // The generic intake knows agencies only as AgencyDefinition values handed in: the four concrete
     // agencies (and the connectors' table that lists them) are above it.
     files: ['connectors/intake/**/*.ts', 'connectors/api/**/*.ts'],
