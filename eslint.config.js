@@ -26,20 +26,14 @@ const kafkaFence = [{ name: 'kafkajs', message: 'Only services/kafka imports kaf
 
 /**
  * A deep import into another component: a path that goes up out of the importing component and then
- * names a file inside another one, other than its index or an explicit light sub-path.
+ * names a file inside another one. A component has two faces and no others: `index.ts`, the light
+ * one (types, constants and pure functions, loading none of the heavy modules that
+ * test/unit/faces.test.ts lists, so worker threads and the pure policy engine may take it), and
+ * `runtime.ts`, the heavy one (clients, servers, loggers, workers, role mains).
  */
-const lightSubPaths = [
-  'services/platform/errors',
-  'services/platform/dates',
-  'services/registry/lean-client',
-  'services/registry/codec',
-  'services/kafka/dead-letter',
-  'connectors/intake/agency',
-  'connectors/intake/status-agency',
-];
 const faceFence = {
-  regex: String.raw`^(?!.*/(${lightSubPaths.map((path) => path.split('/').slice(1).join('/')).join('|')})$)(?:\.\./(?!services\/|connectors\/)[a-z][a-z0-9-]*|(?:\.\./)+(?:services|connectors)/[a-z][a-z0-9-]*)/(?!index$).+`,
-  message: 'Import another component through its index.ts (or a light sub-path listed in eslint.config.js), not a file inside it.',
+  regex: String.raw`^(?:\.\./)+(?:(?:services|connectors)/[a-z][a-z0-9-]*|(?!services/|connectors/)[a-z][a-z0-9-]*)/(?!(?:index|runtime)$).+`,
+  message: 'Import another component through its index.ts (light) or its runtime.ts (heavy), not a file inside it.',
 };
 
 export default tseslint.config(
@@ -76,14 +70,19 @@ export default tseslint.config(
     },
   },
   {
-    // A component (services/<role>, connectors/<agency>, connectors/intake, connectors/api, schemas)
-    // is entered through its index.ts. The few explicit sub-paths below are light on purpose: code
-    // that runs in a worker thread or in the pure policy engine takes them without loading the
-    // component's heavy adapters (pino, fastify, the Confluent client, kafkajs).
+    // A component (services/<x>, connectors/<x>, schemas) is entered through its index.ts, the light
+    // face, or its runtime.ts, the heavy face (see faceFence above and the README's layout).
     files: ['**/*.ts'],
     ignores: ['test/**', 'bench/**', 'services/kafka/**'],
     rules: {
       'no-restricted-imports': ['error', { paths: kafkaFence, patterns: [faceFence] }],
+    },
+  },
+  {
+    // services/kafka may import kafkajs, and enters the other components through their faces all the same.
+    files: ['services/kafka/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [faceFence] }],
     },
   },
   {
@@ -98,7 +97,7 @@ export default tseslint.config(
           patterns: [
             faceFence,
             {
-              regex: String.raw`^(\.\./)+(index)?$|^\.\.(/index)?$|/(civil-affairs|rural-revitalization|hospitals|tax)(/index)?$`,
+              regex: String.raw`^(\.\./)+(index)?$|^\.\.(/index)?$|/(civil-affairs|rural-revitalization|hospitals|tax)(/index|/runtime)?$`,
               message: 'The generic intake does not import the concrete agencies: take an AgencyDefinition from the caller.',
             },
           ],

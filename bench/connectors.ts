@@ -17,13 +17,14 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import type * as ConnectorApi from '../connectors/api';
+import type * as ConnectorApi from '../connectors/api/runtime';
 import { hospitals } from '../connectors';
-import { importFile, openIntake, readFileRows } from '../connectors/intake';
+import { importFile, openIntake, readFileRows } from '../connectors/intake/runtime';
 import { fileKeyStore } from '../connectors/api';
-import { connectKafka } from '../services/kafka';
-import { createLogger, effectiveEnvironment, loadConfig, type Environment } from '../services/platform';
-import { registerAllSchemas } from '../services/registry';
+import { connectKafka } from '../services/kafka/runtime';
+import { effectiveEnvironment, loadConfig, type Environment } from '../services/platform';
+import { createLogger } from '../services/platform/runtime';
+import { registerAllSchemas } from '../services/registry/runtime';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const people = Number(process.env.BENCH_PEOPLE ?? 204_000);
@@ -126,7 +127,8 @@ async function benchFileImport(file: string): Promise<{ rates: number[]; peakRss
       peakRss = Math.max(peakRss, peak);
       rows = result.rows;
       console.log(
-        `  file round ${round}: ${result.rows} rows, ${result.accepted} accepted in ${seconds.toFixed(1)} s = ${Math.round(rate).toLocaleString('en-US')} records/s, peak RSS ${mib(peak)}`,
+        `  file round ${round}: ${result.rows} rows, ${result.accepted} accepted in ${seconds.toFixed(1)} s ` +
+          `= ${Math.round(rate).toLocaleString('en-US')} records/s, peak RSS ${mib(peak)}`,
       );
     } finally {
       await forgetSeenFacts(runtime.redis, env.HUB_TOPIC_PREFIX ?? '');
@@ -158,7 +160,7 @@ async function jsonRecords(file: string, count: number): Promise<Record<string, 
 async function benchPushApi(file: string): Promise<number[] | string> {
   let api: typeof ConnectorApi;
   try {
-    api = await import('../connectors/api');
+    api = await import('../connectors/api/runtime');
   } catch (error) {
     return `the push API (connectors/api) cannot be loaded: ${error instanceof Error ? error.message : String(error)}`;
   }
@@ -192,7 +194,8 @@ async function benchPushApi(file: string): Promise<number[] | string> {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       rates.push(accepted / seconds);
       console.log(
-        `  push round ${round}: ${accepted} accepted in ${seconds.toFixed(1)} s = ${Math.round(accepted / seconds).toLocaleString('en-US')} records/s`,
+        `  push round ${round}: ${accepted} accepted in ${seconds.toFixed(1)} s ` +
+          `= ${Math.round(accepted / seconds).toLocaleString('en-US')} records/s`,
       );
     } finally {
       await forgetSeenFacts(connector.runtime.redis, env.HUB_TOPIC_PREFIX ?? '');
@@ -227,19 +230,24 @@ async function main(): Promise<void> {
   console.log(`RSS before importing: ${mib(process.memoryUsage.rss())} (Node, tsx and the Kafka, Redis and registry clients loaded)`);
   const info = JSON.parse(readFileSync(join(file, '..', 'simulation.json'), 'utf8')) as { feeds: { records: number }[] };
   console.log(
-    `bench:connectors — ${info.feeds[0]?.records.toLocaleString('en-US') ?? '?'} hospital settlements, ${rounds} rounds, batches of ${batchSize}, file prepare ${fileWorker ? 'in a worker thread' : 'on the main thread'}`,
+    `bench:connectors — ${info.feeds[0]?.records.toLocaleString('en-US') ?? '?'} hospital settlements,` +
+      ` ${rounds} rounds, batches of ${batchSize}, file prepare ${fileWorker ? 'in a worker thread' : 'on the main thread'}`,
   );
   try {
     const fileResult = await benchFileImport(file);
     const push = await benchPushApi(file);
     console.log('');
     console.log(
-      `file -> topic   median ${Math.round(median(fileResult.rates)).toLocaleString('en-US')} records/s over ${rounds} rounds of ${fileResult.rows.toLocaleString('en-US')} rows (target ${targetPerSecond.toLocaleString('en-US')}: ${median(fileResult.rates) >= targetPerSecond ? 'met' : 'missed'}); peak RSS ${mib(fileResult.peakRss)}`,
+      `file -> topic   median ${Math.round(median(fileResult.rates)).toLocaleString('en-US')} records/s ` +
+        `over ${rounds} rounds of ${fileResult.rows.toLocaleString('en-US')} rows ` +
+        `(target ${targetPerSecond.toLocaleString('en-US')}: ${median(fileResult.rates) >= targetPerSecond ? 'met' : 'missed'});` +
+        ` peak RSS ${mib(fileResult.peakRss)}`,
     );
     if (typeof push === 'string') console.log(`push -> topic   not measured: ${push}`);
     else
       console.log(
-        `push -> topic   median ${Math.round(median(push)).toLocaleString('en-US')} records/s over ${rounds} rounds of ${pushRecords.toLocaleString('en-US')} records (${pushBatch} per request, ${pushConcurrency} in flight)`,
+        `push -> topic   median ${Math.round(median(push)).toLocaleString('en-US')} records/s over ${rounds} ` +
+          `rounds of ${pushRecords.toLocaleString('en-US')} records (${pushBatch} per request, ${pushConcurrency} in flight)`,
       );
   } finally {
     await deleteBenchTopics().catch((error: unknown) => console.error(`could not delete the bench topics: ${String(error)}`));

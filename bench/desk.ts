@@ -13,8 +13,10 @@
  * run, which then skips the seeding; otherwise it is dropped at the end.
  */
 import { createHash } from 'node:crypto';
-import { createLogger, effectiveEnvironment, loadConfig } from '../services/platform';
-import { addUser, buildDeskServer, createPool, databaseUrl, dropDatabase, ensureDatabase, migrate } from '../services/desk';
+import { effectiveEnvironment, loadConfig } from '../services/platform';
+import { createLogger } from '../services/platform/runtime';
+import { addUser } from '../services/desk';
+import { buildDeskServer, createPool, databaseUrl, dropDatabase, ensureDatabase, migrate } from '../services/desk/runtime';
 import { Random } from '../services/simulate';
 
 const people = Number(process.env.BENCH_PEOPLE ?? 250_000);
@@ -52,18 +54,21 @@ async function seed(pool: ReturnType<typeof createPool>): Promise<void> {
   await step(
     `${(people * 4).toLocaleString('en-US')} warnings`,
     `
-    insert into warnings (warning_id, person_key, id_cipher, policy_id, period, window_from, window_to, categories, category, reasons, basis,
+    insert into warnings (warning_id, person_key, id_cipher, policy_id, period, window_from, window_to, categories, category, reasons,
+      basis,
       self_pay_fen, threshold_fen, medfee_fen, basic_fen, critical_illness_fen, assistance_fen, routed_civil, routed_rural, delivery_status,
       follow_up_status, occurred_at, recorded_at)
     select 'w-' || p.period || '-' || g, md5(g::text), 'v1.bench', (${sqlArray(policies)})[1 + g % 5], p.period, p.wf, p.wt,
       array[(${sqlArray(categories)})[1 + (g * 7) % 9]], (${sqlArray(categories)})[1 + (g * 7) % 9],
-      case when g % 3 = 0 then array['ALWAYS_REPORTED_CATEGORY', 'SELF_PAY_OVER_THRESHOLD'] else array['ALWAYS_REPORTED_CATEGORY'] end, 'TOTAL',
+      case when g % 3 = 0 then array['ALWAYS_REPORTED_CATEGORY', 'SELF_PAY_OVER_THRESHOLD'] else array['ALWAYS_REPORTED_CATEGORY'] end,
+        'TOTAL',
       abs(hashtext(g::text || p.period)) % 8000000, 2000000, abs(hashtext(g::text || p.period)) % 8000000 * 3, 100000, 30000, 20000,
       (g * 7) % 9 < 5 or g % 11 = 0, (g * 7) % 9 >= 5 or g % 11 = 0, (${sqlArray(deliveries)})[1 + (g + p.n) % 8],
       (array['NONE', 'STARTED', 'CLOSED'])[1 + (g + p.n) % 3], now(), now()
     from generate_series(1, ${people}) g
     cross join (values (1, '2022-Q1', date '2022-01-01', date '2022-03-31'), (2, '2022-Q2', date '2022-04-01', date '2022-06-30'),
-                       (3, '2022-Q3', date '2022-07-01', date '2022-09-30'), (4, '2022-Q4', date '2022-10-01', date '2022-12-31')) p(n, period, wf, wt)`,
+                       (3, '2022-Q3', date '2022-07-01', date '2022-09-30'), (4, '2022-Q4', date '2022-10-01', date '2022-12-31')) p(n,
+                         period, wf, wt)`,
   );
   await step(
     'receipts',
@@ -73,15 +78,18 @@ async function seed(pool: ReturnType<typeof createPool>): Promise<void> {
   );
   await step(
     'statuses',
-    `insert into status_changes (event_id, person_key, agency, admdvs, category, action, valid_from, valid_to, source_record_id, source_version, occurred_at)
-    select 'st-' || g, md5(g::text), 'CIVIL_AFFAIRS', '341002', (${sqlArray(categories)})[1 + (g * 7) % 9], 'CERTIFY', date '2022-01-01' + g % 200, null, 'ST-' || g, 1, now()
+    `insert into status_changes (event_id, person_key, agency, admdvs, category, action, valid_from, valid_to, source_record_id,
+      source_version, occurred_at)
+    select 'st-' || g, md5(g::text), 'CIVIL_AFFAIRS', '341002', (${sqlArray(categories)})[1 + (g * 7) % 9], 'CERTIFY', date
+      '2022-01-01' + g % 200, null, 'ST-' || g, 1, now()
     from generate_series(1, ${people}) g`,
   );
   await step(
     'settlements',
     `insert into settlements (setl_id, person_key, fixmedins_code, insu_admdvs, med_type, setl_time, medfee_fen, basic_fen,
       critical_illness_fen, assistance_fen, self_pay_fen, is_reversal, orig_setl_id)
-    select 'S-' || g || '-' || s, md5(g::text), 'H' || (g % 300), '341002', '21', timestamptz '2022-01-01' + (g % 360) * interval '1 day' + s * interval '1 hour',
+    select 'S-' || g || '-' || s, md5(g::text), 'H' || (g % 300), '341002', '21',
+      timestamptz '2022-01-01' + (g % 360) * interval '1 day' + s * interval '1 hour',
       500000 + g % 100000, 300000, 50000, 20000, 130000 + g % 100000, false, null
     from generate_series(1, ${people}) g cross join generate_series(1, 3) s`,
   );
@@ -89,13 +97,15 @@ async function seed(pool: ReturnType<typeof createPool>): Promise<void> {
     'supplementary payments',
     `insert into adjustments (setl_id, event_id, person_key, policy_id, benefit_year, fixmedins_code, settled_critical_illness_fen,
       settled_assistance_fen, due_critical_illness_fen, due_assistance_fen, delta_fen, kind, category_applied, reason, recorded_at)
-    select 'S-' || g || '-1', 'adj-' || g, md5(g::text), (${sqlArray(policies)})[1 + g % 5], 2022, 'H' || (g % 300), 50000, 20000, 50000 + g % 9000, 20000, g % 9000,
+    select 'S-' || g || '-1', 'adj-' || g, md5(g::text), (${sqlArray(policies)})[1 + g % 5], 2022, 'H' || (g % 300), 50000, 20000,
+      50000 + g % 9000, 20000, g % 9000,
       case when g % 9000 = 0 then 'SETTLED_CORRECTLY' else 'SUPPLEMENTARY_PAYMENT' end, null, 'bench', now()
     from generate_series(1, ${people}, 2) g`,
   );
   await step(
     'self-pay',
-    `insert into self_pay (person_key, benefit_year, policy_id, settlement_count, medfee_fen, self_pay_total_fen, self_pay_in_scope_fen, recorded_at)
+    `insert into self_pay (person_key, benefit_year, policy_id, settlement_count, medfee_fen, self_pay_total_fen,
+      self_pay_in_scope_fen, recorded_at)
     select md5(g::text), 2022, (${sqlArray(policies)})[1 + g % 5], 3, 1500000, 400000, 300000, now() from generate_series(1, ${people}) g`,
   );
   await step('statistics (ANALYZE)', 'analyze');
@@ -118,7 +128,8 @@ async function measure(what: string, count: number, request: (i: number) => Prom
   }
   times.sort((a, b) => a - b);
   console.log(
-    `${what.padEnd(58)} p50 ${percentile(times, 50).toFixed(1).padStart(6)} ms   p99 ${percentile(times, 99).toFixed(1).padStart(6)} ms   (${count} requests)`,
+    `${what.padEnd(58)} p50 ${percentile(times, 50).toFixed(1).padStart(6)} ms   ` +
+      `p99 ${percentile(times, 99).toFixed(1).padStart(6)} ms   (${count} requests)`,
   );
 }
 
@@ -158,7 +169,8 @@ async function main(): Promise<void> {
   const random = new Random('bench-desk', 1);
   const pick = <T>(values: readonly T[]): T => values[Math.floor(random.next() * values.length)] as T;
   const filters = (): string =>
-    `period=${pick(periods)}&policyId=${pick(policies)}&category=${pick(categories)}&deliveryStatus=${pick(['DELIVERED', 'ACKNOWLEDGED', 'FAILED'])}&limit=50`;
+    `period=${pick(periods)}&policyId=${pick(policies)}&category=${pick(categories)}` +
+    `&deliveryStatus=${pick(['DELIVERED', 'ACKNOWLEDGED', 'FAILED'])}&limit=50`;
   const get = (cookie: string, path: string): Promise<Response> => fetch(`${url}${path}`, { headers: { cookie } });
 
   const plan = await pool.query<{

@@ -136,7 +136,8 @@ export const runEngineBench: RoleMain = (args, io) => {
   const settlements = work.reduce((sum, { facts }) => sum + facts.settlements.length, 0);
   const tilted = work.filter(({ facts }) => facts.statuses.length > 0).length;
   io.stdout.write(
-    `engine bench: ${people} person-years, ${settlements} settlements (${(settlements / people).toFixed(1)} per person), ${((tilted / people) * 100).toFixed(1)}% in a category, ${policies.length} policies, seed ${seed}\n`,
+    `engine bench: ${people} person-years, ${settlements} settlements (${(settlements / people).toFixed(1)} ` +
+      `per person), ${((tilted / people) * 100).toFixed(1)}% in a category, ${policies.length} policies, seed ${seed}\n`,
   );
 
   // Warm-up lets the JIT settle before timing.
@@ -151,11 +152,14 @@ export const runEngineBench: RoleMain = (args, io) => {
     personYearRates.push(people / seconds);
     settlementRates.push(settlements / seconds);
     io.stdout.write(
-      `round ${round}: ${(seconds * 1000).toFixed(0)} ms, ${Math.round(people / seconds).toLocaleString('en')} person-years/s, ${Math.round(settlements / seconds).toLocaleString('en')} settlements/s\n`,
+      `round ${round}: ${(seconds * 1000).toFixed(0)} ms,` +
+        ` ${Math.round(people / seconds).toLocaleString('en')} person-years/s,` +
+        ` ${Math.round(settlements / seconds).toLocaleString('en')} settlements/s\n`,
     );
   }
   io.stdout.write(
-    `median over ${rounds} rounds (one core): ${Math.round(median(personYearRates)).toLocaleString('en')} person-years/s, ${Math.round(median(settlementRates)).toLocaleString('en')} settlements/s (checksum ${checksum % 1_000_007})\n`,
+    `median over ${rounds} rounds (one core): ${Math.round(median(personYearRates)).toLocaleString('en')} ` +
+      `person-years/s, ${Math.round(median(settlementRates)).toLocaleString('en')} settlements/s (checksum ${checksum % 1_000_007})\n`,
   );
   return Promise.resolve(0);
 };

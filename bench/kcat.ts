@@ -8,8 +8,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { connectKafka, type OutboundRecord } from '../services/kafka';
-import { createLogger, effectiveEnvironment, loadConfig } from '../services/platform';
+import { type OutboundRecord } from '../services/kafka';
+import { connectKafka } from '../services/kafka/runtime';
+import { effectiveEnvironment, loadConfig } from '../services/platform';
+import { createLogger } from '../services/platform/runtime';
 
 const records = Number(process.env.BENCH_KCAT_RECORDS ?? 200_000);
 const valueBytes = Number(process.env.BENCH_KCAT_BYTES ?? 300);
@@ -67,7 +69,8 @@ async function main(): Promise<void> {
   ] as const;
   for (const [what, raw, hub] of rows) {
     console.log(
-      `${what.padEnd(8)} kcat ${int(raw).padStart(9)} records/s   hub ${int(hub).padStart(9)} records/s   hub/kcat ${(hub / raw).toFixed(2)}`,
+      `${what.padEnd(8)} kcat ${int(raw).padStart(9)} records/s   hub ${int(hub).padStart(9)} records/s   ` +
+        `hub/kcat ${(hub / raw).toFixed(2)}`,
     );
   }
   if (kcatRead !== records || hubRead !== records) console.log(`read back: kcat ${int(kcatRead)}, hub ${int(hubRead)} of ${int(records)}`);

@@ -36,12 +36,17 @@ import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { agencies } from '../connectors';
-import { formatOfFileName, importFile, openIntake, type AgencyDefinition } from '../connectors/intake';
+import { type AgencyDefinition } from '../connectors/intake';
+import { formatOfFileName, importFile, openIntake } from '../connectors/intake/runtime';
 import { topics, type HospitalSettlement } from '../schemas';
-import { partitionOfKey, type HubProducer } from '../services/kafka';
-import { HubError, createLogger, loadConfig, type Environment, type Logger, type RoleMain } from '../services/platform';
-import { createRegistryClient, createTopicCodec, registerAllSchemas, type TopicCodec } from '../services/registry';
-import { dropAllState, openRules, type RulesRuntime } from '../services/rules';
+import { type HubProducer } from '../services/kafka';
+import { partitionOfKey } from '../services/kafka/runtime';
+import { HubError, loadConfig, type Environment, type Logger, type RoleMain } from '../services/platform';
+import { createLogger } from '../services/platform/runtime';
+import { createTopicCodec, type TopicCodec } from '../services/registry';
+import { createRegistryClient, registerAllSchemas } from '../services/registry/runtime';
+import { dropAllState } from '../services/rules';
+import { openRules, type RulesRuntime } from '../services/rules/runtime';
 import { simulateRegion, type SimulationSummary } from '../services/simulate';
 
 const hubBin = join(import.meta.dirname, '..', 'bin', 'hub.mjs');
@@ -262,7 +267,8 @@ async function importRegion(
         channel: 'file:bench',
       });
       out.write(
-        `  imported ${feed.file}: ${int(result.accepted)} accepted, ${result.duplicates} duplicates, ${result.rejected} rejected in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+        `  imported ${feed.file}: ${int(result.accepted)} accepted, ${result.duplicates} duplicates,` +
+          ` ${result.rejected} rejected in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
       );
     } finally {
       await runtime.close();
@@ -299,7 +305,8 @@ async function benchThroughput(
       rates.push(events / seconds);
       rss.push(child.peakRss());
       out.write(
-        `  round ${round}: ${int(events)} events in ${seconds.toFixed(1)} s = ${int(events / seconds)} events/s (start-up ${((running - spawned) / 1000).toFixed(1)} s not counted); peak RSS ${mib(child.peakRss())}\n`,
+        `  round ${round}: ${int(events)} events in ${seconds.toFixed(1)} s = ${int(events / seconds)} ` +
+          `events/s (start-up ${((running - spawned) / 1000).toFixed(1)} s not counted); peak RSS ${mib(child.peakRss())}\n`,
       );
       out.write(`    service warnings: ${child.warnings()}\n`);
     } finally {
@@ -308,7 +315,8 @@ async function benchThroughput(
   }
   const rate = median(rates);
   out.write(
-    `THROUGHPUT median ${int(rate)} events/s over ${options.rounds} rounds of ${int(events)} events (target 10,000: ${rate >= 10_000 ? 'met' : 'missed'}); rules service peak RSS ${mib(Math.max(...rss))}\n`,
+    `THROUGHPUT median ${int(rate)} events/s over ${options.rounds} rounds of ${int(events)} events (target ` +
+      `10,000: ${rate >= 10_000 ? 'met' : 'missed'}); rules service peak RSS ${mib(Math.max(...rss))}\n`,
   );
 }
 
@@ -424,11 +432,15 @@ async function benchLatency(
     const missing = sentAt.size;
     const sorted = [...latencies].sort((a, b) => a - b);
     out.write(
-      `  produced ${int(sent)} settlements in ${produceSeconds.toFixed(1)} s (${int(sent / produceSeconds)}/s), each for a person of its own; ${int(sorted.length)} outputs seen${missing > 0 ? `, ${missing} not seen within 60 s` : ''}; rules service RSS ${mib(child.rss())}\n`,
+      `  produced ${int(sent)} settlements in ${produceSeconds.toFixed(1)} s ` +
+        `(${int(sent / produceSeconds)}/s), each for a person of its own; ${int(sorted.length)} outputs ` +
+        `seen${missing > 0 ? `, ${missing} not seen within 60 s` : ''}; rules service RSS ${mib(child.rss())}\n`,
     );
     const p99 = percentile(sorted, 99);
     out.write(
-      `LATENCY at ${int(options.rate)} events/s for ${options.seconds} s, produce -> committed self-pay output: p50 ${percentile(sorted, 50)} ms, p95 ${percentile(sorted, 95)} ms, p99 ${p99} ms, max ${sorted.at(-1) ?? Number.NaN} ms (target p99 < 500 ms: ${p99 < 500 && missing === 0 ? 'met' : 'missed'})\n`,
+      `LATENCY at ${int(options.rate)} events/s for ${options.seconds} s, produce -> committed self-pay ` +
+        `output: p50 ${percentile(sorted, 50)} ms, p95 ${percentile(sorted, 95)} ms, p99 ${p99} ms, ` +
+        `max ${sorted.at(-1) ?? Number.NaN} ms (target p99 < 500 ms: ${p99 < 500 && missing === 0 ? 'met' : 'missed'})\n`,
     );
   } finally {
     await reader?.stop().catch(() => undefined);
@@ -488,10 +500,15 @@ async function benchMemory(
     for (const [, bytes] of (await pipeline.exec()) ?? []) usage += Number(bytes ?? 0);
   }
   out.write(
-    `  wrote ${int(options.personYears)} person-years (clones of ${int(templates.length)} folded people, ${(templates.reduce((s, t) => s + t.length, 0) / templates.length).toFixed(0)} bytes each) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    `  wrote ${int(options.personYears)} person-years (clones of ${int(templates.length)} folded people,` +
+      ` ${(templates.reduce((s, t) => s + t.length, 0) / templates.length).toFixed(0)} bytes each) ` +
+      `in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
   );
   out.write(
-    `REDIS ${(usage / options.personYears).toFixed(0)} bytes per person-year (MEMORY USAGE summed: ${mib(usage)}); INFO used_memory delta ${mib(after - before)} = ${((after - before) / options.personYears).toFixed(0)} bytes per person-year (includes the key table and any concurrent writer)\n`,
+    `REDIS ${(usage / options.personYears).toFixed(0)} bytes per person-year (MEMORY USAGE ` +
+      `summed: ${mib(usage)}); INFO used_memory delta ${mib(after - before)} ` +
+      `= ${((after - before) / options.personYears).toFixed(0)} bytes per person-year (includes the key ` +
+      `table and any concurrent writer)\n`,
   );
 
   // Settlements for random people of the million, pre-loaded; then the service folds them.
@@ -523,10 +540,12 @@ async function benchMemory(
     const seconds = (done - running) / 1000;
     const peak = child.peakRss();
     out.write(
-      `  folded ${int(options.memoryEvents)} settlements for random people of the ${int(options.personYears)} in ${seconds.toFixed(1)} s = ${int(options.memoryEvents / seconds)} events/s\n`,
+      `  folded ${int(options.memoryEvents)} settlements for random people of the ${int(options.personYears)} ` +
+        `in ${seconds.toFixed(1)} s = ${int(options.memoryEvents / seconds)} events/s\n`,
     );
     out.write(
-      `MEMORY rules service RSS with ${int(options.personYears)} person-years in state: ${mib(idle)} on start, ${mib(child.rss())} after folding, peak ${mib(peak)} (target < 512 MiB: ${peak < 512 * 1024 * 1024 ? 'met' : 'missed'})\n`,
+      `MEMORY rules service RSS with ${int(options.personYears)} person-years in state: ${mib(idle)} on start,` +
+        ` ${mib(child.rss())} after folding, peak ${mib(peak)} (target < 512 MiB: ${peak < 512 * 1024 * 1024 ? 'met' : 'missed'})\n`,
     );
   } finally {
     await child.stop();
@@ -553,13 +572,17 @@ export const runRulesBench: RoleMain = async (args, io) => {
   const out = io.stdout;
   const benchConfig = loadConfig(env, ['topicPartitions', 'rulesWorkers', 'rulesWorkerHeapMb']);
   out.write(
-    `bench rules: prefix ${prefix}; ${benchConfig.topicPartitions} partitions per topic; service main-thread heap ${options.serviceHeapMb === undefined ? "Node's default" : `--max-old-space-size=${options.serviceHeapMb}`}; ${benchConfig.rulesWorkers} fold workers of ${benchConfig.rulesWorkerHeapMb} MiB heap (HUB_RULES_WORKERS, HUB_RULES_WORKER_HEAP_MB)\n`,
+    `bench rules: prefix ${prefix}; ${benchConfig.topicPartitions} partitions per topic; service main-thread ` +
+      `heap ${options.serviceHeapMb === undefined ? "Node's default" : `--max-old-space-size=${options.serviceHeapMb}`};` +
+      ` ${benchConfig.rulesWorkers} fold workers of ${benchConfig.rulesWorkerHeapMb} MiB heap ` +
+      `(HUB_RULES_WORKERS, HUB_RULES_WORKER_HEAP_MB)\n`,
   );
   if (options.prefix === undefined) {
     await registerAllSchemas(env);
     const { dir, summary } = await simulated(env, options.people, out);
     out.write(
-      `region: ${summary.region} ${summary.year}, ${int(summary.people)} people, ${summary.feeds.map((f) => `${f.agency} ${int(f.records)}`).join(', ')}\n`,
+      `region: ${summary.region} ${summary.year}, ${int(summary.people)} people,` +
+        ` ${summary.feeds.map((f) => `${f.agency} ${int(f.records)}`).join(', ')}\n`,
     );
     await importRegion(env, dir, summary, logger, out);
   }

@@ -26,11 +26,12 @@ import { loadavg } from 'node:os';
 import { Session } from 'node:inspector/promises';
 import { Redis } from 'ioredis';
 import { encryptNationalId, checkCharacter } from '../services/identity';
-import { connectKafka } from '../services/kafka';
-import { HubError, createLogger, effectiveEnvironment, loadConfig, type RoleMain } from '../services/platform';
-import { registerAllSchemas } from '../services/registry';
+import { connectKafka } from '../services/kafka/runtime';
+import { HubError, effectiveEnvironment, loadConfig, type RoleMain } from '../services/platform';
+import { createLogger } from '../services/platform/runtime';
+import { registerAllSchemas } from '../services/registry/runtime';
 import { encodePerson, partitionKeys, stateNamespace, watchScores, type PersonState, type StoredFact } from '../services/rules';
-import { openWarnings, startWarningsService } from '../services/warnings';
+import { openWarnings, startWarningsService } from '../services/warnings/runtime';
 import { verify } from '../connectors/agency-delivery';
 
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');

@@ -12,7 +12,8 @@ import {
 } from '../../schemas';
 import type { HubKafka, HubProducer } from '../../services/kafka';
 import { HubError, loadConfig, type Environment, type Logger } from '../../services/platform';
-import { createRegistryClient, createTopicCodec } from '../../services/registry';
+import { createTopicCodec } from '../../services/registry';
+import { createRegistryClient } from '../../services/registry/runtime';
 import { agencyEndpoints, agencyOfConnector } from './agencies';
 
 /**

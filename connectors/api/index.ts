@@ -1,15 +1,8 @@
-export {
-  createConnectorServer,
-  defaultLimits,
-  type ConnectorServer,
-  type ConnectorServerDependencies,
-  type ConnectorLimits,
-  type RecordsAnswer,
-  type FileAnswer,
-  type ImportFile,
-} from './server';
-export { startConnector, connectorRole, defaultConnectorPorts, type RunningConnector, type StartConnectorOptions } from './run-connector';
+// The light face of the connectors' API: its types, the API-key store and `hub keys`, how an intake
+// failure maps to an HTTP status. The server (fastify, node:http) and the running connector are in ./runtime.
+export type { ConnectorServer, ConnectorServerDependencies, ConnectorLimits, RecordsAnswer, FileAnswer, ImportFile } from './server';
+export type { RunningConnector, StartConnectorOptions } from './run-connector';
 export { classifyIntakeFailure, httpStatusOf } from './failures';
 export { runKeys } from './keys-role';
-export { createFailedKeyLimiter, clientOf, type FailedKeyLimiter, type FailedKeyLimits } from './failed-keys';
+export type { FailedKeyLimiter, FailedKeyLimits } from './failed-keys';
 export { fileKeyStore, memoryKeyStore, type AgencyKeyStore, type AgencyKeyInfo, type IssuedAgencyKey, type KeyHolder } from './keys';

@@ -3,8 +3,6 @@ import { topicSpec, topics } from '../../schemas';
 import {
   HubError,
   createLifecycle,
-  createLogger,
-  createMetrics,
   describeError,
   loadConfig,
   type Environment,
@@ -12,9 +10,11 @@ import {
   type Logger,
   type RoleMain,
 } from '../../services/platform';
-import { heapCapped, importFile, openIntake, type AgencyDefinition, type AgencyId, type IntakeRuntime } from '../intake';
+import { createLogger, createMetrics } from '../../services/platform/runtime';
+import { type AgencyDefinition, type AgencyId, type IntakeRuntime } from '../intake';
+import { heapCapped, importFile, openIntake } from '../intake/runtime';
 import { createConnectorServer, type ConnectorServer } from './server';
-import { registerReceiptsRoute } from '../agency-delivery';
+import { registerReceiptsRoute } from '../agency-delivery/runtime';
 import { fileKeyStore } from './keys';
 
 /** Each agency's connector has a port of its own, so all four run side by side on one machine. */

@@ -243,4 +243,4 @@ export function toMillis(text: string): number | undefined {
   return Number.isNaN(millis) ? undefined : millis;
 }
 
-export { shanghaiDate } from '../../services/platform/dates';
+export { shanghaiDate } from '../../services/platform';

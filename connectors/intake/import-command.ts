@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { HubError, createLogger, describeError, isHubError, loadConfig, type CliIo, type RoleMain } from '../../services/platform';
+import { HubError, describeError, isHubError, loadConfig, type CliIo, type RoleMain } from '../../services/platform';
+import { createLogger } from '../../services/platform/runtime';
 import type { AgencyDefinition, AgencyId } from './agency';
 import { formatOfFileName, type EncodingChoice, type FileFormat } from './file-formats';
 import { defaultReportPath, describeSummary, importedBefore, importFile } from './file-import';

@@ -1,4 +1,8 @@
+// The light face of the intake: agency definitions, field readers, the pipeline, the stores'
+// contracts and file mappings; light enough for the agencies and the prepare worker threads. What
+// connects (Redis, Kafka, the registry), reads files (ExcelJS) or spawns processes is in ./runtime.
 export { agencyIds, defineAgency, type AgencyId, type AgencyDefinition, type AgencyFact, type InboundTopicId } from './agency';
+export { readStatusFields } from './status-agency';
 export { FieldReader, yuanToFen, toIsoDate, toMillis, shanghaiDate, type FieldProblem, type RawRecord } from './fields';
 export {
   createIntake,
@@ -12,26 +16,10 @@ export {
 } from './pipeline';
 export { redisSeenFacts } from './seen-facts';
 export { redisSourceVersions, type SourceVersions, type SourceVersionAnswer, type SourceVersionClaim } from './source-versions';
-export { openIntake, type IntakeRuntime } from './runtime';
+export type { IntakeRuntime } from './runtime';
 export { outOfScope, type KeyScope } from './key-scope';
-export {
-  importFile,
-  importedBefore,
-  describeSummary,
-  maskIdNumber,
-  defaultReportPath,
-  type ImportSummary,
-  type ImportFileOptions,
-} from './file-import';
-export {
-  detectEncoding,
-  readFileRows,
-  formatOfFileName,
-  type FileFormat,
-  type EncodingChoice,
-  type TextEncoding,
-  type FileRow,
-} from './file-formats';
+export type { ImportSummary, ImportFileOptions } from './file-import';
+export type { FileFormat, EncodingChoice, TextEncoding, FileRow } from './file-formats';
 export {
   loadFileMapping,
   parseFileMapping,
@@ -41,5 +29,3 @@ export {
   type FileMapping,
   type FieldCatalogue,
 } from './file-mapping';
-export { importCommand, exitRowsRejected } from './import-command';
-export { defaultConnectorHeapMb, heapCapCommand, heapCapped } from './heap-cap';

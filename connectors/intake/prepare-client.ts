@@ -1,4 +1,5 @@
-import { HubError, startTypeScriptWorker } from '../../services/platform';
+import { HubError } from '../../services/platform';
+import { startTypeScriptWorker } from '../../services/platform/runtime';
 import type { IntakeItem, IntakeOffload, PreparedBatch, PreparedFact } from './pipeline';
 import { encodeFailure } from './pipeline';
 import type { PrepareRequest, PrepareResponse, PrepareWorkerData } from './prepare-worker';

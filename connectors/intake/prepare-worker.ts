@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import avro from 'avsc';
-import { HubError } from '../../services/platform/errors';
+import { HubError } from '../../services/platform';
 import { avroOptions } from '../../schemas';
 import type { DeadLetterInput } from '../../services/kafka';
 import type { AgencyDefinition, AgencyId } from './agency';

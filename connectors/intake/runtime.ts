@@ -3,15 +3,15 @@ import { topicSpec, topics } from '../../schemas';
 import { randomUUID } from 'node:crypto';
 import {
   createDeadLetterWriter,
-  connectKafka,
-  kafkaSettingsFromConfig,
   kafkaSecurityKeys,
   type HubKafka,
   type HubProducer,
   type TransactionalPublisher,
 } from '../../services/kafka';
+import { connectKafka, kafkaSettingsFromConfig } from '../../services/kafka/runtime';
 import { loadConfig, type Environment, type Logger } from '../../services/platform';
-import { createRegistryClient, createTopicCodec, valueSubject } from '../../services/registry';
+import { createTopicCodec, valueSubject } from '../../services/registry';
+import { createRegistryClient } from '../../services/registry/runtime';
 import type { AgencyDefinition, InboundTopicId } from './agency';
 import { createIntake, type Intake } from './pipeline';
 import { redisSeenFacts } from './seen-facts';
@@ -97,3 +97,26 @@ export async function openIntake<K extends InboundTopicId>(
     },
   };
 }
+
+// The heavy face of the intake, beside openIntake above: file imports (ExcelJS, the prepare worker
+// threads), `hub import` and the connectors' heap cap (a child process).
+export {
+  importFile,
+  importedBefore,
+  describeSummary,
+  maskIdNumber,
+  defaultReportPath,
+  type ImportSummary,
+  type ImportFileOptions,
+} from './file-import';
+export {
+  detectEncoding,
+  readFileRows,
+  formatOfFileName,
+  type FileFormat,
+  type EncodingChoice,
+  type TextEncoding,
+  type FileRow,
+} from './file-formats';
+export { importCommand, exitRowsRejected } from './import-command';
+export { defaultConnectorHeapMb, heapCapCommand, heapCapped } from './heap-cap';

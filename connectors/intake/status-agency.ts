@@ -1,4 +1,4 @@
-import { shanghaiDate } from '../../services/platform/dates';
+import { shanghaiDate } from '../../services/platform';
 import type { FieldReader } from './fields';
 
 /** Fields shared by the two agencies that certify statuses (民政 and 乡村振兴). */

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { AgencyDefinition, FileFormat } from '../../connectors/intake';
-import { loadFileMapping, readFileRows } from '../../connectors/intake';
-import { resolveHeader, rowToRaw } from '../../connectors/intake';
+import { loadFileMapping, resolveHeader, rowToRaw } from '../../connectors/intake';
+import { readFileRows } from '../../connectors/intake/runtime';
 import { HubError, describeError } from '../platform';
 
 /**

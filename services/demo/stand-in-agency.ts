@@ -222,10 +222,10 @@ export async function startStandInAgency(options: StandInOptions, port = 0): Pro
       if (options.logFile !== undefined) {
         const receivedAt = new Date().toISOString();
         const lines = body.warnings
-          .map(
-            ({ idNumber, ...rest }) =>
-              `${JSON.stringify({ deliveryId: body.deliveryId, agency: body.agency, receivedAt, warning: { ...rest, idNumber: masked(idNumber) } })}\n`,
-          )
+          .map(({ idNumber, ...rest }) => {
+            const warning = { ...rest, idNumber: masked(idNumber) };
+            return `${JSON.stringify({ deliveryId: body.deliveryId, agency: body.agency, receivedAt, warning })}\n`;
+          })
           .join('');
         const file = options.logFile;
         logWrites = logWrites.then(() => appendFile(file, lines, { mode: 0o600 })).catch(() => undefined);

@@ -65,7 +65,8 @@ export async function auditPage(db: Queryable, beforeId: number | undefined, lim
     reason: string | null;
     detail: unknown;
   }>(
-    `select id, to_char(at at time zone 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS') as at, actor, role, action, person_key, warning_id, reason, detail
+    `select id, to_char(at at time zone 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS') as at, actor, role, action, person_key, warning_id,
+      reason, detail
      from audit_log where ($1::bigint is null or id < $1) order by id desc limit $2`,
     [beforeId ?? null, limit],
   );

@@ -1,7 +1,7 @@
 import { inTransaction, type DeskPool, type Queryable } from './db';
 import { appendAudit } from './audit-log';
 import type { SessionUser } from './sessions';
-import type { RetryOutcome } from '../../connectors/agency-delivery';
+import type { RetryOutcome } from '../../connectors/agency-delivery/runtime';
 import type { AgencyCode } from '../../schemas';
 import type { DeliveryRetrier } from './delivery-retrier';
 
@@ -41,7 +41,8 @@ export async function failedDeliveries(db: Queryable, agency: AgencyCode | null,
             to_char(lr.requested_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') as retry_at, lr.outcome as retry_outcome
      from deliveries d join warnings w on w.warning_id = d.warning_id
      left join lateral (select r.requested_at, coalesce(r.outcome, r.state) as outcome from delivery_retries r
-       where r.warning_id = d.warning_id and r.agency = d.agency and r.requested_at > d.updated_at order by r.requested_at desc, r.id desc limit 1) lr on true
+       where r.warning_id = d.warning_id and r.agency = d.agency and r.requested_at > d.updated_at order by r.requested_at desc, r.id
+         desc limit 1) lr on true
      where d.delivery_status = 'FAILED' and ($1::text is null or d.agency = $1)
      order by d.updated_at desc, d.warning_id limit $2`,
     [agency, limit],
@@ -75,7 +76,10 @@ export async function answerCounts(
   return rows;
 }
 
-/** Retries a failed delivery through the retrier; its outcome is stored beside the request and audit-logged. Null when the delivery is not failed. */
+/**
+ * Retries a failed delivery through the retrier; its outcome is stored beside the request and
+ * audit-logged. Null when the delivery is not failed.
+ */
 export async function retryDelivery(
   pool: DeskPool,
   user: SessionUser,

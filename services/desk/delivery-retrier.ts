@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
-import { deliveryJobId, deliveryQueue, retryDeadDelivery, type RetryOutcome } from '../../connectors/agency-delivery';
+import { deliveryJobId, deliveryQueue, retryDeadDelivery, type RetryOutcome } from '../../connectors/agency-delivery/runtime';
 import type { AgencyCode } from '../../schemas';
-import { bullPrefix } from '../warnings';
+import { bullPrefix } from '../warnings/runtime';
 
 /**
  * How the desk's retry button reaches the warnings service's deliveries: the very retry of

@@ -241,7 +241,8 @@ create trigger audit_log_no_truncate before truncate on audit_log for each state
             add column superseded_by text,
             add column changes text[] not null default '{}';
           create index warnings_supersedes on warnings (supersedes) where supersedes is not null;
-          create index warnings_current_page on warnings (period, self_pay_fen desc, warning_id desc) where superseded_by is null and warned;
+          create index warnings_current_page on warnings (period, self_pay_fen desc, warning_id desc) where superseded_by is null and
+            warned;
           alter table receipts add column outcome text, add column assistance_kind text, add column assistance_fen bigint,
             add column certified_category text, add column reason text, add column agency_record_id text;
           alter table deliveries add column outcome text, add column assistance_kind text, add column assistance_fen bigint,

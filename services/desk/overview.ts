@@ -25,7 +25,8 @@ type Counted = { key: string; count: number };
 export async function periodOverview(db: Queryable, period: string, agency: AgencyCode | null): Promise<Overview> {
   const params: unknown[] = [];
   const where = filterClause({ period, agency: agency ?? undefined }, params);
-  const scope = `where ${currentWarning}${agency === 'CIVIL_AFFAIRS' ? ' and routed_civil' : agency === 'RURAL_REVITALIZATION' ? ' and routed_rural' : ''}`;
+  const routed = agency === 'CIVIL_AFFAIRS' ? ' and routed_civil' : agency === 'RURAL_REVITALIZATION' ? ' and routed_rural' : '';
+  const scope = `where ${currentWarning}${routed}`;
   const [totals, region, category, agencies, reason, delivery, trend, owed] = await Promise.all([
     db.query<{ total: number; self_pay: number }>(
       `select count(*)::int as total, coalesce(sum(self_pay_fen), 0)::bigint as self_pay from warnings where ${where}`,
@@ -37,7 +38,8 @@ export async function periodOverview(db: Queryable, period: string, agency: Agen
       params,
     ),
     db.query<Counted>(
-      `select key, count::int from (select 'CIVIL_AFFAIRS' as key, count(*) filter (where routed_civil) as count from warnings where ${where}
+      `select key, count::int from (select 'CIVIL_AFFAIRS' as key, count(*) filter (where routed_civil) as count from warnings where
+        ${where}
                  union all select 'RURAL_REVITALIZATION', count(*) filter (where routed_rural) from warnings where ${where}) a`,
       params,
     ),
@@ -55,7 +57,8 @@ export async function periodOverview(db: Queryable, period: string, agency: Agen
     agency !== null
       ? null
       : db.query<{ fund: string; owed: number; paid: number; items: number }>(
-          `select fund, coalesce(sum(amount_fen) filter (where not paid), 0)::bigint as owed, coalesce(sum(amount_fen) filter (where paid), 0)::bigint as paid, count(*)::int as items
+          `select fund, coalesce(sum(amount_fen) filter (where not paid), 0)::bigint as owed, ` +
+            `coalesce(sum(amount_fen) filter (where paid), 0)::bigint as paid, count(*)::int as items
        from (${owedItemsSql}) o group by fund order by fund`,
         ),
   ]);

@@ -84,8 +84,10 @@ export async function personTimeline(db: Queryable, personKey: string, agency: A
   const [warnings, statuses, settlements, adjustments, subsidies, selfPay] = await Promise.all([
     // Every record of the person's warnings, corrected and withdrawn ones too: the timeline is the history.
     db.query(
-      `select w.*, coalesce((select json_agg(json_build_object('agency', r.agency, 'status', r.status, 'attempt', r.attempt, 'detail', r.detail,
-                 'outcome', r.outcome, 'assistanceKind', r.assistance_kind, 'assistanceFen', r.assistance_fen, 'certifiedCategory', r.certified_category,
+      `select w.*, coalesce((select json_agg(json_build_object('agency', r.agency, 'status', r.status, 'attempt', r.attempt, 'detail',
+        r.detail,
+                 'outcome', r.outcome, 'assistanceKind', r.assistance_kind, 'assistanceFen', r.assistance_fen, 'certifiedCategory',
+                   r.certified_category,
                  'reason', r.reason, 'agencyRecordId', r.agency_record_id,
                  'at', to_char(r.occurred_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI')) order by r.occurred_at, r.event_id)
                  from receipts r where r.warning_id = w.warning_id${agency === null ? '' : ' and r.agency = $2'}), '[]') as receipts,
@@ -100,7 +102,8 @@ export async function personTimeline(db: Queryable, personKey: string, agency: A
       [personKey],
     ),
     db.query(
-      `select setl_id, fixmedins_code, med_type, to_char(setl_time at time zone 'Asia/Shanghai', 'YYYY-MM-DD') as settled_on, medfee_fen, basic_fen,
+      `select setl_id, fixmedins_code, med_type, to_char(setl_time at time zone 'Asia/Shanghai', 'YYYY-MM-DD') as settled_on,
+        medfee_fen, basic_fen,
                 critical_illness_fen, assistance_fen, self_pay_fen, is_reversal, orig_setl_id
               from settlements where person_key = $1 order by setl_time, setl_id`,
       [personKey],
@@ -118,7 +121,8 @@ export async function personTimeline(db: Queryable, personKey: string, agency: A
     subsidies.rows.length +
     selfPay.rows.length;
   if (found === 0) return null;
-  /* eslint-disable @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument --
+  /* eslint-disable @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access,
+     @typescript-eslint/no-unsafe-argument --
      the rows' shapes are fixed by the SELECTs just above; each is mapped field by field to a typed result. */
   return {
     personKey,
@@ -176,7 +180,8 @@ export async function personTimeline(db: Queryable, personKey: string, agency: A
     })),
     warnings: warnings.rows.map((r) => ({ ...toWarningRow(r, agency), deliveries: r.receipts })),
   };
-  /* eslint-enable @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument */
+  /* eslint-enable @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access,
+     @typescript-eslint/no-unsafe-argument */
 }
 
 /** The sealed ID of a person as the desk holds it (from a warning, else a status change). */

@@ -70,8 +70,10 @@ export async function applyRecord(db: Queryable, item: DeskRecord): Promise<void
 
 async function applyWarning(db: Queryable, w: QuarterlyWarning): Promise<void> {
   await db.query(
-    `insert into warnings (warning_id, person_key, id_cipher, policy_id, period, window_from, window_to, categories, category, reasons, basis,
-       self_pay_fen, threshold_fen, medfee_fen, basic_fen, critical_illness_fen, assistance_fen, routed_civil, routed_rural, occurred_at, recorded_at,
+    `insert into warnings (warning_id, person_key, id_cipher, policy_id, period, window_from, window_to, categories, category, reasons,
+      basis,
+       self_pay_fen, threshold_fen, medfee_fen, basic_fen, critical_illness_fen, assistance_fen, routed_civil, routed_rural,
+         occurred_at, recorded_at,
        settlements, warned, supersedes, changes)
      values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25)
      on conflict (warning_id) do update set id_cipher = excluded.id_cipher, policy_id = excluded.policy_id, period = excluded.period,
@@ -123,7 +125,8 @@ async function applyWarning(db: Queryable, w: QuarterlyWarning): Promise<void> {
 
 async function applyReceipt(db: Queryable, r: DeliveryReceipt): Promise<void> {
   await db.query(
-    `insert into receipts (event_id, warning_id, agency, channel, status, attempt, detail, occurred_at, outcome, assistance_kind, assistance_fen,
+    `insert into receipts (event_id, warning_id, agency, channel, status, attempt, detail, occurred_at, outcome, assistance_kind,
+      assistance_fen,
        certified_category, reason, agency_record_id) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)
      on conflict (event_id) do nothing`,
     [
@@ -153,8 +156,10 @@ async function applyReceipt(db: Queryable, r: DeliveryReceipt): Promise<void> {
            where warning_id = $1 and agency = $2 and status in ('DELIVERED', 'FAILED', 'ACKNOWLEDGED')
            -- Latest first: a dead delivery retried by hand starts again at attempt 1, and its
            -- DELIVERED must beat the FAILED of attempt 5 that came before it.
-           order by occurred_at desc, attempt desc, case status when 'FAILED' then 0 when 'DELIVERED' then 1 else 2 end desc, event_id desc limit 1) d
-     left join (select case when bool_or(status = 'FOLLOW_UP_CLOSED') then 'CLOSED' when bool_or(status = 'FOLLOW_UP_STARTED') then 'STARTED' end as follow_up
+           order by occurred_at desc, attempt desc, case status when 'FAILED' then 0 when 'DELIVERED' then 1 else 2 end desc, event_id
+             desc limit 1) d
+     left join (select case when bool_or(status = 'FOLLOW_UP_CLOSED') then 'CLOSED' when bool_or(status = 'FOLLOW_UP_STARTED') then
+       'STARTED' end as follow_up
                 from receipts where warning_id = $1 and agency = $2) f on true
      -- The agency's latest answer is its word on the warning (a NO_ACTION later certified is certified).
      left join (select outcome, assistance_kind, assistance_fen, certified_category, reason, agency_record_id from receipts
@@ -162,7 +167,8 @@ async function applyReceipt(db: Queryable, r: DeliveryReceipt): Promise<void> {
      on conflict (warning_id, agency) do update set channel = excluded.channel, delivery_status = excluded.delivery_status,
        follow_up_status = excluded.follow_up_status, attempt = excluded.attempt, detail = excluded.detail, updated_at = excluded.updated_at,
        outcome = excluded.outcome, assistance_kind = excluded.assistance_kind, assistance_fen = excluded.assistance_fen,
-       certified_category = excluded.certified_category, outcome_reason = excluded.outcome_reason, agency_record_id = excluded.agency_record_id`,
+       certified_category = excluded.certified_category, outcome_reason = excluded.outcome_reason, agency_record_id =
+         excluded.agency_record_id`,
     [r.warningId, r.agency],
   );
   await refreshWarningDelivery(db, r.warningId);
@@ -174,7 +180,8 @@ async function refreshWarningDelivery(db: Queryable, warningId: string): Promise
     `update warnings w set
        delivery_status = case
          when exists (select 1 from deliveries d where d.warning_id = w.warning_id and d.delivery_status = 'FAILED') then 'FAILED'
-         when (select count(*) from deliveries d where d.warning_id = w.warning_id) < (w.routed_civil::int + w.routed_rural::int) then 'PENDING'
+         when (select count(*) from deliveries d where d.warning_id = w.warning_id) < (w.routed_civil::int + w.routed_rural::int) then
+           'PENDING'
          when exists (select 1 from deliveries d where d.warning_id = w.warning_id and d.delivery_status = 'DELIVERED') then 'DELIVERED'
          when exists (select 1 from deliveries d where d.warning_id = w.warning_id) then 'ACKNOWLEDGED'
          else 'PENDING' end,
@@ -190,7 +197,8 @@ async function refreshWarningDelivery(db: Queryable, warningId: string): Promise
 async function applyAdjustment(db: Queryable, a: BenefitAdjustment): Promise<void> {
   // One row per settlement: a recomputation supersedes the earlier answer (latest recordedAt wins).
   await db.query(
-    `insert into adjustments (setl_id, event_id, person_key, policy_id, benefit_year, fixmedins_code, settled_critical_illness_fen, settled_assistance_fen,
+    `insert into adjustments (setl_id, event_id, person_key, policy_id, benefit_year, fixmedins_code, settled_critical_illness_fen,
+      settled_assistance_fen,
        due_critical_illness_fen, due_assistance_fen, delta_fen, kind, category_applied, reason, recorded_at)
      values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)
      on conflict (setl_id) do update set event_id = excluded.event_id, person_key = excluded.person_key, policy_id = excluded.policy_id,
@@ -222,10 +230,12 @@ async function applyAdjustment(db: Queryable, a: BenefitAdjustment): Promise<voi
 
 async function applySubsidyCorrection(db: Queryable, s: SubsidyCorrection): Promise<void> {
   await db.query(
-    `insert into subsidy_corrections (contribution_record_id, event_id, person_key, policy_id, insurance_year, category, entitled_subsidy_fen,
+    `insert into subsidy_corrections (contribution_record_id, event_id, person_key, policy_id, insurance_year, category,
+      entitled_subsidy_fen,
        received_subsidy_fen, delta_fen, kind, reason, recorded_at)
      values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)
-     on conflict (contribution_record_id) do update set event_id = excluded.event_id, person_key = excluded.person_key, policy_id = excluded.policy_id,
+     on conflict (contribution_record_id) do update set event_id = excluded.event_id, person_key = excluded.person_key, policy_id =
+       excluded.policy_id,
        insurance_year = excluded.insurance_year, category = excluded.category, entitled_subsidy_fen = excluded.entitled_subsidy_fen,
        received_subsidy_fen = excluded.received_subsidy_fen, delta_fen = excluded.delta_fen, kind = excluded.kind, reason = excluded.reason,
        recorded_at = excluded.recorded_at
@@ -249,10 +259,12 @@ async function applySubsidyCorrection(db: Queryable, s: SubsidyCorrection): Prom
 
 async function applySelfPay(db: Queryable, s: SelfPayYearToDate): Promise<void> {
   await db.query(
-    `insert into self_pay (person_key, benefit_year, policy_id, settlement_count, medfee_fen, self_pay_total_fen, self_pay_in_scope_fen, recorded_at)
+    `insert into self_pay (person_key, benefit_year, policy_id, settlement_count, medfee_fen, self_pay_total_fen,
+      self_pay_in_scope_fen, recorded_at)
      values ($1,$2,$3,$4,$5,$6,$7,$8)
      on conflict (person_key, benefit_year) do update set policy_id = excluded.policy_id, settlement_count = excluded.settlement_count,
-       medfee_fen = excluded.medfee_fen, self_pay_total_fen = excluded.self_pay_total_fen, self_pay_in_scope_fen = excluded.self_pay_in_scope_fen,
+       medfee_fen = excluded.medfee_fen, self_pay_total_fen = excluded.self_pay_total_fen, self_pay_in_scope_fen =
+         excluded.self_pay_in_scope_fen,
        recorded_at = excluded.recorded_at
      where excluded.recorded_at >= self_pay.recorded_at`,
     [s.personKey, s.benefitYear, s.policyId, s.settlementCount, s.medfeeFen, s.selfPayTotalFen, s.selfPayInScopeFen, ts(s.recordedAt)],
@@ -261,7 +273,8 @@ async function applySelfPay(db: Queryable, s: SelfPayYearToDate): Promise<void> 
 
 async function applyStatus(db: Queryable, agency: string, s: CivilAffairsStatusChange | RuralRevitalizationStatusChange): Promise<void> {
   await db.query(
-    `insert into status_changes (event_id, person_key, agency, admdvs, category, action, valid_from, valid_to, source_record_id, source_version, occurred_at)
+    `insert into status_changes (event_id, person_key, agency, admdvs, category, action, valid_from, valid_to, source_record_id,
+      source_version, occurred_at)
      values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) on conflict (event_id) do nothing`,
     [
       s.eventId,
@@ -282,7 +295,8 @@ async function applyStatus(db: Queryable, agency: string, s: CivilAffairsStatusC
 async function applySettlement(db: Queryable, s: HospitalSettlement): Promise<void> {
   // A resent settlement carries the same setl_id; the hospital's figures do not change on a resend.
   await db.query(
-    `insert into settlements (setl_id, person_key, fixmedins_code, insu_admdvs, med_type, setl_time, medfee_fen, basic_fen, critical_illness_fen,
+    `insert into settlements (setl_id, person_key, fixmedins_code, insu_admdvs, med_type, setl_time, medfee_fen, basic_fen,
+      critical_illness_fen,
        assistance_fen, self_pay_fen, is_reversal, orig_setl_id)
      values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) on conflict (setl_id) do nothing`,
     [

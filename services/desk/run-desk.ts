@@ -1,15 +1,8 @@
-import { connectKafka, kafkaSecurityKeys, kafkaSettingsFromConfig } from '../kafka';
-import {
-  HubError,
-  createLifecycle,
-  createLogger,
-  createMetrics,
-  loadConfig,
-  type Environment,
-  type Logger,
-  type RoleMain,
-} from '../platform';
-import { createRegistryClient } from '../registry';
+import { kafkaSecurityKeys } from '../kafka';
+import { connectKafka, kafkaSettingsFromConfig } from '../kafka/runtime';
+import { HubError, createLifecycle, loadConfig, type Environment, type Logger, type RoleMain } from '../platform';
+import { createLogger, createMetrics } from '../platform/runtime';
+import { createRegistryClient } from '../registry/runtime';
 import { createPool, databaseUrl, ensureDatabase, type DeskPool } from './db';
 import { bullMqRetrier, type DeliveryRetrier } from './delivery-retrier';
 import { migrate } from './migrations';

@@ -92,7 +92,8 @@ export async function buildDeskServer(deps: DeskServerDeps): Promise<FastifyInst
     // No CDN and no inline script: everything the page runs comes from the desk itself.
     reply.header(
       'content-security-policy',
-      "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+      "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+        "frame-ancestors 'none'; form-action 'self'",
     );
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
@@ -178,7 +179,8 @@ export async function buildDeskServer(deps: DeskServerDeps): Promise<FastifyInst
       await appendAudit(pool, { actor: account.username, role: account.role, action: 'LOGIN' });
       void reply.header(
         'set-cookie',
-        `${cookieName}=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${deps.sessionMinutes * 60}${deps.secureCookie ? '; Secure' : ''}`,
+        `${cookieName}=${token}; Path=/; HttpOnly; SameSite=Strict; ` +
+          `Max-Age=${deps.sessionMinutes * 60}${deps.secureCookie ? '; Secure' : ''}`,
       );
       return {
         username: account.username,

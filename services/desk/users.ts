@@ -25,7 +25,8 @@ export async function addUser(
   if (problem !== null) throw new HubError('INPUT_INVALID', `password: ${problem}`);
   const hash = await hashPassword(user.password);
   const result = await db.query<{ id: number }>(
-    'insert into users (username, display_name, role, password_hash) values ($1, $2, $3, $4) on conflict (username) do nothing returning id',
+    'insert into users (username, display_name, role, password_hash) values ($1, $2, $3, $4) on conflict ' +
+      '(username) do nothing returning id',
     [user.username, user.displayName, user.role, hash],
   );
   const id = result.rows[0]?.id;
@@ -35,7 +36,8 @@ export async function addUser(
 
 export async function listUsers(db: Queryable): Promise<DeskUser[]> {
   const { rows } = await db.query<{ id: number; username: string; display_name: string; role: string; disabled: boolean; created: string }>(
-    `select id, username, display_name, role, disabled, to_char(created_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD') as created from users order by username`,
+    `select id, username, display_name, role, disabled, to_char(created_at at time zone 'Asia/Shanghai', ` +
+      `'YYYY-MM-DD') as created from users order by username`,
   );
   return rows
     .filter((r) => isRole(r.role))

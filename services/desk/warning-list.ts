@@ -90,15 +90,20 @@ function decodeCursor(cursor: string): [number, string] {
 
 /** Each agency's latest answer of a warning `w` (assistanceFen as a JSON number: fen stay below 2^53). */
 export const outcomesSql = (w: string): string => `coalesce((select json_agg(json_build_object('agency', d.agency, 'outcome', d.outcome,
-  'assistanceKind', d.assistance_kind, 'assistanceFen', d.assistance_fen, 'certifiedCategory', d.certified_category, 'reason', d.outcome_reason,
-  'agencyRecordId', d.agency_record_id) order by d.agency) from deliveries d where d.warning_id = ${w}.warning_id and d.outcome is not null), '[]') as outcomes`;
+  'assistanceKind', d.assistance_kind, 'assistanceFen', d.assistance_fen, 'certifiedCategory', d.certified_category, 'reason',
+    d.outcome_reason,
+  'agencyRecordId', d.agency_record_id) order by d.agency) from deliveries d where d.warning_id = ${w}.warning_id and d.outcome is not
+    null), '[]') as outcomes`;
 
 /** The latest word on a person-period: not replaced by a correction, not a withdrawal. */
 export const currentWarning = 'superseded_by is null and warned';
 
-const columns = `warning_id, person_key, policy_id, period, window_from, window_to, categories, reasons, self_pay_fen, threshold_fen, medfee_fen,
+const columns =
+  `warning_id, person_key, policy_id, period, window_from, window_to, categories, reasons, ` +
+  `self_pay_fen, threshold_fen, medfee_fen,
   basic_fen, critical_illness_fen, assistance_fen, routed_civil, routed_rural, delivery_status, follow_up_status,
-  settlements, warned, supersedes, superseded_by, changes, (select w2.warned from warnings w2 where w2.warning_id = warnings.superseded_by) as superseded_by_warned,
+  settlements, warned, supersedes, superseded_by, changes, (select w2.warned from warnings w2 where w2.warning_id =
+    warnings.superseded_by) as superseded_by_warned,
   ${outcomesSql('warnings')}`;
 
 interface Row {

@@ -9,7 +9,9 @@ const digit = '[0-9\\uFF10-\\uFF19]';
 const separator = '[\\s\\u3000\\-\\u2010-\\u2015\\uFF0D_]?';
 const last = '[0-9\\uFF10-\\uFF19XxＸｘ]';
 const idInText = new RegExp(
-  `(?<![0-9\\uFF10-\\uFF19])(?:${digit}(?:${separator}${digit}){16}${separator}${last}|${digit}(?:${separator}${digit}){14})(?![0-9\\uFF10-\\uFF19XxＸｘ])`,
+  `(?<![0-9\\uFF10-\\uFF19])` +
+    `(?:${digit}(?:${separator}${digit}){16}${separator}${last}|${digit}(?:${separator}${digit}){14})` +
+    `(?![0-9\\uFF10-\\uFF19XxＸｘ])`,
   'g',
 );
 

@@ -1,11 +1,13 @@
-export { connectKafka, kafkaSettingsFromConfig, type HubKafka, type KafkaSettings } from './client';
+// The light face of kafka: the wrapper's types, dead letters, security settings and the ACL plan.
+// Everything that loads kafkajs (the client, producers, consumers, admin) is in ./runtime.
+export type { HubKafka, KafkaSettings } from './client';
 export type { OutboundRecord, InboundRecord, OutboundBatch } from './records';
-export { partitionOfKey, type HubProducer, type TransactionalPublisher } from './producer';
+export type { HubProducer, TransactionalPublisher } from './producer';
 export type { HubConsumer, ConsumerOptions, BatchContext, ConsumerStatus } from './consumer';
 export type { TransactionalConsumerOptions, TransactionalBatch } from './transactional-consumer';
 export type { KafkaAdmin, TopicSpec, PartitionLag } from './admin';
 export type { TopicReader } from './reader';
-export { describeKafkaCluster, type ClusterDescription } from './probe';
+export type { ClusterDescription } from './probe';
 export {
   boundRaw,
   createDeadLetterWriter,
@@ -14,7 +16,6 @@ export {
   type DeadLetterInput,
   type DeadLetterWriter,
 } from './dead-letter';
-export { coPartitionedAssigner } from './co-partitioned-assigner';
 export { kafkaClientSecurity, kafkaSecurityFromConfig, kafkaSecurityKeys, type KafkaSecurity } from './security';
 export {
   aclBindings,
@@ -32,4 +33,3 @@ export {
   type KafkaPrincipal,
   type PrincipalName,
 } from './acls';
-export { describeAllAcls, provisionSecureCluster } from './acl-admin';

@@ -9,7 +9,8 @@ export interface ClusterDescription {
 
 /**
  * Asks the brokers for the cluster's metadata (describeCluster), once and quickly, with kafkajs's
- * own logging off (`security` for a listener that asks for SASL): a health check reports what it found, it does not retry. Rejects when no broker answers.
+ * own logging off (`security` for a listener that asks for SASL): a health check reports what it
+ * found, it does not retry. Rejects when no broker answers.
  */
 export async function describeKafkaCluster(brokers: readonly string[], security?: KafkaSecurity): Promise<ClusterDescription> {
   const kafka = new Kafka({

@@ -31,7 +31,8 @@ export function kafkaSecurityFromConfig(config: SecurityConfig): KafkaSecurity {
     if (username !== '' || password !== '') {
       throw new HubError(
         'CONFIG_INVALID',
-        'HUB_KAFKA_SASL_MECHANISM: required when HUB_KAFKA_SASL_USERNAME or HUB_KAFKA_SASL_PASSWORD is set (scram-sha-512, scram-sha-256 or plain)',
+        'HUB_KAFKA_SASL_MECHANISM: required when HUB_KAFKA_SASL_USERNAME or HUB_KAFKA_SASL_PASSWORD is set ' +
+          '(scram-sha-512, scram-sha-256 or plain)',
         {
           catastrophic: true,
           detail: { key: 'HUB_KAFKA_SASL_MECHANISM' },

@@ -93,7 +93,9 @@ export const configSpec = {
     env: 'HUB_KAFKA_SASL_MECHANISM',
     fallback: '',
     parse: (raw: string) => parseOneOf(['', 'scram-sha-512', 'scram-sha-256', 'plain'] as const)(raw.trim().toLowerCase()),
-    doc: 'SASL mechanism towards Kafka: scram-sha-512, scram-sha-256 or plain (empty: no SASL); needs HUB_KAFKA_SASL_USERNAME and _PASSWORD',
+    doc:
+      'SASL mechanism towards Kafka: scram-sha-512, scram-sha-256 or plain (empty: no SASL); ' +
+      'needs HUB_KAFKA_SASL_USERNAME and _PASSWORD',
   }),
   kafkaSaslUsername: key({
     env: 'HUB_KAFKA_SASL_USERNAME',
@@ -178,7 +180,9 @@ export const configSpec = {
     env: 'HUB_OPS_HOST',
     fallback: '127.0.0.1',
     parse: parseString,
-    doc: 'address the health and metrics endpoint of `hub rules` and `hub warnings` listens on (0.0.0.0 in a container, for probes and scrapes)',
+    doc:
+      'address the health and metrics endpoint of `hub rules` and `hub warnings` listens on ' +
+      '(0.0.0.0 in a container, for probes and scrapes)',
   }),
   shutdownGraceMs: key({
     env: 'HUB_SHUTDOWN_GRACE_MS',
@@ -208,7 +212,9 @@ export const configSpec = {
     env: 'HUB_CONNECTOR_PORT',
     fallback: '0',
     parse: parseInteger(0, 65535),
-    doc: "port of a connector's push API (0: the agency's own default, civil-affairs 8101, rural-revitalization 8102, hospitals 8103, tax 8104)",
+    doc:
+      "port of a connector's push API (0: the agency's own default, " +
+      'civil-affairs 8101, rural-revitalization 8102, hospitals 8103, tax 8104)',
   }),
   connectorHost: key({
     env: 'HUB_CONNECTOR_HOST',
@@ -281,7 +287,9 @@ export const configSpec = {
     env: 'HUB_WARNINGS_GRACE_DAYS',
     fallback: '10',
     parse: parseInteger(0, 27),
-    doc: 'days after a warning period closes before its run, so late settlements of the period count (the run fires at 02:00 Asia/Shanghai on that day)',
+    doc:
+      'days after a warning period closes before its run, so late settlements of the period count ' +
+      '(the run fires at 02:00 Asia/Shanghai on that day)',
   }),
   warningsRegions: key({
     env: 'HUB_WARNINGS_REGIONS',
@@ -329,7 +337,9 @@ export const configSpec = {
     env: 'HUB_DELIVERY_BACKOFF_MS',
     fallback: '60000',
     parse: parseInteger(10, 86_400_000),
-    doc: 'first retry delay of a failed webhook; each further retry waits twice as long (60 s, 2 min, 4 min, … about 8.5 h before the 10th)',
+    doc:
+      'first retry delay of a failed webhook; each further retry waits twice as long ' +
+      '(60 s, 2 min, 4 min, … about 8.5 h before the 10th)',
   }),
   deliveryTimeoutMs: key({
     env: 'HUB_DELIVERY_TIMEOUT_MS',
@@ -408,9 +418,16 @@ export function loadConfig<K extends ConfigKey = ConfigKey>(
 /** The table `hub config` prints: key, default, meaning. */
 export function describeConfig(): string {
   return Object.values(configSpec)
-    .map(
-      (spec: KeySpec<unknown>) =>
-        `${spec.env.padEnd(31)} ${(spec.secret === true ? (spec.fallback === undefined ? '(secret, required)' : '(secret)') : spec.fallback === '' ? '(empty)' : (spec.fallback ?? '(required)')).padEnd(42)} ${spec.doc}`,
-    )
+    .map((spec: KeySpec<unknown>) => {
+      const fallback =
+        spec.secret === true
+          ? spec.fallback === undefined
+            ? '(secret, required)'
+            : '(secret)'
+          : spec.fallback === ''
+            ? '(empty)'
+            : (spec.fallback ?? '(required)');
+      return `${spec.env.padEnd(31)} ${fallback.padEnd(42)} ${spec.doc}`;
+    })
     .join('\n');
 }

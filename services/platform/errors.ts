@@ -33,7 +33,8 @@ export const errorCodes = {
   OVERLOADED: 'too much work is waiting for its turn already (the bound of a backlog was reached); retry later',
   STATE_LAYOUT_CHANGED: 'the rules state in Redis is of another layout; run hub rules --rebuild',
   STATE_CONTENDED:
-    'the rules state of a partition kept changing while a batch was folded (another instance owns the partition?); the batch is not committed',
+    'the rules state of a partition kept changing while a batch was folded (another instance owns the partition?); ' +
+    'the batch is not committed',
   STATE_LOST:
     'the rules state in Redis is behind the offsets Kafka committed (lost or restored from an older copy); run hub rules --rebuild',
   PRODUCER_FENCED:

@@ -1,3 +1,5 @@
+// The light face of platform: errors, configuration, dates, the CLI's types and pure helpers. The
+// logger (pino), the ops server (node:http, prom-client) and worker threads are in ./runtime.
 export { HubError, errorCodes, isHubError, describeError, type ErrorCode } from './errors';
 export {
   loadConfig,
@@ -10,10 +12,10 @@ export {
   type Environment,
 } from './config';
 export { shanghaiDate } from './dates';
-export { createLogger, scrubIdNumbers, redactPaths, type Logger } from './logger';
+export { scrubIdNumbers, redactPaths } from './redaction';
+export type { Logger } from './logger';
 export { createLifecycle, reportFatal, type Lifecycle } from './lifecycle';
-export { createMetrics, startOpsServer, type HubMetrics, type HealthReport, type OpsServer } from './ops-server';
+export type { HubMetrics, HealthReport, OpsServer } from './ops-server';
 export { type CliIo, type RoleMain } from './cli-io';
-export { startTypeScriptWorker } from './ts-worker';
 export { createTurns, type Turns, type TurnsOptions } from './turns';
 export { pack, unpack } from './packed';

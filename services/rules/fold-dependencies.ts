@@ -2,8 +2,8 @@ import { Redis } from 'ioredis';
 import { inboundTopicIds, topics, type InboundTopicId, type TopicRecords } from '../../schemas';
 import type { HubConfig } from '../platform';
 // Not '../registry', whose index loads @confluentinc/schemaregistry: fold workers stay lean.
-import { createTopicCodec, type TopicCodec } from '../registry/codec';
-import type { RegistryClient } from '../registry/lean-client';
+import { createTopicCodec, type TopicCodec } from '../registry';
+import type { RegistryClient } from '../registry';
 import type { OutputTopicId } from './rules-service';
 
 export const inboundIds: readonly InboundTopicId[] = inboundTopicIds;

@@ -1,7 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { InboundRecord, OutboundBatch } from '../kafka';
-import { HubError, createLogger, isHubError, loadConfig, type Environment, type ErrorCode } from '../platform';
-import { createLeanRegistryClient } from '../registry/lean-client';
+import { HubError, isHubError, loadConfig, type Environment, type ErrorCode } from '../platform';
+import { createLogger } from '../platform/runtime';
+import { createLeanRegistryClient } from '../registry';
 import { foldDependencies } from './fold-dependencies';
 import { filePolicyResolver } from './policy-resolver';
 import { createRulesService, type RulesBatch } from './rules-service';

@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
-import { HubError, startTypeScriptWorker, type Logger } from '../platform';
+import { HubError, type Logger } from '../platform';
+import { startTypeScriptWorker } from '../platform/runtime';
 import type { FoldWorkerData, FromWorker, ToWorker } from './fold-worker';
 import { packRecords, unpackOutputs } from './fold-worker';
 import type { RulesService } from './rules-service';

@@ -1,13 +1,5 @@
-export {
-  runRules,
-  defaultOpsPort,
-  openRules,
-  startRules,
-  rebuild,
-  rulesConsumerOptions,
-  type RulesRuntime,
-  type LiveRulesService,
-} from './run-rules';
+// The light face of rules: the rules service's pure core (derivation, slots, stored facts, state
+// encoding). The running role (Kafka, Redis, worker threads) is in ./runtime.
 export { createRulesService, type RulesService, type RulesDependencies } from './rules-service';
 export { derivePerson, type PolicyResolver, type RulesOutput, type SlotField, type EmittedSlot } from './core/derive';
 export { filePolicyResolver } from './policy-resolver';

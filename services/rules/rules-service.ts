@@ -1,6 +1,6 @@
 import { inboundTopicIds, type InboundTopicId, type TopicRecords } from '../../schemas';
 import type { InboundRecord, OutboundBatch } from '../kafka';
-import { HubError } from '../platform/errors';
+import { HubError } from '../platform';
 import type { HubMetrics, Logger } from '../platform';
 import type { TopicCodec } from '../registry';
 import { foldPerson, groupBatch, watchScores, type BatchItem, type DecodedFact, type FoldOutput, type PolicyResolver } from './core';

@@ -1,26 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import {
-  connectKafka,
-  kafkaSettingsFromConfig,
-  kafkaSecurityKeys,
-  type HubConsumer,
-  type HubKafka,
-  type TransactionalConsumerOptions,
-} from '../kafka';
-import {
-  HubError,
-  createLifecycle,
-  createLogger,
-  createMetrics,
-  loadConfig,
-  startOpsServer,
-  type Environment,
-  type Logger,
-  type RoleMain,
-} from '../platform';
+import { kafkaSecurityKeys, type HubConsumer, type HubKafka, type TransactionalConsumerOptions } from '../kafka';
+import { connectKafka, kafkaSettingsFromConfig } from '../kafka/runtime';
+import { HubError, createLifecycle, loadConfig, type Environment, type Logger, type RoleMain } from '../platform';
+import { createLogger, createMetrics, startOpsServer } from '../platform/runtime';
 import { topicSpec } from '../../schemas';
-import { createRegistryClient } from '../registry';
+import { createRegistryClient } from '../registry/runtime';
 import type { PolicyResolver, RulesOutput } from './core/derive';
 import { reconcileWithPublished } from './reconcile';
 import { filePolicyResolver } from './policy-resolver';

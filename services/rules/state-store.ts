@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { OutboundBatch, OutboundRecord } from '../kafka';
-import { HubError } from '../platform/errors';
+import { HubError } from '../platform';
 import { decodePerson, type PersonState } from './person-value';
 import type { StateStore } from './state';
 

@@ -15,10 +15,11 @@ export function shanghaiInstant(isoDate: string, hours = 0, minutes = 0, seconds
 /** 'YYYY-MM-DD HH:mm:ss' in Shanghai, as the national interfaces and agency exports write times. */
 export function shanghaiDateTime(instant: number): string {
   const shifted = new Date(instant + 8 * hour);
-  return `${shifted.toISOString().slice(0, 10)} ${pad2(shifted.getUTCHours())}:${pad2(shifted.getUTCMinutes())}:${pad2(shifted.getUTCSeconds())}`;
+  const time = `${pad2(shifted.getUTCHours())}:${pad2(shifted.getUTCMinutes())}:${pad2(shifted.getUTCSeconds())}`;
+  return `${shifted.toISOString().slice(0, 10)} ${time}`;
 }
 
-export { shanghaiDate } from '../platform/dates';
+export { shanghaiDate } from '../platform';
 
 export function addDays(isoDate: string, days: number): string {
   return new Date(Date.parse(`${isoDate}T00:00:00Z`) + days * dayMs).toISOString().slice(0, 10);

@@ -274,12 +274,16 @@ export async function simulateRegion(options: SimulationOptions): Promise<Simula
 
 export function describeSimulation(summary: SimulationSummary): string {
   const lines = [
-    `simulated ${summary.region} (${summary.division}) ${summary.year}, seed ${summary.seed}: ${summary.people} people, ${summary.peopleInPoverty} in poverty categories, ${summary.backDatedCertifications} back-dated certifications`,
+    `simulated ${summary.region} (${summary.division}) ${summary.year}, seed ${summary.seed}: ${summary.people} people, ` +
+      `${summary.peopleInPoverty} in poverty categories, ${summary.backDatedCertifications} back-dated certifications`,
     ...summary.feeds.map((feed) => {
       const kinds = Object.entries(feed.badKinds)
         .map(([kind, n]) => `${kind} ${n}`)
         .join(', ');
-      return `  ${feed.file.padEnd(28)} ${feed.encoding.padEnd(9)} ${String(feed.records).padStart(9)} records  ${String(feed.bad).padStart(6)} bad${kinds === '' ? '' : ` (${kinds})`}`;
+      return (
+        `  ${feed.file.padEnd(28)} ${feed.encoding.padEnd(9)} ${String(feed.records).padStart(9)} records  ` +
+        `${String(feed.bad).padStart(6)} bad${kinds === '' ? '' : ` (${kinds})`}`
+      );
     }),
     `  reversals (冲销) ${summary.reversals}, subsidies deliberately withheld ${summary.subsidiesWithheld}`,
   ];

@@ -1,15 +1,6 @@
-export { runStack } from './run-stack';
-export { ensureStack, stackStatus, stopStack, formatStatus, type StackOptions, type StackReport, type StopResult } from './stack';
-export { type ComponentName, type ComponentStatus } from './component';
-export { registryDatabase, registryEnvironment } from './registry';
-export { kafkaVersion, apicurioVersion } from './maven';
-export { kafkaToolCommand } from './kafka';
+// The light face of the local stack: its types and where it keeps its files. Starting, probing and
+// stopping the stack (child processes, sockets) is in ./runtime.
+export type { StackOptions, StackReport, StopResult } from './stack';
+export type { ComponentName, ComponentStatus } from './component';
 export { stackPaths } from './paths';
-export {
-  ensureSecureKafka,
-  stopSecureKafka,
-  secureKafkaStatus,
-  secureKafkaBrokers,
-  type SecureKafka,
-  type SecureStackOptions,
-} from './secure-kafka';
+export type { SecureKafka, SecureStackOptions } from './secure-kafka';

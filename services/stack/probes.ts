@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
-import { describeKafkaCluster, type KafkaSecurity } from '../kafka';
+import { type KafkaSecurity } from '../kafka';
+import { describeKafkaCluster } from '../kafka/runtime';
 import { describeError } from '../platform';
 import { connectPg } from './pg-client';
 

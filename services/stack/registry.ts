@@ -86,7 +86,8 @@ async function startRegistry(
   }
   mkdirSync(files.dir, { recursive: true });
   progress(
-    `registry: starting Apicurio Registry ${apicurioVersion} (Java ${java.major}) on http://127.0.0.1:${httpPort}, storage postgresql/${registryDatabase}`,
+    `registry: starting Apicurio Registry ${apicurioVersion} (Java ${java.major}) on ` +
+      `http://127.0.0.1:${httpPort}, storage postgresql/${registryDatabase}`,
   );
   return spawnDetached(java.bin, ['-Xms256m', '-Xmx512m', '-jar', join(home, 'quarkus-run.jar')], {
     cwd: files.dir,

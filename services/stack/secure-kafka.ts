@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { kafkaPrincipals, operatorPrincipal, provisionSecureCluster, type KafkaSecurity, type PrincipalName } from '../kafka';
+import { kafkaPrincipals, operatorPrincipal, type KafkaSecurity, type PrincipalName } from '../kafka';
+import { provisionSecureCluster } from '../kafka/runtime';
 import { HubError, describeError, effectiveEnvironment, loadConfig, type Environment } from '../platform';
 import { failure, seconds, waitUntilHealthy, type ComponentStatus } from './component';
 import { findJava } from './java';
@@ -100,7 +101,8 @@ function ensureCredentials(files: ReturnType<typeof secureKafkaFiles>): { creden
   if (existing === undefined && formatted) {
     throw new HubError(
       'STACK_FAILED',
-      `kafka: the secure broker's storage in ${displayPath(files.dataDir)} exists but its credentials (${displayPath(files.credentials)}) do not; run 'hub stack down --secure' and remove ${displayPath(files.dir)} to start it afresh`,
+      `kafka: the secure broker's storage in ${displayPath(files.dataDir)} exists but its credentials ` +
+        `(${displayPath(files.credentials)}) do not; run 'hub stack down --secure' and remove ${displayPath(files.dir)} to start it afresh`,
     );
   }
   const credentials = { ...existing };
@@ -183,7 +185,8 @@ async function startBroker(ctx: ReturnType<typeof context>, credentials: Record<
     if (code !== 0) throw failure('kafka', `formatting the secure broker's storage failed (exit ${code})`, files.logFile);
   }
   progress(
-    `kafka (secure): starting Kafka ${kafkaVersion} (KRaft, SASL/SCRAM-SHA-512, StandardAuthorizer, Java ${java.major}) on ${secureKafkaBrokers.join(',')}, controller 127.0.0.1:19093`,
+    `kafka (secure): starting Kafka ${kafkaVersion} (KRaft, SASL/SCRAM-SHA-512, StandardAuthorizer, ` +
+      `Java ${java.major}) on ${secureKafkaBrokers.join(',')}, controller 127.0.0.1:19093`,
   );
   return spawnDetached(java.bin, [...jvm, 'kafka.Kafka', files.properties], {
     cwd: files.dir,
@@ -213,7 +216,8 @@ async function addScramUsers(
     [
       'security.protocol=SASL_PLAINTEXT',
       'sasl.mechanism=SCRAM-SHA-512',
-      `sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${operatorPrincipal}" password="${adminPassword}";`,
+      `sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required ` +
+        `username="${operatorPrincipal}" password="${adminPassword}";`,
       '',
     ].join('\n'),
   );
@@ -289,7 +293,8 @@ export async function ensureSecureKafka(options: SecureStackOptions = {}): Promi
       // The port is the machine's, the credentials this checkout's: another checkout's broker holds it.
       throw failure(
         'kafka',
-        `a Kafka at ${address} refuses this checkout's admin credentials (${first.detail}); another checkout's secure broker? Stop it there with 'hub stack down --secure'`,
+        `a Kafka at ${address} refuses this checkout's admin credentials (${first.detail}); another ` +
+          `checkout's secure broker? Stop it there with 'hub stack down --secure'`,
       );
     }
     if (pid === undefined) {
@@ -322,7 +327,8 @@ export async function ensureSecureKafka(options: SecureStackOptions = {}): Promi
       ctx.config.topicPartitions,
     );
     progress(
-      `kafka (secure): ${topics} topic(s) created; ACLs: ${acls.total} declared, ${acls.created} created, ${acls.deleted} undeclared deleted`,
+      `kafka (secure): ${topics} topic(s) created; ACLs: ${acls.total} declared, ${acls.created} created,` +
+        ` ${acls.deleted} undeclared deleted`,
     );
   } catch (error) {
     throw failure('kafka', `setting up the secure broker's topics and ACLs failed: ${describeError(error)}`, files.logFile);

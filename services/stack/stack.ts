@@ -145,7 +145,8 @@ export async function stopStack(options: StackOptions & { readonly only?: 'kafka
     const how = await stopProcess(pid, graceMs);
     removePidFile(pidFile);
     ctx.progress(
-      `${component}: ${how === 'killed' ? `killed after ${graceMs / 1000} s grace` : 'stopped'} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      `${component}: ${how === 'killed' ? `killed after ${graceMs / 1000} s grace` : 'stopped'} ` +
+        `in ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
     return { component, outcome: how === 'killed' ? 'killed' : 'stopped', pid };
   };

@@ -1,7 +1,8 @@
 import { topics, topicSpec } from '../../schemas';
 import type { HubConsumer } from '../kafka';
 import { shanghaiDate, type Logger } from '../platform';
-import { createRegistryClient, createTopicCodec } from '../registry';
+import { createTopicCodec } from '../registry';
+import { createRegistryClient } from '../registry/runtime';
 import { periodOf } from './periods';
 import { personYearsFor } from './person-years';
 import type { WarningsRuntime } from './runtime';

@@ -1,5 +1,4 @@
-import { HubError } from '../platform/errors';
-import { shanghaiDate } from '../platform/dates';
+import { HubError, shanghaiDate } from '../platform';
 import type { Policy } from '../policy';
 
 /**

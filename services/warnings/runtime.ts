@@ -1,10 +1,13 @@
 import { Redis } from 'ioredis';
 import { inboundTopicIds, topics, topicSpec, type DeliveryReceipt, type QuarterlyWarning } from '../../schemas';
-import { agencyEndpoints, deliveryQueue, type AgencyEndpoint, type DeliverySettings } from '../../connectors/agency-delivery';
-import { connectKafka, kafkaSecurityKeys, kafkaSettingsFromConfig, type HubKafka, type HubProducer } from '../kafka';
+import { agencyEndpoints, type AgencyEndpoint } from '../../connectors/agency-delivery';
+import { deliveryQueue, type DeliverySettings } from '../../connectors/agency-delivery/runtime';
+import { kafkaSecurityKeys, type HubKafka, type HubProducer } from '../kafka';
+import { connectKafka, kafkaSettingsFromConfig } from '../kafka/runtime';
 import { HubError, loadConfig, type Environment, type HubConfig, type Logger } from '../platform';
 import { listPolicies, loadPolicy, type Policy } from '../policy';
-import { createRegistryClient, createTopicCodec, type TopicCodec } from '../registry';
+import { createTopicCodec, type TopicCodec } from '../registry';
+import { createRegistryClient } from '../registry/runtime';
 import { filePolicyResolver, type PolicyResolver } from '../rules';
 import type { AgencyCode } from '../../schemas';
 import { createIdDirectory, type IdDirectory } from './id-directory';
@@ -183,3 +186,8 @@ export async function openWarnings(env: Environment, logger: Logger, givenPolici
 
 /** The delivery queue of a runtime, for the CLI. */
 export const openDeliveryQueue = (runtime: WarningsRuntime) => deliveryQueue(runtime.delivery);
+
+// The heavy face of warnings, beside openWarnings above: the command, the service and its schedules.
+export { runWarningsCommand, describe as describeRun, table as runTable } from './warnings-command';
+export { startWarningsService, type RunningWarnings } from './service';
+export { registerSchedulers, runDue, runQueue, runWorker, schedulerId, runQueueName } from './scheduler';

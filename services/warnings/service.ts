@@ -1,5 +1,5 @@
 import type { Queue, Worker } from 'bullmq';
-import { deliveryWorker, enqueueDeliveries, type DeliveryJobData } from '../../connectors/agency-delivery';
+import { deliveryWorker, enqueueDeliveries, type DeliveryJobData } from '../../connectors/agency-delivery/runtime';
 import type { HubConsumer } from '../kafka';
 import type { Logger } from '../platform';
 import { startImmediateAlerts } from './immediate';

@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
-import { HubError, startTypeScriptWorker, unpack, type Environment, type Logger } from '../platform';
+import { HubError, unpack, type Environment, type Logger } from '../platform';
+import { startTypeScriptWorker } from '../platform/runtime';
 import type { PreparedPage } from './warning-page';
 import type { FromWarningWorker, PageJob, ToWarningWorker, WarningWorkerData } from './warning-worker';
 

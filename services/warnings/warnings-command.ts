@@ -1,13 +1,14 @@
 import { mkdirSync } from 'node:fs';
+import { agencyOfConnector } from '../../connectors/agency-delivery';
 import {
-  agencyOfConnector,
   fenToYuan,
   retryDeadDelivery,
   writeExportFile,
   type ExportEncoding,
   type ExportFormat,
-} from '../../connectors/agency-delivery';
-import { HubError, createLifecycle, createLogger, createMetrics, loadConfig, startOpsServer, type CliIo, type RoleMain } from '../platform';
+} from '../../connectors/agency-delivery/runtime';
+import { HubError, createLifecycle, loadConfig, type CliIo, type RoleMain } from '../platform';
+import { createLogger, createMetrics, startOpsServer } from '../platform/runtime';
 import { openDeliveryQueue, openWarnings, type WarningsRuntime } from './runtime';
 import { startWarningsService } from './service';
 import type { RunSummary } from './warning-run';

@@ -7,12 +7,16 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agencyIds, topics, type DeadLetter, type TopicRecords } from '../../schemas';
 import { agencies } from '../../connectors';
-import { fileKeyStore, startConnector, type RunningConnector } from '../../connectors/api';
+import { fileKeyStore, type RunningConnector } from '../../connectors/api';
+import { startConnector } from '../../connectors/api/runtime';
 import { type AgencyId, type InboundTopicId } from '../../connectors/intake';
 import { decryptNationalId, derivePersonKey } from '../../services/identity';
-import { connectKafka, type HubKafka, type InboundRecord } from '../../services/kafka';
-import { createLogger, effectiveEnvironment, loadConfig } from '../../services/platform';
-import { createRegistryClient, createTopicCodec, registerAllSchemas } from '../../services/registry';
+import { type HubKafka, type InboundRecord } from '../../services/kafka';
+import { connectKafka } from '../../services/kafka/runtime';
+import { effectiveEnvironment, loadConfig } from '../../services/platform';
+import { createLogger } from '../../services/platform/runtime';
+import { createTopicCodec } from '../../services/registry';
+import { createRegistryClient, registerAllSchemas } from '../../services/registry/runtime';
 import { readAtLeast } from '../support/read-settled';
 import { liSi, validId, validRaw, zhangSan } from '../unit/connectors/fixtures';
 
@@ -330,23 +334,27 @@ describe('connector push API against the local stack', () => {
     }
   });
 
-  it('answers 429 with Retry-After to an address that keeps presenting wrong keys, and still takes a good key from it (issue 10, item 9)', async () => {
-    const statuses: number[] = [];
-    for (let i = 0; i < 10; i += 1)
-      statuses.push((await push('rural-revitalization', [validRaw['rural-revitalization']], `wrong-key-${i}`)).status);
-    expect(statuses).toEqual(Array<number>(10).fill(401));
-    const refused = await fetch(`${connector('rural-revitalization').url}/v1/records`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer wrong-key-10' },
-      body: '{"records":[]}',
-    });
-    expect(refused.status).toBe(429);
-    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(await refused.json()).toMatchObject({ error: { code: 'TOO_MANY_FAILED_KEYS' } });
-    const good = await push('rural-revitalization', [{ ...validRaw['rural-revitalization'], recordId: 'XC-90' }]);
-    expect(good).toMatchObject({ status: 200, body: { accepted: 1 } });
-    expect((await readTopic('ruralRevitalizationStatus')).map((p) => p.record.sourceRecordId)).toContain('XC-90');
-  });
+  it(
+    'answers 429 with Retry-After to an address that keeps presenting wrong keys, and still takes a good key ' +
+      'from it (issue 10, item 9)',
+    async () => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 10; i += 1)
+        statuses.push((await push('rural-revitalization', [validRaw['rural-revitalization']], `wrong-key-${i}`)).status);
+      expect(statuses).toEqual(Array<number>(10).fill(401));
+      const refused = await fetch(`${connector('rural-revitalization').url}/v1/records`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer wrong-key-10' },
+        body: '{"records":[]}',
+      });
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(await refused.json()).toMatchObject({ error: { code: 'TOO_MANY_FAILED_KEYS' } });
+      const good = await push('rural-revitalization', [{ ...validRaw['rural-revitalization'], recordId: 'XC-90' }]);
+      expect(good).toMatchObject({ status: 200, body: { accepted: 1 } });
+      expect((await readTopic('ruralRevitalizationStatus')).map((p) => p.record.sourceRecordId)).toContain('XC-90');
+    },
+  );
 });
 
 describe('connector push API: batches larger than one Kafka message (issue 10, item 1)', () => {
@@ -462,7 +470,8 @@ describe('no clear ID number or name on a topic or in Redis (issue 10, item 3)',
       settle(8, { med_type: spaced(wang.idNumber) }), // (c) spaced, dashed, full-width forms
       settle(9, { med_type: dashed(zhao.idNumber) }),
       settle(10, { fixmedins_code: fullWidth(wang.idNumber) }),
-      settle(11, { 姓名: zhao.name, psnName: wang.name, remark: `患者${zhao.name} ${spaced(zhao.idNumber)}`, med_type: 'x' }), // (d) names elsewhere
+      // (d) names elsewhere
+      settle(11, { 姓名: zhao.name, psnName: wang.name, remark: `患者${zhao.name} ${spaced(zhao.idNumber)}`, med_type: 'x' }),
       settle(12, { certno: Number(zhao.idNumber) }), // an ID number as a JSON number
       settle(13, { orig_setl_id: fullWidth(zhao.idNumber), is_reversal: true }),
     ];
@@ -480,7 +489,8 @@ describe('no clear ID number or name on a topic or in Redis (issue 10, item 3)',
     const csv = [
       '业务编号,版本号,身份证号,姓名,行政区划代码,人员类别,业务类型,纳入日期,退出日期,审批时间,备注',
       `${wang.idNumber},1,${wang.idNumber},${wang.name},330302,防止返贫监测对象,认定,2019-01-15,,2019-01-10 16:00:00,${zhao.name}`,
-      `XC-PII-2,1,${wang.idNumber},${wang.name},${spaced(zhao.idNumber)},防止返贫监测对象,认定,2019-01-15,,2019-01-10 16:00:00,${spaced(wang.idNumber)}`,
+      `XC-PII-2,1,${wang.idNumber},${wang.name},${spaced(zhao.idNumber)},防止返贫监测对象,认定,2019-01-15,,2019-01-10 ` +
+        `16:00:00,${spaced(wang.idNumber)}`,
     ].join('\r\n');
     const upload = await fetch(`${connector('rural-revitalization').url}/v1/files?format=csv`, {
       method: 'POST',

@@ -3,10 +3,11 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkLogin, dropDatabase, openDeskDatabase } from '../../services/desk';
+import { checkLogin } from '../../services/desk';
+import { dropDatabase, openDeskDatabase } from '../../services/desk/runtime';
 import { effectiveEnvironment, loadConfig } from '../../services/platform';
 import { dropAllState, stateNamespace } from '../../services/rules';
-import { bullPrefix, warningsNamespace } from '../../services/warnings';
+import { bullPrefix, warningsNamespace } from '../../services/warnings/runtime';
 import { runHub } from '../support/run-hub';
 
 /**
@@ -74,7 +75,8 @@ describe('hub demo', () => {
     for (const agency of ['civil affairs 民政', 'rural revitalization 乡村振兴']) {
       const line = first.split('\n').find((l) => l.includes(agency) && l.includes('delivered')) ?? '';
       expect(line).toContain(
-        `${warned} of ${warned} delivered, 0 dead; the stand-in stored ${warned} this run (signature verified on each; 0 refused, 0 repeats)`,
+        `${warned} of ${warned} delivered, 0 dead; the stand-in stored ${warned} this run (signature verified ` +
+          `on each; 0 refused, 0 repeats)`,
       );
       const answers = first.split('\n').find((l) => l.includes(agency) && l.includes('this run sent')) ?? '';
       expect(answers).toContain(`this run sent ${warned}, accepted ${warned}, refused 0`);

@@ -1,9 +1,10 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics, type TopicRecords } from '../../schemas';
-import { connectKafka } from '../../services/kafka';
-import { createLogger } from '../../services/platform';
-import { dropDatabase, startDesk, type RunningDesk } from '../../services/desk';
+import { connectKafka } from '../../services/kafka/runtime';
+import { createLogger } from '../../services/platform/runtime';
+import { type RunningDesk } from '../../services/desk';
+import { dropDatabase, startDesk } from '../../services/desk/runtime';
 import { deskFixture, deskTestEnv, publishFixture, type FixtureRecord } from '../support/desk-fixtures';
 import { deskClient, type DeskClient } from '../support/desk-client';
 import { launchChromium } from '../support/chromium';
@@ -201,46 +202,52 @@ describe('the desk on corrections, withdrawals and agency answers', () => {
     await dropDatabase(serverUrl, env.HUB_DESK_DATABASE ?? '');
   });
 
-  it('lists and counts only the latest word per person-period: the correction, not what it replaced, and no withdrawn warning', async () => {
-    const page = await analyst.json<{ rows: { warningId: string; selfPayFen: number }[] }>('/api/warnings?period=2022-Q2&limit=200');
-    const ids = page.rows.map((r) => r.warningId).sort();
-    expect(ids).toEqual(['w-2022-Q2-0-c1', 'w-2022-Q2-1', 'w-2022-Q2-3', 'w-2022-Q2-4', 'w-2022-Q2-5']);
-    expect(page.rows.find((r) => r.warningId === 'w-2022-Q2-0-c1')?.selfPayFen).toBe(correction.record.selfPayFen);
-    const overview = await analyst.json<{
-      total: number;
-      selfPayFen: number;
-      trend: { period: string; count: number; selfPayFen: number }[];
-    }>('/api/overview?period=2022-Q2');
-    const expected = page.rows.reduce((n, r) => n + r.selfPayFen, 0);
-    expect(overview.total).toBe(5);
-    expect(overview.selfPayFen).toBe(expected);
-    expect(overview.trend.find((t) => t.period === '2022-Q2')).toEqual({ period: '2022-Q2', count: 5, selfPayFen: expected });
-  });
+  it(
+    'lists and counts only the latest word per person-period: the correction, not what it replaced, and no ' + 'withdrawn warning',
+    async () => {
+      const page = await analyst.json<{ rows: { warningId: string; selfPayFen: number }[] }>('/api/warnings?period=2022-Q2&limit=200');
+      const ids = page.rows.map((r) => r.warningId).sort();
+      expect(ids).toEqual(['w-2022-Q2-0-c1', 'w-2022-Q2-1', 'w-2022-Q2-3', 'w-2022-Q2-4', 'w-2022-Q2-5']);
+      expect(page.rows.find((r) => r.warningId === 'w-2022-Q2-0-c1')?.selfPayFen).toBe(correction.record.selfPayFen);
+      const overview = await analyst.json<{
+        total: number;
+        selfPayFen: number;
+        trend: { period: string; count: number; selfPayFen: number }[];
+      }>('/api/overview?period=2022-Q2');
+      const expected = page.rows.reduce((n, r) => n + r.selfPayFen, 0);
+      expect(overview.total).toBe(5);
+      expect(overview.selfPayFen).toBe(expected);
+      expect(overview.trend.find((t) => t.period === '2022-Q2')).toEqual({ period: '2022-Q2', count: 5, selfPayFen: expected });
+    },
+  );
 
-  it("keeps the corrected and the withdrawn warning in the person's timeline as history, with the changes and the settlements", async () => {
-    type T = {
-      warnings: {
-        warningId: string;
-        state: string;
-        supersededBy: string | null;
-        changes: string[];
-        settlements: { setlId: string; selfPayFen: number }[];
-      }[];
-    };
-    const p0 = await analyst.json<T>(`/api/people/${original.key}/timeline`);
-    const q2 = p0.warnings.filter((w) => w.warningId.startsWith('w-2022-Q2'));
-    expect(q2.map((w) => [w.warningId, w.state, w.supersededBy])).toEqual([
-      ['w-2022-Q2-0', 'CORRECTED', 'w-2022-Q2-0-c1'],
-      ['w-2022-Q2-0-c1', 'CURRENT', null],
-    ]);
-    expect(q2[1]?.changes).toEqual(['个人自付费用：增加 1,000.00 元']);
-    expect(q2[1]?.settlements).toEqual([expect.objectContaining({ setlId: 'S-0', selfPayFen: 123_456_78 })]);
-    const p2 = await analyst.json<T>(`/api/people/${withdrawn.key}/timeline`);
-    expect(p2.warnings.map((w) => [w.warningId, w.state])).toEqual([
-      ['w-2022-Q2-2', 'WITHDRAWN'],
-      ['w-2022-Q2-2-x', 'WITHDRAWN'],
-    ]);
-  });
+  it(
+    "keeps the corrected and the withdrawn warning in the person's timeline as history, with the changes and " + 'the settlements',
+    async () => {
+      type T = {
+        warnings: {
+          warningId: string;
+          state: string;
+          supersededBy: string | null;
+          changes: string[];
+          settlements: { setlId: string; selfPayFen: number }[];
+        }[];
+      };
+      const p0 = await analyst.json<T>(`/api/people/${original.key}/timeline`);
+      const q2 = p0.warnings.filter((w) => w.warningId.startsWith('w-2022-Q2'));
+      expect(q2.map((w) => [w.warningId, w.state, w.supersededBy])).toEqual([
+        ['w-2022-Q2-0', 'CORRECTED', 'w-2022-Q2-0-c1'],
+        ['w-2022-Q2-0-c1', 'CURRENT', null],
+      ]);
+      expect(q2[1]?.changes).toEqual(['个人自付费用：增加 1,000.00 元']);
+      expect(q2[1]?.settlements).toEqual([expect.objectContaining({ setlId: 'S-0', selfPayFen: 123_456_78 })]);
+      const p2 = await analyst.json<T>(`/api/people/${withdrawn.key}/timeline`);
+      expect(p2.warnings.map((w) => [w.warningId, w.state])).toEqual([
+        ['w-2022-Q2-2', 'WITHDRAWN'],
+        ['w-2022-Q2-2-x', 'WITHDRAWN'],
+      ]);
+    },
+  );
 
   it("derives the follow-up status from the agencies' answers, filters by it, and still filters by the older statuses", async () => {
     type Row = {
@@ -342,7 +349,8 @@ describe('the desk on corrections, withdrawals and agency answers', () => {
     const metrics = await (await fetch(new URL('/metrics', desk.url))).text();
     expect(metrics).toMatch(
       new RegExp(
-        `hub_records_total\\{[^}]*topic="${name.replace(/\./g, '\\.')}"[^}]*outcome="undecodable"[^}]*\\} 1|hub_records_total\\{[^}]*outcome="undecodable"[^}]*topic="${name.replace(/\./g, '\\.')}"[^}]*\\} 1`,
+        `hub_records_total\\{[^}]*topic="${name.replace(/\./g, '\\.')}"[^}]*outcome="undecodable"[^}]*\\} ` +
+          `1|hub_records_total\\{[^}]*outcome="undecodable"[^}]*topic="${name.replace(/\./g, '\\.')}"[^}]*\\} 1`,
       ),
     );
   });

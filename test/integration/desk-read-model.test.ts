@@ -2,9 +2,10 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectKafka } from '../../services/kafka';
-import { createLogger } from '../../services/platform';
-import { dropDatabase, startDesk, type RunningDesk } from '../../services/desk';
+import { connectKafka } from '../../services/kafka/runtime';
+import { createLogger } from '../../services/platform/runtime';
+import { type RunningDesk } from '../../services/desk';
+import { dropDatabase, startDesk } from '../../services/desk/runtime';
 import { deskFixture, deskTestEnv, fixtureWarnings, publishFixture, type DeskFixture } from '../support/desk-fixtures';
 import { deskClient } from '../support/desk-client';
 import { runHub } from '../support/run-hub';
@@ -106,7 +107,8 @@ describe('the warning desk', () => {
       (r) => r.topic === 'quarterlyWarnings' && (r.record as { supersedes: string | null }).supersedes !== null,
     ).length;
     const newer = await desk.pool.query<{ superseded: number; withdrawn: number; answered: number }>(
-      `select (select count(*)::int from warnings where superseded_by is not null) as superseded, (select count(*)::int from warnings where not warned) as withdrawn,
+      `select (select count(*)::int from warnings where superseded_by is not null) as superseded, (select ` +
+        `count(*)::int from warnings where not warned) as withdrawn,
               (select count(*)::int from deliveries where outcome = 'ASSISTANCE_GIVEN' and assistance_fen > 0) as answered`,
     );
     expect(reruns).toBeGreaterThan(2);

@@ -4,19 +4,20 @@ import type { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AgencyEndpoint } from '../../connectors/agency-delivery';
 import {
   deliveryQueue,
   deliveryWorker,
   enqueueDeliveries,
-  type AgencyEndpoint,
   type DeliveryJobData,
   type DeliverySettings,
-} from '../../connectors/agency-delivery';
+} from '../../connectors/agency-delivery/runtime';
 import type { AgencyCode, DeliveryReceipt } from '../../schemas';
-import { connectKafka } from '../../services/kafka';
-import { createLogger } from '../../services/platform';
-import { dropDatabase, startDesk, type RunningDesk } from '../../services/desk';
-import { bullPrefix } from '../../services/warnings';
+import { connectKafka } from '../../services/kafka/runtime';
+import { createLogger } from '../../services/platform/runtime';
+import { type RunningDesk } from '../../services/desk';
+import { dropDatabase, startDesk } from '../../services/desk/runtime';
+import { bullPrefix } from '../../services/warnings/runtime';
 import { deskFixture, deskTestEnv, fixtureWarnings, publishFixture, testSecrets } from '../support/desk-fixtures';
 import { deskClient, type DeskClient } from '../support/desk-client';
 import { launchChromium } from '../support/chromium';

@@ -5,16 +5,23 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agencies } from '../../connectors';
 import { verify } from '../../connectors/agency-delivery';
-import { fileKeyStore, startConnector, type RunningConnector } from '../../connectors/api';
+import { fileKeyStore, type RunningConnector } from '../../connectors/api';
+import { startConnector } from '../../connectors/api/runtime';
 import { type AgencyId } from '../../connectors/intake';
 import { topics, type BenefitAdjustment, type DeliveryReceipt, type QuarterlyWarning } from '../../schemas';
-import { startStandInAgency, type StandInAgency, type StandInDelivery } from '../../services/demo';
-import { addUser, dropDatabase, startDesk, type RunningDesk } from '../../services/desk';
+import { type StandInAgency, type StandInDelivery } from '../../services/demo';
+import { startStandInAgency } from '../../services/demo/runtime';
+import { addUser, type RunningDesk } from '../../services/desk';
+import { dropDatabase, startDesk } from '../../services/desk/runtime';
 import { decryptNationalId } from '../../services/identity';
-import { createLogger, effectiveEnvironment, loadConfig } from '../../services/platform';
-import { createRegistryClient, createTopicCodec, registerAllSchemas } from '../../services/registry';
-import { dropAllState, startRules, stateNamespace, type RulesRuntime } from '../../services/rules';
-import { openWarnings, startWarningsService, type RunningWarnings, type WarningsRuntime } from '../../services/warnings';
+import { effectiveEnvironment, loadConfig } from '../../services/platform';
+import { createLogger } from '../../services/platform/runtime';
+import { createTopicCodec } from '../../services/registry';
+import { createRegistryClient, registerAllSchemas } from '../../services/registry/runtime';
+import { dropAllState, stateNamespace } from '../../services/rules';
+import { startRules, type RulesRuntime } from '../../services/rules/runtime';
+import { type WarningsRuntime } from '../../services/warnings';
+import { openWarnings, startWarningsService, type RunningWarnings } from '../../services/warnings/runtime';
 import { deskClient } from '../support/desk-client';
 import { idNumber } from '../support/person-events';
 import { waitFor } from '../support/rules-harness';
@@ -421,7 +428,8 @@ describe('the whole story on a hand-checked region', () => {
       deliveryStatus: row.deliveryStatus,
       outcomes: row.outcomes.map((o) => `${o.agency} ${o.outcome} ${o.assistanceFen ?? '-'}`).sort(),
     }));
-    // Sorted by self-pay, highest first. RECEIVED acknowledges a delivery; the civil-affairs assistance leaves that delivery DELIVERED and followed up.
+    // Sorted by self-pay, highest first. RECEIVED acknowledges a delivery; the civil-affairs assistance
+    // leaves that delivery DELIVERED and followed up.
     expect(rows).toEqual([
       {
         id: person.over,

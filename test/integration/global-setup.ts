@@ -1,4 +1,4 @@
-import { ensureStack } from '../../services/stack';
+import { ensureStack } from '../../services/stack/runtime';
 import { startContainerStack } from '../support/testcontainers-stack';
 
 /**

@@ -7,9 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agencyIds, agencyTable, topics, type TopicId, type TopicRecords } from '../../schemas';
 import { readAtLeast } from '../support/read-settled';
 import { runHub } from '../support/run-hub';
-import { connectKafka, type HubKafka } from '../../services/kafka';
-import { createLogger, effectiveEnvironment, loadConfig } from '../../services/platform';
-import { createRegistryClient, createTopicCodec, registerAllSchemas } from '../../services/registry';
+import { type HubKafka } from '../../services/kafka';
+import { connectKafka } from '../../services/kafka/runtime';
+import { effectiveEnvironment, loadConfig } from '../../services/platform';
+import { createLogger } from '../../services/platform/runtime';
+import { createTopicCodec } from '../../services/registry';
+import { createRegistryClient, registerAllSchemas } from '../../services/registry/runtime';
 import { simulateRegion, type FeedSummary, type SimulationSummary } from '../../services/simulate';
 
 /**
@@ -104,13 +107,15 @@ describe('hub import', () => {
 
   it('reports 2,500 refused rows of one file, each dead-lettered once, instead of failing on a dead-letter batch over 1 MB', async () => {
     const header =
-      'fixmedins_code,setl_id,mdtrt_id,psn_no,certno,psn_name,insutype,insu_admdvs,med_type,setl_time,medfee_sumamt,fulamt_ownpay_amt,overlmt_selfpay,preselfpay_amt,inscp_scp_amt,hifp_pay,hifmi_pay,maf_pay,psn_part_amt';
+      'fixmedins_code,setl_id,mdtrt_id,psn_no,certno,psn_name,insutype,insu_admdvs,med_type,setl_time,' +
+      'medfee_sumamt,fulamt_ownpay_amt,overlmt_selfpay,preselfpay_amt,inscp_scp_amt,hifp_pay,hifmi_pay,maf_pay,psn_part_amt';
     // Each row refused for its division code (33030X); before dead letters were sent by bytes, one
     // batch of 2,000 such letters was a single produce request over the broker's 1 MB limit.
     const rows = Array.from(
       { length: 2_500 },
       (_, i) =>
-        `H33030200001,S-REF-${i},M-REF-${i},P-REF-${i},330302194501258303,王秀英,390,33030X,11,2019-04-02 10:00:00,100.00,5.00,0.00,5.00,90.00,45.00,0.00,0.00,55.00`,
+        `H33030200001,S-REF-${i},M-REF-${i},P-REF-${i},330302194501258303,王秀英,390,33030X,11,2019-04-02 ` +
+        `10:00:00,100.00,5.00,0.00,5.00,90.00,45.00,0.00,0.00,55.00`,
     );
     const path = join(outDir, 'refused-settlements.csv');
     writeFileSync(path, [header, ...rows].join('\r\n'));
@@ -138,7 +143,11 @@ describe('hub import', () => {
     const result = await hub(['import', 'civil-affairs', path]);
     expect(result.code).toBe(4);
     expect(result.stderr).toMatch(
-      /^hub: INPUT_INVALID: .*Quote Not Closed.*; the rows before it were imported \(3 rows: 3 accepted, 0 duplicates, 0 rejected\), the rest of the file was not$/m,
+      new RegExp(
+        String.raw`^hub: INPUT_INVALID: .*Quote Not Closed.*; the rows before it were imported ` +
+          String.raw`\(3 rows: 3 accepted, 0 duplicates, 0 rejected\), the rest of the file was not$`,
+        'm',
+      ),
     );
     const cut = async () => (await readTopic('civilAffairsStatus')).filter((record) => record.sourceRecordId.startsWith('MZ-CUT-'));
     const published = await readAtLeast(cut, 3);

@@ -8,11 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics, type DeadLetter, type TopicRecords } from '../../schemas';
 import type { AgencyId } from '../../connectors/intake';
 import { agencies } from '../../connectors';
-import { fileKeyStore, startConnector, type RunningConnector } from '../../connectors/api';
+import { fileKeyStore, type RunningConnector } from '../../connectors/api';
+import { startConnector } from '../../connectors/api/runtime';
 import { checkCharacter } from '../../services/identity';
-import { connectKafka, type HubKafka } from '../../services/kafka';
-import { createLogger, effectiveEnvironment, loadConfig } from '../../services/platform';
-import { createRegistryClient, createTopicCodec, registerAllSchemas } from '../../services/registry';
+import { type HubKafka } from '../../services/kafka';
+import { connectKafka } from '../../services/kafka/runtime';
+import { effectiveEnvironment, loadConfig } from '../../services/platform';
+import { createLogger } from '../../services/platform/runtime';
+import { createTopicCodec } from '../../services/registry';
+import { createRegistryClient, registerAllSchemas } from '../../services/registry/runtime';
 import { XlsxSheetWriter, xlsxWorkbook } from '../../services/simulate';
 import { readAtLeast } from '../support/read-settled';
 
@@ -26,7 +30,8 @@ import { readAtLeast } from '../support/read-settled';
  * ID number or name is on any topic or Redis key of the run, and memory stays under a stated bound.
  *
  * Seeded and deterministic: HUB_FUZZ_SEED repeats a run (the seed is printed); HUB_FUZZ_RECORDS sizes
- * it (default 1,200 pushed settlements, 3 batches of 60 certifications and of 60 contributions, and 4 files of 300 rows, sized for CI on a shared machine).
+ * it (default 1,200 pushed settlements, 3 batches of 60 certifications and of 60 contributions, and
+ * 4 files of 300 rows, sized for CI on a shared machine).
  */
 const seed = Number(process.env.HUB_FUZZ_SEED ?? 20261127);
 const pushed = Number(process.env.HUB_FUZZ_RECORDS ?? 1_200);
@@ -70,7 +75,9 @@ interface Person {
 const surnames = ['王', '李', '张', '刘', '陈', '杨', '赵', '黄'];
 const givenNames = ['秀英', '桂兰', '建国', '志强', '海燕', '晓明', '玉梅', '德华'];
 const people: Person[] = Array.from({ length: 40 }, (_, i) => {
-  const birth = `19${String(30 + Math.floor(random() * 60)).padStart(2, '0')}${String(1 + Math.floor(random() * 12)).padStart(2, '0')}${String(1 + Math.floor(random() * 28)).padStart(2, '0')}`;
+  const birth =
+    `19${String(30 + Math.floor(random() * 60)).padStart(2, '0')}` +
+    `${String(1 + Math.floor(random() * 12)).padStart(2, '0')}${String(1 + Math.floor(random() * 28)).padStart(2, '0')}`;
   const first17 = `330302${birth}${String(100 + i).padStart(3, '0')}`;
   return { idNumber: `${first17}${checkCharacter(first17)}`, name: `${pick(surnames)}${pick(givenNames)}${i}` };
 });
@@ -423,17 +430,19 @@ describe('intake fuzz: both channels, good and adversarial records (issue 10, it
         const runs = (text: string): string => {
           const cut = Math.ceil(text.length / 2);
           return (
-            `<c t="inlineStr"><is><r><rPr><b/></rPr><t xml:space="preserve">${escape(text.slice(0, cut))}</t></r><r><t xml:space="preserve">${escape(text.slice(cut))}</t></r>` +
+            `<c t="inlineStr"><is><r><rPr><b/></rPr><t xml:space="preserve">${escape(text.slice(0, cut))}</t></r>` +
+            `<r><t xml:space="preserve">${escape(text.slice(cut))}</t></r>` +
             '<rPh sb="0" eb="1"><t>ヨミ</t></rPh></is></c>'
           );
         };
         const row = (cells: readonly string[]): string => `<row>${cells.map((cell) => (cell === '' ? '<c/>' : runs(cell))).join('')}</row>`;
         body = xlsxWorkbook(
           '结算',
-          `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>${[
-            row(header),
-            ...rows.map((r) => row(cellsOf(r.value))),
-          ].join('')}</sheetData></worksheet>`,
+          `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n` +
+            `<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>${[
+              row(header),
+              ...rows.map((r) => row(cellsOf(r.value))),
+            ].join('')}</sheetData></worksheet>`,
         );
       } else if (form === 'xlsx') {
         const sheet = new XlsxSheetWriter('结算');
@@ -519,7 +528,9 @@ describe('intake fuzz: both channels, good and adversarial records (issue 10, it
 
     // Memory: what the run added to the process stays under the bound.
     process.stdout.write(
-      `intake fuzz: seed ${seed}: ${plan.good.size} good settlements, ${[...otherGood.values()].reduce((n, set) => n + set.size, 0)} good others, ${plan.bad} bad; RSS ${baseRssMb.toFixed(0)} -> peak ${peakRssMb.toFixed(0)} MiB\n`,
+      `intake fuzz: seed ${seed}: ${plan.good.size} good settlements, ` +
+        `${[...otherGood.values()].reduce((n, set) => n + set.size, 0)} good others, ${plan.bad} bad; ` +
+        `RSS ${baseRssMb.toFixed(0)} -> peak ${peakRssMb.toFixed(0)} MiB\n`,
     );
     expect(peakRssMb - baseRssMb).toBeLessThan(memoryBoundMb);
   });

@@ -7,10 +7,14 @@ import avro from 'avsc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { avroOptions, topics } from '../../schemas';
 import { runHub } from '../support/run-hub';
-import { connectKafka, type HubKafka } from '../../services/kafka';
-import { createLogger, effectiveEnvironment, loadConfig } from '../../services/platform';
-import { createRegistryClient, createTopicCodec, registerAllSchemas } from '../../services/registry';
-import { kafkaToolCommand, stackPaths } from '../../services/stack';
+import { type HubKafka } from '../../services/kafka';
+import { connectKafka } from '../../services/kafka/runtime';
+import { effectiveEnvironment, loadConfig } from '../../services/platform';
+import { createLogger } from '../../services/platform/runtime';
+import { createTopicCodec } from '../../services/registry';
+import { createRegistryClient, registerAllSchemas } from '../../services/registry/runtime';
+import { stackPaths } from '../../services/stack';
+import { kafkaToolCommand } from '../../services/stack/runtime';
 import { sampleRecords } from '../support/sample-records';
 
 /** Runs `hub <args>` in-process with this run's environment; returns exit code and output. */
@@ -101,52 +105,61 @@ describe('schemas in the registry and records on the wire', () => {
     }
   });
 
-  it("writes records an independent client reads: Kafka's own console consumer sees the wire format and the schema id resolves", async () => {
-    const config = loadConfig(env, ['schemaRegistryUrl', 'kafkaBrokers', 'stateDir']);
-    const topic = kafka.topicName(topics.hospitalSettlements.name);
-    await kafka.ensureTopics([{ name: topic }]);
-    const codec = createTopicCodec(createRegistryClient(config.schemaRegistryUrl), 'hospitalSettlements', topic);
-    const producer = await kafka.createProducer();
-    const record = sampleRecords.hospitalSettlements;
-    const encoded = await codec.encode(record);
-    // The fast encoder (the default) writes exactly what AvroSerializer writes.
-    const reference = createTopicCodec(createRegistryClient(config.schemaRegistryUrl), 'hospitalSettlements', topic, {
-      encoder: 'serializer',
-    });
-    expect(encoded.equals(await reference.encode(record))).toBe(true);
-    await producer.send(topic, [{ key: record.personKey, value: encoded }]);
+  it(
+    "writes records an independent client reads: Kafka's own console consumer sees the wire format and the " + 'schema id resolves',
+    async () => {
+      const config = loadConfig(env, ['schemaRegistryUrl', 'kafkaBrokers', 'stateDir']);
+      const topic = kafka.topicName(topics.hospitalSettlements.name);
+      await kafka.ensureTopics([{ name: topic }]);
+      const codec = createTopicCodec(createRegistryClient(config.schemaRegistryUrl), 'hospitalSettlements', topic);
+      const producer = await kafka.createProducer();
+      const record = sampleRecords.hospitalSettlements;
+      const encoded = await codec.encode(record);
+      // The fast encoder (the default) writes exactly what AvroSerializer writes.
+      const reference = createTopicCodec(createRegistryClient(config.schemaRegistryUrl), 'hospitalSettlements', topic, {
+        encoder: 'serializer',
+      });
+      expect(encoded.equals(await reference.encode(record))).toBe(true);
+      await producer.send(topic, [{ key: record.personKey, value: encoded }]);
 
-    const tool = await kafkaToolCommand(stackPaths(config.stateDir, env), process.env, 'org.apache.kafka.tools.consumer.ConsoleConsumer', [
-      '--bootstrap-server',
-      config.kafkaBrokers.join(','),
-      '--topic',
-      topic,
-      '--from-beginning',
-      '--max-messages',
-      '1',
-      '--timeout-ms',
-      '60000',
-      '--property',
-      'print.key=true',
-      '--property',
-      'key.separator=|',
-    ]);
-    const output = await new Promise<Buffer>((resolve, reject) => {
-      execFile(tool.bin, tool.args, { encoding: 'buffer', timeout: 90_000, maxBuffer: 1 << 20 }, (error, stdout) =>
-        error === null ? resolve(stdout) : reject(new Error(`console consumer failed: ${error.message}`)),
+      const tool = await kafkaToolCommand(
+        stackPaths(config.stateDir, env),
+        process.env,
+        'org.apache.kafka.tools.consumer.ConsoleConsumer',
+        [
+          '--bootstrap-server',
+          config.kafkaBrokers.join(','),
+          '--topic',
+          topic,
+          '--from-beginning',
+          '--max-messages',
+          '1',
+          '--timeout-ms',
+          '60000',
+          '--property',
+          'print.key=true',
+          '--property',
+          'key.separator=|',
+        ],
       );
-    });
-    const separator = output.indexOf('|');
-    expect(output.subarray(0, separator).toString()).toBe(record.personKey);
-    const value = output.subarray(separator + 1, output.length - 1); // the tool ends the record with a newline
-    expect(value[0]).toBe(0); // Confluent wire format: magic byte 0, then the 4-byte schema id
-    const schemaId = value.readUInt32BE(1);
+      const output = await new Promise<Buffer>((resolve, reject) => {
+        execFile(tool.bin, tool.args, { encoding: 'buffer', timeout: 90_000, maxBuffer: 1 << 20 }, (error, stdout) =>
+          error === null ? resolve(stdout) : reject(new Error(`console consumer failed: ${error.message}`)),
+        );
+      });
+      const separator = output.indexOf('|');
+      expect(output.subarray(0, separator).toString()).toBe(record.personKey);
+      const value = output.subarray(separator + 1, output.length - 1); // the tool ends the record with a newline
+      expect(value[0]).toBe(0); // Confluent wire format: magic byte 0, then the 4-byte schema id
+      const schemaId = value.readUInt32BE(1);
 
-    const response = await fetch(`${config.schemaRegistryUrl}/schemas/ids/${schemaId}`);
-    expect(response.status).toBe(200);
-    const { schema } = (await response.json()) as { schema: string };
-    const type = avro.Type.forSchema(JSON.parse(schema) as avro.Schema, avroOptions());
-    expect(type.fromBuffer(value.subarray(5))).toEqual(record);
-    await producer.close();
-  }, 120_000);
+      const response = await fetch(`${config.schemaRegistryUrl}/schemas/ids/${schemaId}`);
+      expect(response.status).toBe(200);
+      const { schema } = (await response.json()) as { schema: string };
+      const type = avro.Type.forSchema(JSON.parse(schema) as avro.Schema, avroOptions());
+      expect(type.fromBuffer(value.subarray(5))).toEqual(record);
+      await producer.close();
+    },
+    120_000,
+  );
 });

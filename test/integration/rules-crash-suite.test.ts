@@ -3,8 +3,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IntakeItem } from '../../connectors/intake';
-import { registerAllSchemas } from '../../services/registry';
-import { openRules, type RulesRuntime } from '../../services/rules';
+import { registerAllSchemas } from '../../services/registry/runtime';
+import { openRules, type RulesRuntime } from '../../services/rules/runtime';
 import { partitionKeys, parseOutboxField } from '../../services/rules/state-store';
 import { Random } from '../../services/simulate';
 import { agencyRecords } from '../support/person-events';
@@ -219,7 +219,8 @@ describe(`the rules crash suite (${large ? 'large' : 'CI-sized'}: ${people} peop
       }
       await drained(runtime);
       console.log(
-        `crash suite: pending outbox entries by topic after each kill ${JSON.stringify(pendings)}; ready again after ${recoveries.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')}`,
+        `crash suite: pending outbox entries by topic after each kill ${JSON.stringify(pendings)}; ready ` +
+          `again after ${recoveries.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')}`,
       );
       // The killed member's partitions move after its 10 s session, not 30 s.
       expect(Math.max(...recoveries)).toBeLessThan(20_000);

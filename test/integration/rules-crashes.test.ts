@@ -1,9 +1,10 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { IntakeItem } from '../../connectors/intake';
-import { registerAllSchemas } from '../../services/registry';
+import { registerAllSchemas } from '../../services/registry/runtime';
 import { Random } from '../../services/simulate';
-import { openRules, publishedSlots, rebuild, rulesConsumerOptions, startRules, type RulesRuntime } from '../../services/rules';
+import { publishedSlots } from '../../services/rules';
+import { openRules, rebuild, rulesConsumerOptions, startRules, type RulesRuntime } from '../../services/rules/runtime';
 import { decodePerson } from '../../services/rules/state-store';
 import { agencyRecords, idNumber } from '../support/person-events';
 import {

@@ -9,11 +9,11 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../../schemas';
 import { agencies } from '../../connectors';
-import { fileKeyStore, startConnector, type RunningConnector } from '../../connectors/api';
+import { fileKeyStore, type RunningConnector } from '../../connectors/api';
+import { startConnector } from '../../connectors/api/runtime';
 import { derivePersonKey } from '../../services/identity';
 import {
   aclBindings,
-  connectKafka,
   kafkaClientSecurity,
   kafkaPrincipals,
   kafkaSecurityFromConfig,
@@ -22,10 +22,13 @@ import {
   type KafkaSecurity,
   type PrincipalName,
 } from '../../services/kafka';
-import { createLogger, effectiveEnvironment, loadConfig } from '../../services/platform';
-import { createRegistryClient, createTopicCodec, registerAllSchemas } from '../../services/registry';
-import { describeAllAcls } from '../../services/kafka';
-import { ensureSecureKafka, kafkaToolCommand, stackPaths, stopSecureKafka, type SecureKafka } from '../../services/stack';
+import { connectKafka, describeAllAcls } from '../../services/kafka/runtime';
+import { effectiveEnvironment, loadConfig } from '../../services/platform';
+import { createLogger } from '../../services/platform/runtime';
+import { createTopicCodec } from '../../services/registry';
+import { createRegistryClient, registerAllSchemas } from '../../services/registry/runtime';
+import { stackPaths, type SecureKafka } from '../../services/stack';
+import { ensureSecureKafka, kafkaToolCommand, stopSecureKafka } from '../../services/stack/runtime';
 import { validRaw } from '../unit/connectors/fixtures';
 
 /**
@@ -156,151 +159,163 @@ describe('the secure local Kafka enforces the declared ACLs', () => {
     expect(await refusal(producer.send(ruralTopic, [record('own')]))).toBe('succeeded');
   });
 
-  it("refuses the rural-revitalization principal any read of warnings.quarterly (29 to kafkajs, TopicAuthorizationException to Kafka's own consumer)", async () => {
-    const rural = kafkaAs('rural-revitalization');
-    // Offsets (ListOffsets, needs Describe) and subscribing (Metadata) are refused alike.
-    expect(await refusal(rural.endOffsets(topics.quarterlyWarnings.name))).toEqual(topicDenied);
-    const consumer = rural.createConsumer({
-      groupId: 'hub-warnings-delivery',
-      topics: [topics.quarterlyWarnings.name],
-      fromBeginning: true,
-      handleBatch: () => Promise.resolve(),
-    });
-    expect(await refusal(consumer.start())).toEqual(topicDenied);
-    await consumer.stop().catch(() => undefined);
-    // The delivery principal reads the same topic's offsets: the refusal is per principal.
-    expect((await kafkaAs('delivery').endOffsets(topics.quarterlyWarnings.name)).size).toBeGreaterThan(0);
-
-    // Fetch itself, by an independent client with no group (assigned partition 0): Kafka's console consumer.
-    const dir = mkdtempSync(join(tmpdir(), 'hub-it-secure-client-'));
-    const clientConfig = join(dir, 'client.properties');
-    const { HUB_KAFKA_SASL_PASSWORD: password = '' } = secure.environment('rural-revitalization');
-    writeFileSync(
-      clientConfig,
-      [
-        'security.protocol=SASL_PLAINTEXT',
-        'sasl.mechanism=SCRAM-SHA-512',
-        `sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="rural-revitalization" password="${password}";`,
-        '',
-      ].join('\n'),
-      { mode: 0o600 },
-    );
-    try {
-      const tool = await kafkaToolCommand(
-        stackPaths(config.stateDir, env),
-        process.env,
-        'org.apache.kafka.tools.consumer.ConsoleConsumer',
-        [
-          '--bootstrap-server',
-          secure.brokers.join(','),
-          '--consumer.config',
-          clientConfig,
-          '--topic',
-          topics.quarterlyWarnings.name,
-          '--partition',
-          '0',
-          '--offset',
-          'earliest',
-          '--max-messages',
-          '1',
-          '--timeout-ms',
-          '20000',
-        ],
-      );
-      // The tool's log (where it reports the refusal) to stdout, not /dev/null.
-      const args = tool.args.map((arg) =>
-        arg.startsWith('-Dlog4j.configuration=')
-          ? `-Dlog4j.configuration=file:${join(stackPaths(config.stateDir, env).deployDir, 'kafka-log4j.properties')}`
-          : arg,
-      );
-      const output = await new Promise<string>((resolve) => {
-        execFile(tool.bin, args, { timeout: 90_000, maxBuffer: 1 << 22 }, (_error, stdout, stderr) => {
-          resolve(`${stdout}\n${stderr}`);
-        });
+  it(
+    'refuses the rural-revitalization principal any read of warnings.quarterly (29 to kafkajs, ' +
+      "TopicAuthorizationException to Kafka's own consumer)",
+    async () => {
+      const rural = kafkaAs('rural-revitalization');
+      // Offsets (ListOffsets, needs Describe) and subscribing (Metadata) are refused alike.
+      expect(await refusal(rural.endOffsets(topics.quarterlyWarnings.name))).toEqual(topicDenied);
+      const consumer = rural.createConsumer({
+        groupId: 'hub-warnings-delivery',
+        topics: [topics.quarterlyWarnings.name],
+        fromBeginning: true,
+        handleBatch: () => Promise.resolve(),
       });
-      expect(output).toMatch(/TopicAuthorizationException: Not authorized to access topics: \[warnings\.quarterly\]/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+      expect(await refusal(consumer.start())).toEqual(topicDenied);
+      await consumer.stop().catch(() => undefined);
+      // The delivery principal reads the same topic's offsets: the refusal is per principal.
+      expect((await kafkaAs('delivery').endOffsets(topics.quarterlyWarnings.name)).size).toBeGreaterThan(0);
 
-  it('lets the rural-revitalization principal write its own topic and dead letters in a transaction of its own id, and no other id', async () => {
-    const rural = kafkaAs('rural-revitalization');
-    const own = await rural.createTransactionalPublisher(`intake-rural-revitalization-${runId}`);
-    const admin = kafkaAs('admin');
-    const before = await admin.endOffsets(ruralTopic);
-    await own.publish([
-      { topic: ruralTopic, records: [record('tx')] },
-      { topic: topics.deadLetters.name, records: [record('tx-dead')] },
-    ]);
-    // One record and its commit marker, on one partition (the marker lands a moment after the commit returns).
-    const grown = async (): Promise<number> =>
-      [...(await admin.endOffsets(ruralTopic))].reduce(
-        (sum, [partition, end]) => sum + Number(BigInt(end) - BigInt(before.get(partition) ?? '0')),
-        0,
+      // Fetch itself, by an independent client with no group (assigned partition 0): Kafka's console consumer.
+      const dir = mkdtempSync(join(tmpdir(), 'hub-it-secure-client-'));
+      const clientConfig = join(dir, 'client.properties');
+      const { HUB_KAFKA_SASL_PASSWORD: password = '' } = secure.environment('rural-revitalization');
+      writeFileSync(
+        clientConfig,
+        [
+          'security.protocol=SASL_PLAINTEXT',
+          'sasl.mechanism=SCRAM-SHA-512',
+          `sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required ` +
+            `username="rural-revitalization" password="${password}";`,
+          '',
+        ].join('\n'),
+        { mode: 0o600 },
       );
-    await expect.poll(grown, { timeout: 10_000 }).toBe(2);
+      try {
+        const tool = await kafkaToolCommand(
+          stackPaths(config.stateDir, env),
+          process.env,
+          'org.apache.kafka.tools.consumer.ConsoleConsumer',
+          [
+            '--bootstrap-server',
+            secure.brokers.join(','),
+            '--consumer.config',
+            clientConfig,
+            '--topic',
+            topics.quarterlyWarnings.name,
+            '--partition',
+            '0',
+            '--offset',
+            'earliest',
+            '--max-messages',
+            '1',
+            '--timeout-ms',
+            '20000',
+          ],
+        );
+        // The tool's log (where it reports the refusal) to stdout, not /dev/null.
+        const args = tool.args.map((arg) =>
+          arg.startsWith('-Dlog4j.configuration=')
+            ? `-Dlog4j.configuration=file:${join(stackPaths(config.stateDir, env).deployDir, 'kafka-log4j.properties')}`
+            : arg,
+        );
+        const output = await new Promise<string>((resolve) => {
+          execFile(tool.bin, args, { timeout: 90_000, maxBuffer: 1 << 22 }, (_error, stdout, stderr) => {
+            resolve(`${stdout}\n${stderr}`);
+          });
+        });
+        expect(output).toMatch(/TopicAuthorizationException: Not authorized to access topics: \[warnings\.quarterly\]/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
-    // Another connector's transactional id is refused. kafkajs reports the refused coordinator
-    // lookup as "Failed to find group coordinator"; the broker's answer is in its log.
-    const lines: string[] = [];
-    const capture = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(chunk.toString('utf8'));
-        done();
-      },
-    });
-    const watched = kafkaAs('rural-revitalization', createLogger({ level: 'warn', role: 'secure-kafka-test', destination: capture }));
-    const foreign = await watched.createTransactionalPublisher(`intake-civil-affairs-${runId}`).then(
-      (publisher) =>
-        publisher.publish([{ topic: ruralTopic, records: [record('foreign-tx')] }]).then(
-          () => 'succeeded',
-          (error: unknown) => (error as Error).name,
-        ),
-      (error: unknown) => (error as Error).name,
-    );
-    expect(foreign).toBe('KafkaJSGroupCoordinatorNotFound');
-    // TRANSACTIONAL_ID_AUTHORIZATION_FAILED (53), in kafkajs's words, to FindCoordinator (key 10).
-    expect(lines.join('')).toMatch(/"error":"Transactional Id authorization failed".*"msg":"Response GroupCoordinator\(key: 10/);
-  });
+  it(
+    'lets the rural-revitalization principal write its own topic and dead letters in a transaction of its ' + 'own id, and no other id',
+    async () => {
+      const rural = kafkaAs('rural-revitalization');
+      const own = await rural.createTransactionalPublisher(`intake-rural-revitalization-${runId}`);
+      const admin = kafkaAs('admin');
+      const before = await admin.endOffsets(ruralTopic);
+      await own.publish([
+        { topic: ruralTopic, records: [record('tx')] },
+        { topic: topics.deadLetters.name, records: [record('tx-dead')] },
+      ]);
+      // One record and its commit marker, on one partition (the marker lands a moment after the commit returns).
+      const grown = async (): Promise<number> =>
+        [...(await admin.endOffsets(ruralTopic))].reduce(
+          (sum, [partition, end]) => sum + Number(BigInt(end) - BigInt(before.get(partition) ?? '0')),
+          0,
+        );
+      await expect.poll(grown, { timeout: 10_000 }).toBe(2);
 
-  it('runs the rural-revitalization connector with its credentials end to end: one record pushed, published, read back by the rules principal', async () => {
-    await registerAllSchemas(env);
-    const connectorEnv = { ...env, ...secure.environment('rural-revitalization') };
-    // The connector's own configuration path: HUB_KAFKA_SASL_* validated, then handed to kafkajs.
-    expect(kafkaSecurityFromConfig(loadConfig(connectorEnv, kafkaSecurityKeys))).toEqual<KafkaSecurity>(
-      secure.security('rural-revitalization'),
-    );
-    const key = (await fileKeyStore(env.HUB_AGENCY_KEYS_FILE).issue('rural-revitalization')).key;
-    connector = await startConnector({ agency: agencies['rural-revitalization'], env: connectorEnv, logger, port: 0 });
-    expect((await fetch(`${connector.url}/readyz`)).status).toBe(200);
+      // Another connector's transactional id is refused. kafkajs reports the refused coordinator
+      // lookup as "Failed to find group coordinator"; the broker's answer is in its log.
+      const lines: string[] = [];
+      const capture = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          lines.push(chunk.toString('utf8'));
+          done();
+        },
+      });
+      const watched = kafkaAs('rural-revitalization', createLogger({ level: 'warn', role: 'secure-kafka-test', destination: capture }));
+      const foreign = await watched.createTransactionalPublisher(`intake-civil-affairs-${runId}`).then(
+        (publisher) =>
+          publisher.publish([{ topic: ruralTopic, records: [record('foreign-tx')] }]).then(
+            () => 'succeeded',
+            (error: unknown) => (error as Error).name,
+          ),
+        (error: unknown) => (error as Error).name,
+      );
+      expect(foreign).toBe('KafkaJSGroupCoordinatorNotFound');
+      // TRANSACTIONAL_ID_AUTHORIZATION_FAILED (53), in kafkajs's words, to FindCoordinator (key 10).
+      expect(lines.join('')).toMatch(/"error":"Transactional Id authorization failed".*"msg":"Response GroupCoordinator\(key: 10/);
+    },
+  );
 
-    const recordId = `XC-secure-${runId}`;
-    const response = await fetch(`${connector.url}/v1/records`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify({ records: [{ ...validRaw['rural-revitalization'], recordId }] }),
-    });
-    const answer = (await response.json()) as { accepted: number; results: { status: string; eventId?: string }[] };
-    expect(response.status).toBe(200);
-    expect(answer).toMatchObject({ accepted: 1, rejected: 0, results: [{ status: 'accepted' }] });
-    const eventId = answer.results[0]?.eventId ?? '';
-    seenKeys.push(`hub:intake:fact:${ruralTopic}:${eventId}`);
+  it(
+    'runs the rural-revitalization connector with its credentials end to end: one record pushed, published, ' +
+      'read back by the rules principal',
+    async () => {
+      await registerAllSchemas(env);
+      const connectorEnv = { ...env, ...secure.environment('rural-revitalization') };
+      // The connector's own configuration path: HUB_KAFKA_SASL_* validated, then handed to kafkajs.
+      expect(kafkaSecurityFromConfig(loadConfig(connectorEnv, kafkaSecurityKeys))).toEqual<KafkaSecurity>(
+        secure.security('rural-revitalization'),
+      );
+      const key = (await fileKeyStore(env.HUB_AGENCY_KEYS_FILE).issue('rural-revitalization')).key;
+      connector = await startConnector({ agency: agencies['rural-revitalization'], env: connectorEnv, logger, port: 0 });
+      expect((await fetch(`${connector.url}/readyz`)).status).toBe(200);
 
-    const codec = createTopicCodec(createRegistryClient(config.schemaRegistryUrl), 'ruralRevitalizationStatus', ruralTopic);
-    const rules = kafkaAs('rules');
-    const published = async () => {
-      const raws = (await rules.readAll(ruralTopic)).filter((raw) => raw.value !== null && raw.value[0] === 0);
-      const decoded = await Promise.all(raws.map((raw) => codec.decode(raw.value ?? Buffer.alloc(0))));
-      return decoded.filter((value) => value.eventId === eventId);
-    };
-    // The transaction's commit marker lands a moment after the connector's answer; until then a
-    // read-committed reader's end is before the record.
-    await expect.poll(async () => (await published()).length, { timeout: 20_000 }).toBe(1);
-    const mine = await published();
-    expect(mine[0]).toMatchObject({
-      personKey: derivePersonKey(validRaw['rural-revitalization'].idNumber, config.personKeySecret),
-      category: 'MONITORED',
-    });
-  });
+      const recordId = `XC-secure-${runId}`;
+      const response = await fetch(`${connector.url}/v1/records`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ records: [{ ...validRaw['rural-revitalization'], recordId }] }),
+      });
+      const answer = (await response.json()) as { accepted: number; results: { status: string; eventId?: string }[] };
+      expect(response.status).toBe(200);
+      expect(answer).toMatchObject({ accepted: 1, rejected: 0, results: [{ status: 'accepted' }] });
+      const eventId = answer.results[0]?.eventId ?? '';
+      seenKeys.push(`hub:intake:fact:${ruralTopic}:${eventId}`);
+
+      const codec = createTopicCodec(createRegistryClient(config.schemaRegistryUrl), 'ruralRevitalizationStatus', ruralTopic);
+      const rules = kafkaAs('rules');
+      const published = async () => {
+        const raws = (await rules.readAll(ruralTopic)).filter((raw) => raw.value !== null && raw.value[0] === 0);
+        const decoded = await Promise.all(raws.map((raw) => codec.decode(raw.value ?? Buffer.alloc(0))));
+        return decoded.filter((value) => value.eventId === eventId);
+      };
+      // The transaction's commit marker lands a moment after the connector's answer; until then a
+      // read-committed reader's end is before the record.
+      await expect.poll(async () => (await published()).length, { timeout: 20_000 }).toBe(1);
+      const mine = await published();
+      expect(mine[0]).toMatchObject({
+        personKey: derivePersonKey(validRaw['rural-revitalization'].idNumber, config.personKeySecret),
+        category: 'MONITORED',
+      });
+    },
+  );
 });

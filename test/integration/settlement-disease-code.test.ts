@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { topics } from '../../schemas';
 import { effectiveEnvironment, loadConfig } from '../../services/platform';
-import { createRegistryClient } from '../../services/registry';
+import { createRegistryClient } from '../../services/registry/runtime';
 import { runHub } from '../support/run-hub';
 
 /**

@@ -4,8 +4,7 @@ import { Redis } from 'ioredis';
 import { Kafka, Partitioners, logLevel, type IHeaders } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { effectiveEnvironment, loadConfig } from '../../services/platform';
-import { ensureStack, registryDatabase, runStack, stackStatus, stopStack } from '../../services/stack';
-import { connectPg } from '../../services/stack/pg-client';
+import { ensureStack, registryDatabase, runStack, stackStatus, stopStack, connectPg } from '../../services/stack/runtime';
 
 const config = loadConfig(effectiveEnvironment(), ['kafkaBrokers', 'schemaRegistryUrl', 'redisUrl', 'postgresUrl']);
 const runId = `${Date.now()}-${randomUUID().slice(0, 8)}`;

@@ -8,42 +8,30 @@ import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { civilAffairs, hospitals } from '../../connectors';
+import { verify, type AgencyWarning } from '../../connectors/agency-delivery';
 import {
   acceptReceipts,
   deliveryJobId,
   deliveryQueue,
   enqueueDeliveries,
   retryDeadDelivery,
-  verify,
   writeExportFile,
-  type AgencyWarning,
-} from '../../connectors/agency-delivery';
-import { fileKeyStore, startConnector, type RunningConnector } from '../../connectors/api';
-import { openIntake, type IntakeItem } from '../../connectors/intake';
+} from '../../connectors/agency-delivery/runtime';
+import { fileKeyStore, type RunningConnector } from '../../connectors/api';
+import { startConnector } from '../../connectors/api/runtime';
+import { type IntakeItem } from '../../connectors/intake';
+import { openIntake } from '../../connectors/intake/runtime';
 import type { DeliveryReceipt, QuarterlyWarning } from '../../schemas';
 import { main } from '../../services/cli';
 import { decryptNationalId, encryptNationalId } from '../../services/identity';
 import { listPolicies, loadPolicy, parsePolicy, policyDirectory } from '../../services/policy';
-import { createLogger, effectiveEnvironment, loadConfig } from '../../services/platform';
-import { registerAllSchemas } from '../../services/registry';
-import {
-  dropAllState,
-  encodePerson,
-  partitionKeys,
-  startRules,
-  stateNamespace,
-  watchScores,
-  type RulesRuntime,
-  type StoredFact,
-} from '../../services/rules';
-import {
-  openWarnings,
-  registerSchedulers,
-  runKeys,
-  startWarningsService,
-  type RunningWarnings,
-  type WarningsRuntime,
-} from '../../services/warnings';
+import { effectiveEnvironment, loadConfig } from '../../services/platform';
+import { createLogger } from '../../services/platform/runtime';
+import { registerAllSchemas } from '../../services/registry/runtime';
+import { dropAllState, encodePerson, partitionKeys, stateNamespace, watchScores, type StoredFact } from '../../services/rules';
+import { startRules, type RulesRuntime } from '../../services/rules/runtime';
+import { runKeys, type WarningsRuntime } from '../../services/warnings';
+import { openWarnings, registerSchedulers, startWarningsService, type RunningWarnings } from '../../services/warnings/runtime';
 import { idNumber } from '../support/person-events';
 import { sleep, waitFor } from '../support/rules-harness';
 
@@ -406,36 +394,43 @@ describe('quarterly warnings', () => {
     expect(summary.out).toContain('dead 0');
   });
 
-  it('a back-dated 低保 certification changes the self-pay and the verdict: the rerun publishes a correction, an unchanged rerun nothing', async () => {
-    const first = (await q2()).get(people.dibao)?.[0];
-    await send(civilAffairs, [status(people.dibao, 'MZ-DB-1', 'DIBAO', '2022-03-01', '2022-07-20 09:00:00')]);
-    await drained();
-    const dry = await cli(['warnings', 'run', '--region', policyId, '--period', '2022-Q2', '--dry-run']);
-    expect(dry.out).toMatch(/CORRECTION .*DIBAO .*ALWAYS_REPORTED_CATEGORY .*2932\.50/);
-    expect(dry.out).toContain('would publish 1 (1 corrections, 0 withdrawals), 3 unchanged');
-    const rerun = await runtime.run(policyId, '2022-Q2', { dryRun: false });
-    expect(rerun).toMatchObject({ rerun: true, published: 1, corrections: 1, unchanged: 3, warned: 4 });
-    const list = (await q2()).get(people.dibao) ?? [];
-    const correction = list.find((w) => w.supersedes !== null);
-    expect(correction).toMatchObject({
-      supersedes: first?.eventId,
-      warned: true,
-      reasons: ['ALWAYS_REPORTED_CATEGORY'],
-      categories: ['DIBAO'],
-      selfPayFen: 293_250,
-      criticalIllnessFen: 422_500,
-      assistanceFen: 684_250,
-      routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'],
-    });
-    expect(correction?.changes).toEqual(
-      expect.arrayContaining(['reasons: SELF_PAY_OVER_THRESHOLD -> ALWAYS_REPORTED_CATEGORY', 'selfPayFen: 14000.00 yuan -> 2932.50 yuan']),
-    );
-    expect(correction?.changes.some((change) => change.startsWith('routedTo'))).toBe(false);
-    expect((await runtime.run(policyId, '2022-Q2', { dryRun: false })).published).toBe(0);
-    await waitFor('the correction delivered to civil affairs', () =>
-      civil.received.some((d) => d.warning.warningId === correction?.eventId) ? true : undefined,
-    );
-  });
+  it(
+    'a back-dated 低保 certification changes the self-pay and the verdict: the rerun publishes a correction, ' +
+      'an unchanged rerun nothing',
+    async () => {
+      const first = (await q2()).get(people.dibao)?.[0];
+      await send(civilAffairs, [status(people.dibao, 'MZ-DB-1', 'DIBAO', '2022-03-01', '2022-07-20 09:00:00')]);
+      await drained();
+      const dry = await cli(['warnings', 'run', '--region', policyId, '--period', '2022-Q2', '--dry-run']);
+      expect(dry.out).toMatch(/CORRECTION .*DIBAO .*ALWAYS_REPORTED_CATEGORY .*2932\.50/);
+      expect(dry.out).toContain('would publish 1 (1 corrections, 0 withdrawals), 3 unchanged');
+      const rerun = await runtime.run(policyId, '2022-Q2', { dryRun: false });
+      expect(rerun).toMatchObject({ rerun: true, published: 1, corrections: 1, unchanged: 3, warned: 4 });
+      const list = (await q2()).get(people.dibao) ?? [];
+      const correction = list.find((w) => w.supersedes !== null);
+      expect(correction).toMatchObject({
+        supersedes: first?.eventId,
+        warned: true,
+        reasons: ['ALWAYS_REPORTED_CATEGORY'],
+        categories: ['DIBAO'],
+        selfPayFen: 293_250,
+        criticalIllnessFen: 422_500,
+        assistanceFen: 684_250,
+        routedTo: ['CIVIL_AFFAIRS', 'RURAL_REVITALIZATION'],
+      });
+      expect(correction?.changes).toEqual(
+        expect.arrayContaining([
+          'reasons: SELF_PAY_OVER_THRESHOLD -> ALWAYS_REPORTED_CATEGORY',
+          'selfPayFen: 14000.00 yuan -> 2932.50 yuan',
+        ]),
+      );
+      expect(correction?.changes.some((change) => change.startsWith('routedTo'))).toBe(false);
+      expect((await runtime.run(policyId, '2022-Q2', { dryRun: false })).published).toBe(0);
+      await waitFor('the correction delivered to civil affairs', () =>
+        civil.received.some((d) => d.warning.warningId === correction?.eventId) ? true : undefined,
+      );
+    },
+  );
 
   it('a receipt sent to the civil-affairs connector is joined to its warning and lands on warnings.delivery-receipts', async () => {
     const tekun = (await q2()).get(people.tekun)?.[0];

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { topics, type TopicId, type TopicRecords } from '../../schemas';
 import { pseudonymise, type IdentitySecrets } from '../../services/identity';
-import { connectKafka } from '../../services/kafka';
-import { createLogger, effectiveEnvironment } from '../../services/platform';
-import { createRegistryClient, createTopicCodec, registerAllSchemas } from '../../services/registry';
+import { connectKafka } from '../../services/kafka/runtime';
+import { effectiveEnvironment } from '../../services/platform';
+import { createLogger } from '../../services/platform/runtime';
+import { createTopicCodec } from '../../services/registry';
+import { createRegistryClient, registerAllSchemas } from '../../services/registry/runtime';
 import { Random } from '../../services/simulate';
 import { idNumber } from './person-events';
 

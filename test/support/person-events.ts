@@ -14,7 +14,9 @@ export interface AgencyRecords {
 }
 
 export function idNumber(index: number): string {
-  const birth = `19${String(50 + (index % 40)).padStart(2, '0')}${String(1 + (index % 12)).padStart(2, '0')}${String(1 + (index % 28)).padStart(2, '0')}`;
+  const birth =
+    `19${String(50 + (index % 40)).padStart(2, '0')}` +
+    `${String(1 + (index % 12)).padStart(2, '0')}${String(1 + (index % 28)).padStart(2, '0')}`;
   const first17 = `610402${birth}${String(100 + (index % 900)).padStart(3, '0')}`;
   return first17 + checkCharacter(first17);
 }

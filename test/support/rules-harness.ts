@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import { civilAffairs, hospitals, tax } from '../../connectors';
-import { openIntake, type IntakeItem, type IntakeRuntime } from '../../connectors/intake';
+import { type IntakeItem, type IntakeRuntime } from '../../connectors/intake';
+import { openIntake } from '../../connectors/intake/runtime';
 import type { InboundRecord, OutboundBatch } from '../../services/kafka';
-import { createLogger, effectiveEnvironment } from '../../services/platform';
-import { publishedSlots, slotDifferences, stateSlots, type RulesRuntime, type SlotValues } from '../../services/rules';
+import { effectiveEnvironment } from '../../services/platform';
+import { createLogger } from '../../services/platform/runtime';
+import { publishedSlots, slotDifferences, stateSlots, type SlotValues } from '../../services/rules';
+import { type RulesRuntime } from '../../services/rules/runtime';
 import { adjustmentSlot, selfPaySlot, subsidySlot } from '../../services/rules/slots';
 import { dropOutbox, partitionKeys } from '../../services/rules/state-store';
 

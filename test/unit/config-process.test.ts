@@ -25,7 +25,8 @@ describe('a process with bad configuration', () => {
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe(
-      'hub: CONFIG_INVALID: HUB_PERSON_KEY_SECRET is required: HMAC-SHA256 key deriving the person key from a national ID number (32 bytes, hex or base64)\n',
+      'hub: CONFIG_INVALID: HUB_PERSON_KEY_SECRET is required: HMAC-SHA256 key deriving the person key from a ' +
+        'national ID number (32 bytes, hex or base64)\n',
     );
   }, 30_000);
 

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../services/platform';
+import { createLogger } from '../../services/platform/runtime';
 
 function capture(): { stream: Writable; lines: () => string } {
   let text = '';

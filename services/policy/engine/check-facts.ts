@@ -140,7 +140,9 @@ function settlementProblem(policy: Policy, settlement: Settlement): { field: str
   ) {
     return {
       field: 'settledAt',
-      reason: `"${settlement.settledAt}" is outside the benefit year of policy ${policy.id} (${policy.benefitYear.start} to ${policy.benefitYear.end})`,
+      reason:
+        `"${settlement.settledAt}" is outside the benefit year of policy ${policy.id} ` +
+        `(${policy.benefitYear.start} to ${policy.benefitYear.end})`,
     };
   }
   return undefined;

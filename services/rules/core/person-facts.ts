@@ -6,7 +6,7 @@ import type {
   TaxContribution,
 } from '../../../schemas';
 import type { Category, Contribution, InsuredType, MedicalType, Settlement, Status } from '../../policy';
-import { shanghaiDate } from '../../platform/dates';
+import { shanghaiDate } from '../../platform';
 
 /**
  * A person's facts as the rules service keeps them: one entry per fact identity, whatever order the

@@ -1,4 +1,4 @@
-import { HubError } from '../../platform/errors';
+import { HubError } from '../../platform';
 import { sha256Hex } from './sha256';
 
 /** a: a settlement's adjustment; u: a contribution's subsidy; y: a year's self-pay; x: a problem reported. */

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { heapCapCommand } from '../../../connectors/intake';
+import { heapCapCommand } from '../../../connectors/intake/runtime';
 
 const hub = fileURLToPath(new URL('../../../bin/hub.mjs', import.meta.url));
 

@@ -107,7 +107,8 @@ describe('intake pipeline', () => {
       field: 'category',
       sourceRecordId: 'MZ-2019-0003',
       errorMessage:
-        'category: "UNKNOWN" is not one of TEKUN, DIBAO, DIBAO_EDGE, ORPHAN, ILLNESS_POVERTY; validTo: a revocation names the day the status ends',
+        'category: "UNKNOWN" is not one of TEKUN, DIBAO, DIBAO_EDGE, ORPHAN, ILLNESS_POVERTY; validTo: a ' +
+        'revocation names the day the status ends',
     });
     for (const letter of world.deadLetters) {
       const text = letter.raw.toString('utf8');

@@ -7,17 +7,12 @@ import { PassThrough, Readable } from 'node:stream';
 import iconv from 'iconv-lite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { agencies, civilAffairs } from '../../../connectors';
-import {
-  memoryKeyStore,
-  clientOf,
-  createConnectorServer,
-  createFailedKeyLimiter,
-  type ConnectorServer,
-  type ConnectorServerDependencies,
-  type ImportFile,
-} from '../../../connectors/api';
-import { importFile, type Intake } from '../../../connectors/intake';
-import { createLogger, createMetrics, type HealthReport } from '../../../services/platform';
+import { memoryKeyStore, type ConnectorServer, type ConnectorServerDependencies, type ImportFile } from '../../../connectors/api';
+import { clientOf, createConnectorServer, createFailedKeyLimiter } from '../../../connectors/api/runtime';
+import { type Intake } from '../../../connectors/intake';
+import { importFile } from '../../../connectors/intake/runtime';
+import { type HealthReport } from '../../../services/platform';
+import { createLogger, createMetrics } from '../../../services/platform/runtime';
 import { decodePublished, inMemoryIntake, validRaw, zhangSan, type IntakeWorld } from './fixtures';
 
 interface Harness {
@@ -301,7 +296,8 @@ describe('connector push API: a stalled body (issue 10, item 9)', () => {
       socket.on('error', () => undefined);
     });
     socket.write(
-      `POST /v1/records HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${h.civilKey}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"records":[`,
+      `POST /v1/records HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${h.civilKey}\r\ncontent-type: ` +
+        `application/json\r\ncontent-length: 1000\r\n\r\n{"records":[`,
     );
     expect(await closed).toBeLessThan(5_000);
   });

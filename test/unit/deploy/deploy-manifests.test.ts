@@ -4,10 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { topics } from '../../../schemas';
 import { agencies } from '../../../connectors';
-import { defaultConnectorPorts } from '../../../connectors/api';
+import { defaultConnectorPorts } from '../../../connectors/api/runtime';
 import { usage } from '../../../services/cli';
 import { configSpec, loadConfig, type Environment } from '../../../services/platform';
-import { defaultOpsPort } from '../../../services/rules';
+import { defaultOpsPort } from '../../../services/rules/runtime';
 import { aclBindingKey, aclBindings, clusterResourceName, kafkaPrincipals, operatorPrincipal } from '../../../services/kafka';
 // The compose cluster's setup script maps the same manifests to Kafka's topics and ACLs.
 import { aclsOf, topicsOf } from '../../../deploy/compose/kafka-setup.mjs';

@@ -70,7 +70,8 @@ describe('the desk without its database', () => {
       params,
     );
     expect(where).toBe(
-      'period = $1 and superseded_by is null and warned and categories @> array[$2]::text[] and routed_rural and reasons @> array[$3]::text[]',
+      'period = $1 and superseded_by is null and warned and categories @> array[$2]::text[] and routed_rural ' +
+        'and reasons @> array[$3]::text[]',
     );
     expect(params).toEqual(["2022-Q2'; drop table warnings; --", 'DIBAO', 'SELF_PAY_OVER_THRESHOLD']);
     expect(encodeCursor(123, 'w-1')).toBe(Buffer.from('[123,"w-1"]').toString('base64url'));

@@ -6,7 +6,8 @@ import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { civilAffairs, hospitals, ruralRevitalization, tax } from '../../../connectors';
 import type { CivilAffairsStatusChange } from '../../../schemas';
-import { detectEncoding, importedBefore, importFile, maskIdNumber, parseFileMapping, type TextEncoding } from '../../../connectors/intake';
+import { parseFileMapping, type TextEncoding } from '../../../connectors/intake';
+import { detectEncoding, importedBefore, importFile, maskIdNumber } from '../../../connectors/intake/runtime';
 import { isHubError } from '../../../services/platform';
 import { XlsxSheetWriter } from '../../../services/simulate';
 import { memoryIntake } from './memory-intake';
@@ -118,7 +119,8 @@ describe('importFile', () => {
     const report = await readFile(join(dir, 'roster.rejected.csv'), 'utf8');
     expect(report.split('\r\n')).toEqual([
       '\uFEFF行号 row,业务编号,行政区划代码,身份证号,人员类别,业务类型,生效日期,终止日期,审批时间,问题字段 field,原因 reason',
-      '4,MZ-3,330302,330***********8304,低保对象,认定,2019-02-30,,2019-02-20 10:00:00,身份证号,the check character does not match (GB 11643 MOD 11-2)',
+      '4,MZ-3,330302,330***********8304,低保对象,认定,2019-02-30,,2019-02-20 10:00:00,身份证号,the check character does ' +
+        'not match (GB 11643 MOD 11-2)',
       '4,MZ-3,330302,330***********8304,低保对象,认定,2019-02-30,,2019-02-20 10:00:00,生效日期,"""2019-02-30"" is not a real date (YYYY-MM-DD)"',
       '',
     ]);
@@ -232,7 +234,8 @@ describe('importFile', () => {
 
   it('hands rows to the intake in batches of the batch size and counts a second import as duplicates', async () => {
     const header =
-      'fixmedins_code,setl_id,mdtrt_id,psn_no,certno,psn_name,insutype,insu_admdvs,med_type,setl_time,medfee_sumamt,fulamt_ownpay_amt,overlmt_selfpay,preselfpay_amt,inscp_scp_amt,hifp_pay,hifmi_pay,maf_pay,psn_part_amt';
+      'fixmedins_code,setl_id,mdtrt_id,psn_no,certno,psn_name,insutype,insu_admdvs,med_type,setl_time,' +
+      'medfee_sumamt,fulamt_ownpay_amt,overlmt_selfpay,preselfpay_amt,inscp_scp_amt,hifp_pay,hifmi_pay,maf_pay,psn_part_amt';
     const rows = [1, 2, 3, 4, 5].map(
       (n) =>
         `H33030200001,S${n},M${n},P1,${dibaoId},王秀英,390,330300,11,2019-04-0${n} 10:00:00,100.00,5.00,0.00,5.00,90.00,45.00,0.00,0.00,55.00`,

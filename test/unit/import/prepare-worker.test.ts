@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { hospitals } from '../../../connectors';
-import { createIntake, importFile, type Intake } from '../../../connectors/intake';
+import { createIntake, type Intake } from '../../../connectors/intake';
+import { importFile } from '../../../connectors/intake/runtime';
 import { avroType, schemaText, topics } from '../../../schemas';
 import { decryptNationalId } from '../../../services/identity';
 import type { DeadLetterInput } from '../../../services/kafka';
@@ -67,7 +68,8 @@ function world(offloaded: boolean, writerSchema = () => Promise.resolve({ id: sc
 
 const dibaoId = '330302194501258303';
 const header =
-  'fixmedins_code,setl_id,mdtrt_id,psn_no,certno,psn_name,insutype,insu_admdvs,med_type,setl_time,medfee_sumamt,fulamt_ownpay_amt,overlmt_selfpay,preselfpay_amt,inscp_scp_amt,hifp_pay,hifmi_pay,maf_pay,psn_part_amt';
+  'fixmedins_code,setl_id,mdtrt_id,psn_no,certno,psn_name,insutype,insu_admdvs,med_type,setl_time,' +
+  'medfee_sumamt,fulamt_ownpay_amt,overlmt_selfpay,preselfpay_amt,inscp_scp_amt,hifp_pay,hifmi_pay,maf_pay,psn_part_amt';
 const row = (n: number, id = dibaoId, total = '100.00'): string =>
   `H33030200001,S${n},M${n},P1,${id},王秀英,390,330300,11,2019-04-0${n} 10:00:00,${total},5.00,0.00,5.00,90.00,45.00,0.00,0.00,55.00`;
 const file = [

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { civilAffairs } from '../../../connectors';
-import { importFile, readFileRows } from '../../../connectors/intake';
+import { importFile, readFileRows } from '../../../connectors/intake/runtime';
 import type { CivilAffairsStatusChange } from '../../../schemas';
 import { isHubError } from '../../../services/platform';
 import { xlsxWorkbook } from '../../../services/simulate';
@@ -11,7 +11,8 @@ import { memoryIntake } from './memory-intake';
 
 const dibaoId = '330302194501258303';
 const sheet = (rows: string): string =>
-  `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>${rows}</sheetData></worksheet>`;
+  `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet ` +
+  `xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>${rows}</sheetData></worksheet>`;
 const inline = (text: string, ref = ''): string => `<c${ref === '' ? '' : ` r="${ref}"`} t="inlineStr"><is><t>${text}</t></is></c>`;
 const header = ['业务编号', '行政区划代码', '身份证号', '姓名', '人员类别', '业务类型', '生效日期', '终止日期', '审批时间'];
 const record = ['MZ-1', '330302', dibaoId, '王秀英', '低保对象', '认定', '2019-03-01', '', '2019-02-20 10:00:00'];
@@ -32,7 +33,9 @@ describe('reading XLSX sheets as other generators write them', () => {
   });
 
   it('reads rows and cells without references by position, as SpreadsheetML defines them', async () => {
-    const rows = `<row>${inline('a')}${inline('b')}</row><row r="4">${inline('c')}${inline('d', 'D4')}${inline('e')}</row><row>${inline('f')}</row>`;
+    const rows =
+      `<row>${inline('a')}${inline('b')}</row><row ` +
+      `r="4">${inline('c')}${inline('d', 'D4')}${inline('e')}</row><row>${inline('f')}</row>`;
     expect(await rowsOf(rows)).toEqual([
       { rowNumber: 1, cells: ['a', 'b'] },
       { rowNumber: 4, cells: ['c', '', '', 'd', 'e'] },
@@ -72,7 +75,8 @@ describe('reading XLSX sheets as other generators write them', () => {
     const error = await rowsOf(split).catch((e: unknown) => e);
     expect(isHubError(error, 'INPUT_INVALID')).toBe(true);
     expect((error as Error).message).toMatch(/cell A1 holds more than 1048576 characters/);
-    const runs = `<row r="1"><c r="A1" t="inlineStr"><is>${Array.from({ length: 20 }, () => `<r><t>${piece}</t></r>`).join('')}</is></c></row>`;
+    const runs =
+      `<row r="1"><c r="A1" t="inlineStr">` + `<is>${Array.from({ length: 20 }, () => `<r><t>${piece}</t></r>`).join('')}</is></c></row>`;
     expect(((await rowsOf(runs).catch((e: unknown) => e)) as Error).message).toMatch(/cell A1 holds more than 1048576 characters/);
   });
 });

@@ -168,57 +168,60 @@ describe('Kafka admin', () => {
 });
 
 describe('topic reader', () => {
-  it('reads every partition up to its end at call time, counting the transaction markers kafkajs skips, in partition and offset order', async () => {
-    type EachBatch = (payload: {
-      batch: {
-        topic: string;
-        partition: number;
-        lastOffset(): string;
-        messages: { offset: string; key: Buffer; value: Buffer; headers: Record<string, never>; timestamp: string }[];
+  it(
+    'reads every partition up to its end at call time, counting the transaction markers kafkajs skips, in ' + 'partition and offset order',
+    async () => {
+      type EachBatch = (payload: {
+        batch: {
+          topic: string;
+          partition: number;
+          lastOffset(): string;
+          messages: { offset: string; key: Buffer; value: Buffer; headers: Record<string, never>; timestamp: string }[];
+        };
+      }) => Promise<void>;
+      let disconnected = false;
+      const message = (offset: number) => ({
+        offset: String(offset),
+        key: Buffer.from(`k${offset}`),
+        value: Buffer.from('v'),
+        headers: {},
+        timestamp: '0',
+      });
+      const reader: ReaderConsumerPort = {
+        connect: () => Promise.resolve(),
+        subscribe: () => Promise.resolve(),
+        disconnect: () => {
+          disconnected = true;
+          return Promise.resolve();
+        },
+        on: () => () => undefined,
+        events: {} as ReaderConsumerPort['events'],
+        run: async (config) => {
+          const eachBatch = config?.eachBatch as unknown as EachBatch;
+          // Partition 1: records 0-2, then a marker at 3 (its end is 4); a record written after the call at 4.
+          await eachBatch({ batch: { topic: 't', partition: 1, lastOffset: () => '4', messages: [0, 1, 2, 4].map(message) } });
+          await eachBatch({ batch: { topic: 't', partition: 0, lastOffset: () => '1', messages: [1, 0].map(message) } });
+        },
       };
-    }) => Promise<void>;
-    let disconnected = false;
-    const message = (offset: number) => ({
-      offset: String(offset),
-      key: Buffer.from(`k${offset}`),
-      value: Buffer.from('v'),
-      headers: {},
-      timestamp: '0',
-    });
-    const reader: ReaderConsumerPort = {
-      connect: () => Promise.resolve(),
-      subscribe: () => Promise.resolve(),
-      disconnect: () => {
-        disconnected = true;
-        return Promise.resolve();
-      },
-      on: () => () => undefined,
-      events: {} as ReaderConsumerPort['events'],
-      run: async (config) => {
-        const eachBatch = config?.eachBatch as unknown as EachBatch;
-        // Partition 1: records 0-2, then a marker at 3 (its end is 4); a record written after the call at 4.
-        await eachBatch({ batch: { topic: 't', partition: 1, lastOffset: () => '4', messages: [0, 1, 2, 4].map(message) } });
-        await eachBatch({ batch: { topic: 't', partition: 0, lastOffset: () => '1', messages: [1, 0].map(message) } });
-      },
-    };
-    const records = await topicReader({
-      admin: () =>
-        Promise.resolve(
-          fakeAdmin({
-            fetchTopicOffsets: () =>
-              Promise.resolve([
-                { partition: 0, offset: '2', high: '2', low: '0' },
-                { partition: 1, offset: '4', high: '4', low: '0' },
-                { partition: 2, offset: '3', high: '3', low: '3' },
-              ]),
-          }),
-        ),
-      newReader: () => reader,
-      idleMs: 60_000,
-    }).readAll('t');
-    expect(records.map((r) => `${r.partition}@${r.offset}`)).toEqual(['0@0', '0@1', '1@0', '1@1', '1@2']);
-    expect(disconnected).toBe(true);
-  });
+      const records = await topicReader({
+        admin: () =>
+          Promise.resolve(
+            fakeAdmin({
+              fetchTopicOffsets: () =>
+                Promise.resolve([
+                  { partition: 0, offset: '2', high: '2', low: '0' },
+                  { partition: 1, offset: '4', high: '4', low: '0' },
+                  { partition: 2, offset: '3', high: '3', low: '3' },
+                ]),
+            }),
+          ),
+        newReader: () => reader,
+        idleMs: 60_000,
+      }).readAll('t');
+      expect(records.map((r) => `${r.partition}@${r.offset}`)).toEqual(['0@0', '0@1', '1@0', '1@1', '1@2']);
+      expect(disconnected).toBe(true);
+    },
+  );
 
   it('counts the quiet that ends a read from the group join, not from the subscription, however long the join takes', async () => {
     type EachBatch = (payload: {

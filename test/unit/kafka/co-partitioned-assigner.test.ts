@@ -1,6 +1,6 @@
 import { AssignerProtocol, type Cluster } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { coPartitionedAssigner } from '../../../services/kafka';
+import { coPartitionedAssigner } from '../../../services/kafka/runtime';
 
 /** A cluster stand-in that only answers partition metadata, which is all the assigner reads. */
 function clusterWith(partitions: Record<string, number>): Cluster {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { partitionOfKey } from '../../../services/kafka';
+import { partitionOfKey } from '../../../services/kafka/runtime';
 import { hubProducer, transactionalPublisher } from '../../../services/kafka/producer';
 import { maxRequestBytes, produceRequests } from '../../../services/kafka/records';
 import { inTransaction, retryConcurrentTransactions } from '../../../services/kafka/transactions';
@@ -81,28 +81,31 @@ describe('transactional publisher', () => {
     expect(producer.transactions).toHaveLength(0);
   });
 
-  it('runs calls one at a time: the second transaction begins after the first committed, and a failed one does not stop the next', async () => {
-    const producer = fakeTransactionalProducer();
-    const publisher = transactionalPublisher(producer);
-    let release: () => void = () => undefined;
-    producer.beforeCommit = () =>
-      new Promise<void>((resolve) => {
-        release = resolve;
-      });
-    producer.failCommit.push(brokerError('INVALID_TXN_STATE'));
-    const first = publisher.publish([{ topic: 'facts', records: [record('k1')] }]);
-    const second = publisher.publish([{ topic: 'facts', records: [record('k2')] }]);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(producer.transactions).toHaveLength(1);
-    producer.beforeCommit = undefined;
-    release();
-    await expect(first).rejects.toThrow('INVALID_TXN_STATE');
-    await second;
-    expect(producer.transactions.map((t) => [t.sent[0]?.[0]?.messages[0]?.key, t.outcome])).toEqual([
-      ['k1', 'aborted'],
-      ['k2', 'committed'],
-    ]);
-  });
+  it(
+    'runs calls one at a time: the second transaction begins after the first committed, and a failed one ' + 'does not stop the next',
+    async () => {
+      const producer = fakeTransactionalProducer();
+      const publisher = transactionalPublisher(producer);
+      let release: () => void = () => undefined;
+      producer.beforeCommit = () =>
+        new Promise<void>((resolve) => {
+          release = resolve;
+        });
+      producer.failCommit.push(brokerError('INVALID_TXN_STATE'));
+      const first = publisher.publish([{ topic: 'facts', records: [record('k1')] }]);
+      const second = publisher.publish([{ topic: 'facts', records: [record('k2')] }]);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(producer.transactions).toHaveLength(1);
+      producer.beforeCommit = undefined;
+      release();
+      await expect(first).rejects.toThrow('INVALID_TXN_STATE');
+      await second;
+      expect(producer.transactions.map((t) => [t.sent[0]?.[0]?.messages[0]?.key, t.outcome])).toEqual([
+        ['k1', 'aborted'],
+        ['k2', 'committed'],
+      ]);
+    },
+  );
 });
 
 describe('idempotent producer', () => {

@@ -159,12 +159,15 @@ describe('consume-transform-produce loop', () => {
     expect(world.producers[0]?.transactions[0]?.offsets[0]?.topics[0]?.partitions[0]?.offset).toBe('9');
   });
 
-  it('gives up a batch whose partition number was revoked while it was handled, without a producer (the new owner publishes it)', async () => {
-    const world = loop({ handleBatch: publishOne });
-    world.assign([]);
-    await expect(world.batch('facts', 3, [inbound('facts', 3, 0)], '1')).rejects.toMatchObject({ code: 'PRODUCER_FENCED' });
-    expect(world.producers).toHaveLength(0);
-  });
+  it(
+    'gives up a batch whose partition number was revoked while it was handled, without a producer (the new ' + 'owner publishes it)',
+    async () => {
+      const world = loop({ handleBatch: publishOne });
+      world.assign([]);
+      await expect(world.batch('facts', 3, [inbound('facts', 3, 0)], '1')).rejects.toMatchObject({ code: 'PRODUCER_FENCED' });
+      expect(world.producers).toHaveLength(0);
+    },
+  );
 
   it('after a failed transaction aborts it, drops the producer and starts a new one for the retried batch', async () => {
     const world = loop({ handleBatch: publishOne });

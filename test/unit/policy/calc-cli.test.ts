@@ -177,7 +177,8 @@ describe('hub calc', () => {
     await expectRefusal(
       ['--policy', 'atlantis-2020'],
       input(),
-      'hub: POLICY_NOT_FOUND: no policy "atlantis-2020" (known: anhui-huangshan-2022, jiangxi-2025, tibet-2017, wenzhou-2019, xianyang-2020)',
+      'hub: POLICY_NOT_FOUND: no policy "atlantis-2020" (known: anhui-huangshan-2022, jiangxi-2025, ' +
+        'tibet-2017, wenzhou-2019, xianyang-2020)',
     );
   });
 

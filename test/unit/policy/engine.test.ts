@@ -27,9 +27,11 @@ criticalIllness:
 assistance:
   medicalTypes: { types: [INPATIENT], assumption: test }
   rules:
-    - { categories: [MONITORED], ratioBp: 10000, assumption: test, deductible: { amountFen: 0, assumption: test }, yearlyCap: { amountFen: null, assumption: test } }
+    - { categories: [MONITORED], ratioBp: 10000, assumption: test, deductible: { amountFen: 0, assumption: test },
+        yearlyCap: { amountFen: null, assumption: test } }
 warning:
-  { thresholdFen: 1000000, basis: IN_SCOPE, window: YEAR_TO_DATE, cadence: MONTHLY, alwaysReported: [], routing: {}, uncategorised: [CIVIL_AFFAIRS], assumption: test }
+  { thresholdFen: 1000000, basis: IN_SCOPE, window: YEAR_TO_DATE, cadence: MONTHLY, alwaysReported: [],
+    routing: {}, uncategorised: [CIVIL_AFFAIRS], assumption: test }
 `;
 const extreme = parsePolicy(extremeText, 'policies/extreme-2022.yaml');
 
@@ -65,31 +67,35 @@ describe('policy engine', () => {
     ).toThrow('settlements[2].reversesId: "S1" is already reversed by settlements[1]');
   });
 
-  it('leaves out what it cannot compute with, and computes the rest of the year: a reversal with other amounts, a second reversal, one before its original', () => {
-    const policy = loadPolicy('xianyang-2020');
-    // Xianyang 2020, standard: deductible 10,000 yuan, then 60% up to 30,000 yuan.
-    const s1 = eligible('S1', '2020-02-01', yuan(15_000));
-    const s2 = eligible('S2', '2020-03-01', yuan(15_000));
-    const r1 = reversal('R1', '2020-02-05', s1);
-    const late = reversal('R0', '2020-02-09', s1);
-    const short: Settlement = { ...reversal('R2', '2020-03-05', s2), policyScopeFen: yuan(20_000), totalFen: yuan(20_000) };
-    const early = reversal('R3', '2020-02-20', s2);
-    const facts = { insuredType: 'RESIDENT' as const, statuses: [], settlements: [s1, late, r1, s2, short, early] };
-    const { facts: kept, refused } = screenFacts(policy, facts);
-    expect(refused.map((r) => [r.id, r.code, r.field, r.reason])).toEqual([
-      ['R2', 'REVERSAL_MISMATCH', 'totalFen', 'a reversal repeats the amounts of S2 (3000000), got 2000000'],
-      ['R3', 'REVERSAL_MISMATCH', 'settledAt', '"2020-02-20" is before the settlement it reverses (S2, "2020-03-01")'],
-      // The earliest reversal is the one that counts, whatever order they came in.
-      ['R0', 'REVERSAL_DUPLICATE', 'reversesId', '"S1" is already reversed by R1'],
-    ]);
-    expect(kept.settlements.map((s) => s.id)).toEqual(['S1', 'R1', 'S2']);
-    // S1 is cancelled by R1; S2 alone: 60% × (15,000 − 10,000) = 3,000 yuan.
-    const year = computeYear(policy, kept);
-    expect(year.totals.criticalIllnessFen).toBe(yuan(3_000));
-    expect(() => computeYear(policy, facts)).toThrow(
-      'settlements[4].totalFen: a reversal repeats the amounts of S2 (3000000), got 2000000',
-    );
-  });
+  it(
+    'leaves out what it cannot compute with, and computes the rest of the year: a reversal with other ' +
+      'amounts, a second reversal, one before its original',
+    () => {
+      const policy = loadPolicy('xianyang-2020');
+      // Xianyang 2020, standard: deductible 10,000 yuan, then 60% up to 30,000 yuan.
+      const s1 = eligible('S1', '2020-02-01', yuan(15_000));
+      const s2 = eligible('S2', '2020-03-01', yuan(15_000));
+      const r1 = reversal('R1', '2020-02-05', s1);
+      const late = reversal('R0', '2020-02-09', s1);
+      const short: Settlement = { ...reversal('R2', '2020-03-05', s2), policyScopeFen: yuan(20_000), totalFen: yuan(20_000) };
+      const early = reversal('R3', '2020-02-20', s2);
+      const facts = { insuredType: 'RESIDENT' as const, statuses: [], settlements: [s1, late, r1, s2, short, early] };
+      const { facts: kept, refused } = screenFacts(policy, facts);
+      expect(refused.map((r) => [r.id, r.code, r.field, r.reason])).toEqual([
+        ['R2', 'REVERSAL_MISMATCH', 'totalFen', 'a reversal repeats the amounts of S2 (3000000), got 2000000'],
+        ['R3', 'REVERSAL_MISMATCH', 'settledAt', '"2020-02-20" is before the settlement it reverses (S2, "2020-03-01")'],
+        // The earliest reversal is the one that counts, whatever order they came in.
+        ['R0', 'REVERSAL_DUPLICATE', 'reversesId', '"S1" is already reversed by R1'],
+      ]);
+      expect(kept.settlements.map((s) => s.id)).toEqual(['S1', 'R1', 'S2']);
+      // S1 is cancelled by R1; S2 alone: 60% × (15,000 − 10,000) = 3,000 yuan.
+      const year = computeYear(policy, kept);
+      expect(year.totals.criticalIllnessFen).toBe(yuan(3_000));
+      expect(() => computeYear(policy, facts)).toThrow(
+        'settlements[4].totalFen: a reversal repeats the amounts of S2 (3000000), got 2000000',
+      );
+    },
+  );
 
   it('computes a settlement whose total is one fen off the sum of its parts, as the connector accepts it', () => {
     const policy = loadPolicy('xianyang-2020');

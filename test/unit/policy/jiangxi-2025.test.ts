@@ -74,42 +74,50 @@ describe('jiangxi-2025 critical illness (seed 001)', () => {
     expect(year.settlements[0]?.criticalIllnessCategory).toBeNull();
   });
 
-  it('names the class Ⅰ 门诊慢特病 list the seed refers to; its codes are unknown, so every chronic settlement counts, with or without a code (issue 12 item 5)', () => {
-    // Eligible 40,000, deductible 18,003.50 (50% of 36,007): (40,000 − 18,003.50) × 60% = 13,197.90.
-    expect(policy.chronicDiseases).toEqual({ lists: [{ name: 'Ⅰ类门诊慢特病', codePrefixes: null }], withoutCode: 'COUNT' });
-    const paid = (settlement: Settlement) =>
-      computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [settlement] }).totals.criticalIllnessFen;
-    expect(paid({ ...eligible('S1', '2025-03-01', yuan(40_000), 'OUTPATIENT_CHRONIC'), diseaseCode: 'M03900' })).toBe(yuan(13_197.9));
-    expect(paid(eligible('S1', '2025-03-01', yuan(40_000), 'OUTPATIENT_CHRONIC'))).toBe(yuan(13_197.9));
-    expect(paid(eligible('S1', '2025-03-01', yuan(40_000), 'OUTPATIENT_GENERAL'))).toBe(0);
-  });
+  it(
+    'names the class Ⅰ 门诊慢特病 list the seed refers to; its codes are unknown, so every chronic settlement ' +
+      'counts, with or without a code (issue 12 item 5)',
+    () => {
+      // Eligible 40,000, deductible 18,003.50 (50% of 36,007): (40,000 − 18,003.50) × 60% = 13,197.90.
+      expect(policy.chronicDiseases).toEqual({ lists: [{ name: 'Ⅰ类门诊慢特病', codePrefixes: null }], withoutCode: 'COUNT' });
+      const paid = (settlement: Settlement) =>
+        computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [settlement] }).totals.criticalIllnessFen;
+      expect(paid({ ...eligible('S1', '2025-03-01', yuan(40_000), 'OUTPATIENT_CHRONIC'), diseaseCode: 'M03900' })).toBe(yuan(13_197.9));
+      expect(paid(eligible('S1', '2025-03-01', yuan(40_000), 'OUTPATIENT_CHRONIC'))).toBe(yuan(13_197.9));
+      expect(paid(eligible('S1', '2025-03-01', yuan(40_000), 'OUTPATIENT_GENERAL'))).toBe(0);
+    },
+  );
 
-  it('counts only the 门诊慢特病 on a named list once its codes are given, and a settlement without a code as the file says (issue 12 item 5)', () => {
-    // Made-up prefixes for the test: the province's list is not in the seed.
-    const text = readFileSync(`${policyDirectory}jiangxi-2025.yaml`, 'utf8');
-    expect(text).toContain('          codePrefixes: null\n');
-    expect(text).toContain('      withoutCode: COUNT\n');
-    const withList = (withoutCode: string) =>
-      parsePolicy(
-        text
-          .replace('          codePrefixes: null\n', '          codePrefixes: [M001, M002]\n')
-          .replace('      withoutCode: COUNT\n', `      withoutCode: ${withoutCode}\n`),
-        'policies/jiangxi-2025.yaml',
-      );
-    const chronic = (id: string, diseaseCode?: string): Settlement => ({
-      ...eligible(id, '2025-03-01', yuan(40_000), 'OUTPATIENT_CHRONIC'),
-      ...(diseaseCode === undefined ? {} : { diseaseCode }),
-    });
-    const paid = (policy: ReturnType<typeof loadPolicy>, settlement: Settlement) =>
-      computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [settlement] }).totals.criticalIllnessFen;
-    const due = yuan((40_000 - 18_003.5) * 0.6);
-    expect(paid(withList('EXCLUDE'), chronic('S1', 'M00103'))).toBe(due);
-    expect(paid(withList('EXCLUDE'), chronic('S1', 'M00201'))).toBe(due);
-    expect(paid(withList('EXCLUDE'), chronic('S1', 'M03900'))).toBe(0);
-    expect(paid(withList('EXCLUDE'), chronic('S1'))).toBe(0);
-    expect(paid(withList('COUNT'), chronic('S1'))).toBe(due);
-    expect(paid(withList('COUNT'), chronic('S1', 'M03900'))).toBe(0);
-  });
+  it(
+    'counts only the 门诊慢特病 on a named list once its codes are given, and a settlement without a code as the ' +
+      'file says (issue 12 item 5)',
+    () => {
+      // Made-up prefixes for the test: the province's list is not in the seed.
+      const text = readFileSync(`${policyDirectory}jiangxi-2025.yaml`, 'utf8');
+      expect(text).toContain('          codePrefixes: null\n');
+      expect(text).toContain('      withoutCode: COUNT\n');
+      const withList = (withoutCode: string) =>
+        parsePolicy(
+          text
+            .replace('          codePrefixes: null\n', '          codePrefixes: [M001, M002]\n')
+            .replace('      withoutCode: COUNT\n', `      withoutCode: ${withoutCode}\n`),
+          'policies/jiangxi-2025.yaml',
+        );
+      const chronic = (id: string, diseaseCode?: string): Settlement => ({
+        ...eligible(id, '2025-03-01', yuan(40_000), 'OUTPATIENT_CHRONIC'),
+        ...(diseaseCode === undefined ? {} : { diseaseCode }),
+      });
+      const paid = (policy: ReturnType<typeof loadPolicy>, settlement: Settlement) =>
+        computeYear(policy, { insuredType: 'RESIDENT', statuses: [], settlements: [settlement] }).totals.criticalIllnessFen;
+      const due = yuan((40_000 - 18_003.5) * 0.6);
+      expect(paid(withList('EXCLUDE'), chronic('S1', 'M00103'))).toBe(due);
+      expect(paid(withList('EXCLUDE'), chronic('S1', 'M00201'))).toBe(due);
+      expect(paid(withList('EXCLUDE'), chronic('S1', 'M03900'))).toBe(0);
+      expect(paid(withList('EXCLUDE'), chronic('S1'))).toBe(0);
+      expect(paid(withList('COUNT'), chronic('S1'))).toBe(due);
+      expect(paid(withList('COUNT'), chronic('S1', 'M03900'))).toBe(0);
+    },
+  );
 
   it('refuses a disease list that cites nothing', () => {
     const text = readFileSync(`${policyDirectory}jiangxi-2025.yaml`, 'utf8');
@@ -121,7 +129,8 @@ describe('jiangxi-2025 critical illness (seed 001)', () => {
       .replace(/\n {10}assumption: "The seed does not list[^\n]*/, '')
       .replace('          codePrefixes: null\n', '          codePrefixes: [M001]\n');
     expect(() => parsePolicy(uncited, 'policies/x.yaml')).toThrow(
-      'policies/x.yaml: /criticalIllness/medicalTypes/chronicDiseases/lists/0: a disease list needs a source (seed clause) or an assumption (with its reason)',
+      'policies/x.yaml: /criticalIllness/medicalTypes/chronicDiseases/lists/0: a disease list needs a source ' +
+        '(seed clause) or an assumption (with its reason)',
     );
   });
 });

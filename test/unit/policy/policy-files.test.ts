@@ -33,15 +33,19 @@ describe('policy files', () => {
     ]);
   });
 
-  it("holds each seed's first benefit year: 003's unified scheme from 2020, 002's plan aiming at 2017; the old ids are refused (issue 12 item 2)", () => {
-    expect(loadPolicy('xianyang-2020').benefitYear).toEqual({ start: '2020-01-01', end: '2020-12-31' });
-    expect(loadPolicy('tibet-2017').benefitYear).toEqual({ start: '2017-01-01', end: '2017-12-31' });
-    for (const old of ['xianyang-2019', 'tibet-2016']) {
-      expect(() => loadPolicy(old)).toThrow(
-        `no policy "${old}" (known: anhui-huangshan-2022, jiangxi-2025, tibet-2017, wenzhou-2019, xianyang-2020)`,
-      );
-    }
-  });
+  it(
+    "holds each seed's first benefit year: 003's unified scheme from 2020, 002's plan aiming at 2017; the " +
+      'old ids are refused (issue 12 item 2)',
+    () => {
+      expect(loadPolicy('xianyang-2020').benefitYear).toEqual({ start: '2020-01-01', end: '2020-12-31' });
+      expect(loadPolicy('tibet-2017').benefitYear).toEqual({ start: '2017-01-01', end: '2017-12-31' });
+      for (const old of ['xianyang-2019', 'tibet-2016']) {
+        expect(() => loadPolicy(old)).toThrow(
+          `no policy "${old}" (known: anhui-huangshan-2022, jiangxi-2025, tibet-2017, wenzhou-2019, xianyang-2020)`,
+        );
+      }
+    },
+  );
 
   it('refuses an unknown policy id with POLICY_NOT_FOUND', () => {
     expect(() => loadPolicy('atlantis-2020')).toThrow(expect.objectContaining({ code: 'POLICY_NOT_FOUND' }) as Error);
@@ -61,7 +65,8 @@ describe('policy files', () => {
 
   it('refuses an unknown category code', () => {
     expect(refusal(xianyangWith('[TEKUN, DIBAO]\n      deductibleFactorBp', '[TEKUN, POOR]\n      deductibleFactorBp'))).toBe(
-      'policies/x.yaml: /criticalIllness/tilts/1/categories/1: must be one of TEKUN, DIBAO, DIBAO_EDGE, ORPHAN, ILLNESS_POVERTY, RELAPSED_POVERTY, MONITORED, LIFTED, POOR_REGISTERED',
+      'policies/x.yaml: /criticalIllness/tilts/1/categories/1: must be one of TEKUN, DIBAO, DIBAO_EDGE, ' +
+        'ORPHAN, ILLNESS_POVERTY, RELAPSED_POVERTY, MONITORED, LIFTED, POOR_REGISTERED',
     );
   });
 
@@ -155,12 +160,16 @@ describe('policy files', () => {
     ).toBe("policies/x.yaml: /versions/0/criticalIllness/tilts/0: segment 0's tilted ratio 10500 bp is above 100%");
   });
 
-  it('the immediate alert is a policy switch: off in every shipped file, off when absent, on when set, a non-boolean refused (issue 16 item 7)', () => {
-    for (const id of listPolicies()) expect(loadPolicy(id).warning.immediate).toBe(false);
-    expect(parsePolicy(xianyangWith('  immediate: false\n', ''), 'policies/x.yaml').warning.immediate).toBe(false);
-    expect(parsePolicy(xianyangWith('  immediate: false\n', '  immediate: true\n'), 'policies/x.yaml').warning.immediate).toBe(true);
-    expect(refusal(xianyangWith('  immediate: false\n', '  immediate: "yes"\n'))).toBe(
-      'policies/x.yaml: /warning/immediate: must be boolean',
-    );
-  });
+  it(
+    'the immediate alert is a policy switch: off in every shipped file, off when absent, on when set, a ' +
+      'non-boolean refused (issue 16 item 7)',
+    () => {
+      for (const id of listPolicies()) expect(loadPolicy(id).warning.immediate).toBe(false);
+      expect(parsePolicy(xianyangWith('  immediate: false\n', ''), 'policies/x.yaml').warning.immediate).toBe(false);
+      expect(parsePolicy(xianyangWith('  immediate: false\n', '  immediate: true\n'), 'policies/x.yaml').warning.immediate).toBe(true);
+      expect(refusal(xianyangWith('  immediate: false\n', '  immediate: "yes"\n'))).toBe(
+        'policies/x.yaml: /warning/immediate: must be boolean',
+      );
+    },
+  );
 });

@@ -105,11 +105,15 @@ describe('wenzhou-2019 critical illness (seed 000)', () => {
     ]);
   });
 
-  it("names 000's 特殊病种 list, whose codes are not in the seed: a special outpatient settlement counts with any code or none (issue 12 item 5)", () => {
-    expect(policy.chronicDiseases).toEqual({ lists: [{ name: '特殊病种门诊', codePrefixes: null }], withoutCode: 'COUNT' });
-    const coded = year({ settlements: [{ ...eligible('S1', '2019-03-01', yuan(30_000), 'OUTPATIENT_CHRONIC'), diseaseCode: 'M03900' }] });
-    expect(coded.totals.criticalIllnessFen).toBe(yuan(3_900));
-  });
+  it(
+    "names 000's 特殊病种 list, whose codes are not in the seed: a special outpatient settlement counts with any " +
+      'code or none (issue 12 item 5)',
+    () => {
+      expect(policy.chronicDiseases).toEqual({ lists: [{ name: '特殊病种门诊', codePrefixes: null }], withoutCode: 'COUNT' });
+      const coded = year({ settlements: [{ ...eligible('S1', '2019-03-01', yuan(30_000), 'OUTPATIENT_CHRONIC'), diseaseCode: 'M03900' }] });
+      expect(coded.totals.criticalIllnessFen).toBe(yuan(3_900));
+    },
+  );
 
   it('never counts out-of-catalogue, over-limit or pre-self-pay amounts', () => {
     // total 100,000 of which 40,000 全自费/超限价/乙类先行自付; in scope 60,000, basic 20,000 → eligible 40,000:

@@ -212,7 +212,8 @@ describe("deriving a person's outputs", () => {
           policyId: 'xianyang-2020',
           code: 'REVERSAL_MISMATCH',
           message:
-            'reversal H610400001/R1 of H610400001/S1 left out: medfee_sumamt: a reversal repeats the amounts of H610400001/S1 (5000000), got 4000000',
+            'reversal H610400001/R1 of H610400001/S1 left out: medfee_sumamt: a reversal repeats the amounts ' +
+            'of H610400001/S1 (5000000), got 4000000',
           fact: { eventId: 'hs-R1', field: 'medfee_sumamt' },
         },
       ]);
@@ -235,23 +236,28 @@ describe("deriving a person's outputs", () => {
       ]);
     });
 
-    it('a reversal that does not repeat what the funds paid, or names a reversal, is left out; one whose original is unknown waits without a word', () => {
-      const paidOther = reversalOf(april, 'R1', '2020-04-20', { settledCriticalIllnessFen: 500_000 });
-      const ofReversal = reversalOf(paidOther, 'R2', '2020-04-21');
-      const orphan = reversalOf({ ...april, key: 'H610400001/S9' }, 'R9', '2020-04-22');
-      const { outputs, problems } = derive([april, dibaoFromMarch, paidOther, ofReversal, orphan]);
-      expect(outputs.find((o) => o.topic === 'benefitAdjustments')?.record).toMatchObject({ setlId: 'S1', deltaFen: 375_000 });
-      expect(problems.map((p) => [p.code, p.message])).toEqual([
-        [
-          'REVERSAL_MISMATCH',
-          'reversal H610400001/R1 of H610400001/S1 left out: hifmi_pay: a reversal repeats the hifmi_pay of H610400001/S1 (600000), got 500000',
-        ],
-        [
-          'INPUT_INVALID',
-          'reversal H610400001/R2 of H610400001/R1 left out: orig_setl_id: H610400001/R1 is itself a reversal, not a settlement',
-        ],
-      ]);
-    });
+    it(
+      'a reversal that does not repeat what the funds paid, or names a reversal, is left out; one whose ' +
+        'original is unknown waits without a word',
+      () => {
+        const paidOther = reversalOf(april, 'R1', '2020-04-20', { settledCriticalIllnessFen: 500_000 });
+        const ofReversal = reversalOf(paidOther, 'R2', '2020-04-21');
+        const orphan = reversalOf({ ...april, key: 'H610400001/S9' }, 'R9', '2020-04-22');
+        const { outputs, problems } = derive([april, dibaoFromMarch, paidOther, ofReversal, orphan]);
+        expect(outputs.find((o) => o.topic === 'benefitAdjustments')?.record).toMatchObject({ setlId: 'S1', deltaFen: 375_000 });
+        expect(problems.map((p) => [p.code, p.message])).toEqual([
+          [
+            'REVERSAL_MISMATCH',
+            'reversal H610400001/R1 of H610400001/S1 left out: hifmi_pay: a reversal repeats the hifmi_pay of ' +
+              'H610400001/S1 (600000), got 500000',
+          ],
+          [
+            'INPUT_INVALID',
+            'reversal H610400001/R2 of H610400001/R1 left out: orig_setl_id: H610400001/R1 is itself a reversal, not a settlement',
+          ],
+        ]);
+      },
+    );
 
     it('a reversal dated before its original is left out', () => {
       const { problems } = derive([april, dibaoFromMarch, reversalOf(april, 'R1', '2020-03-20')]);

@@ -138,15 +138,18 @@ describe("folding a person's facts", () => {
     ]);
   });
 
-  it('a withdrawal replaces the version it names and every older one, and no older version brings the record back (issue 10 item 6)', () => {
-    const withdrawal: StoredWithdrawal = { kind: 'withdrawal', eventId: 'w', version: 2 };
-    expect(supersedes(withdrawal, status({ version: 1 }))).toBe(true);
-    expect(supersedes(status({ version: 1 }), withdrawal)).toBe(false);
-    // At the same version the withdrawal wins, whichever came first: that version names another person.
-    expect(supersedes(withdrawal, status({ version: 2, eventId: 'a' }))).toBe(true);
-    expect(supersedes(status({ version: 2, eventId: 'a' }), withdrawal)).toBe(false);
-    // A newer version for this person again (corrected back) replaces the withdrawal.
-    expect(supersedes(status({ version: 3 }), withdrawal)).toBe(true);
-    expect(engineStatuses([withdrawal, status({ eventId: 'other' })])).toEqual([{ category: 'DIBAO', from: '2019-03-01', to: null }]);
-  });
+  it(
+    'a withdrawal replaces the version it names and every older one, and no older version brings the record ' + 'back (issue 10 item 6)',
+    () => {
+      const withdrawal: StoredWithdrawal = { kind: 'withdrawal', eventId: 'w', version: 2 };
+      expect(supersedes(withdrawal, status({ version: 1 }))).toBe(true);
+      expect(supersedes(status({ version: 1 }), withdrawal)).toBe(false);
+      // At the same version the withdrawal wins, whichever came first: that version names another person.
+      expect(supersedes(withdrawal, status({ version: 2, eventId: 'a' }))).toBe(true);
+      expect(supersedes(status({ version: 2, eventId: 'a' }), withdrawal)).toBe(false);
+      // A newer version for this person again (corrected back) replaces the withdrawal.
+      expect(supersedes(status({ version: 3 }), withdrawal)).toBe(true);
+      expect(engineStatuses([withdrawal, status({ eventId: 'other' })])).toEqual([{ category: 'DIBAO', from: '2019-03-01', to: null }]);
+    },
+  );
 });

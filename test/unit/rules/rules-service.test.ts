@@ -2,7 +2,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { inboundTopicIds, type CivilAffairsStatusChange, type HospitalSettlement } from '../../../schemas';
 import type { InboundRecord } from '../../../services/kafka';
 import { deadLetterId } from '../../../services/kafka/dead-letter';
-import { createLogger, isHubError } from '../../../services/platform';
+import { isHubError } from '../../../services/platform';
+import { createLogger } from '../../../services/platform/runtime';
 import { createRulesService, decodePerson, filePolicyResolver, type RulesDependencies } from '../../../services/rules';
 import { MemoryState } from '../../support/rules-memory-state';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BenefitAdjustment } from '../../../schemas';
-import { HubError } from '../../../services/platform/errors';
+import { HubError } from '../../../services/platform';
 import {
   adjustmentValues,
   namedValues,

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import iconv from 'iconv-lite';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { agencies } from '../../../connectors';
-import { importFile, readFileRows, yuanToFen } from '../../../connectors/intake';
+import { yuanToFen } from '../../../connectors/intake';
+import { importFile, readFileRows } from '../../../connectors/intake/runtime';
 import { validateNationalId } from '../../../services/identity';
 import { isHubError } from '../../../services/platform';
 import { regions, simulateRegion, type SimulationSummary } from '../../../services/simulate';
@@ -169,7 +170,8 @@ describe('hub simulate', () => {
     );
     expect(isHubError(error, 'POLICY_NOT_FOUND')).toBe(true);
     expect((error as Error).message).toBe(
-      'no policy "xianyang-2019" (known: anhui-huangshan-2022, jiangxi-2025, tibet-2017, wenzhou-2019, xianyang-2020); a region name with --year simulates any finished year',
+      'no policy "xianyang-2019" (known: anhui-huangshan-2022, jiangxi-2025, tibet-2017, wenzhou-2019, ' +
+        'xianyang-2020); a region name with --year simulates any finished year',
     );
   });
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fenToYuan, latestForAgency, readReceipt, sign, verify, yuanToFen } from '../../../connectors/agency-delivery';
+import { sign, verify } from '../../../connectors/agency-delivery';
+import { fenToYuan, latestForAgency, readReceipt, yuanToFen } from '../../../connectors/agency-delivery/runtime';
 import type { QuarterlyWarning } from '../../../schemas';
 import { computeYear, loadPolicy, warningVerdict } from '../../../services/policy';
 import {
