@@ -281,7 +281,9 @@ export const configSpec = {
     env: 'HUB_WARNINGS_WORKERS',
     fallback: '2',
     parse: parseInteger(0, 64),
-    doc: 'worker threads that judge the pages of a warning run and encode its records, while the main thread publishes (0: on the main thread)',
+    doc:
+      'worker threads that judge the pages of a warning run and encode its records, while the main thread publishes ' +
+      '(0: on the main thread)',
   }),
   warningsGraceDays: key({
     env: 'HUB_WARNINGS_GRACE_DAYS',

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { InboundRecord, OutboundBatch } from '../kafka';
-import { HubError, isHubError, loadConfig, type Environment, type ErrorCode } from '../platform';
+import { HubError, isHubError, loadConfig, pack, unpack, type Environment, type ErrorCode } from '../platform';
 import { createLogger } from '../platform/runtime';
 import { createLeanRegistryClient } from '../registry';
 import { foldDependencies } from './fold-dependencies';
@@ -57,41 +57,6 @@ export type FromWorker =
     }
   | { readonly kind: 'failed'; readonly id: number; readonly message: string; readonly code?: ErrorCode; readonly catastrophic?: boolean }
   | { readonly kind: 'committed-offset'; readonly id: number; readonly topic: string; readonly partition: number };
-
-/** Concatenates byte strings into one fresh buffer of its own (transferable: not Node's shared pool). */
-export function pack(parts: readonly (Uint8Array | null)[]): { values: Uint8Array; ends: Int32Array } {
-  let total = 0;
-  for (const part of parts) total += part?.length ?? 0;
-  const values = new Uint8Array(new ArrayBuffer(total));
-  const ends = new Int32Array(parts.length);
-  let at = 0;
-  parts.forEach((part, i) => {
-    if (part === null) {
-      ends[i] = -1;
-      return;
-    }
-    values.set(part, at);
-    at += part.length;
-    ends[i] = at;
-  });
-  return { values, ends };
-}
-
-/** The parts `pack` joined, as Buffers over the same memory (null where `ends` says -1). */
-export function unpack(values: Uint8Array, ends: Int32Array): (Buffer | null)[] {
-  const parts: (Buffer | null)[] = new Array<Buffer | null>(ends.length);
-  let start = 0;
-  for (let i = 0; i < ends.length; i += 1) {
-    const end = ends[i] ?? -1;
-    if (end < 0) {
-      parts[i] = null;
-      continue;
-    }
-    parts[i] = Buffer.from(values.buffer, values.byteOffset + start, end - start);
-    start = end;
-  }
-  return parts;
-}
 
 export function packRecords(records: readonly InboundRecord[]): PackedRecords {
   const first = records[0];

@@ -84,9 +84,8 @@ async function serve(
     },
   });
   lifecycle.onShutdown('ops server', () => ops.close());
-  io.stdout.write(
-    `warnings service running (health on :${ops.port}); schedules: ${service.schedulers.map((s) => `${s.policyId} "${s.pattern}"`).join(', ')}\n`,
-  );
+  const schedules = service.schedulers.map((s) => `${s.policyId} "${s.pattern}"`).join(', ');
+  io.stdout.write(`warnings service running (health on :${ops.port}); schedules: ${schedules}\n`);
   const reason = await lifecycle.stopped;
   await lifecycle.shutdown(reason);
   return 0;
@@ -105,10 +104,13 @@ export function describe(s: RunSummary): string {
   const problems = Object.entries(s.problems)
     .map(([code, n]) => `${n} ${code}`)
     .join(', ');
+  const mode = `${s.dryRun ? ' (dry run: nothing sent)' : ''}${s.rerun ? ' (rerun)' : ''}`;
+  const sent = s.dryRun ? s.rows.filter((r) => r.action !== 'UNCHANGED').length : s.published;
   return (
-    `${s.policyId} ${s.period}${s.dryRun ? ' (dry run: nothing sent)' : ''}${s.rerun ? ' (rerun)' : ''}: ${s.personYears} person-years, ${s.warned} warned; ` +
-    `${s.dryRun ? 'would publish' : 'published'} ${s.dryRun ? s.rows.filter((r) => r.action !== 'UNCHANGED').length : s.published} ` +
-    `(${s.corrections} corrections, ${s.withdrawals} withdrawals), ${s.unchanged} unchanged${problems === '' ? '' : `; not computed: ${problems}`}`
+    `${s.policyId} ${s.period}${mode}: ${s.personYears} person-years, ${s.warned} warned; ` +
+    `${s.dryRun ? 'would publish' : 'published'} ${sent} ` +
+    `(${s.corrections} corrections, ${s.withdrawals} withdrawals), ${s.unchanged} unchanged` +
+    (problems === '' ? '' : `; not computed: ${problems}`)
   );
 }
 
@@ -159,8 +161,10 @@ async function deliveriesCommand(runtime: WarningsRuntime, args: readonly string
       const dead = await queue.getFailed();
       for (const job of dead) {
         const periods = [...new Set(job.data.warnings.map((w) => `${w.policyId} ${w.period}`))].join(', ');
+        const finished = new Date(job.finishedOn ?? 0).toISOString();
         io.stdout.write(
-          `${job.id ?? ''}  ${job.data.agency}  ${job.data.warnings.length} warnings  ${periods}  attempts ${job.attemptsMade}  ${new Date(job.finishedOn ?? 0).toISOString()}  ${job.failedReason}\n`,
+          `${job.id ?? ''}  ${job.data.agency}  ${job.data.warnings.length} warnings  ${periods}  ` +
+            `attempts ${job.attemptsMade}  ${finished}  ${job.failedReason}\n`,
         );
       }
       const warnings = dead.reduce((n, job) => n + job.data.warnings.length, 0);
@@ -171,7 +175,8 @@ async function deliveriesCommand(runtime: WarningsRuntime, args: readonly string
     }
     const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
     io.stdout.write(
-      `waiting ${counts.waiting ?? 0}  active ${counts.active ?? 0}  retrying ${counts.delayed ?? 0}  delivered ${counts.completed ?? 0}  dead ${counts.failed ?? 0}\n`,
+      `waiting ${counts.waiting ?? 0}  active ${counts.active ?? 0}  retrying ${counts.delayed ?? 0}  ` +
+        `delivered ${counts.completed ?? 0}  dead ${counts.failed ?? 0}\n`,
     );
     return 0;
   } finally {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { InboundRecord } from '../../../services/kafka';
-import { pack, packOutputs, packRecords, unpack, unpackOutputs, unpackRecords } from '../../../services/rules/fold-worker';
+import { pack, unpack } from '../../../services/platform';
+import { packOutputs, packRecords, unpackOutputs, unpackRecords } from '../../../services/rules/fold-worker';
 
 const record = (offset: number, value: string | null): InboundRecord => ({
   topic: 'hospitals.settlements',
