@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { OutboundBatch, OutboundRecord } from '../kafka';
 import { HubError } from '../platform';
 import { decodePerson, type PersonState } from './person-value';
-import type { StateStore } from './state';
+import type { PartitionWrite, StateStore } from './state';
 
 export { decodePerson, encodePerson, type PersonState } from './person-value';
 
@@ -276,20 +276,9 @@ export function joinByTopic(batches: readonly OutboundBatch[]): OutboundBatch[] 
   return [...byTopic].map(([topic, records]) => ({ topic, records }));
 }
 
-export interface StateWrite {
+/** A partition's write (PartitionWrite) with its keys. */
+export interface StateWrite extends PartitionWrite {
   readonly keys: PartitionKeys;
-  readonly topic: string;
-  readonly lastOffset: bigint;
-  /** The sequence number of the outbox entry this write adds (the last one's plus one). */
-  readonly seq: number;
-  /** The changed people, encoded (encodePerson). */
-  readonly persons: ReadonlyMap<string, Buffer>;
-  /** The changed people's warning watch scores, by person key and policy id (core/warning-watch.ts). */
-  readonly watch?: ReadonlyMap<string, ReadonlyMap<string, number>>;
-  /** Encoded outputs to keep until their offset is committed; undefined in a rebuild, which publishes nothing. */
-  readonly outputs?: readonly OutboundBatch[];
-  /** Outbox fields whose offsets Kafka has committed, deleted in the same MULTI. */
-  readonly drop?: readonly string[];
 }
 
 /**

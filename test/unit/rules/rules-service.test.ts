@@ -1,14 +1,14 @@
 import { describe, expect, it, vi } from 'vitest';
-import { inboundTopicIds, type CivilAffairsStatusChange, type HospitalSettlement } from '../../../schemas';
+import { inboundTopicIds } from '../../../schemas';
 import type { InboundRecord } from '../../../services/kafka';
 import { deadLetterId } from '../../../services/kafka/dead-letter';
 import { isHubError } from '../../../services/platform';
 import { createLogger } from '../../../services/platform/runtime';
 import { createRulesService, decodePerson, filePolicyResolver, type RulesDependencies } from '../../../services/rules';
 import { MemoryState } from '../../support/rules-memory-state';
+import { dibao, settlement, shanghai } from '../../support/xianyang-person';
 
 const policies = filePolicyResolver();
-const shanghai = (iso: string): number => Date.parse(`${iso}+08:00`);
 const now = shanghai('2020-05-01T00:00:00');
 const outputIds = ['benefitAdjustments', 'subsidyCorrections', 'selfPay', 'deadLetters'] as const;
 const topicNames = Object.fromEntries([...inboundTopicIds, ...outputIds].map((id) => [id, `t.${id}`])) as RulesDependencies['topicNames'];
@@ -39,49 +39,7 @@ function service(state: MemoryState, more: Partial<RulesDependencies> = {}) {
   return { rules: createRulesService(deps), warn };
 }
 
-const april: HospitalSettlement = {
-  eventId: 'hs-1',
-  source: 'hospitals',
-  occurredAt: shanghai('2020-04-02T10:00:00'),
-  recordedAt: shanghai('2020-04-02T10:05:00'),
-  personKey: 'pk-1',
-  idCipher: 'cipher',
-  fixmedins_code: 'H610400001',
-  setl_id: 'S1',
-  mdtrt_id: 'M1',
-  psn_no: 'P1',
-  insutype: '390',
-  insu_admdvs: '610402',
-  med_type: '21',
-  setl_time: shanghai('2020-04-02T10:00:00'),
-  medfee_sumamt: 5_000_000,
-  fulamt_ownpay_amt: 200_000,
-  overlmt_selfpay: 100_000,
-  preselfpay_amt: 200_000,
-  inscp_scp_amt: 4_500_000,
-  hifp_pay: 2_500_000,
-  hifmi_pay: 600_000,
-  maf_pay: 0,
-  psn_part_amt: 1_900_000,
-  is_reversal: false,
-  orig_setl_id: null,
-  dise_codg: null,
-};
-const dibao: CivilAffairsStatusChange = {
-  eventId: 'ca-1',
-  source: 'civil-affairs',
-  occurredAt: shanghai('2020-04-20T09:00:00'),
-  recordedAt: shanghai('2020-04-20T09:00:00'),
-  personKey: 'pk-1',
-  idCipher: 'cipher',
-  sourceRecordId: 'MZ-1',
-  sourceVersion: 1,
-  admdvs: '610402',
-  category: 'DIBAO',
-  action: 'CERTIFY',
-  validFrom: '2020-03-01',
-  validTo: null,
-};
+const april = settlement({ eventId: 'hs-1', setl_id: 'S1' });
 
 const record = (topic: string, offset: number, value: object | null): InboundRecord => ({
   topic,
