@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { type OutboundRecord } from '../services/kafka';
 import { connectKafka } from '../services/kafka/runtime';
-import { effectiveEnvironment, loadConfig } from '../services/platform';
+import { HubError, effectiveEnvironment, loadConfig } from '../services/platform';
 import { createLogger } from '../services/platform/runtime';
 
 const records = Number(process.env.BENCH_KCAT_RECORDS ?? 200_000);
@@ -40,6 +40,9 @@ function kcat(args: readonly string[], input?: string): { ms: number; stdout: st
 }
 
 async function main(): Promise<void> {
+  if (spawnSync('kcat', ['-V']).error !== undefined) {
+    throw new HubError('USAGE', "bench:kcat compares the hub with Debian's kcat, which is not installed here: apt-get install kcat");
+  }
   const rawTopic = `${prefix}raw`;
   const hubTopic = `${prefix}hub`;
   await kafka.ensureTopics([{ name: rawTopic }, { name: hubTopic }]);
