@@ -5,7 +5,7 @@ export { derivePerson, type PolicyResolver, type RulesOutput, type SlotField, ty
 export { filePolicyResolver } from './policy-resolver';
 export { stateSlots, publishedSlots, slotDifferences, effectiveSlots, type SlotValues } from './slots';
 export { engineStatuses, engineSettlements, medicalTypeOf, insuredTypeOf } from './core/person-facts';
-export { dropAllState, redisStateStore, stateNamespace, partitionKeys } from './state-store';
+export { dropAllState, redisStateStore, stateNamespace, partitionKeys, layoutKey, stateLayout } from './state-store';
 export type { StateStore, PartitionState } from './state';
 export { decodePerson, encodePerson, type PersonState } from './person-value';
 export type { StoredFact, StoredSettlement, StoredStatus } from './core/person-facts';

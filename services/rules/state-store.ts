@@ -67,7 +67,8 @@ export function partitionKeys(namespace: string, partition: number): PartitionKe
   };
 }
 
-const layoutKey = (namespace: string): string => `${namespace}:layout`;
+/** Where the state's layout version (stateLayout) is kept. */
+export const layoutKey = (namespace: string): string => `${namespace}:layout`;
 
 /**
  * Checks that the state under `namespace` is of this layout, and marks an empty state as such.

@@ -1,6 +1,16 @@
 import type { Redis } from 'ioredis';
 import type { InsuredType, Policy, Status } from '../policy';
-import { dayScore, decodePerson, engineStatuses, partitionKeys, stateNamespace, type StoredSettlement } from '../rules';
+import { HubError } from '../platform';
+import {
+  dayScore,
+  decodePerson,
+  engineStatuses,
+  layoutKey,
+  partitionKeys,
+  stateLayout,
+  stateNamespace,
+  type StoredSettlement,
+} from '../rules';
 import type { PolicyResolver } from '../rules';
 
 /**
@@ -46,6 +56,15 @@ export async function watchedPeople(
   warnedBefore: readonly string[],
 ): Promise<WatchedPeople> {
   const namespace = stateNamespace(topicPrefix);
+  // State of an older layout has no watch: reading it would find nobody and close the period empty.
+  const layout = await redis.get(layoutKey(namespace));
+  if (layout !== null && layout !== stateLayout) {
+    throw new HubError(
+      'STATE_LAYOUT_CHANGED',
+      `the rules state under ${namespace} is of layout ${layout}; a warning run reads layout ${stateLayout} (its warning watch): ` +
+        "run 'hub rules --rebuild' first",
+    );
+  }
   const until = dayScore(windowTo);
   let personYears = 0;
   const stateKeys: string[] = [];

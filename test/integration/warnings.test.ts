@@ -780,5 +780,12 @@ describe('a rerun whose routing narrows (item 3 of the follow-up: the dropped ag
     }
     // An unchanged rerun publishes nothing more.
     expect((await live.run(policyId, '2022-Q2', { dryRun: false })).published).toBe(0);
+
+    // Rules state of an older layout has no warning watch: a run refuses it rather than find nobody.
+    const layoutKey = `${stateNamespace(prefix)}:layout`;
+    await live.redis.set(layoutKey, '3');
+    await expect(live.run(policyId, '2022-Q2', { dryRun: true })).rejects.toMatchObject({ code: 'STATE_LAYOUT_CHANGED' });
+    await live.redis.del(layoutKey);
+    expect((await live.run(policyId, '2022-Q2', { dryRun: true })).personYears).toBe(1);
   });
 });
