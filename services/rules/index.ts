@@ -9,4 +9,4 @@ export { dropAllState, redisStateStore, stateNamespace, partitionKeys, layoutKey
 export type { StateStore, PartitionState } from './state';
 export { decodePerson, encodePerson, type PersonState } from './person-value';
 export type { StoredFact, StoredSettlement, StoredStatus } from './core/person-facts';
-export { watchScores, dayScore } from './core';
+export { watchScores, dayScore, settlementsByPolicy } from './core';

@@ -7,6 +7,7 @@ import {
   engineStatuses,
   layoutKey,
   partitionKeys,
+  settlementsByPolicy,
   stateLayout,
   stateNamespace,
   type StoredSettlement,
@@ -111,16 +112,6 @@ export async function* personYearsOf(
   }
 }
 
-/** Settlements of a person that fall under the policy: those whose original (the anchor) does, by division and date. */
-function ofPolicy(settlements: readonly StoredSettlement[], policy: Policy, policies: PolicyResolver): StoredSettlement[] {
-  const originals = new Map<string, StoredSettlement>();
-  for (const s of settlements) if (s.reversesKey === null) originals.set(s.key, s);
-  return settlements.filter((s) => {
-    const anchor = s.reversesKey === null ? s : originals.get(s.reversesKey);
-    return anchor !== undefined && policies.policyFor(anchor.admdvs, anchor.settledAt)?.id === policy.id;
-  });
-}
-
 /** The person-years of a page of person state keys and their values (null: no such person). */
 export function toPersonYears(
   keys: readonly string[],
@@ -134,7 +125,7 @@ export function toPersonYears(
     if (value === null) return;
     const state = decodePerson(value);
     const settlements = [...state.facts.values()].filter((f): f is StoredSettlement => f.kind === 'settlement');
-    const mine = ofPolicy(settlements, policy, policies);
+    const mine = settlementsByPolicy(settlements, policies).get(policy.id)?.settlements ?? [];
     if (mine.length === 0) return;
     // The insured type of the latest settlement, as the rules service takes it.
     const latest = mine.reduce((a, b) => (b.setlTime > a.setlTime ? b : a));

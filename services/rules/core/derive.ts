@@ -29,6 +29,7 @@ import {
   type EmittedValues,
   type SlotField,
 } from './slot-values';
+import { settlementsByPolicy } from './settlement-policies';
 import { sha256Hex } from './sha256';
 
 /**
@@ -108,22 +109,14 @@ function personYears(
     }
     return year;
   };
-  const originals = new Map(settlements.filter((s) => s.reversesKey === null).map((s) => [s.key, s]));
-  for (const settlement of settlements) {
-    // A reversal belongs to its original's year, even when it is settled in the next one.
-    const anchor = settlement.reversesKey === null ? settlement : originals.get(settlement.reversesKey);
-    if (anchor === undefined) continue; // waits for its original
-    const policy = policies.policyFor(anchor.admdvs, anchor.settledAt);
-    if (policy === undefined) {
-      problems.push({
-        policyId: '',
-        code: 'POLICY_NOT_FOUND',
-        message: `no policy for division ${anchor.admdvs} on ${anchor.settledAt} (settlement ${settlement.key})`,
-      });
-      continue;
-    }
-    yearOf(policy).settlements.push(settlement);
-  }
+  const groups = settlementsByPolicy(settlements, policies, (settlement, anchor) => {
+    problems.push({
+      policyId: '',
+      code: 'POLICY_NOT_FOUND',
+      message: `no policy for division ${anchor.admdvs} on ${anchor.settledAt} (settlement ${settlement.key})`,
+    });
+  });
+  for (const { policy, settlements: placed } of groups.values()) yearOf(policy).settlements.push(...placed);
   for (const contribution of facts.filter((f): f is StoredContribution => f.kind === 'contribution')) {
     const policy = policies.policyFor(contribution.admdvs, `${contribution.insuranceYear}-07-01`);
     if (policy === undefined) {

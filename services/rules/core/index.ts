@@ -29,3 +29,4 @@ export {
 } from './derive';
 export { sha256Hex } from './sha256';
 export { watchScores, dayScore, fromTheStart, never } from './warning-watch';
+export { settlementsByPolicy } from './settlement-policies';

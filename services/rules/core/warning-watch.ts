@@ -1,5 +1,6 @@
 import type { PolicyResolver } from './derive';
 import { engineStatuses, type StoredFact, type StoredSettlement } from './person-facts';
+import { settlementsByPolicy } from './settlement-policies';
 
 /**
  * The warning watch: for each policy a person has settlements under, the first day from which a
@@ -28,32 +29,20 @@ export const dayScore = (isoDate: string): number => Number(isoDate.slice(0, 4) 
 export function watchScores(facts: Iterable<StoredFact>, policies: PolicyResolver): Map<string, number> {
   const all = [...facts];
   const settlements = all.filter((fact): fact is StoredSettlement => fact.kind === 'settlement');
-  const originals = new Map<string, StoredSettlement>();
-  for (const s of settlements) if (s.reversesKey === null) originals.set(s.key, s);
-  const byPolicy = new Map<string, { thresholdFen: number; total: boolean; settlements: StoredSettlement[] }>();
-  for (const s of settlements) {
-    const anchor = s.reversesKey === null ? s : originals.get(s.reversesKey);
-    if (anchor === undefined) continue;
-    const policy = policies.policyFor(anchor.admdvs, anchor.settledAt);
-    if (policy === undefined) continue;
-    const group = byPolicy.get(policy.id);
-    if (group === undefined)
-      byPolicy.set(policy.id, { thresholdFen: policy.warning.thresholdFen, total: policy.warning.basis === 'TOTAL', settlements: [s] });
-    else group.settlements.push(s);
-  }
+  const byPolicy = settlementsByPolicy(settlements, policies);
   const scores = new Map<string, number>();
   if (byPolicy.size === 0) return scores;
   const holdsStatus = engineStatuses(all).length > 0;
-  for (const [policyId, group] of byPolicy) {
-    if (holdsStatus || !group.total) {
+  for (const [policyId, { policy, settlements: placed }] of byPolicy) {
+    if (holdsStatus || policy.warning.basis !== 'TOTAL') {
       scores.set(policyId, fromTheStart);
       continue;
     }
     let ceilingFen = 0;
     let score = never;
-    for (const s of group.settlements.sort((a, b) => (a.settledAt < b.settledAt ? -1 : a.settledAt > b.settledAt ? 1 : 0))) {
+    for (const s of placed.sort((a, b) => (a.settledAt < b.settledAt ? -1 : a.settledAt > b.settledAt ? 1 : 0))) {
       ceilingFen += Math.max(0, s.totalFen - s.basicPaidFen);
-      if (ceilingFen > group.thresholdFen) {
+      if (ceilingFen > policy.warning.thresholdFen) {
         score = dayScore(s.settledAt);
         break;
       }
