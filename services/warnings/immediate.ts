@@ -23,7 +23,7 @@ export async function startImmediateAlerts(runtime: WarningsRuntime, logger: Log
   if (regions.size === 0) return undefined;
   const topic = runtime.kafka.topicName(topics.selfPay.name);
   await runtime.kafka.ensureTopics([topicSpec('selfPay', runtime.kafka.settings.topicPrefix)]);
-  const partitions = (await runtime.kafka.endOffsets(runtime.kafka.topicName(topics.hospitalSettlements.name))).size;
+  const partitions = await runtime.statePartitions();
   const codec = createTopicCodec(createRegistryClient(runtime.config.schemaRegistryUrl), 'selfPay', topic);
   const keys = runKeys(runtime.namespace);
   const consumer = runtime.kafka.createConsumer({

@@ -62,6 +62,8 @@ export interface WarningsRuntime {
   policy(id: string): Policy;
   /** Runs one region-period now (a rerun on purpose when the period ran before). */
   run(policyId: string, period: string, options: { dryRun: boolean; afterPublish?: (page: number) => void }): Promise<RunSummary>;
+  /** How many input partitions the rules state is kept under: as many as the inbound topics have. */
+  statePartitions(): Promise<number>;
   /** Starts the run's worker threads now rather than at the first run (HUB_WARNINGS_WORKERS). */
   startWorkers(): Promise<void>;
   /** The immediate alert for some people of an open period (warnPersons). */
@@ -170,6 +172,7 @@ export async function openWarnings(env: Environment, logger: Logger, givenPolici
       );
       await (await getProducer()).send(receiptsTopic, encoded);
     },
+    statePartitions,
     async startWorkers() {
       await workers?.start();
     },

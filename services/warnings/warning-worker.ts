@@ -7,7 +7,7 @@ import { createLeanRegistryClient, createTopicCodec } from '../registry';
 import { filePolicyResolver } from '../rules';
 import { toPersonYears } from './person-years';
 import { lookupSealedIds } from './sealed-ids';
-import { emptyCounts, computePage, type PageCounts } from './warning-page';
+import { computePage, type PageCounts } from './warning-page';
 
 /**
  * A worker thread of a warning run (see warning-workers.ts): reads a page of people from the rules
@@ -68,8 +68,6 @@ function runWorker(): void {
     const policy = policies.find((p) => p.id === job.policyId);
     if (policy === undefined) throw new HubError('POLICY_NOT_FOUND', `no policy ${job.policyId} among the shipped ones`);
     const values = stateKeys.length === 0 ? [] : await redis.mgetBuffer(stateKeys as string[]);
-    const persons = toPersonYears(stateKeys, values, policy, resolver);
-    if (persons.length === 0) return { messages: [], sentPairs: [], indexPairs: [], counts: emptyCounts() };
     return computePage(
       {
         redis,
@@ -78,7 +76,7 @@ function runWorker(): void {
         lookup: (personKeys) => lookupSealedIds(redis, data.namespace, personKeys),
       },
       { policy, period: job.period, rerun: job.rerun, dryRun: false, now: job.now },
-      persons,
+      toPersonYears(stateKeys, values, policy, resolver),
     );
   };
 
